@@ -1,0 +1,223 @@
+/**
+ * The central server of DistMT-LSVI (ALGORITHM.md §3): a task registry held in a `Ref`, with
+ * `identify`, `publish`, `awaitPolicy`, `claim`, `abandon` and `fetchAll`.
+ *
+ * Every state change is one `Ref.modify`: the overlap test and the registration happen in the same
+ * atomic step, so two agents can never register the same task twice. Waiters hold the `Deferred`
+ * they read in that same step, so a publication can never slip between "read: still learning" and
+ * "start waiting". If the owner of a task fails, `abandon` re-opens it and wakes its waiters, one of
+ * which `claim`s it; a task found open by `identify` is claimed on the spot.
+ *
+ * Every request and reply is counted, with its size in bytes (§3, accounting).
+ */
+import { Context, Deferred, Effect, Layer, Ref } from "effect"
+import { type Certificate, type Policy, policyBytes } from "../learner/Lsvi.ts"
+
+export interface Interval {
+  readonly lower: number
+  readonly upper: number
+}
+
+export type TaskStatus = "learning" | "solved" | "open"
+
+/** A registered task as the server holds it. `key` is set only by the oracle baseline. */
+export interface Entry {
+  readonly id: number
+  readonly key: number | undefined
+  readonly interval: Interval
+  readonly founder: number
+  readonly owner: number | undefined
+  readonly status: TaskStatus
+  readonly policy: Policy | undefined
+  readonly certificate: Certificate | undefined
+  readonly publisher: number | undefined
+  readonly outcome: Deferred.Deferred<Outcome>
+}
+
+/** What a waiter learns: the policy was published, or the owner failed and the task is open. */
+export type Outcome =
+  | { readonly _tag: "Published"; readonly policy: Policy; readonly certificate: Certificate }
+  | { readonly _tag: "Reopened" }
+
+/** The server's answer to `identify` (§3 step 2). */
+export type Identification =
+  /** No overlapping task: a new one is registered, owned by the caller. */
+  | { readonly _tag: "Registered"; readonly task: number }
+  /** Overlaps a solved task: its policy comes with the answer. */
+  | { readonly _tag: "Solved"; readonly task: number; readonly policy: Policy; readonly certificate: Certificate }
+  /** Overlaps a task being learned elsewhere: wait on `outcome`. */
+  | { readonly _tag: "Learning"; readonly task: number; readonly outcome: Deferred.Deferred<Outcome> }
+  /** Overlaps a task whose owner failed: the caller now owns it. */
+  | { readonly _tag: "Claimed"; readonly task: number }
+
+export interface Traffic {
+  readonly messages: number
+  readonly bytes: number
+}
+
+interface State {
+  readonly entries: ReadonlyArray<Entry>
+  readonly traffic: Traffic
+}
+
+/** Message sizes: ids and floats are 8 bytes each. */
+const HEADER = 8
+const INTERVAL = 16
+const CERTIFICATE = 24
+
+const overlaps = (a: Interval, b: Interval): boolean => a.lower <= b.upper && b.lower <= a.upper
+
+const count = (t: Traffic, messages: number, bytes: number): Traffic => ({
+  messages: t.messages + messages,
+  bytes: t.bytes + bytes
+})
+
+const replace = (entries: ReadonlyArray<Entry>, e: Entry): ReadonlyArray<Entry> =>
+  entries.map((x) => (x.id === e.id ? e : x))
+
+const newEntry = (id: number, key: number | undefined, interval: Interval, agent: number): Entry => ({
+  id,
+  key,
+  interval,
+  founder: agent,
+  owner: agent,
+  status: "learning",
+  policy: undefined,
+  certificate: undefined,
+  publisher: undefined,
+  outcome: Deferred.makeUnsafe<Outcome>()
+})
+
+/** The answer for a caller that found `e` (by interval or by key); claims `e` if it is open. */
+const answer = (e: Entry, agent: number): readonly [Identification, Entry, number] => {
+  switch (e.status) {
+    case "solved":
+      return [{ _tag: "Solved", task: e.id, policy: e.policy!, certificate: e.certificate! }, e, policyBytes(e.policy!) + CERTIFICATE]
+    case "learning":
+      return [{ _tag: "Learning", task: e.id, outcome: e.outcome }, e, HEADER]
+    case "open":
+      return [{ _tag: "Claimed", task: e.id }, { ...e, owner: agent, status: "learning" }, HEADER]
+  }
+}
+
+export interface CoordinatorShape {
+  /** §3 step 2, atomically: match the first registered task whose interval overlaps (I_j ← I_j ∩ I), or register. */
+  readonly identify: (agent: number, interval: Interval) => Effect.Effect<Identification>
+  /** The oracle baseline's identify: the identity `key` is given, so tasks are matched by key. */
+  readonly identifyKnown: (agent: number, key: number, interval: Interval) => Effect.Effect<Identification>
+  /** Waits until the task is published or re-opened. */
+  readonly awaitPolicy: (agent: number, outcome: Deferred.Deferred<Outcome>) => Effect.Effect<Outcome>
+  /** Takes over a re-opened task; otherwise says what the task is now. */
+  readonly claim: (agent: number, task: number) => Effect.Effect<Identification>
+  /** Stores the owner's policy with its certificate and releases every waiter. */
+  readonly publish: (agent: number, task: number, policy: Policy, certificate: Certificate) => Effect.Effect<void>
+  /** The owner failed: re-open its task and wake the waiters so one of them takes it over. */
+  readonly abandon: (agent: number, task: number) => Effect.Effect<void>
+  /** §3 step 4: every published policy, by task id. */
+  readonly fetchAll: (agent: number) => Effect.Effect<ReadonlyArray<{ readonly task: number; readonly policy: Policy }>>
+  /** The registry as it is now (for the evaluator and the tests; agents do not call it). */
+  readonly registry: Effect.Effect<ReadonlyArray<Entry>>
+  readonly traffic: Effect.Effect<Traffic>
+}
+
+/** Builds an in-process coordinator over a fresh `Ref`. */
+export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
+  const state = yield* Ref.make<State>({ entries: [], traffic: { messages: 0, bytes: 0 } })
+
+  const identifyWith = (
+    agent: number,
+    interval: Interval,
+    find: (entries: ReadonlyArray<Entry>) => Entry | undefined,
+    key: number | undefined
+  ) =>
+    Ref.modify(state, (s): readonly [Identification, State] => {
+      const request = HEADER + INTERVAL
+      const found = find(s.entries)
+      if (found === undefined) {
+        const e = newEntry(s.entries.length, key, interval, agent)
+        return [
+          { _tag: "Registered", task: e.id },
+          { entries: [...s.entries, e], traffic: count(s.traffic, 2, request + HEADER) }
+        ]
+      }
+      const narrowed: Entry = {
+        ...found,
+        interval: {
+          lower: Math.max(found.interval.lower, interval.lower),
+          upper: Math.min(found.interval.upper, interval.upper)
+        }
+      }
+      const [reply, updated, replyBytes] = answer(narrowed, agent)
+      return [reply, { entries: replace(s.entries, updated), traffic: count(s.traffic, 2, request + replyBytes) }]
+    })
+
+  const identify = (agent: number, interval: Interval) =>
+    identifyWith(agent, interval, (entries) => entries.find((e) => overlaps(e.interval, interval)), undefined)
+
+  const identifyKnown = (agent: number, key: number, interval: Interval) =>
+    identifyWith(agent, interval, (entries) => entries.find((e) => e.key === key), key)
+
+  const awaitPolicy = (_agent: number, outcome: Deferred.Deferred<Outcome>) =>
+    Effect.gen(function*() {
+      const result = yield* Deferred.await(outcome)
+      const bytes = result._tag === "Published" ? policyBytes(result.policy) + CERTIFICATE : HEADER
+      yield* Ref.update(state, (s) => ({ ...s, traffic: count(s.traffic, 2, HEADER + bytes) }))
+      return result
+    })
+
+  const claim = (agent: number, task: number) =>
+    Ref.modify(state, (s): readonly [Identification, State] => {
+      const e = s.entries[task]
+      const [reply, updated, bytes] = answer(e, agent)
+      return [reply, { entries: replace(s.entries, updated), traffic: count(s.traffic, 2, HEADER + bytes) }]
+    })
+
+  const publish = (agent: number, task: number, policy: Policy, certificate: Certificate) =>
+    Effect.gen(function*() {
+      const toRelease = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome> | undefined, State] => {
+        const e = s.entries[task]
+        const traffic = count(s.traffic, 2, HEADER + policyBytes(policy) + CERTIFICATE + HEADER)
+        // A second publication of a solved task (possible after a take-over race) keeps the first.
+        if (e.status === "solved") return [undefined, { ...s, traffic }]
+        const solved: Entry = { ...e, status: "solved", owner: agent, policy, certificate, publisher: agent }
+        return [e.outcome, { entries: replace(s.entries, solved), traffic }]
+      })
+      if (toRelease !== undefined) yield* Deferred.succeed(toRelease, { _tag: "Published", policy, certificate })
+    })
+
+  const abandon = (agent: number, task: number) =>
+    Effect.gen(function*() {
+      const toWake = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome> | undefined, State] => {
+        const e = s.entries[task]
+        if (e === undefined || e.owner !== agent || e.status !== "learning") return [undefined, s]
+        const reopened: Entry = { ...e, owner: undefined, status: "open", outcome: Deferred.makeUnsafe<Outcome>() }
+        return [e.outcome, { ...s, entries: replace(s.entries, reopened) }]
+      })
+      if (toWake !== undefined) yield* Deferred.succeed(toWake, { _tag: "Reopened" })
+    })
+
+  const fetchAll = (_agent: number) =>
+    Ref.modify(state, (s) => {
+      const published = s.entries.flatMap((e) => (e.policy === undefined ? [] : [{ task: e.id, policy: e.policy }]))
+      const bytes = published.reduce((b, p) => b + HEADER + policyBytes(p.policy), HEADER)
+      return [published, { ...s, traffic: count(s.traffic, 2, HEADER + bytes) }] as const
+    })
+
+  return {
+    identify,
+    identifyKnown,
+    awaitPolicy,
+    claim,
+    publish,
+    abandon,
+    fetchAll,
+    registry: Effect.map(Ref.get(state), (s) => s.entries),
+    traffic: Effect.map(Ref.get(state), (s) => s.traffic)
+  }
+})
+
+/** The coordinator as an Effect service, so a test or the distributed mode can swap it. */
+export class Coordinator extends Context.Service<Coordinator, CoordinatorShape>()("distmt/Coordinator") {}
+
+/** A fresh in-process coordinator. */
+export const layer: Layer.Layer<Coordinator> = Layer.effect(Coordinator, make)
