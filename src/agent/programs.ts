@@ -1,0 +1,192 @@
+/**
+ * One agent's program, as a fiber (ALGORITHM.md §3): for each of its task instances in order,
+ * explore to identify → ask the server → retrieve, wait, or learn and publish; at the end fetch
+ * every published policy. And the two baselines: `independent` (no server) and `oracle`
+ * (identities given, no identification phase).
+ *
+ * An agent sees its instances only through `Instance` (reset, step, φ, rewards): the hidden
+ * identity never enters this file. The oracle alone receives `keys`, the identities it is given.
+ */
+import { Effect } from "effect"
+import { Coordinator, type CoordinatorShape, type Identification } from "../coordinator/Coordinator.ts"
+import type { Instance } from "../env/Instance.ts"
+import { type Certificate, Lsvi, type LsviConfig, type Policy } from "../learner/Lsvi.ts"
+import { type Budget, runPhase } from "./episodes.ts"
+
+export interface AgentConfig {
+  readonly lsvi: LsviConfig
+  /** §3 step 1: until width ≤ c_Sep/2, or K1 episodes. */
+  readonly identify: Budget
+  /** §3 step 3, a new task: until width ≤ ε, or K2 more episodes. */
+  readonly learn: Budget
+  /** The baselines learn a task from scratch: until width ≤ ε, or K1 + K2 episodes. */
+  readonly solo: Budget
+  readonly onEpisode: () => void
+}
+
+export type Role = "owner" | "downloaded" | "solo"
+
+/** What happened on one task instance, as the agent knows it. */
+export interface InstanceOutcome {
+  readonly agent: number
+  /** Position of the instance in the agent's sequence. */
+  readonly slot: number
+  readonly identificationEpisodes: number
+  readonly learningEpisodes: number
+  /** The registry entry the instance was identified with (none for `independent`). */
+  readonly entry: number | undefined
+  /** This instance registered its entry as a new task. */
+  readonly registered: boolean
+  readonly role: Role
+  /** The certificate this agent reached (owner, solo) or the one published with the downloaded policy. */
+  readonly certificate: Certificate
+  /** Whether the width target was met (false when a cap or a pure schedule ended the learning). */
+  readonly reachedTarget: boolean
+  /** The agent's final policy for this instance (from `fetchAll` when a server is used). */
+  readonly policy: Policy
+}
+
+interface Resolved {
+  readonly learningEpisodes: number
+  readonly role: Role
+  readonly certificate: Certificate
+  readonly reachedTarget: boolean
+  readonly policy: Policy
+}
+
+/**
+ * §3 step 3 after the server's answer: learn and publish a task we own, take a solved task's
+ * policy, or wait for the owner; if the owner fails, claim the task and learn it ourselves.
+ */
+const resolve = (
+  server: CoordinatorShape,
+  agent: number,
+  learner: Lsvi,
+  instance: Instance,
+  budget: Budget,
+  answer: Identification,
+  onEpisode: () => void
+): Effect.Effect<Resolved> =>
+  Effect.gen(function*() {
+    switch (answer._tag) {
+      case "Registered":
+      case "Claimed": {
+        // If this fiber is interrupted while it owns the task, re-open it for the others (§3).
+        const phase = yield* runPhase(learner, instance, budget, onEpisode).pipe(
+          Effect.onInterrupt(() => server.abandon(agent, answer.task))
+        )
+        const policy = learner.policy()
+        yield* server.publish(agent, answer.task, policy, phase.certificate)
+        return { learningEpisodes: phase.episodes, role: "owner", certificate: phase.certificate, reachedTarget: phase.reached, policy }
+      }
+      case "Solved":
+        return { learningEpisodes: 0, role: "downloaded", certificate: answer.certificate, reachedTarget: true, policy: answer.policy }
+      case "Learning": {
+        const outcome = yield* server.awaitPolicy(agent, answer.outcome)
+        if (outcome._tag === "Published") {
+          return { learningEpisodes: 0, role: "downloaded", certificate: outcome.certificate, reachedTarget: true, policy: outcome.policy }
+        }
+        const next = yield* server.claim(agent, answer.task)
+        return yield* resolve(server, agent, learner, instance, budget, next, onEpisode)
+      }
+    }
+  })
+
+/** Replaces each outcome's policy by the server's copy from `fetchAll` (§3 step 4). */
+const withFetched = (
+  server: CoordinatorShape,
+  agent: number,
+  outcomes: ReadonlyArray<InstanceOutcome>
+): Effect.Effect<ReadonlyArray<InstanceOutcome>> =>
+  Effect.map(server.fetchAll(agent), (published) => {
+    const byTask = new Map(published.map((p) => [p.task, p.policy]))
+    return outcomes.map((o) => ({ ...o, policy: (o.entry === undefined ? undefined : byTask.get(o.entry)) ?? o.policy }))
+  })
+
+/** DistMT-LSVI (§3) for one agent over its instances, run one after another. */
+export const distmtAgent = (
+  agent: number,
+  instances: ReadonlyArray<Instance>,
+  config: AgentConfig
+): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
+  Effect.gen(function*() {
+    const server = yield* Coordinator
+    const outcomes: Array<InstanceOutcome> = []
+    for (const [slot, instance] of instances.entries()) {
+      const learner = new Lsvi(config.lsvi, instance.features)
+      const explore = yield* runPhase(learner, instance, config.identify, config.onEpisode)
+      const interval = { lower: explore.certificate.lower, upper: explore.certificate.upper }
+      const answer = yield* server.identify(agent, interval)
+      const r = yield* resolve(server, agent, learner, instance, config.learn, answer, config.onEpisode)
+      outcomes.push({
+        agent,
+        slot,
+        identificationEpisodes: explore.episodes,
+        learningEpisodes: r.learningEpisodes,
+        entry: answer.task,
+        registered: answer._tag === "Registered",
+        role: r.role,
+        certificate: r.certificate,
+        reachedTarget: r.reachedTarget,
+        policy: r.policy
+      })
+    }
+    return yield* withFetched(server, agent, outcomes)
+  })
+
+/** The `oracle` baseline: identities (`keys`) are given, policies shared, no identification phase. */
+export const oracleAgent = (
+  agent: number,
+  instances: ReadonlyArray<Instance>,
+  keys: ReadonlyArray<number>,
+  config: AgentConfig
+): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
+  Effect.gen(function*() {
+    const server = yield* Coordinator
+    const outcomes: Array<InstanceOutcome> = []
+    for (const [slot, instance] of instances.entries()) {
+      const learner = new Lsvi(config.lsvi, instance.features)
+      const answer = yield* server.identifyKnown(agent, keys[slot], { lower: 0, upper: instance.horizon })
+      const r = yield* resolve(server, agent, learner, instance, config.solo, answer, config.onEpisode)
+      outcomes.push({
+        agent,
+        slot,
+        identificationEpisodes: 0,
+        learningEpisodes: r.learningEpisodes,
+        entry: answer.task,
+        registered: answer._tag === "Registered",
+        role: r.role,
+        certificate: r.certificate,
+        reachedTarget: r.reachedTarget,
+        policy: r.policy
+      })
+    }
+    return yield* withFetched(server, agent, outcomes)
+  })
+
+/** The `independent` baseline: no server; every instance learned from scratch to ε. */
+export const independentAgent = (
+  agent: number,
+  instances: ReadonlyArray<Instance>,
+  config: AgentConfig
+): Effect.Effect<ReadonlyArray<InstanceOutcome>> =>
+  Effect.gen(function*() {
+    const outcomes: Array<InstanceOutcome> = []
+    for (const [slot, instance] of instances.entries()) {
+      const learner = new Lsvi(config.lsvi, instance.features)
+      const phase = yield* runPhase(learner, instance, config.solo, config.onEpisode)
+      outcomes.push({
+        agent,
+        slot,
+        identificationEpisodes: 0,
+        learningEpisodes: phase.episodes,
+        entry: undefined,
+        registered: false,
+        role: "solo",
+        certificate: phase.certificate,
+        reachedTarget: phase.reached,
+        policy: learner.policy()
+      })
+    }
+    return outcomes
+  })

@@ -1,0 +1,224 @@
+/**
+ * Runs a compiled spec: for each seed, DistMT-LSVI and each baseline as N concurrent agent fibers
+ * (sharing a fresh in-process coordinator), then checks every agent's final policy against exact
+ * ground truth (ALGORITHM.md §5). Ground truth lives here, never in the agents' code path.
+ */
+import { Effect, Layer } from "effect"
+import { distmtAgent, independentAgent, type InstanceOutcome, oracleAgent, type AgentConfig } from "../agent/programs.ts"
+import { Coordinator, layer as coordinatorLayer, type Traffic } from "../coordinator/Coordinator.ts"
+import { makeInstance } from "../env/Instance.ts"
+import { policyValues } from "../env/solve.ts"
+import { type Certificate, policyTable } from "../learner/Lsvi.ts"
+import * as Rng from "../rng/Rng.ts"
+import type { Compiled } from "../spec/compile.ts"
+import { assign } from "./assignment.ts"
+
+export type Algorithm = "distmt" | "independent" | "oracle"
+
+/** One (algorithm, seed, agent, task instance): what the agent did and how good its policy is. */
+export interface Row {
+  readonly algorithm: Algorithm
+  readonly seed: number
+  readonly agent: number
+  readonly slot: number
+  /** The true task id (ground truth). */
+  readonly task: number
+  readonly identificationEpisodes: number
+  readonly learningEpisodes: number
+  readonly entry: number | undefined
+  readonly role: InstanceOutcome["role"]
+  /** Whether identification matched the right context (undefined for `independent`). */
+  readonly identificationCorrect: boolean | undefined
+  readonly vStar: number
+  readonly vPi: number
+  /** V*(s0) − V^π(s0), exact. */
+  readonly gap: number
+  readonly success: boolean
+  readonly certificate: Certificate
+  /** V* ∈ [V̲, V̄] and gap ≤ width (§5). */
+  readonly certificateHeld: boolean
+  readonly reachedTarget: boolean
+  /** The final policy as a table, actions[h·S + s]. */
+  readonly actions: Int32Array
+}
+
+export interface AlgorithmRun {
+  readonly algorithm: Algorithm
+  readonly seed: number
+  readonly rows: ReadonlyArray<Row>
+  readonly traffic: Traffic
+  readonly registered: number
+  readonly wallSeconds: number
+}
+
+export interface RunResults {
+  readonly compiled: Compiled
+  readonly runs: ReadonlyArray<AlgorithmRun>
+}
+
+/** What a progress display is told. */
+export interface ProgressSink {
+  readonly start: (label: string, instances: number) => void
+  readonly episode: () => void
+  readonly instanceDone: () => void
+}
+
+export const silentProgress: ProgressSink = { start: () => {}, episode: () => {}, instanceDone: () => {} }
+
+const agentConfig = (c: Compiled, progress: ProgressSink): AgentConfig => {
+  const s = c.spec
+  const lsvi = { horizon: c.horizon, dim: c.features.dim, actions: c.actions, beta: c.beta, lambda: s.learner.lambda }
+  const onEpisode = progress.episode
+  if (s.stopping._tag === "Adaptive") {
+    const max = s.stopping.maxEpisodes
+    return {
+      lsvi,
+      identify: { untilWidth: s.cSep / 2, maxEpisodes: max },
+      learn: { untilWidth: s.epsilon, maxEpisodes: max },
+      solo: { untilWidth: s.epsilon, maxEpisodes: max },
+      onEpisode
+    }
+  }
+  const { k1, k2 } = s.stopping
+  return {
+    lsvi,
+    identify: { untilWidth: -Infinity, maxEpisodes: k1 },
+    learn: { untilWidth: -Infinity, maxEpisodes: k2 },
+    solo: { untilWidth: -Infinity, maxEpisodes: k1 + k2 },
+    onEpisode
+  }
+}
+
+/** Each agent's instances of the given true tasks, with streams fixed by (seed, agent, slot, task). */
+const instancesOf = (c: Compiled, seed: number, agent: number, tasks: ReadonlyArray<number>) =>
+  tasks.map((task, slot) => makeInstance(c.tasks[task], c.features, Rng.make(seed, agent, slot, task)))
+
+/** Ground truth for one outcome (§5). */
+const evaluate = (
+  c: Compiled,
+  algorithm: Algorithm,
+  seed: number,
+  task: number,
+  o: InstanceOutcome,
+  identificationCorrect: boolean | undefined
+): Row => {
+  const m = c.tasks[task]
+  const A = c.actions
+  const d = c.features.dim
+  const actions = policyTable(o.policy, c.states, (s) => c.features.values.subarray(s * A * d, (s + 1) * A * d))
+  const vStar = c.startValues[task]
+  const vPi = policyValues(m, actions).V[m.start]
+  const gap = vStar - vPi
+  return {
+    algorithm,
+    seed,
+    agent: o.agent,
+    slot: o.slot,
+    task,
+    identificationEpisodes: o.identificationEpisodes,
+    learningEpisodes: o.learningEpisodes,
+    entry: o.entry,
+    role: o.role,
+    identificationCorrect,
+    vStar,
+    vPi,
+    gap,
+    success: gap <= c.spec.epsilon,
+    certificate: o.certificate,
+    certificateHeld: o.certificate.lower <= vStar && vStar <= o.certificate.upper && gap <= o.certificate.width,
+    reachedTarget: o.reachedTarget,
+    actions
+  }
+}
+
+/**
+ * Identification is right when the entry an instance landed on was founded by an instance of the
+ * same true task, and it is that task's first entry (a second entry for one context means some
+ * instance failed to match).
+ */
+const identificationChecks = (
+  outcomes: ReadonlyArray<ReadonlyArray<InstanceOutcome>>,
+  tasksOf: ReadonlyArray<ReadonlyArray<number>>
+): Map<InstanceOutcome, boolean> => {
+  const founderTask = new Map<number, number>()
+  const firstEntry = new Map<number, number>()
+  outcomes.forEach((os, agent) =>
+    os.forEach((o) => {
+      if (o.registered && o.entry !== undefined) founderTask.set(o.entry, tasksOf[agent][o.slot])
+    }))
+  for (const [entry, task] of founderTask) {
+    if (!firstEntry.has(task) || entry < firstEntry.get(task)!) firstEntry.set(task, entry)
+  }
+  const out = new Map<InstanceOutcome, boolean>()
+  outcomes.forEach((os, agent) =>
+    os.forEach((o) => {
+      const task = tasksOf[agent][o.slot]
+      out.set(o, o.entry !== undefined && founderTask.get(o.entry) === task && firstEntry.get(task) === o.entry)
+    }))
+  return out
+}
+
+const now = Effect.sync(() => performance.now())
+
+/** Runs one algorithm for one seed. */
+export const runAlgorithm = (
+  c: Compiled,
+  algorithm: Algorithm,
+  seed: number,
+  progress: ProgressSink = silentProgress
+): Effect.Effect<AlgorithmRun> =>
+  Effect.gen(function*() {
+    const N = c.spec.agents
+    const M = c.tasks.length
+    const tasksOf = algorithm === "independent"
+      ? Array.from({ length: N }, () => Array.from({ length: M }, (_, m) => m))
+      : assign(c.spec.assignment, N, M, seed)
+    progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
+    const config = agentConfig(c, { ...progress })
+    const agentIds = Array.from({ length: N }, (_, i) => i)
+    const started = yield* now
+    const program = Effect.gen(function*() {
+      const outcomes = yield* Effect.forEach(
+        agentIds,
+        (agent) => {
+          const instances = instancesOf(c, seed, agent, tasksOf[agent])
+          const run = algorithm === "distmt"
+            ? distmtAgent(agent, instances, config)
+            : algorithm === "oracle"
+            ? oracleAgent(agent, instances, tasksOf[agent], config)
+            : independentAgent(agent, instances, config)
+          return Effect.tap(run, (os) => Effect.sync(() => os.forEach(() => progress.instanceDone())))
+        },
+        { concurrency: "unbounded" }
+      )
+      const server = yield* Coordinator
+      const traffic = yield* server.traffic
+      const registry = yield* server.registry
+      return { outcomes, traffic, registered: registry.length }
+    })
+    const { outcomes, traffic, registered } = yield* Effect.provide(program, Layer.fresh(coordinatorLayer))
+    const wallSeconds = ((yield* now) - started) / 1000
+    const correct = algorithm === "independent" ? undefined : identificationChecks(outcomes, tasksOf)
+    const rows = outcomes.flatMap((os, agent) =>
+      os.map((o) => evaluate(c, algorithm, seed, tasksOf[agent][o.slot], o, correct?.get(o)))
+    )
+    return {
+      algorithm,
+      seed,
+      rows,
+      traffic: algorithm === "independent" ? { messages: 0, bytes: 0 } : traffic,
+      registered: algorithm === "independent" ? 0 : registered,
+      wallSeconds
+    }
+  })
+
+/** Every seed × (DistMT-LSVI and the spec's baselines). */
+export const runExperiment = (c: Compiled, progress: ProgressSink = silentProgress): Effect.Effect<RunResults> =>
+  Effect.gen(function*() {
+    const algorithms: Array<Algorithm> = ["distmt", ...c.spec.baselines]
+    const runs: Array<AlgorithmRun> = []
+    for (let r = 0; r < c.spec.seeds; r++) {
+      for (const algorithm of algorithms) runs.push(yield* runAlgorithm(c, algorithm, c.spec.seed + r, progress))
+    }
+    return { compiled: c, runs }
+  })

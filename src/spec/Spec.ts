@@ -1,0 +1,204 @@
+/**
+ * The experiment spec DSL: typed builders that `specs/*.spec.ts` files call. A builder only
+ * assembles plain data (plus the user's functions); `decode` (in `schema.ts`) checks it at run
+ * time and `compile` (in `compile.ts`) checks what only the built environment can tell.
+ *
+ * Names follow ALGORITHM.md and DESIGN.md: N = `agents`, M = the number of `contexts`, ε =
+ * `epsilon`, c_Sep = `cSep`, δ = `delta`.
+ */
+
+// ─── Environments (ALGORITHM.md §1) ────────────────────────────────────────────────────────────
+
+export interface LinearChainEnv {
+  readonly _tag: "LinearChain"
+  /** Number of states L (≥ 2). */
+  readonly length: number
+  /** Horizon H. */
+  readonly horizon: number
+  /** Reward of `left` in state 0, the bait (default 0.05). */
+  readonly distractor?: number
+}
+
+export interface RandomLinearEnv {
+  readonly _tag: "RandomLinear"
+  readonly states: number
+  readonly actions: number
+  /** Feature dimension d. */
+  readonly dim: number
+  readonly horizon: number
+  /** Seed of the family: features and each context's θ, μ derive from it (default 0). */
+  readonly seed?: number
+}
+
+/** Tables a user's own environment returns for one context: `[S][A]` (stationary) or `[H][S][A]`. */
+export interface TabularTables {
+  readonly reward: ReadonlyArray<ReadonlyArray<number>> | ReadonlyArray<ReadonlyArray<ReadonlyArray<number>>>
+  readonly transition:
+    | ReadonlyArray<ReadonlyArray<ReadonlyArray<number>>>
+    | ReadonlyArray<ReadonlyArray<ReadonlyArray<ReadonlyArray<number>>>>
+}
+
+export interface TabularEnv {
+  readonly _tag: "Tabular"
+  readonly states: number
+  readonly actions: number
+  readonly horizon: number
+  /** Start state s0 (default 0). */
+  readonly start?: number
+  /** The tables of one context. */
+  readonly build: (context: Context) => TabularTables
+}
+
+export type Environment = LinearChainEnv | RandomLinearEnv | TabularEnv
+
+/** Built-in and user-defined environments. */
+export const Env = {
+  /** A RiverSwim-like chain; contexts `{ goal, reward, slip }`. */
+  linearChain: (p: Omit<LinearChainEnv, "_tag">): LinearChainEnv => ({ _tag: "LinearChain", ...p }),
+  /** A random linear MDP family with simplex features; contexts `{ seed }`. */
+  randomLinear: (p: Omit<RandomLinearEnv, "_tag">): RandomLinearEnv => ({ _tag: "RandomLinear", ...p }),
+  /** Your own finite environment, given by its tables per context. */
+  tabular: (p: Omit<TabularEnv, "_tag">): TabularEnv => ({ _tag: "Tabular", ...p })
+}
+
+// ─── Contexts: the M tasks ─────────────────────────────────────────────────────────────────────
+
+/** One task's parameters, e.g. `{ goal: 7, reward: 1, slip: 0.1 }` for the linear chain. */
+export type Context = Readonly<Record<string, number>>
+
+export type Contexts =
+  | { readonly _tag: "List"; readonly items: ReadonlyArray<Context> }
+  | { readonly _tag: "Grid"; readonly axes: Readonly<Record<string, ReadonlyArray<number>>> }
+  | { readonly _tag: "Seeds"; readonly count: number }
+
+export const Contexts = {
+  /** Exactly these contexts, in this order (task ids 0..M-1). */
+  list: (items: ReadonlyArray<Context>): Contexts => ({ _tag: "List", items }),
+  /** The cartesian product of the axes; the last axis varies fastest. */
+  grid: (axes: Readonly<Record<string, ReadonlyArray<number>>>): Contexts => ({ _tag: "Grid", axes }),
+  /** `{ seed: 0 }`, …, `{ seed: count-1 }`: for `Env.randomLinear`. */
+  seeds: (count: number): Contexts => ({ _tag: "Seeds", count })
+}
+
+// ─── Feature maps ──────────────────────────────────────────────────────────────────────────────
+
+export type Features =
+  | { readonly _tag: "Native" }
+  | { readonly _tag: "OneHot" }
+  | { readonly _tag: "Custom"; readonly dim: number; readonly map: (state: number, action: number) => ReadonlyArray<number> }
+
+export const Features = {
+  /** The environment's own map (one-hot for the chain and tabular, the simplex map for random linear). */
+  native: (): Features => ({ _tag: "Native" }),
+  /** φ(s,a) = e_{s·A+a}, d = |S||A|. */
+  oneHot: (): Features => ({ _tag: "OneHot" }),
+  /** Your own φ(s,a) ∈ R^dim with ‖φ‖₂ ≤ 1, the same for every context (identities are hidden). */
+  custom: (dim: number, map: (state: number, action: number) => ReadonlyArray<number>): Features => ({
+    _tag: "Custom",
+    dim,
+    map
+  })
+}
+
+// ─── Assignment of task instances to agents (ALGORITHM.md §4) ──────────────────────────────────
+
+export type Assignment =
+  | { readonly _tag: "Partition" }
+  | { readonly _tag: "Stream" }
+  | { readonly _tag: "Random"; readonly k: number }
+
+export const Assignment = {
+  /** Tasks dealt round-robin; when N > M, agent i gets task i mod M. */
+  partition: (): Assignment => ({ _tag: "Partition" }),
+  /** Every agent faces all M tasks, in its own seeded order. */
+  stream: (): Assignment => ({ _tag: "Stream" }),
+  /** Every agent gets k tasks drawn uniformly with replacement. */
+  random: (k: number): Assignment => ({ _tag: "Random", k })
+}
+
+// ─── Learner (ALGORITHM.md §2) ─────────────────────────────────────────────────────────────────
+
+export interface Learner {
+  readonly _tag: "LsviUcb"
+  /** `"theory"`: β = cBeta · d · H · √ι with ι = log(2dT/δ); or β itself. Default "theory". */
+  readonly beta?: "theory" | number
+  /** The constant c_β of theory mode (default 1). */
+  readonly cBeta?: number
+  /** Ridge λ (default 1). */
+  readonly lambda?: number
+}
+
+export const Lsvi = {
+  ucb: (p: Omit<Learner, "_tag"> = {}): Learner => ({ _tag: "LsviUcb", ...p })
+}
+
+// ─── Stopping rules (ALGORITHM.md §3 step 1 and 3) ─────────────────────────────────────────────
+
+export type Stopping =
+  | { readonly _tag: "Adaptive"; readonly maxEpisodes?: number }
+  | { readonly _tag: "Schedule"; readonly k1: number; readonly k2: number }
+
+export const Stopping = {
+  /** Explore until width ≤ cSep/2, learn until width ≤ ε; give up a phase after `maxEpisodes` (default 50 000). */
+  adaptive: (p: { readonly maxEpisodes?: number } = {}): Stopping => ({ _tag: "Adaptive", ...p }),
+  /** Exactly K1 identification episodes, then K2 learning episodes. */
+  schedule: (p: { readonly k1: number; readonly k2: number }): Stopping => ({ _tag: "Schedule", ...p })
+}
+
+// ─── The experiment ────────────────────────────────────────────────────────────────────────────
+
+export type Baseline = "independent" | "oracle"
+
+export interface ExperimentInput {
+  readonly name: string
+  readonly environment: Environment
+  readonly contexts: Contexts
+  /** Default: `Features.native()`. */
+  readonly features?: Features
+  /** N. */
+  readonly agents: number
+  /** Default: `Assignment.partition()`. */
+  readonly assignment?: Assignment
+  /** ε ∈ (0, H]. */
+  readonly epsilon: number
+  /** c_Sep > 0, at most the family's actual separation. */
+  readonly cSep: number
+  /** δ ∈ (0, 1). */
+  readonly delta: number
+  /** Default: `Lsvi.ucb()`. */
+  readonly learner?: Learner
+  /** Default: `Stopping.adaptive()`. */
+  readonly stopping?: Stopping
+  /** Default "policy". */
+  readonly sharing?: "policy"
+  /** Default: none. */
+  readonly baselines?: ReadonlyArray<Baseline>
+  /** Number of seeds (default 1); run r uses seed `seed + r`. */
+  readonly seeds?: number
+  /** First seed (default 0). */
+  readonly seed?: number
+}
+
+/** A spec with every default filled in, as `decode` returns it. */
+export interface Experiment {
+  readonly name: string
+  readonly environment: Environment
+  readonly contexts: Contexts
+  readonly features: Features
+  readonly agents: number
+  readonly assignment: Assignment
+  readonly epsilon: number
+  readonly cSep: number
+  readonly delta: number
+  readonly learner: { readonly _tag: "LsviUcb"; readonly beta: "theory" | number; readonly cBeta: number; readonly lambda: number }
+  readonly stopping: { readonly _tag: "Adaptive"; readonly maxEpisodes: number } | { readonly _tag: "Schedule"; readonly k1: number; readonly k2: number }
+  readonly sharing: "policy"
+  readonly baselines: ReadonlyArray<Baseline>
+  readonly seeds: number
+  readonly seed: number
+}
+
+export const Experiment = {
+  /** Declares an experiment. Checked when it is validated or run, never silently repaired. */
+  make: (input: ExperimentInput): ExperimentInput => input
+}

@@ -1,0 +1,284 @@
+/**
+ * From a decoded spec to what a run needs: the M task MDPs, the feature table, the exact optimal
+ * values and the family's separation, and β. Everything that only the built environment can tell
+ * is checked here, before anything runs: context fields, a user's tables, a user's feature map
+ * (length, NaN, norm ≤ 1), and the declared cSep against the actual separation (ALGORITHM.md §1).
+ */
+import { Effect } from "effect"
+import { type FeatureTable, type FiniteMdp, oneHotFeatures } from "../env/FiniteMdp.ts"
+import { buildLinearChain } from "../env/linearChain.ts"
+import { buildRandomLinear, randomLinearFeatures } from "../env/randomLinear.ts"
+import { optimalValues, separation, type Values } from "../env/solve.ts"
+import type { Context, Experiment, TabularEnv } from "./Spec.ts"
+import { show, SpecError, type SpecIssue } from "./SpecError.ts"
+
+export interface Compiled {
+  readonly spec: Experiment
+  /** The M contexts, task id = index. */
+  readonly contexts: ReadonlyArray<Context>
+  readonly tasks: ReadonlyArray<FiniteMdp>
+  readonly features: FeatureTable
+  readonly optimal: ReadonlyArray<Values>
+  /** V*_1(s0) per task. */
+  readonly startValues: ReadonlyArray<number>
+  readonly separation: { readonly value: number; readonly pair: readonly [number, number] | undefined }
+  readonly horizon: number
+  readonly states: number
+  readonly actions: number
+  /** The β the learners use (resolved from "theory" if so). */
+  readonly beta: number
+}
+
+/** Feature norms may exceed 1 by rounding only. */
+const NORM_TOLERANCE = 1e-9
+const PROBABILITY_TOLERANCE = 1e-9
+
+class Issues {
+  readonly list: Array<SpecIssue> = []
+  add(path: string, message: string, actual?: unknown) {
+    this.list.push(actual === undefined ? { path, message } : { path, message, actual: show(actual) })
+  }
+}
+
+/** The contexts with the path each came from, for error messages. */
+const expandContexts = (spec: Experiment): Array<{ readonly context: Context; readonly path: string }> => {
+  const c = spec.contexts
+  switch (c._tag) {
+    case "List":
+      return c.items.map((context, i) => ({ context, path: `contexts.items[${i}]` }))
+    case "Seeds":
+      return Array.from({ length: c.count }, (_, i) => ({ context: { seed: i }, path: `contexts.count` }))
+    case "Grid": {
+      let out: Array<Record<string, number>> = [{}]
+      for (const [k, values] of Object.entries(c.axes)) {
+        out = out.flatMap((prefix) => values.map((v) => ({ ...prefix, [k]: v })))
+      }
+      return out.map((context) => ({ context, path: "contexts.axes" }))
+    }
+  }
+}
+
+/** Checks a context's fields against the ones an environment reads, with their ranges. */
+const checkFields = (
+  issues: Issues,
+  context: Context,
+  path: string,
+  fields: Record<string, { readonly check: (v: number) => boolean; readonly expected: string }>
+) => {
+  for (const [k, f] of Object.entries(fields)) {
+    const v = context[k]
+    if (v === undefined) issues.add(`${path}.${k}`, `expected ${f.expected} (missing)`)
+    else if (!f.check(v)) issues.add(`${path}.${k}`, `expected ${f.expected}`, v)
+  }
+  for (const k of Object.keys(context)) {
+    if (!(k in fields)) issues.add(`${path}.${k}`, `unexpected context field; expected only ${Object.keys(fields).join(", ")}`, context[k])
+  }
+}
+
+const isInt = (v: number) => Number.isInteger(v)
+
+/** Validates and flattens a user's tables for one context. */
+const tabularMdp = (issues: Issues, env: TabularEnv, context: Context, index: number): FiniteMdp | undefined => {
+  const { horizon: H, states: S, actions: A } = env
+  const start = env.start ?? 0
+  const where = `environment.build(context ${index})`
+  let tables: ReturnType<TabularEnv["build"]>
+  try {
+    tables = env.build(context)
+  } catch (e) {
+    issues.add(where, `expected the tables of context ${index}, but build threw: ${e instanceof Error ? e.message : String(e)}`)
+    return undefined
+  }
+  if (tables === null || typeof tables !== "object" || !Array.isArray(tables.reward) || !Array.isArray(tables.transition)) {
+    issues.add(where, "expected { reward: [S][A] or [H][S][A], transition: [S][A][S] or [H][S][A][S] }", tables)
+    return undefined
+  }
+  const before = issues.list.length
+  const reward = new Float64Array(H * S * A)
+  const transition = new Float64Array(H * S * A * S)
+  // A stationary table ([S][A]...) is repeated over h; a stage-dependent one has H rows.
+  const stage = <T>(table: ReadonlyArray<T>, depth: number, h: number): unknown =>
+    depthOf(table) === depth + 1 ? table[h] : table
+  for (let h = 0; h < H; h++) {
+    const r = stage(tables.reward as ReadonlyArray<unknown>, 2, h)
+    const p = stage(tables.transition as ReadonlyArray<unknown>, 3, h)
+    for (let s = 0; s < S; s++) {
+      for (let a = 0; a < A; a++) {
+        const rv = (r as any)?.[s]?.[a]
+        const rPath = `${where}.reward[${h}][${s}][${a}]`
+        if (typeof rv !== "number" || !Number.isFinite(rv) || rv < 0 || rv > 1) {
+          issues.add(rPath, "expected a reward in [0, 1]", rv)
+        } else reward[(h * S + s) * A + a] = rv
+        const row = (p as any)?.[s]?.[a]
+        const pPath = `${where}.transition[${h}][${s}][${a}]`
+        if (!Array.isArray(row) || row.length !== S) {
+          issues.add(pPath, `expected a distribution over the ${S} states`, row)
+          continue
+        }
+        let total = 0
+        for (let t = 0; t < S; t++) {
+          const q = row[t]
+          if (typeof q !== "number" || !Number.isFinite(q) || q < 0) {
+            issues.add(`${pPath}[${t}]`, "expected a probability ≥ 0", q)
+          } else {
+            total += q
+            transition[((h * S + s) * A + a) * S + t] = q
+          }
+        }
+        if (Math.abs(total - 1) > PROBABILITY_TOLERANCE) issues.add(pPath, "expected probabilities summing to 1", `sum ${total}`)
+      }
+    }
+    if (issues.list.length - before > 20) break // enough to show what is wrong
+  }
+  return issues.list.length === before ? { horizon: H, states: S, actions: A, start, reward, transition } : undefined
+}
+
+const depthOf = (u: unknown): number => (Array.isArray(u) ? 1 + depthOf(u[0]) : 0)
+
+/** Tabulates and checks the feature map: length d, finite entries, ‖φ(s,a)‖₂ ≤ 1 (§1). */
+const featureTable = (issues: Issues, spec: Experiment, S: number, A: number): FeatureTable | undefined => {
+  const f = spec.features
+  const env = spec.environment
+  if (f._tag === "OneHot" || (f._tag === "Native" && env._tag !== "RandomLinear")) return oneHotFeatures(S, A)
+  if (f._tag === "Native" && env._tag === "RandomLinear") {
+    return randomLinearFeatures({ ...env, seed: env.seed ?? 0 })
+  }
+  if (f._tag !== "Custom") return undefined
+  const d = f.dim
+  const values = new Float64Array(S * A * d)
+  const before = issues.list.length
+  for (let s = 0; s < S && issues.list.length - before < 10; s++) {
+    for (let a = 0; a < A; a++) {
+      const path = `features.map(${s}, ${a})`
+      let row: unknown
+      try {
+        row = f.map(s, a)
+      } catch (e) {
+        issues.add(path, `expected a vector of length ${d}, but the map threw: ${e instanceof Error ? e.message : String(e)}`)
+        continue
+      }
+      if (!Array.isArray(row) && !(row instanceof Float64Array)) {
+        issues.add(path, `expected an array of ${d} numbers`, row)
+        continue
+      }
+      const v = row as ArrayLike<unknown>
+      if (v.length !== d) {
+        issues.add(path, `expected a vector of length ${d} (features.dim)`, `length ${v.length}`)
+        continue
+      }
+      let norm2 = 0
+      let finite = true
+      for (let i = 0; i < d; i++) {
+        const x = v[i]
+        if (typeof x !== "number" || !Number.isFinite(x)) finite = false
+        else norm2 += x * x
+      }
+      if (!finite) {
+        issues.add(path, "expected finite numbers (no NaN or Infinity)", row)
+        continue
+      }
+      if (Math.sqrt(norm2) > 1 + NORM_TOLERANCE) {
+        issues.add(path, "expected ‖φ(s,a)‖₂ ≤ 1", `norm ${Math.sqrt(norm2)}`)
+        continue
+      }
+      values.set(v as ArrayLike<number>, (s * A + a) * d)
+    }
+  }
+  return issues.list.length === before ? { dim: d, states: S, actions: A, values } : undefined
+}
+
+/** β of ALGORITHM.md §2: theory mode c_β · d · H · √ι, ι = log(2 d T / δ), T = K H. */
+export const resolveBeta = (spec: Experiment, dim: number, horizon: number): number => {
+  if (spec.learner.beta !== "theory") return spec.learner.beta
+  const K = spec.stopping._tag === "Adaptive" ? spec.stopping.maxEpisodes : spec.stopping.k1 + spec.stopping.k2
+  const iota = Math.log((2 * dim * K * horizon) / spec.delta)
+  return spec.learner.cBeta * dim * horizon * Math.sqrt(iota)
+}
+
+/** Builds and checks everything; fails with every problem found, before anything runs. */
+export const compile = (spec: Experiment, source: string): Effect.Effect<Compiled, SpecError> =>
+  Effect.suspend(() => {
+    const issues = new Issues()
+    const env = spec.environment
+    const entries = expandContexts(spec)
+    const tasks: Array<FiniteMdp> = []
+    let S = 0
+    let A = 0
+    let H = 0
+    switch (env._tag) {
+      case "LinearChain": {
+        S = env.length
+        A = 2
+        H = env.horizon
+        const params = { length: env.length, horizon: env.horizon, distractor: env.distractor ?? 0.05 }
+        entries.forEach(({ context, path }, i) => {
+          const at = spec.contexts._tag === "List" ? path : `${path} (context ${i}: ${show(context)})`
+          const before = issues.list.length
+          checkFields(issues, context, at, {
+            goal: { check: (v) => isInt(v) && v >= 0 && v < env.length, expected: `a state index in 0..${env.length - 1}` },
+            reward: { check: (v) => v >= 0 && v <= 1, expected: "a reward in [0, 1]" },
+            slip: { check: (v) => v >= 0 && v <= 1, expected: "a probability in [0, 1]" }
+          })
+          if (issues.list.length === before) {
+            tasks.push(buildLinearChain(params, context as { goal: number; reward: number; slip: number }))
+          }
+        })
+        break
+      }
+      case "RandomLinear": {
+        S = env.states
+        A = env.actions
+        H = env.horizon
+        const params = { ...env, seed: env.seed ?? 0 }
+        entries.forEach(({ context, path }) => {
+          const before = issues.list.length
+          checkFields(issues, context, path, { seed: { check: (v) => isInt(v) && v >= 0, expected: "an integer seed ≥ 0" } })
+          if (issues.list.length === before) tasks.push(buildRandomLinear(params, context as { seed: number }))
+        })
+        break
+      }
+      case "Tabular": {
+        S = env.states
+        A = env.actions
+        H = env.horizon
+        if ((env.start ?? 0) >= S) issues.add("environment.start", `expected a state index in 0..${S - 1}`, env.start)
+        else {
+          entries.forEach(({ context }, i) => {
+            const m = tabularMdp(issues, env, context, i)
+            if (m !== undefined) tasks.push(m)
+          })
+        }
+        break
+      }
+    }
+    const features = featureTable(issues, spec, S, A)
+    if (issues.list.length > 0 || features === undefined) return Effect.fail(new SpecError({ source, issues: issues.list }))
+
+    const optimal = tasks.map(optimalValues)
+    const startValues = tasks.map((m, i) => optimal[i].V[m.start])
+    const sep = separation(startValues)
+    if (spec.cSep > sep.value) {
+      const [i, j] = sep.pair ?? [0, 0]
+      issues.add(
+        "cSep",
+        `expected at most the family's actual separation ${sep.value.toPrecision(4)} ` +
+          `(tasks ${i} and ${j}: V* = ${startValues[i].toPrecision(6)} and ${startValues[j].toPrecision(6)})`,
+        spec.cSep
+      )
+    }
+    if (spec.epsilon > H) issues.add("epsilon", `expected at most the horizon H = ${H} (values lie in [0, H])`, spec.epsilon)
+    if (issues.list.length > 0) return Effect.fail(new SpecError({ source, issues: issues.list }))
+    return Effect.succeed({
+      spec,
+      contexts: entries.map((e) => e.context),
+      tasks,
+      features,
+      optimal,
+      startValues,
+      separation: sep,
+      horizon: H,
+      states: S,
+      actions: A,
+      beta: resolveBeta(spec, features.dim, H)
+    })
+  })
