@@ -20,7 +20,7 @@ export default Experiment.make({
   cSep: 0.45,
   delta: 0.05,
   learner: Lsvi.ucb({ beta: 2, lambda: 1 }),
-  stopping: Stopping.adaptive({ maxEpisodes: 50_000 }),
+  stopping: Stopping.adaptive({ maxEpisodes: 200_000 }),
   sharing: "policy",
   baselines: ["independent", "oracle"],
   seeds: 3

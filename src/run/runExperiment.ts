@@ -212,13 +212,24 @@ export const runAlgorithm = (
     }
   })
 
-/** Every seed × (DistMT-LSVI and the spec's baselines). */
-export const runExperiment = (c: Compiled, progress: ProgressSink = silentProgress): Effect.Effect<RunResults> =>
+/**
+ * Every seed × (DistMT-LSVI and the spec's baselines). `onRun` is told the runs finished so far
+ * after each one, so that a caller can save them as they come (results are never lost to a
+ * later failure or an interrupt).
+ */
+export const runExperiment = <E = never, R = never>(
+  c: Compiled,
+  progress: ProgressSink = silentProgress,
+  onRun: (finished: ReadonlyArray<AlgorithmRun>) => Effect.Effect<void, E, R> = () => Effect.void
+): Effect.Effect<RunResults, E, R> =>
   Effect.gen(function*() {
     const algorithms: Array<Algorithm> = ["distmt", ...c.spec.baselines]
     const runs: Array<AlgorithmRun> = []
     for (let r = 0; r < c.spec.seeds; r++) {
-      for (const algorithm of algorithms) runs.push(yield* runAlgorithm(c, algorithm, c.spec.seed + r, progress))
+      for (const algorithm of algorithms) {
+        runs.push(yield* runAlgorithm(c, algorithm, c.spec.seed + r, progress))
+        yield* onRun(runs)
+      }
     }
     return { compiled: c, runs }
   })

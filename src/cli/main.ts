@@ -1,0 +1,93 @@
+/**
+ * The `distmt` command (DESIGN.md, "Who uses it"):
+ *
+ *   distmt run <spec> [--out DIR]   validate, run with progress, print the summary, write results
+ *   distmt validate <spec>          decode and check only
+ *
+ * Errors in the user's input are printed as one clear message (no stack trace) with exit code 1.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Console, Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as path from "node:path"
+import { prepareOutput, writeResults } from "../report/files.ts"
+import { summarize, summaryTable } from "../report/summary.ts"
+import { runExperiment } from "../run/runExperiment.ts"
+import { compile } from "../spec/compile.ts"
+import { loadSpec } from "./loadSpec.ts"
+import { terminalProgress } from "./progress.ts"
+
+const VERSION = "0.1.0"
+
+const specArgument = Argument.String("spec").pipe(Argument.withDescription("path of a spec module, e.g. specs/linear-chain.spec.ts"))
+
+/** Prints a user-facing error and sets a failing exit code; anything else is a bug and surfaces as such. */
+const reportUserErrors = <A, R>(
+  effect: Effect.Effect<A, { readonly _tag: "SpecError" | "SpecLoadError" | "PlatformError"; readonly message: string }, R>
+) =>
+  effect.pipe(
+    Effect.catch((e) =>
+      Effect.andThen(Console.error(e.message), Effect.sync(() => {
+        process.exitCode = 1
+      }))
+    )
+  )
+
+const timestamp = () => new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
+
+const validate = Command.make("validate", { spec: specArgument }, ({ spec }) =>
+  reportUserErrors(
+    Effect.gen(function*() {
+      const decoded = yield* loadSpec(spec)
+      const c = yield* compile(decoded, spec)
+      yield* Console.log(
+        `${spec}: valid. ${c.tasks.length} tasks (separation ${c.separation.value.toPrecision(4)} ≥ cSep ${decoded.cSep}), ` +
+          `${decoded.agents} agents, d = ${c.features.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}`
+      )
+    })
+  )).pipe(Command.withDescription("Decode and check a spec without running it."))
+
+const run = Command.make(
+  "run",
+  {
+    spec: specArgument,
+    out: Flag.String("out").pipe(Flag.optional, Flag.withDescription("results folder (default runs/<name>/<timestamp>)"))
+  },
+  ({ spec, out }) =>
+    reportUserErrors(
+      Effect.gen(function*() {
+        const decoded = yield* loadSpec(spec)
+        const c = yield* compile(decoded, spec)
+        const dir = Option.getOrElse(out, () => path.join("runs", decoded.name, timestamp()))
+        yield* Console.log(
+          `distmt: ${decoded.name}: N = ${decoded.agents} agents, M = ${c.tasks.length} tasks, ε = ${decoded.epsilon}, ` +
+            `cSep = ${decoded.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
+            `${decoded.seeds} seed${decoded.seeds === 1 ? "" : "s"}, algorithms: distmt${decoded.baselines.map((b) => `, ${b}`).join("")}`
+        )
+        yield* prepareOutput(dir, c)
+        const progress = terminalProgress()
+        const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false))
+        progress.finish()
+        yield* writeResults(dir, c, results.runs, true)
+        yield* Console.log("")
+        const summary = summarize(results.runs, decoded.stopping._tag === "Adaptive")
+        yield* Console.log(summaryTable(summary))
+        for (const [algorithm, s] of Object.entries(summary)) {
+          if (s.cappedRate > 0) {
+            yield* Console.log(
+              `note: ${algorithm}: ${(100 * s.cappedRate).toFixed(1)}% of learners stopped at the episode cap ` +
+                `(stopping.maxEpisodes) before reaching their width target`
+            )
+          }
+        }
+        yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, model.json, policies.json)`)
+      })
+    )
+).pipe(Command.withDescription("Run an experiment end to end and write its results."))
+
+const distmt = Command.make("distmt").pipe(
+  Command.withDescription("Distributed multi-task reinforcement learning experiments (DistMT-LSVI)."),
+  Command.withSubcommands([run, validate])
+)
+
+Command.run(distmt, { version: VERSION }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

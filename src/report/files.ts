@@ -1,0 +1,123 @@
+/**
+ * The result files of a run (docs/results.md): summary.json, results.csv, and for finite
+ * environments model.json and policies.json, so that any outside tool can re-check the results.
+ * Every file is written atomically (a temporary file, then a rename): an interrupted run never
+ * leaves a half-written file behind.
+ */
+import { Effect, FileSystem, Path } from "effect"
+import { featureRows, rewardTable, transitionTable } from "../env/FiniteMdp.ts"
+import type { AlgorithmRun, Row } from "../run/runExperiment.ts"
+import type { Compiled } from "../spec/compile.ts"
+import type { Experiment } from "../spec/Spec.ts"
+import { summarize } from "./summary.ts"
+
+/** Writes `content` to `file` through a temporary file in the same folder and a rename. */
+export const writeAtomic = (file: string, content: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const tmp = `${file}.${process.pid}.tmp`
+    yield* fs.writeFileString(tmp, content)
+    yield* fs.rename(tmp, file)
+  })
+
+/** The decoded spec as JSON: user functions are recorded by name, since they cannot be serialised. */
+export const specJson = (spec: Experiment): unknown =>
+  JSON.parse(JSON.stringify(spec, (_k, v) => (typeof v === "function" ? `<function ${v.name || "anonymous"}>` : v)))
+
+const CSV_COLUMNS = [
+  "algorithm",
+  "seed",
+  "agent",
+  "slot",
+  "task",
+  "identification_episodes",
+  "learning_episodes",
+  "entry",
+  "role",
+  "identification_correct",
+  "v_star",
+  "v_pi",
+  "gap",
+  "success",
+  "cert_lower",
+  "cert_upper",
+  "cert_width",
+  "certificate_held",
+  "reached_target"
+] as const
+
+const csvRow = (r: Row): string =>
+  [
+    r.algorithm,
+    r.seed,
+    r.agent,
+    r.slot,
+    r.task,
+    r.identificationEpisodes,
+    r.learningEpisodes,
+    r.entry ?? "",
+    r.role,
+    r.identificationCorrect ?? "",
+    r.vStar,
+    r.vPi,
+    r.gap,
+    r.success,
+    r.certificate.lower,
+    r.certificate.upper,
+    r.certificate.width,
+    r.certificateHeld,
+    r.reachedTarget
+  ].join(",")
+
+export const resultsCsv = (runs: ReadonlyArray<AlgorithmRun>): string =>
+  [CSV_COLUMNS.join(","), ...runs.flatMap((r) => r.rows.map(csvRow))].join("\n") + "\n"
+
+export const summaryJson = (c: Compiled, runs: ReadonlyArray<AlgorithmRun>, complete: boolean) => ({
+  spec: specJson(c.spec),
+  complete,
+  tasks: c.contexts.map((context, id) => ({ id, context, vStar: c.startValues[id] })),
+  separation: c.separation.value,
+  beta: c.beta,
+  algorithms: summarize(runs, c.spec.stopping._tag === "Adaptive")
+})
+
+export const modelJson = (c: Compiled) => ({
+  horizon: c.horizon,
+  states: c.states,
+  actions: c.actions,
+  start: c.tasks[0].start,
+  features: featureRows(c.features),
+  tasks: c.tasks.map((m, id) => ({ id, context: c.contexts[id], reward: rewardTable(m), transition: transitionTable(m) }))
+})
+
+export const policiesJson = (c: Compiled, runs: ReadonlyArray<AlgorithmRun>) => ({
+  epsilon: c.spec.epsilon,
+  policies: runs.flatMap((run) =>
+    run.rows.map((r) => ({
+      algorithm: r.algorithm,
+      seed: r.seed,
+      agent: r.agent,
+      slot: r.slot,
+      task: r.task,
+      actions: Array.from({ length: c.horizon }, (_, h) => Array.from(r.actions.subarray(h * c.states, (h + 1) * c.states)))
+    }))
+  )
+})
+
+/** Creates the output folder and writes model.json (known before anything runs). */
+export const prepareOutput = (dir: string, c: Compiled) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    yield* fs.makeDirectory(dir, { recursive: true })
+    yield* writeAtomic(path.join(dir, "model.json"), JSON.stringify(modelJson(c)))
+  })
+
+/** (Re)writes summary.json, results.csv and policies.json with the runs finished so far. */
+export const writeResults = (dir: string, c: Compiled, runs: ReadonlyArray<AlgorithmRun>, complete: boolean) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    yield* writeAtomic(path.join(dir, "results.csv"), resultsCsv(runs))
+    yield* writeAtomic(path.join(dir, "policies.json"), JSON.stringify(policiesJson(c, runs)))
+    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(summaryJson(c, runs, complete), null, 2) + "\n")
+  })
