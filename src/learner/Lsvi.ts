@@ -114,8 +114,6 @@ export const policyBytes = (policy: Policy): number => 8 * (policy.w.length + po
 
 export class Lsvi {
   readonly config: LsviConfig
-  /** Number of episodes whose transitions have been added. */
-  episodes = 0
 
   private readonly LambdaInv: Array<K.Matrix>
   private readonly phiReward: Array<Float64Array>

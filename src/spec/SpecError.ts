@@ -32,14 +32,27 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
 /** A short, one-line rendering of a value for an error message. */
 export const show = (u: unknown): string => {
   if (typeof u === "function") return "a function"
-  if (typeof u === "number") return Number.isNaN(u) ? "NaN" : String(u)
+  if (typeof u === "number") return String(u) // NaN, Infinity and -0 stay readable
   if (u === undefined) return "undefined"
+  if (u instanceof Described) return u.text
+  if (Array.isArray(u) && u.every((x) => typeof x === "number")) return clip(`[${u.map(String).join(", ")}]`)
   try {
-    const s = JSON.stringify(u)
-    return s.length > 60 ? `${s.slice(0, 57)}...` : s
+    return clip(JSON.stringify(u))
   } catch {
-    return String(u)
+    // JSON.stringify throws on a BigInt or a cycle; String() on an object without a usable toString.
+    try {
+      return String(u)
+    } catch {
+      return Object.prototype.toString.call(u)
+    }
   }
+}
+
+const clip = (s: string): string => (s.length > 60 ? `${s.slice(0, 57)}...` : s)
+
+/** A description of a value, shown as is (e.g. "length 2", "norm 1.3") rather than as a JSON string. */
+export class Described {
+  constructor(readonly text: string) {}
 }
 
 export const formatSpecError = (e: SpecError): string => {

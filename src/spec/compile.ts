@@ -10,7 +10,7 @@ import { buildLinearChain } from "../env/linearChain.ts"
 import { buildRandomLinear, randomLinearFeatures } from "../env/randomLinear.ts"
 import { optimalValues, separation, type Values } from "../env/solve.ts"
 import type { Context, Experiment, TabularEnv } from "./Spec.ts"
-import { show, SpecError, type SpecIssue } from "./SpecError.ts"
+import { Described, show, SpecError, type SpecIssue } from "./SpecError.ts"
 
 export interface Compiled {
   readonly spec: Experiment
@@ -71,11 +71,48 @@ const checkFields = (
     else if (!f.check(v)) issues.add(`${path}.${k}`, `expected ${f.expected}`, v)
   }
   for (const k of Object.keys(context)) {
-    if (!(k in fields)) issues.add(`${path}.${k}`, `unexpected context field; expected only ${Object.keys(fields).join(", ")}`, context[k])
+    if (!Object.hasOwn(fields, k)) issues.add(`${path}.${k}`, `unexpected context field; expected only ${Object.keys(fields).join(", ")}`, context[k])
   }
 }
 
 const isInt = (v: number) => Number.isInteger(v)
+
+/**
+ * The most entries compile (and a run) may allocate for one kind of table: the transition tables of
+ * all M contexts (H·S·A·S·M), the feature table (S·A·d) and the learner's Λ⁻¹ (H·d²). Beyond it a
+ * spec is refused with an issue instead of crashing on an allocation (ALGORITHM.md §6 item 6).
+ */
+export const MAX_TABLE_ENTRIES = 50_000_000
+/** The most contexts compile will list (each is checked one by one). */
+export const MAX_CONTEXTS = 1_000_000
+
+const contextCount = (c: Experiment["contexts"]): number =>
+  c._tag === "List" ? c.items.length : c._tag === "Seeds" ? c.count : Object.values(c.axes).reduce((n, v) => n * v.length, 1)
+
+/** Checks the sizes of what compile is about to build, before anything is allocated. */
+const checkSizes = (issues: Issues, spec: Experiment): { readonly fits: boolean; readonly listable: boolean } => {
+  const env = spec.environment
+  const S = env._tag === "LinearChain" ? env.length : env.states
+  const A = env._tag === "LinearChain" ? 2 : env.actions
+  const H = env.horizon
+  const M = contextCount(spec.contexts)
+  const f = spec.features
+  const d = f._tag === "Custom" ? f.dim : f._tag === "Native" && env._tag === "RandomLinear" ? env.dim : S * A
+  const before = issues.list.length
+  const limit = `at most ${MAX_TABLE_ENTRIES} table entries`
+  const listable = M <= MAX_CONTEXTS
+  if (!listable) issues.add("contexts", `expected at most ${MAX_CONTEXTS} contexts`, new Described(`${M} contexts`))
+  if (H * S * A * S > MAX_TABLE_ENTRIES) {
+    issues.add("environment", `expected an environment of ${limit} (H·S·A·S = ${H}·${S}·${A}·${S})`, env)
+  } else if (listable && H * S * A * S * M > MAX_TABLE_ENTRIES) {
+    issues.add("contexts", `expected ${limit} over all ${M} contexts (H·S·A·S·M = ${H}·${S}·${A}·${S}·${M})`, new Described(`${M} contexts`))
+  }
+  if (S * A * d > MAX_TABLE_ENTRIES || H * d * d > MAX_TABLE_ENTRIES) {
+    const [path, actual] = f._tag === "Custom" ? ["features.dim", d] : ["environment", env]
+    issues.add(path, `expected features of ${limit} (S·A·d and H·d², d = ${d})`, actual)
+  }
+  return { fits: issues.list.length === before, listable }
+}
 
 /** Validates and flattens a user's tables for one context. */
 const tabularMdp = (issues: Issues, env: TabularEnv, context: Context, index: number): FiniteMdp | undefined => {
@@ -125,7 +162,7 @@ const tabularMdp = (issues: Issues, env: TabularEnv, context: Context, index: nu
             transition[((h * S + s) * A + a) * S + t] = q
           }
         }
-        if (Math.abs(total - 1) > PROBABILITY_TOLERANCE) issues.add(pPath, "expected probabilities summing to 1", `sum ${total}`)
+        if (Math.abs(total - 1) > PROBABILITY_TOLERANCE) issues.add(pPath, "expected probabilities summing to 1", new Described(`sum ${total}`))
       }
     }
     if (issues.list.length - before > 20) break // enough to show what is wrong
@@ -163,7 +200,7 @@ const featureTable = (issues: Issues, spec: Experiment, S: number, A: number): F
       }
       const v = row as ArrayLike<unknown>
       if (v.length !== d) {
-        issues.add(path, `expected a vector of length ${d} (features.dim)`, `length ${v.length}`)
+        issues.add(path, `expected a vector of length ${d} (features.dim)`, new Described(`length ${v.length}`))
         continue
       }
       let norm2 = 0
@@ -178,7 +215,7 @@ const featureTable = (issues: Issues, spec: Experiment, S: number, A: number): F
         continue
       }
       if (Math.sqrt(norm2) > 1 + NORM_TOLERANCE) {
-        issues.add(path, "expected ‖φ(s,a)‖₂ ≤ 1", `norm ${Math.sqrt(norm2)}`)
+        issues.add(path, "expected ‖φ(s,a)‖₂ ≤ 1", new Described(`norm ${Math.sqrt(norm2)}`))
         continue
       }
       values.set(v as ArrayLike<number>, (s * A + a) * d)
@@ -199,8 +236,10 @@ export const resolveBeta = (spec: Experiment, dim: number, horizon: number): num
 export const compile = (spec: Experiment, source: string): Effect.Effect<Compiled, SpecError> =>
   Effect.suspend(() => {
     const issues = new Issues()
+    // Too big to build: every other check still runs, but nothing is allocated.
+    const { fits, listable } = checkSizes(issues, spec)
     const env = spec.environment
-    const entries = expandContexts(spec)
+    const entries = listable ? expandContexts(spec) : []
     const tasks: Array<FiniteMdp> = []
     let S = 0
     let A = 0
@@ -219,7 +258,7 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
             reward: { check: (v) => v >= 0 && v <= 1, expected: "a reward in [0, 1]" },
             slip: { check: (v) => v >= 0 && v <= 1, expected: "a probability in [0, 1]" }
           })
-          if (issues.list.length === before) {
+          if (issues.list.length === before && fits) {
             tasks.push(buildLinearChain(params, context as { goal: number; reward: number; slip: number }))
           }
         })
@@ -233,7 +272,7 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
         entries.forEach(({ context, path }) => {
           const before = issues.list.length
           checkFields(issues, context, path, { seed: { check: (v) => isInt(v) && v >= 0, expected: "an integer seed ≥ 0" } })
-          if (issues.list.length === before) tasks.push(buildRandomLinear(params, context as { seed: number }))
+          if (issues.list.length === before && fits) tasks.push(buildRandomLinear(params, context as { seed: number }))
         })
         break
       }
@@ -242,7 +281,7 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
         A = env.actions
         H = env.horizon
         if ((env.start ?? 0) >= S) issues.add("environment.start", `expected a state index in 0..${S - 1}`, env.start)
-        else {
+        else if (fits) {
           entries.forEach(({ context }, i) => {
             const m = tabularMdp(issues, env, context, i)
             if (m !== undefined) tasks.push(m)
@@ -251,7 +290,7 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
         break
       }
     }
-    const features = featureTable(issues, spec, S, A)
+    const features = fits ? featureTable(issues, spec, S, A) : undefined
     if (issues.list.length > 0 || features === undefined) return Effect.fail(new SpecError({ source, issues: issues.list }))
 
     const optimal = tasks.map(optimalValues)

@@ -43,12 +43,16 @@ const Environment = Schema.Union([LinearChainEnv, RandomLinearEnv, TabularEnv]).
   expected: "an environment: Env.linearChain({...}), Env.randomLinear({...}) or Env.tabular({...})"
 })
 
-const ContextRecord = Schema.Record(Schema.String, Schema.Finite)
+/** "__proto__" would be dropped when the record is rebuilt: refuse it rather than lose it silently. */
+const ContextKey = Schema.String.check(
+  Schema.makeFilter((k: string) => k !== "__proto__", { expected: "a context field name other than __proto__" })
+)
+const ContextRecord = Schema.Record(ContextKey, Schema.Finite)
 const Contexts = Schema.Union([
   Schema.Struct({ _tag: Schema.Literal("List"), items: Schema.Array(ContextRecord).check(Schema.isMinLength(1)) }),
   Schema.Struct({
     _tag: Schema.Literal("Grid"),
-    axes: Schema.Record(Schema.String, Schema.Array(Schema.Finite).check(Schema.isMinLength(1)))
+    axes: Schema.Record(ContextKey, Schema.Array(Schema.Finite).check(Schema.isMinLength(1)))
   }),
   Schema.Struct({ _tag: Schema.Literal("Seeds"), count: PositiveInt })
 ]).annotate({ expected: "contexts: Contexts.list([...]), Contexts.grid({...}) or Contexts.seeds(M)" })
@@ -123,7 +127,8 @@ const issuesOf = (issue: SchemaIssue.Issue, input: unknown): Array<SpecIssue> =>
   formatter(issue).issues.map((i) => {
     const path = (i.path ?? []).map((p) => (typeof p === "object" ? p.key : p))
     const at = valueAt(input, path)
-    const message = i.message.replace(/^Expected /, "expected ")
+    // The schema says "Missing key" for an absent required field; say which field and that it is required.
+    const message = i.message === "Missing key" ? "expected a value: this field is required (missing)" : i.message.replace(/^Expected /, "expected ")
     return at.found ? { path: formatPath(path), message, actual: show(at.value) } : { path: formatPath(path), message }
   })
 
