@@ -103,25 +103,36 @@ const withFetched = (
     return outcomes.map((o) => ({ ...o, policy: (o.entry === undefined ? undefined : byTask.get(o.entry)) ?? o.policy }))
   })
 
-/** DistMT-LSVI (§3) for one agent over its instances, run one after another. */
-export const distmtAgent = (
+/** How an agent with a server obtains the server's answer for one instance, and at what cost. */
+type Identify = (
+  server: CoordinatorShape,
+  learner: Lsvi,
+  instance: Instance,
+  slot: number
+) => Effect.Effect<{ readonly episodes: number; readonly answer: Identification }>
+
+/**
+ * An agent that uses the server: for each instance in order, identify it, then resolve the answer
+ * with `learn` as the budget for a task it comes to own; at the end fetch every policy.
+ */
+const serverAgent = (
   agent: number,
   instances: ReadonlyArray<Instance>,
-  config: AgentConfig
+  config: AgentConfig,
+  learn: Budget,
+  identify: Identify
 ): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
   Effect.gen(function*() {
     const server = yield* Coordinator
     const outcomes: Array<InstanceOutcome> = []
     for (const [slot, instance] of instances.entries()) {
       const learner = new Lsvi(config.lsvi, instance.features)
-      const explore = yield* runPhase(learner, instance, config.identify, config.onEpisode)
-      const interval = { lower: explore.certificate.lower, upper: explore.certificate.upper }
-      const answer = yield* server.identify(agent, interval)
-      const r = yield* resolve(server, agent, learner, instance, config.learn, answer, config.onEpisode)
+      const { episodes, answer } = yield* identify(server, learner, instance, slot)
+      const r = yield* resolve(server, agent, learner, instance, learn, answer, config.onEpisode)
       outcomes.push({
         agent,
         slot,
-        identificationEpisodes: explore.episodes,
+        identificationEpisodes: episodes,
         learningEpisodes: r.learningEpisodes,
         entry: answer.task,
         registered: answer._tag === "Registered",
@@ -134,6 +145,23 @@ export const distmtAgent = (
     return yield* withFetched(server, agent, outcomes)
   })
 
+/**
+ * DistMT-LSVI (§3) for one agent over its instances, run one after another: explore until the
+ * certificate is narrow enough to identify (step 1), then ask the server with the interval (step 2).
+ */
+export const distmtAgent = (
+  agent: number,
+  instances: ReadonlyArray<Instance>,
+  config: AgentConfig
+): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
+  serverAgent(agent, instances, config, config.learn, (server, learner, instance) =>
+    Effect.gen(function*() {
+      const explore = yield* runPhase(learner, instance, config.identify, config.onEpisode)
+      const { lower, upper } = explore.certificate
+      const answer = yield* server.identify(agent, { lower, upper })
+      return { episodes: explore.episodes, answer }
+    }))
+
 /** The `oracle` baseline: identities (`keys`) are given, policies shared, no identification phase. */
 export const oracleAgent = (
   agent: number,
@@ -141,28 +169,11 @@ export const oracleAgent = (
   keys: ReadonlyArray<number>,
   config: AgentConfig
 ): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
-  Effect.gen(function*() {
-    const server = yield* Coordinator
-    const outcomes: Array<InstanceOutcome> = []
-    for (const [slot, instance] of instances.entries()) {
-      const learner = new Lsvi(config.lsvi, instance.features)
-      const answer = yield* server.identifyKnown(agent, keys[slot], { lower: 0, upper: instance.horizon })
-      const r = yield* resolve(server, agent, learner, instance, config.solo, answer, config.onEpisode)
-      outcomes.push({
-        agent,
-        slot,
-        identificationEpisodes: 0,
-        learningEpisodes: r.learningEpisodes,
-        entry: answer.task,
-        registered: answer._tag === "Registered",
-        role: r.role,
-        certificate: r.certificate,
-        reachedTarget: r.reachedTarget,
-        policy: r.policy
-      })
-    }
-    return yield* withFetched(server, agent, outcomes)
-  })
+  serverAgent(agent, instances, config, config.solo, (server, _learner, instance, slot) =>
+    Effect.map(
+      server.identifyKnown(agent, keys[slot], { lower: 0, upper: instance.horizon }),
+      (answer) => ({ episodes: 0, answer })
+    ))
 
 /** The `independent` baseline: no server; every instance learned from scratch to ε. */
 export const independentAgent = (

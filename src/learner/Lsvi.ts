@@ -47,6 +47,10 @@ export interface Certificate {
   readonly width: number
 }
 
+/** The bonus β‖φ‖_{Λ⁻¹} = β √(φᵀΛ⁻¹φ) (§2); rounding can make the form a hair negative, hence the max. */
+export const bonus = (LambdaInv: K.Matrix, beta: number, phi: Float64Array, phiOff: number): number =>
+  beta * Math.sqrt(Math.max(K.quadForm(LambdaInv, phi, phiOff), 0))
+
 /** Q̄_h(s,a) = min{ wᵀφ + β‖φ‖_{Λ⁻¹}, H − h + 1 } (0-based h: the cap is H − h). */
 export const optimisticQ = (
   w: Float64Array,
@@ -58,9 +62,7 @@ export const optimisticQ = (
   phiOff: number,
   d: number
 ): number => {
-  const mean = K.dot(w, wOff, phi, phiOff, d)
-  const bonus = beta * Math.sqrt(Math.max(K.quadForm(LambdaInv, phi, phiOff), 0))
-  return Math.min(mean + bonus, cap)
+  return Math.min(K.dot(w, wOff, phi, phiOff, d) + bonus(LambdaInv, beta, phi, phiOff), cap)
 }
 
 /** Q̲_h(s,a) = max{ w̲ᵀφ − β‖φ‖_{Λ⁻¹}, 0 }. */
@@ -73,9 +75,7 @@ export const pessimisticQ = (
   phiOff: number,
   d: number
 ): number => {
-  const mean = K.dot(w, wOff, phi, phiOff, d)
-  const bonus = beta * Math.sqrt(Math.max(K.quadForm(LambdaInv, phi, phiOff), 0))
-  return Math.max(mean - bonus, 0)
+  return Math.max(K.dot(w, wOff, phi, phiOff, d) - bonus(LambdaInv, beta, phi, phiOff), 0)
 }
 
 const matrixView = (flat: Float64Array, h: number, d: number): K.Matrix => {
