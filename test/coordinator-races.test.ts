@@ -1,9 +1,10 @@
 /**
  * The PRODUCT coordinator's `identify` under races (ALGORITHM.md §3 step 2 and §6 items 3 and 5).
  *
- * test/coordinator.test.ts lets fast-check's scheduler order the agents' *requests*; a request, once
- * released, runs to its end before the next is released, so a non-atomic `identify` inside the
- * product (read, yield, then write) would slip through it. Here fast-check schedules the Effect
+ * test/coordinator.test.ts lets fast-check's scheduler order the agents' *requests*; in practice a
+ * released request runs to its end before the next one is released, so a non-atomic `identify`
+ * inside the product (Ref.get, Effect.yieldNow, then Ref.update) slips through it (checked by
+ * planting exactly that in src/coordinator/Coordinator.ts). Here fast-check schedules the Effect
  * *runtime* itself: every task an Effect fiber hands to its scheduler (a fork starting, a fiber
  * resuming after `Effect.yieldNow` or after a `Deferred`/join) is a task of `fc.scheduler()`, released
  * in an order fast-check picks. So any yield inside `identify` is a point where the other agents'

@@ -24,10 +24,15 @@ import { assign } from "../src/run/assignment.ts"
 import { type AlgorithmRun, runAlgorithm } from "../src/run/runExperiment.ts"
 import { type Compiled, compile } from "../src/spec/compile.ts"
 import { decode } from "../src/spec/schema.ts"
+import { rewardIndex, transitionOffset } from "../src/env/FiniteMdp.ts"
 import {
   type Family,
+  featureMap,
+  finiteLinearMdp,
   intervalContaining,
   offsetFamily,
+  simplexLinearMdp,
+  transitions,
   runnableChainSpec,
   separatedFamily,
   validSpecInput
@@ -245,6 +250,68 @@ describe("generators (test/arbitraries.ts)", () => {
         expect(f.separation).toBeGreaterThanOrEqual(f.cSep * (1 + 1e-7))
       }),
       { seed: 307, numRuns: 100 }
+    )
+  })
+
+  it("finite linear MDPs have valid tables and features with ‖φ‖₂ ≤ 1; simplex ones are exactly linear; datasets fit their MDP", () => {
+    fc.assert(
+      fc.property(finiteLinearMdp().chain((c) => fc.tuple(fc.constant(c), transitions(c.mdp))), ([{ features, mdp }, data]) => {
+        const { actions: A, horizon: H, states: S } = mdp
+        for (let i = 0; i < H * S * A; i++) {
+          expect(mdp.reward[i] >= 0 && mdp.reward[i] <= 1).toBe(true)
+          const row = mdp.transition.subarray(i * S, (i + 1) * S)
+          expect(row.every((p) => p >= 0)).toBe(true)
+          expect(Math.abs(row.reduce((a, b) => a + b, 0) - 1)).toBeLessThanOrEqual(1e-12)
+        }
+        for (let sa = 0; sa < S * A; sa++) {
+          const phi = features.values.subarray(sa * features.dim, (sa + 1) * features.dim)
+          expect(Math.hypot(...phi)).toBeLessThanOrEqual(1 + 1e-12)
+        }
+        for (const t of data) {
+          expect(t.r).toBe(mdp.reward[rewardIndex(mdp, t.h, t.s, t.a)])
+          expect(mdp.transition[transitionOffset(mdp, t.h, t.s, t.a) + t.next]).toBeGreaterThan(0)
+        }
+      }),
+      { seed: 309, numRuns: 100 }
+    )
+    fc.assert(
+      fc.property(simplexLinearMdp(), ({ features, mdp, nu, theta }) => {
+        const { actions: A, horizon: H, states: S } = mdp
+        const d = features.dim
+        expect(d).toBeLessThan(S * A)
+        for (let h = 0; h < H; h++) {
+          for (let sa = 0; sa < S * A; sa++) {
+            const phi = features.values.subarray(sa * d, (sa + 1) * d)
+            let r = 0
+            for (let i = 0; i < d; i++) r += phi[i] * theta[h * d + i]
+            expect(mdp.reward[h * S * A + sa]).toBeCloseTo(r, 12)
+            for (let t = 0; t < S; t++) {
+              let p = 0
+              for (let i = 0; i < d; i++) p += phi[i] * nu[(h * d + i) * S + t]
+              expect(mdp.transition[(h * S * A + sa) * S + t]).toBeCloseTo(p, 12)
+            }
+          }
+        }
+      }),
+      { seed: 310, numRuns: 100 }
+    )
+  })
+
+  it("feature maps stay in the unit ball, and their function matches their table", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.nat(), (S, A, seed) => {
+        for (const f of fc.sample(featureMap(S, A), { seed, numRuns: 3 })) {
+          for (let s = 0; s < S; s++) {
+            for (let a = 0; a < A; a++) {
+              const v = f.map(s, a)
+              expect(v).toHaveLength(f.dim)
+              expect(Math.hypot(...v)).toBeLessThanOrEqual(1)
+              expect(v).toEqual(Array.from(f.table.values.subarray((s * A + a) * f.dim, (s * A + a + 1) * f.dim)))
+            }
+          }
+        }
+      }),
+      { seed: 311, numRuns: 50 }
     )
   })
 

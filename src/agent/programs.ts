@@ -55,6 +55,27 @@ interface Resolved {
 }
 
 /**
+ * Sends a request whose answer may make this agent a task's owner (identify, claim), then goes on
+ * with `then`. The request runs uninterruptibly and the guard that re-opens the task is installed
+ * in the same step, so an interrupt anywhere between "you own it" and the publication re-opens it
+ * (§3: a task must not stay "being learned" forever). `then` itself stays interruptible.
+ */
+const ask = <A>(
+  server: CoordinatorShape,
+  agent: number,
+  request: Effect.Effect<Identification>,
+  then: (answer: Identification) => Effect.Effect<A>
+): Effect.Effect<A> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(request, (answer) => {
+      const rest = restore(then(answer))
+      return answer._tag === "Registered" || answer._tag === "Claimed"
+        ? Effect.onInterrupt(rest, () => server.abandon(agent, answer.task))
+        : rest
+    })
+  )
+
+/**
  * §3 step 3 after the server's answer: learn and publish a task we own, take a solved task's
  * policy, or wait for the owner; if the owner fails, claim the task and learn it ourselves.
  */
@@ -71,10 +92,8 @@ const resolve = (
     switch (answer._tag) {
       case "Registered":
       case "Claimed": {
-        // If this fiber is interrupted while it owns the task, re-open it for the others (§3).
-        const phase = yield* runPhase(learner, instance, budget, onEpisode).pipe(
-          Effect.onInterrupt(() => server.abandon(agent, answer.task))
-        )
+        // `ask` re-opens the task if this fiber is interrupted before it publishes (§3).
+        const phase = yield* runPhase(learner, instance, budget, onEpisode)
         const policy = learner.policy()
         yield* server.publish(agent, answer.task, policy, phase.certificate)
         return { learningEpisodes: phase.episodes, role: "owner", certificate: phase.certificate, reachedTarget: phase.reached, policy }
@@ -86,8 +105,8 @@ const resolve = (
         if (outcome._tag === "Published") {
           return { learningEpisodes: 0, role: "downloaded", certificate: outcome.certificate, reachedTarget: true, policy: outcome.policy }
         }
-        const next = yield* server.claim(agent, answer.task)
-        return yield* resolve(server, agent, learner, instance, budget, next, onEpisode)
+        return yield* ask(server, agent, server.claim(agent, answer.task), (next) =>
+          resolve(server, agent, learner, instance, budget, next, onEpisode))
       }
     }
   })
@@ -109,7 +128,7 @@ type Identify = (
   learner: Lsvi,
   instance: Instance,
   slot: number
-) => Effect.Effect<{ readonly episodes: number; readonly answer: Identification }>
+) => Effect.Effect<{ readonly episodes: number; readonly request: Effect.Effect<Identification> }>
 
 /**
  * An agent that uses the server: for each instance in order, identify it, then resolve the answer
@@ -127,8 +146,9 @@ const serverAgent = (
     const outcomes: Array<InstanceOutcome> = []
     for (const [slot, instance] of instances.entries()) {
       const learner = new Lsvi(config.lsvi, instance.features)
-      const { episodes, answer } = yield* identify(server, learner, instance, slot)
-      const r = yield* resolve(server, agent, learner, instance, learn, answer, config.onEpisode)
+      const { episodes, request } = yield* identify(server, learner, instance, slot)
+      const [answer, r] = yield* ask(server, agent, request, (answer) =>
+        Effect.map(resolve(server, agent, learner, instance, learn, answer, config.onEpisode), (r) => [answer, r] as const))
       outcomes.push({
         agent,
         slot,
@@ -158,8 +178,7 @@ export const distmtAgent = (
     Effect.gen(function*() {
       const explore = yield* runPhase(learner, instance, config.identify, config.onEpisode)
       const { lower, upper } = explore.certificate
-      const answer = yield* server.identify(agent, { lower, upper })
-      return { episodes: explore.episodes, answer }
+      return { episodes: explore.episodes, request: server.identify(agent, { lower, upper }) }
     }))
 
 /** The `oracle` baseline: identities (`keys`) are given, policies shared, no identification phase. */
@@ -170,10 +189,7 @@ export const oracleAgent = (
   config: AgentConfig
 ): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
   serverAgent(agent, instances, config, config.solo, (server, _learner, instance, slot) =>
-    Effect.map(
-      server.identifyKnown(agent, keys[slot], { lower: 0, upper: instance.horizon }),
-      (answer) => ({ episodes: 0, answer })
-    ))
+    Effect.succeed({ episodes: 0, request: server.identifyKnown(agent, keys[slot], { lower: 0, upper: instance.horizon }) }))
 
 /** The `independent` baseline: no server; every instance learned from scratch to ε. */
 export const independentAgent = (

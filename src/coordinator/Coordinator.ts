@@ -172,8 +172,10 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
       return [reply, { entries: replace(s.entries, updated), traffic: count(s.traffic, 2, HEADER + bytes) }]
     })
 
+  // publish and abandon change the registry and then wake the waiters: uninterruptible, so that an
+  // interrupt between the two steps cannot leave waiters asleep on a task that moved on.
   const publish = (agent: number, task: number, policy: Policy, certificate: Certificate) =>
-    Effect.gen(function*() {
+    Effect.uninterruptible(Effect.gen(function*() {
       const toRelease = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome> | undefined, State] => {
         const e = s.entries[task]
         const traffic = count(s.traffic, 2, HEADER + policyBytes(policy) + CERTIFICATE + HEADER)
@@ -183,10 +185,10 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
         return [e.outcome, { entries: replace(s.entries, solved), traffic }]
       })
       if (toRelease !== undefined) yield* Deferred.succeed(toRelease, { _tag: "Published", policy, certificate })
-    })
+    }))
 
   const abandon = (agent: number, task: number) =>
-    Effect.gen(function*() {
+    Effect.uninterruptible(Effect.gen(function*() {
       const toWake = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome> | undefined, State] => {
         const e = s.entries[task]
         if (e === undefined || e.owner !== agent || e.status !== "learning") return [undefined, s]
@@ -194,7 +196,7 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
         return [e.outcome, { ...s, entries: replace(s.entries, reopened) }]
       })
       if (toWake !== undefined) yield* Deferred.succeed(toWake, { _tag: "Reopened" })
-    })
+    }))
 
   const fetchAll = (_agent: number) =>
     Ref.modify(state, (s) => {
