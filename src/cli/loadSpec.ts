@@ -7,7 +7,7 @@ import { Data, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
-import { decode } from "../spec/schema.ts"
+import { decode, type DecodeOptions } from "../spec/schema.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 
@@ -19,8 +19,11 @@ export class SpecLoadError extends Data.TaggedError("SpecLoadError")<{ readonly 
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]
 
-/** Imports the module at `file` and decodes its default export (or its export named `spec`). */
-export const loadSpec = (file: string): Effect.Effect<Experiment, SpecLoadError | SpecError> =>
+/**
+ * Imports the module at `file` and decodes its default export (or its export named `spec`); with
+ * `{ quick: true }`, its `quick` variant merged over it.
+ */
+export const loadSpec = (file: string, options: DecodeOptions = {}): Effect.Effect<Experiment, SpecLoadError | SpecError> =>
   Effect.gen(function*() {
     const absolute = path.resolve(file)
     if (!fs.existsSync(absolute)) return yield* new SpecLoadError({ source: file, reason: "no such file" })
@@ -36,5 +39,5 @@ export const loadSpec = (file: string): Effect.Effect<Experiment, SpecLoadError 
         reason: "the module exports no spec (expected `export default Experiment.make({ ... })`)"
       })
     }
-    return yield* decode(candidate, file)
+    return yield* decode(candidate, file, options)
   })

@@ -14,8 +14,11 @@ import { prepareOutput, writeResults } from "../report/files.ts"
 import { summarize, summaryTable } from "../report/summary.ts"
 import { runExperiment } from "../run/runExperiment.ts"
 import { compile } from "../spec/compile.ts"
+import { bench } from "./bench.ts"
 import { loadSpec } from "./loadSpec.ts"
 import { terminalProgress } from "./progress.ts"
+import { reportCommand } from "./report.ts"
+import { sweepCommand } from "./sweep.ts"
 
 const VERSION = "0.1.0"
 
@@ -87,7 +90,7 @@ const run = Command.make(
 
 const distmt = Command.make("distmt").pipe(
   Command.withDescription("Distributed multi-task reinforcement learning experiments (DistMT-LSVI)."),
-  Command.withSubcommands([run, validate])
+  Command.withSubcommands([run, validate, sweepCommand, reportCommand, bench])
 )
 
 Command.run(distmt, { version: VERSION }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

@@ -112,7 +112,30 @@ export const policyTable = (policy: Policy, states: number, featuresOf: Features
 /** Bytes of a policy on the wire: its float64 arrays. */
 export const policyBytes = (policy: Policy): number => 8 * (policy.w.length + policy.LambdaInv.length)
 
-export class Lsvi {
+/**
+ * What an agent needs of an LSVI-UCB learner (§2). Two implementations give the same numbers:
+ * `Lsvi` (below) groups transitions by next state, the fast choice when next states repeat (finite
+ * state spaces); `LsviIncremental` (LsviIncremental.ts) keeps the bonus forms of every stored next
+ * state up to date by rank-1 updates, the fast choice when they never repeat.
+ */
+export interface LsviLearner {
+  readonly config: LsviConfig
+  /** w̄_h and w̲_h at h·d, as of the last backup. */
+  readonly wUpper: Float64Array
+  readonly wLower: Float64Array
+  /** Adds one transition (s_h, a_h, r_h, s_{h+1}) at step h (0-based). */
+  addTransition(h: number, state: number, action: number, reward: number, next: number): void
+  /** The backward pass of §2; call after adding transitions, before acting or reading the certificate. */
+  backup(): void
+  act(h: number, state: number): number
+  upperQ(h: number, state: number, action: number): number
+  lowerQ(h: number, state: number, action: number): number
+  certificate(start: number): Certificate
+  lambdaInverse(h: number): K.Matrix
+  policy(): Policy
+}
+
+export class Lsvi implements LsviLearner {
   readonly config: LsviConfig
 
   private readonly LambdaInv: Array<K.Matrix>

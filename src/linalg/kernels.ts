@@ -108,6 +108,44 @@ export const solveSpd = (A: Matrix, rhs: ArrayLike<number>): Vector => {
   return x
 }
 
+/** The Cholesky factor L (lower triangular, A = L Lᵀ) of a symmetric positive definite A. */
+export const cholesky = (A: Matrix): Matrix => {
+  const d = A.shape[0]
+  const out = zeros(d, d)
+  const L = out.data
+  const a = A.data
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * d + j]
+      for (let k = 0; k < j; k++) s -= L[i * d + k] * L[j * d + k]
+      if (i === j) {
+        if (!(s > 0)) throw new Error(`cholesky: matrix is not positive definite (pivot ${i} = ${s})`)
+        L[i * d + i] = Math.sqrt(s)
+      } else {
+        L[i * d + j] = s / L[j * d + j]
+      }
+    }
+  }
+  return out
+}
+
+/** R = L⁻¹ for a lower-triangular L with a positive diagonal (R is lower triangular too). */
+export const lowerInverse = (Lm: Matrix): Matrix => {
+  const d = Lm.shape[0]
+  const L = Lm.data
+  const out = zeros(d, d)
+  const R = out.data
+  for (let j = 0; j < d; j++) {
+    R[j * d + j] = 1 / L[j * d + j]
+    for (let i = j + 1; i < d; i++) {
+      let s = 0
+      for (let k = j; k < i; k++) s -= L[i * d + k] * R[k * d + j]
+      R[i * d + j] = s / L[i * d + i]
+    }
+  }
+  return out
+}
+
 /** The inverse of a symmetric positive definite matrix, column by column (tests and checks only). */
 export const inverseSpd = (A: Matrix): Matrix => {
   const d = A.shape[0]

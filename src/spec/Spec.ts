@@ -66,10 +66,32 @@ export const Env = {
 /** One task's parameters, e.g. `{ goal: 7, reward: 1, slip: 0.1 }` for the linear chain. */
 export type Context = Readonly<Record<string, number>>
 
+/**
+ * A family of `count` tasks whose V*_1(s0) are spaced by a controlled amount (ALGORITHM.md §1,
+ * separability): task m extends `bases[m mod bases.length]` with the value of the field `vary`
+ * (searched in `within`) that makes V*_1(s0) = `lowest` + m·`spacing`, computed exactly.
+ */
+export interface SeparatedContexts {
+  readonly _tag: "Separated"
+  /** M, the number of tasks. */
+  readonly count: number
+  /** The gap between consecutive tasks' V*(s0); default: the spec's `cSep`. */
+  readonly spacing?: number
+  /** V*(s0) of task 0. */
+  readonly lowest: number
+  /** The context field that is solved for, e.g. "reward". */
+  readonly vary: string
+  /** The interval searched for `vary`, [low, high]. */
+  readonly within: readonly [number, number]
+  /** The other fields of the contexts, used in turn (default: one empty base). */
+  readonly bases?: ReadonlyArray<Context>
+}
+
 export type Contexts =
   | { readonly _tag: "List"; readonly items: ReadonlyArray<Context> }
   | { readonly _tag: "Grid"; readonly axes: Readonly<Record<string, ReadonlyArray<number>>> }
   | { readonly _tag: "Seeds"; readonly count: number }
+  | SeparatedContexts
 
 export const Contexts = {
   /** Exactly these contexts, in this order (task ids 0..M-1). */
@@ -77,7 +99,13 @@ export const Contexts = {
   /** The cartesian product of the axes; the last axis varies fastest. */
   grid: (axes: Readonly<Record<string, ReadonlyArray<number>>>): Contexts => ({ _tag: "Grid", axes }),
   /** `{ seed: 0 }`, …, `{ seed: count-1 }`: for `Env.randomLinear`. */
-  seeds: (count: number): Contexts => ({ _tag: "Seeds", count })
+  seeds: (count: number): Contexts => ({ _tag: "Seeds", count }),
+  /**
+   * `count` tasks whose V*(s0) are exactly `lowest`, `lowest + spacing`, …: a family whose actual
+   * separation is `spacing` (by default the spec's `cSep`), e.g.
+   * `Contexts.separated({ count: 4, lowest: 0.3, vary: "reward", within: [0, 1], bases: [{ goal: 0, slip: 0.1 }] })`.
+   */
+  separated: (p: Omit<SeparatedContexts, "_tag">): Contexts => ({ _tag: "Separated", ...p })
 }
 
 // ─── Feature maps ──────────────────────────────────────────────────────────────────────────────
@@ -177,7 +205,28 @@ export interface ExperimentInput {
   readonly seeds?: number
   /** First seed (default 0). */
   readonly seed?: number
+  /** One or two sentences on what the experiment measures; shown at the top of its report. */
+  readonly description?: string
+  /**
+   * Sweep axes for `distmt sweep`: the path of a numeric field (`agents`, `cSep`, `epsilon`,
+   * `stopping.k1`, `contexts.count`, …) and the values it takes. The sweep runs every combination
+   * of the axes' values, for every seed. `distmt run` ignores it and runs the spec as written.
+   */
+  readonly sweep?: Readonly<Record<string, ReadonlyArray<number>>>
+  /**
+   * A smaller variant for `--quick` (CI-sized runs): deep-merged over the spec. Objects merge
+   * field by field; arrays, numbers and a builder of another kind (another `_tag`) replace.
+   */
+  readonly quick?: QuickInput
 }
+
+/** What `quick` may change: any field but `quick` itself, nested objects partially. */
+export type QuickInput = { readonly [K in Exclude<keyof ExperimentInput, "quick">]?: DeepPartial<ExperimentInput[K]> }
+
+type DeepPartial<T> = T extends (...args: ReadonlyArray<never>) => unknown ? T
+  : T extends ReadonlyArray<unknown> ? T
+  : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
+  : T
 
 /** A spec with every default filled in, as `decode` returns it. */
 export interface Experiment {
@@ -196,6 +245,9 @@ export interface Experiment {
   readonly baselines: ReadonlyArray<Baseline>
   readonly seeds: number
   readonly seed: number
+  readonly description?: string
+  /** Sweep axes, `{}` when none. */
+  readonly sweep: Readonly<Record<string, ReadonlyArray<number>>>
 }
 
 export const Experiment = {

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { type FeatureTable, type FiniteMdp, oneHotFeatures } from "../env/FiniteMdp.ts"
 import { buildLinearChain } from "../env/linearChain.ts"
 import { buildRandomLinear, randomLinearFeatures } from "../env/randomLinear.ts"
+import { solveSeparated } from "../env/separated.ts"
 import { optimalValues, separation, type Values } from "../env/solve.ts"
 import type { Context, Experiment, TabularEnv } from "./Spec.ts"
 import { Described, show, SpecError, type SpecIssue } from "./SpecError.ts"
@@ -41,9 +42,14 @@ class Issues {
 }
 
 /** The contexts with the path each came from, for error messages. */
-const expandContexts = (spec: Experiment): Array<{ readonly context: Context; readonly path: string }> => {
+const expandContexts = (
+  spec: Experiment,
+  separated: ReadonlyArray<Context>
+): Array<{ readonly context: Context; readonly path: string }> => {
   const c = spec.contexts
   switch (c._tag) {
+    case "Separated":
+      return separated.map((context, i) => ({ context, path: `contexts (task ${i}: ${show(context)})` }))
     case "List":
       return c.items.map((context, i) => ({ context, path: `contexts.items[${i}]` }))
     case "Seeds":
@@ -87,7 +93,11 @@ export const MAX_TABLE_ENTRIES = 50_000_000
 export const MAX_CONTEXTS = 1_000_000
 
 const contextCount = (c: Experiment["contexts"]): number =>
-  c._tag === "List" ? c.items.length : c._tag === "Seeds" ? c.count : Object.values(c.axes).reduce((n, v) => n * v.length, 1)
+  c._tag === "List"
+    ? c.items.length
+    : c._tag === "Seeds" || c._tag === "Separated"
+    ? c.count
+    : Object.values(c.axes).reduce((n, v) => n * v.length, 1)
 
 /** Checks the sizes of what compile is about to build, before anything is allocated. */
 const checkSizes = (issues: Issues, spec: Experiment): { readonly fits: boolean; readonly listable: boolean } => {
@@ -232,6 +242,67 @@ export const resolveBeta = (spec: Experiment, dim: number, horizon: number): num
   return spec.learner.cBeta * dim * horizon * Math.sqrt(iota)
 }
 
+const linearChainFields = (length: number) => ({
+  goal: { check: (v: number) => isInt(v) && v >= 0 && v < length, expected: `a state index in 0..${length - 1}` },
+  reward: { check: (v: number) => v >= 0 && v <= 1, expected: "a reward in [0, 1]" },
+  slip: { check: (v: number) => v >= 0 && v <= 1, expected: "a probability in [0, 1]" }
+})
+
+/**
+ * The contexts of `Contexts.separated` (src/env/separated.ts): solved on exact V*, before the
+ * per-environment checks below see them like any other contexts.
+ */
+const separatedContexts = (issues: Issues, spec: Experiment): ReadonlyArray<Context> => {
+  const c = spec.contexts
+  if (c._tag !== "Separated") return []
+  const env = spec.environment
+  const distractor = env._tag === "LinearChain" ? env.distractor ?? 0.05 : 0
+  const startValue = (context: Context): number | string => {
+    const probe = new Issues()
+    let mdp: FiniteMdp | undefined
+    switch (env._tag) {
+      case "LinearChain":
+        checkFields(probe, context, "context", linearChainFields(env.length))
+        if (probe.list.length === 0) {
+          mdp = buildLinearChain({ length: env.length, horizon: env.horizon, distractor }, context as { goal: number; reward: number; slip: number })
+        }
+        break
+      case "Tabular":
+        if ((env.start ?? 0) >= env.states) return "the environment's start state is out of range"
+        mdp = tabularMdp(probe, env, context, 0)
+        break
+      case "RandomLinear":
+        return "Env.randomLinear contexts are seeds, which V* does not vary with continuously"
+    }
+    if (mdp === undefined) return probe.list.map((i) => `${i.path.replace(/^environment\.build\(context 0\)/, "build")}: ${i.message}${i.actual === undefined ? "" : `, got ${i.actual}`}`).join("; ")
+    return optimalValues(mdp).V[mdp.start]
+  }
+  const family = { ...c, spacing: c.spacing ?? spec.cSep, bases: c.bases ?? [{}] }
+  const where = "contexts"
+  for (const [i, b] of family.bases.entries()) {
+    if (Object.hasOwn(b, c.vary)) issues.add(`contexts.bases[${i}].${c.vary}`, `unexpected field: ${c.vary} is the field solved for (contexts.vary)`, b[c.vary])
+  }
+  if (issues.list.length > 0) return []
+  const solved = solveSeparated(family, startValue)
+  switch (solved._tag) {
+    case "Solved":
+      return solved.contexts
+    case "Unreachable": {
+      const [lo, hi] = c.within
+      issues.add(
+        where,
+        `expected task ${solved.task}'s V*(s0) = ${solved.target.toPrecision(6)} (lowest + ${solved.task}·spacing) to be reachable by ` +
+          `varying ${c.vary} in [${lo}, ${hi}] from ${show(solved.base)}; V*(s0) there goes from ${solved.range[0].toPrecision(6)} to ${solved.range[1].toPrecision(6)}`,
+        new Described(`count ${c.count}, spacing ${family.spacing}, lowest ${c.lowest}`)
+      )
+      return []
+    }
+    case "Failed":
+      issues.add(where, `expected contexts that extend their base with ${c.vary}; task ${solved.task}: ${solved.reason}`)
+      return []
+  }
+}
+
 /** Builds and checks everything; fails with every problem found, before anything runs. */
 export const compile = (spec: Experiment, source: string): Effect.Effect<Compiled, SpecError> =>
   Effect.suspend(() => {
@@ -239,7 +310,8 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
     // Too big to build: every other check still runs, but nothing is allocated.
     const { fits, listable } = checkSizes(issues, spec)
     const env = spec.environment
-    const entries = listable ? expandContexts(spec) : []
+    const separated = listable && fits ? separatedContexts(issues, spec) : []
+    const entries = listable ? expandContexts(spec, separated) : []
     const tasks: Array<FiniteMdp> = []
     let S = 0
     let A = 0
@@ -251,13 +323,9 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
         H = env.horizon
         const params = { length: env.length, horizon: env.horizon, distractor: env.distractor ?? 0.05 }
         entries.forEach(({ context, path }, i) => {
-          const at = spec.contexts._tag === "List" ? path : `${path} (context ${i}: ${show(context)})`
+          const at = spec.contexts._tag === "List" || spec.contexts._tag === "Separated" ? path : `${path} (context ${i}: ${show(context)})`
           const before = issues.list.length
-          checkFields(issues, context, at, {
-            goal: { check: (v) => isInt(v) && v >= 0 && v < env.length, expected: `a state index in 0..${env.length - 1}` },
-            reward: { check: (v) => v >= 0 && v <= 1, expected: "a reward in [0, 1]" },
-            slip: { check: (v) => v >= 0 && v <= 1, expected: "a probability in [0, 1]" }
-          })
+          checkFields(issues, context, at, linearChainFields(env.length))
           if (issues.list.length === before && fits) {
             tasks.push(buildLinearChain(params, context as { goal: number; reward: number; slip: number }))
           }

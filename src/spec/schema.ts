@@ -5,6 +5,7 @@
  */
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import type { Experiment } from "./Spec.ts"
+import { deepMerge, getAt, isPlainObject, parseFieldPath } from "./paths.ts"
 import { formatPath, show, SpecError, type SpecIssue } from "./SpecError.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
@@ -54,8 +55,21 @@ const Contexts = Schema.Union([
     _tag: Schema.Literal("Grid"),
     axes: Schema.Record(ContextKey, Schema.Array(Schema.Finite).check(Schema.isMinLength(1)))
   }),
-  Schema.Struct({ _tag: Schema.Literal("Seeds"), count: PositiveInt })
-]).annotate({ expected: "contexts: Contexts.list([...]), Contexts.grid({...}) or Contexts.seeds(M)" })
+  Schema.Struct({ _tag: Schema.Literal("Seeds"), count: PositiveInt }),
+  Schema.Struct({
+    _tag: Schema.Literal("Separated"),
+    count: PositiveInt,
+    spacing: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
+    lowest: Schema.Finite,
+    vary: ContextKey.check(Schema.isMinLength(1)),
+    within: Schema.Tuple([Schema.Finite, Schema.Finite]).check(
+      Schema.makeFilter((t: readonly [number, number]) => t[0] < t[1], { expected: "an interval [low, high] with low < high" })
+    ),
+    bases: Schema.optionalKey(Schema.Array(ContextRecord).check(Schema.isMinLength(1)))
+  })
+]).annotate({
+  expected: "contexts: Contexts.list([...]), Contexts.grid({...}), Contexts.seeds(M) or Contexts.separated({...})"
+})
 
 const Features = Schema.Union([
   Schema.Struct({ _tag: Schema.Literal("Native") }),
@@ -105,7 +119,9 @@ export const ExperimentInput = Schema.Struct({
   ),
   baselines: Schema.optionalKey(Schema.Array(Schema.Literals(["independent", "oracle"]))),
   seeds: Schema.optionalKey(PositiveInt),
-  seed: Schema.optionalKey(NonNegativeInt)
+  seed: Schema.optionalKey(NonNegativeInt),
+  description: Schema.optionalKey(Schema.String),
+  sweep: Schema.optionalKey(Schema.Record(Schema.String, Schema.Array(Schema.Finite).check(Schema.isMinLength(1))))
 })
 
 /** Default of `Stopping.adaptive().maxEpisodes`: a phase that has not converged by then gives up. */
@@ -132,16 +148,68 @@ const issuesOf = (issue: SchemaIssue.Issue, input: unknown): Array<SpecIssue> =>
     return at.found ? { path: formatPath(path), message, actual: show(at.value) } : { path: formatPath(path), message }
   })
 
-/** Decodes a spec and fills in every default, or fails with all the problems found. */
-export const decode = (input: unknown, source: string): Effect.Effect<Experiment, SpecError> => {
-  const result = Schema.decodeUnknownResult(ExperimentInput)(input, { errors: "all", onExcessProperty: "error" })
-  if (Result.isFailure(result)) {
-    return Effect.fail(new SpecError({ source, issues: issuesOf(result.failure.issue, input) }))
+export interface DecodeOptions {
+  /** Decode the spec with its `quick` variant merged over it (`distmt sweep --quick`). */
+  readonly quick?: boolean
+}
+
+/** Decodes the spec as written (no `quick`), or returns its issues. */
+const decodeInput = (input: unknown): { readonly spec?: typeof ExperimentInput.Type; readonly issues: Array<SpecIssue> } => {
+  const options = { errors: "all", onExcessProperty: "error" } as const
+  const result = Schema.decodeUnknownResult(ExperimentInput)(input, options)
+  if (Result.isSuccess(result)) return { spec: result.success, issues: sweepIssues(result.success, Object.keys(result.success.sweep ?? {})) }
+  const issues = issuesOf(result.failure.issue, input)
+  // The axes' keys are still checked when only their values (or other fields) are wrong, if the rest decodes.
+  if (isPlainObject(input) && isPlainObject(input.sweep)) {
+    const rest = Schema.decodeUnknownResult(ExperimentInput)({ ...input, sweep: {} }, options)
+    if (Result.isSuccess(rest)) {
+      const reported = new Set(issues.map((i) => i.path))
+      issues.push(...sweepIssues(rest.success, Object.keys(input.sweep)).filter((i) => !reported.has(i.path)))
+    }
   }
-  const s = result.success
+  return { issues }
+}
+
+/**
+ * Decodes a spec and fills in every default, or fails with all the problems found. A `quick`
+ * variant is always checked (its issues are reported under `quick.`), and used if `options.quick`.
+ */
+export const decode = (input: unknown, source: string, options: DecodeOptions = {}): Effect.Effect<Experiment, SpecError> => {
+  const hasQuick = isPlainObject(input) && Object.hasOwn(input, "quick")
+  const written = hasQuick ? omitQuick(input) : input
+  const base = decodeInput(written)
+  const issues = [...base.issues]
+  let merged: ReturnType<typeof decodeInput> | undefined
+  if (hasQuick) {
+    const quick = input.quick
+    if (!isPlainObject(quick)) {
+      issues.push({ path: "quick", message: "expected an object of the fields to change for --quick", actual: show(quick) })
+    } else if (Object.hasOwn(quick, "quick")) {
+      issues.push({ path: "quick.quick", message: "unexpected field: a quick variant has no quick variant of its own", actual: show(quick.quick) })
+    } else {
+      merged = decodeInput(deepMerge(written, quick))
+      const seen = new Set(base.issues.map((i) => `${i.path}\u0000${i.message}`))
+      for (const i of merged.issues) {
+        if (seen.has(`${i.path}\u0000${i.message}`)) continue
+        issues.push({ ...i, path: i.path === "(spec)" ? "quick" : `quick.${i.path}` })
+      }
+    }
+  }
+  if (issues.length > 0) return Effect.fail(new SpecError({ source, issues }))
+  const s = options.quick === true && merged?.spec !== undefined ? merged.spec : base.spec!
+  return Effect.succeed(withDefaults(s))
+}
+
+const omitQuick = (input: Record<string, unknown>): Record<string, unknown> => {
+  const { quick: _quick, ...rest } = input
+  return rest
+}
+
+/** The decoded spec with every documented default filled in. */
+const withDefaults = (s: typeof ExperimentInput.Type): Experiment => {
   const learner = s.learner ?? { _tag: "LsviUcb" as const }
   const stopping = s.stopping ?? { _tag: "Adaptive" as const }
-  return Effect.succeed({
+  return {
     name: s.name,
     environment: s.environment as Experiment["environment"],
     contexts: s.contexts,
@@ -156,6 +224,58 @@ export const decode = (input: unknown, source: string): Effect.Effect<Experiment
     sharing: "policy",
     baselines: s.baselines ?? [],
     seeds: s.seeds ?? 1,
-    seed: s.seed ?? 0
-  })
+    seed: s.seed ?? 0,
+    ...(s.description === undefined ? {} : { description: s.description }),
+    sweep: s.sweep ?? {}
+  }
+}
+
+/** The most points (combinations of axis values) a sweep may have: a typo must not plan a million runs. */
+export const MAX_SWEEP_POINTS = 10_000
+
+/** Fields a sweep axis may not name: seeds are swept by `seeds`, and these are not parameters of a run. */
+const NOT_SWEEPABLE = new Set(["seed", "seeds", "name", "sweep", "quick", "description"])
+
+/**
+ * A sweep axis must name a numeric field of the spec, defaults included (`stopping.maxEpisodes`
+ * exists even if left out). Whether each value is valid there is checked per point (src/spec/sweep.ts).
+ */
+const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>): Array<SpecIssue> => {
+  const issues: Array<SpecIssue> = []
+  const spec = withDefaults({ ...s, sweep: {} })
+  const points = Object.values(s.sweep ?? {}).reduce((n, v) => n * v.length, 1)
+  for (const key of keys) {
+    const path = parseFieldPath(key)
+    const at = `sweep.${key}`
+    if (path === undefined) {
+      issues.push({ path: at, message: "expected the path of a numeric field of the spec, e.g. agents, cSep, stopping.k1, contexts.count" })
+      continue
+    }
+    if (NOT_SWEEPABLE.has(String(path[0]))) {
+      issues.push({
+        path: at,
+        message: path[0] === "seed" || path[0] === "seeds"
+          ? "expected a parameter of a run: seeds are swept by the spec's `seeds` field"
+          : "expected a numeric parameter of a run"
+      })
+      continue
+    }
+    const found = getAt(spec, path)
+    if (!found.found) {
+      const hint = path[0] === "contexts" && path[1] === "count"
+        ? ` (the number of tasks M can be swept with Contexts.separated({ count }) or Contexts.seeds(count), not ${show(spec.contexts._tag)})`
+        : ""
+      issues.push({ path: at, message: `expected the path of a numeric field of this spec; there is no ${key}${hint}` })
+    } else if (typeof found.value !== "number") {
+      issues.push({ path: at, message: `expected the path of a numeric field; ${key} is ${show(found.value)} in this spec` })
+    }
+  }
+  if (points > MAX_SWEEP_POINTS) {
+    issues.push({
+      path: "sweep",
+      message: `expected at most ${MAX_SWEEP_POINTS} combinations of axis values`,
+      actual: `${points} combinations`
+    })
+  }
+  return issues
 }

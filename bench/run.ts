@@ -1,0 +1,194 @@
+/**
+ * `npm run bench`: distmt's LSVI-UCB kernels and the NumPy reference (bench/lsvi_numpy.py) on the
+ * same data in the same run, one size after another, and a table of the results.
+ *
+ *   npm run bench                        the target size (K=2000, d=32, A=4, H=20) and a few others
+ *   npm run bench -- --scaling           the scaling table of docs/performance.md (K, d and A swept)
+ *   npm run bench -- --sizes 2000x32x4x20,500x8x2x10  chosen sizes, K×d×A×H
+ *   npm run bench -- --json FILE         also write every row as JSON
+ *
+ * For each size: `distmt bench lsvi --json --dump DIR` in a child process (so that its memory
+ * figures are its own), then the NumPy reference on DIR with one BLAS thread and with the default
+ * threads; the faster of the two is NumPy's time. NumPy recomputes the whole backup every
+ * episode, as LSVI-UCB implementations do, so "speed-up" is NumPy's full backup over distmt's
+ * per-episode update. Without python3 and NumPy the table still has distmt's figures.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { BenchResult } from "../src/bench/lsviBench.ts"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+
+interface Size {
+  readonly K: number
+  readonly d: number
+  readonly A: number
+  readonly H: number
+}
+
+const TARGET: Size = { K: 2000, d: 32, A: 4, H: 20 }
+const DEFAULT_SIZES: ReadonlyArray<Size> = [{ K: 500, d: 32, A: 4, H: 20 }, TARGET, { K: 8000, d: 32, A: 4, H: 20 }]
+const SCALING: ReadonlyArray<Size> = [
+  ...[500, 1000, 2000, 5000, 10000, 20000].map((K) => ({ K, d: 32, A: 4, H: 20 })),
+  ...[4, 8, 16, 64].map((d) => ({ K: 2000, d, A: 4, H: 20 })),
+  ...[2, 8].map((A) => ({ K: 2000, d: 32, A, H: 20 }))
+]
+
+interface NumpyRun {
+  readonly fullBackupSeconds: number
+  readonly runs: number
+  readonly maxRelDiff: number
+  readonly numpy: string
+  readonly blasThreads: string
+}
+
+interface Row {
+  readonly size: Size
+  readonly distmt: BenchResult
+  readonly numpy: NumpyRun | undefined
+  readonly numpyThreads: ReadonlyArray<NumpyRun>
+}
+
+const fail = (message: string): never => {
+  console.error(`npm run bench: ${message}`)
+  process.exit(1)
+}
+
+const parseArgs = (argv: ReadonlyArray<string>) => {
+  let sizes: ReadonlyArray<Size> = DEFAULT_SIZES
+  let json: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === "--scaling") sizes = SCALING
+    else if (a === "--sizes") {
+      const v = argv[++i] ?? fail("--sizes needs a value like 2000x32x4x20,500x8x2x10")
+      sizes = v.split(",").map((s) => {
+        const m = /^(\d+)x(\d+)x(\d+)x(\d+)$/.exec(s.trim())
+        if (m === null) return fail(`--sizes: "${s}" is not K×d×A×H (e.g. 2000x32x4x20)`)
+        return { K: Number(m[1]), d: Number(m[2]), A: Number(m[3]), H: Number(m[4]) }
+      })
+    } else if (a === "--json") json = argv[++i] ?? fail("--json needs a file name")
+    else fail(`unknown argument ${a} (expected --scaling, --sizes LIST or --json FILE)`)
+  }
+  return { sizes, json }
+}
+
+/** Whether python3 with NumPy runs here, and if not, why. */
+const numpyStatus = (): { readonly ok: true; readonly version: string } | { readonly ok: false; readonly why: string } => {
+  const r = spawnSync("python3", ["-c", "import numpy; print(numpy.__version__)"], { encoding: "utf8" })
+  if (r.error !== undefined) return { ok: false, why: `python3 not found (${r.error.message})` }
+  if (r.status !== 0) return { ok: false, why: `python3 cannot import numpy (${r.stderr.trim().split("\n").pop() ?? ""})` }
+  return { ok: true, version: r.stdout.trim() }
+}
+
+const runDistmt = (s: Size, dir: string): BenchResult => {
+  const args = [
+    path.join(root, "bin/distmt.mjs"), "bench", "lsvi", "--episodes", `${s.K}`, "--dim", `${s.d}`, "--actions", `${s.A}`,
+    "--horizon", `${s.H}`, "--seed", "1", "--json", "--dump", dir
+  ]
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 24 })
+  if (r.status !== 0) fail(`distmt bench lsvi failed for ${label(s)}:\n${r.stderr}${r.stdout}`)
+  const last = r.stdout.trim().split("\n").pop() ?? ""
+  return JSON.parse(last) as BenchResult
+}
+
+const runNumpy = (dir: string, threads: string | undefined): NumpyRun => {
+  const env = { ...process.env }
+  if (threads !== undefined) {
+    for (const v of ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]) env[v] = threads
+  }
+  const r = spawnSync("python3", [path.join(root, "bench/lsvi_numpy.py"), dir], { encoding: "utf8", env, maxBuffer: 1 << 24 })
+  if (r.status !== 0) fail(`the NumPy reference failed on ${dir}:\n${r.stderr}`)
+  return JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as NumpyRun
+}
+
+const label = (s: Size): string => `K=${s.K} d=${s.d} A=${s.A} H=${s.H}`
+const ms = (x: number): string => (1000 * x).toFixed(2)
+const pad = (s: string, n: number): string => (s.length >= n ? s : " ".repeat(n - s.length) + s)
+
+const COLUMNS: ReadonlyArray<readonly [string, number]> = [
+  ["size", 26],
+  ["distmt update ms", 16],
+  ["× floor", 8],
+  ["distmt full ms", 14],
+  ["NumPy full ms", 13],
+  ["BLAS thr.", 9],
+  ["NumPy full / update", 19],
+  ["full / NumPy full", 17],
+  ["max rel diff w", 14],
+  ["learner MiB", 11],
+  ["× features", 10]
+]
+
+const header = (): string =>
+  [COLUMNS.map(([n, w], i) => (i === 0 ? n.padEnd(w) : pad(n, w))).join("  "), COLUMNS.map(([, w]) => "─".repeat(w)).join("  ")].join("\n")
+
+const line = (r: Row): string => {
+  const d = r.distmt
+  const n = r.numpy
+  const cells = [
+    label(r.size),
+    ms(d.episodeUpdateSeconds),
+    (d.episodeUpdateSeconds / d.floorSeconds).toFixed(2),
+    ms(d.fullBackupSeconds),
+    n === undefined ? "—" : ms(n.fullBackupSeconds),
+    n === undefined ? "—" : n.blasThreads,
+    n === undefined ? "—" : `${(n.fullBackupSeconds / d.episodeUpdateSeconds).toFixed(2)}×`,
+    n === undefined ? "—" : `${(d.fullBackupSeconds / n.fullBackupSeconds).toFixed(2)}×`,
+    n === undefined ? "—" : n.maxRelDiff.toExponential(1),
+    (d.learnerBytes / 2 ** 20).toFixed(1),
+    d.memoryRatio.toFixed(3)
+  ]
+  return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i][1]) : pad(c, COLUMNS[i][1]))).join("  ")
+}
+
+const main = (): void => {
+  const { json, sizes } = parseArgs(process.argv.slice(2))
+  const np = numpyStatus()
+  console.log(`distmt LSVI-UCB backup vs NumPy: ${os.cpus().length} cores, Node ${process.version}, ` +
+    (np.ok ? `NumPy ${np.version}` : `NO NumPy reference: ${np.why}; only distmt's figures follow`))
+  console.log("(update: one more episode added + incremental backup; full: backup from scratch; both Q̄ only, median of runs)\n")
+  console.log(header())
+  const rows: Array<Row> = []
+  for (const s of sizes) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-bench-"))
+    try {
+      const distmt = runDistmt(s, dir)
+      const numpyThreads = np.ok ? [runNumpy(dir, "1"), runNumpy(dir, undefined)] : []
+      const numpy = numpyThreads.length === 0
+        ? undefined
+        : numpyThreads.reduce((a, b) => (b.fullBackupSeconds < a.fullBackupSeconds ? b : a))
+      const row: Row = { size: s, distmt, numpy, numpyThreads }
+      rows.push(row)
+      console.log(line(row))
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  const t = rows.find((r) => r.size.K === TARGET.K && r.size.d === TARGET.d && r.size.A === TARGET.A && r.size.H === TARGET.H)
+  if (t !== undefined) {
+    const d = t.distmt
+    const n = t.numpy
+    const mark = (ok: boolean): string => (ok ? "met" : "MISSED")
+    console.log(`\ntargets at ${label(TARGET)}:`)
+    if (n !== undefined) {
+      const speed = n.fullBackupSeconds / d.episodeUpdateSeconds
+      const full = d.fullBackupSeconds / n.fullBackupSeconds
+      console.log(`  per-episode update ≥ 3× faster than NumPy's full backup: ${speed.toFixed(2)}×  ${mark(speed >= 3)}`)
+      console.log(`  w equal to 1e-8 relative: ${n.maxRelDiff.toExponential(2)}  ${mark(n.maxRelDiff <= 1e-8)}`)
+      console.log(`  full backup ≤ 3× slower than NumPy's: ${full.toFixed(2)}×  ${mark(full <= 3)}`)
+    } else {
+      console.log("  (no NumPy: the speed targets cannot be checked here)")
+    }
+    console.log(`  memory ≤ 1.5× the stored features: ${d.memoryRatio.toFixed(3)}×  ${mark(d.memoryRatio <= 1.5)}`)
+  }
+  if (json !== undefined) {
+    fs.writeFileSync(json, JSON.stringify(rows, null, 2) + "\n")
+    console.log(`\nrows written to ${json}`)
+  }
+}
+
+main()

@@ -1,0 +1,243 @@
+/**
+ * `distmt sweep <spec> [--out DIR] [--quick] [--jobs N] [--dry-run]`: every point of the spec's
+ * sweep axes × every seed × DistMT-LSVI and the baselines, on worker threads (both cores by
+ * default), with progress and an estimate of the time left; then the tables and the report.
+ *
+ * Resuming: each finished (point, seed, algorithm) run is written at once, atomically, to its own
+ * file named by a hash of its inputs. Run again with the same DIR, the sweep reads those files and
+ * runs only what is missing. Bad input (a bad spec, a DIR that holds something else) is refused
+ * before anything is written.
+ */
+import { Console, Data, Effect, FileSystem, Option, Path, Semaphore } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as os from "node:os"
+import { writeAtomic } from "../report/files.ts"
+import { writeReport } from "../report/report.ts"
+import {
+  type Manifest,
+  MANIFEST_FORMAT,
+  manifestOf,
+  parseRunFile,
+  type RunRecord,
+  rowsCsv,
+  runFileJson,
+  sweepCsv,
+  sweepSummaryJson
+} from "../report/sweepFiles.ts"
+import { pointKey, planUnits, type SweepUnit } from "../run/sweepPlan.ts"
+import { describePoint, expandSweep } from "../spec/sweep.ts"
+import { loadSpec } from "./loadSpec.ts"
+import { sweepProgress } from "./sweepProgress.ts"
+import { makeWorkerPool } from "./workerPool.ts"
+
+export class SweepDirError extends Data.TaggedError("SweepDirError")<{ readonly dir: string; readonly reason: string }> {
+  override get message(): string {
+    return `Cannot sweep into ${this.dir}: ${this.reason}`
+  }
+}
+
+/** The default results folder: fixed, so that running the same command again resumes. */
+export const defaultSweepDir = (name: string, quick: boolean) => `runs/${name}/sweep${quick ? "-quick" : ""}`
+
+/**
+ * Checks that `dir` is a new or empty folder, or the folder of an earlier sweep of the same spec
+ * and variant; returns the earlier manifest if there is one. Writes nothing.
+ */
+const checkDir = (dir: string, name: string, quick: boolean) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    if (!(yield* fs.exists(dir))) return undefined
+    const info = yield* fs.stat(dir)
+    if (info.type !== "Directory") return yield* new SweepDirError({ dir, reason: "it exists and is not a folder" })
+    const entries = yield* fs.readDirectory(dir)
+    if (!entries.includes("sweep.json")) {
+      if (entries.length === 0) return undefined
+      return yield* new SweepDirError({
+        dir,
+        reason: "the folder is not empty and holds no sweep.json; give a new or empty folder, or the folder of an earlier sweep to resume it"
+      })
+    }
+    const text = yield* fs.readFileString(path.join(dir, "sweep.json"))
+    let earlier: Manifest
+    try {
+      earlier = JSON.parse(text) as Manifest
+    } catch {
+      return yield* new SweepDirError({ dir, reason: "its sweep.json is not valid JSON; give another folder" })
+    }
+    if (earlier?.format !== MANIFEST_FORMAT) {
+      return yield* new SweepDirError({ dir, reason: `its sweep.json is not a ${MANIFEST_FORMAT} manifest; give another folder` })
+    }
+    if (earlier.name !== name) {
+      return yield* new SweepDirError({ dir, reason: `it holds a sweep of the spec "${earlier.name}", not "${name}"; give another folder` })
+    }
+    if (earlier.quick !== quick) {
+      return yield* new SweepDirError({
+        dir,
+        reason: `it holds a ${earlier.quick ? "--quick" : "full"} sweep; run ${earlier.quick ? "with" : "without"} --quick to resume it, or give another folder`
+      })
+    }
+    return earlier
+  })
+
+/** Reads the finished runs of the plan; a missing, partial or outdated file is simply not finished. */
+const readFinished = (dir: string, units: ReadonlyArray<SweepUnit>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const records = new Map<string, RunRecord>()
+    for (const u of units) {
+      const file = path.join(dir, u.file)
+      if (!(yield* fs.exists(file))) continue
+      const rec = parseRunFile(yield* fs.readFileString(file), u.key)
+      if (rec !== undefined) records.set(u.key, rec)
+    }
+    return records
+  })
+
+/** Temporary files left by an interrupted write (never a finished run: those are renamed into place). */
+const removeStaleTemporaries = (dir: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    for (const sub of [dir, path.join(dir, "runs")]) {
+      if (!(yield* fs.exists(sub))) continue
+      for (const f of yield* fs.readDirectory(sub)) {
+        if (/\.\d+\.tmp$/.test(f)) yield* fs.remove(path.join(sub, f))
+      }
+    }
+  })
+
+/** Rewrites sweep.csv, rows.csv and summary.json from the finished runs. */
+export const writeTables = (dir: string, manifest: Manifest, records: ReadonlyMap<string, RunRecord>) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const complete = manifest.units.every((u) => records.has(u.key))
+    yield* writeAtomic(path.join(dir, "sweep.csv"), sweepCsv(manifest, records))
+    yield* writeAtomic(path.join(dir, "rows.csv"), rowsCsv(manifest, records))
+    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(sweepSummaryJson(manifest, records, complete), null, 2) + "\n")
+  })
+
+/** Prints a user-facing error (no stack trace) and sets a failing exit code. */
+export const reportUserErrors = <A, R>(effect: Effect.Effect<A, { readonly _tag: string; readonly message: string }, R>) =>
+  effect.pipe(
+    Effect.catch((e) =>
+      Effect.andThen(Console.error(e.message), Effect.sync(() => {
+        process.exitCode = 1
+      }))
+    )
+  )
+
+const unitLabel = (u: SweepUnit) => `${u.algorithm} · ${describePoint(u.point.values)} · seed ${u.seed}`
+
+export const sweepCommand = Command.make(
+  "sweep",
+  {
+    spec: Argument.String("spec").pipe(Argument.withDescription("path of a spec module with sweep axes, e.g. specs/scaling.spec.ts")),
+    out: Flag.String("out").pipe(
+      Flag.optional,
+      Flag.withDescription("results folder (default runs/<name>/sweep, or runs/<name>/sweep-quick with --quick); an earlier sweep there is resumed")
+    ),
+    quick: Flag.Boolean("quick").pipe(Flag.withDefault(false), Flag.withDescription("run the spec's `quick` variant (CI-sized)")),
+    jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads (default: the number of cores)")),
+    dryRun: Flag.Boolean("dry-run").pipe(Flag.withDefault(false), Flag.withDescription("check every point and print the plan; run and write nothing"))
+  },
+  ({ spec, out, quick, jobs, dryRun }) =>
+    reportUserErrors(Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const decoded = yield* loadSpec(spec, { quick })
+      const points = yield* expandSweep(decoded, spec)
+      const units = planUnits(decoded, points)
+      const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick))
+      const workers = Math.max(1, Math.min(Option.getOrElse(jobs, () => os.availableParallelism()), 64))
+      if (Option.isSome(jobs) && jobs.value < 1) {
+        return yield* new SweepDirError({ dir, reason: `--jobs must be at least 1, got ${jobs.value}` })
+      }
+      yield* checkDir(dir, decoded.name, quick)
+      const manifest = manifestOf(spec, decoded, quick, units)
+      const finished = yield* readFinished(dir, units)
+
+      const axes = Object.entries(decoded.sweep)
+      yield* Console.log(
+        `distmt sweep: ${decoded.name}${quick ? " (quick)" : ""}: ${points.length} point${points.length === 1 ? "" : "s"}` +
+          (axes.length === 0 ? " (no sweep axes)" : ` (${axes.map(([k, v]) => `${k} ∈ {${v.join(", ")}}`).join(" × ")})`) +
+          ` × ${manifest.seeds.length} seed${manifest.seeds.length === 1 ? "" : "s"} × ${manifest.algorithms.join(", ")} = ${units.length} runs; ` +
+          `${finished.size} already finished in ${dir}/`
+      )
+      if (dryRun) {
+        for (const p of manifest.points) {
+          yield* Console.log(
+            `  point ${p.index}: ${describePoint(p.values)}: N = ${p.agents}, M = ${p.tasks}, ε = ${p.epsilon}, ` +
+              `cSep = ${p.cSep} (actual ${p.separation.toPrecision(4)}), β = ${p.beta.toPrecision(4)}`
+          )
+        }
+        return
+      }
+
+      yield* fs.makeDirectory(path.join(dir, "runs"), { recursive: true })
+      yield* removeStaleTemporaries(dir)
+      yield* writeAtomic(path.join(dir, "sweep.json"), JSON.stringify(manifest, null, 1) + "\n")
+
+      const progress = sweepProgress(units.length, workers)
+      for (const u of units) {
+        const rec = finished.get(u.key)
+        const pu = { key: u.key, algorithm: u.algorithm, instances: u.instances, label: unitLabel(u) }
+        if (rec !== undefined) progress.alreadyDone(pu, rec.run.wallSeconds)
+        else progress.planned(pu)
+      }
+      // Longest first (by the instance count), so that the two cores finish together.
+      const todo = units.filter((u) => !finished.has(u.key)).sort((a, b) => b.instances - a.instances)
+      const records = new Map(finished)
+      // One writer at a time for the shared tables (each run file has its own name).
+      const tableLock = yield* Semaphore.make(1)
+
+      if (todo.length > 0) {
+        yield* Effect.scoped(
+          Effect.gen(function*() {
+            const pool = yield* makeWorkerPool(Math.min(workers, todo.length))
+            yield* Effect.forEach(
+              todo,
+              (u) =>
+                Effect.gen(function*() {
+                  const pu = { key: u.key, algorithm: u.algorithm, instances: u.instances, label: unitLabel(u) }
+                  progress.started(pu)
+                  const run = yield* pool.run(
+                    {
+                      source: spec,
+                      quick,
+                      values: u.point.values,
+                      pointKey: pointKey(u.point.compiled),
+                      algorithm: u.algorithm,
+                      seed: u.seed
+                    },
+                    (episodes) => progress.episodes(pu, episodes)
+                  )
+                  yield* writeAtomic(path.join(dir, u.file), runFileJson(u, run))
+                  const rec = parseRunFile(runFileJson(u, run), u.key)!
+                  records.set(u.key, rec)
+                  progress.finished(pu, run.wallSeconds)
+                  yield* tableLock.withPermits(1)(writeAtomic(path.join(dir, "sweep.csv"), sweepCsv(manifest, records)))
+                }),
+              { concurrency: Math.min(workers, todo.length), discard: true }
+            )
+          })
+        ).pipe(
+          Effect.onInterrupt(() =>
+            Effect.sync(() => {
+              progress.finish()
+              process.stderr.write(
+                `\ninterrupted: ${records.size} of ${units.length} runs are finished and saved in ${dir}/; ` +
+                  `run the same command again to resume\n`
+              )
+            })
+          )
+        )
+      }
+      progress.finish()
+      yield* writeTables(dir, manifest, records)
+      const report = yield* writeReport(dir)
+      yield* Console.log(`\n${report.headline}`)
+      yield* Console.log(`\nResults in ${dir}/: sweep.csv, rows.csv, summary.json, runs/; report.md, report.html and plots/*.svg`)
+    }))
+).pipe(Command.withDescription("Run a spec's sweep (axes × seeds × algorithms) on all cores, resumably; then write the report."))

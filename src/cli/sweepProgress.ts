@@ -1,0 +1,120 @@
+/**
+ * Progress of a sweep on stderr, with an estimate of the time left. On a terminal one line is
+ * redrawn; in a log (CI, a pipe) one line per finished run.
+ *
+ * The estimate: a unit's cost is taken to be proportional to its task instances, at a rate in
+ * seconds per instance learned per algorithm from the runs finished so far (this session's and,
+ * on resume, the earlier ones'). The time left is the predicted cost of what remains, spread over
+ * the workers. It is an estimate: runs of one algorithm differ in cost per instance.
+ */
+import type { Algorithm } from "../run/runExperiment.ts"
+
+export interface ProgressUnit {
+  readonly key: string
+  readonly algorithm: Algorithm
+  readonly instances: number
+  readonly label: string
+}
+
+export const formatDuration = (seconds: number): string => {
+  if (!Number.isFinite(seconds)) return "?"
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`
+}
+
+export const sweepProgress = (total: number, jobs: number, stream: NodeJS.WriteStream = process.stderr) => {
+  const tty = stream.isTTY === true
+  const started = performance.now()
+  const seconds = new Map<Algorithm, number>()
+  const instances = new Map<Algorithm, number>()
+  const running = new Map<string, { readonly unit: ProgressUnit; readonly since: number; episodes: number }>()
+  const pending = new Map<string, ProgressUnit>()
+  let done = 0
+  let lastDraw = 0
+
+  const rate = (a: Algorithm): number | undefined => {
+    const i = instances.get(a)
+    if (i !== undefined && i > 0) return seconds.get(a)! / i
+    const all = [...instances.values()].reduce((x, y) => x + y, 0)
+    return all > 0 ? [...seconds.values()].reduce((x, y) => x + y, 0) / all : undefined
+  }
+
+  /** Seconds left, or undefined while nothing has finished to estimate from. */
+  const left = (): number | undefined => {
+    let work = 0
+    let longest = 0
+    const now = performance.now()
+    for (const u of pending.values()) {
+      const r = rate(u.algorithm)
+      if (r === undefined) return undefined
+      work += r * u.instances
+    }
+    for (const { unit, since } of running.values()) {
+      const r = rate(unit.algorithm)
+      if (r === undefined) return undefined
+      const rest = Math.max(0, r * unit.instances - (now - since) / 1000)
+      work += rest
+      longest = Math.max(longest, rest)
+    }
+    return Math.max(work / Math.max(1, Math.min(jobs, pending.size + running.size)), longest)
+  }
+
+  const status = () => {
+    const eta = left()
+    const episodes = [...running.values()].reduce((n, r) => n + r.episodes, 0)
+    return `sweep: ${done}/${total} runs done, ${running.size} running` +
+      (running.size > 0 ? ` (${episodes.toLocaleString("en-US")} episodes)` : "") +
+      ` · ${formatDuration((performance.now() - started) / 1000)} elapsed · ` +
+      (done === total ? "finished" : eta === undefined ? "estimating time left…" : `about ${formatDuration(eta)} left`)
+  }
+  const draw = (force: boolean) => {
+    if (!tty) return
+    const t = performance.now()
+    if (!force && t - lastDraw < 200) return
+    lastDraw = t
+    stream.write(`\r\x1b[2K${status()}`)
+  }
+  return {
+    /** A unit finished in an earlier session: counts as done and teaches the rate. */
+    alreadyDone: (unit: ProgressUnit, wallSeconds: number) => {
+      done++
+      seconds.set(unit.algorithm, (seconds.get(unit.algorithm) ?? 0) + wallSeconds)
+      instances.set(unit.algorithm, (instances.get(unit.algorithm) ?? 0) + unit.instances)
+    },
+    planned: (unit: ProgressUnit) => {
+      pending.set(unit.key, unit)
+    },
+    started: (unit: ProgressUnit) => {
+      pending.delete(unit.key)
+      running.set(unit.key, { unit, since: performance.now(), episodes: 0 })
+      draw(true)
+    },
+    episodes: (unit: ProgressUnit, episodes: number) => {
+      const r = running.get(unit.key)
+      if (r !== undefined) r.episodes = episodes
+      draw(false)
+    },
+    finished: (unit: ProgressUnit, wallSeconds: number) => {
+      running.delete(unit.key)
+      done++
+      seconds.set(unit.algorithm, (seconds.get(unit.algorithm) ?? 0) + wallSeconds)
+      instances.set(unit.algorithm, (instances.get(unit.algorithm) ?? 0) + unit.instances)
+      if (tty) draw(true)
+      else {
+        const eta = left()
+        stream.write(
+          `  [${done}/${total}] ${unit.label}: ${wallSeconds.toFixed(1)} s` +
+            (done === total ? "\n" : eta === undefined ? "\n" : ` · about ${formatDuration(eta)} left\n`)
+        )
+      }
+    },
+    /** Ends the redrawn line (a terminal) with the final status. */
+    finish: () => {
+      if (tty) stream.write(`\r\x1b[2K${status()}\n`)
+    },
+    status
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A sweep worker (a worker thread of `distmt sweep`): runs one unit at a time, as the parent asks.
+ * It loads the spec module itself (a spec may hold functions, which cannot be sent between
+ * threads), rebuilds the unit's point, checks that the point's key is the one the parent planned,
+ * and runs `runAlgorithm`. Everything is deterministic given the seed, so a unit's result does not
+ * depend on which worker ran it.
+ */
+import { Effect } from "effect"
+import { parentPort } from "node:worker_threads"
+import { type Algorithm, type AlgorithmRun, type ProgressSink, runAlgorithm } from "../run/runExperiment.ts"
+import { pointKey } from "../run/sweepPlan.ts"
+import { type Compiled, compile } from "../spec/compile.ts"
+import { decode } from "../spec/schema.ts"
+import type { Experiment } from "../spec/Spec.ts"
+import { pointInput } from "../spec/sweep.ts"
+import { loadSpec } from "./loadSpec.ts"
+
+export interface WorkRequest {
+  readonly id: number
+  readonly source: string
+  readonly quick: boolean
+  readonly values: Readonly<Record<string, number>>
+  readonly pointKey: string
+  readonly algorithm: Algorithm
+  readonly seed: number
+}
+
+export type WorkReply =
+  | { readonly _tag: "Progress"; readonly id: number; readonly episodes: number }
+  | { readonly _tag: "Done"; readonly id: number; readonly run: AlgorithmRun }
+  | { readonly _tag: "Failed"; readonly id: number; readonly message: string }
+
+const port = parentPort!
+const specs = new Map<string, Experiment>()
+const points = new Map<string, Compiled>()
+
+const compiledPoint = (req: WorkRequest) =>
+  Effect.gen(function*() {
+    const specKey = `${req.source}\u0000${req.quick}`
+    let spec = specs.get(specKey)
+    if (spec === undefined) {
+      spec = yield* loadSpec(req.source, { quick: req.quick })
+      specs.set(specKey, spec)
+    }
+    const cacheKey = `${specKey}\u0000${JSON.stringify(req.values)}`
+    let c = points.get(cacheKey)
+    if (c === undefined) {
+      c = yield* compile(yield* decode(pointInput(spec, req.values), req.source), req.source)
+      points.set(cacheKey, c)
+    }
+    return c
+  })
+
+const handle = (req: WorkRequest) =>
+  Effect.gen(function*() {
+    const c = yield* compiledPoint(req)
+    if (pointKey(c) !== req.pointKey) {
+      return yield* Effect.fail({
+        message: `${req.source} gives another spec in this worker than in the sweep's plan ` +
+          `(does the module change from one import to the next?)`
+      })
+    }
+    let episodes = 0
+    let last = performance.now()
+    const progress: ProgressSink = {
+      start: () => {},
+      instanceDone: () => {},
+      episode: () => {
+        episodes++
+        if ((episodes & 4095) === 0) {
+          const t = performance.now()
+          if (t - last > 500) {
+            last = t
+            port.postMessage({ _tag: "Progress", id: req.id, episodes } satisfies WorkReply)
+          }
+        }
+      }
+    }
+    return yield* runAlgorithm(c, req.algorithm, req.seed, progress)
+  })
+
+port.on("message", (req: WorkRequest) => {
+  Effect.runPromise(Effect.result(handle(req))).then(
+    (r) =>
+      port.postMessage(
+        (r._tag === "Success"
+          ? { _tag: "Done", id: req.id, run: r.success }
+          : { _tag: "Failed", id: req.id, message: r.failure.message }) satisfies WorkReply
+      ),
+    (e: unknown) => port.postMessage({ _tag: "Failed", id: req.id, message: `worker defect: ${e instanceof Error ? e.stack ?? e.message : String(e)}` } satisfies WorkReply)
+  )
+})

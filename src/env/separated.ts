@@ -1,0 +1,83 @@
+/**
+ * Task families with a controlled separation (ALGORITHM.md §1, separability; §7 E4): `count`
+ * contexts whose exact V*_1(s0) are `lowest`, `lowest + spacing`, …, `lowest + (count−1)·spacing`.
+ *
+ * Each task m extends a base context with one numeric field (`vary`) and solves for the value of
+ * that field that gives the target V*, by bisection on exact V* (src/env/solve.ts). V* of a finite
+ * MDP is continuous in its rewards and transition probabilities, so when the target lies between
+ * V* at the two ends of the interval, bisection ends on a value whose V* is the target to within
+ * rounding. The result is checked against the target rather than trusted.
+ */
+
+/** Targets are raised by this much per step, so that the family's actual separation is at least `spacing`. */
+export const SPACING_MARGIN = 1e-9
+
+/** Bisection stops when the field's interval is this narrow (relative). */
+const FIELD_TOLERANCE = 1e-14
+/** V* of a solved task lies in [target, target + SOLVE_TOLERANCE]: below the margin, so the gaps stay ≥ spacing. */
+export const SOLVE_TOLERANCE = SPACING_MARGIN / 4
+
+export interface SeparatedFamily {
+  readonly count: number
+  readonly spacing: number
+  readonly lowest: number
+  readonly vary: string
+  readonly within: readonly [number, number]
+  readonly bases: ReadonlyArray<Readonly<Record<string, number>>>
+}
+
+export type SolveResult =
+  | { readonly _tag: "Solved"; readonly contexts: ReadonlyArray<Readonly<Record<string, number>>> }
+  | {
+    readonly _tag: "Unreachable"
+    readonly task: number
+    readonly target: number
+    readonly base: Readonly<Record<string, number>>
+    /** V*(s0) at the two ends of `within`. */
+    readonly range: readonly [number, number]
+  }
+  | { readonly _tag: "Failed"; readonly task: number; readonly reason: string }
+
+/** The target V*(s0) of task m. */
+export const target = (f: SeparatedFamily, m: number): number => f.lowest + m * (f.spacing + SPACING_MARGIN)
+
+/**
+ * Solves every task's field value. `startValue(context)` is the exact V*_1(s0) of a context, or a
+ * string saying why that context is not valid (it throws only on a bug).
+ */
+export const solveSeparated = (
+  f: SeparatedFamily,
+  startValue: (context: Readonly<Record<string, number>>) => number | string
+): SolveResult => {
+  const contexts: Array<Readonly<Record<string, number>>> = []
+  const [low, high] = f.within
+  for (let m = 0; m < f.count; m++) {
+    const base = f.bases[m % f.bases.length]
+    const at = (x: number) => ({ ...base, [f.vary]: x })
+    const t = target(f, m)
+    const vLow = startValue(at(low))
+    const vHigh = startValue(at(high))
+    if (typeof vLow === "string") return { _tag: "Failed", task: m, reason: vLow }
+    if (typeof vHigh === "string") return { _tag: "Failed", task: m, reason: vHigh }
+    if (!(vLow <= t && t <= vHigh)) return { _tag: "Unreachable", task: m, target: t, base, range: [vLow, vHigh] }
+    // Invariant: V*(lo) < t ≤ V*(hi) (or t = V*(low) at the start).
+    let lo = low
+    let hi = high
+    if (vLow >= t) hi = low
+    while (hi - lo > FIELD_TOLERANCE * Math.max(1, Math.abs(hi))) {
+      const mid = lo + (hi - lo) / 2
+      if (mid <= lo || mid >= hi) break
+      const v = startValue(at(mid))
+      if (typeof v === "string") return { _tag: "Failed", task: m, reason: v }
+      if (v >= t) hi = mid
+      else lo = mid
+    }
+    const v = startValue(at(hi))
+    if (typeof v === "string") return { _tag: "Failed", task: m, reason: v }
+    if (!(v >= t && v - t <= SOLVE_TOLERANCE)) {
+      return { _tag: "Failed", task: m, reason: `V*(s0) jumps as ${f.vary} varies in [${low}, ${high}] (bisection ended at V* = ${v}, target ${t})` }
+    }
+    contexts.push(at(hi))
+  }
+  return { _tag: "Solved", contexts }
+}

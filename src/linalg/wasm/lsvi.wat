@@ -1,0 +1,335 @@
+;; The hot loops of the incremental LSVI-UCB backup (src/learner/LsviIncremental.ts), in WebAssembly
+;; with 128-bit SIMD (two float64 lanes). `npm run build:wasm` compiles this file into
+;; lsviWasm.ts; test/fastpath.test.ts checks that the embedded bytes are this source compiled.
+;;
+;; Conventions. Every pointer is a byte offset into the imported memory. A feature vector has `d`
+;; entries stored with stride `dp` = d rounded up to an even number; the padding entry is 0, so
+;; products with it add exact zeros and every result is the same number as without padding.
+;; Matrices are d rows of dp entries. Vectors start on 16-byte boundaries.
+;;
+;; Same numbers (ALGORITHM.md §2): the kernels compute exactly the quantities of §2 (dot products,
+;; quadratic forms, Sherman–Morrison downdates of them); only the order of floating-point additions
+;; differs from the direct formula, which the tests bound at 1e-8 relative.
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; ⟨x, y⟩ over dp entries (dp even): two SIMD accumulators, 4 entries per iteration.
+  (func $dot (param $x i32) (param $y i32) (param $dp i32) (result f64)
+    (local $k i32) (local $s0 v128) (local $s1 v128)
+    (local.set $k (i32.shr_u (local.get $dp) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (local.set $s0 (f64x2.add (local.get $s0)
+          (f64x2.mul (v128.load (local.get $x)) (v128.load (local.get $y)))))
+        (local.set $s1 (f64x2.add (local.get $s1)
+          (f64x2.mul (v128.load offset=16 (local.get $x)) (v128.load offset=16 (local.get $y)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 32)))
+        (local.set $y (i32.add (local.get $y) (i32.const 32)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next)))
+    (if (i32.and (local.get $dp) (i32.const 2))
+      (then
+        (local.set $s0 (f64x2.add (local.get $s0)
+          (f64x2.mul (v128.load (local.get $x)) (v128.load (local.get $y)))))))
+    (local.set $s0 (f64x2.add (local.get $s0) (local.get $s1)))
+    (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0))))
+
+  ;; xᵀ B x = Σ_i x_i ⟨B_i, x⟩ for a symmetric d × d matrix B (rows of stride dp).
+  (func $quad (param $B i32) (param $x i32) (param $d i32) (param $dp i32) (result f64)
+    (local $i i32) (local $q f64) (local $row i32) (local $xi i32)
+    (local.set $row (local.get $B))
+    (local.set $xi (local.get $x))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $d)))
+        (local.set $q (f64.add (local.get $q)
+          (f64.mul (f64.load (local.get $xi)) (call $dot (local.get $row) (local.get $x) (local.get $dp)))))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $dp) (i32.const 3))))
+        (local.set $xi (i32.add (local.get $xi) (i32.const 8)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $q))
+
+  ;; y[0..dp) += a · x[0..dp)
+  (func $axpy (param $y i32) (param $a f64) (param $x i32) (param $dp i32)
+    (local $k i32) (local $av v128)
+    (local.set $av (f64x2.splat (local.get $a)))
+    (local.set $k (i32.shr_u (local.get $dp) (i32.const 1)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (v128.store (local.get $y)
+          (f64x2.add (v128.load (local.get $y)) (f64x2.mul (local.get $av) (v128.load (local.get $x)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next))))
+
+  ;; Phase 1 of a step, general case, for n rows x_r (stride dp): q_r ← q_r − Σ_j c_j (x_rᵀu_j)²
+  ;; over the m pending rank-1 changes of Λ_{h+1} (Sherman–Morrison applied to the form: u_j = Λ⁻¹φ_j
+  ;; before change j, c_j = 1/(1 + φ_jᵀu_j)); or, with fresh ≠ 0, q_r = x_rᵀBx_r from scratch. Then
+  ;; val_r = Q̄ = min{ w̄ᵀx_r + β√max(q_r, 0), cap }.
+  (func $rows (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
+    (param $fresh i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
+    (param $w i32) (param $beta f64) (param $cap f64) (param $val i32)
+    (local $r i32) (local $j i32) (local $uj i32) (local $cj i32) (local $qv f64) (local $s f64) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $r) (local.get $n)))
+        (if (local.get $fresh)
+          (then (local.set $qv (call $quad (local.get $B) (local.get $x) (local.get $d) (local.get $dp))))
+          (else
+            (local.set $qv (f64.load (local.get $q)))
+            (local.set $uj (local.get $u))
+            (local.set $cj (local.get $c))
+            (local.set $j (i32.const 0))
+            (block $doneJ
+              (loop $nextJ
+                (br_if $doneJ (i32.ge_u (local.get $j) (local.get $m)))
+                (local.set $s (call $dot (local.get $x) (local.get $uj) (local.get $dp)))
+                (local.set $qv (f64.sub (local.get $qv)
+                  (f64.mul (f64.load (local.get $cj)) (f64.mul (local.get $s) (local.get $s)))))
+                (local.set $uj (i32.add (local.get $uj) (local.get $rowBytes)))
+                (local.set $cj (i32.add (local.get $cj) (i32.const 8)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $nextJ)))))
+        (f64.store (local.get $q) (local.get $qv))
+        (f64.store (local.get $val) (f64.min
+          (f64.add (call $dot (local.get $x) (local.get $w) (local.get $dp))
+            (f64.mul (local.get $beta) (f64.sqrt (f64.max (local.get $qv) (f64.const 0)))))
+          (local.get $cap)))
+        (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+        (local.set $q (i32.add (local.get $q) (i32.const 8)))
+        (local.set $val (i32.add (local.get $val) (i32.const 8)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $next))))
+
+  ;; Phase 1 of a step, the common case of exactly one pending change (one episode per backup), two
+  ;; rows at a time: one sweep of rows r and r+1 gives x_rᵀu, x_{r+1}ᵀu, w̄ᵀx_r and w̄ᵀx_{r+1}
+  ;; (u and w̄ are loaded once for both rows), and the form update, √, bonus and cap run on both
+  ;; rows in one SIMD register. pmin/pmax are the plain comparisons b < a ? b : a, a < b ? b : a:
+  ;; the same numbers as min/max here, where nothing is NaN. An odd last row goes to $rows.
+  (func $rowsPair (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
+    (param $u i32) (param $c i32) (param $w i32) (param $beta f64) (param $cap f64) (param $val i32)
+    (local $r i32) (local $k i32) (local $x1 i32) (local $rowBytes i32)
+    (local $su0 v128) (local $su1 v128) (local $sw0 v128) (local $sw1 v128) (local $xa v128) (local $xb v128)
+    (local $uv v128) (local $wv v128) (local $S v128) (local $M v128) (local $Q v128)
+    (local $cv v128) (local $bv v128) (local $capv v128)
+    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (local.set $cv (v128.load64_splat (local.get $c)))
+    (local.set $bv (f64x2.splat (local.get $beta)))
+    (local.set $capv (f64x2.splat (local.get $cap)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (i32.add (local.get $r) (i32.const 1)) (local.get $n)))
+        (local.set $x1 (i32.add (local.get $x) (local.get $rowBytes)))
+        (local.set $su0 (v128.const f64x2 0 0)) (local.set $su1 (v128.const f64x2 0 0))
+        (local.set $sw0 (v128.const f64x2 0 0)) (local.set $sw1 (v128.const f64x2 0 0))
+        (local.set $k (i32.const 0))
+        (block $doneK
+          (loop $nextK
+            (br_if $doneK (i32.ge_u (local.get $k) (local.get $rowBytes)))
+            (local.set $xa (v128.load (i32.add (local.get $x) (local.get $k))))
+            (local.set $xb (v128.load (i32.add (local.get $x1) (local.get $k))))
+            (local.set $uv (v128.load (i32.add (local.get $u) (local.get $k))))
+            (local.set $wv (v128.load (i32.add (local.get $w) (local.get $k))))
+            (local.set $su0 (f64x2.add (local.get $su0) (f64x2.mul (local.get $xa) (local.get $uv))))
+            (local.set $su1 (f64x2.add (local.get $su1) (f64x2.mul (local.get $xb) (local.get $uv))))
+            (local.set $sw0 (f64x2.add (local.get $sw0) (f64x2.mul (local.get $xa) (local.get $wv))))
+            (local.set $sw1 (f64x2.add (local.get $sw1) (f64x2.mul (local.get $xb) (local.get $wv))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $nextK)))
+        ;; S = (x_rᵀu, x_{r+1}ᵀu), M = (w̄ᵀx_r, w̄ᵀx_{r+1}): lane sums of the accumulators
+        (local.set $S (f64x2.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $su0) (local.get $su1))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $su0) (local.get $su1))))
+        (local.set $M (f64x2.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $sw0) (local.get $sw1))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $sw0) (local.get $sw1))))
+        (local.set $Q (f64x2.sub (v128.load (local.get $q))
+          (f64x2.mul (local.get $cv) (f64x2.mul (local.get $S) (local.get $S)))))
+        (v128.store (local.get $q) (local.get $Q))
+        (v128.store (local.get $val) (f64x2.pmin
+          (f64x2.add (local.get $M)
+            (f64x2.mul (local.get $bv) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
+          (local.get $capv)))
+        (local.set $x (i32.add (local.get $x1) (local.get $rowBytes)))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $val (i32.add (local.get $val) (i32.const 16)))
+        (local.set $r (i32.add (local.get $r) (i32.const 2)))
+        (br $next)))
+    (if (i32.lt_u (local.get $r) (local.get $n))
+      (then
+        (call $rows (local.get $x) (local.get $q) (i32.const 1) (local.get $d) (local.get $dp) (i32.const 0)
+          (i32.const 0) (local.get $u) (local.get $c) (i32.const 1) (local.get $w) (local.get $beta) (local.get $cap)
+          (local.get $val)))))
+
+  ;; One step h of the backward pass (ALGORITHM.md §2) over n stored transitions of one chunk:
+  ;;
+  ;;   next  n·A rows: φ(s'_τ, a), the features of the stored next state for every action
+  ;;   q     n·A:      φᵀ Λ_{h+1}⁻¹ φ of those rows, kept up to date here
+  ;;   phi   n rows:   φ_h^τ = φ(s_h^τ, a_h^τ)
+  ;;   val   n·A:      scratch for Q̄ of each row
+  ;;
+  ;; Phase 1: the rows of transitions τ < fresh0 have their forms brought up to date by the m
+  ;; pending changes of Λ_{h+1}; the rows of τ ≥ fresh0 (new since the last backup) get them from
+  ;; scratch; every row gets val = Q̄. Phase 2, per transition: V̄(s'_τ) = max_a Q̄ (ties to the
+  ;; lowest a) and rhs += V̄ · φ_h^τ; with twin ≠ 0 also V̲ = max{ w̲ᵀφ_π − β√q_π, 0 } at the
+  ;; greedy action π and rhsLow += V̲ · φ_h^τ (the pessimistic twin of §2).
+  (func (export "step")
+    (param $next i32) (param $q i32) (param $phi i32) (param $n i32) (param $fresh0 i32)
+    (param $A i32) (param $d i32) (param $dp i32)
+    (param $w i32) (param $wl i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
+    (param $beta f64) (param $cap f64) (param $twin i32) (param $rhs i32) (param $rhsl i32) (param $val i32)
+    (local $t i32) (local $a i32) (local $old i32) (local $rowBytes i32) (local $o i32) (local $v f64) (local $best f64)
+    (local $bestA i32) (local $row i32)
+    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (local.set $old (i32.mul (local.get $fresh0) (local.get $A)))
+    (if (i32.eq (local.get $m) (i32.const 1))
+      (then
+        (call $rowsPair (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
+          (local.get $u) (local.get $c) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val)))
+      (else
+        (call $rows (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp) (i32.const 0)
+          (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta) (local.get $cap)
+          (local.get $val))))
+    (call $rows
+      (i32.add (local.get $next) (i32.mul (local.get $old) (local.get $rowBytes)))
+      (i32.add (local.get $q) (i32.shl (local.get $old) (i32.const 3)))
+      (i32.sub (i32.mul (local.get $n) (local.get $A)) (local.get $old)) (local.get $d) (local.get $dp) (i32.const 1)
+      (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta) (local.get $cap)
+      (i32.add (local.get $val) (i32.shl (local.get $old) (i32.const 3))))
+    (local.set $o (local.get $val))
+    (block $doneT
+      (loop $nextT
+        (br_if $doneT (i32.ge_u (local.get $t) (local.get $n)))
+        (local.set $best (f64.load (local.get $o)))
+        (local.set $bestA (i32.const 0))
+        (local.set $a (i32.const 1))
+        (block $doneA
+          (loop $nextA
+            (br_if $doneA (i32.ge_u (local.get $a) (local.get $A)))
+            (local.set $v (f64.load (i32.add (local.get $o) (i32.shl (local.get $a) (i32.const 3)))))
+            (if (f64.gt (local.get $v) (local.get $best))
+              (then
+                (local.set $best (local.get $v))
+                (local.set $bestA (local.get $a))))
+            (local.set $a (i32.add (local.get $a) (i32.const 1)))
+            (br $nextA)))
+        (call $axpy (local.get $rhs) (local.get $best) (local.get $phi) (local.get $dp))
+        (if (local.get $twin)
+          (then
+            (local.set $row (i32.add (i32.mul (local.get $t) (local.get $A)) (local.get $bestA)))
+            (call $axpy (local.get $rhsl)
+              (f64.max
+                (f64.sub
+                  (call $dot (i32.add (local.get $next) (i32.mul (local.get $row) (local.get $rowBytes))) (local.get $wl) (local.get $dp))
+                  (f64.mul (local.get $beta)
+                    (f64.sqrt (f64.max (f64.load (i32.add (local.get $q) (i32.shl (local.get $row) (i32.const 3)))) (f64.const 0)))))
+                (f64.const 0))
+              (local.get $phi) (local.get $dp))))
+        (local.set $o (i32.add (local.get $o) (i32.shl (local.get $A) (i32.const 3))))
+        (local.set $phi (i32.add (local.get $phi) (local.get $rowBytes)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $nextT))))
+
+    ;; L += Σ_τ φ_τ φ_τᵀ over n rows φ_τ, upper part only: row i from column (i rounded down to even)
+  ;; on (the caller mirrors it). The Gram matrix of Λ_h = λI + Σ φφᵀ, for a backup from scratch.
+  (func (export "gram") (param $phi i32) (param $n i32) (param $d i32) (param $dp i32) (param $L i32)
+    (local $t i32) (local $i i32) (local $rowBytes i32) (local $Li i32) (local $from i32)
+    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (block $doneT
+      (loop $nextT
+        (br_if $doneT (i32.ge_u (local.get $t) (local.get $n)))
+        (local.set $i (i32.const 0))
+        (local.set $Li (local.get $L))
+        (block $doneI
+          (loop $nextI
+            (br_if $doneI (i32.ge_u (local.get $i) (local.get $d)))
+            (local.set $from (i32.shl (i32.and (local.get $i) (i32.const -2)) (i32.const 3)))
+            (call $axpy (i32.add (local.get $Li) (local.get $from))
+              (f64.load (i32.add (local.get $phi) (i32.shl (local.get $i) (i32.const 3))))
+              (i32.add (local.get $phi) (local.get $from))
+              (i32.sub (local.get $dp) (i32.and (local.get $i) (i32.const -2))))
+            (local.set $Li (i32.add (local.get $Li) (local.get $rowBytes)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $nextI)))
+        (local.set $phi (i32.add (local.get $phi) (local.get $rowBytes)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $nextT))))
+
+  ;; q_r = ‖R x_r‖² for n rows x_r (stride dp), where R = L⁻¹ for the Cholesky factor Λ = L Lᵀ, so
+  ;; that q_r = x_rᵀ Λ⁻¹ x_r (the bonus form of §2) with half the products of xᵀBx. U = Rᵀ is upper
+  ;; triangular, d rows of stride d8 = d rounded up to 8, zero-padded. The output is cut in blocks
+  ;; of 8 entries, y_J = Σ_{j < min(J+8, d)} x_j U[j, J..J+8), held in four SIMD registers.
+  (func (export "forms") (param $x i32) (param $n i32) (param $d i32) (param $dp i32) (param $U i32) (param $q i32)
+    (local $r i32) (local $I i32) (local $j i32) (local $jEnd i32) (local $d8Bytes i32) (local $u i32) (local $xj i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $xs v128) (local $acc v128)
+    (local.set $d8Bytes (i32.shl (i32.and (i32.add (local.get $d) (i32.const 7)) (i32.const -8)) (i32.const 3)))
+    (block $doneR
+      (loop $nextR
+        (br_if $doneR (i32.ge_u (local.get $r) (local.get $n)))
+        (local.set $acc (v128.const f64x2 0 0))
+        (local.set $I (i32.const 0))
+        (block $doneI
+          (loop $nextI
+            (br_if $doneI (i32.ge_u (local.get $I) (local.get $d)))
+            (local.set $a0 (v128.const f64x2 0 0)) (local.set $a1 (v128.const f64x2 0 0))
+            (local.set $a2 (v128.const f64x2 0 0)) (local.set $a3 (v128.const f64x2 0 0))
+            (local.set $jEnd (i32.add (local.get $I) (i32.const 8)))
+            (if (i32.gt_u (local.get $jEnd) (local.get $d)) (then (local.set $jEnd (local.get $d))))
+            (local.set $u (i32.add (local.get $U) (i32.shl (local.get $I) (i32.const 3))))
+            (local.set $xj (local.get $x))
+            (local.set $j (i32.const 0))
+            (block $doneJ
+              (loop $nextJ
+                (br_if $doneJ (i32.ge_u (local.get $j) (local.get $jEnd)))
+                (local.set $xs (v128.load64_splat (local.get $xj)))
+                (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $xs) (v128.load (local.get $u)))))
+                (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $xs) (v128.load offset=16 (local.get $u)))))
+                (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $xs) (v128.load offset=32 (local.get $u)))))
+                (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $xs) (v128.load offset=48 (local.get $u)))))
+                (local.set $u (i32.add (local.get $u) (local.get $d8Bytes)))
+                (local.set $xj (i32.add (local.get $xj) (i32.const 8)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $nextJ)))
+            (local.set $acc (f64x2.add (local.get $acc)
+              (f64x2.add
+                (f64x2.add (f64x2.mul (local.get $a0) (local.get $a0)) (f64x2.mul (local.get $a1) (local.get $a1)))
+                (f64x2.add (f64x2.mul (local.get $a2) (local.get $a2)) (f64x2.mul (local.get $a3) (local.get $a3))))))
+            (local.set $I (i32.add (local.get $I) (i32.const 8)))
+            (br $nextI)))
+        (f64.store (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+        (local.set $q (i32.add (local.get $q) (i32.const 8)))
+        (local.set $x (i32.add (local.get $x) (i32.shl (local.get $dp) (i32.const 3))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $nextR))))
+
+    ;; Σ of n float64 values (n even) with four SIMD accumulators: the time of reading every value
+  ;; once, the floor that one pass over the stored next-state features cannot beat (docs/performance.md).
+  (func (export "sweep") (param $x i32) (param $n i32) (result f64)
+    (local $k i32) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local.set $k (i32.shr_u (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (local.set $s0 (f64x2.add (local.get $s0) (v128.load (local.get $x))))
+        (local.set $s1 (f64x2.add (local.get $s1) (v128.load offset=16 (local.get $x))))
+        (local.set $s2 (f64x2.add (local.get $s2) (v128.load offset=32 (local.get $x))))
+        (local.set $s3 (f64x2.add (local.get $s3) (v128.load offset=48 (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.set $k (i32.shr_u (i32.and (local.get $n) (i32.const 7)) (i32.const 1)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (local.set $s0 (f64x2.add (local.get $s0) (v128.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.set $s0 (f64x2.add (f64x2.add (local.get $s0) (local.get $s1)) (f64x2.add (local.get $s2) (local.get $s3))))
+    (f64.add (f64x2.extract_lane 0 (local.get $s0)) (f64x2.extract_lane 1 (local.get $s0))))
+)

@@ -1,0 +1,119 @@
+/**
+ * `distmt report <DIR>`: reads a sweep folder (sweep.json and its run files), and writes
+ * plots/*.svg, report.md (plots linked) and report.html (one self-contained page, plots inlined).
+ * Given a folder that holds several sweep folders (e.g. `runs/`), it writes each sweep's report and
+ * one combined report.md / report.html with a section per experiment.
+ */
+import { Data, Effect, FileSystem, Path } from "effect"
+import { analyse } from "./analysis.ts"
+import { type Block, toHtml, toMarkdown } from "./document.ts"
+import { writeAtomic } from "./files.ts"
+import { type Manifest, MANIFEST_FORMAT, parseRunFile, type RunRecord } from "./sweepFiles.ts"
+
+export class ReportError extends Data.TaggedError("ReportError")<{ readonly dir: string; readonly reason: string }> {
+  override get message(): string {
+    return `Cannot report on ${this.dir}: ${this.reason}`
+  }
+}
+
+/** Reads sweep.json and every finished run file of a sweep folder. */
+export const loadSweep = (dir: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const file = path.join(dir, "sweep.json")
+    if (!(yield* fs.exists(file))) return yield* new ReportError({ dir, reason: "no sweep.json here (is it the folder of a `distmt sweep`?)" })
+    let manifest: Manifest
+    try {
+      manifest = JSON.parse(yield* fs.readFileString(file)) as Manifest
+    } catch {
+      return yield* new ReportError({ dir, reason: "sweep.json is not valid JSON" })
+    }
+    if (manifest?.format !== MANIFEST_FORMAT || !Array.isArray(manifest.units) || !Array.isArray(manifest.points)) {
+      return yield* new ReportError({ dir, reason: `sweep.json is not a ${MANIFEST_FORMAT} manifest` })
+    }
+    const records = new Map<string, RunRecord>()
+    for (const u of manifest.units) {
+      const f = path.join(dir, u.file)
+      if (!(yield* fs.exists(f))) continue
+      const rec = parseRunFile(yield* fs.readFileString(f), u.key)
+      if (rec !== undefined) records.set(u.key, rec)
+    }
+    return { dir, manifest, records }
+  })
+
+/** The sweep folders at or under `dir` (three levels deep at most), in name order. */
+const findSweeps = (dir: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    if (!(yield* fs.exists(dir))) return yield* new ReportError({ dir, reason: "no such folder" })
+    if ((yield* fs.stat(dir)).type !== "Directory") return yield* new ReportError({ dir, reason: "not a folder" })
+    const out: Array<string> = []
+    const walk = (d: string, depth: number): Effect.Effect<void, unknown, FileSystem.FileSystem> =>
+      Effect.gen(function*() {
+        const entries = yield* fs.readDirectory(d)
+        if (entries.includes("sweep.json")) {
+          out.push(d)
+          return
+        }
+        if (depth === 0) return
+        for (const e of entries.sort()) {
+          const sub = path.join(d, e)
+          if (e === "runs" || e === "plots") continue
+          if ((yield* fs.stat(sub)).type === "Directory") yield* walk(sub, depth - 1)
+        }
+      })
+    yield* walk(dir, 3).pipe(Effect.mapError(() => new ReportError({ dir, reason: "cannot read the folder" })))
+    return out
+  })
+
+const writeBlocks = (dir: string, title: string, blocks: ReadonlyArray<Block>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    yield* fs.makeDirectory(path.join(dir, "plots"), { recursive: true })
+    for (const b of blocks) {
+      if (b._tag === "Plot" && !b.file.includes("..") && b.file.startsWith("plots/")) yield* writeAtomic(path.join(dir, b.file), b.svg)
+    }
+    yield* writeAtomic(path.join(dir, "report.md"), toMarkdown(blocks))
+    yield* writeAtomic(path.join(dir, "report.html"), toHtml(title, blocks))
+  })
+
+/** Writes the report of one sweep folder; returns its headline (for the terminal). */
+const reportOne = (dir: string) =>
+  Effect.gen(function*() {
+    const data = yield* loadSweep(dir)
+    const { blocks, headline } = yield* Effect.promise(() => analyse(data))
+    yield* writeBlocks(dir, `${data.manifest.name}: distmt sweep report`, blocks)
+    return { name: data.manifest.name, blocks, headline }
+  })
+
+/**
+ * Writes the report of `dir`: a sweep folder, or a folder of sweep folders (then each gets its own
+ * report, and `dir` a combined one). Returns a short headline of the findings.
+ */
+export const writeReport = (dir: string) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const sweeps = yield* findSweeps(dir)
+    if (sweeps.length === 0) return yield* new ReportError({ dir, reason: "no sweep.json in it or in its sub-folders (run `distmt sweep` first)" })
+    if (sweeps.length === 1 && path.resolve(sweeps[0]) === path.resolve(dir)) {
+      const one = yield* reportOne(dir)
+      return { headline: `${one.name}: ${one.headline.join("; ")}.`, files: [path.join(dir, "report.md"), path.join(dir, "report.html")] }
+    }
+    const combined: Array<Block> = [{ _tag: "Heading", level: 1, text: "distmt: experiments report" }]
+    const lines: Array<string> = []
+    for (const s of sweeps) {
+      const one = yield* reportOne(s)
+      const rel = path.relative(dir, s)
+      lines.push(`${one.name} (${rel}): ${one.headline.join("; ")}.`)
+      for (const b of one.blocks) {
+        if (b._tag === "Heading") combined.push({ ...b, level: b.level === 1 ? 2 : 3 })
+        else if (b._tag === "Plot") combined.push({ ...b, file: `${rel}/${b.file}` })
+        else combined.push(b)
+      }
+    }
+    yield* writeBlocks(dir, "distmt: experiments report", combined)
+    return { headline: lines.join("\n"), files: [path.join(dir, "report.md"), path.join(dir, "report.html")] }
+  })

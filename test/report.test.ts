@@ -1,0 +1,192 @@
+/**
+ * The report: statistics checked by hand, the E3 analysis (log–log slope of learning episodes per
+ * agent against N with its interval over seeds, the ratio to `independent`) on data whose answer is
+ * known, built on the plan of the shipped E3 quick spec; the plots are valid SVG; report.md and a
+ * self-contained report.html are written; a result that disagrees with the paper is said to.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import type { AlgorithmRun, Row } from "../src/run/runExperiment.ts"
+import { planUnits, type SweepUnit } from "../src/run/sweepPlan.ts"
+import { analyse, type SweepData } from "../src/report/analysis.ts"
+import { toMarkdown } from "../src/report/document.ts"
+import { lineChartSvg } from "../src/report/plots.ts"
+import { writeReport } from "../src/report/report.ts"
+import { type Manifest, manifestOf, parseRunFile, runFileJson, type RunRecord } from "../src/report/sweepFiles.ts"
+import { interval95, leastSquares, logLogFit, slopeOverSeeds, tQuantile975 } from "../src/report/stats.ts"
+import { decode } from "../src/spec/schema.ts"
+import { expandSweep } from "../src/spec/sweep.ts"
+import scaling from "../specs/scaling.spec.ts"
+
+describe("statistics", () => {
+  it("t intervals and least squares, by hand", () => {
+    expect(tQuantile975(1)).toBe(12.706)
+    expect(tQuantile975(4)).toBe(2.776)
+    expect(tQuantile975(1000)).toBeCloseTo(1.96, 2)
+    const i = interval95([1, 2, 3])
+    expect(i.mean).toBe(2)
+    expect(i.hi - i.mean).toBeCloseTo(4.303 / Math.sqrt(3), 10) // sd = 1
+    expect(interval95([5])).toEqual({ mean: 5, lo: 5, hi: 5, n: 1 })
+    expect(leastSquares([0, 1, 2], [1, 3, 5])).toEqual({ slope: 2, intercept: 1 })
+    expect(logLogFit([{ x: 1, y: 100 }, { x: 10, y: 10 }, { x: 100, y: 1 }]).slope).toBeCloseTo(-1, 12)
+    // Points that a log cannot take are left out.
+    expect(logLogFit([{ x: 1, y: 8 }, { x: 2, y: 4 }, { x: 4, y: 0 }]).slope).toBeCloseTo(-1, 12)
+  })
+
+  it("a slope over seeds: one fit per seed, then a t interval over the seeds", () => {
+    // Seed s has y = (1/x)^(1 + a_s) with a = −0.05, 0, +0.05: slopes −0.95, −1, −1.05.
+    const obs = [-0.05, 0, 0.05].flatMap((a, seed) => [1, 2, 5, 10].map((x) => ({ seed, x, y: 1000 * x ** -(1 + a) })))
+    const s = slopeOverSeeds(obs)
+    expect(s.perSeed.map((p) => p.slope)).toEqual([expect.closeTo(-0.95, 10), expect.closeTo(-1, 10), expect.closeTo(-1.05, 10)])
+    expect(s.slope.mean).toBeCloseTo(-1, 10)
+    expect(s.slope.hi - s.slope.mean).toBeCloseTo(4.303 * 0.05 / Math.sqrt(3), 10)
+  })
+})
+
+/**
+ * Runs with known numbers for the units of a plan: DistMT-LSVI's learning episodes per agent are
+ * C·(M/N)^(1 + a_seed) (so the per-seed slope is −(1 + a_seed)), identification costs `kid` per
+ * instance, `independent` learns every task at `solo` episodes.
+ */
+const fakeRun = (u: SweepUnit, a: (seed: number) => number, kid = 500, solo = 3000): AlgorithmRun => {
+  const N = u.point.compiled.spec.agents
+  const M = u.point.compiled.tasks.length
+  const cert = { lower: 0.9, upper: 1.0, width: 0.1 }
+  const row = (agent: number, slot: number, task: number, id: number, learn: number, role: Row["role"]): Row => ({
+    algorithm: u.algorithm, seed: u.seed, agent, slot, task, identificationEpisodes: id, learningEpisodes: learn,
+    entry: u.algorithm === "independent" ? undefined : task, role,
+    identificationCorrect: u.algorithm === "independent" ? undefined : true,
+    vStar: 1, vPi: 0.99, gap: 0.01, success: true, certificate: cert, certificateHeld: true, reachedTarget: true, actions: new Int32Array(0)
+  })
+  const rows: Array<Row> = []
+  if (u.algorithm === "independent") {
+    for (let i = 0; i < N; i++) for (let m = 0; m < M; m++) rows.push(row(i, m, m, 0, solo, "solo"))
+  } else {
+    // Partition: instance j → agent j mod N, task j mod M; the first instance of each task learns it.
+    const perInstance = 1000 * (M / N) ** (1 + a(u.seed)) * N / M
+    for (let j = 0; j < Math.max(N, M); j++) {
+      const owner = j < M
+      rows.push(row(j % N, Math.floor(j / N), j % M, u.algorithm === "oracle" ? 0 : kid, owner ? perInstance : 0, owner ? "owner" : "downloaded"))
+    }
+  }
+  return { algorithm: u.algorithm, seed: u.seed, rows, traffic: { messages: 4 * Math.max(N, M) + 2 * N, bytes: 1000 * N }, registered: M, wallSeconds: 0.1 }
+}
+
+/** The E3 quick spec's plan with fake, known results for every unit. */
+const e3Quick = (a: (seed: number) => number, only?: (u: SweepUnit) => boolean) =>
+  Effect.gen(function*() {
+    const spec = yield* decode(scaling, "specs/scaling.spec.ts", { quick: true })
+    const units = planUnits(spec, yield* expandSweep(spec, "specs/scaling.spec.ts"))
+    const manifest: Manifest = JSON.parse(JSON.stringify(manifestOf("specs/scaling.spec.ts", spec, true, units)))
+    const records = new Map<string, RunRecord>()
+    for (const u of units) {
+      if (only !== undefined && !only(u)) continue
+      // Through the run file format, as the report reads it.
+      records.set(u.key, parseRunFile(runFileJson(u, fakeRun(u, a)), u.key)!)
+    }
+    return { dir: "unused", manifest, records } satisfies SweepData
+  })
+
+const paragraphWith = (md: string, start: string) => md.split("\n\n").find((p) => p.startsWith(start)) ?? ""
+
+describe("the E3 analysis on known data", () => {
+  it.effect("states the slope of learning episodes per agent with its 95% interval over seeds, and the ratio at each N", () =>
+    Effect.gen(function*() {
+      const data = yield* e3Quick((seed) => [-0.05, 0, 0.05][seed])
+      expect(data.manifest.seeds).toEqual([0, 1, 2])
+      expect(data.manifest.points.map((p) => p.agents)).toEqual([1, 2, 4, 8])
+      const { blocks, headline } = yield* Effect.promise(() => analyse(data))
+      const md = toMarkdown(blocks)
+      const p = paragraphWith(md, "**Scaling with N.**")
+      // Fitted over N ≤ M = 4: per-seed slopes −0.95, −1, −1.05.
+      const half = 4.303 * 0.05 / Math.sqrt(3)
+      expect(p).toContain(`the fitted slope is **−1.000 (95% CI −${(1 + half).toFixed(3)} to −${(1 - half).toFixed(3)})**`)
+      expect(p).toContain("N = 1, 2, 4)")
+      expect(p).toContain("the measurement **agrees**")
+      // Ratio independent / DistMT at N = 1: 4·3000 / (4·500 + 1000·4^(1+a))·…: computed per seed, then averaged.
+      const ratioAt = (N: number) => {
+        const M = 4
+        const per = [-0.05, 0, 0.05].map((a) => (M * 3000) / ((Math.max(N, M) / N) * 500 + 1000 * (M / N) ** (1 + a)))
+        return (per.reduce((x, y) => x + y, 0) / 3).toFixed(2)
+      }
+      expect(p).toContain(`by a factor of ${ratioAt(1)} at N = 1, ${ratioAt(2)} at N = 2, ${ratioAt(4)} at N = 4, ${ratioAt(8)} at N = 8`)
+      expect(p).toContain("The ratio **grows with N** at every step")
+      expect(p).toContain("Success rate 1.00 at every N")
+      expect(headline.join("; ")).toMatch(/learning episodes per agent ∝ N\^−1\.000 \(95% CI/)
+      // Every plot is there and is an SVG.
+      const plots = blocks.filter((b) => b._tag === "Plot")
+      expect(plots.map((b) => b._tag === "Plot" && b.file)).toEqual(expect.arrayContaining([
+        "plots/episodes-vs-agents.svg", "plots/ratio-vs-agents.svg", "plots/messages-vs-agents.svg", "plots/bytes-vs-agents.svg",
+        "plots/wall-vs-agents.svg", "plots/success.svg"
+      ]))
+      for (const b of plots) if (b._tag === "Plot") expect(b.svg).toMatch(/^<svg [^>]*width="\d+" height="\d+"[\s\S]*<\/svg>$/)
+    }))
+
+  it.effect("says so when the slope is not the paper's, and when the ratio does not grow", () =>
+    Effect.gen(function*() {
+      const flat = yield* e3Quick(() => -0.5)
+      const md = toMarkdown((yield* Effect.promise(() => analyse(flat))).blocks)
+      expect(paragraphWith(md, "**Scaling with N.**")).toMatch(/fitted slope is \*\*−0\.500.*the measurement \*\*disagrees\*\*: −0\.500 is outside the band −1\.2 to −0\.8/)
+      // A sweep with runs missing says it is incomplete and reports what it has.
+      const partial = yield* e3Quick(() => 0, (u) => u.seed === 0)
+      const pmd = toMarkdown((yield* Effect.promise(() => analyse(partial))).blocks)
+      expect(pmd).toMatch(/Runs: 12 of 36 finished — \*\*incomplete\*\*/)
+      expect(pmd).toMatch(/a single seed: no interval/)
+    }))
+})
+
+describe("plots and report files", () => {
+  it.effect("a line chart is a valid SVG with its title, axes and no NaN, on log axes too", () =>
+    Effect.gen(function*() {
+      const svg = yield* Effect.promise(() =>
+        lineChartSvg({
+          title: "A test chart",
+          x: { title: "agents N", log: true },
+          y: { title: "episodes", log: true },
+          series: [
+            { name: "data", points: [{ x: 1, y: 100, lo: 80, hi: 120 }, { x: 10, y: 10, lo: -5, hi: 15 }] },
+            { name: "reference", kind: "line", style: "dot", points: [{ x: 1, y: 100, lo: 0, hi: 0 }, { x: 10, y: 10, lo: 0, hi: 0 }] }
+          ]
+        })
+      )
+      expect(svg.startsWith("<svg")).toBe(true)
+      expect(svg.trim().endsWith("</svg>")).toBe(true)
+      expect(svg).toContain("A test chart")
+      expect(svg).toContain("agents N")
+      expect(svg).not.toMatch(/NaN|Infinity|undefined/)
+      // Balanced elements: every <g …> is closed.
+      expect((svg.match(/<g[ >]/g) ?? []).length).toBe((svg.match(/<\/g>/g) ?? []).length)
+    }))
+
+  it.effect("writeReport writes report.md, a self-contained report.html and the SVGs", () =>
+    Effect.gen(function*() {
+      const data = yield* e3Quick(() => 0)
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-report-"))
+      fs.writeFileSync(path.join(dir, "sweep.json"), JSON.stringify(data.manifest))
+      fs.mkdirSync(path.join(dir, "runs"))
+      for (const u of data.manifest.units) {
+        const rec = data.records.get(u.key)!
+        fs.writeFileSync(path.join(dir, u.file), JSON.stringify({ ...rec, run: { ...rec.run, rows: rec.run.rows.map(({ actions: _a, ...r }) => r) } }))
+      }
+      const r = yield* writeReport(dir).pipe(Effect.provide(NodeServices.layer))
+      expect(r.headline).toMatch(/^scaling: /)
+      const md = fs.readFileSync(path.join(dir, "report.md"), "utf8")
+      expect(md).toMatch(/^# scaling \(quick\): sweep report/)
+      expect(md).toContain("![Episodes per agent against N (log–log), with the fitted slope and the 1/N reference](plots/episodes-vs-agents.svg)")
+      expect(md).toMatch(/\| N \| M\/N \| DistMT learning\/agent/)
+      const html = fs.readFileSync(path.join(dir, "report.html"), "utf8")
+      expect(html).toMatch(/^<!DOCTYPE html>/)
+      expect((html.match(/<svg /g) ?? []).length).toBe(6)
+      expect(html).not.toMatch(/src=|href="plots|<script/)
+      expect(html).toContain("<strong>Scaling with N.</strong>")
+      for (const f of fs.readdirSync(path.join(dir, "plots"))) {
+        expect(fs.readFileSync(path.join(dir, "plots", f), "utf8")).toMatch(/^<svg[\s\S]*<\/svg>$/)
+      }
+      // No temporary files are left behind.
+      expect(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([])
+    }))
+})
