@@ -16,7 +16,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
+import { dump, runBench } from "../src/bench/lsviBench.ts"
 import { type Episode, episode, type SyntheticShape } from "../src/bench/synthetic.ts"
+import { checkOptions } from "../src/cli/bench.ts"
 import { type FeatureTable, oneHotFeatures } from "../src/env/FiniteMdp.ts"
 import { makeInstance } from "../src/env/Instance.ts"
 import { buildLinearChain } from "../src/env/linearChain.ts"
@@ -367,6 +370,58 @@ describe("the WebAssembly module and the .npy files", () => {
       const out = execFileSync("python3", ["-c", `import numpy as np; a = np.load(${JSON.stringify(file)}); print(a.shape, a.dtype, repr(a.ravel().tolist()))`])
         .toString().trim()
       expect(out).toBe("(2, 3) float64 [1.5, -2.0, 3.0, 4.0, 5.0, 1e-300]")
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("distmt bench lsvi", () => {
+  it("checks its flags and names the bad one", () => {
+    const base = { episodes: 100, dim: 8, actions: 2, horizon: 5, seed: 0, beta: 1, lambda: 1 }
+    expect(Effect.runSync(checkOptions(base))).toEqual(base)
+    const error = (o: Partial<typeof base>): string => Effect.runSync(Effect.flip(checkOptions({ ...base, ...o }))).message
+    expect(error({ episodes: 1 })).toMatch(/--episodes must be an integer in \[2, /)
+    expect(error({ dim: 0, actions: 2.5 })).toMatch(/--dim must be .*got 0; --actions must be an integer .*got 2.5/)
+    expect(error({ seed: -1 })).toMatch(/--seed/)
+    expect(error({ beta: -1 })).toMatch(/--beta must be a finite number ≥ 0/)
+    expect(error({ lambda: 0 })).toMatch(/--lambda must be a finite number > 0/)
+    expect(error({ episodes: 1_000_000, dim: 64, actions: 8, horizon: 20 })).toMatch(/too large: .* GiB/)
+  })
+
+  it("the dumped files hold the data set, and the direct formula on them gives w.npy", () => {
+    const shape = { episodes: 40, dim: 5, actions: 3, horizon: 4, seed: 9 }
+    const run = runBench({ ...shape, beta: 0.8, lambda: 1.5, updates: 3, warmup: 1 })
+    expect(run.result.episodeUpdateRuns).toBe(3)
+    expect(run.result.incrementalVsFullMaxRelDiff).toBeLessThanOrEqual(1e-12)
+    expect(run.result.memoryRatio).toBeGreaterThan(1)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-dump-"))
+    try {
+      dump(dir, run)
+      const { actions: A, dim: d, episodes: K, horizon: H } = shape
+      const phi = readNpy(path.join(dir, "phi.npy"))
+      const reward = readNpy(path.join(dir, "reward.npy"))
+      const next = readNpy(path.join(dir, "phi_next.npy"))
+      const w = readNpy(path.join(dir, "w.npy"))
+      expect([phi.shape, reward.shape, next.shape, w.shape]).toEqual([[H, K, d], [H, K], [H, K, A, d], [H, d]])
+      const meta = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")) as { lambda: number; beta: number }
+      expect([meta.lambda, meta.beta]).toEqual([1.5, 0.8])
+      // Episode k of the synthetic data set, read back from the files (h-major there).
+      const episodes: Array<Episode> = Array.from({ length: K }, (_, k) => {
+        const e = { phi: new Float64Array(H * d), reward: new Float64Array(H), next: new Float64Array(H * A * d) }
+        for (let h = 0; h < H; h++) {
+          e.phi.set(phi.data.subarray((h * K + k) * d, (h * K + k + 1) * d), h * d)
+          e.reward[h] = reward.data[h * K + k]
+          e.next.set(next.data.subarray((h * K + k) * A * d, (h * K + k + 1) * A * d), h * A * d)
+        }
+        return e
+      })
+      for (let k = 0; k < K; k++) {
+        expect(Array.from(episodes[k].phi)).toEqual(Array.from(episode(shape, k).phi))
+        expect(Array.from(episodes[k].next)).toEqual(Array.from(episode(shape, k).next))
+      }
+      const ref = direct({ horizon: H, dim: d, actions: A, beta: 0.8, lambda: 1.5 }, episodes)
+      expect(agree(w.data, ref.wUpper)).toBe(true)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -186,6 +186,24 @@ export const runBench = (o: BenchOptions, log: (line: string) => void = () => {}
 }
 
 /**
+ * `mkdir -p`, one level at a time: Node's `mkdirSync(dir, { recursive: true })` never returns on
+ * some paths it cannot create (e.g. under /proc), where a plain mkdir fails at once.
+ */
+export const makeDirectory = (dir: string): void => {
+  const absolute = path.resolve(dir)
+  const missing: Array<string> = []
+  let at = absolute
+  while (!fs.existsSync(at)) {
+    missing.push(at)
+    const up = path.dirname(at)
+    if (up === at) break
+    at = up
+  }
+  if (fs.existsSync(at) && !fs.statSync(at).isDirectory()) throw new Error(`${at} is not a directory`)
+  for (const d of missing.reverse()) fs.mkdirSync(d)
+}
+
+/**
  * Writes the data set and w̄ as NumPy files (float64, little-endian, C order) and meta.json:
  * phi.npy (H, K, d), reward.npy (H, K), phi_next.npy (H, K, A, d) with the block h = H − 1 zero
  * (unused: V̄_{H+1} ≡ 0), w.npy (H, d).
@@ -193,7 +211,7 @@ export const runBench = (o: BenchOptions, log: (line: string) => void = () => {}
 export const dump = (dir: string, run: BenchRun): void => {
   const { learner, result: r, w } = run
   const { actions: A, dim: d, episodes: K, horizon: H } = r
-  fs.mkdirSync(dir, { recursive: true })
+  makeDirectory(dir)
   const chunks = (h: number) => [...learner.storedChunks(h)]
   writeNpy(path.join(dir, "phi.npy"), [H, K, d], (function*() {
     for (let h = 0; h < H; h++) for (const c of chunks(h)) yield c.phi

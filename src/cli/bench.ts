@@ -10,7 +10,7 @@
  */
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { type BenchOptions, type BenchResult, dump, estimatedBytes, featureBytesOf, runBench } from "../bench/lsviBench.ts"
+import { type BenchOptions, type BenchResult, dump, estimatedBytes, featureBytesOf, makeDirectory, runBench } from "../bench/lsviBench.ts"
 
 export class BenchError extends Data.TaggedError("BenchError")<{ readonly message: string }> {}
 
@@ -90,6 +90,14 @@ const lsvi = Command.make("lsvi", flags, (f) =>
       twin: f.twin,
       ...Option.match(f.kernel, { onNone: () => ({}), onSome: (kernel) => ({ kernel }) })
     })
+    if (Option.isSome(f.dump)) {
+      // Fail before the benchmark, not after it, if the folder cannot be made.
+      const dir = f.dump.value
+      yield* Effect.try({
+        try: () => makeDirectory(dir),
+        catch: (e) => new BenchError({ message: `distmt bench lsvi: cannot write --dump ${dir}: ${e instanceof Error ? e.message : String(e)}` })
+      })
+    }
     const run = yield* Effect.try({
       try: () => runBench(options, f.json ? () => {} : (line) => console.error(line)),
       catch: (e) => new BenchError({ message: `distmt bench lsvi: ${e instanceof Error ? e.message : String(e)}` })

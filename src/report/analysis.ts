@@ -471,7 +471,7 @@ const separability = async (d: SweepData, obs: ReadonlyArray<Observation>): Prom
       `exploration episodes shrinks like 1/√K1. So misidentification should fall as the separation grows and as the budget grows, and vanish ` +
       `once K1 is of order 1/cSep².${order} ` +
       (violations.length === 0
-        ? "The measurements **agree**: the rate falls with both."
+        ? "The measurements **agree**: the rate falls with both (rises of less than 0.1 between neighbouring points are taken as noise)."
         : `Where the measurements **disagree**: ${violations.join("; ")}.`)
   )
   const worst = Math.max(...dist.map((o) => o.m.misidentificationRate ?? 0))

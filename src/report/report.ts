@@ -72,10 +72,10 @@ const writeBlocks = (dir: string, title: string, blocks: ReadonlyArray<Block>) =
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    yield* fs.makeDirectory(path.join(dir, "plots"), { recursive: true })
-    for (const b of blocks) {
-      if (b._tag === "Plot" && !b.file.includes("..") && b.file.startsWith("plots/")) yield* writeAtomic(path.join(dir, b.file), b.svg)
-    }
+    // Plots under this folder's plots/ are written here; a combined report links each sweep's own.
+    const own = blocks.flatMap((b) => (b._tag === "Plot" && b.file.startsWith("plots/") && !b.file.includes("..") ? [b] : []))
+    if (own.length > 0) yield* fs.makeDirectory(path.join(dir, "plots"), { recursive: true })
+    for (const b of own) yield* writeAtomic(path.join(dir, b.file), b.svg)
     yield* writeAtomic(path.join(dir, "report.md"), toMarkdown(blocks))
     yield* writeAtomic(path.join(dir, "report.html"), toHtml(title, blocks))
   })
