@@ -73,41 +73,6 @@ export const shermanMorrison = (B: Matrix, phi: ArrayLike<number>, phiOff: numbe
   }
 }
 
-/**
- * Solves A x = b for a symmetric positive definite A by Cholesky factorisation. Used by the
- * direct formula of ALGORITHM.md §2 (the reference the fast path is checked against).
- */
-export const solveSpd = (A: Matrix, rhs: ArrayLike<number>): Vector => {
-  const d = A.shape[0]
-  const L = new Float64Array(d * d)
-  const a = A.data
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * d + j]
-      for (let k = 0; k < j; k++) s -= L[i * d + k] * L[j * d + k]
-      if (i === j) {
-        if (!(s > 0)) throw new Error(`solveSpd: matrix is not positive definite (pivot ${i} = ${s})`)
-        L[i * d + i] = Math.sqrt(s)
-      } else {
-        L[i * d + j] = s / L[j * d + j]
-      }
-    }
-  }
-  const y = new Float64Array(d)
-  for (let i = 0; i < d; i++) {
-    let s = rhs[i]
-    for (let k = 0; k < i; k++) s -= L[i * d + k] * y[k]
-    y[i] = s / L[i * d + i]
-  }
-  const x = new Float64Array(d)
-  for (let i = d - 1; i >= 0; i--) {
-    let s = y[i]
-    for (let k = i + 1; k < d; k++) s -= L[k * d + i] * x[k]
-    x[i] = s / L[i * d + i]
-  }
-  return x
-}
-
 /** The Cholesky factor L (lower triangular, A = L Lᵀ) of a symmetric positive definite A. */
 export const cholesky = (A: Matrix): Matrix => {
   const d = A.shape[0]
@@ -127,6 +92,29 @@ export const cholesky = (A: Matrix): Matrix => {
     }
   }
   return out
+}
+
+/**
+ * Solves A x = b for a symmetric positive definite A by Cholesky factorisation (A = L Lᵀ, then two
+ * triangular solves). Used by the direct formula of ALGORITHM.md §2 (the reference the fast path is
+ * checked against).
+ */
+export const solveSpd = (A: Matrix, rhs: ArrayLike<number>): Vector => {
+  const d = A.shape[0]
+  const L = cholesky(A).data
+  const y = new Float64Array(d)
+  for (let i = 0; i < d; i++) {
+    let s = rhs[i]
+    for (let k = 0; k < i; k++) s -= L[i * d + k] * y[k]
+    y[i] = s / L[i * d + i]
+  }
+  const x = new Float64Array(d)
+  for (let i = d - 1; i >= 0; i--) {
+    let s = y[i]
+    for (let k = i + 1; k < d; k++) s -= L[k * d + i] * x[k]
+    x[i] = s / L[i * d + i]
+  }
+  return x
 }
 
 /** R = L⁻¹ for a lower-triangular L with a positive diagonal (R is lower triangular too). */
