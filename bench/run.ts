@@ -6,6 +6,11 @@
  *   npm run bench -- --scaling           the scaling table of docs/performance.md (K, d and A swept)
  *   npm run bench -- --sizes 2000x32x4x20,500x8x2x10  chosen sizes, K×d×A×H
  *   npm run bench -- --json FILE         also write every row as JSON
+ *   npm run bench -- --only lsvi|threads one of the two parts
+ *   npm run bench -- --repeat N          runs of each thread count in the threads part (default 2)
+ *
+ * Then the threads part (bench/threads.ts): `distmt run specs/twenty-agents.spec.ts` with one
+ * thread and with two, alternating, with the speed-up and a byte-for-byte check of the results.
  *
  * For each size: `distmt bench lsvi --json --dump DIR` in a child process (so that its memory
  * figures are its own), then the NumPy reference on DIR with one BLAS thread and with the default
@@ -19,6 +24,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { BenchResult } from "../src/bench/lsviBench.ts"
+import { benchThreads, type ThreadsResult } from "./threads.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -28,6 +34,10 @@ interface Size {
   readonly A: number
   readonly H: number
 }
+
+const THREADS_SPEC = "specs/twenty-agents.spec.ts"
+/** Two threads must run the 20-agent spec at least this many times faster than one (issue 5). */
+const THREADS_TARGET = 1.6
 
 const TARGET: Size = { K: 2000, d: 32, A: 4, H: 20 }
 const DEFAULT_SIZES: ReadonlyArray<Size> = [{ K: 500, d: 32, A: 4, H: 20 }, TARGET, { K: 8000, d: 32, A: 4, H: 20 }]
@@ -60,9 +70,20 @@ const fail = (message: string): never => {
 const parseArgs = (argv: ReadonlyArray<string>) => {
   let sizes: ReadonlyArray<Size> = DEFAULT_SIZES
   let json: string | undefined
+  let only: "lsvi" | "threads" | undefined
+  let repeat = 2
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === "--scaling") sizes = SCALING
+    else if (a === "--only") {
+      const v = argv[++i]
+      if (v !== "lsvi" && v !== "threads") fail(`--only: expected lsvi or threads, got ${v ?? "nothing"}`)
+      only = v as "lsvi" | "threads"
+    } else if (a === "--repeat") {
+      const v = argv[++i] ?? ""
+      if (!/^[1-9][0-9]*$/.test(v)) fail(`--repeat: expected a positive whole number, got ${v === "" ? "nothing" : v}`)
+      repeat = Number(v)
+    }
     else if (a === "--sizes") {
       const v = argv[++i] ?? fail("--sizes needs a value like 2000x32x4x20,500x8x2x10")
       sizes = v.split(",").map((s) => {
@@ -71,9 +92,9 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
         return { K: Number(m[1]), d: Number(m[2]), A: Number(m[3]), H: Number(m[4]) }
       })
     } else if (a === "--json") json = argv[++i] ?? fail("--json needs a file name")
-    else fail(`unknown argument ${a} (expected --scaling, --sizes LIST or --json FILE)`)
+    else fail(`unknown argument ${a} (expected --scaling, --sizes LIST, --json FILE, --only lsvi|threads or --repeat N)`)
   }
-  return { sizes, json }
+  return { sizes, json, only, repeat }
 }
 
 /** Whether python3 with NumPy runs here, and if not, why. */
@@ -145,8 +166,7 @@ const line = (r: Row): string => {
   return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i][1]) : pad(c, COLUMNS[i][1]))).join("  ")
 }
 
-const main = (): void => {
-  const { json, sizes } = parseArgs(process.argv.slice(2))
+const lsviPart = (sizes: ReadonlyArray<Size>): Array<Row> => {
   const np = numpyStatus()
   console.log(`distmt LSVI-UCB backup vs NumPy: ${os.cpus().length} cores, Node ${process.version}, ` +
     (np.ok ? `NumPy ${np.version}` : `NO NumPy reference: ${np.why}; only distmt's figures follow`))
@@ -185,10 +205,41 @@ const main = (): void => {
     }
     console.log(`  memory ≤ 1.5× the stored features: ${d.memoryRatio.toFixed(3)}×  ${mark(d.memoryRatio <= 1.5)}`)
   }
+  return rows
+}
+
+const threadsPart = (repeat: number): ThreadsResult => {
+  console.log(`\nthreads: distmt run ${THREADS_SPEC} with 1 and 2 threads, ${repeat} run(s) each, alternating`)
+  const r = benchThreads(root, THREADS_SPEC, repeat, fail, (one) =>
+    console.log(`  ${one.threads} thread(s): process ${one.processSeconds.toFixed(2)} s, runs ${one.runSeconds.toFixed(2)} s`))
+  const [one, two] = r.rows
+  const algorithms = Object.keys(one.perAlgorithm)
+  const cols = ["threads", "process s", "runs s", ...algorithms.map((a) => `${a} s`)]
+  const widths = cols.map((c) => Math.max(9, c.length))
+  const row = (cells: ReadonlyArray<string>) => cells.map((c, i) => pad(c, widths[i])).join("  ")
+  console.log(`\n${row(cols)}\n${widths.map((w) => "─".repeat(w)).join("  ")}`)
+  for (const t of r.rows) {
+    console.log(row([`${t.threads}`, t.processSeconds.toFixed(2), t.runSeconds.toFixed(2), ...algorithms.map((a) => t.perAlgorithm[a].toFixed(2))]))
+  }
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`
+  console.log(row(["1 / 2", ratio(one.processSeconds, two.processSeconds), ratio(one.runSeconds, two.runSeconds), ...algorithms.map((a) => ratio(one.perAlgorithm[a], two.perAlgorithm[a]))]))
+  const speed = one.processSeconds / two.processSeconds
+  console.log(`\n  results identical with 1 and 2 threads: ${r.identical ? "yes" : `NO: ${r.differences.join("; ")}`}`)
+  console.log(`  two threads ≥ ${THREADS_TARGET}× faster than one (process wall time, best of ${repeat}): ${speed.toFixed(2)}×  ` +
+    `${speed >= THREADS_TARGET ? "met" : "MISSED"}`)
+  if (os.availableParallelism() < 2) console.log(`  (this machine has ${os.availableParallelism()} core: two threads cannot be faster here)`)
+  return r
+}
+
+const main = (): void => {
+  const { json, sizes, only, repeat } = parseArgs(process.argv.slice(2))
+  const rows = only === "threads" ? [] : lsviPart(sizes)
+  const threads = only === "lsvi" ? undefined : threadsPart(repeat)
   if (json !== undefined) {
-    fs.writeFileSync(json, JSON.stringify(rows, null, 2) + "\n")
+    fs.writeFileSync(json, JSON.stringify({ lsvi: rows, threads }, null, 2) + "\n")
     console.log(`\nrows written to ${json}`)
   }
+  if (threads !== undefined && !threads.identical) process.exitCode = 1
 }
 
 main()

@@ -7,6 +7,7 @@ import { Effect, Fiber, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
+import { local } from "../src/agent/Learning.ts"
 import { distmtAgent, type AgentConfig } from "../src/agent/programs.ts"
 import { Coordinator, layer as coordinatorLayer } from "../src/coordinator/Coordinator.ts"
 import { makeInstance } from "../src/env/Instance.ts"
@@ -115,14 +116,15 @@ describe("owner failure (ALGORITHM.md §3)", () => {
     Effect.gen(function*() {
       const c = compiled({ ...smallChain(3), contexts: Contexts.list([{ goal: 2, reward: 1.0, slip: 0.1 }]) })
       const config: AgentConfig = {
-        lsvi: { horizon: c.horizon, dim: c.features.dim, actions: c.actions, beta: c.beta, lambda: 1 },
         identify: { untilWidth: -Infinity, maxEpisodes: 20 },
         learn: { untilWidth: -Infinity, maxEpisodes: 2_000 },
         solo: { untilWidth: -Infinity, maxEpisodes: 2_000 },
-        onEpisode: () => {}
+        horizon: c.horizon
       }
+      const lsvi = { horizon: c.horizon, dim: c.features.dim, actions: c.actions, beta: c.beta, lambda: 1 }
       const server = yield* Coordinator
-      const agent = (i: number) => distmtAgent(i, [makeInstance(c.tasks[0], c.features, Rng.make(1, i))], config)
+      const agent = (i: number) =>
+        distmtAgent(i, [() => local(lsvi, makeInstance(c.tasks[0], c.features, Rng.make(1, i)), () => {})], config)
       const fibers = yield* Effect.forEach([0, 1, 2], (i) => Effect.forkChild(agent(i)))
       // Wait until someone owns the task and the others are waiting, then kill the owner.
       let owner: number | undefined

@@ -160,7 +160,7 @@ const replayIdentification = (c: Compiled, seed: number): Map<string, Replayed> 
   assign(s.assignment, s.agents, c.tasks.length, seed).forEach((tasks, agent) =>
     tasks.forEach((task, slot) => {
       const instance = makeInstance(c.tasks[task], c.features, Rng.make(seed, agent, slot, task))
-      const phase = Effect.runSync(runPhase(new Lsvi(lsvi, instance.features), instance, budget, () => {}))
+      const phase = runPhase(new Lsvi(lsvi, instance.features), instance, budget)
       out.set(`${agent}/${slot}`, { episodes: phase.episodes, certificate: phase.certificate })
     })
   )

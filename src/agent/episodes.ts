@@ -1,8 +1,11 @@
 /**
  * Running episodes of LSVI-UCB on an instance until a certificate or a budget says stop: the
  * "explore to identify" and "learn" phases of ALGORITHM.md §3 share this loop.
+ *
+ * The loop is plain synchronous code over a learner and an instance, cut into chunks
+ * (`continuePhase`), so that the same function runs a phase on the agent's own fiber or on a worker
+ * thread (src/agent/Learning.ts, src/run/threads/): where it runs never changes a number.
  */
-import { Effect } from "effect"
 import type { Instance } from "../env/Instance.ts"
 import type { Certificate, Lsvi } from "../learner/Lsvi.ts"
 
@@ -23,35 +26,54 @@ export interface Budget {
   readonly maxEpisodes: number
 }
 
-export interface PhaseResult {
+/** A phase so far: the episodes it ran and the certificate after the last backup. */
+export interface PhaseState {
   readonly episodes: number
   readonly certificate: Certificate
+}
+
+export interface PhaseResult extends PhaseState {
   /** True when the width target was met (always false under a pure schedule). */
   readonly reached: boolean
 }
 
+/** Whether a phase in `state` is over under `budget`. */
+export const phaseOver = (state: PhaseState, budget: Budget): boolean =>
+  state.certificate.width <= budget.untilWidth || state.episodes >= budget.maxEpisodes
+
+export const phaseResult = (state: PhaseState, budget: Budget): PhaseResult => ({
+  ...state,
+  reached: state.certificate.width <= budget.untilWidth
+})
+
 /**
- * Runs episodes until the budget says stop, yielding to the other agents' fibers after each one
- * so that all agents progress together. `onEpisode` feeds the progress display.
+ * Runs at most `chunk` more episodes of a phase, each followed by a backup and the certificate at
+ * s0, and stops early when the budget says so. `state` undefined starts the phase: one backup of
+ * the data gathered so far, then its certificate. Running a phase in chunks of any sizes gives the
+ * same episodes and numbers as running it in one go.
  */
-export const runPhase = (
+export const continuePhase = (
   learner: Lsvi,
   instance: Instance,
   budget: Budget,
-  onEpisode: () => void
-): Effect.Effect<PhaseResult> =>
-  Effect.gen(function*() {
-    const start = instance.reset()
+  state: PhaseState | undefined,
+  chunk: number
+): PhaseState => {
+  const start = instance.reset()
+  if (state === undefined) {
     learner.backup()
-    let certificate = learner.certificate(start)
-    let episodes = 0
-    while (certificate.width > budget.untilWidth && episodes < budget.maxEpisodes) {
-      runEpisode(learner, instance)
-      episodes++
-      onEpisode()
-      learner.backup()
-      certificate = learner.certificate(start)
-      yield* Effect.yieldNow
-    }
-    return { episodes, certificate, reached: certificate.width <= budget.untilWidth }
-  })
+    state = { episodes: 0, certificate: learner.certificate(start) }
+  }
+  let { certificate, episodes } = state
+  for (let run = 0; run < chunk && !phaseOver({ episodes, certificate }, budget); run++) {
+    runEpisode(learner, instance)
+    episodes++
+    learner.backup()
+    certificate = learner.certificate(start)
+  }
+  return { episodes, certificate }
+}
+
+/** A whole phase in one call (tests, and anything that needs no chunks). */
+export const runPhase = (learner: Lsvi, instance: Instance, budget: Budget): PhaseResult =>
+  phaseResult(continuePhase(learner, instance, budget, undefined, Infinity), budget)

@@ -4,24 +4,24 @@
  * every published policy. And the two baselines: `independent` (no server) and `oracle`
  * (identities given, no identification phase).
  *
- * An agent sees its instances only through `Instance` (reset, step, φ, rewards): the hidden
- * identity never enters this file. The oracle alone receives `keys`, the identities it is given.
+ * An agent sees its instances only through `Learning` (src/agent/Learning.ts: episodes on an
+ * instance it cannot name, and the learner's policy): the hidden identity never enters this file. The oracle alone receives `keys`, the identities it is given.
  */
 import { Effect } from "effect"
 import { Coordinator, type CoordinatorShape, type Identification } from "../coordinator/Coordinator.ts"
-import type { Instance } from "../env/Instance.ts"
-import { type Certificate, Lsvi, type LsviConfig, type Policy } from "../learner/Lsvi.ts"
-import { type Budget, runPhase } from "./episodes.ts"
+import type { Certificate, Policy } from "../learner/Lsvi.ts"
+import type { Budget } from "./episodes.ts"
+import type { Learning, Open } from "./Learning.ts"
 
 export interface AgentConfig {
-  readonly lsvi: LsviConfig
   /** §3 step 1: until width ≤ c_Sep/2, or K1 episodes. */
   readonly identify: Budget
   /** §3 step 3, a new task: until width ≤ ε, or K2 more episodes. */
   readonly learn: Budget
   /** The baselines learn a task from scratch: until width ≤ ε, or K1 + K2 episodes. */
   readonly solo: Budget
-  readonly onEpisode: () => void
+  /** H: the oracle's placeholder interval is [0, H]. */
+  readonly horizon: number
 }
 
 export type Role = "owner" | "downloaded" | "solo"
@@ -82,19 +82,17 @@ const ask = <A>(
 const resolve = (
   server: CoordinatorShape,
   agent: number,
-  learner: Lsvi,
-  instance: Instance,
+  learning: Learning,
   budget: Budget,
-  answer: Identification,
-  onEpisode: () => void
+  answer: Identification
 ): Effect.Effect<Resolved> =>
   Effect.gen(function*() {
     switch (answer._tag) {
       case "Registered":
       case "Claimed": {
         // `ask` re-opens the task if this fiber is interrupted before it publishes (§3).
-        const phase = yield* runPhase(learner, instance, budget, onEpisode)
-        const policy = learner.policy()
+        const phase = yield* learning.phase(budget)
+        const policy = yield* learning.policy
         yield* server.publish(agent, answer.task, policy, phase.certificate)
         return { learningEpisodes: phase.episodes, role: "owner", certificate: phase.certificate, reachedTarget: phase.reached, policy }
       }
@@ -106,7 +104,7 @@ const resolve = (
           return { learningEpisodes: 0, role: "downloaded", certificate: outcome.certificate, reachedTarget: true, policy: outcome.policy }
         }
         return yield* ask(server, agent, server.claim(agent, answer.task), (next) =>
-          resolve(server, agent, learner, instance, budget, next, onEpisode))
+          resolve(server, agent, learning, budget, next))
       }
     }
   })
@@ -125,8 +123,7 @@ const withFetched = (
 /** How an agent with a server obtains the server's answer for one instance, and at what cost. */
 type Identify = (
   server: CoordinatorShape,
-  learner: Lsvi,
-  instance: Instance,
+  learning: Learning,
   slot: number
 ) => Effect.Effect<{ readonly episodes: number; readonly request: Effect.Effect<Identification> }>
 
@@ -136,19 +133,18 @@ type Identify = (
  */
 const serverAgent = (
   agent: number,
-  instances: ReadonlyArray<Instance>,
-  config: AgentConfig,
+  instances: ReadonlyArray<Open>,
   learn: Budget,
   identify: Identify
 ): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
   Effect.gen(function*() {
     const server = yield* Coordinator
     const outcomes: Array<InstanceOutcome> = []
-    for (const [slot, instance] of instances.entries()) {
-      const learner = new Lsvi(config.lsvi, instance.features)
-      const { episodes, request } = yield* identify(server, learner, instance, slot)
+    for (const [slot, open] of instances.entries()) {
+      const learning = open()
+      const { episodes, request } = yield* identify(server, learning, slot)
       const [answer, r] = yield* ask(server, agent, request, (answer) =>
-        Effect.map(resolve(server, agent, learner, instance, learn, answer, config.onEpisode), (r) => [answer, r] as const))
+        Effect.map(resolve(server, agent, learning, learn, answer), (r) => [answer, r] as const))
       outcomes.push({
         agent,
         slot,
@@ -171,12 +167,12 @@ const serverAgent = (
  */
 export const distmtAgent = (
   agent: number,
-  instances: ReadonlyArray<Instance>,
+  instances: ReadonlyArray<Open>,
   config: AgentConfig
 ): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
-  serverAgent(agent, instances, config, config.learn, (server, learner, instance) =>
+  serverAgent(agent, instances, config.learn, (server, learning) =>
     Effect.gen(function*() {
-      const explore = yield* runPhase(learner, instance, config.identify, config.onEpisode)
+      const explore = yield* learning.phase(config.identify)
       const { lower, upper } = explore.certificate
       return { episodes: explore.episodes, request: server.identify(agent, { lower, upper }) }
     }))
@@ -184,24 +180,25 @@ export const distmtAgent = (
 /** The `oracle` baseline: identities (`keys`) are given, policies shared, no identification phase. */
 export const oracleAgent = (
   agent: number,
-  instances: ReadonlyArray<Instance>,
+  instances: ReadonlyArray<Open>,
   keys: ReadonlyArray<number>,
   config: AgentConfig
 ): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
-  serverAgent(agent, instances, config, config.solo, (server, _learner, instance, slot) =>
-    Effect.succeed({ episodes: 0, request: server.identifyKnown(agent, keys[slot], { lower: 0, upper: instance.horizon }) }))
+  serverAgent(agent, instances, config.solo, (server, _learning, slot) =>
+    // The interval is not used to match (keys are), and a learner's values lie in [0, H].
+    Effect.succeed({ episodes: 0, request: server.identifyKnown(agent, keys[slot], { lower: 0, upper: config.horizon }) }))
 
 /** The `independent` baseline: no server; every instance learned from scratch to ε. */
 export const independentAgent = (
   agent: number,
-  instances: ReadonlyArray<Instance>,
+  instances: ReadonlyArray<Open>,
   config: AgentConfig
 ): Effect.Effect<ReadonlyArray<InstanceOutcome>> =>
   Effect.gen(function*() {
     const outcomes: Array<InstanceOutcome> = []
-    for (const [slot, instance] of instances.entries()) {
-      const learner = new Lsvi(config.lsvi, instance.features)
-      const phase = yield* runPhase(learner, instance, config.solo, config.onEpisode)
+    for (const [slot, open] of instances.entries()) {
+      const learning = open()
+      const phase = yield* learning.phase(config.solo)
       outcomes.push({
         agent,
         slot,
@@ -212,7 +209,7 @@ export const independentAgent = (
         role: "solo",
         certificate: phase.certificate,
         reachedTarget: phase.reached,
-        policy: learner.policy()
+        policy: yield* learning.policy
       })
     }
     return outcomes

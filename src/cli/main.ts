@@ -1,19 +1,23 @@
 /**
  * The `distmt` command (DESIGN.md, "Who uses it"):
  *
- *   distmt run <spec> [--out DIR]   validate, run with progress, print the summary, write results
+ *   distmt run <spec> [--out DIR] [--threads N|auto]   validate, run with progress, print the summary, write results
  *   distmt validate <spec>          decode and check only
+ *   distmt sweep <spec> [--quick]   every point of the spec's sweep axes × seeds, then the report (sweep.ts)
+ *   distmt report <dir>             rewrite a sweep's report from its saved rows (report.ts)
+ *   distmt bench lsvi …             time the LSVI-UCB kernels (bench.ts)
  *
  * Errors in the user's input are printed as one clear message (no stack trace) with exit code 1.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Console, Effect, Option } from "effect"
+import { Console, Data, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as path from "node:path"
 import { prepareOutput, writeResults } from "../report/files.ts"
 import { summarize, summaryTable } from "../report/summary.ts"
-import { runExperiment } from "../run/runExperiment.ts"
+import { runExperiment, threadCount } from "../run/runExperiment.ts"
 import { compile } from "../spec/compile.ts"
+import { MAX_THREADS } from "../spec/schema.ts"
 import { bench } from "./bench.ts"
 import { loadSpec } from "./loadSpec.ts"
 import { terminalProgress } from "./progress.ts"
@@ -24,9 +28,12 @@ const VERSION = "0.1.0"
 
 const specArgument = Argument.String("spec").pipe(Argument.withDescription("path of a spec module, e.g. specs/linear-chain.spec.ts"))
 
+/** A bad command-line option (the spec's own errors are `SpecError`s). */
+class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
 /** Prints a user-facing error and sets a failing exit code; anything else is a bug and surfaces as such. */
 const reportUserErrors = <A, R>(
-  effect: Effect.Effect<A, { readonly _tag: "SpecError" | "SpecLoadError" | "PlatformError"; readonly message: string }, R>
+  effect: Effect.Effect<A, { readonly _tag: "SpecError" | "SpecLoadError" | "PlatformError" | "UsageError"; readonly message: string }, R>
 ) =>
   effect.pipe(
     Effect.catch((e) =>
@@ -35,6 +42,18 @@ const reportUserErrors = <A, R>(
       }))
     )
   )
+
+/** `--threads`: a positive integer or "auto"; anything else is the user's error, named as such. */
+const parseThreads = (flag: Option.Option<string>) =>
+  Effect.gen(function*() {
+    if (Option.isNone(flag)) return undefined
+    const v = flag.value.trim()
+    if (v === "auto") return "auto" as const
+    if (/^[0-9]+$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_THREADS) return Number(v)
+    return yield* new UsageError({
+      message: `--threads: expected a whole number of threads from 1 to ${MAX_THREADS}, or "auto" (one per core); got ${JSON.stringify(flag.value)}`
+    })
+  })
 
 const timestamp = () => new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
 
@@ -54,22 +73,29 @@ const run = Command.make(
   "run",
   {
     spec: specArgument,
-    out: Flag.String("out").pipe(Flag.optional, Flag.withDescription("results folder (default runs/<name>/<timestamp>)"))
+    out: Flag.String("out").pipe(Flag.optional, Flag.withDescription("results folder (default runs/<name>/<timestamp>)")),
+    threads: Flag.String("threads").pipe(
+      Flag.optional,
+      Flag.withDescription(`threads for the agents' numeric work: a number, or "auto" for one per core (default: the spec's \`threads\`, else 1); results do not depend on it`)
+    )
   },
-  ({ spec, out }) =>
+  ({ spec, out, threads }) =>
     reportUserErrors(
       Effect.gen(function*() {
+        const threadsOption = yield* parseThreads(threads)
         const decoded = yield* loadSpec(spec)
         const c = yield* compile(decoded, spec)
+        const threadSetting = threadsOption ?? decoded.threads
         const dir = Option.getOrElse(out, () => path.join("runs", decoded.name, timestamp()))
         yield* Console.log(
           `distmt: ${decoded.name}: N = ${decoded.agents} agents, M = ${c.tasks.length} tasks, ε = ${decoded.epsilon}, ` +
             `cSep = ${decoded.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
-            `${decoded.seeds} seed${decoded.seeds === 1 ? "" : "s"}, algorithms: distmt${decoded.baselines.map((b) => `, ${b}`).join("")}`
+            `${decoded.seeds} seed${decoded.seeds === 1 ? "" : "s"}, algorithms: distmt${decoded.baselines.map((b) => `, ${b}`).join("")}, ` +
+            `${threadCount(threadSetting)} thread${threadCount(threadSetting) === 1 ? "" : "s"}`
         )
         yield* prepareOutput(dir, c)
         const progress = terminalProgress()
-        const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false))
+        const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false), { threads: threadSetting })
         progress.finish()
         yield* writeResults(dir, c, results.runs, true)
         yield* Console.log("")

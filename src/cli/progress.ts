@@ -36,9 +36,9 @@ export const terminalProgress = (stream: NodeJS.WriteStream = process.stderr): P
       started = performance.now()
       draw(true)
     },
-    episode: () => {
-      episodes++
-      if ((episodes & 255) === 0) draw(false)
+    episodes: (n) => {
+      episodes += n
+      draw(false)
     },
     instanceDone: () => {
       done++

@@ -65,14 +65,12 @@ const handle = (req: WorkRequest) =>
     const progress: ProgressSink = {
       start: () => {},
       instanceDone: () => {},
-      episode: () => {
-        episodes++
-        if ((episodes & 4095) === 0) {
-          const t = performance.now()
-          if (t - last > 500) {
-            last = t
-            port.postMessage({ _tag: "Progress", id: req.id, episodes } satisfies WorkReply)
-          }
+      episodes: (n) => {
+        episodes += n
+        const t = performance.now()
+        if (t - last > 500) {
+          last = t
+          port.postMessage({ _tag: "Progress", id: req.id, episodes } satisfies WorkReply)
         }
       }
     }

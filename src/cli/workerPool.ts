@@ -7,6 +7,7 @@
 import { Data, Effect, type Scope } from "effect"
 import { Worker } from "node:worker_threads"
 import type { AlgorithmRun } from "../run/runExperiment.ts"
+import { entry } from "../run/threads/pool.ts"
 import type { WorkReply, WorkRequest } from "./sweepWorker.ts"
 
 export class WorkerError extends Data.TaggedError("WorkerError")<{ readonly reason: string }> {
@@ -20,12 +21,12 @@ export interface WorkerPool {
   readonly run: (request: Omit<WorkRequest, "id">, onProgress: (episodes: number) => void) => Effect.Effect<AlgorithmRun, WorkerError>
 }
 
-const entry = new URL("./sweepWorker.mjs", import.meta.url)
+const workerModule = new URL("./sweepWorker.ts", import.meta.url).href
 
 export const makeWorkerPool = (size: number): Effect.Effect<WorkerPool, never, Scope.Scope> =>
   Effect.gen(function*() {
     const workers = yield* Effect.acquireRelease(
-      Effect.sync(() => Array.from({ length: size }, () => new Worker(entry, { stdout: false, stderr: false }))),
+      Effect.sync(() => Array.from({ length: size }, () => new Worker(entry, { stdout: false, stderr: false, workerData: { module: workerModule } }))),
       (ws) => Effect.promise(() => Promise.all(ws.map((w) => w.terminate())))
     )
     const free = [...workers]

@@ -135,6 +135,36 @@ export interface LsviLearner {
   policy(): Policy
 }
 
+/**
+ * Everything an `Lsvi` holds, in flat arrays that can move between threads (transferable buffers):
+ * `Lsvi.restore(config, featuresOf, learner.snapshot())` behaves exactly as `learner` would,
+ * number for number. The next-state groups of step h are `nextStates[groupStart[h] .. groupStart[h+1])`,
+ * their sums `phiInto` at `g·d` for group g.
+ */
+export interface LsviSnapshot {
+  readonly LambdaInv: Float64Array
+  readonly phiReward: Float64Array
+  readonly groupStart: Int32Array
+  readonly nextStates: Int32Array
+  readonly phiInto: Float64Array
+  readonly wUpper: Float64Array
+  readonly wLower: Float64Array
+}
+
+/** The buffers of a snapshot, for `postMessage`'s transfer list. */
+export const snapshotBuffers = (s: LsviSnapshot): Array<ArrayBuffer> =>
+  [s.LambdaInv, s.phiReward, s.groupStart, s.nextStates, s.phiInto, s.wUpper, s.wLower].map((a) => a.buffer as ArrayBuffer)
+
+/** The greedy policy of the learner a snapshot describes: `Lsvi.restore(…, s).policy()`, without φ. */
+export const snapshotPolicy = (config: LsviConfig, s: LsviSnapshot): Policy => ({
+  horizon: config.horizon,
+  dim: config.dim,
+  actions: config.actions,
+  beta: config.beta,
+  w: s.wUpper.slice(),
+  LambdaInv: s.LambdaInv.slice()
+})
+
 export class Lsvi implements LsviLearner {
   readonly config: LsviConfig
 
@@ -165,6 +195,45 @@ export class Lsvi implements LsviLearner {
     this.wLower = new Float64Array(H * d)
     this.work = new Float64Array(d)
     this.rhs = new Float64Array(d)
+  }
+
+  /** A copy of the learner's whole state (see `LsviSnapshot`). */
+  snapshot(): LsviSnapshot {
+    const { horizon: H, dim: d } = this.config
+    const LambdaInv = new Float64Array(H * d * d)
+    const phiReward = new Float64Array(H * d)
+    const groupStart = new Int32Array(H + 1)
+    for (let h = 0; h < H; h++) {
+      LambdaInv.set(this.LambdaInv[h].data, h * d * d)
+      phiReward.set(this.phiReward[h], h * d)
+      groupStart[h + 1] = groupStart[h] + this.nextStates[h].length
+    }
+    const nextStates = new Int32Array(groupStart[H])
+    const phiInto = new Float64Array(groupStart[H] * d)
+    for (let h = 0; h < H; h++) {
+      nextStates.set(this.nextStates[h], groupStart[h])
+      this.phiInto[h].forEach((g, j) => phiInto.set(g, (groupStart[h] + j) * d))
+    }
+    return { LambdaInv, phiReward, groupStart, nextStates, phiInto, wUpper: this.wUpper.slice(), wLower: this.wLower.slice() }
+  }
+
+  /** A learner in the state `snapshot` describes (it takes copies: the snapshot stays unchanged). */
+  static restore(config: LsviConfig, featuresOf: FeaturesOf, snapshot: LsviSnapshot): Lsvi {
+    const learner = new Lsvi(config, featuresOf)
+    const { horizon: H, dim: d } = config
+    for (let h = 0; h < H; h++) {
+      learner.LambdaInv[h].data.set(snapshot.LambdaInv.subarray(h * d * d, (h + 1) * d * d))
+      learner.phiReward[h].set(snapshot.phiReward.subarray(h * d, (h + 1) * d))
+      for (let g = snapshot.groupStart[h]; g < snapshot.groupStart[h + 1]; g++) {
+        const next = snapshot.nextStates[g]
+        learner.nextIndex[h].set(next, learner.nextStates[h].length)
+        learner.nextStates[h].push(next)
+        learner.phiInto[h].push(snapshot.phiInto.slice(g * d, (g + 1) * d))
+      }
+    }
+    learner.wUpper.set(snapshot.wUpper)
+    learner.wLower.set(snapshot.wLower)
+    return learner
   }
 
   /** φ(s,·), read once per state and cached ("cached next-state features", §2). */
@@ -287,9 +356,6 @@ export class Lsvi implements LsviLearner {
 
   /** The greedy policy of the current Q̄, as a self-contained snapshot. */
   policy(): Policy {
-    const { horizon: H, dim: d, actions, beta } = this.config
-    const LambdaInv = new Float64Array(H * d * d)
-    for (let h = 0; h < H; h++) LambdaInv.set(this.LambdaInv[h].data, h * d * d)
-    return { horizon: H, dim: d, actions, beta, w: Float64Array.from(this.wUpper), LambdaInv }
+    return snapshotPolicy(this.config, this.snapshot())
   }
 }

@@ -6,8 +6,7 @@
  * setting, 95% error bars over seeds, optional fitted and reference lines, log axes where the
  * claim is a power law) and a grouped bar chart (success rates).
  */
-import * as vega from "vega"
-import * as vl from "vega-lite"
+import type * as vl from "vega-lite"
 
 /** One point of a series: the mean over seeds and its 95% interval. */
 export interface SeriesPoint {
@@ -82,9 +81,10 @@ export const wrap = (text: string, width: number): Array<string> => {
 const titleOf = (title: string, subtitle: string | undefined) =>
   subtitle === undefined ? { text: wrap(title, 44) } : { text: wrap(title, 44), subtitle: wrap(subtitle, 58) }
 
-/** Renders a Vega-Lite spec to an SVG string. */
+/** Renders a Vega-Lite spec to an SVG string. Vega is loaded on first use: `distmt run` never needs it. */
 export const renderSvg = async (spec: Record<string, unknown>): Promise<string> => {
-  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec
+  const [vega, vegaLite] = await Promise.all([import("vega"), import("vega-lite")])
+  const compiled = vegaLite.compile(spec as unknown as vl.TopLevelSpec).spec
   const view = new vega.View(vega.parse(compiled), { renderer: "none" })
   try {
     return await view.toSVG()

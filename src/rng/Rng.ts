@@ -13,6 +13,9 @@ export interface Rng {
   readonly int: (n: number) => number
   /** A new, independent stream derived from this one and a label. */
   readonly split: (label: number) => Rng
+  /** The generator's state: `fromState(rng.state())` continues the same stream (a run's numeric
+   * work may move between threads, src/run/threads/). */
+  readonly state: () => Uint32Array
 }
 
 const mix32 = (x: number): number => {
@@ -28,11 +31,19 @@ const mix32 = (x: number): number => {
 export const make = (seed: number, ...labels: ReadonlyArray<number>): Rng => {
   let h = mix32(seed >>> 0)
   for (const l of labels) h = mix32(h ^ mix32(l >>> 0))
-  let a = mix32(h)
-  let b = mix32(a)
-  let c = mix32(b)
-  let d = mix32(c)
-  if ((a | b | c | d) === 0) a = 1
+  const a = mix32(h)
+  const b = mix32(a)
+  const c = mix32(b)
+  const d = mix32(c)
+  return fromState(Uint32Array.of((a | b | c | d) === 0 ? 1 : a, b, c, d))
+}
+
+/** Continues the stream whose `state()` was taken (the four words of xoshiro128**). */
+export const fromState = (state: Uint32Array): Rng => {
+  let a = state[0] | 0
+  let b = state[1] | 0
+  let c = state[2] | 0
+  let d = state[3] | 0
   const nextU32 = (): number => {
     const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0
     const t = b << 9
@@ -48,7 +59,8 @@ export const make = (seed: number, ...labels: ReadonlyArray<number>): Rng => {
   return {
     next,
     int: (n) => Math.floor(next() * n),
-    split: (label) => make(nextU32(), label)
+    split: (label) => make(nextU32(), label),
+    state: () => Uint32Array.of(a, b, c, d)
   }
 }
 

@@ -4,14 +4,17 @@
  * ground truth (ALGORITHM.md §5). Ground truth lives here, never in the agents' code path.
  */
 import { Effect, Layer } from "effect"
-import { distmtAgent, independentAgent, type InstanceOutcome, oracleAgent, type AgentConfig } from "../agent/programs.ts"
-import { Coordinator, layer as coordinatorLayer, type Traffic } from "../coordinator/Coordinator.ts"
+import { local, type Open } from "../agent/Learning.ts"
+import { type AgentConfig, distmtAgent, independentAgent, type InstanceOutcome, oracleAgent } from "../agent/programs.ts"
+import { Coordinator, make as makeCoordinator, type Traffic } from "../coordinator/Coordinator.ts"
 import { makeInstance } from "../env/Instance.ts"
 import { policyValues } from "../env/solve.ts"
-import { type Certificate, policyTable } from "../learner/Lsvi.ts"
+import { type Certificate, type LsviConfig, policyTable } from "../learner/Lsvi.ts"
 import * as Rng from "../rng/Rng.ts"
 import type { Compiled } from "../spec/compile.ts"
 import { assign } from "./assignment.ts"
+import { autoThreads, type LearnerPool, makeLearnerPool } from "./threads/pool.ts"
+import { sequenced, VirtualTime } from "./VirtualTime.ts"
 
 export type Algorithm = "distmt" | "independent" | "oracle"
 
@@ -59,39 +62,72 @@ export interface RunResults {
 /** What a progress display is told. */
 export interface ProgressSink {
   readonly start: (label: string, instances: number) => void
-  readonly episode: () => void
+  /** Some agent ran `count` more episodes. */
+  readonly episodes: (count: number) => void
   readonly instanceDone: () => void
 }
 
-export const silentProgress: ProgressSink = { start: () => {}, episode: () => {}, instanceDone: () => {} }
+export const silentProgress: ProgressSink = { start: () => {}, episodes: () => {}, instanceDone: () => {} }
 
-const agentConfig = (c: Compiled, progress: ProgressSink): AgentConfig => {
+const lsviConfig = (c: Compiled): LsviConfig => ({
+  horizon: c.horizon,
+  dim: c.features.dim,
+  actions: c.actions,
+  beta: c.beta,
+  lambda: c.spec.learner.lambda
+})
+
+const agentConfig = (c: Compiled): AgentConfig => {
   const s = c.spec
-  const lsvi = { horizon: c.horizon, dim: c.features.dim, actions: c.actions, beta: c.beta, lambda: s.learner.lambda }
-  const onEpisode = progress.episode
+  const horizon = c.horizon
   if (s.stopping._tag === "Adaptive") {
     const max = s.stopping.maxEpisodes
     return {
-      lsvi,
       identify: { untilWidth: s.cSep / 2, maxEpisodes: max },
       learn: { untilWidth: s.epsilon, maxEpisodes: max },
       solo: { untilWidth: s.epsilon, maxEpisodes: max },
-      onEpisode
+      horizon
     }
   }
   const { k1, k2 } = s.stopping
   return {
-    lsvi,
     identify: { untilWidth: -Infinity, maxEpisodes: k1 },
     learn: { untilWidth: -Infinity, maxEpisodes: k2 },
     solo: { untilWidth: -Infinity, maxEpisodes: k1 + k2 },
-    onEpisode
+    horizon
   }
 }
 
-/** Each agent's instances of the given true tasks, with streams fixed by (seed, agent, slot, task). */
-const instancesOf = (c: Compiled, seed: number, agent: number, tasks: ReadonlyArray<number>) =>
-  tasks.map((task, slot) => makeInstance(c.tasks[task], c.features, Rng.make(seed, agent, slot, task)))
+/** Learner threads for a run: the pool, and the id of the spec's tables on its workers. */
+export interface Threads {
+  readonly pool: LearnerPool
+  readonly model: number
+}
+
+/**
+ * Each agent's instances of the given true tasks, with environment streams fixed by
+ * (seed, agent, slot, task), on the agent's fiber or on the learner threads. Every batch of
+ * episodes moves the agent's virtual clock.
+ */
+const instancesOf = (
+  c: Compiled,
+  seed: number,
+  agent: number,
+  tasks: ReadonlyArray<number>,
+  time: VirtualTime,
+  progress: ProgressSink,
+  threads: Threads | undefined
+): ReadonlyArray<Open> =>
+  tasks.map((task, slot) => () => {
+    const rng = Rng.make(seed, agent, slot, task)
+    const onEpisodes = (n: number) => {
+      time.advance(agent, n)
+      progress.episodes(n)
+    }
+    return threads === undefined
+      ? local(lsviConfig(c), makeInstance(c.tasks[task], c.features, rng), onEpisodes)
+      : threads.pool.open({ model: threads.model, task, rng: rng.state(), agent, clock: () => time.clock(agent), onEpisodes })
+  })
 
 /** Ground truth for one outcome (§5). */
 const evaluate = (
@@ -160,12 +196,17 @@ const identificationChecks = (
 
 const now = Effect.sync(() => performance.now())
 
-/** Runs one algorithm for one seed. */
+/**
+ * Runs one algorithm for one seed: N agent fibers, their requests to a fresh coordinator in
+ * virtual-time order (src/run/VirtualTime.ts), their episodes on their own fibers or, with
+ * `threads`, on the learner threads. The results are the same either way.
+ */
 export const runAlgorithm = (
   c: Compiled,
   algorithm: Algorithm,
   seed: number,
-  progress: ProgressSink = silentProgress
+  progress: ProgressSink = silentProgress,
+  threads?: Threads
 ): Effect.Effect<AlgorithmRun> =>
   Effect.gen(function*() {
     const N = c.spec.agents
@@ -174,20 +215,24 @@ export const runAlgorithm = (
       ? Array.from({ length: N }, () => Array.from({ length: M }, (_, m) => m))
       : assign(c.spec.assignment, N, M, seed)
     progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
-    const config = agentConfig(c, { ...progress })
+    const config = agentConfig(c)
+    const time = new VirtualTime(N)
     const agentIds = Array.from({ length: N }, (_, i) => i)
     const started = yield* now
     const program = Effect.gen(function*() {
       const outcomes = yield* Effect.forEach(
         agentIds,
         (agent) => {
-          const instances = instancesOf(c, seed, agent, tasksOf[agent])
+          const instances = instancesOf(c, seed, agent, tasksOf[agent], time, progress, threads)
           const run = algorithm === "distmt"
             ? distmtAgent(agent, instances, config)
             : algorithm === "oracle"
             ? oracleAgent(agent, instances, tasksOf[agent], config)
             : independentAgent(agent, instances, config)
-          return Effect.tap(run, (os) => Effect.sync(() => os.forEach(() => progress.instanceDone())))
+          return run.pipe(
+            Effect.tap((os) => Effect.sync(() => os.forEach(() => progress.instanceDone()))),
+            Effect.ensuring(Effect.sync(() => time.retire(agent)))
+          )
         },
         { concurrency: "unbounded" }
       )
@@ -196,7 +241,8 @@ export const runAlgorithm = (
       const registry = yield* server.registry
       return { outcomes, traffic, registered: registry.length }
     })
-    const { outcomes, traffic, registered } = yield* Effect.provide(program, Layer.fresh(coordinatorLayer))
+    const server = Layer.effect(Coordinator, Effect.map(makeCoordinator, (inner) => sequenced(inner, time)))
+    const { outcomes, traffic, registered } = yield* Effect.provide(program, server)
     const wallSeconds = ((yield* now) - started) / 1000
     const correct = algorithm === "independent" ? undefined : identificationChecks(outcomes, tasksOf)
     const rows = outcomes.flatMap((os, agent) =>
@@ -220,16 +266,26 @@ export const runAlgorithm = (
 export const runExperiment = <E = never, R = never>(
   c: Compiled,
   progress: ProgressSink = silentProgress,
-  onRun: (finished: ReadonlyArray<AlgorithmRun>) => Effect.Effect<void, E, R> = () => Effect.void
+  onRun: (finished: ReadonlyArray<AlgorithmRun>) => Effect.Effect<void, E, R> = () => Effect.void,
+  options: { readonly threads?: number | "auto" } = {}
 ): Effect.Effect<RunResults, E, R> =>
-  Effect.gen(function*() {
+  Effect.scoped(Effect.gen(function*() {
+    const count = threadCount(options.threads ?? c.spec.threads)
+    let threads: Threads | undefined = undefined
+    if (count > 1) {
+      const pool = yield* makeLearnerPool(count)
+      threads = { pool, model: pool.addModel(c.tasks, c.features, lsviConfig(c)) }
+    }
     const algorithms: Array<Algorithm> = ["distmt", ...c.spec.baselines]
     const runs: Array<AlgorithmRun> = []
     for (let r = 0; r < c.spec.seeds; r++) {
       for (const algorithm of algorithms) {
-        runs.push(yield* runAlgorithm(c, algorithm, c.spec.seed + r, progress))
+        runs.push(yield* runAlgorithm(c, algorithm, c.spec.seed + r, progress, threads))
         yield* onRun(runs)
       }
     }
     return { compiled: c, runs }
-  })
+  }))
+
+/** The number of threads a `threads` setting means on this machine ("auto": one per core). */
+export const threadCount = (threads: number | "auto"): number => (threads === "auto" ? autoThreads() : threads)

@@ -205,6 +205,11 @@ export interface ExperimentInput {
   readonly seeds?: number
   /** First seed (default 0). */
   readonly seed?: number
+  /**
+   * Threads for the agents' numeric work (default 1; "auto": one per core). The results are the
+   * same for any number of threads; `distmt run --threads` overrides it.
+   */
+  readonly threads?: number | "auto"
   /** One or two sentences on what the experiment measures; shown at the top of its report. */
   readonly description?: string
   /**
@@ -245,6 +250,7 @@ export interface Experiment {
   readonly baselines: ReadonlyArray<Baseline>
   readonly seeds: number
   readonly seed: number
+  readonly threads: number | "auto"
   readonly description?: string
   /** Sweep axes, `{}` when none. */
   readonly sweep: Readonly<Record<string, ReadonlyArray<number>>>

@@ -99,6 +99,11 @@ const Stopping = Schema.Union([
   Schema.Struct({ _tag: Schema.Literal("Schedule"), k1: PositiveInt, k2: PositiveInt })
 ]).annotate({ expected: "a stopping rule: Stopping.adaptive() or Stopping.schedule({ k1, k2 })" })
 
+/** Default of `threads`. */
+export const DEFAULT_THREADS = 1
+/** More learner threads than this is a typo, not a machine. */
+export const MAX_THREADS = 64
+
 /** The spec as written (optional fields optional). */
 export const ExperimentInput = Schema.Struct({
   name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
@@ -120,6 +125,11 @@ export const ExperimentInput = Schema.Struct({
   baselines: Schema.optionalKey(Schema.Array(Schema.Literals(["independent", "oracle"]))),
   seeds: Schema.optionalKey(PositiveInt),
   seed: Schema.optionalKey(NonNegativeInt),
+  threads: Schema.optionalKey(
+    Schema.Union([PositiveInt.check(Schema.isLessThanOrEqualTo(MAX_THREADS)), Schema.Literal("auto")]).annotate({
+      expected: `a whole number of threads from 1 to ${MAX_THREADS}, or "auto" (one per core)`
+    })
+  ),
   description: Schema.optionalKey(Schema.String),
   sweep: Schema.optionalKey(Schema.Record(Schema.String, Schema.Array(Schema.Finite).check(Schema.isMinLength(1))))
 })
@@ -225,6 +235,7 @@ const withDefaults = (s: typeof ExperimentInput.Type): Experiment => {
     baselines: s.baselines ?? [],
     seeds: s.seeds ?? 1,
     seed: s.seed ?? 0,
+    threads: s.threads ?? DEFAULT_THREADS,
     ...(s.description === undefined ? {} : { description: s.description }),
     sweep: s.sweep ?? {}
   }
@@ -234,7 +245,7 @@ const withDefaults = (s: typeof ExperimentInput.Type): Experiment => {
 export const MAX_SWEEP_POINTS = 10_000
 
 /** Fields a sweep axis may not name: seeds are swept by `seeds`, and these are not parameters of a run. */
-const NOT_SWEEPABLE = new Set(["seed", "seeds", "name", "sweep", "quick", "description"])
+const NOT_SWEEPABLE = new Set(["seed", "seeds", "name", "sweep", "quick", "description", "threads"])
 
 /**
  * A sweep axis must name a numeric field of the spec, defaults included (`stopping.maxEpisodes`

@@ -1,0 +1,182 @@
+/**
+ * Agents' numeric work on worker threads (the `threads` option): the agents stay fibers of the main
+ * thread, and so does the coordinator; only chunks of episodes (src/agent/episodes.ts
+ * `continuePhase`) run on the workers, on instance states that travel with each chunk.
+ *
+ * Why states travel rather than stay on one worker: a worker that happened to hold the busy agents
+ * would work while the other idled. Here a free worker takes the waiting chunk of the agent that is
+ * furthest behind in virtual time (src/run/VirtualTime.ts), which is also the chunk that lets the
+ * server's next request through soonest. A chunk's state is one learner's arrays, which every
+ * episode's backup reads anyway, so moving it costs less than one of the chunk's episodes.
+ *
+ * Same numbers as one thread: a chunk runs the same code on an exact copy of the state (typed
+ * arrays are copied bit for bit), and the order of the server's requests is fixed by virtual time.
+ */
+import { Effect, type Scope } from "effect"
+import * as os from "node:os"
+import { Worker } from "node:worker_threads"
+import { type Budget, phaseOver, type PhaseResult, phaseResult, type PhaseState } from "../../agent/episodes.ts"
+import type { Learning } from "../../agent/Learning.ts"
+import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
+import { Lsvi, type LsviConfig, type LsviSnapshot, snapshotBuffers, snapshotPolicy } from "../../learner/Lsvi.ts"
+import type { ChunkMessage, ModelMessage, Reply } from "./protocol.ts"
+
+export const entry = new URL("./entry.mjs", import.meta.url)
+const workerModule = new URL("./worker.ts", import.meta.url).href
+
+/** Chunks in flight per worker: the next one is already queued when a worker finishes one. */
+const DEPTH = 2
+/** A chunk's target duration: long against a message's round trip (~0.1 ms), short against a run. */
+const TARGET_MILLIS = 16
+const FIRST_CHUNK = 16
+const MAX_CHUNK = 16_384
+
+/** How many threads `threads: "auto"` means here: one per core. */
+export const autoThreads = (): number => Math.max(1, os.availableParallelism())
+
+export interface LearnerPool {
+  readonly threads: number
+  /** Sends a spec's tables to every worker; chunks then name them by the returned id. */
+  readonly addModel: (tasks: ReadonlyArray<FiniteMdp>, features: FeatureTable, config: LsviConfig) => number
+  /**
+   * Opens an instance of `task` whose environment draws from the stream `rng` (a state from
+   * src/rng/Rng.ts). `clock` is the agent's virtual time: the earliest waiting chunk runs first.
+   */
+  readonly open: (options: {
+    readonly model: number
+    readonly task: number
+    readonly rng: Uint32Array
+    readonly agent: number
+    readonly clock: () => number
+    readonly onEpisodes: (episodes: number) => void
+  }) => Learning
+  /** Chunks run so far, and the milliseconds each worker spent running them (for the benchmark). */
+  readonly stats: () => { readonly chunks: number; readonly busyMillis: ReadonlyArray<number> }
+}
+
+type ChunkReply = Extract<Reply, { _tag: "Chunk" }>
+
+interface Job {
+  readonly clock: number
+  readonly agent: number
+  readonly message: ChunkMessage
+  readonly transfer: ReadonlyArray<ArrayBuffer>
+  readonly resume: (reply: Effect.Effect<ChunkReply>) => void
+}
+
+interface Slot {
+  readonly worker: Worker
+  readonly inFlight: Map<number, Job>
+  busyMillis: number
+}
+
+const earlier = (a: Job, b: Job): boolean => a.clock < b.clock || (a.clock === b.clock && a.agent < b.agent)
+
+/** A pool of `threads` learner workers, terminated when the scope closes. */
+export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const slots: Array<Slot> = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        Array.from({ length: threads }, () => ({
+          worker: new Worker(entry, { workerData: { module: workerModule } }),
+          inFlight: new Map<number, Job>(),
+          busyMillis: 0
+        }))
+      ),
+      (ss) => Effect.promise(() => Promise.all(ss.map((s) => s.worker.terminate())))
+    )
+    const models: Array<ModelMessage> = []
+    const queue: Array<Job> = []
+    let nextId = 0
+    let chunks = 0
+
+    const dispatch = () => {
+      for (;;) {
+        let slot: Slot | undefined
+        for (const s of slots) if (s.inFlight.size < DEPTH && (slot === undefined || s.inFlight.size < slot.inFlight.size)) slot = s
+        if (slot === undefined || queue.length === 0) return
+        let first = 0
+        for (let i = 1; i < queue.length; i++) if (earlier(queue[i], queue[first])) first = i
+        const [job] = queue.splice(first, 1)
+        slot.inFlight.set(job.message.id, job)
+        slot.worker.postMessage(job.message, job.transfer as Array<ArrayBuffer>)
+      }
+    }
+
+    for (const slot of slots) {
+      const fail = (reason: string) => {
+        for (const job of slot.inFlight.values()) job.resume(Effect.die(new Error(reason)))
+        slot.inFlight.clear()
+      }
+      slot.worker.on("message", (reply: Reply) => {
+        const job = slot.inFlight.get(reply.id)
+        if (job === undefined) return
+        slot.inFlight.delete(reply.id)
+        if (reply._tag === "Chunk") {
+          chunks++
+          slot.busyMillis += reply.millis
+        }
+        job.resume(reply._tag === "Chunk" ? Effect.succeed(reply) : Effect.die(new Error(`a learner thread failed: ${reply.message}`)))
+        dispatch()
+      })
+      slot.worker.on("error", (e) => fail(`a learner thread failed: ${e.stack ?? e.message}`))
+      slot.worker.on("exit", (code) => fail(`a learner thread stopped (exit code ${code})`))
+    }
+
+    const chunk = (message: Omit<ChunkMessage, "id">, clock: number, agent: number, transfer: ReadonlyArray<ArrayBuffer>) =>
+      Effect.callback<ChunkReply>((resume) => {
+        const job: Job = { clock, agent, message: { ...message, id: nextId++ }, transfer, resume }
+        queue.push(job)
+        dispatch()
+        // Interrupted while queued: drop the job (a chunk already sent finishes and is ignored).
+        return Effect.sync(() => {
+          const i = queue.indexOf(job)
+          if (i >= 0) queue.splice(i, 1)
+        })
+      })
+
+    const addModel: LearnerPool["addModel"] = (tasks, features, config) => {
+      const message: ModelMessage = { _tag: "Model", model: models.length, tasks, features, config }
+      models.push(message)
+      for (const s of slots) s.worker.postMessage(message)
+      return message.model
+    }
+
+    const open: LearnerPool["open"] = ({ model, task, rng: rng0, agent, clock, onEpisodes }) => {
+      const config = models[model].config
+      let learner: LsviSnapshot | undefined = undefined
+      let rng = rng0
+      let size = FIRST_CHUNK
+      return {
+        phase: (budget: Budget): Effect.Effect<PhaseResult> =>
+          Effect.gen(function*() {
+            let state: PhaseState | undefined = undefined
+            for (;;) {
+              const reply: ChunkReply = yield* chunk(
+                { _tag: "Chunk", model, task, rng, learner, budget, phase: state, chunk: size },
+                clock(),
+                agent,
+                learner === undefined ? [] : snapshotBuffers(learner)
+              )
+              learner = reply.learner
+              rng = reply.rng
+              const ran = reply.phase.episodes - (state?.episodes ?? 0)
+              state = reply.phase
+              if (ran > 0) onEpisodes(ran)
+              if (phaseOver(state, budget)) return phaseResult(state, budget)
+              // Chunk sizes change nothing in the numbers (continuePhase), only the overheads.
+              size = Math.min(MAX_CHUNK, 2 * size, Math.max(FIRST_CHUNK, Math.round(size * TARGET_MILLIS / Math.max(reply.millis, 0.01))))
+            }
+          }),
+        policy: Effect.sync(() =>
+          learner === undefined
+            ? new Lsvi(config, () => new Float64Array(0)).policy() // never ran: the prior's policy
+            : snapshotPolicy(config, learner)
+        )
+      }
+    }
+
+    const stats = () => ({ chunks, busyMillis: slots.map((s) => s.busyMillis) })
+
+    return { threads, addModel, open, stats }
+  })

@@ -1,0 +1,45 @@
+/**
+ * Messages between a run and its learner threads (src/run/threads/pool.ts ↔ worker.ts). Only data
+ * crosses: typed arrays (moved, not copied, where the sender no longer needs them) and numbers.
+ */
+import type { Budget, PhaseState } from "../../agent/episodes.ts"
+import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
+import type { LsviConfig, LsviSnapshot } from "../../learner/Lsvi.ts"
+
+/** The tables of a compiled spec, sent once to each worker; chunks name them by `model`. */
+export interface ModelMessage {
+  readonly _tag: "Model"
+  readonly model: number
+  readonly tasks: ReadonlyArray<FiniteMdp>
+  readonly features: FeatureTable
+  readonly config: LsviConfig
+}
+
+/** Run at most `chunk` more episodes of a phase on the instance whose state this carries. */
+export interface ChunkMessage {
+  readonly _tag: "Chunk"
+  readonly id: number
+  readonly model: number
+  readonly task: number
+  readonly rng: Uint32Array
+  /** Undefined for a fresh learner. */
+  readonly learner: LsviSnapshot | undefined
+  readonly budget: Budget
+  /** Undefined at the start of a phase. */
+  readonly phase: PhaseState | undefined
+  readonly chunk: number
+}
+
+export type Request = ModelMessage | ChunkMessage
+
+export type Reply =
+  | {
+    readonly _tag: "Chunk"
+    readonly id: number
+    readonly rng: Uint32Array
+    readonly learner: LsviSnapshot
+    readonly phase: PhaseState
+    /** Wall time of the chunk in the worker, to size the next one. */
+    readonly millis: number
+  }
+  | { readonly _tag: "Failed"; readonly id: number; readonly message: string }

@@ -1,0 +1,37 @@
+/**
+ * A learner thread: runs chunks of phases (src/agent/episodes.ts `continuePhase`) on instance
+ * states it is sent, and sends the states back. It keeps nothing between chunks but the models'
+ * tables, so any chunk can run on any worker and an agent's instance moves freely between them.
+ */
+import { parentPort } from "node:worker_threads"
+import { continuePhase } from "../../agent/episodes.ts"
+import { makeInstance } from "../../env/Instance.ts"
+import { Lsvi, snapshotBuffers } from "../../learner/Lsvi.ts"
+import * as Rng from "../../rng/Rng.ts"
+import type { ModelMessage, Reply, Request } from "./protocol.ts"
+
+const port = parentPort!
+const models = new Map<number, ModelMessage>()
+
+port.on("message", (request: Request) => {
+  if (request._tag === "Model") {
+    models.set(request.model, request)
+    return
+  }
+  try {
+    const started = performance.now()
+    const model = models.get(request.model)
+    if (model === undefined) throw new Error(`no model ${request.model} on this worker`)
+    const rng = Rng.fromState(request.rng)
+    const instance = makeInstance(model.tasks[request.task], model.features, rng)
+    const learner = request.learner === undefined
+      ? new Lsvi(model.config, instance.features)
+      : Lsvi.restore(model.config, instance.features, request.learner)
+    const phase = continuePhase(learner, instance, request.budget, request.phase, request.chunk)
+    const snapshot = learner.snapshot()
+    const reply: Reply = { _tag: "Chunk", id: request.id, rng: rng.state(), learner: snapshot, phase, millis: performance.now() - started }
+    port.postMessage(reply, snapshotBuffers(snapshot))
+  } catch (e) {
+    port.postMessage({ _tag: "Failed", id: request.id, message: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies Reply)
+  }
+})
