@@ -234,7 +234,7 @@ describe("choosing threads", () => {
     for (const ok of [1, 2, 64, "auto"]) {
       expect(Effect.runSync(decode({ ...base, threads: ok }, "t")).threads).toBe(ok)
     }
-    expect(Effect.runSync(decode(base, "t")).threads).toBe(1)
+    expect(Effect.runSync(decode(base, "t")).threads).toBe("auto")
     for (const bad of [0, 1.5, 65, "two", -1]) {
       const exit = Effect.runSyncExit(decode({ ...base, threads: bad }, "t"))
       expect(Exit.isFailure(exit)).toBe(true)

@@ -15,7 +15,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as path from "node:path"
 import { prepareOutput, writeResults } from "../report/files.ts"
 import { summarize, summaryTable } from "../report/summary.ts"
-import { runExperiment, threadCount } from "../run/runExperiment.ts"
+import { runExperiment, threadsFor } from "../run/runExperiment.ts"
 import { compile } from "../spec/compile.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { bench } from "./bench.ts"
@@ -76,26 +76,26 @@ const run = Command.make(
     out: Flag.String("out").pipe(Flag.optional, Flag.withDescription("results folder (default runs/<name>/<timestamp>)")),
     threads: Flag.String("threads").pipe(
       Flag.optional,
-      Flag.withDescription(`threads for the agents' numeric work: a number, or "auto" for one per core (default: the spec's \`threads\`, else 1); results do not depend on it`)
+      Flag.withDescription(`threads for the agents' numeric work: a number, or "auto" for one per core (default: the spec's \`threads\`, else "auto"); results do not depend on it`)
     )
   },
-  ({ spec, out, threads }) =>
+  ({ spec, out, threads: threadsFlag }) =>
     reportUserErrors(
       Effect.gen(function*() {
-        const threadsOption = yield* parseThreads(threads)
+        const threadsOption = yield* parseThreads(threadsFlag)
         const decoded = yield* loadSpec(spec)
         const c = yield* compile(decoded, spec)
-        const threadSetting = threadsOption ?? decoded.threads
+        const threads = threadsFor(c, threadsOption ?? decoded.threads)
         const dir = Option.getOrElse(out, () => path.join("runs", decoded.name, timestamp()))
         yield* Console.log(
           `distmt: ${decoded.name}: N = ${decoded.agents} agents, M = ${c.tasks.length} tasks, ε = ${decoded.epsilon}, ` +
             `cSep = ${decoded.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
             `${decoded.seeds} seed${decoded.seeds === 1 ? "" : "s"}, algorithms: distmt${decoded.baselines.map((b) => `, ${b}`).join("")}, ` +
-            `${threadCount(threadSetting)} thread${threadCount(threadSetting) === 1 ? "" : "s"}`
+            `${threads} thread${threads === 1 ? "" : "s"}`
         )
         yield* prepareOutput(dir, c)
         const progress = terminalProgress()
-        const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false), { threads: threadSetting })
+        const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false), { threads })
         progress.finish()
         yield* writeResults(dir, c, results.runs, true)
         yield* Console.log("")

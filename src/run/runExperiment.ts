@@ -270,7 +270,7 @@ export const runExperiment = <E = never, R = never>(
   options: { readonly threads?: number | "auto" } = {}
 ): Effect.Effect<RunResults, E, R> =>
   Effect.scoped(Effect.gen(function*() {
-    const count = threadCount(options.threads ?? c.spec.threads)
+    const count = threadsFor(c, options.threads ?? c.spec.threads)
     let threads: Threads | undefined = undefined
     if (count > 1) {
       const pool = yield* makeLearnerPool(count)
@@ -287,5 +287,10 @@ export const runExperiment = <E = never, R = never>(
     return { compiled: c, runs }
   }))
 
-/** The number of threads a `threads` setting means on this machine ("auto": one per core). */
-export const threadCount = (threads: number | "auto"): number => (threads === "auto" ? autoThreads() : threads)
+/**
+ * The learner threads a `threads` setting gives a spec on this machine: "auto" means one per core,
+ * and never more than the spec's agents, whose episodes are the work to share (one agent's
+ * episodes run one after another). One means no worker threads at all.
+ */
+export const threadsFor = (c: Compiled, threads: number | "auto"): number =>
+  Math.min(threads === "auto" ? autoThreads() : threads, c.spec.agents)

@@ -206,8 +206,8 @@ export interface ExperimentInput {
   /** First seed (default 0). */
   readonly seed?: number
   /**
-   * Threads for the agents' numeric work (default 1; "auto": one per core). The results are the
-   * same for any number of threads; `distmt run --threads` overrides it.
+   * Threads for the agents' numeric work (default "auto": one per core, at most one per agent).
+   * The results are the same for any number of threads; `distmt run --threads` overrides it.
    */
   readonly threads?: number | "auto"
   /** One or two sentences on what the experiment measures; shown at the top of its report. */

@@ -100,7 +100,7 @@ const Stopping = Schema.Union([
 ]).annotate({ expected: "a stopping rule: Stopping.adaptive() or Stopping.schedule({ k1, k2 })" })
 
 /** Default of `threads`. */
-export const DEFAULT_THREADS = 1
+export const DEFAULT_THREADS: number | "auto" = "auto"
 /** More learner threads than this is a typo, not a machine. */
 export const MAX_THREADS = 64
 
