@@ -9,11 +9,12 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { local } from "../src/agent/Learning.ts"
 import { distmtAgent, type AgentConfig } from "../src/agent/programs.ts"
-import { Coordinator, layer as coordinatorLayer } from "../src/coordinator/Coordinator.ts"
+import { Coordinator, layer as coordinatorLayer, make as makeCoordinator } from "../src/coordinator/Coordinator.ts"
 import { makeInstance } from "../src/env/Instance.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { assign } from "../src/run/assignment.ts"
 import { runAlgorithm } from "../src/run/runExperiment.ts"
+import { sequenced, VirtualTime } from "../src/run/VirtualTime.ts"
 import { compile } from "../src/spec/compile.ts"
 import { decode } from "../src/spec/schema.ts"
 import { Assignment, Contexts, Env, Experiment, Lsvi, Stopping } from "../src/index.ts"
@@ -112,7 +113,22 @@ describe("hidden identity", () => {
 })
 
 describe("owner failure (ALGORITHM.md §3)", () => {
-  it.live("when the owner's fiber is interrupted mid-learning, a waiting agent takes the task over and publishes", () =>
+  // With the coordinator as is, and as agents see it in a run: in virtual-time order, where a
+  // waiter is blocked until the task's publication or re-opening releases it (src/run/VirtualTime.ts).
+  const servers = {
+    "the coordinator": () => ({ layer: Layer.fresh(coordinatorLayer), advance: (_agent: number, _n: number) => {}, retire: (_agent: number) => {} }),
+    "the coordinator in virtual time": () => {
+      const time = new VirtualTime(3)
+      return {
+        layer: Layer.effect(Coordinator, Effect.map(makeCoordinator, (inner) => sequenced(inner, time))),
+        advance: time.advance,
+        retire: time.retire
+      }
+    }
+  }
+  for (const [name, makeServer] of Object.entries(servers)) {
+  const { layer, advance, retire } = makeServer()
+  it.live(`${name}: when the owner's fiber is interrupted mid-learning, a waiting agent takes the task over and publishes`, () =>
     Effect.gen(function*() {
       const c = compiled({ ...smallChain(3), contexts: Contexts.list([{ goal: 2, reward: 1.0, slip: 0.1 }]) })
       const config: AgentConfig = {
@@ -124,7 +140,9 @@ describe("owner failure (ALGORITHM.md §3)", () => {
       const lsvi = { horizon: c.horizon, dim: c.features.dim, actions: c.actions, beta: c.beta, lambda: 1 }
       const server = yield* Coordinator
       const agent = (i: number) =>
-        distmtAgent(i, [() => local(lsvi, makeInstance(c.tasks[0], c.features, Rng.make(1, i)), () => {})], config)
+        distmtAgent(i, [() => local(lsvi, makeInstance(c.tasks[0], c.features, Rng.make(1, i)), (n) => advance(i, n))], config).pipe(
+          Effect.ensuring(Effect.sync(() => retire(i)))
+        )
       const fibers = yield* Effect.forEach([0, 1, 2], (i) => Effect.forkChild(agent(i)))
       // Wait until someone owns the task and the others are waiting, then kill the owner.
       let owner: number | undefined
@@ -148,7 +166,8 @@ describe("owner failure (ALGORITHM.md §3)", () => {
       expect(roles).toEqual(["downloaded", "owner"])
       // Both survivors end with the server's published policy.
       for (const o of outcomes) expect(o[0].policy).toBe(registry[0].policy)
-    }).pipe(Effect.provide(Layer.fresh(coordinatorLayer))))
+    }).pipe(Effect.provide(layer)))
+  }
 })
 
 describe("shipped specs and examples", () => {

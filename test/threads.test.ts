@@ -8,13 +8,14 @@
  * - whole runs on two learner threads give the same rows and traffic as runs on one.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Deferred, Effect, Exit, Fiber } from "effect"
 import * as fc from "fast-check"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { continuePhase, type PhaseState, runPhase } from "../src/agent/episodes.ts"
+import type { Outcome } from "../src/coordinator/Coordinator.ts"
 import { makeInstance } from "../src/env/Instance.ts"
 import { Lsvi } from "../src/learner/Lsvi.ts"
 import * as Rng from "../src/rng/Rng.ts"
@@ -164,22 +165,28 @@ describe("virtual time (src/run/VirtualTime.ts)", () => {
       { numRuns: 300 }
     ))
 
-  it.effect("a waiter blocked on a task runs again from the publisher's clock, and a retired agent holds nobody up", () =>
+  it.effect("a waiter runs again from its releaser's clock, even when it wakes up first; a retired agent holds nobody up", () =>
     Effect.gen(function*() {
       const time = new VirtualTime(3)
+      const outcome = yield* Deferred.make<Outcome>()
       time.advance(0, 10)
       time.advance(1, 2)
       time.advance(2, 4)
-      // Agent 1, first in virtual time, is told to wait for task 7.
-      yield* time.turn(1, Effect.sync(() => time.block(1, 7)))
+      // Agent 1, first in virtual time, is told to wait for `outcome`.
+      yield* time.turn(1, Effect.sync(() => time.block(1, outcome)))
       // A blocked agent sends nothing until released: agent 2 (clock 4) need not wait for it.
       yield* time.turn(2, Effect.void)
       time.advance(2, 16)
-      // Agent 0 publishes task 7 at its clock, 10: agent 1 runs again from there.
-      yield* time.turn(0, Effect.sync(() => time.release(0, 7)))
-      expect(time.clock(1)).toBe(10)
+      // Agent 0 settles `outcome` at its clock, 10. Agent 1 wakes up and asks for a turn before
+      // agent 0 has moved its clock: the turn is held, not taken at agent 1's old clock (2).
+      yield* Deferred.succeed(outcome, { _tag: "Reopened" })
+      const early = yield* Effect.forkChild(time.turn(1, Effect.sync(() => time.clock(1))))
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+      expect(early.pollUnsafe()).toBeUndefined()
+      time.release(0, outcome)
       time.retire(0)
-      // Agent 2 (clock 20) now comes after agent 1 (clock 10): its turn waits until agent 1 is done.
+      expect(yield* Fiber.join(early)).toBe(10)
+      // Agent 2 (clock 20) comes after agent 1 (clock 10): its turn waits until agent 1 is done.
       const late = yield* Effect.forkChild(time.turn(2, Effect.succeed("agent 2's turn")))
       for (let i = 0; i < 5; i++) yield* Effect.yieldNow
       expect(late.pollUnsafe()).toBeUndefined()

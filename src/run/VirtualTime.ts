@@ -14,24 +14,32 @@
  * - done, or blocked until a publication (it sends nothing until then), or
  * - running episodes with `(clock, agent) > (t, i)` (its next request comes no earlier than its
  *   clock), or waiting with a later request of its own.
- * One request goes through at a time. A publication releases the agents blocked on its task, at the
- * publisher's virtual time (waiting costs no episodes, so a waiter's clock moves up to it).
+ * One request goes through at a time. A publication (or an owner's failure) releases the agents
+ * that wait for it, at the publisher's virtual time: waiting costs no episodes, so a waiter's clock
+ * moves up to it. A released agent may wake up and ask for its next turn before the publisher has
+ * moved its clock; that turn is held until it has, so the waiter's next request always carries the
+ * publisher's time, however the fibers interleave.
  *
  * The state is plain mutable fields behind `Effect.sync`: every change is one synchronous step on
  * the JavaScript thread the fibers share, so no two changes interleave.
  */
 import { Deferred, Effect } from "effect"
-import type { CoordinatorShape, Identification, Outcome } from "../coordinator/Coordinator.ts"
+import type { CoordinatorShape, Outcome } from "../coordinator/Coordinator.ts"
+
+type Awaited = Deferred.Deferred<Outcome>
 
 type Status =
   /** Running episodes: its next request comes at a virtual time ≥ (clock, agent). */
   | { readonly _tag: "Running" }
-  /** Asking for a turn at (clock, agent). */
-  | { readonly _tag: "Waiting"; readonly admit: () => void }
+  /**
+   * Asking for a turn at (clock, agent). `held`: the agent woke up on the settled `outcome` it waited
+   * for before its releaser moved its clock; no turn until `release`.
+   */
+  | { readonly _tag: "Waiting"; readonly admit: () => void; readonly held: Awaited | undefined }
   /** Its request is going through now. */
   | { readonly _tag: "Admitted" }
-  /** Waiting for the publication of a task: no request until then. */
-  | { readonly _tag: "Blocked"; readonly task: number }
+  /** Waiting for `outcome` (a task's publication or re-opening): no request until then. */
+  | { readonly _tag: "Blocked"; readonly outcome: Awaited }
   | { readonly _tag: "Done" }
 
 const running: Status = { _tag: "Running" }
@@ -72,19 +80,19 @@ export class VirtualTime {
     )
   }
 
-  /** Inside a turn: the agent now waits for `task`'s publication. */
-  block(agent: number, task: number): void {
-    this.status[agent] = { _tag: "Blocked", task }
+  /** Inside a turn: the agent now waits for `outcome`. */
+  block(agent: number, outcome: Awaited): void {
+    this.status[agent] = { _tag: "Blocked", outcome }
   }
 
-  /** `task` was published or re-opened at `agent`'s virtual time: its waiters run again from there. */
-  release(agent: number, task: number): void {
+  /** `agent` settled `outcome` (published or re-opened a task): its waiters run again from its clock. */
+  release(agent: number, outcome: Awaited): void {
     const at = this.clocks[agent]
     this.status.forEach((s, i) => {
-      if (s._tag === "Blocked" && s.task === task) {
-        this.clocks[i] = Math.max(this.clocks[i], at)
-        this.status[i] = running
-      }
+      const waited = s._tag === "Blocked" ? s.outcome : s._tag === "Waiting" ? s.held : undefined
+      if (waited !== outcome) return
+      this.clocks[i] = Math.max(this.clocks[i], at)
+      this.status[i] = s._tag === "Waiting" ? { ...s, held: undefined } : running
     })
     this.wake()
   }
@@ -98,7 +106,9 @@ export class VirtualTime {
 
   private admission(agent: number): Effect.Effect<void> {
     return Effect.callback<void>((resume) => {
-      this.status[agent] = { _tag: "Waiting", admit: () => resume(Effect.void) }
+      const s = this.status[agent]
+      // Still blocked: it woke up on its settled outcome before the releaser moved its clock.
+      this.status[agent] = { _tag: "Waiting", admit: () => resume(Effect.void), held: s._tag === "Blocked" ? s.outcome : undefined }
       this.wake()
       // Interrupted before its turn came: the agent is gone.
       return Effect.sync(() => this.retire(agent))
@@ -116,8 +126,8 @@ export class VirtualTime {
     if (this.busy) return
     let first = -1
     for (let i = 0; i < this.status.length; i++) {
-      const s = this.status[i]._tag
-      if (s !== "Running" && s !== "Waiting") continue
+      const s = this.status[i]
+      if (s._tag !== "Running" && (s._tag !== "Waiting" || s.held !== undefined)) continue
       if (first < 0 || this.clocks[i] < this.clocks[first]) first = i
     }
     const s = first < 0 ? undefined : this.status[first]
@@ -130,33 +140,41 @@ export class VirtualTime {
 
 /**
  * The coordinator as agents see it in a run: every request in virtual-time order (above). An agent
- * told to wait for a task is blocked in virtual time until the publication (or the re-opening) of
- * that task releases it, inside the same turn.
+ * told to wait for a task is blocked in virtual time until the publication, or the re-opening, that
+ * settles what it waits for releases it; publish and abandon move the waiters' clocks in the same
+ * uninterruptible step as they settle it.
  */
 export const sequenced = (server: CoordinatorShape, time: VirtualTime): CoordinatorShape => {
-  // The task each waiter's `outcome` belongs to, from the answers that handed it out.
-  const taskOf = new WeakMap<Deferred.Deferred<Outcome>, number>()
-  const remember = (answer: Identification): Identification => {
-    if (answer._tag === "Learning") taskOf.set(answer.outcome, answer.task)
-    return answer
-  }
+  /** What waiters of `task` wait on now, if `agent`'s publish or abandon is going to settle it. */
+  const settledBy = (agent: number, task: number, publishing: boolean) =>
+    Effect.map(server.registry, (entries) => {
+      const e = entries[task]
+      if (e === undefined) return undefined
+      if (publishing) return e.status === "solved" ? undefined : e.outcome
+      return e.owner === agent && e.status === "learning" ? e.outcome : undefined
+    })
+  const releasing = (agent: number, task: number, publishing: boolean, change: Effect.Effect<void>) =>
+    Effect.uninterruptible(Effect.gen(function*() {
+      const outcome = yield* settledBy(agent, task, publishing)
+      yield* change
+      if (outcome !== undefined) time.release(agent, outcome)
+    }))
   return {
-    identify: (agent, interval) => time.turn(agent, Effect.map(server.identify(agent, interval), remember)),
-    identifyKnown: (agent, key, interval) => time.turn(agent, Effect.map(server.identifyKnown(agent, key, interval), remember)),
-    claim: (agent, task) => time.turn(agent, Effect.map(server.claim(agent, task), remember)),
+    identify: (agent, interval) => time.turn(agent, server.identify(agent, interval)),
+    identifyKnown: (agent, key, interval) => time.turn(agent, server.identifyKnown(agent, key, interval)),
+    claim: (agent, task) => time.turn(agent, server.claim(agent, task)),
     awaitPolicy: (agent, outcome) =>
       Effect.andThen(
         time.turn(agent, Effect.sync(() => {
-          const task = taskOf.get(outcome)
           // Already settled (published or re-opened before this turn): nothing to wait for.
-          if (task !== undefined && !Deferred.isDoneUnsafe(outcome)) time.block(agent, task)
+          if (!Deferred.isDoneUnsafe(outcome)) time.block(agent, outcome)
         })),
         server.awaitPolicy(agent, outcome)
       ),
     publish: (agent, task, policy, certificate) =>
-      time.turn(agent, Effect.andThen(server.publish(agent, task, policy, certificate), Effect.sync(() => time.release(agent, task)))),
+      time.turn(agent, releasing(agent, task, true, server.publish(agent, task, policy, certificate))),
     // An owner that fails does not wait for a turn: its waiters are released at its clock.
-    abandon: (agent, task) => Effect.andThen(server.abandon(agent, task), Effect.sync(() => time.release(agent, task))),
+    abandon: (agent, task) => releasing(agent, task, false, server.abandon(agent, task)),
     fetchAll: (agent) => time.turn(agent, server.fetchAll(agent)),
     registry: server.registry,
     traffic: server.traffic
