@@ -29,20 +29,35 @@ export type Open = () => Learning
  */
 export const LOCAL_CHUNK = 64
 
+/**
+ * A phase run as a sequence of chunks, wherever they run: `next(state)` runs the chunk that continues
+ * `state` (undefined at the start of the phase) with `continuePhase`. `onEpisodes` is told each
+ * chunk's episodes.
+ */
+export const inChunks = (
+  budget: Budget,
+  onEpisodes: (episodes: number) => void,
+  next: (state: PhaseState | undefined) => Effect.Effect<PhaseState>
+): Effect.Effect<PhaseResult> =>
+  Effect.gen(function*() {
+    let state: PhaseState | undefined = undefined
+    for (;;) {
+      const before: number = state?.episodes ?? 0
+      state = yield* next(state)
+      if (state.episodes > before) onEpisodes(state.episodes - before)
+      if (phaseOver(state, budget)) return phaseResult(state, budget)
+    }
+  })
+
 /** The instance's numeric work on the agent's own fiber. `onEpisodes` is told each batch of episodes run. */
 export const local = (config: LsviConfig, instance: Instance, onEpisodes: (episodes: number) => void): Learning => {
   const learner = new Lsvi(config, instance.features)
   return {
     phase: (budget) =>
-      Effect.gen(function*() {
-        let state: PhaseState | undefined = undefined
-        for (;;) {
-          const before: number = state?.episodes ?? 0
-          state = continuePhase(learner, instance, budget, state, LOCAL_CHUNK)
-          if (state.episodes > before) onEpisodes(state.episodes - before)
-          if (phaseOver(state, budget)) return phaseResult(state, budget)
-          yield* Effect.yieldNow
-        }
+      inChunks(budget, onEpisodes, (state) => {
+        const chunk = Effect.sync(() => continuePhase(learner, instance, budget, state, LOCAL_CHUNK))
+        // The other fibers run between two chunks.
+        return state === undefined ? chunk : Effect.andThen(Effect.yieldNow, chunk)
       }),
     policy: Effect.sync(() => learner.policy())
   }

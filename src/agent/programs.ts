@@ -5,7 +5,8 @@
  * (identities given, no identification phase).
  *
  * An agent sees its instances only through `Learning` (src/agent/Learning.ts: episodes on an
- * instance it cannot name, and the learner's policy): the hidden identity never enters this file. The oracle alone receives `keys`, the identities it is given.
+ * instance it cannot name, and the learner's policy): the hidden identity never enters this file.
+ * The oracle alone receives `keys`, the identities it is given.
  */
 import { Effect } from "effect"
 import { Coordinator, type CoordinatorShape, type Identification } from "../coordinator/Coordinator.ts"

@@ -12,6 +12,7 @@
  *   O(#distinct next states · A · d²) per step instead of O(K · A · d²), and gives the same w_h
  *   as the direct formula up to floating-point summation order (checked in the tests at 1e-8).
  */
+import ndarray from "ndarray"
 import * as K from "../linalg/kernels.ts"
 
 export interface LsviConfig {
@@ -78,11 +79,9 @@ export const pessimisticQ = (
   return Math.max(K.dot(w, wOff, phi, phiOff, d) - bonus(LambdaInv, beta, phi, phiOff), 0)
 }
 
-const matrixView = (flat: Float64Array, h: number, d: number): K.Matrix => {
-  const m = K.zeros(d, d)
-  m.data.set(flat.subarray(h * d * d, (h + 1) * d * d))
-  return m
-}
+/** Λ_h⁻¹ of a flat H·d·d array, as a matrix over the same memory (the kernels only read it). */
+const matrixView = (flat: Float64Array, h: number, d: number): K.Matrix =>
+  ndarray(flat.subarray(h * d * d, (h + 1) * d * d), [d, d])
 
 /** argmax_a Q̄_h(s,a) of a published policy, ties to the lowest index (§2). */
 export const policyAction = (policy: Policy, h: number, phi: Float64Array): number => {
@@ -155,15 +154,27 @@ export interface LsviSnapshot {
 export const snapshotBuffers = (s: LsviSnapshot): Array<ArrayBuffer> =>
   [s.LambdaInv, s.phiReward, s.groupStart, s.nextStates, s.phiInto, s.wUpper, s.wLower].map((a) => a.buffer as ArrayBuffer)
 
-/** The greedy policy of the learner a snapshot describes: `Lsvi.restore(…, s).policy()`, without φ. */
-export const snapshotPolicy = (config: LsviConfig, s: LsviSnapshot): Policy => ({
+/** The policy of weights `w` (H·d) and Λ⁻¹ (H·d·d), both taken as they are (pass copies). */
+export const policyOf = (config: LsviConfig, w: Float64Array, LambdaInv: Float64Array): Policy => ({
   horizon: config.horizon,
   dim: config.dim,
   actions: config.actions,
   beta: config.beta,
-  w: s.wUpper.slice(),
-  LambdaInv: s.LambdaInv.slice()
+  w,
+  LambdaInv
 })
+
+/** The greedy policy of the learner a snapshot describes: `Lsvi.restore(…, s).policy()`, without φ. */
+export const snapshotPolicy = (config: LsviConfig, s: LsviSnapshot): Policy =>
+  policyOf(config, s.wUpper.slice(), s.LambdaInv.slice())
+
+/** The certificate of §2 at the start state: V̄_1(s0), V̲_1(s0) = Q̲_1(s0, π_1(s0)), their difference. */
+export const certificateOf = (learner: LsviLearner, start: number): Certificate => {
+  const a = learner.act(0, start)
+  const upper = learner.upperQ(0, start, a)
+  const lower = learner.lowerQ(0, start, a)
+  return { lower, upper, width: upper - lower }
+}
 
 export class Lsvi implements LsviLearner {
   readonly config: LsviConfig
@@ -200,11 +211,9 @@ export class Lsvi implements LsviLearner {
   /** A copy of the learner's whole state (see `LsviSnapshot`). */
   snapshot(): LsviSnapshot {
     const { horizon: H, dim: d } = this.config
-    const LambdaInv = new Float64Array(H * d * d)
     const phiReward = new Float64Array(H * d)
     const groupStart = new Int32Array(H + 1)
     for (let h = 0; h < H; h++) {
-      LambdaInv.set(this.LambdaInv[h].data, h * d * d)
       phiReward.set(this.phiReward[h], h * d)
       groupStart[h + 1] = groupStart[h] + this.nextStates[h].length
     }
@@ -214,7 +223,23 @@ export class Lsvi implements LsviLearner {
       nextStates.set(this.nextStates[h], groupStart[h])
       this.phiInto[h].forEach((g, j) => phiInto.set(g, (groupStart[h] + j) * d))
     }
-    return { LambdaInv, phiReward, groupStart, nextStates, phiInto, wUpper: this.wUpper.slice(), wLower: this.wLower.slice() }
+    return {
+      LambdaInv: this.flatLambdaInv(),
+      phiReward,
+      groupStart,
+      nextStates,
+      phiInto,
+      wUpper: this.wUpper.slice(),
+      wLower: this.wLower.slice()
+    }
+  }
+
+  /** Λ_h⁻¹ for every h, copied into one H·d·d array. */
+  private flatLambdaInv(): Float64Array {
+    const d = this.config.dim
+    const flat = new Float64Array(this.config.horizon * d * d)
+    this.LambdaInv.forEach((m, h) => flat.set(m.data, h * d * d))
+    return flat
   }
 
   /** A learner in the state `snapshot` describes (it takes copies: the snapshot stays unchanged). */
@@ -340,10 +365,7 @@ export class Lsvi implements LsviLearner {
 
   /** The certificate at the start state: V̄_1(s0), V̲_1(s0) = Q̲_1(s0, π_1(s0)), their difference. */
   certificate(start: number): Certificate {
-    const a = this.act(0, start)
-    const upper = this.upperQ(0, start, a)
-    const lower = this.lowerQ(0, start, a)
-    return { lower, upper, width: upper - lower }
+    return certificateOf(this, start)
   }
 
   /** Λ_h⁻¹ as maintained (a copy). */
@@ -356,6 +378,6 @@ export class Lsvi implements LsviLearner {
 
   /** The greedy policy of the current Q̄, as a self-contained snapshot. */
   policy(): Policy {
-    return snapshotPolicy(this.config, this.snapshot())
+    return policyOf(this.config, this.wUpper.slice(), this.flatLambdaInv())
   }
 }

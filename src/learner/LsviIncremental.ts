@@ -27,7 +27,7 @@
  */
 import * as K from "../linalg/kernels.ts"
 import { instantiate, type SimdKernels, simdAvailable } from "../linalg/wasm/simd.ts"
-import type { Certificate, FeaturesOf, LsviConfig, LsviLearner, Policy } from "./Lsvi.ts"
+import { type Certificate, certificateOf, type FeaturesOf, type LsviConfig, type LsviLearner, type Policy, policyOf } from "./Lsvi.ts"
 
 export interface IncrementalOptions {
   /** "wasm": the SIMD kernels (the default where WebAssembly SIMD exists); "js": the same loops in TypeScript. */
@@ -613,10 +613,7 @@ export class LsviIncremental implements LsviLearner {
 
   /** The certificate at the start state: V̄_1(s0), V̲_1(s0) = Q̲_1(s0, π_1(s0)), their difference. */
   certificate(start: number): Certificate {
-    const a = this.act(0, start)
-    const upper = this.upperQ(0, start, a)
-    const lower = this.lowerQ(0, start, a)
-    return { lower, upper, width: upper - lower }
+    return certificateOf(this, start)
   }
 
   /** Λ_h⁻¹ as maintained (a copy). */
@@ -631,10 +628,10 @@ export class LsviIncremental implements LsviLearner {
 
   /** The greedy policy of the current Q̄, as a self-contained snapshot. */
   policy(): Policy {
-    const { horizon: H, dim: d, actions, beta } = this.config
+    const { horizon: H, dim: d } = this.config
     const LambdaInv = new Float64Array(H * d * d)
     for (let h = 0; h < H; h++) LambdaInv.set(this.lambdaInverse(h).data, h * d * d)
-    return { horizon: H, dim: d, actions, beta, w: Float64Array.from(this.wUpper), LambdaInv }
+    return policyOf(this.config, Float64Array.from(this.wUpper), LambdaInv)
   }
 
   /**

@@ -15,8 +15,8 @@
 import { Effect, type Scope } from "effect"
 import * as os from "node:os"
 import { Worker } from "node:worker_threads"
-import { type Budget, phaseOver, type PhaseResult, phaseResult, type PhaseState } from "../../agent/episodes.ts"
-import type { Learning } from "../../agent/Learning.ts"
+import type { Budget, PhaseResult } from "../../agent/episodes.ts"
+import { inChunks, type Learning } from "../../agent/Learning.ts"
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
 import { Lsvi, type LsviConfig, type LsviSnapshot, snapshotBuffers, snapshotPolicy } from "../../learner/Lsvi.ts"
 import type { ChunkMessage, ModelMessage, Reply } from "./protocol.ts"
@@ -149,25 +149,22 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       let size = FIRST_CHUNK
       return {
         phase: (budget: Budget): Effect.Effect<PhaseResult> =>
-          Effect.gen(function*() {
-            let state: PhaseState | undefined = undefined
-            for (;;) {
-              const reply: ChunkReply = yield* chunk(
+          inChunks(budget, onEpisodes, (state) =>
+            Effect.map(
+              chunk(
                 { _tag: "Chunk", model, task, rng, learner, budget, phase: state, chunk: size },
                 clock(),
                 agent,
                 learner === undefined ? [] : snapshotBuffers(learner)
-              )
-              learner = reply.learner
-              rng = reply.rng
-              const ran = reply.phase.episodes - (state?.episodes ?? 0)
-              state = reply.phase
-              if (ran > 0) onEpisodes(ran)
-              if (phaseOver(state, budget)) return phaseResult(state, budget)
-              // Chunk sizes change nothing in the numbers (continuePhase), only the overheads.
-              size = Math.min(MAX_CHUNK, 2 * size, Math.max(FIRST_CHUNK, Math.round(size * TARGET_MILLIS / Math.max(reply.millis, 0.01))))
-            }
-          }),
+              ),
+              (reply: ChunkReply) => {
+                learner = reply.learner
+                rng = reply.rng
+                // Chunk sizes change nothing in the numbers (continuePhase), only the overheads.
+                size = Math.min(MAX_CHUNK, 2 * size, Math.max(FIRST_CHUNK, Math.round(size * TARGET_MILLIS / Math.max(reply.millis, 0.01))))
+                return reply.phase
+              }
+            )),
         policy: Effect.sync(() =>
           learner === undefined
             ? new Lsvi(config, () => new Float64Array(0)).policy() // never ran: the prior's policy
