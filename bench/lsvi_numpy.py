@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The NumPy reference of `npm run bench`: the LSVI-UCB optimistic backup of ALGORITHM.md §2,
+"""The NumPy reference of `npm run bench`: the LSVI-UCB optimistic backup of docs/algorithm.md §2,
 recomputed from scratch as LSVI-UCB implementations do every episode, plainly vectorized.
 
 Reads a folder written by `distmt bench lsvi --dump DIR` (phi.npy (H,K,d), reward.npy (H,K),

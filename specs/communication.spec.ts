@@ -1,5 +1,5 @@
 /**
- * E5 (ALGORITHM.md §7): communication. Messages to and from the server, their bytes, and the
+ * E5 (docs/algorithm.md §7): communication. Messages to and from the server, their bytes, and the
  * wall-clock time of a run, against N ∈ {1, 2, 5, 10, 20, 50, 100} at M = 10 (the task family of
  * E3), for DistMT-LSVI and `oracle` (the same server traffic without identification). The protocol
  * costs a few messages per task instance and one fetch per agent, and agents exchange policies
@@ -10,7 +10,7 @@ import { Contexts, Env, Experiment, Lsvi, Stopping } from "distmt"
 export default Experiment.make({
   name: "communication",
   description:
-    "E5 of the paper (ALGORITHM.md §7): messages, bytes and wall-clock against the number of agents N, at M = 10 tasks. Communication should grow linearly in N: a few messages per agent, and policies rather than data on the wire.",
+    "E5 of the paper (docs/algorithm.md §7): messages, bytes and wall-clock against the number of agents N, at M = 10 tasks. Communication should grow linearly in N: a few messages per agent, and policies rather than data on the wire.",
   environment: Env.linearChain({ length: 2, horizon: 3 }),
   contexts: Contexts.separated({
     count: 10,

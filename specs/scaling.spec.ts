@@ -1,5 +1,5 @@
 /**
- * E3 (ALGORITHM.md §7): scaling with the number of agents. M = 10 hidden tasks dealt round-robin
+ * E3 (docs/algorithm.md §7): scaling with the number of agents. M = 10 hidden tasks dealt round-robin
  * to N ∈ {1, 2, 5, 10, 20, 50} agents; DistMT-LSVI against `independent` (every agent learns all M
  * tasks alone) and `oracle` (identities given). The paper's claim: DistMT-LSVI's learning episodes
  * per agent fall like M/N — a log–log slope of −1 against N — a factor 1/N against `independent`.
@@ -16,7 +16,7 @@ import { Assignment, Contexts, Env, Experiment, Lsvi, Stopping } from "distmt"
 export default Experiment.make({
   name: "scaling",
   description:
-    "E3 of the paper (ALGORITHM.md §7): N agents share M = 10 hidden tasks through the server. Does DistMT-LSVI's learning cost per agent fall like 1/N, a factor N against agents that learn every task alone?",
+    "E3 of the paper (docs/algorithm.md §7): N agents share M = 10 hidden tasks through the server. Does DistMT-LSVI's learning cost per agent fall like 1/N, a factor N against agents that learn every task alone?",
   environment: Env.linearChain({ length: 2, horizon: 3 }),
   contexts: Contexts.separated({
     count: 10,

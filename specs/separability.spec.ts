@@ -1,5 +1,5 @@
 /**
- * E4 (ALGORITHM.md §7): separability stress. Families of M = 3 tasks whose V*(s0) are spaced by
+ * E4 (docs/algorithm.md §7): separability stress. Families of M = 3 tasks whose V*(s0) are spaced by
  * exactly cSep (Contexts.separated: the spacing defaults to the declared cSep, so declared and
  * actual separation are equal), from 0.1 to 1.0, against a fixed identification budget K1
  * (Stopping.schedule: every instance explores K1 episodes, then asks the server). Six agents, so
@@ -14,7 +14,7 @@ import { Contexts, Env, Experiment, Lsvi, Stopping } from "distmt"
 export default Experiment.make({
   name: "separability",
   description:
-    "E4 of the paper (ALGORITHM.md §7): task families with a controlled separation cSep from 0.1 to 1.0, and fixed identification budgets K1. How often is a task instance identified wrongly, against cSep and K1?",
+    "E4 of the paper (docs/algorithm.md §7): task families with a controlled separation cSep from 0.1 to 1.0, and fixed identification budgets K1. How often is a task instance identified wrongly, against cSep and K1?",
   environment: Env.linearChain({ length: 2, horizon: 3 }),
   contexts: Contexts.separated({
     count: 3,

@@ -1,5 +1,5 @@
 /**
- * E1 (ALGORITHM.md §7): one agent, M tasks, no one to share with — the non-distributed baseline.
+ * E1 (docs/algorithm.md §7): one agent, M tasks, no one to share with — the non-distributed baseline.
  * The agent meets M hidden tasks one after another; DistMT-LSVI (which still identifies each task
  * with the server) against `independent` (the same agent learning each task alone, no server).
  * The paper's claim: the cost grows linearly in M, Õ(d³H⁶·M·ε⁻²), and with one agent DistMT-LSVI
@@ -13,7 +13,7 @@ import { Contexts, Env, Experiment, Lsvi, Stopping } from "distmt"
 export default Experiment.make({
   name: "single-agent",
   description:
-    "E1 of the paper (ALGORITHM.md §7): one agent meets M hidden tasks in turn, with nobody to share with. Episodes should grow linearly in M, and DistMT-LSVI should cost what learning alone costs.",
+    "E1 of the paper (docs/algorithm.md §7): one agent meets M hidden tasks in turn, with nobody to share with. Episodes should grow linearly in M, and DistMT-LSVI should cost what learning alone costs.",
   environment: Env.linearChain({ length: 2, horizon: 3 }),
   contexts: Contexts.separated({
     count: 10,

@@ -1,5 +1,5 @@
 /**
- * E2 (ALGORITHM.md §7): two agents with overlapping assignments — the separability mechanism at
+ * E2 (docs/algorithm.md §7): two agents with overlapping assignments — the separability mechanism at
  * work. Each agent meets all M hidden tasks in its own random order (Assignment.stream), so every
  * task is met by both agents: the first to identify it registers and learns it, the second is
  * matched to it by its interval and downloads (or waits for) the policy. Against `independent`
@@ -13,7 +13,7 @@ import { Assignment, Contexts, Env, Experiment, Lsvi, Stopping } from "distmt"
 export default Experiment.make({
   name: "two-agents",
   description:
-    "E2 of the paper (ALGORITHM.md §7): two agents each meet all M hidden tasks, in their own order. Every task should be identified right, learned once and shared, so that each agent learns about half of what it would alone.",
+    "E2 of the paper (docs/algorithm.md §7): two agents each meet all M hidden tasks, in their own order. Every task should be identified right, learned once and shared, so that each agent learns about half of what it would alone.",
   environment: Env.linearChain({ length: 2, horizon: 3 }),
   contexts: Contexts.separated({
     count: 10,

@@ -1,5 +1,5 @@
 /**
- * Shared fast-check generators for the property suite (ALGORITHM.md §6).
+ * Shared fast-check generators for the property suite (docs/algorithm.md §6).
  *
  * Every generator is built from fast-check primitives (integers, doubles, arrays, subarrays), so a
  * failing case shrinks towards fewer states, tasks and instances and rounder numbers; none draws
@@ -88,7 +88,7 @@ export const tabularTables = (S: number, A: number, H: number) =>
 
 /**
  * A finite tabular MDP (stage-dependent rewards in [0,1] and transitions, any start state) with
- * one-hot features φ(s,a) = e_{s·A+a}: a linear MDP with d = |S||A| (ALGORITHM.md §1).
+ * one-hot features φ(s,a) = e_{s·A+a}: a linear MDP with d = |S||A| (docs/algorithm.md §1).
  */
 export const tabularMdp = (o: MdpSize = {}): fc.Arbitrary<MdpCase> =>
   sizes(o, 1).chain(({ A, H, S }) =>
@@ -188,7 +188,7 @@ const asMap = (kind: FeatureMapCase["kind"], table: FeatureTable): FeatureMapCas
 })
 
 /**
- * A feature map φ : S × A → R^d with ‖φ(s,a)‖₂ ≤ 1 (ALGORITHM.md §1): one-hot, a point of the
+ * A feature map φ : S × A → R^d with ‖φ(s,a)‖₂ ≤ 1 (docs/algorithm.md §1): one-hot, a point of the
  * simplex, or any vector of [−1,1]^d scaled into the unit ball.
  */
 export const featureMap = (states: number, actions: number, maxDim = 4): fc.Arbitrary<FeatureMapCase> =>

@@ -1,5 +1,5 @@
 /**
- * The PRODUCT coordinator's `identify` under races (ALGORITHM.md §3 step 2 and §6 items 3 and 5).
+ * The PRODUCT coordinator's `identify` under races (docs/algorithm.md §3 step 2 and §6 items 3 and 5).
  *
  * test/coordinator.test.ts lets fast-check's scheduler order the agents' *requests*; in practice a
  * released request runs to its end before the next one is released, so a non-atomic `identify`

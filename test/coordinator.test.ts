@@ -1,5 +1,5 @@
 /**
- * The coordinator (ALGORITHM.md §3 steps 2–4 and §6 items 3 and 5): unit tests of each request,
+ * The coordinator (docs/algorithm.md §3 steps 2–4 and §6 items 3 and 5): unit tests of each request,
  * then a race property under fast-check's scheduler, which picks the order in which concurrent
  * agents reach the server. The same property is run against a deliberately non-atomic identify
  * (read, yield, then register) and must fail there: proof that it can catch a broken coordinator.
@@ -191,7 +191,7 @@ describe("Coordinator requests", () => {
     }).pipe(Effect.provide(layer)))
 })
 
-// ─── Races under fast-check's scheduler (ALGORITHM.md §6 item 5) ─────────────────────────────────
+// ─── Races under fast-check's scheduler (docs/algorithm.md §6 item 5) ─────────────────────────────────
 
 /** An agent's instance: its hidden task (group) and interval, and whether it fails when it owns a task. */
 interface Plan {

@@ -1,5 +1,5 @@
 /**
- * Environments and exact ground truth (ALGORITHM.md §1 and §5): the tables of the linear chain and
+ * Environments and exact ground truth (docs/algorithm.md §1 and §5): the tables of the linear chain and
  * of the random linear MDP are valid linear MDPs, and the solvers of src/env/solve.ts agree with
  * independent computations (brute force over deterministic policies, forward propagation of the
  * state distribution, sorting for the separation).

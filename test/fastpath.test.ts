@@ -1,6 +1,6 @@
 /**
  * The fast path of issue 5 (src/learner/LsviIncremental.ts): the incremental backup for next states
- * that never repeat, checked against the direct formula of ALGORITHM.md §2 ("same numbers": w̄ and w̲
+ * that never repeat, checked against the direct formula of docs/algorithm.md §2 ("same numbers": w̄ and w̲
  * to 1e-8 relative), in both kernels (WebAssembly SIMD and TypeScript), through every path that
  * changes the kept state: one episode per backup, several episodes per backup, more pending changes
  * than are queued (forms recomputed), periodic refreshes, the backup from scratch; and against the

@@ -1,5 +1,5 @@
 /**
- * LSVI-UCB and its pessimistic twin (src/learner/Lsvi.ts) against ALGORITHM.md §2 and §6.
+ * LSVI-UCB and its pessimistic twin (src/learner/Lsvi.ts) against docs/algorithm.md §2 and §6.
  *
  * - "same numbers": a direct, unoptimised implementation of §2 written here from the raw list of
  *   transitions; the learner's w̄ and w̲ must agree with it to 1e-8 relative error.
@@ -104,7 +104,7 @@ const configFor = (env: Env, beta: number, lambda = 1): LsviConfig => ({
 })
 
 // ---------------------------------------------------------------------------------------------
-// The direct formula of ALGORITHM.md §2, from the raw list of transitions
+// The direct formula of docs/algorithm.md §2, from the raw list of transitions
 
 interface Transition {
   readonly h: number
@@ -529,7 +529,7 @@ describe("LSVI-UCB with β = 0 on one-hot features is value iteration on the emp
 // ---------------------------------------------------------------------------------------------
 // Optimism, pessimism, certificate (§6 items 1, 2)
 
-/** ALGORITHM.md §2, theory mode with c_β = 1: β = d·H·√ι, ι = log(2dT/δ), T = K·H. */
+/** docs/algorithm.md §2, theory mode with c_β = 1: β = d·H·√ι, ι = log(2dT/δ), T = K·H. */
 const theoryBeta = (d: number, H: number, K: number, delta: number): number =>
   d * H * Math.sqrt(Math.log((2 * d * K * H) / delta))
 

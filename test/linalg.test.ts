@@ -1,5 +1,5 @@
 /**
- * The dense kernels of src/linalg/kernels.ts (ALGORITHM.md §2 and §6 item 4): the Sherman–Morrison
+ * The dense kernels of src/linalg/kernels.ts (docs/algorithm.md §2 and §6 item 4): the Sherman–Morrison
  * maintained Λ⁻¹ against a direct inverse, the Cholesky solver, and the small products.
  *
  * Every expected value here is computed by an independent path (explicit loops over `ndarray.get`,
@@ -22,7 +22,7 @@ import {
 
 const coordinate = fc.double({ min: -1, max: 1, noNaN: true })
 
-/** A vector of R^d with ‖x‖₂ ≤ 1 (the feature bound of ALGORITHM.md §1), zero and unit vectors included. */
+/** A vector of R^d with ‖x‖₂ ≤ 1 (the feature bound of docs/algorithm.md §1), zero and unit vectors included. */
 const unitBallVector = (d: number): fc.Arbitrary<Float64Array> =>
   fc.tuple(fc.array(coordinate, { minLength: d, maxLength: d }), fc.double({ min: 0, max: 1, noNaN: true })).map(
     ([xs, radius]) => {

@@ -1,5 +1,5 @@
 /**
- * The run: assignment of instances (ALGORITHM.md §4), reproducibility, hidden identity, and the
+ * The run: assignment of instances (docs/algorithm.md §4), reproducibility, hidden identity, and the
  * agents' programs when an owner fails (§3: a task must not stay "being learned" forever).
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -41,7 +41,7 @@ const smallChain = (agents: number) =>
 const compiled = (input: unknown) =>
   Effect.runSync(Effect.flatMap(decode(input, "test"), (e) => compile(e, "test")))
 
-describe("assignment (ALGORITHM.md §4)", () => {
+describe("assignment (docs/algorithm.md §4)", () => {
   it("partition deals tasks round-robin, and agent i gets task i mod M when N > M", () => {
     expect(assign(Assignment.partition(), 5, 2, 0)).toEqual([[0], [1], [0], [1], [0]])
     expect(assign(Assignment.partition(), 2, 5, 0)).toEqual([[0, 2, 4], [1, 3]])
@@ -112,7 +112,7 @@ describe("hidden identity", () => {
   })
 })
 
-describe("owner failure (ALGORITHM.md §3)", () => {
+describe("owner failure (docs/algorithm.md §3)", () => {
   // With the coordinator as is, and as agents see it in a run: in virtual-time order, where a
   // waiter is blocked until the task's publication or re-opening releases it (src/run/VirtualTime.ts).
   const servers = {

@@ -1,5 +1,5 @@
 /**
- * Separability (ALGORITHM.md §6 item 3, §3 step 2): intervals of width below cSep/2 that contain V*
+ * Separability (docs/algorithm.md §6 item 3, §3 step 2): intervals of width below cSep/2 that contain V*
  * identify correctly; the registry never holds two tasks whose intervals overlap; after a run each
  * context maps to exactly one registry entry.
  *

@@ -1,5 +1,5 @@
 /**
- * The spec layer (ALGORITHM.md §1 and §6 item 6): `decode` fills in every documented default and
+ * The spec layer (docs/algorithm.md §1 and §6 item 6): `decode` fills in every documented default and
  * rejects bad input with a SpecError naming the bad field; `compile` rejects what only the built
  * environment can tell (context fields, user tables, a custom feature map, cSep against the family's
  * exact separation). A property test mutates the valid spec at random: every outcome is either a
@@ -350,7 +350,7 @@ describe("bad specs fail with a SpecError naming the field", () => {
     }))
 })
 
-// ─── Property: arbitrary mutations never crash (ALGORITHM.md §6 item 6) ──────────────────────────
+// ─── Property: arbitrary mutations never crash (docs/algorithm.md §6 item 6) ──────────────────────────
 
 type Key = string | number
 type Path = ReadonlyArray<Key>
@@ -501,7 +501,7 @@ const atOrAbove = (path: string, at: Path): boolean => {
   return path === full || full.startsWith(`${path}.`) || full.startsWith(`${path}[`)
 }
 
-describe("mutated specs (property, ALGORITHM.md §6 item 6)", () => {
+describe("mutated specs (property, docs/algorithm.md §6 item 6)", () => {
   it("decode or fail with a SpecError naming real fields; never throw or die", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 3 }), async (mutations) => {

@@ -2,7 +2,7 @@
  * Sweeps in the DSL: axes over numeric fields, the `quick` variant, the task family with a
  * controlled separation (Contexts.separated), expansion into checked points, and the keys that let
  * an interrupted sweep resume without redoing finished runs. Bad input fails with a SpecError whose
- * issues name the path (ALGORITHM.md §6 item 6).
+ * issues name the path (docs/algorithm.md §6 item 6).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"

@@ -1,5 +1,5 @@
 /**
- * An agent's task instance together with its own LSVI-UCB learner (ALGORITHM.md §2): what an agent
+ * An agent's task instance together with its own LSVI-UCB learner (docs/algorithm.md §2): what an agent
  * program does with an instance is run phases of episodes on it and read off its greedy policy.
  * Where the numeric work runs is not the agent's business: `local` runs it on the agent's fiber,
  * src/run/threads/ on a worker thread; both run `continuePhase` on the same state, so they give the

@@ -1,6 +1,6 @@
 /**
  * Running episodes of LSVI-UCB on an instance until a certificate or a budget says stop: the
- * "explore to identify" and "learn" phases of ALGORITHM.md §3 share this loop.
+ * "explore to identify" and "learn" phases of docs/algorithm.md §3 share this loop.
  *
  * The loop is plain synchronous code over a learner and an instance, cut into chunks
  * (`continuePhase`), so that the same function runs a phase on the agent's own fiber or on a worker

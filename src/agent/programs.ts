@@ -1,5 +1,5 @@
 /**
- * One agent's program, as a fiber (ALGORITHM.md §3): for each of its task instances in order,
+ * One agent's program, as a fiber (docs/algorithm.md §3): for each of its task instances in order,
  * explore to identify → ask the server → retrieve, wait, or learn and publish; at the end fetch
  * every published policy. And the two baselines: `independent` (no server) and `oracle`
  * (identities given, no identification phase).

@@ -236,7 +236,7 @@ export const dump = (dir: string, run: BenchRun): void => {
     actions: A,
     horizon: H,
     seed: r.seed,
-    backup: "ALGORITHM.md §2 with 0-based steps h = 0..H-1: Lambda_h = lambda I + sum_k phi[h,k] phi[h,k]^T; " +
+    backup: "docs/algorithm.md §2 with 0-based steps h = 0..H-1: Lambda_h = lambda I + sum_k phi[h,k] phi[h,k]^T; " +
       "for h < H-1, Q[k,a] = min(w[h+1] . phi_next[h,k,a] + beta sqrt(phi_next[h,k,a]^T Lambda_{h+1}^-1 phi_next[h,k,a]), H-h-1), " +
       "V[k] = max_a Q[k,a]; V = 0 at h = H-1; w[h] = Lambda_h^-1 sum_k phi[h,k] (reward[h,k] + V[k])",
     files: {

@@ -1,5 +1,5 @@
 /**
- * The central server of DistMT-LSVI (ALGORITHM.md §3): a task registry held in a `Ref`, with
+ * The central server of DistMT-LSVI (docs/algorithm.md §3): a task registry held in a `Ref`, with
  * `identify`, `publish`, `awaitPolicy`, `claim`, `abandon` and `fetchAll`.
  *
  * Every state change is one `Ref.modify`: the overlap test and the registration happen in the same

@@ -1,5 +1,5 @@
 /**
- * A finite-horizon, finite-state MDP given by its tables: one task (context) of ALGORITHM.md §1.
+ * A finite-horizon, finite-state MDP given by its tables: one task (context) of docs/algorithm.md §1.
  * Tables are flat, row-major `Float64Array`s so that solvers and samplers index them directly.
  */
 export interface FiniteMdp {

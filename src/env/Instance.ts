@@ -1,5 +1,5 @@
 /**
- * A task instance as an agent meets it (ALGORITHM.md §1, hidden identity): it can reset, step,
+ * A task instance as an agent meets it (docs/algorithm.md §1, hidden identity): it can reset, step,
  * read φ and rewards, and nothing else. The context and the tables stay inside this closure, so the
  * agent's code path has no way to learn which task it is facing.
  */

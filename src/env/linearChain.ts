@@ -1,6 +1,6 @@
 /**
  * The linear chain: a RiverSwim-like chain of states 0..L-1 with two actions (0 = left, 1 = right),
- * start state 0 and one-hot features (ALGORITHM.md §1: tabular MDPs are linear MDPs).
+ * start state 0 and one-hot features (docs/algorithm.md §1: tabular MDPs are linear MDPs).
  *
  * - `left` moves one state left (or stays at 0) for sure; at state 0 it earns the small
  *   `distractor` reward, the bait that makes exploration matter.

@@ -4,7 +4,7 @@
  *
  *   r(s,a) = ⟨φ(s,a), θ⟩ ∈ [0,1]      P(s'|s,a) = ⟨φ(s,a), μ(s')⟩ = Σ_i φ_i(s,a) ν_i(s')
  *
- * hold exactly (ALGORITHM.md §1): P is a mixture of distributions, hence a distribution, and
+ * hold exactly (docs/algorithm.md §1): P is a mixture of distributions, hence a distribution, and
  * ‖φ‖₂ ≤ ‖φ‖₁ = 1. The family is stationary in h (a special case of the stage-dependent model).
  * The features depend only on the environment's seed; each context `{ seed }` draws its own θ, ν.
  */

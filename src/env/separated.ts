@@ -1,5 +1,5 @@
 /**
- * Task families with a controlled separation (ALGORITHM.md §1, separability; §7 E4): `count`
+ * Task families with a controlled separation (docs/algorithm.md §1, separability; §7 E4): `count`
  * contexts whose exact V*_1(s0) are `lowest`, `lowest + spacing`, …, `lowest + (count−1)·spacing`.
  *
  * Each task m extends a base context with one numeric field (`vary`) and solves for the value of

@@ -1,5 +1,5 @@
 /**
- * Exact ground truth (ALGORITHM.md §5): V* by backward induction and V^π by exact policy
+ * Exact ground truth (docs/algorithm.md §5): V* by backward induction and V^π by exact policy
  * evaluation on the tables of a finite MDP. Never visible to agents; used by the evaluator, by
  * spec validation (the family's separation, §1) and by the tests.
  */

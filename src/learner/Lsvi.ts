@@ -1,5 +1,5 @@
 /**
- * LSVI-UCB with its pessimistic twin (ALGORITHM.md §2), for one agent on one task instance.
+ * LSVI-UCB with its pessimistic twin (docs/algorithm.md §2), for one agent on one task instance.
  *
  * The learner sees only what an agent may see: states as opaque integer keys, φ(s,·) for a state
  * (read through the instance), and rewards. It never sees the context.

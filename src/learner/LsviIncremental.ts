@@ -1,5 +1,5 @@
 /**
- * LSVI-UCB with its pessimistic twin (ALGORITHM.md §2) for next states that never repeat
+ * LSVI-UCB with its pessimistic twin (docs/algorithm.md §2) for next states that never repeat
  * (infinite state spaces): an incremental backup whose per-episode cost is O(K·A·d·H), not the
  * O(K·A·d²·H) of recomputing every bonus. Same interface and same numbers as `Lsvi`
  * (src/learner/Lsvi.ts), which groups transitions by next state and stays the better choice when

@@ -1,5 +1,5 @@
 /**
- * The few dense kernels LSVI-UCB needs (ALGORITHM.md §2), on `ndarray` views over `Float64Array`.
+ * The few dense kernels LSVI-UCB needs (docs/algorithm.md §2), on `ndarray` views over `Float64Array`.
  *
  * Matrices are `ndarray` views so that callers can slice rows and blocks without copies; the loops
  * themselves read the backing typed array directly, because per-element `get`/`set` calls would
@@ -43,7 +43,7 @@ export const gemv = (A: Matrix, x: ArrayLike<number>, xOff: number, out: Vector)
   return out
 }
 
-/** xᵀ A x = ‖x‖²_A for a row-major d × d matrix A (the squared bonus norm of ALGORITHM.md §2). */
+/** xᵀ A x = ‖x‖²_A for a row-major d × d matrix A (the squared bonus norm of docs/algorithm.md §2). */
 export const quadForm = (A: Matrix, x: ArrayLike<number>, xOff: number): number => {
   const d = A.shape[0]
   const a = A.data
@@ -96,7 +96,7 @@ export const cholesky = (A: Matrix): Matrix => {
 
 /**
  * Solves A x = b for a symmetric positive definite A by Cholesky factorisation (A = L Lᵀ, then two
- * triangular solves). Used by the direct formula of ALGORITHM.md §2 (the reference the fast path is
+ * triangular solves). Used by the direct formula of docs/algorithm.md §2 (the reference the fast path is
  * checked against).
  */
 export const solveSpd = (A: Matrix, rhs: ArrayLike<number>): Vector => {

@@ -1,7 +1,7 @@
 /**
  * What a sweep's report says: each analysis looks at the axes a sweep has, measures what the
  * paper claims about them, and says in plain words whether the measurement agrees
- * (ALGORITHM.md §7). Every analysis returns report blocks (paragraphs, tables, plots) and a
+ * (docs/algorithm.md §7). Every analysis returns report blocks (paragraphs, tables, plots) and a
  * one-line headline for the terminal.
  *
  * - `agents` axis: episodes per agent against N (log–log slope of DistMT-LSVI's learning episodes
@@ -39,7 +39,7 @@ export interface Analysis {
 
 export const NAMES: Record<Algorithm, string> = { distmt: "DistMT-LSVI", independent: "independent", oracle: "oracle" }
 
-/** The acceptance band of ALGORITHM.md §7 E3 around the paper's slope of −1. */
+/** The acceptance band of docs/algorithm.md §7 E3 around the paper's slope of −1. */
 export const SLOPE_BAND: readonly [number, number] = [-1.2, -0.8]
 
 export const observations = (d: SweepData): Array<Observation> =>
@@ -352,7 +352,7 @@ const communication = async (d: SweepData, obs: ReadonlyArray<Observation>): Pro
     paragraph(
       `**Communication.** Measured: the requests and replies to and from the server per run, their bytes (ids and floats 8 bytes, a policy its ` +
         `w̄ and Λ⁻¹ arrays), and the wall-clock time of a run, against N. ` + text.join(" ") + " " +
-        `The protocol (ALGORITHM.md §3) costs two messages per identification (one per task instance), per publication (one per task), per ` +
+        `The protocol (docs/algorithm.md §3) costs two messages per identification (one per task instance), per publication (one per task), per ` +
         `wait for a policy, and per final fetch (one per agent). Under \`partition\` there are max(N, M) instances, so messages grow like ` +
         `4M + 2N while N ≤ M and then linearly, 4 to 6 per agent (6 when an agent waits for a policy); bytes are dominated by the final ` +
         `fetches, N·M policies. The agents exchange ` +

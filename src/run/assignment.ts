@@ -1,5 +1,5 @@
 /**
- * Which task instances each agent faces (ALGORITHM.md §4). Returns, per agent, the true task ids
+ * Which task instances each agent faces (docs/algorithm.md §4). Returns, per agent, the true task ids
  * of its instances in order; the run keeps these to itself (hidden identity).
  */
 import type { Assignment } from "../spec/Spec.ts"

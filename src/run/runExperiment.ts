@@ -1,7 +1,7 @@
 /**
  * Runs a compiled spec: for each seed, DistMT-LSVI and each baseline as N concurrent agent fibers
  * (sharing a fresh in-process coordinator), then checks every agent's final policy against exact
- * ground truth (ALGORITHM.md §5). Ground truth lives here, never in the agents' code path.
+ * ground truth (docs/algorithm.md §5). Ground truth lives here, never in the agents' code path.
  */
 import { Effect, Layer } from "effect"
 import { local, type Open } from "../agent/Learning.ts"

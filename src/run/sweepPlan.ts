@@ -44,7 +44,7 @@ export const pointKey = (c: Compiled): string => {
   return h.digest("hex")
 }
 
-/** How many task instances an algorithm runs at a point (ALGORITHM.md §4; `independent` meets all M tasks). */
+/** How many task instances an algorithm runs at a point (docs/algorithm.md §4; `independent` meets all M tasks). */
 export const instancesOf = (c: Compiled, algorithm: Algorithm): number => {
   const N = c.spec.agents
   const M = c.tasks.length

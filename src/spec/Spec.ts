@@ -3,11 +3,11 @@
  * assembles plain data (plus the user's functions); `decode` (in `schema.ts`) checks it at run
  * time and `compile` (in `compile.ts`) checks what only the built environment can tell.
  *
- * Names follow ALGORITHM.md and DESIGN.md: N = `agents`, M = the number of `contexts`, ε =
+ * Names follow docs/algorithm.md and DESIGN.md: N = `agents`, M = the number of `contexts`, ε =
  * `epsilon`, c_Sep = `cSep`, δ = `delta`.
  */
 
-// ─── Environments (ALGORITHM.md §1) ────────────────────────────────────────────────────────────
+// ─── Environments (docs/algorithm.md §1) ────────────────────────────────────────────────────────────
 
 export interface LinearChainEnv {
   readonly _tag: "LinearChain"
@@ -67,7 +67,7 @@ export const Env = {
 export type Context = Readonly<Record<string, number>>
 
 /**
- * A family of `count` tasks whose V*_1(s0) are spaced by a controlled amount (ALGORITHM.md §1,
+ * A family of `count` tasks whose V*_1(s0) are spaced by a controlled amount (docs/algorithm.md §1,
  * separability): task m extends `bases[m mod bases.length]` with the value of the field `vary`
  * (searched in `within`) that makes V*_1(s0) = `lowest` + m·`spacing`, computed exactly.
  */
@@ -128,7 +128,7 @@ export const Features = {
   })
 }
 
-// ─── Assignment of task instances to agents (ALGORITHM.md §4) ──────────────────────────────────
+// ─── Assignment of task instances to agents (docs/algorithm.md §4) ──────────────────────────────────
 
 export type Assignment =
   | { readonly _tag: "Partition" }
@@ -144,7 +144,7 @@ export const Assignment = {
   random: (k: number): Assignment => ({ _tag: "Random", k })
 }
 
-// ─── Learner (ALGORITHM.md §2) ─────────────────────────────────────────────────────────────────
+// ─── Learner (docs/algorithm.md §2) ─────────────────────────────────────────────────────────────────
 
 export interface Learner {
   readonly _tag: "LsviUcb"
@@ -160,7 +160,7 @@ export const Lsvi = {
   ucb: (p: Omit<Learner, "_tag"> = {}): Learner => ({ _tag: "LsviUcb", ...p })
 }
 
-// ─── Stopping rules (ALGORITHM.md §3 step 1 and 3) ─────────────────────────────────────────────
+// ─── Stopping rules (docs/algorithm.md §3 step 1 and 3) ─────────────────────────────────────────────
 
 export type Stopping =
   | { readonly _tag: "Adaptive"; readonly maxEpisodes?: number }

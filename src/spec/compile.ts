@@ -2,7 +2,7 @@
  * From a decoded spec to what a run needs: the M task MDPs, the feature table, the exact optimal
  * values and the family's separation, and β. Everything that only the built environment can tell
  * is checked here, before anything runs: context fields, a user's tables, a user's feature map
- * (length, NaN, norm ≤ 1), and the declared cSep against the actual separation (ALGORITHM.md §1).
+ * (length, NaN, norm ≤ 1), and the declared cSep against the actual separation (docs/algorithm.md §1).
  */
 import { Effect } from "effect"
 import { type FeatureTable, type FiniteMdp, oneHotFeatures } from "../env/FiniteMdp.ts"
@@ -86,7 +86,7 @@ const isInt = (v: number) => Number.isInteger(v)
 /**
  * The most entries compile (and a run) may allocate for one kind of table: the transition tables of
  * all M contexts (H·S·A·S·M), the feature table (S·A·d) and the learner's Λ⁻¹ (H·d²). Beyond it a
- * spec is refused with an issue instead of crashing on an allocation (ALGORITHM.md §6 item 6).
+ * spec is refused with an issue instead of crashing on an allocation (docs/algorithm.md §6 item 6).
  */
 export const MAX_TABLE_ENTRIES = 50_000_000
 /** The most contexts compile will list (each is checked one by one). */
@@ -234,7 +234,7 @@ const featureTable = (issues: Issues, spec: Experiment, S: number, A: number): F
   return issues.list.length === before ? { dim: d, states: S, actions: A, values } : undefined
 }
 
-/** β of ALGORITHM.md §2: theory mode c_β · d · H · √ι, ι = log(2 d T / δ), T = K H. */
+/** β of docs/algorithm.md §2: theory mode c_β · d · H · √ι, ι = log(2 d T / δ), T = K H. */
 export const resolveBeta = (spec: Experiment, dim: number, horizon: number): number => {
   if (spec.learner.beta !== "theory") return spec.learner.beta
   const K = spec.stopping._tag === "Adaptive" ? spec.stopping.maxEpisodes : spec.stopping.k1 + spec.stopping.k2

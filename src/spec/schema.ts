@@ -1,7 +1,7 @@
 /**
  * The run-time schema of a spec (effect/Schema) and `decode`, which checks an unknown value
  * against it and fills in the documented defaults. Unknown fields are errors, not ignored: a
- * misspelt `epsilon` must never fall back silently to a default (ALGORITHM.md §6, item 6).
+ * misspelt `epsilon` must never fall back silently to a default (docs/algorithm.md §6, item 6).
  */
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import type { Experiment } from "./Spec.ts"

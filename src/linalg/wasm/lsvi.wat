@@ -7,7 +7,7 @@
 ;; products with it add exact zeros and every result is the same number as without padding.
 ;; Matrices are d rows of dp entries. Vectors start on 16-byte boundaries.
 ;;
-;; Same numbers (ALGORITHM.md §2): the kernels compute exactly the quantities of §2 (dot products,
+;; Same numbers (docs/algorithm.md §2): the kernels compute exactly the quantities of §2 (dot products,
 ;; quadratic forms, Sherman–Morrison downdates of them); only the order of floating-point additions
 ;; differs from the direct formula, which the tests bound at 1e-8 relative.
 (module
@@ -166,7 +166,7 @@
           (i32.const 0) (local.get $u) (local.get $c) (i32.const 1) (local.get $w) (local.get $beta) (local.get $cap)
           (local.get $val)))))
 
-  ;; One step h of the backward pass (ALGORITHM.md §2) over n stored transitions of one chunk:
+  ;; One step h of the backward pass (docs/algorithm.md §2) over n stored transitions of one chunk:
   ;;
   ;;   next  n·A rows: φ(s'_τ, a), the features of the stored next state for every action
   ;;   q     n·A:      φᵀ Λ_{h+1}⁻¹ φ of those rows, kept up to date here
