@@ -9,6 +9,7 @@
  *   npm run bench -- --only lsvi|threads one of the two parts
  *   npm run bench -- --repeat N          runs of each thread count in the threads part (default 2)
  *   npm run bench -- --spec FILE         the threads part on another spec (default specs/twenty-agents.spec.ts)
+ *   npm run bench -- --dqn [--seconds S] only the DQN learner beside PyTorch on CPU (bench/dqn.ts)
  *
  * Then the threads part (bench/threads.ts): `distmt run specs/twenty-agents.spec.ts` with one
  * thread and with two, alternating, with the speed-up and a byte-for-byte check of the results.
@@ -25,6 +26,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { BenchResult } from "../src/bench/lsviBench.ts"
+import { dqnPart } from "./dqn.ts"
 import { benchThreads, type ThreadsResult } from "./threads.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -74,9 +76,16 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
   let only: "lsvi" | "threads" | undefined
   let repeat = 2
   let spec = THREADS_SPEC
+  let dqn = false
+  let seconds = 3
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
-    if (a === "--scaling") sizes = SCALING
+    if (a === "--dqn") dqn = true
+    else if (a === "--seconds") {
+      const v = Number(argv[++i])
+      if (!(v > 0 && v <= 600)) fail(`--seconds: expected a number of seconds in (0, 600], got ${argv[i] ?? "nothing"}`)
+      seconds = v
+    } else if (a === "--scaling") sizes = SCALING
     else if (a === "--only") {
       const v = argv[++i]
       if (v !== "lsvi" && v !== "threads") fail(`--only: expected lsvi or threads, got ${v ?? "nothing"}`)
@@ -97,9 +106,9 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
         return { K: Number(m[1]), d: Number(m[2]), A: Number(m[3]), H: Number(m[4]) }
       })
     } else if (a === "--json") json = argv[++i] ?? fail("--json needs a file name")
-    else fail(`unknown argument ${a} (expected --scaling, --sizes LIST, --json FILE, --only lsvi|threads, --repeat N or --spec FILE)`)
+    else fail(`unknown argument ${a} (expected --scaling, --sizes LIST, --json FILE, --only lsvi|threads, --repeat N, --spec FILE, --dqn or --seconds S)`)
   }
-  return { sizes, json, only, repeat, spec }
+  return { sizes, json, only, repeat, spec, dqn, seconds }
 }
 
 /** Whether python3 with NumPy runs here, and if not, why. */
@@ -241,7 +250,15 @@ const threadsPart = (spec: string, repeat: number): ThreadsResult => {
 }
 
 const main = (): void => {
-  const { json, sizes, only, repeat, spec } = parseArgs(process.argv.slice(2))
+  const { json, sizes, only, repeat, spec, dqn, seconds } = parseArgs(process.argv.slice(2))
+  if (dqn) {
+    const result = dqnPart(root, seconds, fail)
+    if (json !== undefined) {
+      fs.writeFileSync(json, JSON.stringify({ dqn: result }, null, 2) + "\n")
+      console.log(`\nrows written to ${json}`)
+    }
+    return
+  }
   const rows = only === "threads" ? [] : lsviPart(sizes)
   const threads = only === "lsvi" ? undefined : threadsPart(spec, repeat)
   if (json !== undefined) {

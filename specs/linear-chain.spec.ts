@@ -19,7 +19,7 @@ export default Experiment.make({
   epsilon: 0.1,
   cSep: 0.45,
   delta: 0.05,
-  learner: Lsvi.ucb({ beta: 2, lambda: 1 }),
+  learner: Lsvi.ucb({ beta: 2, lambda: 1 }), // a practical β, not the theory's (docs/algorithm.md §8)
   stopping: Stopping.adaptive({ maxEpisodes: 200_000 }),
   sharing: "policy",
   baselines: ["independent", "oracle"],

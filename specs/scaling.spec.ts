@@ -8,8 +8,9 @@
  * independent learners of the full sweep (Σ N × M per seed) fit in a few minutes on two cores. The
  * ten tasks' V*(s0) are spaced by exactly cSep = 0.2 (Contexts.separated), alternating a goal
  * reached by moving right and a reward for staying put, so that the tasks' optimal policies differ.
- * β = 2 is at least the largest state value that matters (V* ≤ 2 at s0), which the certificates
- * column checks.
+ * β = 2 is a practical constant (docs/algorithm.md §8), about the largest state value (V* ≤ 2 at
+ * s0), not the analysis's c_β·d·H·√ι, which is an order of magnitude larger. So the certificates are
+ * not guaranteed: the report's certificates column checks, after the run, that they held.
  */
 import { Assignment, Contexts, Env, Experiment, Lsvi, Stopping } from "distmt"
 

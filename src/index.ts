@@ -8,5 +8,6 @@ export type {
   Environment,
   Experiment as DecodedExperiment,
   ExperimentInput,
+  MinAtarEnv,
   TabularTables
 } from "./spec/Spec.ts"

@@ -143,6 +143,7 @@ const freshEntry = (id: number, interval: Interval, agent: number): Entry => ({
   status: "learning",
   policy: undefined,
   certificate: undefined,
+  reached: false,
   publisher: undefined,
   outcome: Deferred.makeUnsafe<Outcome>()
 })

@@ -15,6 +15,7 @@ import {
   type Interval,
   layer,
   make,
+  noTraffic,
   type Outcome
 } from "../src/coordinator/Coordinator.ts"
 import { type Certificate, type Policy, policyBytes } from "../src/learner/Lsvi.ts"
@@ -86,9 +87,9 @@ describe("Coordinator requests", () => {
       expect(yield* Deferred.isDone(waiting.outcome)).toBe(false)
       const p = policy(7)
       const cert = certificate(0.5, 0.55)
-      yield* c.publish(0, task, p, cert)
+      yield* c.publish(0, task, p, cert, true)
       const outcome = yield* Fiber.join(fiber)
-      expect(outcome).toEqual({ _tag: "Published", policy: p, certificate: cert })
+      expect(outcome).toEqual({ _tag: "Published", policy: p, certificate: cert, reached: true })
       if (outcome._tag === "Published") expect(outcome.policy).toBe(p)
       // A latecomer gets the policy with the answer.
       const late = expectTag(yield* c.identify(2, iv(0.52, 0.7)), "Solved")
@@ -99,20 +100,20 @@ describe("Coordinator requests", () => {
   it.effect("publish counts its messages and bytes", () =>
     Effect.gen(function*() {
       const c = yield* make
-      expect(yield* c.traffic).toEqual({ messages: 0, bytes: 0 })
+      expect(yield* c.traffic).toEqual(noTraffic)
       const { task } = yield* c.identify(0, iv(0, 1))
       const before = yield* c.traffic
       // identify: request and reply, header + interval, then a header.
-      expect(before).toEqual({ messages: 2, bytes: 8 + 16 + 8 })
+      expect(before).toEqual({ ...noTraffic, messages: 2, bytes: 8 + 16 + 8 })
       const p = policy(1)
-      yield* c.publish(0, task, p, certificate(0, 0.1))
+      yield* c.publish(0, task, p, certificate(0, 0.1), true)
       const after = yield* c.traffic
       // Request (header, policy, 3-float certificate) and acknowledgement (header).
       expect(after.messages - before.messages).toBe(2)
       expect(after.bytes - before.bytes).toBe(8 + policyBytes(p) + 24 + 8)
       expect(policyBytes(p)).toBe(16)
       // A second publication of a solved task is counted but keeps the first policy.
-      yield* c.publish(1, task, policy(2), certificate(0, 0.1))
+      yield* c.publish(1, task, policy(2), certificate(0, 0.1), true)
       expect((yield* c.traffic).messages).toBe(after.messages + 2)
       expect((yield* c.fetchAll(0))[0].policy).toBe(p)
     }))
@@ -140,7 +141,7 @@ describe("Coordinator requests", () => {
       expect(second.outcome).not.toBe(w1.outcome)
       const released = yield* Effect.forkChild(c.awaitPolicy(1, second.outcome))
       const p = policy(2)
-      yield* c.publish(2, task, p, certificate(0.3, 0.35))
+      yield* c.publish(2, task, p, certificate(0.3, 0.35), true)
       const outcome = yield* Fiber.join(released)
       expect(outcome._tag === "Published" && outcome.policy === p).toBe(true)
       expect((yield* c.registry)[task]).toMatchObject({ status: "solved", publisher: 2, owner: 2 })
@@ -165,8 +166,8 @@ describe("Coordinator requests", () => {
       const c = yield* make
       for (let agent = 0; agent < 4; agent++) yield* c.identify(agent, iv(agent, agent + 0.5))
       const published = [policy(10), policy(30)]
-      yield* c.publish(0, 0, published[0], certificate(0, 0.1))
-      yield* c.publish(3, 3, published[1], certificate(3, 3.1))
+      yield* c.publish(0, 0, published[0], certificate(0, 0.1), true)
+      yield* c.publish(3, 3, published[1], certificate(3, 3.1), true)
       const all = yield* c.fetchAll(1)
       expect(all.map((x) => x.task)).toEqual([0, 3])
       expect(all[0].policy).toBe(published[0])
@@ -252,7 +253,7 @@ const agent = (c: CoordinatorShape, gate: Gate, id: number, plan: Plan, log: Arr
           }
           yield* gate(`agent ${id}: publish ${task}`)
           const p = policy(id)
-          yield* c.publish(id, task, p, certificate(plan.interval.lower, plan.interval.upper))
+          yield* c.publish(id, task, p, certificate(plan.interval.lower, plan.interval.upper), true)
           log.push({ agent: id, kind: "publish", task })
           return { _tag: "Holds", task, policy: p }
         }
@@ -387,7 +388,7 @@ const makeNonAtomic = (gate: Gate): Effect.Effect<CoordinatorShape> =>
         const e = (yield* Ref.get(state))[task]
         switch (e.status) {
           case "solved":
-            return { _tag: "Solved", task, policy: e.policy!, certificate: e.certificate! } as const
+            return { _tag: "Solved", task, policy: e.policy!, certificate: e.certificate!, reached: e.reached } as const
           case "learning":
             return { _tag: "Learning", task, outcome: e.outcome } as const
           case "open":
@@ -414,6 +415,7 @@ const makeNonAtomic = (gate: Gate): Effect.Effect<CoordinatorShape> =>
             status: "learning",
             policy: undefined,
             certificate: undefined,
+            reached: false,
             publisher: undefined,
             outcome
           }
@@ -425,12 +427,12 @@ const makeNonAtomic = (gate: Gate): Effect.Effect<CoordinatorShape> =>
       identifyKnown: (agent, _key, interval) => identify(agent, interval),
       awaitPolicy: (_agent, outcome) => Deferred.await(outcome),
       claim: (agent, task) => answer(agent, task),
-      publish: (agent, task, p, cert) =>
+      publish: (agent, task, p, cert, reached) =>
         Effect.gen(function*() {
           const e = (yield* Ref.get(state))[task]
           if (e.status === "solved") return
-          yield* set({ ...e, status: "solved", owner: agent, policy: p, certificate: cert, publisher: agent })
-          yield* Deferred.succeed(e.outcome, { _tag: "Published", policy: p, certificate: cert })
+          yield* set({ ...e, status: "solved", owner: agent, policy: p, certificate: cert, reached, publisher: agent })
+          yield* Deferred.succeed(e.outcome, { _tag: "Published", policy: p, certificate: cert, reached })
         }),
       abandon: (agent, task) =>
         Effect.gen(function*() {
@@ -439,10 +441,16 @@ const makeNonAtomic = (gate: Gate): Effect.Effect<CoordinatorShape> =>
           yield* set({ ...e, owner: undefined, status: "open", outcome: yield* Deferred.make<Outcome>() })
           yield* Deferred.succeed(e.outcome, { _tag: "Reopened" })
         }),
+      exchange: () => Effect.die(new Error("the racy coordinator has no pool")),
       fetchAll: () =>
-        Effect.map(Ref.get(state), (es) => es.flatMap((e) => (e.policy === undefined ? [] : [{ task: e.id, policy: e.policy }]))),
+        Effect.map(Ref.get(state), (es) =>
+          es.flatMap((e) =>
+            e.policy === undefined
+              ? []
+              : [{ task: e.id, policy: e.policy, certificate: e.certificate!, reached: e.reached, publisher: e.publisher! }]
+          )),
       registry: Ref.get(state),
-      traffic: Effect.succeed({ messages: 0, bytes: 0 })
+      traffic: Effect.succeed(noTraffic)
     }
     return shape
   })

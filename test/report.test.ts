@@ -4,6 +4,7 @@
  * known, built on the plan of the shipped E3 quick spec; the plots are valid SVG; report.md and a
  * self-contained report.html are written; a result that disagrees with the paper is said to.
  */
+import { noTraffic } from "../src/coordinator/Coordinator.ts"
 import { NodeServices } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -59,6 +60,7 @@ const fakeRun = (u: SweepUnit, a: (seed: number) => number, kid = 500, solo = 30
   const row = (agent: number, slot: number, task: number, id: number, learn: number, role: Row["role"]): Row => ({
     algorithm: u.algorithm, seed: u.seed, agent, slot, task, identificationEpisodes: id, learningEpisodes: learn,
     entry: u.algorithm === "independent" ? undefined : task, role,
+    source: role === "downloaded" ? "downloaded" : "learned",
     identificationCorrect: u.algorithm === "independent" ? undefined : true,
     vStar: 1, vPi: 0.99, gap: 0.01, success: true, certificate: cert, certificateHeld: true, reachedTarget: true, actions: new Int32Array(0)
   })
@@ -73,7 +75,7 @@ const fakeRun = (u: SweepUnit, a: (seed: number) => number, kid = 500, solo = 30
       rows.push(row(j % N, Math.floor(j / N), j % M, u.algorithm === "oracle" ? 0 : kid, owner ? perInstance : 0, owner ? "owner" : "downloaded"))
     }
   }
-  return { algorithm: u.algorithm, seed: u.seed, rows, traffic: { messages: 4 * Math.max(N, M) + 2 * N, bytes: 1000 * N }, registered: M, wallSeconds: 0.1 }
+  return { algorithm: u.algorithm, seed: u.seed, rows, traffic: { ...noTraffic, messages: 4 * Math.max(N, M) + 2 * N, bytes: 1000 * N }, registered: M, wallSeconds: 0.1 }
 }
 
 /** The E3 quick spec's plan with fake, known results for every unit. */

@@ -122,10 +122,11 @@ describe("decode and compile a valid spec", () => {
       const c = yield* compile(spec, SOURCE)
       // One task: nothing to separate from.
       expect(c.separation.value).toBe(Infinity)
-      // Theory β = cβ · d · H · √ι, ι = log(2 d T / δ), T = maxEpisodes · H, d = |S||A| = 6.
+      // Theory β = cβ · d · H · √ι, ι = log(2 d T / δ), T = K·H with K = 2·maxEpisodes (a capped
+      // identification phase, then a capped learning phase), d = |S||A| = 6.
       const d = 6
       const H = 4
-      expect(c.beta).toBeCloseTo(d * H * Math.sqrt(Math.log((2 * d * 50_000 * H) / 0.05)), 10)
+      expect(c.beta).toBeCloseTo(d * H * Math.sqrt(Math.log((2 * d * (2 * 50_000) * H) / 0.05)), 10)
     }))
 
   it.effect("a well-formed tabular environment compiles", () =>

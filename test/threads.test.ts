@@ -223,6 +223,16 @@ describe("runs on two learner threads give the results of one thread", () => {
       yield* same(c, ["distmt"], [3, 4])
     }), 120_000)
 
+  it.live("experience sharing: contributors exchange transitions every episode, in virtual-time order", () =>
+    Effect.gen(function*() {
+      const c = chain({ assignment: Assignment.stream(), agents: 5, sharing: "experience" })
+      const run = yield* runAlgorithm(c, "distmt", 3)
+      // The case this test is for: transitions went through the pools.
+      expect(run.traffic.experience.pulled).toBeGreaterThan(0)
+      expect(run.rows.some((r) => r.role === "contributor")).toBe(true)
+      yield* same(c, ["distmt"], [3])
+    }), 120_000)
+
   it.live("a schedule (K1, K2) instead of widths", () =>
     same(chain({ stopping: Stopping.schedule({ k1: 150, k2: 300 }) }), ["distmt", "oracle"], [0]), 120_000)
 })

@@ -9,13 +9,45 @@
  * (which knows the task) and handed to the agent as an opaque handle.
  */
 import { Effect } from "effect"
+import type { Exchange } from "../coordinator/Coordinator.ts"
 import type { Instance } from "../env/Instance.ts"
 import { Lsvi, type LsviConfig, type Policy } from "../learner/Lsvi.ts"
-import { type Budget, continuePhase, phaseOver, type PhaseResult, phaseResult, type PhaseState } from "./episodes.ts"
+import { TransitionLog } from "../learner/Transitions.ts"
+import {
+  type Budget,
+  continuePhase,
+  continueShared,
+  phaseOver,
+  type PhaseResult,
+  phaseResult,
+  type PhaseState,
+  type SharedStep
+} from "./episodes.ts"
+
+/** Pushes a batch of transitions to the task's pool and pulls the others' since `cursor` (§3 step 3). */
+export type Exchanger = (pushed: Float64Array, cursor: number) => Effect.Effect<Exchange>
+
+/** How a pooled phase ended: this learner's certificate said stop, or another contributor published. */
+export type SharedResult =
+  | { readonly _tag: "Learned"; readonly phase: PhaseResult }
+  | {
+    readonly _tag: "Solved"
+    readonly episodes: number
+    readonly policy: Policy
+    readonly certificate: PhaseResult["certificate"]
+    readonly reached: boolean
+  }
 
 export interface Learning {
   /** Runs episodes on this instance until the budget says stop (§3 steps 1 and 3). */
   readonly phase: (budget: Budget) => Effect.Effect<PhaseResult>
+  /**
+   * Runs episodes on this instance as a contributor to its task's pool (§3 step 3,
+   * `sharing: "experience"`): first pushes every transition recorded so far, then before each
+   * backup pulls the others' transitions and after each episode pushes its own, until the budget
+   * says stop or another contributor publishes. Needs an instance opened with `record`.
+   */
+  readonly shared: (budget: Budget, exchange: Exchanger) => Effect.Effect<SharedResult>
   /** The greedy policy of the current Q̄ (§2). */
   readonly policy: Effect.Effect<Policy>
 }
@@ -49,16 +81,61 @@ export const inChunks = (
     }
   })
 
-/** The instance's numeric work on the agent's own fiber. `onEpisodes` is told each batch of episodes run. */
-export const local = (config: LsviConfig, instance: Instance, onEpisodes: (episodes: number) => void): Learning => {
+/**
+ * A pooled phase as a sequence of steps, wherever they run: join the pool with `joining` (the
+ * transitions gathered before), then alternate `step(state, pulled)` (absorb, back up, maybe run one
+ * episode: `continueShared`) and an exchange that pushes the episode's transitions and pulls the
+ * others'. `onEpisodes` is told each episode.
+ */
+export const inSharedSteps = (
+  budget: Budget,
+  onEpisodes: (episodes: number) => void,
+  exchange: Exchanger,
+  joining: Float64Array,
+  step: (state: PhaseState | undefined, pulled: Float64Array) => Effect.Effect<SharedStep>
+): Effect.Effect<SharedResult> =>
+  Effect.gen(function*() {
+    let reply = yield* exchange(joining, 0)
+    let state: PhaseState | undefined = undefined
+    for (;;) {
+      if (reply._tag === "Solved") {
+        const { certificate, policy, reached } = reply
+        return { _tag: "Solved", episodes: state?.episodes ?? 0, policy, certificate, reached }
+      }
+      const next: SharedStep = yield* step(state, reply.pulled)
+      state = next.state
+      if (next.pushed === undefined) return { _tag: "Learned", phase: phaseResult(state, budget) }
+      onEpisodes(1)
+      reply = yield* exchange(next.pushed, reply.cursor)
+    }
+  })
+
+/**
+ * The instance's numeric work on the agent's own fiber. `onEpisodes` is told each batch of episodes
+ * run. With `record`, every transition is also kept until the instance joins a pool (§3 step 3).
+ */
+export const local = (
+  config: LsviConfig,
+  instance: Instance,
+  onEpisodes: (episodes: number) => void,
+  record = false
+): Learning => {
   const learner = new Lsvi(config, instance.features)
+  const log = record ? new TransitionLog() : undefined
   return {
     phase: (budget) =>
       inChunks(budget, onEpisodes, (state) => {
-        const chunk = Effect.sync(() => continuePhase(learner, instance, budget, state, LOCAL_CHUNK))
+        const chunk = Effect.sync(() => continuePhase(learner, instance, budget, state, LOCAL_CHUNK, log))
         // The other fibers run between two chunks.
         return state === undefined ? chunk : Effect.andThen(Effect.yieldNow, chunk)
       }),
+    shared: (budget, exchange) => {
+      if (log === undefined) return Effect.die(new Error("a pooled phase needs an instance opened with record"))
+      const joining = log.toArray()
+      log.clear()
+      return inSharedSteps(budget, onEpisodes, exchange, joining, (state, pulled) =>
+        Effect.sync(() => continueShared(learner, instance, budget, state, pulled)))
+    },
     policy: Effect.sync(() => learner.policy())
   }
 }

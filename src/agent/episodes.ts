@@ -8,14 +8,19 @@
  */
 import type { Instance } from "../env/Instance.ts"
 import type { Certificate, Lsvi } from "../learner/Lsvi.ts"
+import { absorb, TransitionLog } from "../learner/Transitions.ts"
 
-/** One episode acting greedily on the current Q̄ (§2), its transitions added to the data. */
-export const runEpisode = (learner: Lsvi, instance: Instance): void => {
+/**
+ * One episode acting greedily on the current Q̄ (§2), its transitions added to the data and, when
+ * a `log` is given, recorded there too (for experience sharing, §3 step 3).
+ */
+export const runEpisode = (learner: Lsvi, instance: Instance, log?: TransitionLog): void => {
   let s = instance.reset()
   for (let h = 0; h < instance.horizon; h++) {
     const a = learner.act(h, s)
     const { reward, next } = instance.step(h, s, a)
     learner.addTransition(h, s, a, reward, next)
+    log?.push(h, s, a, reward, next)
     s = next
   }
 }
@@ -57,7 +62,8 @@ export const continuePhase = (
   instance: Instance,
   budget: Budget,
   state: PhaseState | undefined,
-  chunk: number
+  chunk: number,
+  log?: TransitionLog
 ): PhaseState => {
   const start = instance.reset()
   if (state === undefined) {
@@ -66,7 +72,7 @@ export const continuePhase = (
   }
   let { certificate, episodes } = state
   for (let run = 0; run < chunk && !phaseOver({ episodes, certificate }, budget); run++) {
-    runEpisode(learner, instance)
+    runEpisode(learner, instance, log)
     episodes++
     learner.backup()
     certificate = learner.certificate(start)
@@ -77,3 +83,34 @@ export const continuePhase = (
 /** A whole phase in one call (tests, and anything that needs no chunks). */
 export const runPhase = (learner: Lsvi, instance: Instance, budget: Budget): PhaseResult =>
   phaseResult(continuePhase(learner, instance, budget, undefined, Infinity), budget)
+
+/** One step of a pooled phase: the phase so far, and the episode's transitions if one was run. */
+export interface SharedStep {
+  readonly state: PhaseState
+  /** The transitions of the episode this step ran, to push; undefined when the phase is over. */
+  readonly pushed: Float64Array | undefined
+}
+
+/**
+ * One step of a phase on a task whose experience is pooled (§3 step 3, `sharing: "experience"`):
+ * absorb the transitions `pulled` from the pool, back up, read the certificate; if the phase is not
+ * over, run one episode and return its transitions for the caller to push. The pull before each
+ * backup is what makes every contributor learn from the pooled data. Like `continuePhase`, this is
+ * plain synchronous code, so it runs the same on the agent's fiber or on a learner thread.
+ */
+export const continueShared = (
+  learner: Lsvi,
+  instance: Instance,
+  budget: Budget,
+  state: PhaseState | undefined,
+  pulled: Float64Array
+): SharedStep => {
+  const start = instance.reset()
+  absorb(learner, pulled)
+  learner.backup()
+  const now: PhaseState = { episodes: state?.episodes ?? 0, certificate: learner.certificate(start) }
+  if (phaseOver(now, budget)) return { state: now, pushed: undefined }
+  const log = new TransitionLog()
+  runEpisode(learner, instance, log)
+  return { state: { episodes: now.episodes + 1, certificate: now.certificate }, pushed: log.toArray() }
+}

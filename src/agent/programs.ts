@@ -1,15 +1,15 @@
 /**
  * One agent's program, as a fiber (docs/algorithm.md §3): for each of its task instances in order,
- * explore to identify → ask the server → retrieve, wait, or learn and publish; at the end fetch
- * every published policy. And the two baselines: `independent` (no server) and `oracle`
- * (identities given, no identification phase).
+ * explore to identify → ask the server → retrieve, wait (policy sharing) or pool experience
+ * (experience sharing), or learn and publish; at the end fetch every published policy. And the two
+ * baselines: `independent` (no server) and `oracle` (identities given, no identification phase).
  *
  * An agent sees its instances only through `Learning` (src/agent/Learning.ts: episodes on an
  * instance it cannot name, and the learner's policy): the hidden identity never enters this file.
  * The oracle alone receives `keys`, the identities it is given.
  */
 import { Effect } from "effect"
-import { Coordinator, type CoordinatorShape, type Identification } from "../coordinator/Coordinator.ts"
+import { Coordinator, type CoordinatorShape, type Identification, type Published } from "../coordinator/Coordinator.ts"
 import type { Certificate, Policy } from "../learner/Lsvi.ts"
 import type { Budget } from "./episodes.ts"
 import type { Learning, Open } from "./Learning.ts"
@@ -23,9 +23,25 @@ export interface AgentConfig {
   readonly solo: Budget
   /** H: the oracle's placeholder interval is [0, H]. */
   readonly horizon: number
+  /** §3 step 3: wait for the owner's policy, or pool experience with the task's other contributors. */
+  readonly sharing: "policy" | "experience"
+  /**
+   * The adaptive rule (§3 step 1): an identification phase that ends at its cap above c_Sep/2 does
+   * not ask the server (capped identification). Under the schedule rule the interval is used as is.
+   */
+  readonly adaptive: boolean
 }
 
-export type Role = "owner" | "downloaded" | "solo"
+/**
+ * What the agent did on an instance: `owner` registered (or took over) the task and learned it;
+ * `contributor` pooled experience on a task another agent registered; `downloaded` took a published
+ * policy; `solo` learned alone (`independent`); `unidentified` learned alone because its
+ * identification phase hit its cap above c_Sep/2 (§3, capped identification).
+ */
+export type Role = "owner" | "contributor" | "downloaded" | "solo" | "unidentified"
+
+/** Where the policy an agent holds at the end comes from: its own learner, or the server. */
+export type Source = "learned" | "downloaded"
 
 /** What happened on one task instance, as the agent knows it. */
 export interface InstanceOutcome {
@@ -39,12 +55,24 @@ export interface InstanceOutcome {
   /** This instance registered its entry as a new task. */
   readonly registered: boolean
   readonly role: Role
-  /** The certificate this agent reached (owner, solo) or the one published with the downloaded policy. */
+  /** The certificate of the policy the agent holds: its own, or the one published with it. */
   readonly certificate: Certificate
-  /** Whether the width target was met (false when a cap or a pure schedule ended the learning). */
+  /**
+   * Whether the learning that produced the held policy met its width target (false when a cap or a
+   * pure schedule ended it); for a downloaded policy, the publisher's own.
+   */
   readonly reachedTarget: boolean
+  /** Whether the identification phase met c_Sep/2 (undefined where there is none: baselines). */
+  readonly identificationReached: boolean | undefined
   /** The agent's final policy for this instance (from `fetchAll` when a server is used). */
   readonly policy: Policy
+  readonly source: Source
+}
+
+/** An agent's run: its instances, and every policy it fetched from the server at the end (§3 step 4). */
+export interface AgentResult {
+  readonly outcomes: ReadonlyArray<InstanceOutcome>
+  readonly fetched: ReadonlyArray<Published>
 }
 
 interface Resolved {
@@ -76,15 +104,47 @@ const ask = <A>(
     })
   )
 
+/** Learns a task alone from the instance's data so far, until the budget says stop. */
+const learnAlone = (learning: Learning, budget: Budget, role: Role): Effect.Effect<Resolved> =>
+  Effect.gen(function*() {
+    const phase = yield* learning.phase(budget)
+    const policy = yield* learning.policy
+    return { learningEpisodes: phase.episodes, role, certificate: phase.certificate, reachedTarget: phase.reached, policy }
+  })
+
+/**
+ * §3 step 3 with `sharing: "experience"`: learn from the task's pool until this learner's
+ * certificate says stop (then publish) or another contributor publishes (then take its policy).
+ */
+const pooled = (
+  server: CoordinatorShape,
+  agent: number,
+  learning: Learning,
+  budget: Budget,
+  task: number,
+  role: "owner" | "contributor"
+): Effect.Effect<Resolved> =>
+  Effect.gen(function*() {
+    const r = yield* learning.shared(budget, (pushed, cursor) => server.exchange(agent, task, pushed, cursor))
+    if (r._tag === "Solved") {
+      return { learningEpisodes: r.episodes, role, certificate: r.certificate, reachedTarget: r.reached, policy: r.policy }
+    }
+    const policy = yield* learning.policy
+    yield* server.publish(agent, task, policy, r.phase.certificate, r.phase.reached)
+    return { learningEpisodes: r.phase.episodes, role, certificate: r.phase.certificate, reachedTarget: r.phase.reached, policy }
+  })
+
 /**
  * §3 step 3 after the server's answer: learn and publish a task we own, take a solved task's
- * policy, or wait for the owner; if the owner fails, claim the task and learn it ourselves.
+ * policy, or, for a task being learned elsewhere, wait for its policy (policy sharing) or pool
+ * experience with it (experience sharing); if the owner fails, claim the task and learn it ourselves.
  */
 const resolve = (
   server: CoordinatorShape,
   agent: number,
   learning: Learning,
   budget: Budget,
+  sharing: AgentConfig["sharing"],
   answer: Identification
 ): Effect.Effect<Resolved> =>
   Effect.gen(function*() {
@@ -92,33 +152,54 @@ const resolve = (
       case "Registered":
       case "Claimed": {
         // `ask` re-opens the task if this fiber is interrupted before it publishes (§3).
+        if (sharing === "experience") return yield* pooled(server, agent, learning, budget, answer.task, "owner")
         const phase = yield* learning.phase(budget)
         const policy = yield* learning.policy
-        yield* server.publish(agent, answer.task, policy, phase.certificate)
+        yield* server.publish(agent, answer.task, policy, phase.certificate, phase.reached)
         return { learningEpisodes: phase.episodes, role: "owner", certificate: phase.certificate, reachedTarget: phase.reached, policy }
       }
-      case "Solved":
-        return { learningEpisodes: 0, role: "downloaded", certificate: answer.certificate, reachedTarget: true, policy: answer.policy }
+      case "Solved": {
+        const { certificate, policy, reached } = answer
+        return { learningEpisodes: 0, role: "downloaded", certificate, reachedTarget: reached, policy }
+      }
       case "Learning": {
+        if (sharing === "experience") return yield* pooled(server, agent, learning, budget, answer.task, "contributor")
         const outcome = yield* server.awaitPolicy(agent, answer.outcome)
         if (outcome._tag === "Published") {
-          return { learningEpisodes: 0, role: "downloaded", certificate: outcome.certificate, reachedTarget: true, policy: outcome.policy }
+          const { certificate, policy, reached } = outcome
+          return { learningEpisodes: 0, role: "downloaded", certificate, reachedTarget: reached, policy }
         }
         return yield* ask(server, agent, server.claim(agent, answer.task), (next) =>
-          resolve(server, agent, learning, budget, next))
+          resolve(server, agent, learning, budget, sharing, next))
       }
     }
   })
 
-/** Replaces each outcome's policy by the server's copy from `fetchAll` (§3 step 4). */
+/**
+ * §3 step 4: fetches every published policy, and makes each outcome's policy the server's copy of
+ * its task's (with that copy's certificate and publisher's target flag).
+ */
 const withFetched = (
   server: CoordinatorShape,
   agent: number,
   outcomes: ReadonlyArray<InstanceOutcome>
-): Effect.Effect<ReadonlyArray<InstanceOutcome>> =>
-  Effect.map(server.fetchAll(agent), (published) => {
-    const byTask = new Map(published.map((p) => [p.task, p.policy]))
-    return outcomes.map((o) => ({ ...o, policy: (o.entry === undefined ? undefined : byTask.get(o.entry)) ?? o.policy }))
+): Effect.Effect<AgentResult> =>
+  Effect.map(server.fetchAll(agent), (fetched) => {
+    const byTask = new Map(fetched.map((p) => [p.task, p]))
+    return {
+      fetched,
+      outcomes: outcomes.map((o) => {
+        const p = o.entry === undefined ? undefined : byTask.get(o.entry)
+        if (p === undefined) return o
+        return {
+          ...o,
+          policy: p.policy,
+          certificate: p.certificate,
+          reachedTarget: p.reached,
+          source: p.publisher === agent ? "learned" : "downloaded"
+        }
+      })
+    }
   })
 
 /** How an agent with a server obtains the server's answer for one instance, and at what cost. */
@@ -126,7 +207,12 @@ type Identify = (
   server: CoordinatorShape,
   learning: Learning,
   slot: number
-) => Effect.Effect<{ readonly episodes: number; readonly request: Effect.Effect<Identification> }>
+) => Effect.Effect<{
+  readonly episodes: number
+  /** Undefined when the instance is not to be identified (capped identification, §3). */
+  readonly request: Effect.Effect<Identification> | undefined
+  readonly reached: boolean | undefined
+}>
 
 /**
  * An agent that uses the server: for each instance in order, identify it, then resolve the answer
@@ -136,27 +222,30 @@ const serverAgent = (
   agent: number,
   instances: ReadonlyArray<Open>,
   learn: Budget,
+  sharing: AgentConfig["sharing"],
   identify: Identify
-): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
+): Effect.Effect<AgentResult, never, Coordinator> =>
   Effect.gen(function*() {
     const server = yield* Coordinator
     const outcomes: Array<InstanceOutcome> = []
     for (const [slot, open] of instances.entries()) {
       const learning = open()
-      const { episodes, request } = yield* identify(server, learning, slot)
+      const { episodes, request, reached } = yield* identify(server, learning, slot)
+      const base = { agent, slot, identificationEpisodes: episodes, identificationReached: reached }
+      if (request === undefined) {
+        // Capped identification (§3): learn the instance alone, neither matching nor registering.
+        const r = yield* learnAlone(learning, learn, "unidentified")
+        outcomes.push({ ...base, ...r, entry: undefined, registered: false, source: "learned" })
+        continue
+      }
       const [answer, r] = yield* ask(server, agent, request, (answer) =>
-        Effect.map(resolve(server, agent, learning, learn, answer), (r) => [answer, r] as const))
+        Effect.map(resolve(server, agent, learning, learn, sharing, answer), (r) => [answer, r] as const))
       outcomes.push({
-        agent,
-        slot,
-        identificationEpisodes: episodes,
-        learningEpisodes: r.learningEpisodes,
+        ...base,
+        ...r,
         entry: answer.task,
         registered: answer._tag === "Registered",
-        role: r.role,
-        certificate: r.certificate,
-        reachedTarget: r.reachedTarget,
-        policy: r.policy
+        source: r.role === "downloaded" ? "downloaded" : "learned"
       })
     }
     return yield* withFetched(server, agent, outcomes)
@@ -170,12 +259,14 @@ export const distmtAgent = (
   agent: number,
   instances: ReadonlyArray<Open>,
   config: AgentConfig
-): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
-  serverAgent(agent, instances, config.learn, (server, learning) =>
+): Effect.Effect<AgentResult, never, Coordinator> =>
+  serverAgent(agent, instances, config.learn, config.sharing, (server, learning) =>
     Effect.gen(function*() {
       const explore = yield* learning.phase(config.identify)
       const { lower, upper } = explore.certificate
-      return { episodes: explore.episodes, request: server.identify(agent, { lower, upper }) }
+      // Capped identification (§3): an interval wider than c_Sep/2 could overlap several tasks.
+      const request = config.adaptive && !explore.reached ? undefined : server.identify(agent, { lower, upper })
+      return { episodes: explore.episodes, request, reached: explore.reached }
     }))
 
 /** The `oracle` baseline: identities (`keys`) are given, policies shared, no identification phase. */
@@ -184,34 +275,35 @@ export const oracleAgent = (
   instances: ReadonlyArray<Open>,
   keys: ReadonlyArray<number>,
   config: AgentConfig
-): Effect.Effect<ReadonlyArray<InstanceOutcome>, never, Coordinator> =>
-  serverAgent(agent, instances, config.solo, (server, _learning, slot) =>
+): Effect.Effect<AgentResult, never, Coordinator> =>
+  serverAgent(agent, instances, config.solo, config.sharing, (server, _learning, slot) =>
     // The interval is not used to match (keys are), and a learner's values lie in [0, H].
-    Effect.succeed({ episodes: 0, request: server.identifyKnown(agent, keys[slot], { lower: 0, upper: config.horizon }) }))
+    Effect.succeed({
+      episodes: 0,
+      request: server.identifyKnown(agent, keys[slot], { lower: 0, upper: config.horizon }),
+      reached: undefined
+    }))
 
 /** The `independent` baseline: no server; every instance learned from scratch to ε. */
 export const independentAgent = (
   agent: number,
   instances: ReadonlyArray<Open>,
   config: AgentConfig
-): Effect.Effect<ReadonlyArray<InstanceOutcome>> =>
+): Effect.Effect<AgentResult> =>
   Effect.gen(function*() {
     const outcomes: Array<InstanceOutcome> = []
     for (const [slot, open] of instances.entries()) {
-      const learning = open()
-      const phase = yield* learning.phase(config.solo)
+      const r = yield* learnAlone(open(), config.solo, "solo")
       outcomes.push({
+        ...r,
         agent,
         slot,
         identificationEpisodes: 0,
-        learningEpisodes: phase.episodes,
+        identificationReached: undefined,
         entry: undefined,
         registered: false,
-        role: "solo",
-        certificate: phase.certificate,
-        reachedTarget: phase.reached,
-        policy: yield* learning.policy
+        source: "learned"
       })
     }
-    return outcomes
+    return { outcomes, fetched: [] }
   })

@@ -1,5 +1,6 @@
 /**
  * `distmt bench lsvi`: the numeric core's benchmark (issue 5, docs/performance.md).
+ * `distmt bench dqn`: the DQN learner's (issue 11), in src/deep/benchCommand.ts.
  *
  *   distmt bench lsvi --episodes K --dim d --actions A --horizon H --seed s [--beta b] [--lambda l]
  *                     [--twin] [--kernel wasm|js] [--json] [--dump DIR]
@@ -11,6 +12,7 @@
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type BenchOptions, type BenchResult, dump, estimatedBytes, featureBytesOf, makeDirectory, runBench } from "../bench/lsviBench.ts"
+import { dqnBenchCommand } from "../deep/benchCommand.ts"
 
 export class BenchError extends Data.TaggedError("BenchError")<{ readonly message: string }> {}
 
@@ -119,5 +121,5 @@ const lsvi = Command.make("lsvi", flags, (f) =>
 
 export const bench = Command.make("bench").pipe(
   Command.withDescription("Benchmarks of the numeric core."),
-  Command.withSubcommands([lsvi])
+  Command.withSubcommands([lsvi, dqnBenchCommand])
 )

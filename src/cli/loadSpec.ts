@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { decode, type DecodeOptions } from "../spec/schema.ts"
+import { LOADED_BY_DISTMT } from "../spec/selfRun.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 
@@ -28,6 +29,8 @@ export const loadSpec = (file: string, options: DecodeOptions = {}): Effect.Effe
     const absolute = path.resolve(file)
     if (!fs.existsSync(absolute)) return yield* new SpecLoadError({ source: file, reason: "no such file" })
     if (fs.statSync(absolute).isDirectory()) return yield* new SpecLoadError({ source: file, reason: "is a directory, expected a .spec.ts file" })
+    // A spec imported by distmt itself must not also run itself as if executed directly (selfRun.ts).
+    Reflect.set(globalThis, LOADED_BY_DISTMT, true)
     const mod = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(absolute).href) as Promise<Record<string, unknown>>,
       catch: (e) => new SpecLoadError({ source: file, reason: `the module failed to load: ${firstLine(e)}` })

@@ -1,11 +1,13 @@
 /**
- * The `distmt` command (DESIGN.md, "Who uses it"):
+ * The `distmt` command (README.md, "Commands"); `tsx run <spec>` (the root file `run`) is `distmt run <spec>`:
  *
  *   distmt run <spec> [--out DIR] [--threads N|auto]   validate, run with progress, print the summary, write results
  *   distmt validate <spec>          decode and check only
  *   distmt sweep <spec> [--quick]   every point of the spec's sweep axes × seeds, then the report (sweep.ts)
  *   distmt report <dir>             rewrite a sweep's report from its saved rows (report.ts)
  *   distmt bench lsvi …             time the LSVI-UCB kernels (bench.ts)
+ *   distmt bench dqn [--json]       time the DQN learner's engines (bench.ts, src/deep/benchCommand.ts)
+ *   distmt train-dqn --game G …     train a DQN agent on one game, write its learning curve (src/deep/trainCommand.ts)
  *
  * Errors in the user's input are printed as one clear message (no stack trace) with exit code 1.
  */
@@ -14,8 +16,9 @@ import { Console, Data, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as path from "node:path"
 import { prepareOutput, writeResults } from "../report/files.ts"
-import { summarize, summaryTable } from "../report/summary.ts"
+import { capWarnings, summarize, summaryTable } from "../report/summary.ts"
 import { runExperiment, threadsFor } from "../run/runExperiment.ts"
+import { trainDqnCommand } from "../deep/trainCommand.ts"
 import { compile } from "../spec/compile.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { bench } from "./bench.ts"
@@ -101,14 +104,7 @@ const run = Command.make(
         yield* Console.log("")
         const summary = summarize(results.runs, decoded.stopping._tag === "Adaptive")
         yield* Console.log(summaryTable(summary))
-        for (const [algorithm, s] of Object.entries(summary)) {
-          if (s.cappedRate > 0) {
-            yield* Console.log(
-              `note: ${algorithm}: ${(100 * s.cappedRate).toFixed(1)}% of learners stopped at the episode cap ` +
-                `(stopping.maxEpisodes) before reaching their width target`
-            )
-          }
-        }
+        for (const warning of capWarnings(results.runs, decoded.stopping, decoded.cSep)) yield* Console.log(warning)
         yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, model.json, policies.json)`)
       })
     )
@@ -116,7 +112,7 @@ const run = Command.make(
 
 const distmt = Command.make("distmt").pipe(
   Command.withDescription("Distributed multi-task reinforcement learning experiments (DistMT-LSVI)."),
-  Command.withSubcommands([run, validate, sweepCommand, reportCommand, bench])
+  Command.withSubcommands([run, validate, sweepCommand, reportCommand, bench, trainDqnCommand])
 )
 
 Command.run(distmt, { version: VERSION }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

@@ -1,6 +1,7 @@
 /**
  * The central server of DistMT-LSVI (docs/algorithm.md §3): a task registry held in a `Ref`, with
- * `identify`, `publish`, `awaitPolicy`, `claim`, `abandon` and `fetchAll`.
+ * `identify`, `publish`, `awaitPolicy`, `claim`, `abandon` and `fetchAll`, and each task's
+ * experience pool (`exchange`, for `sharing: "experience"`).
  *
  * Every state change is one `Ref.modify`: the overlap test and the registration happen in the same
  * atomic step, so two agents can never register the same task twice. Waiters hold the `Deferred`
@@ -8,10 +9,16 @@
  * "start waiting". If the owner of a task fails, `abandon` re-opens it and wakes its waiters, one of
  * which `claim`s it; a task found open by `identify` is claimed on the spot.
  *
- * Every request and reply is counted, with its size in bytes (§3, accounting).
+ * A task's pool is an append-only log of pushed batches; a contributor's cursor is the length of
+ * the log it has seen, so a pull hands it every batch pushed by the others since, each exactly once
+ * (no transition lost or applied twice), in the order the server received them.
+ *
+ * Every request and reply is counted, with its size in bytes (§3, accounting); experience traffic
+ * is counted apart from policy traffic.
  */
 import { Context, Deferred, Effect, Layer, Ref } from "effect"
 import { type Certificate, type Policy, policyBytes } from "../learner/Lsvi.ts"
+import { concat, count as transitions, TRANSITION_BYTES } from "../learner/Transitions.ts"
 
 export interface Interval {
   readonly lower: number
@@ -30,13 +37,15 @@ export interface Entry {
   readonly status: TaskStatus
   readonly policy: Policy | undefined
   readonly certificate: Certificate | undefined
+  /** Whether the publisher's learning met its width target (false when a cap ended it). */
+  readonly reached: boolean
   readonly publisher: number | undefined
   readonly outcome: Deferred.Deferred<Outcome>
 }
 
 /** What a waiter learns: the policy was published, or the owner failed and the task is open. */
 export type Outcome =
-  | { readonly _tag: "Published"; readonly policy: Policy; readonly certificate: Certificate }
+  | { readonly _tag: "Published"; readonly policy: Policy; readonly certificate: Certificate; readonly reached: boolean }
   | { readonly _tag: "Reopened" }
 
 /** The server's answer to `identify` (§3 step 2). */
@@ -44,19 +53,55 @@ export type Identification =
   /** No overlapping task: a new one is registered, owned by the caller. */
   | { readonly _tag: "Registered"; readonly task: number }
   /** Overlaps a solved task: its policy comes with the answer. */
-  | { readonly _tag: "Solved"; readonly task: number; readonly policy: Policy; readonly certificate: Certificate }
+  | {
+    readonly _tag: "Solved"
+    readonly task: number
+    readonly policy: Policy
+    readonly certificate: Certificate
+    readonly reached: boolean
+  }
   /** Overlaps a task being learned elsewhere: wait on `outcome`. */
   | { readonly _tag: "Learning"; readonly task: number; readonly outcome: Deferred.Deferred<Outcome> }
   /** Overlaps a task whose owner failed: the caller now owns it. */
   | { readonly _tag: "Claimed"; readonly task: number }
 
+/** The server's answer to `exchange` (§3 step 3, `sharing: "experience"`). */
+export type Exchange =
+  /** The task is still being learned: the others' transitions since `cursor`, and the new cursor. */
+  | { readonly _tag: "Pooled"; readonly pulled: Float64Array; readonly cursor: number }
+  /** Some contributor published: stop and take its policy. */
+  | { readonly _tag: "Solved"; readonly policy: Policy; readonly certificate: Certificate; readonly reached: boolean }
+
+/** Experience traffic, counted apart from the policy traffic. */
+export interface ExperienceTraffic {
+  readonly messages: number
+  readonly pushed: number
+  readonly pulled: number
+  readonly bytes: number
+}
+
 export interface Traffic {
   readonly messages: number
   readonly bytes: number
+  readonly experience: ExperienceTraffic
+}
+
+export const noTraffic: Traffic = { messages: 0, bytes: 0, experience: { messages: 0, pushed: 0, pulled: 0, bytes: 0 } }
+
+/** One push to a task's pool: who pushed it, and the packed transitions. */
+interface Batch {
+  readonly agent: number
+  readonly transitions: Float64Array
 }
 
 interface State {
   readonly entries: ReadonlyArray<Entry>
+  /**
+   * Each task's pool, by task id. The arrays are appended to in place inside `Ref.modify` (they
+   * only ever grow, and a cursor only reads below the length it was given), so a push costs O(1)
+   * rather than a copy of the pool.
+   */
+  readonly pools: ReadonlyArray<Array<Batch>>
   readonly traffic: Traffic
 }
 
@@ -68,8 +113,19 @@ const CERTIFICATE = 24
 const overlaps = (a: Interval, b: Interval): boolean => a.lower <= b.upper && b.lower <= a.upper
 
 const count = (t: Traffic, messages: number, bytes: number): Traffic => ({
+  ...t,
   messages: t.messages + messages,
   bytes: t.bytes + bytes
+})
+
+const countExperience = (t: Traffic, pushed: number, pulled: number, bytes: number): Traffic => ({
+  ...t,
+  experience: {
+    messages: t.experience.messages + 2,
+    pushed: t.experience.pushed + pushed,
+    pulled: t.experience.pulled + pulled,
+    bytes: t.experience.bytes + bytes
+  }
 })
 
 const replace = (entries: ReadonlyArray<Entry>, e: Entry): ReadonlyArray<Entry> =>
@@ -84,6 +140,7 @@ const newEntry = (id: number, key: number | undefined, interval: Interval, agent
   status: "learning",
   policy: undefined,
   certificate: undefined,
+  reached: false,
   publisher: undefined,
   outcome: Deferred.makeUnsafe<Outcome>()
 })
@@ -92,12 +149,25 @@ const newEntry = (id: number, key: number | undefined, interval: Interval, agent
 const answer = (e: Entry, agent: number): readonly [Identification, Entry, number] => {
   switch (e.status) {
     case "solved":
-      return [{ _tag: "Solved", task: e.id, policy: e.policy!, certificate: e.certificate! }, e, policyBytes(e.policy!) + CERTIFICATE]
+      return [
+        { _tag: "Solved", task: e.id, policy: e.policy!, certificate: e.certificate!, reached: e.reached },
+        e,
+        policyBytes(e.policy!) + CERTIFICATE
+      ]
     case "learning":
       return [{ _tag: "Learning", task: e.id, outcome: e.outcome }, e, HEADER]
     case "open":
       return [{ _tag: "Claimed", task: e.id }, { ...e, owner: agent, status: "learning" }, HEADER]
   }
+}
+
+/** A published policy as `fetchAll` returns it. */
+export interface Published {
+  readonly task: number
+  readonly policy: Policy
+  readonly certificate: Certificate
+  readonly reached: boolean
+  readonly publisher: number
 }
 
 export interface CoordinatorShape {
@@ -109,12 +179,27 @@ export interface CoordinatorShape {
   readonly awaitPolicy: (agent: number, outcome: Deferred.Deferred<Outcome>) => Effect.Effect<Outcome>
   /** Takes over a re-opened task; otherwise says what the task is now. */
   readonly claim: (agent: number, task: number) => Effect.Effect<Identification>
-  /** Stores the owner's policy with its certificate and releases every waiter. */
-  readonly publish: (agent: number, task: number, policy: Policy, certificate: Certificate) => Effect.Effect<void>
+  /**
+   * Stores a policy with its certificate (and whether its learning met the width target) and
+   * releases every waiter. The first publication of a task is kept.
+   */
+  readonly publish: (
+    agent: number,
+    task: number,
+    policy: Policy,
+    certificate: Certificate,
+    reached: boolean
+  ) => Effect.Effect<void>
   /** The owner failed: re-open its task and wake the waiters so one of them takes it over. */
   readonly abandon: (agent: number, task: number) => Effect.Effect<void>
+  /**
+   * §3 step 3 with `sharing: "experience"`, atomically: append `pushed` to the task's pool, and
+   * answer with every transition the others pushed since `cursor` (or with the policy, once the task
+   * is solved).
+   */
+  readonly exchange: (agent: number, task: number, pushed: Float64Array, cursor: number) => Effect.Effect<Exchange>
   /** §3 step 4: every published policy, by task id. */
-  readonly fetchAll: (agent: number) => Effect.Effect<ReadonlyArray<{ readonly task: number; readonly policy: Policy }>>
+  readonly fetchAll: (agent: number) => Effect.Effect<ReadonlyArray<Published>>
   /** The registry as it is now (for the evaluator and the tests; agents do not call it). */
   readonly registry: Effect.Effect<ReadonlyArray<Entry>>
   readonly traffic: Effect.Effect<Traffic>
@@ -122,7 +207,7 @@ export interface CoordinatorShape {
 
 /** Builds an in-process coordinator over a fresh `Ref`. */
 export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
-  const state = yield* Ref.make<State>({ entries: [], traffic: { messages: 0, bytes: 0 } })
+  const state = yield* Ref.make<State>({ entries: [], pools: [], traffic: noTraffic })
 
   const identifyWith = (
     agent: number,
@@ -137,7 +222,7 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
         const e = newEntry(s.entries.length, key, interval, agent)
         return [
           { _tag: "Registered", task: e.id },
-          { entries: [...s.entries, e], traffic: count(s.traffic, 2, request + HEADER) }
+          { entries: [...s.entries, e], pools: [...s.pools, []], traffic: count(s.traffic, 2, request + HEADER) }
         ]
       }
       const narrowed: Entry = {
@@ -148,7 +233,7 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
         }
       }
       const [reply, updated, replyBytes] = answer(narrowed, agent)
-      return [reply, { entries: replace(s.entries, updated), traffic: count(s.traffic, 2, request + replyBytes) }]
+      return [reply, { ...s, entries: replace(s.entries, updated), traffic: count(s.traffic, 2, request + replyBytes) }]
     })
 
   const identify = (agent: number, interval: Interval) =>
@@ -169,22 +254,22 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
     Ref.modify(state, (s): readonly [Identification, State] => {
       const e = s.entries[task]
       const [reply, updated, bytes] = answer(e, agent)
-      return [reply, { entries: replace(s.entries, updated), traffic: count(s.traffic, 2, HEADER + bytes) }]
+      return [reply, { ...s, entries: replace(s.entries, updated), traffic: count(s.traffic, 2, HEADER + bytes) }]
     })
 
   // publish and abandon change the registry and then wake the waiters: uninterruptible, so that an
   // interrupt between the two steps cannot leave waiters asleep on a task that moved on.
-  const publish = (agent: number, task: number, policy: Policy, certificate: Certificate) =>
+  const publish = (agent: number, task: number, policy: Policy, certificate: Certificate, reached: boolean) =>
     Effect.uninterruptible(Effect.gen(function*() {
       const toRelease = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome> | undefined, State] => {
         const e = s.entries[task]
         const traffic = count(s.traffic, 2, HEADER + policyBytes(policy) + CERTIFICATE + HEADER)
         // A second publication of a solved task (possible after a take-over race) keeps the first.
         if (e.status === "solved") return [undefined, { ...s, traffic }]
-        const solved: Entry = { ...e, status: "solved", owner: agent, policy, certificate, publisher: agent }
-        return [e.outcome, { entries: replace(s.entries, solved), traffic }]
+        const solved: Entry = { ...e, status: "solved", owner: agent, policy, certificate, reached, publisher: agent }
+        return [e.outcome, { ...s, entries: replace(s.entries, solved), traffic }]
       })
-      if (toRelease !== undefined) yield* Deferred.succeed(toRelease, { _tag: "Published", policy, certificate })
+      if (toRelease !== undefined) yield* Deferred.succeed(toRelease, { _tag: "Published", policy, certificate, reached })
     }))
 
   const abandon = (agent: number, task: number) =>
@@ -198,10 +283,33 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
       if (toWake !== undefined) yield* Deferred.succeed(toWake, { _tag: "Reopened" })
     }))
 
+  const exchange = (agent: number, task: number, pushed: Float64Array, cursor: number) =>
+    Ref.modify(state, (s): readonly [Exchange, State] => {
+      const e = s.entries[task]
+      const request = 3 * HEADER + pushed.length * 8
+      if (e.status === "solved") {
+        const reply: Exchange = { _tag: "Solved", policy: e.policy!, certificate: e.certificate!, reached: e.reached }
+        return [reply, { ...s, traffic: count(s.traffic, 2, request + policyBytes(e.policy!) + CERTIFICATE) }]
+      }
+      const pool = s.pools[task]
+      const others = pool.slice(cursor).filter((b) => b.agent !== agent).map((b) => b.transitions)
+      if (pushed.length > 0) pool.push({ agent, transitions: pushed })
+      const pulled = concat(others)
+      const traffic = countExperience(
+        s.traffic,
+        transitions(pushed),
+        transitions(pulled),
+        request + 2 * HEADER + transitions(pulled) * TRANSITION_BYTES
+      )
+      return [{ _tag: "Pooled", pulled, cursor: pool.length }, { ...s, traffic }]
+    })
+
   const fetchAll = (_agent: number) =>
     Ref.modify(state, (s) => {
-      const published = s.entries.flatMap((e) => (e.policy === undefined ? [] : [{ task: e.id, policy: e.policy }]))
-      const bytes = published.reduce((b, p) => b + HEADER + policyBytes(p.policy), HEADER)
+      const published = s.entries.flatMap((e): Array<Published> =>
+        e.policy === undefined ? [] : [{ task: e.id, policy: e.policy, certificate: e.certificate!, reached: e.reached, publisher: e.publisher! }]
+      )
+      const bytes = published.reduce((b, p) => b + HEADER + policyBytes(p.policy) + CERTIFICATE, HEADER)
       return [published, { ...s, traffic: count(s.traffic, 2, HEADER + bytes) }] as const
     })
 
@@ -212,6 +320,7 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
     claim,
     publish,
     abandon,
+    exchange,
     fetchAll,
     registry: Effect.map(Ref.get(state), (s) => s.entries),
     traffic: Effect.map(Ref.get(state), (s) => s.traffic)

@@ -34,6 +34,7 @@ const CSV_COLUMNS = [
   "learning_episodes",
   "entry",
   "role",
+  "source",
   "identification_correct",
   "v_star",
   "v_pi",
@@ -51,12 +52,13 @@ const csvRow = (r: Row): string =>
     r.algorithm,
     r.seed,
     r.agent,
-    r.slot,
+    r.slot ?? "",
     r.task,
     r.identificationEpisodes,
     r.learningEpisodes,
     r.entry ?? "",
-    r.role,
+    r.role ?? "",
+    r.source,
     r.identificationCorrect ?? "",
     r.vStar,
     r.vPi,
@@ -97,9 +99,13 @@ export const policiesJson = (c: Compiled, runs: ReadonlyArray<AlgorithmRun>) => 
       algorithm: r.algorithm,
       seed: r.seed,
       agent: r.agent,
-      slot: r.slot,
+      slot: r.slot ?? null,
       task: r.task,
-      actions: Array.from({ length: c.horizon }, (_, h) => Array.from(r.actions.subarray(h * c.states, (h + 1) * c.states)))
+      source: r.source,
+      // A task whose policy was never published: the agent holds none (a failure, §3 step 4).
+      actions: r.source === "missing"
+        ? null
+        : Array.from({ length: c.horizon }, (_, h) => Array.from(r.actions.subarray(h * c.states, (h + 1) * c.states)))
     }))
   )
 })

@@ -9,7 +9,6 @@
  *
  * Run files are the source of truth; the tables are rebuilt from them at any time.
  */
-import type { Certificate } from "../learner/Lsvi.ts"
 import type { Algorithm, AlgorithmRun, Row } from "../run/runExperiment.ts"
 import { RUN_FORMAT, type SweepUnit } from "../run/sweepPlan.ts"
 import type { Experiment } from "../spec/Spec.ts"
@@ -98,10 +97,18 @@ export interface RunRecord {
   readonly run: AlgorithmRun
 }
 
-type RowJson = Omit<Row, "actions" | "entry" | "identificationCorrect"> & {
+/** A row in JSON: undefined fields as null, and NaN (a missing policy's gap) as null too. */
+type RowJson = Omit<Row, "actions" | "entry" | "identificationCorrect" | "slot" | "role" | "vPi" | "gap" | "certificate"> & {
   readonly entry: number | null
   readonly identificationCorrect: boolean | null
+  readonly slot: number | null
+  readonly role: Row["role"] | null
+  readonly vPi: number | null
+  readonly gap: number | null
+  readonly certificate: { readonly lower: number | null; readonly upper: number | null; readonly width: number | null }
 }
+
+const orNaN = (x: number | null): number => x ?? Number.NaN
 
 /** A run file's content. Policies' action tables are left out: `distmt run` writes those. */
 export const runFileJson = (unit: SweepUnit, run: AlgorithmRun): string =>
@@ -116,10 +123,12 @@ export const runFileJson = (unit: SweepUnit, run: AlgorithmRun): string =>
       traffic: run.traffic,
       registered: run.registered,
       wallSeconds: run.wallSeconds,
-      rows: run.rows.map(({ actions: _actions, entry, identificationCorrect, ...r }): RowJson => ({
+      rows: run.rows.map(({ actions: _actions, entry, identificationCorrect, slot, role, ...r }): RowJson => ({
         ...r,
         entry: entry ?? null,
-        identificationCorrect: identificationCorrect ?? null
+        identificationCorrect: identificationCorrect ?? null,
+        slot: slot ?? null,
+        role: role ?? null
       }))
     }
   }) + "\n"
@@ -136,10 +145,15 @@ export const parseRunFile = (text: string, key: string): RunRecord | undefined =
   }
   if (!isObject(j) || j.format !== RUN_FORMAT || j.key !== key || !isObject(j.run) || !Array.isArray(j.run.rows)) return undefined
   const r = j.run
-  const rows: Array<Row> = r.rows.map((x: RowJson & { certificate: Certificate }) => ({
+  const rows: Array<Row> = r.rows.map((x: RowJson): Row => ({
     ...x,
     entry: x.entry ?? undefined,
     identificationCorrect: x.identificationCorrect ?? undefined,
+    slot: x.slot ?? undefined,
+    role: x.role ?? undefined,
+    vPi: orNaN(x.vPi),
+    gap: orNaN(x.gap),
+    certificate: { lower: orNaN(x.certificate.lower), upper: orNaN(x.certificate.upper), width: orNaN(x.certificate.width) },
     actions: new Int32Array(0)
   }))
   return {
@@ -165,7 +179,7 @@ export const runMetrics = (run: AlgorithmRun, adaptive: boolean): RunMetrics => 
     ...s,
     misidentificationRate: s.identificationAccuracy === null ? null : 1 - s.identificationAccuracy,
     registered: run.registered,
-    learners: run.rows.filter((r) => r.role !== "downloaded").length
+    learners: run.rows.filter((r) => r.role !== undefined && r.role !== "downloaded").length
   }
 }
 
@@ -185,11 +199,17 @@ const METRIC_COLUMNS: ReadonlyArray<readonly [string, (m: RunMetrics) => number 
   ["misidentification_rate", (m) => m.misidentificationRate],
   ["certificate_rate", (m) => m.certificateRate],
   ["capped_rate", (m) => m.cappedRate],
+  ["unidentified_rate", (m) => m.unidentifiedRate],
   ["registered", (m) => m.registered],
   ["messages", (m) => m.messages],
   ["bytes", (m) => m.bytes],
+  ["experience_messages", (m) => m.experienceMessages],
+  ["transitions_pushed", (m) => m.transitionsPushed],
+  ["transitions_pulled", (m) => m.transitionsPulled],
+  ["experience_bytes", (m) => m.experienceBytes],
   ["wall_seconds", (m) => m.wallSeconds],
-  ["instances", (m) => m.instances]
+  ["instances", (m) => m.instances],
+  ["policies", (m) => m.policies]
 ]
 
 /** sweep.csv: one row per finished run, in plan order. */
@@ -215,7 +235,7 @@ export const sweepCsv = (manifest: Manifest, records: ReadonlyMap<string, RunRec
 export const rowsCsv = (manifest: Manifest, records: ReadonlyMap<string, RunRecord>): string => {
   const axes = manifest.axes.map(([k]) => k)
   const header = [
-    "point", ...axes, "algorithm", "seed", "agent", "slot", "task", "identification_episodes", "learning_episodes", "entry", "role",
+    "point", ...axes, "algorithm", "seed", "agent", "slot", "task", "identification_episodes", "learning_episodes", "entry", "role", "source",
     "identification_correct", "v_star", "v_pi", "gap", "success", "cert_lower", "cert_upper", "cert_width", "certificate_held", "reached_target"
   ]
   const lines = [header.map(csvCell).join(",")]
@@ -227,7 +247,7 @@ export const rowsCsv = (manifest: Manifest, records: ReadonlyMap<string, RunReco
       lines.push(
         [
           u.point, ...axes.map((a) => p.values[a]), r.algorithm, r.seed, r.agent, r.slot, r.task, r.identificationEpisodes, r.learningEpisodes,
-          r.entry, r.role, r.identificationCorrect, r.vStar, r.vPi, r.gap, r.success, r.certificate.lower, r.certificate.upper,
+          r.entry, r.role, r.source, r.identificationCorrect, r.vStar, r.vPi, r.gap, r.success, r.certificate.lower, r.certificate.upper,
           r.certificate.width, r.certificateHeld, r.reachedTarget
         ].map(csvCell).join(",")
       )

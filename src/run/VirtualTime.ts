@@ -50,6 +50,8 @@ export class VirtualTime {
   private readonly clocks: Array<number>
   private readonly status: Array<Status>
   private busy = false
+  /** Agents waiting for the end of the run (§3 step 4). */
+  private atEnd: Array<() => void> = []
 
   constructor(agents: number) {
     this.clocks = Array.from({ length: agents }, () => 0)
@@ -102,6 +104,22 @@ export class VirtualTime {
     if (this.status[agent]._tag === "Admitted") this.busy = false
     this.status[agent] = done
     this.wake()
+    if (this.status.every((s) => s._tag === "Done")) {
+      const waiting = this.atEnd
+      this.atEnd = []
+      waiting.forEach((resume) => resume())
+    }
+  }
+
+  /**
+   * The agent has finished its instances: it sends nothing more in virtual time, and waits until
+   * every other agent has finished too (or failed), so that what it fetches then is final (§3 step 4).
+   */
+  end(agent: number): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      this.atEnd.push(() => resume(Effect.void))
+      this.retire(agent)
+    })
   }
 
   private admission(agent: number): Effect.Effect<void> {
@@ -171,11 +189,16 @@ export const sequenced = (server: CoordinatorShape, time: VirtualTime): Coordina
         })),
         server.awaitPolicy(agent, outcome)
       ),
-    publish: (agent, task, policy, certificate) =>
-      time.turn(agent, releasing(agent, task, true, server.publish(agent, task, policy, certificate))),
+    publish: (agent, task, policy, certificate, reached) =>
+      time.turn(agent, releasing(agent, task, true, server.publish(agent, task, policy, certificate, reached))),
     // An owner that fails does not wait for a turn: its waiters are released at its clock.
     abandon: (agent, task) => releasing(agent, task, false, server.abandon(agent, task)),
-    fetchAll: (agent) => time.turn(agent, server.fetchAll(agent)),
+    // A push and its pull are one request, in virtual-time order like every other: a contributor's
+    // view after it holds every transition pushed before it in virtual time, whatever the threads.
+    exchange: (agent, task, pushed, cursor) => time.turn(agent, server.exchange(agent, task, pushed, cursor)),
+    // "At the end" (§3 step 4): once every agent has finished, nothing changes any more, so the
+    // fetches need no order.
+    fetchAll: (agent) => Effect.andThen(time.end(agent), server.fetchAll(agent)),
     registry: server.registry,
     traffic: server.traffic
   }

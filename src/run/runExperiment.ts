@@ -5,8 +5,15 @@
  */
 import { Effect, Layer } from "effect"
 import { local, type Open } from "../agent/Learning.ts"
-import { type AgentConfig, distmtAgent, independentAgent, type InstanceOutcome, oracleAgent } from "../agent/programs.ts"
-import { Coordinator, make as makeCoordinator, type Traffic } from "../coordinator/Coordinator.ts"
+import {
+  type AgentConfig,
+  type AgentResult,
+  distmtAgent,
+  independentAgent,
+  type InstanceOutcome,
+  oracleAgent
+} from "../agent/programs.ts"
+import { Coordinator, make as makeCoordinator, noTraffic, type Published, type Traffic } from "../coordinator/Coordinator.ts"
 import { makeInstance } from "../env/Instance.ts"
 import { policyValues } from "../env/solve.ts"
 import { type Certificate, type LsviConfig, policyTable } from "../learner/Lsvi.ts"
@@ -18,19 +25,36 @@ import { sequenced, VirtualTime } from "./VirtualTime.ts"
 
 export type Algorithm = "distmt" | "independent" | "oracle"
 
-/** One (algorithm, seed, agent, task instance): what the agent did and how good its policy is. */
+/**
+ * Where the policy in a row comes from: the agent's own learner, a download when the instance
+ * matched a solved task, the server's copy fetched at the end for a task the agent never faced
+ * (§3 step 4), or nothing (no policy of that task was ever published).
+ */
+export type Source = InstanceOutcome["source"] | "fetched" | "missing"
+
+/**
+ * One (algorithm, seed, agent, task instance), or (algorithm, seed, agent, task) for a task the
+ * agent never faced but holds a policy of from the server: what the agent did and how good its
+ * policy is.
+ */
 export interface Row {
   readonly algorithm: Algorithm
   readonly seed: number
   readonly agent: number
-  readonly slot: number
+  /** Position of the instance in the agent's sequence; undefined for a fetched (or missing) task. */
+  readonly slot: number | undefined
   /** The true task id (ground truth). */
   readonly task: number
   readonly identificationEpisodes: number
   readonly learningEpisodes: number
   readonly entry: number | undefined
-  readonly role: InstanceOutcome["role"]
-  /** Whether identification matched the right context (undefined for `independent`). */
+  /** What the agent did on the instance; undefined for a fetched (or missing) task. */
+  readonly role: InstanceOutcome["role"] | undefined
+  readonly source: Source
+  /**
+   * Whether identification matched the right context (undefined for `independent`, for fetched
+   * rows, and for unidentified instances, which never asked).
+   */
   readonly identificationCorrect: boolean | undefined
   readonly vStar: number
   readonly vPi: number
@@ -41,7 +65,7 @@ export interface Row {
   /** V* ∈ [V̲, V̄] and gap ≤ width (§5). */
   readonly certificateHeld: boolean
   readonly reachedTarget: boolean
-  /** The final policy as a table, actions[h·S + s]. */
+  /** The final policy as a table, actions[h·S + s] (empty when `missing`). */
   readonly actions: Int32Array
 }
 
@@ -77,16 +101,19 @@ const lsviConfig = (c: Compiled): LsviConfig => ({
   lambda: c.spec.learner.lambda
 })
 
-const agentConfig = (c: Compiled): AgentConfig => {
+export const agentConfig = (c: Compiled): AgentConfig => {
   const s = c.spec
   const horizon = c.horizon
+  const sharing = s.sharing
   if (s.stopping._tag === "Adaptive") {
     const max = s.stopping.maxEpisodes
     return {
       identify: { untilWidth: s.cSep / 2, maxEpisodes: max },
       learn: { untilWidth: s.epsilon, maxEpisodes: max },
       solo: { untilWidth: s.epsilon, maxEpisodes: max },
-      horizon
+      horizon,
+      sharing,
+      adaptive: true
     }
   }
   const { k1, k2 } = s.stopping
@@ -94,7 +121,9 @@ const agentConfig = (c: Compiled): AgentConfig => {
     identify: { untilWidth: -Infinity, maxEpisodes: k1 },
     learn: { untilWidth: -Infinity, maxEpisodes: k2 },
     solo: { untilWidth: -Infinity, maxEpisodes: k1 + k2 },
-    horizon
+    horizon,
+    sharing,
+    adaptive: false
   }
 }
 
@@ -116,7 +145,8 @@ const instancesOf = (
   tasks: ReadonlyArray<number>,
   time: VirtualTime,
   progress: ProgressSink,
-  threads: Threads | undefined
+  threads: Threads | undefined,
+  record: boolean
 ): ReadonlyArray<Open> =>
   tasks.map((task, slot) => () => {
     const rng = Rng.make(seed, agent, slot, task)
@@ -125,47 +155,76 @@ const instancesOf = (
       progress.episodes(n)
     }
     return threads === undefined
-      ? local(lsviConfig(c), makeInstance(c.tasks[task], c.features, rng), onEpisodes)
-      : threads.pool.open({ model: threads.model, task, rng: rng.state(), agent, clock: () => time.clock(agent), onEpisodes })
+      ? local(lsviConfig(c), makeInstance(c.tasks[task], c.features, rng), onEpisodes, record)
+      : threads.pool.open({ model: threads.model, task, rng: rng.state(), agent, clock: () => time.clock(agent), onEpisodes, record })
   })
 
-/** Ground truth for one outcome (§5). */
-const evaluate = (
-  c: Compiled,
-  algorithm: Algorithm,
-  seed: number,
-  task: number,
-  o: InstanceOutcome,
-  identificationCorrect: boolean | undefined
-): Row => {
+/** What a row says about the agent, apart from the ground truth `evaluate` adds. */
+type Held = Pick<
+  Row,
+  | "agent"
+  | "slot"
+  | "identificationEpisodes"
+  | "learningEpisodes"
+  | "entry"
+  | "role"
+  | "source"
+  | "certificate"
+  | "reachedTarget"
+  | "identificationCorrect"
+> & { readonly policy: InstanceOutcome["policy"] | undefined }
+
+/** Ground truth for the policy an agent holds for `task` (§5). */
+const evaluate = (c: Compiled, algorithm: Algorithm, seed: number, task: number, held: Held): Row => {
+  const { policy, ...rest } = held
   const m = c.tasks[task]
   const A = c.actions
   const d = c.features.dim
-  const actions = policyTable(o.policy, c.states, (s) => c.features.values.subarray(s * A * d, (s + 1) * A * d))
   const vStar = c.startValues[task]
+  if (policy === undefined) {
+    return { ...rest, algorithm, seed, task, vStar, vPi: Number.NaN, gap: Number.NaN, success: false, certificateHeld: false, actions: new Int32Array(0) }
+  }
+  const actions = policyTable(policy, c.states, (s) => c.features.values.subarray(s * A * d, (s + 1) * A * d))
   const vPi = policyValues(m, actions).V[m.start]
   const gap = vStar - vPi
+  const { certificate } = held
   return {
+    ...rest,
     algorithm,
     seed,
-    agent: o.agent,
-    slot: o.slot,
     task,
-    identificationEpisodes: o.identificationEpisodes,
-    learningEpisodes: o.learningEpisodes,
-    entry: o.entry,
-    role: o.role,
-    identificationCorrect,
     vStar,
     vPi,
     gap,
     success: gap <= c.spec.epsilon,
-    certificate: o.certificate,
-    certificateHeld: o.certificate.lower <= vStar && vStar <= o.certificate.upper && gap <= o.certificate.width,
-    reachedTarget: o.reachedTarget,
+    certificateHeld: certificate.lower <= vStar && vStar <= certificate.upper && gap <= certificate.width,
     actions
   }
 }
+
+/**
+ * §3 step 4, checked: for every task that appeared in the run and that `agent` never faced, the
+ * policy it fetched of that task's entry (the first entry an instance of the task founded), or a
+ * `missing` row when no such policy was published.
+ */
+const fetchedRows = (
+  agent: number,
+  faced: ReadonlyArray<number>,
+  appeared: ReadonlyArray<number>,
+  fetched: ReadonlyArray<Published>,
+  entryOf: ReadonlyMap<number, number>
+): Array<{ readonly task: number; readonly held: Held }> =>
+  appeared.filter((task) => !faced.includes(task)).map((task) => {
+    const entry = entryOf.get(task)
+    const p = entry === undefined ? undefined : fetched.find((f) => f.task === entry)
+    const common = { agent, slot: undefined, identificationEpisodes: 0, learningEpisodes: 0, entry, role: undefined, identificationCorrect: undefined }
+    return {
+      task,
+      held: p === undefined
+        ? { ...common, source: "missing", policy: undefined, certificate: { lower: Number.NaN, upper: Number.NaN, width: Number.NaN }, reachedTarget: false }
+        : { ...common, source: "fetched", policy: p.policy, certificate: p.certificate, reachedTarget: p.reached }
+    }
+  })
 
 /**
  * Identification is right when the entry an instance landed on was founded by an instance of the
@@ -175,7 +234,7 @@ const evaluate = (
 const identificationChecks = (
   outcomes: ReadonlyArray<ReadonlyArray<InstanceOutcome>>,
   tasksOf: ReadonlyArray<ReadonlyArray<number>>
-): Map<InstanceOutcome, boolean> => {
+): { readonly correct: Map<InstanceOutcome, boolean>; readonly entryOf: ReadonlyMap<number, number> } => {
   const founderTask = new Map<number, number>()
   const firstEntry = new Map<number, number>()
   outcomes.forEach((os, agent) =>
@@ -189,9 +248,12 @@ const identificationChecks = (
   outcomes.forEach((os, agent) =>
     os.forEach((o) => {
       const task = tasksOf[agent][o.slot]
-      out.set(o, o.entry !== undefined && founderTask.get(o.entry) === task && firstEntry.get(task) === o.entry)
+      // An unidentified instance never asked (§3, capped identification): neither right nor wrong.
+      if (o.role !== "unidentified") {
+        out.set(o, o.entry !== undefined && founderTask.get(o.entry) === task && firstEntry.get(task) === o.entry)
+      }
     }))
-  return out
+  return { correct: out, entryOf: firstEntry }
 }
 
 const now = Effect.sync(() => performance.now())
@@ -222,15 +284,17 @@ export const runAlgorithm = (
     const program = Effect.gen(function*() {
       const outcomes = yield* Effect.forEach(
         agentIds,
-        (agent) => {
-          const instances = instancesOf(c, seed, agent, tasksOf[agent], time, progress, threads)
+        (agent): Effect.Effect<AgentResult, never, Coordinator> => {
+          // Experience sharing pushes an instance's identification data when it joins a pool.
+          const record = algorithm !== "independent" && c.spec.sharing === "experience"
+          const instances = instancesOf(c, seed, agent, tasksOf[agent], time, progress, threads, record)
           const run = algorithm === "distmt"
             ? distmtAgent(agent, instances, config)
             : algorithm === "oracle"
             ? oracleAgent(agent, instances, tasksOf[agent], config)
             : independentAgent(agent, instances, config)
           return run.pipe(
-            Effect.tap((os) => Effect.sync(() => os.forEach(() => progress.instanceDone()))),
+            Effect.tap((r) => Effect.sync(() => r.outcomes.forEach(() => progress.instanceDone()))),
             Effect.ensuring(Effect.sync(() => time.retire(agent)))
           )
         },
@@ -242,17 +306,23 @@ export const runAlgorithm = (
       return { outcomes, traffic, registered: registry.length }
     })
     const server = Layer.effect(Coordinator, Effect.map(makeCoordinator, (inner) => sequenced(inner, time)))
-    const { outcomes, traffic, registered } = yield* Effect.provide(program, server)
+    const { outcomes: results, traffic, registered } = yield* Effect.provide(program, server)
     const wallSeconds = ((yield* now) - started) / 1000
-    const correct = algorithm === "independent" ? undefined : identificationChecks(outcomes, tasksOf)
-    const rows = outcomes.flatMap((os, agent) =>
-      os.map((o) => evaluate(c, algorithm, seed, tasksOf[agent][o.slot], o, correct?.get(o)))
-    )
+    const outcomes = results.map((r) => r.outcomes)
+    const checks = algorithm === "independent" ? undefined : identificationChecks(outcomes, tasksOf)
+    const appeared = [...new Set(tasksOf.flat())].sort((a, b) => a - b)
+    const rows = results.flatMap((r, agent) => [
+      ...r.outcomes.map((o) =>
+        evaluate(c, algorithm, seed, tasksOf[agent][o.slot], { ...o, identificationCorrect: checks?.correct.get(o) })
+      ),
+      ...(checks === undefined ? [] : fetchedRows(agent, tasksOf[agent], appeared, r.fetched, checks.entryOf))
+        .map(({ task, held }) => evaluate(c, algorithm, seed, task, held))
+    ])
     return {
       algorithm,
       seed,
       rows,
-      traffic: algorithm === "independent" ? { messages: 0, bytes: 0 } : traffic,
+      traffic: algorithm === "independent" ? noTraffic : traffic,
       registered: algorithm === "independent" ? 0 : registered,
       wallSeconds
     }

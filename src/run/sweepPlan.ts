@@ -14,7 +14,7 @@ import { assign } from "./assignment.ts"
 import type { Algorithm } from "./runExperiment.ts"
 
 /** Changes when the meaning of a run file changes, so that older files are redone, not misread. */
-export const RUN_FORMAT = "distmt-sweep-run/1"
+export const RUN_FORMAT = "distmt-sweep-run/2"
 
 export interface SweepUnit {
   readonly point: SweepPoint

@@ -3,9 +3,12 @@
  * assembles plain data (plus the user's functions); `decode` (in `schema.ts`) checks it at run
  * time and `compile` (in `compile.ts`) checks what only the built environment can tell.
  *
- * Names follow docs/algorithm.md and DESIGN.md: N = `agents`, M = the number of `contexts`, ε =
+ * Names follow docs/algorithm.md: N = `agents`, M = the number of `contexts`, ε =
  * `epsilon`, c_Sep = `cSep`, δ = `delta`.
  */
+import { runIfEntry } from "./selfRun.ts"
+import type { GameName } from "../env/minatar/Game.ts"
+import type { GameContext } from "../env/minatar/params.ts"
 
 // ─── Environments (docs/algorithm.md §1) ────────────────────────────────────────────────────────────
 
@@ -49,7 +52,7 @@ export interface TabularEnv {
   readonly build: (context: Context) => TabularTables
 }
 
-export type Environment = LinearChainEnv | RandomLinearEnv | TabularEnv
+export type Environment = LinearChainEnv | RandomLinearEnv | TabularEnv | MinAtarEnv
 
 /** Built-in and user-defined environments. */
 export const Env = {
@@ -58,8 +61,23 @@ export const Env = {
   /** A random linear MDP family with simplex features; contexts `{ seed }`. */
   randomLinear: (p: Omit<RandomLinearEnv, "_tag">): RandomLinearEnv => ({ _tag: "RandomLinear", ...p }),
   /** Your own finite environment, given by its tables per context. */
-  tabular: (p: Omit<TabularEnv, "_tag">): TabularEnv => ({ _tag: "Tabular", ...p })
+  tabular: (p: Omit<TabularEnv, "_tag">): TabularEnv => ({ _tag: "Tabular", ...p }),
+  /**
+   * MinAtar-style games for the deep stage (docs/deep.md, "Games"): one game and its parameters, e.g.
+   * `Env.minatar({ game: "breakout", brickRows: 2 })`, with contexts of its parameters; or several,
+   * `Env.minatar({ game: ["breakout", "freeway"] })`, each context naming its game by index `{ game: 1, ... }`.
+   */
+  minatar: (p: MinAtarSetting): MinAtarEnv => ({ _tag: "MinAtar", ...p })
 }
+
+// ─── MinAtar-style games (the deep stage, issue 11; src/env/minatar/) ───────────────────────────────
+
+/** One game with any of its parameters (the rest at the standard game's), or several games. */
+export type MinAtarSetting =
+  | { readonly [N in GameName]: { readonly game: N } & GameContext<N> }[GameName]
+  | { readonly game: ReadonlyArray<GameName>; readonly sticky?: number; readonly maxFrames?: number }
+
+export type MinAtarEnv = { readonly _tag: "MinAtar" } & MinAtarSetting
 
 // ─── Contexts: the M tasks ─────────────────────────────────────────────────────────────────────
 
@@ -148,7 +166,11 @@ export const Assignment = {
 
 export interface Learner {
   readonly _tag: "LsviUcb"
-  /** `"theory"`: β = cBeta · d · H · √ι with ι = log(2dT/δ); or β itself. Default "theory". */
+  /**
+   * `"theory"`: β = cBeta · d · H · √ι with ι = log(2dT/δ), the analysis's value (docs/algorithm.md §2,
+   * §8); or a number: a practical β, whose certificates are checked after the run, not guaranteed.
+   * Default "theory".
+   */
   readonly beta?: "theory" | number
   /** The constant c_β of theory mode (default 1). */
   readonly cBeta?: number
@@ -162,15 +184,32 @@ export const Lsvi = {
 
 // ─── Stopping rules (docs/algorithm.md §3 step 1 and 3) ─────────────────────────────────────────────
 
+/** The schedule rule with the analysis's budgets (docs/algorithm.md §3, §8): K1, K2 computed from κ1, κ2. */
+export interface TheoryStopping {
+  readonly _tag: "Theory"
+  /** κ1 > 0 in K1 = ⌈κ1·d³H⁴ι/c_Sep²⌉. */
+  readonly kappa1: number
+  /** κ2 > 0 in K2 = ⌈κ2·d³H⁴ι/ε²⌉. */
+  readonly kappa2: number
+  /** The spec is refused if K1 + K2 exceeds this (default 1 000 000). */
+  readonly maxEpisodes?: number
+}
+
 export type Stopping =
   | { readonly _tag: "Adaptive"; readonly maxEpisodes?: number }
   | { readonly _tag: "Schedule"; readonly k1: number; readonly k2: number }
+  | TheoryStopping
 
 export const Stopping = {
   /** Explore until width ≤ cSep/2, learn until width ≤ ε; give up a phase after `maxEpisodes` (default 50 000). */
   adaptive: (p: { readonly maxEpisodes?: number } = {}): Stopping => ({ _tag: "Adaptive", ...p }),
   /** Exactly K1 identification episodes, then K2 learning episodes. */
-  schedule: (p: { readonly k1: number; readonly k2: number }): Stopping => ({ _tag: "Schedule", ...p })
+  schedule: (p: { readonly k1: number; readonly k2: number }): Stopping => ({ _tag: "Schedule", ...p }),
+  /**
+   * The schedule rule with the theory budgets K1 = ⌈κ1·d³H⁴ι/c_Sep²⌉, K2 = ⌈κ2·d³H⁴ι/ε²⌉, where
+   * ι = log(2dT/δ), T = (K1 + K2)·H: computed when the spec is compiled (src/spec/theory.ts).
+   */
+  theory: (p: { readonly kappa1: number; readonly kappa2: number; readonly maxEpisodes?: number }): Stopping => ({ _tag: "Theory", ...p })
 }
 
 // ─── The experiment ────────────────────────────────────────────────────────────────────────────
@@ -197,8 +236,12 @@ export interface ExperimentInput {
   readonly learner?: Learner
   /** Default: `Stopping.adaptive()`. */
   readonly stopping?: Stopping
-  /** Default "policy". */
-  readonly sharing?: "policy"
+  /**
+   * What agents matched to a task still being learned do (docs/algorithm.md §3 step 3): "policy"
+   * (default) waits for the owner's policy; "experience" pools transitions with the task's other
+   * contributors and learns from all of them.
+   */
+  readonly sharing?: "policy" | "experience"
   /** Default: none. */
   readonly baselines?: ReadonlyArray<Baseline>
   /** Number of seeds (default 1); run r uses seed `seed + r`. */
@@ -245,8 +288,11 @@ export interface Experiment {
   readonly cSep: number
   readonly delta: number
   readonly learner: { readonly _tag: "LsviUcb"; readonly beta: "theory" | number; readonly cBeta: number; readonly lambda: number }
-  readonly stopping: { readonly _tag: "Adaptive"; readonly maxEpisodes: number } | { readonly _tag: "Schedule"; readonly k1: number; readonly k2: number }
-  readonly sharing: "policy"
+  readonly stopping:
+    | { readonly _tag: "Adaptive"; readonly maxEpisodes: number }
+    | { readonly _tag: "Schedule"; readonly k1: number; readonly k2: number }
+    | { readonly _tag: "Theory"; readonly kappa1: number; readonly kappa2: number; readonly maxEpisodes: number }
+  readonly sharing: "policy" | "experience"
   readonly baselines: ReadonlyArray<Baseline>
   readonly seeds: number
   readonly seed: number
@@ -257,6 +303,12 @@ export interface Experiment {
 }
 
 export const Experiment = {
-  /** Declares an experiment. Checked when it is validated or run, never silently repaired. */
-  make: (input: ExperimentInput): ExperimentInput => input
+  /**
+   * Declares an experiment. Checked when it is validated or run, never silently repaired. A spec
+   * file executed directly (`npx tsx specs/x.spec.ts`) runs itself as `distmt run` would (selfRun.ts).
+   */
+  make: (input: ExperimentInput): ExperimentInput => {
+    runIfEntry(new Error().stack)
+    return input
+  }
 }

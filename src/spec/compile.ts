@@ -12,9 +12,12 @@ import { solveSeparated } from "../env/separated.ts"
 import { optimalValues, separation, type Values } from "../env/solve.ts"
 import type { Context, Experiment, TabularEnv } from "./Spec.ts"
 import { Described, show, SpecError, type SpecIssue } from "./SpecError.ts"
+import { resolveBeta, type ResolvedExperiment, resolveStopping } from "./theory.ts"
+
+export { resolveBeta, type ResolvedExperiment } from "./theory.ts"
 
 export interface Compiled {
-  readonly spec: Experiment
+  readonly spec: ResolvedExperiment
   /** The M contexts, task id = index. */
   readonly contexts: ReadonlyArray<Context>
   readonly tasks: ReadonlyArray<FiniteMdp>
@@ -102,6 +105,7 @@ const contextCount = (c: Experiment["contexts"]): number =>
 /** Checks the sizes of what compile is about to build, before anything is allocated. */
 const checkSizes = (issues: Issues, spec: Experiment): { readonly fits: boolean; readonly listable: boolean } => {
   const env = spec.environment
+  if (env._tag === "MinAtar") return { fits: false, listable: false } // refused by compile (deep stage)
   const S = env._tag === "LinearChain" ? env.length : env.states
   const A = env._tag === "LinearChain" ? 2 : env.actions
   const H = env.horizon
@@ -234,14 +238,6 @@ const featureTable = (issues: Issues, spec: Experiment, S: number, A: number): F
   return issues.list.length === before ? { dim: d, states: S, actions: A, values } : undefined
 }
 
-/** β of docs/algorithm.md §2: theory mode c_β · d · H · √ι, ι = log(2 d T / δ), T = K H. */
-export const resolveBeta = (spec: Experiment, dim: number, horizon: number): number => {
-  if (spec.learner.beta !== "theory") return spec.learner.beta
-  const K = spec.stopping._tag === "Adaptive" ? spec.stopping.maxEpisodes : spec.stopping.k1 + spec.stopping.k2
-  const iota = Math.log((2 * dim * K * horizon) / spec.delta)
-  return spec.learner.cBeta * dim * horizon * Math.sqrt(iota)
-}
-
 const linearChainFields = (length: number) => ({
   goal: { check: (v: number) => isInt(v) && v >= 0 && v < length, expected: `a state index in 0..${length - 1}` },
   reward: { check: (v: number) => v >= 0 && v <= 1, expected: "a reward in [0, 1]" },
@@ -306,6 +302,11 @@ const separatedContexts = (issues: Issues, spec: Experiment): ReadonlyArray<Cont
 /** Builds and checks everything; fails with every problem found, before anything runs. */
 export const compile = (spec: Experiment, source: string): Effect.Effect<Compiled, SpecError> =>
   Effect.suspend(() => {
+    if (spec.environment._tag === "MinAtar") {
+      // Games need a deep learner: this linear-stage pipeline refuses them instead of failing later.
+      const message = "the deep stage's experiment (issue 12) is not available yet: environment minatar needs a deep learner"
+      return Effect.fail(new SpecError({ source, issues: [{ path: "environment", message, actual: show(spec.environment) }] }))
+    }
     const issues = new Issues()
     // Too big to build: every other check still runs, but nothing is allocated.
     const { fits, listable } = checkSizes(issues, spec)
@@ -374,9 +375,12 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
       )
     }
     if (spec.epsilon > H) issues.add("epsilon", `expected at most the horizon H = ${H} (values lie in [0, H])`, spec.epsilon)
+    const stopping = resolveStopping(spec, features.dim, H)
+    if (stopping.issue !== undefined) issues.list.push(stopping.issue)
+    const resolved: ResolvedExperiment = { ...spec, stopping: stopping.rule }
     if (issues.list.length > 0) return Effect.fail(new SpecError({ source, issues: issues.list }))
     return Effect.succeed({
-      spec,
+      spec: resolved,
       contexts: entries.map((e) => e.context),
       tasks,
       features,
@@ -386,6 +390,6 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
       horizon: H,
       states: S,
       actions: A,
-      beta: resolveBeta(spec, features.dim, H)
+      beta: resolveBeta(resolved, features.dim, H)
     })
   })

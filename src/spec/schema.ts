@@ -4,7 +4,8 @@
  * misspelt `epsilon` must never fall back silently to a default (docs/algorithm.md §6, item 6).
  */
 import { Effect, Result, Schema, SchemaIssue } from "effect"
-import type { Experiment } from "./Spec.ts"
+import type { Experiment, MinAtarEnv } from "./Spec.ts"
+import { minatarTasks, MinAtarEnvSchema } from "../env/minatar/spec.ts"
 import { deepMerge, getAt, isPlainObject, parseFieldPath } from "./paths.ts"
 import { formatPath, show, SpecError, type SpecIssue } from "./SpecError.ts"
 
@@ -40,8 +41,8 @@ const TabularEnv = Schema.Struct({
   build: Fn
 })
 
-const Environment = Schema.Union([LinearChainEnv, RandomLinearEnv, TabularEnv]).annotate({
-  expected: "an environment: Env.linearChain({...}), Env.randomLinear({...}) or Env.tabular({...})"
+const Environment = Schema.Union([LinearChainEnv, RandomLinearEnv, TabularEnv, MinAtarEnvSchema]).annotate({
+  expected: "an environment: Env.linearChain({...}), Env.randomLinear({...}), Env.tabular({...}) or Env.minatar({...})"
 })
 
 /** "__proto__" would be dropped when the record is rebuilt: refuse it rather than lose it silently. */
@@ -94,10 +95,14 @@ const Learner = Schema.Struct({
   lambda: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0)))
 })
 
+const Kappa = Schema.Finite.check(Schema.isGreaterThan(0))
 const Stopping = Schema.Union([
   Schema.Struct({ _tag: Schema.Literal("Adaptive"), maxEpisodes: Schema.optionalKey(PositiveInt) }),
-  Schema.Struct({ _tag: Schema.Literal("Schedule"), k1: PositiveInt, k2: PositiveInt })
-]).annotate({ expected: "a stopping rule: Stopping.adaptive() or Stopping.schedule({ k1, k2 })" })
+  Schema.Struct({ _tag: Schema.Literal("Schedule"), k1: PositiveInt, k2: PositiveInt }),
+  Schema.Struct({ _tag: Schema.Literal("Theory"), kappa1: Kappa, kappa2: Kappa, maxEpisodes: Schema.optionalKey(PositiveInt) })
+]).annotate({
+  expected: "a stopping rule: Stopping.adaptive(), Stopping.schedule({ k1, k2 }) or Stopping.theory({ kappa1, kappa2 })"
+})
 
 /** Default of `threads`. */
 export const DEFAULT_THREADS: number | "auto" = "auto"
@@ -119,9 +124,7 @@ export const ExperimentInput = Schema.Struct({
   delta: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true })),
   learner: Schema.optionalKey(Learner),
   stopping: Schema.optionalKey(Stopping),
-  sharing: Schema.optionalKey(
-    Schema.Literal("policy").annotate({ expected: `"policy" ("experience" sharing is not available yet)` })
-  ),
+  sharing: Schema.optionalKey(Schema.Literals(["policy", "experience"])),
   baselines: Schema.optionalKey(Schema.Array(Schema.Literals(["independent", "oracle"]))),
   seeds: Schema.optionalKey(PositiveInt),
   seed: Schema.optionalKey(NonNegativeInt),
@@ -136,6 +139,8 @@ export const ExperimentInput = Schema.Struct({
 
 /** Default of `Stopping.adaptive().maxEpisodes`: a phase that has not converged by then gives up. */
 export const DEFAULT_MAX_EPISODES = 50_000
+/** Default of `Stopping.theory().maxEpisodes`: theory budgets with K1 + K2 above it are refused. */
+export const DEFAULT_THEORY_MAX_EPISODES = 1_000_000
 
 const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>): { readonly found: boolean; readonly value: unknown } => {
   let cur: unknown = root
@@ -167,7 +172,9 @@ export interface DecodeOptions {
 const decodeInput = (input: unknown): { readonly spec?: typeof ExperimentInput.Type; readonly issues: Array<SpecIssue> } => {
   const options = { errors: "all", onExcessProperty: "error" } as const
   const result = Schema.decodeUnknownResult(ExperimentInput)(input, options)
-  if (Result.isSuccess(result)) return { spec: result.success, issues: sweepIssues(result.success, Object.keys(result.success.sweep ?? {})) }
+  if (Result.isSuccess(result)) {
+    return { spec: result.success, issues: [...sweepIssues(result.success, Object.keys(result.success.sweep ?? {})), ...minatarIssues(result.success)] }
+  }
   const issues = issuesOf(result.failure.issue, input)
   // The axes' keys are still checked when only their values (or other fields) are wrong, if the rest decodes.
   if (isPlainObject(input) && isPlainObject(input.sweep)) {
@@ -230,8 +237,12 @@ const withDefaults = (s: typeof ExperimentInput.Type): Experiment => {
     cSep: s.cSep,
     delta: s.delta,
     learner: { _tag: "LsviUcb", beta: learner.beta ?? "theory", cBeta: learner.cBeta ?? 1, lambda: learner.lambda ?? 1 },
-    stopping: stopping._tag === "Adaptive" ? { _tag: "Adaptive", maxEpisodes: stopping.maxEpisodes ?? DEFAULT_MAX_EPISODES } : stopping,
-    sharing: "policy",
+    stopping: stopping._tag === "Adaptive"
+      ? { _tag: "Adaptive", maxEpisodes: stopping.maxEpisodes ?? DEFAULT_MAX_EPISODES }
+      : stopping._tag === "Theory"
+      ? { ...stopping, maxEpisodes: stopping.maxEpisodes ?? DEFAULT_THEORY_MAX_EPISODES }
+      : stopping,
+    sharing: s.sharing ?? "policy",
     baselines: s.baselines ?? [],
     seeds: s.seeds ?? 1,
     seed: s.seed ?? 0,
@@ -259,7 +270,7 @@ const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>
     const path = parseFieldPath(key)
     const at = `sweep.${key}`
     if (path === undefined) {
-      issues.push({ path: at, message: "expected the path of a numeric field of the spec, e.g. agents, cSep, stopping.k1, contexts.count" })
+      issues.push({ path: at, message: "expected the path of a numeric field of the spec, e.g. agents, cSep, stopping.k1, stopping.kappa1, contexts.count" })
       continue
     }
     if (NOT_SWEEPABLE.has(String(path[0]))) {
@@ -290,3 +301,9 @@ const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>
   }
   return issues
 }
+
+// ─── MinAtar-style games (the deep stage, issue 11) ────────────────────────────────────────────────
+
+/** An `Env.minatar` spec's contexts, each checked against its game's parameters (src/env/minatar/spec.ts). */
+const minatarIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> =>
+  s.environment._tag === "MinAtar" ? minatarTasks(s.environment as MinAtarEnv, s.contexts).issues : []

@@ -16,10 +16,11 @@ import { Effect, type Scope } from "effect"
 import * as os from "node:os"
 import { Worker } from "node:worker_threads"
 import type { Budget, PhaseResult } from "../../agent/episodes.ts"
-import { inChunks, type Learning } from "../../agent/Learning.ts"
+import { inChunks, inSharedSteps, type Learning } from "../../agent/Learning.ts"
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
 import { Lsvi, type LsviConfig, type LsviSnapshot, snapshotBuffers, snapshotPolicy } from "../../learner/Lsvi.ts"
-import type { ChunkMessage, ModelMessage, Reply } from "./protocol.ts"
+import { TransitionLog } from "../../learner/Transitions.ts"
+import type { ChunkMessage, ModelMessage, Reply, SharedMessage } from "./protocol.ts"
 
 export const entry = new URL("./entry.mjs", import.meta.url)
 const workerModule = new URL("./worker.ts", import.meta.url).href
@@ -49,19 +50,23 @@ export interface LearnerPool {
     readonly agent: number
     readonly clock: () => number
     readonly onEpisodes: (episodes: number) => void
+    /** Keep every transition until the instance joins a pool (§3 step 3). */
+    readonly record?: boolean
   }) => Learning
   /** Chunks run so far, and the milliseconds each worker spent running them (for the benchmark). */
   readonly stats: () => { readonly chunks: number; readonly busyMillis: ReadonlyArray<number> }
 }
 
 type ChunkReply = Extract<Reply, { _tag: "Chunk" }>
+type SharedReply = Extract<Reply, { _tag: "Shared" }>
+type WorkReply = ChunkReply | SharedReply
 
 interface Job {
   readonly clock: number
   readonly agent: number
-  readonly message: ChunkMessage
+  readonly message: ChunkMessage | SharedMessage
   readonly transfer: ReadonlyArray<ArrayBuffer>
-  readonly resume: (reply: Effect.Effect<ChunkReply>) => void
+  readonly resume: (reply: Effect.Effect<WorkReply>) => void
 }
 
 interface Slot {
@@ -112,20 +117,31 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
         const job = slot.inFlight.get(reply.id)
         if (job === undefined) return
         slot.inFlight.delete(reply.id)
-        if (reply._tag === "Chunk") {
+        if (reply._tag !== "Failed") {
           chunks++
           slot.busyMillis += reply.millis
         }
-        job.resume(reply._tag === "Chunk" ? Effect.succeed(reply) : Effect.die(new Error(`a learner thread failed: ${reply.message}`)))
+        job.resume(reply._tag !== "Failed" ? Effect.succeed(reply) : Effect.die(new Error(`a learner thread failed: ${reply.message}`)))
         dispatch()
       })
       slot.worker.on("error", (e) => fail(`a learner thread failed: ${e.stack ?? e.message}`))
       slot.worker.on("exit", (code) => fail(`a learner thread stopped (exit code ${code})`))
     }
 
-    const chunk = (message: Omit<ChunkMessage, "id">, clock: number, agent: number, transfer: ReadonlyArray<ArrayBuffer>) =>
-      Effect.callback<ChunkReply>((resume) => {
-        const job: Job = { clock, agent, message: { ...message, id: nextId++ }, transfer, resume }
+    const work = <R extends WorkReply>(
+      message: Omit<ChunkMessage, "id"> | Omit<SharedMessage, "id">,
+      clock: number,
+      agent: number,
+      transfer: ReadonlyArray<ArrayBuffer>
+    ) =>
+      Effect.callback<R>((resume) => {
+        const job: Job = {
+          clock,
+          agent,
+          message: { ...message, id: nextId++ },
+          transfer,
+          resume: resume as (reply: Effect.Effect<WorkReply>) => void
+        }
         queue.push(job)
         dispatch()
         // Interrupted while queued: drop the job (a chunk already sent finishes and is ignored).
@@ -142,29 +158,51 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       return message.model
     }
 
-    const open: LearnerPool["open"] = ({ model, task, rng: rng0, agent, clock, onEpisodes }) => {
+    const open: LearnerPool["open"] = ({ model, task, rng: rng0, agent, clock, onEpisodes, record = false }) => {
       const config = models[model].config
       let learner: LsviSnapshot | undefined = undefined
       let rng = rng0
       let size = FIRST_CHUNK
+      const log = record ? new TransitionLog() : undefined
       return {
         phase: (budget: Budget): Effect.Effect<PhaseResult> =>
           inChunks(budget, onEpisodes, (state) =>
             Effect.map(
-              chunk(
-                { _tag: "Chunk", model, task, rng, learner, budget, phase: state, chunk: size },
+              work<ChunkReply>(
+                { _tag: "Chunk", model, task, rng, learner, budget, phase: state, chunk: size, record },
                 clock(),
                 agent,
                 learner === undefined ? [] : snapshotBuffers(learner)
               ),
-              (reply: ChunkReply) => {
+              (reply) => {
                 learner = reply.learner
                 rng = reply.rng
+                if (reply.transitions !== undefined) log?.append(reply.transitions)
                 // Chunk sizes change nothing in the numbers (continuePhase), only the overheads.
                 size = Math.min(MAX_CHUNK, 2 * size, Math.max(FIRST_CHUNK, Math.round(size * TARGET_MILLIS / Math.max(reply.millis, 0.01))))
                 return reply.phase
               }
             )),
+        // One episode per step: the pool is exchanged between every two (§3 step 3).
+        shared: (budget, exchange) => {
+          if (log === undefined) return Effect.die(new Error("a pooled phase needs an instance opened with record"))
+          const joining = log.toArray()
+          log.clear()
+          return inSharedSteps(budget, onEpisodes, exchange, joining, (state, pulled) =>
+            Effect.map(
+              work<SharedReply>(
+                { _tag: "Shared", model, task, rng, learner, budget, phase: state, pulled },
+                clock(),
+                agent,
+                [...(learner === undefined ? [] : snapshotBuffers(learner)), pulled.buffer as ArrayBuffer]
+              ),
+              (reply) => {
+                learner = reply.learner
+                rng = reply.rng
+                return reply.step
+              }
+            ))
+        },
         policy: Effect.sync(() =>
           learner === undefined
             ? new Lsvi(config, () => new Float64Array(0)).policy() // never ran: the prior's policy

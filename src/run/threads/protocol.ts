@@ -2,7 +2,7 @@
  * Messages between a run and its learner threads (src/run/threads/pool.ts ↔ worker.ts). Only data
  * crosses: typed arrays (moved, not copied, where the sender no longer needs them) and numbers.
  */
-import type { Budget, PhaseState } from "../../agent/episodes.ts"
+import type { Budget, PhaseState, SharedStep } from "../../agent/episodes.ts"
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
 import type { LsviConfig, LsviSnapshot } from "../../learner/Lsvi.ts"
 
@@ -28,9 +28,24 @@ export interface ChunkMessage {
   /** Undefined at the start of a phase. */
   readonly phase: PhaseState | undefined
   readonly chunk: number
+  /** Send back the chunk's transitions (an instance that may join a pool, §3 step 3). */
+  readonly record: boolean
 }
 
-export type Request = ModelMessage | ChunkMessage
+/** One step of a pooled phase (`continueShared`): absorb `pulled`, back up, maybe run an episode. */
+export interface SharedMessage {
+  readonly _tag: "Shared"
+  readonly id: number
+  readonly model: number
+  readonly task: number
+  readonly rng: Uint32Array
+  readonly learner: LsviSnapshot | undefined
+  readonly budget: Budget
+  readonly phase: PhaseState | undefined
+  readonly pulled: Float64Array
+}
+
+export type Request = ModelMessage | ChunkMessage | SharedMessage
 
 export type Reply =
   | {
@@ -39,7 +54,17 @@ export type Reply =
     readonly rng: Uint32Array
     readonly learner: LsviSnapshot
     readonly phase: PhaseState
+    /** The chunk's transitions when the chunk asked to `record`. */
+    readonly transitions: Float64Array | undefined
     /** Wall time of the chunk in the worker, to size the next one. */
+    readonly millis: number
+  }
+  | {
+    readonly _tag: "Shared"
+    readonly id: number
+    readonly rng: Uint32Array
+    readonly learner: LsviSnapshot
+    readonly step: SharedStep
     readonly millis: number
   }
   | { readonly _tag: "Failed"; readonly id: number; readonly message: string }

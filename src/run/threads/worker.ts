@@ -4,9 +4,10 @@
  * tables, so any chunk can run on any worker and an agent's instance moves freely between them.
  */
 import { parentPort } from "node:worker_threads"
-import { continuePhase } from "../../agent/episodes.ts"
+import { continuePhase, continueShared } from "../../agent/episodes.ts"
 import { makeInstance } from "../../env/Instance.ts"
 import { Lsvi, snapshotBuffers } from "../../learner/Lsvi.ts"
+import { TransitionLog } from "../../learner/Transitions.ts"
 import * as Rng from "../../rng/Rng.ts"
 import type { ModelMessage, Reply, Request } from "./protocol.ts"
 
@@ -27,10 +28,28 @@ port.on("message", (request: Request) => {
     const learner = request.learner === undefined
       ? new Lsvi(model.config, instance.features)
       : Lsvi.restore(model.config, instance.features, request.learner)
-    const phase = continuePhase(learner, instance, request.budget, request.phase, request.chunk)
+    if (request._tag === "Shared") {
+      const step = continueShared(learner, instance, request.budget, request.phase, request.pulled)
+      const snapshot = learner.snapshot()
+      const reply: Reply = { _tag: "Shared", id: request.id, rng: rng.state(), learner: snapshot, step, millis: performance.now() - started }
+      const pushed = step.pushed === undefined ? [] : [step.pushed.buffer as ArrayBuffer]
+      port.postMessage(reply, [...snapshotBuffers(snapshot), ...pushed])
+      return
+    }
+    const log = request.record ? new TransitionLog() : undefined
+    const phase = continuePhase(learner, instance, request.budget, request.phase, request.chunk, log)
     const snapshot = learner.snapshot()
-    const reply: Reply = { _tag: "Chunk", id: request.id, rng: rng.state(), learner: snapshot, phase, millis: performance.now() - started }
-    port.postMessage(reply, snapshotBuffers(snapshot))
+    const transitions = log?.toArray()
+    const reply: Reply = {
+      _tag: "Chunk",
+      id: request.id,
+      rng: rng.state(),
+      learner: snapshot,
+      phase,
+      transitions,
+      millis: performance.now() - started
+    }
+    port.postMessage(reply, [...snapshotBuffers(snapshot), ...(transitions === undefined ? [] : [transitions.buffer as ArrayBuffer])])
   } catch (e) {
     port.postMessage({ _tag: "Failed", id: request.id, message: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies Reply)
   }

@@ -1,0 +1,102 @@
+/**
+ * The end-to-end DQN loop on one game: observe, act ε-greedily, step the game, store the
+ * transition, and train once every `trainEvery` frames, for a number of frames. Reports the
+ * return of every finished episode. Deterministic from the seed (weights, exploration, replay
+ * sampling and the game each draw from their own stream).
+ */
+import * as Rng from "../rng/Rng.ts"
+import { DqnAgent } from "./agent.ts"
+import type { DqnConfig } from "./config.ts"
+import type { EngineName } from "./engine.ts"
+
+/** What the loop needs of a game (src/env/minatar/Game.ts's MinAtarGame has it). */
+export interface DqnGame {
+  readonly channels: number
+  readonly actions: number
+  reset(rng: Rng.Rng): void
+  step(action: number, rng: Rng.Rng): { readonly reward: number; readonly done: boolean }
+  observe(out: Float32Array): void
+}
+
+export interface Episode {
+  /** The frame count when the episode ended. */
+  readonly frame: number
+  readonly return: number
+}
+
+export interface LoopResult {
+  readonly episodes: ReadonlyArray<Episode>
+  readonly frames: number
+  readonly updates: number
+  readonly seconds: number
+  /** Seconds spent in training steps (the rest is acting, the game and the replay). */
+  readonly trainSeconds: number
+  /** CPU seconds of the whole process during the loop (user + system, all its threads): on a
+   * shared machine rates per CPU-second are steadier than rates per wall-clock second. */
+  readonly cpuSeconds: number
+}
+
+export interface LoopOptions {
+  readonly game: DqnGame
+  readonly config: DqnConfig
+  readonly engine: EngineName
+  readonly seed: number
+  readonly frames: number
+  /** Called after every finished episode. */
+  readonly onEpisode?: (e: Episode, agent: DqnAgent) => void
+  /** An existing agent to continue (a task stream); by default a new one from the seed. */
+  readonly agent?: DqnAgent
+}
+
+export const runDqn = async (o: LoopOptions): Promise<LoopResult & { readonly agent: DqnAgent }> => {
+  const { game, config } = o
+  const agent = o.agent ?? await DqnAgent.create({ config, channels: game.channels, actions: game.actions, engine: o.engine, seed: o.seed })
+  const gameRng = Rng.make(o.seed, 3)
+  const actRng = Rng.make(o.seed, 4)
+  const size = game.channels * 100
+  // Two observation buffers swapped each frame: the next state becomes the current one, no copy.
+  let obs = new Float32Array(size)
+  let next = new Float32Array(size)
+  const episodes: Array<Episode> = []
+  const start = performance.now()
+  const cpu0 = process.cpuUsage()
+  let trainMs = 0
+  let ret = 0
+  const startUpdates = agent.updates
+  game.reset(gameRng)
+  game.observe(obs)
+  for (let f = 0; f < o.frames; f++) {
+    const chosen = agent.act(obs, actRng)
+    const action = typeof chosen === "number" ? chosen : await chosen
+    const { reward, done } = game.step(action, gameRng)
+    ret += reward
+    game.observe(next)
+    agent.observe({ obs, action, reward, done, nextObs: next })
+    if (agent.dueForUpdate) {
+      const t0 = performance.now()
+      await agent.train()
+      trainMs += performance.now() - t0
+    }
+    if (done) {
+      const e = { frame: agent.frames, return: ret }
+      episodes.push(e)
+      o.onEpisode?.(e, agent)
+      ret = 0
+      game.reset(gameRng)
+      game.observe(next)
+    }
+    const t = obs
+    obs = next
+    next = t
+  }
+  const cpu = process.cpuUsage(cpu0)
+  return {
+    agent,
+    episodes,
+    frames: o.frames,
+    updates: agent.updates - startUpdates,
+    seconds: (performance.now() - start) / 1000,
+    trainSeconds: trainMs / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The fast engine (onnxruntime running the whole training step as one ONNX graph) against the
+ * TypeScript reference on the full MinAtar network: Q-values, gradients (with and without the EWC
+ * term), and one Adam step (weights and moments).
+ *
+ * Tolerance: both compute in float32 with different summation orders, so values agree to about
+ * 1e-6 of their scale; the bounds below are 1e-5 of the largest magnitude (relative) and 1e-7
+ * absolute for weights after one step of size ≤ 2.5e-4.
+ */
+import { afterAll, describe, expect, it } from "vitest"
+import { dqnConfig } from "../src/deep/config.ts"
+import type { Engine } from "../src/deep/engine.ts"
+import { makeEngine } from "../src/deep/makeEngine.ts"
+import { initParams, type NetShape } from "../src/deep/network.ts"
+import * as Rng from "../src/rng/Rng.ts"
+import { maxDiff, randomBatch } from "./dqn-helpers.ts"
+
+const shape: NetShape = { channels: 4, convChannels: 16, hidden: 128, actions: 6 }
+const config = dqnConfig()
+const REL = 1e-5
+
+const pair = async (seed: number): Promise<readonly [Engine, Engine]> => {
+  const p = initParams(shape, Rng.make(seed))
+  return [await makeEngine("ts", shape, config, p), await makeEngine("onnx", shape, config, p)]
+}
+
+const opened: Array<Engine> = []
+afterAll(async () => {
+  for (const e of opened) await e.dispose()
+})
+
+describe("onnx engine against the TypeScript reference", () => {
+  it("gives the same Q-values for a batch of observations", async () => {
+    const [ts, onnx] = await pair(1)
+    opened.push(ts, onnx)
+    const b = randomBatch(shape, 5, 2)
+    const a = (await ts.qValues(b.obs, 5)).slice()
+    const o = await onnx.qValues(b.obs, 5)
+    expect(o.length).toBe(5 * 6)
+    let d = 0, scale = 0
+    for (let i = 0; i < a.length; i++) {
+      d = Math.max(d, Math.abs(a[i] - o[i]))
+      scale = Math.max(scale, Math.abs(a[i]))
+    }
+    expect(scale).toBeGreaterThan(1e-3)
+    expect(d).toBeLessThan(REL * scale)
+  })
+
+  it("gives the same gradients of the TD loss, after the target network has moved away", async () => {
+    const [ts, onnx] = await pair(3)
+    opened.push(ts, onnx)
+    // Train both a few steps on different batches so online ≠ target and Adam's state is non-trivial.
+    for (let k = 0; k < 3; k++) {
+      const b = randomBatch(shape, 32, 10 + k)
+      await ts.trainStep(b)
+      await onnx.trainStep(b)
+    }
+    const b = randomBatch(shape, 32, 20)
+    const gt = await ts.gradients(b)
+    const go = await onnx.gradients(b)
+    const { abs, scale } = maxDiff(gt, go)
+    expect(scale).toBeGreaterThan(1e-3)
+    expect(abs).toBeLessThan(REL * scale)
+  })
+
+  it("takes the same Adam step: weights and both moments", async () => {
+    const [ts, onnx] = await pair(4)
+    opened.push(ts, onnx)
+    const b = randomBatch(shape, 32, 30)
+    const before = ts.params()
+    const lt = await ts.trainStep(b)
+    const lo = await onnx.trainStep(b)
+    expect(Math.abs(lt - lo)).toBeLessThan(REL * Math.max(1, Math.abs(lt)))
+    const moved = maxDiff(ts.params(), before)
+    expect(moved.abs).toBeGreaterThan(1e-4) // the step did something
+    expect(maxDiff(ts.params(), onnx.params()).abs).toBeLessThan(1e-7)
+    const at = ts.adamState(), ao = onnx.adamState()
+    expect(ao.t).toBe(1)
+    const m = maxDiff(at.m, ao.m), v = maxDiff(at.v, ao.v)
+    expect(m.abs).toBeLessThan(REL * m.scale)
+    expect(v.abs).toBeLessThan(REL * v.scale)
+  })
+
+  it("adds the same EWC gradient λF(θ − θ*)", async () => {
+    const [ts, onnx] = await pair(5)
+    opened.push(ts, onnx)
+    const anchor = initParams(shape, Rng.make(6))
+    const weight = initParams(shape, Rng.make(7)).map((t) => t.map((x) => 50 * Math.abs(x))) as unknown as typeof anchor
+    const b = randomBatch(shape, 32, 40)
+    const plain = await onnx.gradients(b)
+    await ts.setEwc({ weight, anchor })
+    await onnx.setEwc({ weight, anchor })
+    const gt = await ts.gradients(b)
+    const go = await onnx.gradients(b)
+    expect(maxDiff(go, plain).abs).toBeGreaterThan(1e-3) // the term is there
+    const { abs, scale } = maxDiff(gt, go)
+    expect(abs).toBeLessThan(REL * scale)
+    await onnx.setEwc(undefined)
+    expect(maxDiff(await onnx.gradients(b), plain).abs).toBe(0)
+  })
+})

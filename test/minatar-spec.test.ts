@@ -1,0 +1,103 @@
+/**
+ * `Env.minatar` in the spec DSL: a spec declares M hidden tasks as contexts of one or several games;
+ * decode checks the environment's and every context's parameters with errors that name the bad field's
+ * path; the linear-stage compile refuses the environment with a clear issue instead of crashing.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { minatarTasks } from "../src/env/minatar/spec.ts"
+import { compile } from "../src/spec/compile.ts"
+import { decode } from "../src/spec/schema.ts"
+import { Contexts, Env, Experiment, type ExperimentInput, type MinAtarEnv } from "../src/spec/Spec.ts"
+import type { SpecIssue } from "../src/spec/SpecError.ts"
+
+const SOURCE = "games.spec.ts"
+
+const spec = (environment: unknown, contexts: unknown): ExperimentInput =>
+  ({ name: "games", environment, contexts, agents: 4, epsilon: 0.1, cSep: 0.1, delta: 0.05 }) as ExperimentInput
+
+const decodeError = (input: unknown) => Effect.flip(decode(input, SOURCE))
+
+const at = (issues: ReadonlyArray<SpecIssue>, path: string): SpecIssue => {
+  const found = issues.find((i) => i.path === path)
+  expect(found, `an issue at ${path}; got ${JSON.stringify(issues)}`).toBeDefined()
+  return found!
+}
+
+describe("Env.minatar decodes", () => {
+  it.effect("one game with contexts of its parameters: tasks merge context over environment over defaults", () =>
+    Effect.gen(function*() {
+      const input = Experiment.make({
+        name: "breakout-variants",
+        environment: Env.minatar({ game: "breakout", brickRows: 2 }),
+        contexts: Contexts.list([{ paddleSpeed: 2 }, { brickRows: 4, sticky: 0 }]),
+        agents: 4,
+        epsilon: 0.1,
+        cSep: 0.1,
+        delta: 0.05
+      })
+      const s = yield* decode(input, SOURCE)
+      expect(s.environment).toEqual({ _tag: "MinAtar", game: "breakout", brickRows: 2 })
+      const { issues, tasks } = minatarTasks(s.environment as MinAtarEnv, s.contexts)
+      expect(issues).toEqual([])
+      expect(tasks).toEqual([
+        { game: "breakout", params: { sticky: 0.1, maxFrames: 0, paddleSpeed: 2, paddleWidth: 1, brickRows: 2, ballSpeed: 1 } },
+        { game: "breakout", params: { sticky: 0, maxFrames: 0, paddleSpeed: 1, paddleWidth: 1, brickRows: 4, ballSpeed: 1 } }
+      ])
+    }))
+
+  it.effect("several games, each context naming its game by index; a grid of one game's parameters", () =>
+    Effect.gen(function*() {
+      const s = yield* decode(spec(Env.minatar({ game: ["breakout", "freeway"], sticky: 0.2 }), Contexts.list([{ game: 1, carsPerLane: 2 }, { game: 0 }])), SOURCE)
+      const { tasks } = minatarTasks(s.environment as MinAtarEnv, s.contexts)
+      expect(tasks.map((t) => [t.game, t.params.sticky])).toEqual([["freeway", 0.2], ["breakout", 0.2]])
+      expect((tasks[0].params as { carsPerLane: number }).carsPerLane).toBe(2)
+      expect((tasks[0].params as { maxFrames: number }).maxFrames).toBe(2500) // freeway's own default
+      const g = yield* decode(spec(Env.minatar({ game: "asterix" }), Contexts.grid({ spawnPeriod: [5, 10], goldFraction: [0.2, 0.5, 0.8] })), SOURCE)
+      expect(minatarTasks(g.environment as MinAtarEnv, g.contexts).tasks).toHaveLength(6)
+    }))
+})
+
+describe("Env.minatar errors name the bad field", () => {
+  it.effect("the environment's parameters: range, integer, another game's field, an unknown game", () =>
+    Effect.gen(function*() {
+      const range = yield* decodeError(spec({ _tag: "MinAtar", game: "breakout", brickRows: 9 }, Contexts.list([{}])))
+      expect(range.issues).toHaveLength(1)
+      expect(at(range.issues, "environment.brickRows").message).toMatch(/integer in 1\.\.6/)
+      const integer = yield* decodeError(spec({ _tag: "MinAtar", game: "space_invaders", alienRows: 2.5 }, Contexts.list([{}])))
+      expect(at(integer.issues, "environment.alienRows").actual).toBe("2.5")
+      const other = yield* decodeError(spec({ _tag: "MinAtar", game: "breakout", carsPerLane: 2 }, Contexts.list([{}])))
+      expect(at(other.issues, "environment.carsPerLane").message).toMatch(/unexpected field: breakout has the parameters/)
+      const game = yield* decodeError(spec({ _tag: "MinAtar", game: "pong" }, Contexts.list([{}])))
+      expect(at(game.issues, "environment.game").message).toMatch(/breakout/)
+      const cross = yield* decodeError(spec({ _tag: "MinAtar", game: "freeway", fastestCar: 4, slowestCar: 2 }, Contexts.list([{}])))
+      expect(at(cross.issues, "environment.slowestCar").message).toMatch(/slowestCar ≥ fastestCar/)
+      const several = yield* decodeError(spec({ _tag: "MinAtar", game: ["breakout", "asterix"], brickRows: 2 }, Contexts.list([{ game: 0 }])))
+      expect(at(several.issues, "environment.brickRows").message).toMatch(/sticky, maxFrames/)
+    }))
+
+  it.effect("each context: range, another game's field, a bad game index, a grid axis", () =>
+    Effect.gen(function*() {
+      const e = yield* decodeError(spec(Env.minatar({ game: "freeway" }), Contexts.list([{ carsPerLane: 7 }, { paddleSpeed: 1 }, { sticky: -0.1 }])))
+      expect(at(e.issues, "contexts.items[0].carsPerLane").actual).toBe("7")
+      expect(at(e.issues, "contexts.items[1].paddleSpeed").message).toMatch(/unexpected field: freeway/)
+      expect(at(e.issues, "contexts.items[2].sticky").message).toMatch(/\[0, 1\]/)
+      expect(e.issues).toHaveLength(3)
+      const idx = yield* decodeError(spec(Env.minatar({ game: ["breakout", "freeway"] }), Contexts.list([{ game: 2 }, {}])))
+      expect(at(idx.issues, "contexts.items[0].game").message).toMatch(/0\.\.1/)
+      expect(at(idx.issues, "contexts.items[1].game").message).toMatch(/missing/)
+      const grid = yield* decodeError(spec(Env.minatar({ game: "asterix" }), Contexts.grid({ spawnPeriod: [5, 50], movePeriod: [1, 2] })))
+      expect(grid.issues).toEqual([expect.objectContaining({ path: "contexts.axes.spawnPeriod", actual: "50" })])
+      const seeds = yield* decodeError(spec(Env.minatar({ game: "asterix" }), Contexts.seeds(3)))
+      expect(at(seeds.issues, "contexts").message).toMatch(/Contexts.list/)
+    }))
+
+  it.effect("compile refuses a games spec with a structured issue (the deep stage's experiment is issue 12)", () =>
+    Effect.gen(function*() {
+      const s = yield* decode(spec(Env.minatar({ game: "breakout" }), Contexts.list([{}, { brickRows: 2 }])), SOURCE)
+      const e = yield* Effect.flip(compile(s, SOURCE))
+      expect(e.issues).toHaveLength(1)
+      expect(e.issues[0].path).toBe("environment")
+      expect(e.issues[0].message).toMatch(/issue 12.*minatar needs a deep learner/)
+    }))
+})
