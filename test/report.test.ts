@@ -75,7 +75,7 @@ const fakeRun = (u: SweepUnit, a: (seed: number) => number, kid = 500, solo = 30
       rows.push(row(j % N, Math.floor(j / N), j % M, u.algorithm === "oracle" ? 0 : kid, owner ? perInstance : 0, owner ? "owner" : "downloaded"))
     }
   }
-  return { algorithm: u.algorithm, seed: u.seed, rows, traffic: { ...noTraffic, messages: 4 * Math.max(N, M) + 2 * N, bytes: 1000 * N }, registered: M, wallSeconds: 0.1 }
+  return { algorithm: u.algorithm, seed: u.seed, rows, traffic: { ...noTraffic, messages: 4 * Math.max(N, M) + 2 * N, bytes: 1000 * N }, registered: M, wallSeconds: 0.1, virtualEpisodes: 0 }
 }
 
 /** The E3 quick spec's plan with fake, known results for every unit. */

@@ -41,6 +41,8 @@ export interface AlgorithmSummary {
   readonly experienceBytes: number
   /** Wall-clock seconds, mean per seed. */
   readonly wallSeconds: number
+  /** Wall-clock in virtual time: episodes until the last agent held every policy, mean per seed. */
+  readonly virtualEpisodes: number
   readonly seeds: number
   /** (seed, agent, task instance) rows. */
   readonly instances: number
@@ -98,6 +100,7 @@ export const summarize = (
       transitionsPulled: mean(mine.map((r) => r.traffic.experience.pulled)),
       experienceBytes: mean(mine.map((r) => r.traffic.experience.bytes)),
       wallSeconds: mean(mine.map((r) => r.wallSeconds)),
+      virtualEpisodes: mean(mine.map((r) => r.virtualEpisodes)),
       seeds: mine.length,
       instances: instances.length,
       policies: rows.length

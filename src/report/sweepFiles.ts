@@ -123,6 +123,7 @@ export const runFileJson = (unit: SweepUnit, run: AlgorithmRun): string =>
       traffic: run.traffic,
       registered: run.registered,
       wallSeconds: run.wallSeconds,
+      virtualEpisodes: run.virtualEpisodes,
       rows: run.rows.map(({ actions: _actions, entry, identificationCorrect, slot, role, ...r }): RowJson => ({
         ...r,
         entry: entry ?? null,
@@ -161,7 +162,7 @@ export const parseRunFile = (text: string, key: string): RunRecord | undefined =
     key,
     point: j.point,
     values: j.values,
-    run: { algorithm: r.algorithm, seed: r.seed, traffic: r.traffic, registered: r.registered, wallSeconds: r.wallSeconds, rows }
+    run: { algorithm: r.algorithm, seed: r.seed, traffic: r.traffic, registered: r.registered, wallSeconds: r.wallSeconds, virtualEpisodes: r.virtualEpisodes, rows }
   }
 }
 
@@ -208,6 +209,7 @@ const METRIC_COLUMNS: ReadonlyArray<readonly [string, (m: RunMetrics) => number 
   ["transitions_pulled", (m) => m.transitionsPulled],
   ["experience_bytes", (m) => m.experienceBytes],
   ["wall_seconds", (m) => m.wallSeconds],
+  ["virtual_episodes", (m) => m.virtualEpisodes],
   ["instances", (m) => m.instances],
   ["policies", (m) => m.policies]
 ]

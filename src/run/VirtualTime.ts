@@ -58,6 +58,14 @@ export class VirtualTime {
     this.status = Array.from({ length: agents }, () => running)
   }
 
+  /**
+   * The run's length in virtual time: the latest clock, which is when the last agent finished and
+   * so when every agent holds every policy (§3 step 4), in episodes of one agent.
+   */
+  makespan(): number {
+    return Math.max(0, ...this.clocks)
+  }
+
   /** The agent's virtual time: the episodes it has run, moved up by waits. */
   clock(agent: number): number {
     return this.clocks[agent]

@@ -76,6 +76,11 @@ export interface AlgorithmRun {
   readonly traffic: Traffic
   readonly registered: number
   readonly wallSeconds: number
+  /**
+   * Wall-clock in virtual time: episodes until the last agent finished and so held every policy
+   * (src/run/VirtualTime.ts), the same on any machine and any number of threads.
+   */
+  readonly virtualEpisodes: number
 }
 
 export interface RunResults {
@@ -324,7 +329,8 @@ export const runAlgorithm = (
       rows,
       traffic: algorithm === "independent" ? noTraffic : traffic,
       registered: algorithm === "independent" ? 0 : registered,
-      wallSeconds
+      wallSeconds,
+      virtualEpisodes: time.makespan()
     }
   })
 
