@@ -40,9 +40,11 @@ const backward = (task, choose) => {
 const vStar = model.tasks.map((task) => backward(task, (_h, _s, q) => Math.max(...q)))
 const counts = {}
 for (const p of policies) {
-  const vPi = backward(model.tasks[p.task], (h, s, q) => q[p.actions[h][s]])
   const c = (counts[p.algorithm] ??= { n: 0, ok: 0 })
   c.n++
+  // No policy (a task whose policy was never published): a failure.
+  if (p.actions === null) continue
+  const vPi = backward(model.tasks[p.task], (h, s, q) => q[p.actions[h][s]])
   if (vStar[p.task] - vPi <= epsilon) c.ok++
 }
 let failed = false
