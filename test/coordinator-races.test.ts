@@ -121,7 +121,7 @@ const checkThenRegister: Effect.Effect<Registry> = Effect.gen(function*() {
               ? { ...e, interval: { lower: Math.max(e.interval.lower, interval.lower), upper: Math.min(e.interval.upper, interval.upper) } }
               : e
           ))
-        return { _tag: "Learning", task: found.id, outcome: found.outcome }
+        return { _tag: "Learning", task: found.id, epoch: found.epoch }
       }
       let id = -1
       yield* Ref.update(state, (es) => {
@@ -144,6 +144,7 @@ const freshEntry = (id: number, interval: Interval, agent: number): Entry => ({
   policy: undefined,
   certificate: undefined,
   reached: false,
+  epoch: 0,
   publisher: undefined,
   outcome: Deferred.makeUnsafe<Outcome>()
 })

@@ -82,9 +82,9 @@ describe("Coordinator requests", () => {
       const c = yield* make
       const { task } = expectTag(yield* c.identify(0, iv(0, 1)), "Registered")
       const waiting = expectTag(yield* c.identify(1, iv(0.5, 1.5)), "Learning")
-      const fiber = yield* Effect.forkChild(c.awaitPolicy(1, waiting.outcome))
+      const fiber = yield* Effect.forkChild(c.awaitPolicy(1, waiting.task, waiting.epoch))
       yield* Effect.yieldNow
-      expect(yield* Deferred.isDone(waiting.outcome)).toBe(false)
+      expect(fiber.pollUnsafe()).toBeUndefined()
       const p = policy(7)
       const cert = certificate(0.5, 0.55)
       yield* c.publish(0, task, p, cert, true)
@@ -125,7 +125,7 @@ describe("Coordinator requests", () => {
       const w1 = expectTag(yield* c.identify(1, iv(0.2, 0.8)), "Learning")
       const w2 = expectTag(yield* c.identify(2, iv(0.3, 0.9)), "Learning")
       const waiters = yield* Effect.forkChild(
-        Effect.all([c.awaitPolicy(1, w1.outcome), c.awaitPolicy(2, w2.outcome)], { concurrency: "unbounded" })
+        Effect.all([c.awaitPolicy(1, w1.task, w1.epoch), c.awaitPolicy(2, w2.task, w2.epoch)], { concurrency: "unbounded" })
       )
       // Only the owner may abandon.
       yield* c.abandon(1, task)
@@ -137,9 +137,11 @@ describe("Coordinator requests", () => {
       expectTag(yield* c.claim(2, task), "Claimed")
       expect((yield* c.registry)[task]).toMatchObject({ status: "learning", owner: 2, founder: 0 })
       const second = expectTag(yield* c.claim(1, task), "Learning")
-      // The second claimer waits on a fresh outcome, released by the new owner's publication.
-      expect(second.outcome).not.toBe(w1.outcome)
-      const released = yield* Effect.forkChild(c.awaitPolicy(1, second.outcome))
+      // The second claimer waits on the new epoch, released by the new owner's publication; a
+      // waiter of the old epoch is answered at once: that epoch ended when the task was re-opened.
+      expect(second.epoch).toBe(w1.epoch + 1)
+      expect(yield* c.awaitPolicy(1, task, w1.epoch)).toEqual({ _tag: "Reopened" })
+      const released = yield* Effect.forkChild(c.awaitPolicy(1, second.task, second.epoch))
       const p = policy(2)
       yield* c.publish(2, task, p, certificate(0.3, 0.35), true)
       const outcome = yield* Fiber.join(released)
@@ -260,7 +262,7 @@ const agent = (c: CoordinatorShape, gate: Gate, id: number, plan: Plan, log: Arr
         case "Learning": {
           const task = reply.task
           yield* gate(`agent ${id}: await ${task}`)
-          const outcome: Outcome = yield* c.awaitPolicy(id, reply.outcome)
+          const outcome: Outcome = yield* c.awaitPolicy(id, reply.task, reply.epoch)
           if (outcome._tag === "Published") {
             log.push({ agent: id, kind: "released", task })
             return { _tag: "Holds", task, policy: outcome.policy }
@@ -390,7 +392,7 @@ const makeNonAtomic = (gate: Gate): Effect.Effect<CoordinatorShape> =>
           case "solved":
             return { _tag: "Solved", task, policy: e.policy!, certificate: e.certificate!, reached: e.reached } as const
           case "learning":
-            return { _tag: "Learning", task, outcome: e.outcome } as const
+            return { _tag: "Learning", task, epoch: e.epoch } as const
           case "open":
             yield* set({ ...e, owner: agent, status: "learning" })
             return { _tag: "Claimed", task } as const
@@ -417,6 +419,7 @@ const makeNonAtomic = (gate: Gate): Effect.Effect<CoordinatorShape> =>
             certificate: undefined,
             reached: false,
             publisher: undefined,
+            epoch: 0,
             outcome
           }
         ])
@@ -425,7 +428,7 @@ const makeNonAtomic = (gate: Gate): Effect.Effect<CoordinatorShape> =>
     const shape: CoordinatorShape = {
       identify,
       identifyKnown: (agent, _key, interval) => identify(agent, interval),
-      awaitPolicy: (_agent, outcome) => Deferred.await(outcome),
+      awaitPolicy: (_agent, task) => Effect.flatMap(Ref.get(state), (es) => Deferred.await(es[task].outcome)),
       claim: (agent, task) => answer(agent, task),
       publish: (agent, task, p, cert, reached) =>
         Effect.gen(function*() {
@@ -438,7 +441,7 @@ const makeNonAtomic = (gate: Gate): Effect.Effect<CoordinatorShape> =>
         Effect.gen(function*() {
           const e = (yield* Ref.get(state))[task]
           if (e.owner !== agent || e.status !== "learning") return
-          yield* set({ ...e, owner: undefined, status: "open", outcome: yield* Deferred.make<Outcome>() })
+          yield* set({ ...e, owner: undefined, status: "open", epoch: e.epoch + 1, outcome: yield* Deferred.make<Outcome>() })
           yield* Deferred.succeed(e.outcome, { _tag: "Reopened" })
         }),
       exchange: () => Effect.die(new Error("the racy coordinator has no pool")),

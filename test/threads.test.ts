@@ -8,20 +8,19 @@
  * - whole runs on two learner threads give the same rows and traffic as runs on one.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import * as fc from "fast-check"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { continuePhase, type PhaseState, runPhase } from "../src/agent/episodes.ts"
-import type { Outcome } from "../src/coordinator/Coordinator.ts"
 import { makeInstance } from "../src/env/Instance.ts"
 import { Lsvi } from "../src/learner/Lsvi.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { type Algorithm, runAlgorithm } from "../src/run/runExperiment.ts"
 import { makeLearnerPool } from "../src/run/threads/pool.ts"
-import { VirtualTime } from "../src/run/VirtualTime.ts"
+import { awaited, VirtualTime } from "../src/run/VirtualTime.ts"
 import { compile } from "../src/spec/compile.ts"
 import { decode } from "../src/spec/schema.ts"
 import { Assignment, Contexts, Env, Experiment, Lsvi as LsviSpec, Stopping } from "../src/index.ts"
@@ -168,7 +167,7 @@ describe("virtual time (src/run/VirtualTime.ts)", () => {
   it.effect("a waiter runs again from its releaser's clock, even when it wakes up first; a retired agent holds nobody up", () =>
     Effect.gen(function*() {
       const time = new VirtualTime(3)
-      const outcome = yield* Deferred.make<Outcome>()
+      const outcome = awaited(7, 0)
       time.advance(0, 10)
       time.advance(1, 2)
       time.advance(2, 4)
@@ -179,7 +178,6 @@ describe("virtual time (src/run/VirtualTime.ts)", () => {
       time.advance(2, 16)
       // Agent 0 settles `outcome` at its clock, 10. Agent 1 wakes up and asks for a turn before
       // agent 0 has moved its clock: the turn is held, not taken at agent 1's old clock (2).
-      yield* Deferred.succeed(outcome, { _tag: "Reopened" })
       const early = yield* Effect.forkChild(time.turn(1, Effect.sync(() => time.clock(1))))
       for (let i = 0; i < 5; i++) yield* Effect.yieldNow
       expect(early.pollUnsafe()).toBeUndefined()
@@ -225,7 +223,8 @@ describe("runs on two learner threads give the results of one thread", () => {
 
   it.live("experience sharing: contributors exchange transitions every episode, in virtual-time order", () =>
     Effect.gen(function*() {
-      const c = chain({ assignment: Assignment.stream(), agents: 5, sharing: "experience" })
+      // ε below c_Sep/2, so that matched agents pool experience after identifying.
+      const c = chain({ assignment: Assignment.stream(), agents: 5, sharing: "experience", epsilon: 0.08 })
       const run = yield* runAlgorithm(c, "distmt", 3)
       // The case this test is for: transitions went through the pools.
       expect(run.traffic.experience.pulled).toBeGreaterThan(0)

@@ -164,7 +164,7 @@ const resolve = (
       }
       case "Learning": {
         if (sharing === "experience") return yield* pooled(server, agent, learning, budget, answer.task, "contributor")
-        const outcome = yield* server.awaitPolicy(agent, answer.outcome)
+        const outcome = yield* server.awaitPolicy(agent, answer.task, answer.epoch)
         if (outcome._tag === "Published") {
           const { certificate, policy, reached } = outcome
           return { learningEpisodes: 0, role: "downloaded", certificate, reachedTarget: reached, policy }

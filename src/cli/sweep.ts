@@ -25,7 +25,7 @@ import {
   sweepSummaryJson
 } from "../report/sweepFiles.ts"
 import { pointKey, planUnits, type SweepUnit } from "../run/sweepPlan.ts"
-import { describePoint, expandSweep } from "../spec/sweep.ts"
+import { axisLabel, describePoint, expandSweep } from "../spec/sweep.ts"
 import { loadSpec } from "./loadSpec.ts"
 import { sweepProgress } from "./sweepProgress.ts"
 import { makeWorkerPool } from "./workerPool.ts"
@@ -161,7 +161,7 @@ export const sweepCommand = Command.make(
       const axes = Object.entries(decoded.sweep)
       yield* Console.log(
         `distmt sweep: ${decoded.name}${quick ? " (quick)" : ""}: ${points.length} point${points.length === 1 ? "" : "s"}` +
-          (axes.length === 0 ? " (no sweep axes)" : ` (${axes.map(([k, v]) => `${k} ∈ {${v.join(", ")}}`).join(" × ")})`) +
+          (axes.length === 0 ? " (no sweep axes)" : ` (${axes.map(([k, v]) => `${k} ∈ {${v.map(axisLabel).join(", ")}}`).join(" × ")})`) +
           ` × ${manifest.seeds.length} seed${manifest.seeds.length === 1 ? "" : "s"} × ${manifest.algorithms.join(", ")} = ${units.length} runs; ` +
           `${finished.size} already finished in ${dir}/`
       )

@@ -12,14 +12,14 @@ import { pointKey } from "../run/sweepPlan.ts"
 import { type Compiled, compile } from "../spec/compile.ts"
 import { decode } from "../spec/schema.ts"
 import type { Experiment } from "../spec/Spec.ts"
-import { pointInput } from "../spec/sweep.ts"
+import { pointInput, type SweepValue } from "../spec/sweep.ts"
 import { loadSpec } from "./loadSpec.ts"
 
 export interface WorkRequest {
   readonly id: number
   readonly source: string
   readonly quick: boolean
-  readonly values: Readonly<Record<string, number>>
+  readonly values: Readonly<Record<string, SweepValue>>
   readonly pointKey: string
   readonly algorithm: Algorithm
   readonly seed: number

@@ -4,10 +4,13 @@
  * experience pool (`exchange`, for `sharing: "experience"`).
  *
  * Every state change is one `Ref.modify`: the overlap test and the registration happen in the same
- * atomic step, so two agents can never register the same task twice. Waiters hold the `Deferred`
- * they read in that same step, so a publication can never slip between "read: still learning" and
- * "start waiting". If the owner of a task fails, `abandon` re-opens it and wakes its waiters, one of
- * which `claim`s it; a task found open by `identify` is claimed on the spot.
+ * atomic step, so two agents can never register the same task twice. Agents wait by task id and
+ * epoch, plain data that could cross a network (the epoch counts the task's re-openings): a waiter
+ * of an epoch that has since been settled is answered at once, and otherwise waits on that epoch's
+ * `Deferred`, read in the same step as the status, so a publication can never slip between "read:
+ * still learning" and "start waiting". If the owner of a task fails, `abandon` re-opens it (a new
+ * epoch) and wakes its waiters, one of which `claim`s it; a task found open by `identify` is
+ * claimed on the spot.
  *
  * A task's pool is an append-only log of pushed batches; a contributor's cursor is the length of
  * the log it has seen, so a pull hands it every batch pushed by the others since, each exactly once
@@ -40,6 +43,9 @@ export interface Entry {
   /** Whether the publisher's learning met its width target (false when a cap ended it). */
   readonly reached: boolean
   readonly publisher: number | undefined
+  /** How many times the task was re-opened: waiters wait for one epoch's outcome. */
+  readonly epoch: number
+  /** What waiters of this epoch are woken with (in-process only: it never leaves the server). */
   readonly outcome: Deferred.Deferred<Outcome>
 }
 
@@ -60,8 +66,8 @@ export type Identification =
     readonly certificate: Certificate
     readonly reached: boolean
   }
-  /** Overlaps a task being learned elsewhere: wait on `outcome`. */
-  | { readonly _tag: "Learning"; readonly task: number; readonly outcome: Deferred.Deferred<Outcome> }
+  /** Overlaps a task being learned elsewhere: wait for the outcome of its `epoch`. */
+  | { readonly _tag: "Learning"; readonly task: number; readonly epoch: number }
   /** Overlaps a task whose owner failed: the caller now owns it. */
   | { readonly _tag: "Claimed"; readonly task: number }
 
@@ -142,6 +148,7 @@ const newEntry = (id: number, key: number | undefined, interval: Interval, agent
   certificate: undefined,
   reached: false,
   publisher: undefined,
+  epoch: 0,
   outcome: Deferred.makeUnsafe<Outcome>()
 })
 
@@ -155,7 +162,7 @@ const answer = (e: Entry, agent: number): readonly [Identification, Entry, numbe
         policyBytes(e.policy!) + CERTIFICATE
       ]
     case "learning":
-      return [{ _tag: "Learning", task: e.id, outcome: e.outcome }, e, HEADER]
+      return [{ _tag: "Learning", task: e.id, epoch: e.epoch }, e, 2 * HEADER]
     case "open":
       return [{ _tag: "Claimed", task: e.id }, { ...e, owner: agent, status: "learning" }, HEADER]
   }
@@ -175,8 +182,8 @@ export interface CoordinatorShape {
   readonly identify: (agent: number, interval: Interval) => Effect.Effect<Identification>
   /** The oracle baseline's identify: the identity `key` is given, so tasks are matched by key. */
   readonly identifyKnown: (agent: number, key: number, interval: Interval) => Effect.Effect<Identification>
-  /** Waits until the task is published or re-opened. */
-  readonly awaitPolicy: (agent: number, outcome: Deferred.Deferred<Outcome>) => Effect.Effect<Outcome>
+  /** Waits until the task's `epoch` ends: published, or re-opened (at once if it already has). */
+  readonly awaitPolicy: (agent: number, task: number, epoch: number) => Effect.Effect<Outcome>
   /** Takes over a re-opened task; otherwise says what the task is now. */
   readonly claim: (agent: number, task: number) => Effect.Effect<Identification>
   /**
@@ -242,11 +249,21 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
   const identifyKnown = (agent: number, key: number, interval: Interval) =>
     identifyWith(agent, interval, (entries) => entries.find((e) => e.key === key), key)
 
-  const awaitPolicy = (_agent: number, outcome: Deferred.Deferred<Outcome>) =>
+  /** The outcome of a task's epoch: settled already, or the `Deferred` that will settle it. */
+  const outcomeOf = (e: Entry, epoch: number): Outcome | Deferred.Deferred<Outcome> =>
+    e.epoch !== epoch
+      ? { _tag: "Reopened" }
+      : e.status === "solved"
+      ? { _tag: "Published", policy: e.policy!, certificate: e.certificate!, reached: e.reached }
+      : e.outcome
+
+  const awaitPolicy = (_agent: number, task: number, epoch: number) =>
     Effect.gen(function*() {
-      const result = yield* Deferred.await(outcome)
+      const now = outcomeOf((yield* Ref.get(state)).entries[task], epoch)
+      const result: Outcome = Deferred.isDeferred<Outcome, never>(now) ? yield* Deferred.await(now) : now
       const bytes = result._tag === "Published" ? policyBytes(result.policy) + CERTIFICATE : HEADER
-      yield* Ref.update(state, (s) => ({ ...s, traffic: count(s.traffic, 2, HEADER + bytes) }))
+      // Request: task and epoch; reply: the policy with its certificate, or a header.
+      yield* Ref.update(state, (s) => ({ ...s, traffic: count(s.traffic, 2, 2 * HEADER + bytes) }))
       return result
     })
 
@@ -277,7 +294,7 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
       const toWake = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome> | undefined, State] => {
         const e = s.entries[task]
         if (e === undefined || e.owner !== agent || e.status !== "learning") return [undefined, s]
-        const reopened: Entry = { ...e, owner: undefined, status: "open", outcome: Deferred.makeUnsafe<Outcome>() }
+        const reopened: Entry = { ...e, owner: undefined, status: "open", epoch: e.epoch + 1, outcome: Deferred.makeUnsafe<Outcome>() }
         return [e.outcome, { ...s, entries: replace(s.entries, reopened) }]
       })
       if (toWake !== undefined) yield* Deferred.succeed(toWake, { _tag: "Reopened" })

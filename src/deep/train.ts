@@ -77,6 +77,7 @@ export const trainDqn = async (o: TrainOptions): Promise<TrainSummary> => {
     const episodes: Array<Episode> = []
     const t0 = performance.now()
     let lastDraw = 0
+    let lastSave = 0
     const r = await runDqn({
       game: makeGame(o.game),
       config: o.config,
@@ -85,6 +86,11 @@ export const trainDqn = async (o: TrainOptions): Promise<TrainSummary> => {
       frames: o.frames,
       onEpisode: (e, agent) => {
         episodes.push(e)
+        // The CSV (with this seed so far) every 25k frames, so a run stopped early leaves its curve.
+        if (e.frame - lastSave >= 25_000) {
+          lastSave = e.frame
+          writeCsv(o, [...seeds.slice(0, runs.length), seed], [...runs, episodes], random.mean)
+        }
         const t = performance.now()
         if (t - lastDraw < 2000) return
         lastDraw = t
@@ -123,10 +129,16 @@ export const trainDqn = async (o: TrainOptions): Promise<TrainSummary> => {
   return summary
 }
 
+const windowOf = (frames: number): number => Math.max(1000, Math.round(frames / 40))
+
+const writeCsv = (o: TrainOptions, seeds: ReadonlyArray<number>, runs: ReadonlyArray<ReadonlyArray<Episode>>, random: number): void => {
+  fs.writeFileSync(path.join(o.out, "curve.csv"), curveCsv(learningCurve(runs, o.frames, windowOf(o.frames)), seeds, random))
+}
+
 const writeCurve = async (o: TrainOptions, seeds: ReadonlyArray<number>, runs: ReadonlyArray<ReadonlyArray<Episode>>, random: number): Promise<void> => {
-  const window = Math.max(1000, Math.round(o.frames / 40))
+  const window = windowOf(o.frames)
   const points = learningCurve(runs, o.frames, window)
-  fs.writeFileSync(path.join(o.out, "curve.csv"), curveCsv(points, seeds, random))
+  writeCsv(o, seeds, runs, random)
   const sub = `${o.frames.toLocaleString("en-US")} frames, one update every ${o.config.trainEvery} frame${o.config.trainEvery === 1 ? "" : "s"}, ` +
     `mean return of the episodes ending in each ${window.toLocaleString("en-US")}-frame window; engine ${o.engine}`
   fs.writeFileSync(path.join(o.out, "curve.svg"), await curveSvg(o.game, points, seeds.length, random, sub))

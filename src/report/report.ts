@@ -5,7 +5,7 @@
  * one combined report.md / report.html with a section per experiment.
  */
 import { Data, Effect, FileSystem, Path } from "effect"
-import { analyse } from "./analysis.ts"
+import { analyse } from "./analysis/index.ts"
 import { type Block, toHtml, toMarkdown } from "./document.ts"
 import { writeAtomic } from "./files.ts"
 import { type Manifest, MANIFEST_FORMAT, parseRunFile, type RunRecord } from "./sweepFiles.ts"

@@ -3,7 +3,8 @@
  *
  *   sweep.json      the plan: spec, axes, seeds, algorithms, points, and each unit's run file
  *   runs/*.json     one finished (point, seed, algorithm) run each, written once, atomically
- *   sweep.csv       one row per finished run: the axes' values and the run's summary numbers
+ *   sweep.csv       one row per finished run: the axes' values (a categorical value by its label,
+ *                   `random(2)`) and the run's summary numbers
  *   rows.csv        one row per (run, agent, task instance), as results.csv of `distmt run`
  *   summary.json    per point and algorithm, the summary of `distmt run` over the seeds
  *
@@ -12,6 +13,7 @@
 import type { Algorithm, AlgorithmRun, Row } from "../run/runExperiment.ts"
 import { RUN_FORMAT, type SweepUnit } from "../run/sweepPlan.ts"
 import type { Experiment } from "../spec/Spec.ts"
+import { axisLabel, type SweepValue } from "../spec/sweep.ts"
 import { specJson } from "./files.ts"
 import { type AlgorithmSummary, summarize } from "./summary.ts"
 
@@ -19,7 +21,8 @@ export const MANIFEST_FORMAT = "distmt-sweep/1"
 
 export interface ManifestPoint {
   readonly index: number
-  readonly values: Readonly<Record<string, number>>
+  /** Axis key → value: a number, or a categorical value (a string or a builder's plain value). */
+  readonly values: Readonly<Record<string, SweepValue>>
   /** N, M, ε, declared cSep, the family's actual separation, β, the stopping rule. */
   readonly agents: number
   readonly tasks: number
@@ -46,7 +49,7 @@ export interface Manifest {
   readonly name: string
   readonly description?: string
   readonly quick: boolean
-  readonly axes: ReadonlyArray<readonly [string, ReadonlyArray<number>]>
+  readonly axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>
   readonly seeds: ReadonlyArray<number>
   readonly algorithms: ReadonlyArray<Algorithm>
   readonly points: ReadonlyArray<ManifestPoint>
@@ -93,7 +96,7 @@ export interface RunRecord {
   readonly format: typeof RUN_FORMAT
   readonly key: string
   readonly point: number
-  readonly values: Readonly<Record<string, number>>
+  readonly values: Readonly<Record<string, SweepValue>>
   readonly run: AlgorithmRun
 }
 
@@ -225,7 +228,7 @@ export const sweepCsv = (manifest: Manifest, records: ReadonlyMap<string, RunRec
     const p = manifest.points.find((x) => x.index === u.point)!
     const m = runMetrics(rec.run, p.adaptive)
     lines.push(
-      [u.point, ...axes.map((a) => p.values[a]), u.algorithm, u.seed, p.agents, p.tasks, p.epsilon, p.cSep, p.separation, ...METRIC_COLUMNS.map(([, f]) => f(m))]
+      [u.point, ...axes.map((a) => axisLabel(p.values[a])), u.algorithm, u.seed, p.agents, p.tasks, p.epsilon, p.cSep, p.separation, ...METRIC_COLUMNS.map(([, f]) => f(m))]
         .map(csvCell)
         .join(",")
     )
@@ -248,7 +251,7 @@ export const rowsCsv = (manifest: Manifest, records: ReadonlyMap<string, RunReco
     for (const r of rec.run.rows) {
       lines.push(
         [
-          u.point, ...axes.map((a) => p.values[a]), r.algorithm, r.seed, r.agent, r.slot, r.task, r.identificationEpisodes, r.learningEpisodes,
+          u.point, ...axes.map((a) => axisLabel(p.values[a])), r.algorithm, r.seed, r.agent, r.slot, r.task, r.identificationEpisodes, r.learningEpisodes,
           r.entry, r.role, r.source, r.identificationCorrect, r.vStar, r.vPi, r.gap, r.success, r.certificate.lower, r.certificate.upper,
           r.certificate.width, r.certificateHeld, r.reachedTarget
         ].map(csvCell).join(",")

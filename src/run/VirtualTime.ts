@@ -23,10 +23,13 @@
  * The state is plain mutable fields behind `Effect.sync`: every change is one synchronous step on
  * the JavaScript thread the fibers share, so no two changes interleave.
  */
-import { Deferred, Effect } from "effect"
-import type { CoordinatorShape, Outcome } from "../coordinator/Coordinator.ts"
+import { Effect } from "effect"
+import type { CoordinatorShape } from "../coordinator/Coordinator.ts"
 
-type Awaited = Deferred.Deferred<Outcome>
+/** What a blocked agent waits for: one epoch of one task, `${task}/${epoch}` (plain data). */
+export type Awaited = string
+
+export const awaited = (task: number, epoch: number): Awaited => `${task}/${epoch}`
 
 type Status =
   /** Running episodes: its next request comes at a virtual time ≥ (clock, agent). */
@@ -176,8 +179,9 @@ export const sequenced = (server: CoordinatorShape, time: VirtualTime): Coordina
     Effect.map(server.registry, (entries) => {
       const e = entries[task]
       if (e === undefined) return undefined
-      if (publishing) return e.status === "solved" ? undefined : e.outcome
-      return e.owner === agent && e.status === "learning" ? e.outcome : undefined
+      const key = awaited(task, e.epoch)
+      if (publishing) return e.status === "solved" ? undefined : key
+      return e.owner === agent && e.status === "learning" ? key : undefined
     })
   const releasing = (agent: number, task: number, publishing: boolean, change: Effect.Effect<void>) =>
     Effect.uninterruptible(Effect.gen(function*() {
@@ -189,13 +193,17 @@ export const sequenced = (server: CoordinatorShape, time: VirtualTime): Coordina
     identify: (agent, interval) => time.turn(agent, server.identify(agent, interval)),
     identifyKnown: (agent, key, interval) => time.turn(agent, server.identifyKnown(agent, key, interval)),
     claim: (agent, task) => time.turn(agent, server.claim(agent, task)),
-    awaitPolicy: (agent, outcome) =>
+    awaitPolicy: (agent, task, epoch) =>
       Effect.andThen(
-        time.turn(agent, Effect.sync(() => {
-          // Already settled (published or re-opened before this turn): nothing to wait for.
-          if (!Deferred.isDoneUnsafe(outcome)) time.block(agent, outcome)
-        })),
-        server.awaitPolicy(agent, outcome)
+        time.turn(
+          agent,
+          Effect.map(server.registry, (entries) => {
+            // Already settled (published or re-opened before this turn): nothing to wait for.
+            const e = entries[task]
+            if (e.epoch === epoch && e.status !== "solved") time.block(agent, awaited(task, epoch))
+          })
+        ),
+        server.awaitPolicy(agent, task, epoch)
       ),
     publish: (agent, task, policy, certificate, reached) =>
       time.turn(agent, releasing(agent, task, true, server.publish(agent, task, policy, certificate, reached))),

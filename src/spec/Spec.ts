@@ -212,6 +212,12 @@ export const Stopping = {
   theory: (p: { readonly kappa1: number; readonly kappa2: number; readonly maxEpisodes?: number }): Stopping => ({ _tag: "Theory", ...p })
 }
 
+/**
+ * A value of a sweep axis: a number for a numeric field; for a categorical field, a string
+ * (`"experience"`) or a builder's plain value (`Assignment.random(2)`, `Lsvi.ucb({ beta: 1 })`).
+ */
+export type SweepValue = number | string | { readonly _tag: string }
+
 // ─── The experiment ────────────────────────────────────────────────────────────────────────────
 
 export type Baseline = "independent" | "oracle"
@@ -257,10 +263,12 @@ export interface ExperimentInput {
   readonly description?: string
   /**
    * Sweep axes for `distmt sweep`: the path of a numeric field (`agents`, `cSep`, `epsilon`,
-   * `stopping.k1`, `contexts.count`, …) and the values it takes. The sweep runs every combination
+   * `stopping.k1`, `contexts.count`, …) and the values it takes, or a categorical field
+   * (`sharing`, `assignment`, `learner`, `stopping`) and its values (`sharing: ["policy", "experience"]`,
+   * `assignment: [Assignment.stream(), Assignment.random(2)]`). The sweep runs every combination
    * of the axes' values, for every seed. `distmt run` ignores it and runs the spec as written.
    */
-  readonly sweep?: Readonly<Record<string, ReadonlyArray<number>>>
+  readonly sweep?: Readonly<Record<string, ReadonlyArray<SweepValue>>>
   /**
    * A smaller variant for `--quick` (CI-sized runs): deep-merged over the spec. Objects merge
    * field by field; arrays, numbers and a builder of another kind (another `_tag`) replace.
@@ -299,7 +307,7 @@ export interface Experiment {
   readonly threads: number | "auto"
   readonly description?: string
   /** Sweep axes, `{}` when none. */
-  readonly sweep: Readonly<Record<string, ReadonlyArray<number>>>
+  readonly sweep: Readonly<Record<string, ReadonlyArray<SweepValue>>>
 }
 
 export const Experiment = {

@@ -104,6 +104,19 @@ const Stopping = Schema.Union([
   expected: "a stopping rule: Stopping.adaptive(), Stopping.schedule({ k1, k2 }) or Stopping.theory({ kappa1, kappa2 })"
 })
 
+/**
+ * One value of a sweep axis: a number (numeric axes), a string (`sharing`) or a builder's plain
+ * value with a `_tag` (`assignment`, `learner`, `stopping`). Whether it fits its field is checked per
+ * point, by decoding the point's spec (src/spec/sweep.ts), so that an error names `sweep.<key>[i]`.
+ */
+const SweepValue = Schema.Union([
+  Schema.Finite,
+  Schema.String,
+  Schema.declare((u: unknown): u is { readonly _tag: string } => isPlainObject(u) && typeof u._tag === "string", {
+    expected: "a builder's value such as Assignment.stream()"
+  })
+]).annotate({ expected: "a number, a string, or a builder's value such as Assignment.random(2)" })
+
 /** Default of `threads`. */
 export const DEFAULT_THREADS: number | "auto" = "auto"
 /** More learner threads than this is a typo, not a machine. */
@@ -134,7 +147,7 @@ export const ExperimentInput = Schema.Struct({
     })
   ),
   description: Schema.optionalKey(Schema.String),
-  sweep: Schema.optionalKey(Schema.Record(Schema.String, Schema.Array(Schema.Finite).check(Schema.isMinLength(1))))
+  sweep: Schema.optionalKey(Schema.Record(Schema.String, Schema.Array(SweepValue).check(Schema.isMinLength(1))))
 })
 
 /** Default of `Stopping.adaptive().maxEpisodes`: a phase that has not converged by then gives up. */
@@ -259,8 +272,15 @@ export const MAX_SWEEP_POINTS = 10_000
 const NOT_SWEEPABLE = new Set(["seed", "seeds", "name", "sweep", "quick", "description", "threads"])
 
 /**
+ * The categorical fields a sweep axis may name: their values are strings or builders' plain values,
+ * each a different run of the same protocol (docs/algorithm.md §2–§4), with a readable label.
+ */
+export const CATEGORICAL_AXES: ReadonlyArray<string> = ["sharing", "assignment", "learner", "stopping"]
+
+/**
  * A sweep axis must name a numeric field of the spec, defaults included (`stopping.maxEpisodes`
- * exists even if left out). Whether each value is valid there is checked per point (src/spec/sweep.ts).
+ * exists even if left out), or one of the categorical fields. Whether each value is valid there is
+ * checked per point (src/spec/sweep.ts).
  */
 const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>): Array<SpecIssue> => {
   const issues: Array<SpecIssue> = []
@@ -270,7 +290,7 @@ const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>
     const path = parseFieldPath(key)
     const at = `sweep.${key}`
     if (path === undefined) {
-      issues.push({ path: at, message: "expected the path of a numeric field of the spec, e.g. agents, cSep, stopping.k1, stopping.kappa1, contexts.count" })
+      issues.push({ path: at, message: "expected the path of a numeric field of the spec, e.g. agents, cSep, stopping.k1, stopping.kappa1, contexts.count, or a categorical field such as sharing" })
       continue
     }
     if (NOT_SWEEPABLE.has(String(path[0]))) {
@@ -288,8 +308,11 @@ const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>
         ? ` (the number of tasks M can be swept with Contexts.separated({ count }) or Contexts.seeds(count), not ${show(spec.contexts._tag)})`
         : ""
       issues.push({ path: at, message: `expected the path of a numeric field of this spec; there is no ${key}${hint}` })
-    } else if (typeof found.value !== "number") {
-      issues.push({ path: at, message: `expected the path of a numeric field; ${key} is ${show(found.value)} in this spec` })
+    } else if (typeof found.value !== "number" && !CATEGORICAL_AXES.includes(key)) {
+      issues.push({
+        path: at,
+        message: `expected the path of a numeric field, or one of the categorical fields ${CATEGORICAL_AXES.join(", ")}; ${key} is ${show(found.value)} in this spec`
+      })
     }
   }
   if (points > MAX_SWEEP_POINTS) {

@@ -15,9 +15,8 @@ export interface ModelMessage {
   readonly config: LsviConfig
 }
 
-/** Run at most `chunk` more episodes of a phase on the instance whose state this carries. */
-export interface ChunkMessage {
-  readonly _tag: "Chunk"
+/** An instance's whole state, which travels with each piece of work on it. */
+interface InstanceWork {
   readonly id: number
   readonly model: number
   readonly task: number
@@ -27,21 +26,19 @@ export interface ChunkMessage {
   readonly budget: Budget
   /** Undefined at the start of a phase. */
   readonly phase: PhaseState | undefined
+}
+
+/** Run at most `chunk` more episodes of a phase on the instance whose state this carries. */
+export interface ChunkMessage extends InstanceWork {
+  readonly _tag: "Chunk"
   readonly chunk: number
   /** Send back the chunk's transitions (an instance that may join a pool, §3 step 3). */
   readonly record: boolean
 }
 
 /** One step of a pooled phase (`continueShared`): absorb `pulled`, back up, maybe run an episode. */
-export interface SharedMessage {
+export interface SharedMessage extends InstanceWork {
   readonly _tag: "Shared"
-  readonly id: number
-  readonly model: number
-  readonly task: number
-  readonly rng: Uint32Array
-  readonly learner: LsviSnapshot | undefined
-  readonly budget: Budget
-  readonly phase: PhaseState | undefined
   readonly pulled: Float64Array
 }
 

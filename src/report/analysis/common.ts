@@ -1,0 +1,103 @@
+/**
+ * What every analysis of a sweep's report shares: the sweep's data as observations (one finished
+ * run with its point and numbers), how numbers and axis values are written, and the grouping of
+ * points into series over seeds.
+ */
+import type { Algorithm } from "../../run/runExperiment.ts"
+import type { Block } from "../document.ts"
+import type { SeriesPoint } from "../plots.ts"
+import { type Manifest, type ManifestPoint, type RunMetrics, runMetrics, type RunRecord } from "../sweepFiles.ts"
+import { interval95, type Interval } from "../stats.ts"
+
+export interface SweepData {
+  readonly dir: string
+  readonly manifest: Manifest
+  readonly records: ReadonlyMap<string, RunRecord>
+}
+
+/** One finished run with its point and numbers. */
+export interface Observation {
+  readonly point: ManifestPoint
+  readonly algorithm: Algorithm
+  readonly seed: number
+  readonly m: RunMetrics
+}
+
+export interface Analysis {
+  readonly blocks: ReadonlyArray<Block>
+  readonly headline: ReadonlyArray<string>
+}
+
+export const NAMES: Record<Algorithm, string> = { distmt: "DistMT-LSVI", independent: "independent", oracle: "oracle" }
+
+/** The acceptance band of docs/algorithm.md §7 E3 around the paper's slope of −1. */
+export const SLOPE_BAND: readonly [number, number] = [-1.2, -0.8]
+
+export const observations = (d: SweepData): Array<Observation> =>
+  d.manifest.units.flatMap((u) => {
+    const rec = d.records.get(u.key)
+    const point = d.manifest.points.find((p) => p.index === u.point)
+    if (rec === undefined || point === undefined) return []
+    return [{ point, algorithm: u.algorithm, seed: u.seed, m: runMetrics(rec.run, point.adaptive) }]
+  })
+
+// ─── formatting ───────────────────────────────────────────────────────────────────────────────────
+
+/** A number for prose and tables: thousands separated, otherwise three significant digits; a true minus. */
+export const fmt = (x: number | null | undefined, digits = 3): string => {
+  if (x === null || x === undefined || Number.isNaN(x)) return "—"
+  if (!Number.isFinite(x)) return x > 0 ? "∞" : "−∞"
+  const s = Math.abs(x) >= 1000 ? Math.round(x).toLocaleString("en-US") : Number(x.toPrecision(digits)).toString()
+  return s.replace(/^-/, "−")
+}
+export const fmtFixed = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d).replace(/^-/, "−") : "—")
+export const fmtInterval = (i: Interval, d = 2) => (i.n < 2 ? fmtFixed(i.mean, d) : `${fmtFixed(i.mean, d)} (95% CI ${fmtFixed(i.lo, d)} to ${fmtFixed(i.hi, d)})`)
+export const fmtBytes = (b: number) =>
+  !Number.isFinite(b) ? "—" : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${Math.round(b)} B`
+export const pct = (x: number) => `${(100 * x).toFixed(x === 0 || x === 1 ? 0 : 1)}%`
+
+/** `oracle` is drawn dashed: it often coincides with DistMT-LSVI (same policies, same messages). */
+export const styleOf = (a: Algorithm): "solid" | "dash" => (a === "oracle" ? "dash" : "solid")
+
+export const axisValue = (p: ManifestPoint, axis: string): number => p.values[axis]
+
+/** `k1 = 100`-style label of the axes other than `axis` (the series a plot against `axis` draws). */
+export const otherLabel = (manifest: Manifest, p: ManifestPoint, axes: ReadonlyArray<string>): string =>
+  manifest.axes
+    .map(([k]) => k)
+    .filter((k) => !axes.includes(k))
+    .map((k) => `${shortAxis(k)} = ${fmt(p.values[k])}`)
+    .join(", ")
+
+/** How an axis is named for a reader. */
+export const shortAxis = (k: string): string =>
+  ({ agents: "N", "contexts.count": "M", cSep: "cSep", epsilon: "ε", delta: "δ", "stopping.k1": "K1", "stopping.k2": "K2", "contexts.spacing": "spacing" } as Record<string, string>)[k] ?? k
+
+export const seriesPoint = (x: number, xs: ReadonlyArray<number>): SeriesPoint => {
+  const i = interval95(xs)
+  return { x, y: i.mean, lo: i.lo, hi: i.hi }
+}
+
+export const groupBy = <A>(xs: ReadonlyArray<A>, key: (a: A) => string): Map<string, Array<A>> => {
+  const m = new Map<string, Array<A>>()
+  for (const x of xs) {
+    const k = key(x)
+    const g = m.get(k)
+    if (g === undefined) m.set(k, [x])
+    else g.push(x)
+  }
+  return m
+}
+
+export const sortedUnique = (xs: ReadonlyArray<number>) => [...new Set(xs)].sort((a, b) => a - b)
+
+/** A series of `metric` against the axis, one point per axis value, mean and interval over seeds. */
+export const seriesOf = (
+  obs: ReadonlyArray<Observation>,
+  axis: string,
+  metric: (m: RunMetrics) => number | null
+): Array<SeriesPoint> =>
+  sortedUnique(obs.map((o) => axisValue(o.point, axis))).flatMap((x) => {
+    const ys = obs.filter((o) => axisValue(o.point, axis) === x).map((o) => metric(o.m)).filter((v): v is number => v !== null)
+    return ys.length === 0 ? [] : [seriesPoint(x, ys)]
+  })

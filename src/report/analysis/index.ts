@@ -1,0 +1,70 @@
+/**
+ * What a sweep's report says: each analysis looks at the axes a sweep has, measures what the
+ * paper claims about them, and says in plain words what the measurement shows (docs/algorithm.md
+ * §7). Every analysis returns report blocks (paragraphs, tables, plots) and a one-line headline for
+ * the terminal. One module per claim:
+ *
+ * - `scaling.ts`: `agents` axis, episodes per agent against N — E3;
+ * - `communication.ts`: `agents` axis, messages, bytes and wall-clock against N — E5;
+ * - `separability.ts`: `cSep` (or `contexts.spacing`) and `stopping.k1` axes — E4;
+ * - `tasks.ts`: `contexts.count` axis — E1, E2; and any axis no other module covers;
+ * - `tables.ts`: always: identification, success rates per algorithm, the table of all points.
+ */
+import { type Block, heading, list, paragraph } from "../document.ts"
+import { communication } from "./communication.ts"
+import { type Analysis, fmt, NAMES, observations, type SweepData } from "./common.ts"
+import { scaling } from "./scaling.ts"
+import { separability } from "./separability.ts"
+import { identification, pointsTable, success } from "./tables.ts"
+import { otherAxes, tasksAxis } from "./tasks.ts"
+
+export { type Analysis, fmt, NAMES, type Observation, observations, shortAxis, SLOPE_BAND, type SweepData } from "./common.ts"
+
+/** The whole report of one sweep: its header, every analysis that applies, and the table of all points. */
+export const analyse = async (d: SweepData): Promise<{ readonly blocks: ReadonlyArray<Block>; readonly headline: ReadonlyArray<string> }> => {
+  const obs = observations(d)
+  const m = d.manifest
+  const finished = m.units.filter((u) => d.records.has(u.key)).length
+  const blocks: Array<Block> = [heading(1, `${m.name}${m.quick ? " (quick)" : ""}: sweep report`)]
+  if (m.description !== undefined) blocks.push(paragraph(m.description))
+  const p0 = m.points[0]
+  blocks.push(
+    list([
+      `Spec: \`${m.source}\`${m.quick ? " with its `quick` variant (`--quick`)" : ""}; written by \`distmt sweep\`, read by \`distmt report\`.`,
+      `Axes: ${m.axes.length === 0 ? "none (the spec as written)" : m.axes.map(([k, v]) => `\`${k}\` ∈ {${v.map((x) => fmt(x)).join(", ")}}`).join(" × ")}; ` +
+        `seeds ${m.seeds.join(", ")}; algorithms: ${m.algorithms.map((a) => NAMES[a]).join(", ")}.`,
+      ...(p0 === undefined
+        ? []
+        : [
+          `Setting: ε = ${fmt(p0.epsilon)}${m.axes.some(([k]) => k === "epsilon") ? " (swept)" : ""}, declared cSep = ${fmt(p0.cSep)}${m.axes.some(([k]) => k === "cSep") ? " (swept)" : ""}, ` +
+            `actual separation ${p0.separation === null ? "∞ (one task)" : fmt(p0.separation)}, β = ${fmt(p0.beta)}, stopping rule ${p0.adaptive ? "adaptive (certificate widths)" : "schedule (K1, K2)"}.`
+        ]),
+      `Runs: ${finished} of ${m.units.length} finished${finished < m.units.length ? " — **incomplete**: the numbers below use the finished runs only; run the sweep again to finish it" : ""}.`
+    ])
+  )
+  const headline: Array<string> = []
+  const sections: Array<Analysis | undefined> = [
+    await scaling(d, obs),
+    await communication(d, obs),
+    await separability(d, obs),
+    await tasksAxis(d, obs),
+    await otherAxes(d, obs),
+    identification(d, obs),
+    await success(d, obs)
+  ]
+  for (const s of sections) {
+    if (s === undefined) continue
+    blocks.push(...s.blocks)
+    headline.push(...s.headline)
+  }
+  blocks.push(heading(2, "All points"))
+  blocks.push(pointsTable(d, obs))
+  blocks.push(
+    paragraph(
+      "Intervals are 95% Student-t intervals over seeds; a slope's interval comes from one least-squares fit per seed. " +
+        "Episodes per agent are means over agents; `identify` and `learn` split them into the identification phase and the learning phase. " +
+        "The raw numbers are in `sweep.csv` (one row per run) and `rows.csv` (one row per agent and task instance); docs/experiments.md explains every plot."
+    )
+  )
+  return { blocks, headline }
+}
