@@ -74,6 +74,16 @@ export class VirtualTime {
     return this.clocks[agent]
   }
 
+  /**
+   * The agent says its clock is `clock` (a request from afar carries it): clocks only move forward,
+   * so a late or repeated report changes nothing.
+   */
+  readonly at = (agent: number, clock: number): void => {
+    if (clock <= this.clocks[agent]) return
+    this.clocks[agent] = clock
+    this.wake()
+  }
+
   /** The agent ran `episodes` more episodes. */
   readonly advance = (agent: number, episodes: number): void => {
     this.clocks[agent] += episodes

@@ -3,7 +3,7 @@
  * (sharing a fresh in-process coordinator), then checks every agent's final policy against exact
  * ground truth (docs/algorithm.md §5). Ground truth lives here, never in the agents' code path.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import { local, type Open } from "../agent/Learning.ts"
 import {
   type AgentConfig,
@@ -13,7 +13,7 @@ import {
   type InstanceOutcome,
   oracleAgent
 } from "../agent/programs.ts"
-import { Coordinator, make as makeCoordinator, noTraffic, type Published, type Traffic } from "../coordinator/Coordinator.ts"
+import { Coordinator, noTraffic, type Published, type Traffic } from "../coordinator/Coordinator.ts"
 import { makeInstance } from "../env/Instance.ts"
 import { policyValues } from "../env/solve.ts"
 import { type Certificate, type LsviConfig, policyTable } from "../learner/Lsvi.ts"
@@ -21,7 +21,7 @@ import * as Rng from "../rng/Rng.ts"
 import type { Compiled } from "../spec/compile.ts"
 import { assign } from "./assignment.ts"
 import { autoThreads, type LearnerPool, makeLearnerPool } from "./threads/pool.ts"
-import { sequenced, VirtualTime } from "./VirtualTime.ts"
+import { inProcess, type RunServer } from "./RunServer.ts"
 
 export type Algorithm = "distmt" | "independent" | "oracle"
 
@@ -148,7 +148,7 @@ const instancesOf = (
   seed: number,
   agent: number,
   tasks: ReadonlyArray<number>,
-  time: VirtualTime,
+  time: RunServer,
   progress: ProgressSink,
   threads: Threads | undefined,
   record: boolean
@@ -273,9 +273,13 @@ export const runAlgorithm = (
   algorithm: Algorithm,
   seed: number,
   progress: ProgressSink = silentProgress,
-  threads?: Threads
+  threads?: Threads,
+  options: {
+    /** Where the server is: a fresh in-process one by default (src/run/RunServer.ts). */
+    readonly server?: (agents: number) => Effect.Effect<RunServer, never, Scope.Scope>
+  } = {}
 ): Effect.Effect<AlgorithmRun> =>
-  Effect.gen(function*() {
+  Effect.scoped(Effect.gen(function*() {
     const N = c.spec.agents
     const M = c.tasks.length
     const tasksOf = algorithm === "independent"
@@ -283,7 +287,7 @@ export const runAlgorithm = (
       : assign(c.spec.assignment, N, M, seed)
     progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
     const config = agentConfig(c)
-    const time = new VirtualTime(N)
+    const time = yield* (options.server ?? inProcess)(N)
     const agentIds = Array.from({ length: N }, (_, i) => i)
     const started = yield* now
     const program = Effect.gen(function*() {
@@ -310,7 +314,7 @@ export const runAlgorithm = (
       const registry = yield* server.registry
       return { outcomes, traffic, registered: registry.length }
     })
-    const server = Layer.effect(Coordinator, Effect.map(makeCoordinator, (inner) => sequenced(inner, time)))
+    const server = Layer.succeed(Coordinator, time.coordinator)
     const { outcomes: results, traffic, registered } = yield* Effect.provide(program, server)
     const wallSeconds = ((yield* now) - started) / 1000
     const outcomes = results.map((r) => r.outcomes)
@@ -330,9 +334,9 @@ export const runAlgorithm = (
       traffic: algorithm === "independent" ? noTraffic : traffic,
       registered: algorithm === "independent" ? 0 : registered,
       wallSeconds,
-      virtualEpisodes: time.makespan()
+      virtualEpisodes: yield* time.makespan
     }
-  })
+  }))
 
 /**
  * Every seed × (DistMT-LSVI and the spec's baselines). `onRun` is told the runs finished so far

@@ -1,0 +1,136 @@
+/**
+ * The coordinator's operations as messages (docs/algorithm.md §3): each one an `Rpc` with a
+ * Schema-defined payload and reply, so that the same agent program talks to the server wherever it
+ * runs. `serve` answers the messages with any `CoordinatorShape` (the in-process `Ref` server, or
+ * a cluster entity's); `client` turns an `RpcClient` of this group back into a `CoordinatorShape`,
+ * which is all an agent ever sees.
+ *
+ * Nothing here is an in-process object: waits are by task id and epoch, and policies and
+ * transitions travel as their float64 arrays, 8 bytes a number (`Float64Bytes`: raw little-endian
+ * bytes, a binary field in MessagePack, base64 in JSON).
+ */
+import { Effect, Schema, SchemaTransformation } from "effect"
+import { Rpc, type RpcClient, RpcGroup } from "effect/rpc"
+import type { CoordinatorShape } from "./Coordinator.ts"
+
+/** A `Float64Array` as its bytes: exact, and as small as the numbers. */
+export const Float64Bytes = Schema.Uint8Array.check(
+  Schema.makeFilter((b: Uint8Array) => b.length % 8 === 0 || "a whole number of 8-byte floats")
+).pipe(
+  Schema.decodeTo(
+    Schema.declare((u): u is Float64Array => u instanceof Float64Array),
+    SchemaTransformation.transform<Float64Array, Uint8Array>({
+      // Copied: the decoded array owns its memory, aligned whatever the message's layout.
+      decode: (b: Uint8Array) => new Float64Array(b.slice().buffer),
+      encode: (f: Float64Array) => new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength))
+    })
+  )
+)
+
+const Agent = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Task = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+export const Interval = Schema.Struct({ lower: Schema.Number, upper: Schema.Number })
+
+export const Certificate = Schema.Struct({ lower: Schema.Number, upper: Schema.Number, width: Schema.Number })
+
+/** A published policy (src/learner/Lsvi.ts `Policy`): w̄ (H·d) and Λ⁻¹ (H·d²) as their floats. */
+export const Policy = Schema.Struct({
+  horizon: Schema.Int,
+  dim: Schema.Int,
+  actions: Schema.Int,
+  beta: Schema.Number,
+  w: Float64Bytes,
+  LambdaInv: Float64Bytes
+})
+
+export const Identification = Schema.Union([
+  Schema.TaggedStruct("Registered", { task: Task }),
+  Schema.TaggedStruct("Solved", { task: Task, policy: Policy, certificate: Certificate, reached: Schema.Boolean }),
+  Schema.TaggedStruct("Learning", { task: Task, epoch: Schema.Int }),
+  Schema.TaggedStruct("Claimed", { task: Task })
+])
+
+export const Outcome = Schema.Union([
+  Schema.TaggedStruct("Published", { policy: Policy, certificate: Certificate, reached: Schema.Boolean }),
+  Schema.TaggedStruct("Reopened", {})
+])
+
+export const Exchange = Schema.Union([
+  Schema.TaggedStruct("Pooled", { pulled: Float64Bytes, cursor: Schema.Int }),
+  Schema.TaggedStruct("Solved", { policy: Policy, certificate: Certificate, reached: Schema.Boolean })
+])
+
+export const Published = Schema.Struct({
+  task: Task,
+  policy: Policy,
+  certificate: Certificate,
+  reached: Schema.Boolean,
+  publisher: Agent
+})
+
+/** The agent's virtual clock as it sends a request: the order the server answers in (src/run/VirtualTime.ts). */
+const Clock = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * The server's operations as agents call them, each with the caller's clock (the registry and the
+ * traffic stay on the server). `Advance` and `Retire` only tell the server how far an agent is, so
+ * that the others' requests need not wait for it; `AwaitPolicy` answers with the waiter's clock,
+ * moved up to its releaser's.
+ */
+export class CoordinatorRpcs extends RpcGroup.make(
+  Rpc.make("Identify", { payload: { agent: Agent, clock: Clock, interval: Interval }, success: Identification }),
+  Rpc.make("IdentifyKnown", { payload: { agent: Agent, clock: Clock, key: Schema.Int, interval: Interval }, success: Identification }),
+  Rpc.make("AwaitPolicy", {
+    payload: { agent: Agent, clock: Clock, task: Task, epoch: Schema.Int },
+    success: Schema.Struct({ outcome: Outcome, clock: Clock })
+  }),
+  Rpc.make("Claim", { payload: { agent: Agent, clock: Clock, task: Task }, success: Identification }),
+  Rpc.make("Publish", {
+    payload: { agent: Agent, clock: Clock, task: Task, policy: Policy, certificate: Certificate, reached: Schema.Boolean }
+  }),
+  Rpc.make("Abandon", { payload: { agent: Agent, clock: Clock, task: Task } }),
+  Rpc.make("Exchange", {
+    payload: { agent: Agent, clock: Clock, task: Task, pushed: Float64Bytes, cursor: Schema.Int },
+    success: Exchange
+  }),
+  Rpc.make("FetchAll", { payload: { agent: Agent, clock: Clock }, success: Schema.Array(Published) }),
+  Rpc.make("Advance", { payload: { agent: Agent, clock: Clock } }),
+  Rpc.make("Retire", { payload: { agent: Agent } })
+) {}
+
+/** What the server side needs of its virtual time (src/run/VirtualTime.ts). */
+export interface ServerClocks {
+  readonly at: (agent: number, clock: number) => void
+  readonly retire: (agent: number) => void
+  readonly clock: (agent: number) => number
+}
+
+/**
+ * The handlers of `CoordinatorRpcs` over a server whose requests are sequenced by `time`: each
+ * request first brings the sender's clock up to date, then goes through as in one process.
+ */
+export const serve = (server: CoordinatorShape, time: ServerClocks) => {
+  const at = <A>(agent: number, clock: number, request: () => Effect.Effect<A>) =>
+    Effect.suspend(() => {
+      time.at(agent, clock)
+      return request()
+    })
+  return CoordinatorRpcs.toLayer({
+    Identify: ({ agent, clock, interval }) => at(agent, clock, () => server.identify(agent, interval)),
+    IdentifyKnown: ({ agent, clock, key, interval }) => at(agent, clock, () => server.identifyKnown(agent, key, interval)),
+    AwaitPolicy: ({ agent, clock, task, epoch }) =>
+      at(agent, clock, () =>
+        Effect.map(server.awaitPolicy(agent, task, epoch), (outcome) => ({ outcome, clock: time.clock(agent) }))),
+    Claim: ({ agent, clock, task }) => at(agent, clock, () => server.claim(agent, task)),
+    Publish: ({ agent, clock, task, policy, certificate, reached }) =>
+      at(agent, clock, () => server.publish(agent, task, policy, certificate, reached)),
+    Abandon: ({ agent, clock, task }) => at(agent, clock, () => server.abandon(agent, task)),
+    Exchange: ({ agent, clock, task, pushed, cursor }) => at(agent, clock, () => server.exchange(agent, task, pushed, cursor)),
+    FetchAll: ({ agent, clock }) => at(agent, clock, () => server.fetchAll(agent)),
+    Advance: ({ agent, clock }) => Effect.sync(() => time.at(agent, clock)),
+    Retire: ({ agent }) => Effect.sync(() => time.retire(agent))
+  })
+}
+
+export type CoordinatorClient = RpcClient.RpcClient<RpcGroup.Rpcs<typeof CoordinatorRpcs>>

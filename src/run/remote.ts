@@ -1,0 +1,68 @@
+/**
+ * The server behind the `Rpc` protocol (src/coordinator/protocol.ts), as a run's `RunServer`: the
+ * agents' side keeps each agent's clock and sends it with every request, and the server orders the
+ * requests by it (src/run/VirtualTime.ts on the server's side). So the order, and with it every
+ * number of the run, does not depend on where the agents run or how late their messages arrive.
+ *
+ * `Advance` messages are sent as the episodes run, without waiting for an answer: they only let the
+ * server admit the other agents' requests sooner. A request carries the exact clock, so a stale or
+ * lost `Advance` delays others but never reorders anything.
+ */
+import { Effect, Fiber } from "effect"
+import type { CoordinatorShape } from "../coordinator/Coordinator.ts"
+import type { CoordinatorClient } from "../coordinator/protocol.ts"
+import type { RunServer } from "./RunServer.ts"
+
+/**
+ * A `RunServer` for `agents` agents over `rpc`. `inspect` gives the server's registry, traffic and
+ * length in virtual time, which the evaluator reads once the run is over (agents never call them).
+ */
+export const remote = (
+  rpc: CoordinatorClient,
+  agents: number,
+  inspect: Pick<CoordinatorShape, "registry" | "traffic"> & { readonly makespan: Effect.Effect<number> }
+): Effect.Effect<RunServer> =>
+  Effect.sync(() => {
+    const clocks = Array.from({ length: agents }, () => 0)
+    // Hints in flight; awaited at the end so that none outlives the run.
+    const hints = new Set<Fiber.Fiber<unknown, unknown>>()
+    const hint = (message: Effect.Effect<void, unknown>) => {
+      const fiber = Effect.runFork(Effect.ignore(message))
+      hints.add(fiber)
+      fiber.addObserver(() => hints.delete(fiber))
+    }
+    const send = <A, E>(agent: number, request: (clock: number) => Effect.Effect<A, E>): Effect.Effect<A> =>
+      Effect.orDie(Effect.suspend(() => request(clocks[agent])))
+    const coordinator: CoordinatorShape = {
+      identify: (agent, interval) => send(agent, (clock) => rpc.Identify({ agent, clock, interval })),
+      identifyKnown: (agent, key, interval) => send(agent, (clock) => rpc.IdentifyKnown({ agent, clock, key, interval })),
+      awaitPolicy: (agent, task, epoch) =>
+        send(agent, (clock) =>
+          Effect.map(rpc.AwaitPolicy({ agent, clock, task, epoch }), (reply) => {
+            // Waiting costs no episodes: the server moved this agent's clock up to its releaser's.
+            clocks[agent] = Math.max(clocks[agent], reply.clock)
+            return reply.outcome
+          })),
+      claim: (agent, task) => send(agent, (clock) => rpc.Claim({ agent, clock, task })),
+      publish: (agent, task, policy, certificate, reached) =>
+        send(agent, (clock) => rpc.Publish({ agent, clock, task, policy, certificate, reached })),
+      abandon: (agent, task) => send(agent, (clock) => rpc.Abandon({ agent, clock, task })),
+      exchange: (agent, task, pushed, cursor) => send(agent, (clock) => rpc.Exchange({ agent, clock, task, pushed, cursor })),
+      fetchAll: (agent) => send(agent, (clock) => rpc.FetchAll({ agent, clock })),
+      registry: inspect.registry,
+      traffic: inspect.traffic
+    }
+    return {
+      coordinator,
+      advance: (agent, episodes) => {
+        clocks[agent] += episodes
+        hint(rpc.Advance({ agent, clock: clocks[agent] }))
+      },
+      retire: (agent) => hint(rpc.Retire({ agent })),
+      clock: (agent) => clocks[agent],
+      makespan: Effect.andThen(
+        Effect.forEach([...hints], (f) => Fiber.await(f), { discard: true }),
+        inspect.makespan
+      )
+    }
+  })
