@@ -95,7 +95,7 @@ export interface Traffic {
 export const noTraffic: Traffic = { messages: 0, bytes: 0, experience: { messages: 0, pushed: 0, pulled: 0, bytes: 0 } }
 
 /** One push to a task's pool: who pushed it, and the packed transitions. */
-interface Batch {
+export interface Batch {
   readonly agent: number
   readonly transitions: Float64Array
 }
@@ -212,9 +212,37 @@ export interface CoordinatorShape {
   readonly traffic: Effect.Effect<Traffic>
 }
 
+/**
+ * A coordinator's state without its in-process waiters: what a durable store keeps, and enough to
+ * rebuild the server after its process died (src/coordinator/postgres.ts).
+ */
+export interface Snapshot {
+  readonly entries: ReadonlyArray<Omit<Entry, "outcome">>
+  readonly pools: ReadonlyArray<ReadonlyArray<Batch>>
+  readonly traffic: Traffic
+}
+
+export const emptySnapshot: Snapshot = { entries: [], pools: [], traffic: noTraffic }
+
+/** The in-process server, which can also show its pools (for a durable store and the tests). */
+export interface InProcessCoordinator extends CoordinatorShape {
+  readonly pools: Effect.Effect<ReadonlyArray<ReadonlyArray<Batch>>>
+}
+
 /** Builds an in-process coordinator over a fresh `Ref`. */
-export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
-  const state = yield* Ref.make<State>({ entries: [], pools: [], traffic: noTraffic })
+export const make: Effect.Effect<InProcessCoordinator> = Effect.suspend(() => makeFrom(emptySnapshot))
+
+/**
+ * Builds an in-process coordinator in the state `snapshot` describes. Waiters of the old process
+ * are gone: each entry gets a fresh outcome for its epoch, and a waiter that asks again (by task
+ * and epoch) waits on it.
+ */
+export const makeFrom = (snapshot: Snapshot): Effect.Effect<InProcessCoordinator> => Effect.gen(function*() {
+  const state = yield* Ref.make<State>({
+    entries: snapshot.entries.map((e) => ({ ...e, outcome: Deferred.makeUnsafe<Outcome>() })),
+    pools: snapshot.pools.map((p) => [...p]),
+    traffic: snapshot.traffic
+  })
 
   const identifyWith = (
     agent: number,
@@ -340,7 +368,8 @@ export const make: Effect.Effect<CoordinatorShape> = Effect.gen(function*() {
     exchange,
     fetchAll,
     registry: Effect.map(Ref.get(state), (s) => s.entries),
-    traffic: Effect.map(Ref.get(state), (s) => s.traffic)
+    traffic: Effect.map(Ref.get(state), (s) => s.traffic),
+    pools: Effect.map(Ref.get(state), (s) => s.pools)
   }
 })
 

@@ -22,15 +22,18 @@ export interface RunServer {
   readonly makespan: Effect.Effect<number>
 }
 
+/** A RunServer over `inner` for `agents` agents: their requests sequenced in this process. */
+export const sequencedOver = (inner: CoordinatorShape, agents: number): RunServer => {
+  const time = new VirtualTime(agents)
+  return {
+    coordinator: sequenced(inner, time),
+    advance: time.advance,
+    retire: time.retire,
+    clock: (agent) => time.clock(agent),
+    makespan: Effect.sync(() => time.makespan())
+  }
+}
+
 /** A fresh in-process coordinator for `agents` agents, its requests in virtual-time order. */
 export const inProcess = (agents: number): Effect.Effect<RunServer> =>
-  Effect.map(makeCoordinator, (inner) => {
-    const time = new VirtualTime(agents)
-    return {
-      coordinator: sequenced(inner, time),
-      advance: time.advance,
-      retire: time.retire,
-      clock: (agent) => time.clock(agent),
-      makespan: Effect.sync(() => time.makespan())
-    }
-  })
+  Effect.map(makeCoordinator, (inner) => sequencedOver(inner, agents))

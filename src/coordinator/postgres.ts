@@ -1,0 +1,181 @@
+/**
+ * The coordinator's state in PostgreSQL (issue 10, cluster mode): the registry, the published
+ * policies, the experience pools and the traffic of one run live in tables, and every decision is
+ * written in one transaction before its reply leaves the server. The decisions themselves are the
+ * in-process server's (src/coordinator/Coordinator.ts): `durable` runs each operation on it, then
+ * writes what the operation changed. So the two can never disagree on what a request means, and the
+ * process's memory is only a cache of the tables: `restore` rebuilds the server from them after its
+ * process died.
+ *
+ * Operations are serialized (one at a time, as a cluster entity handles its messages), so the order
+ * of the commits is the order of the decisions. A failed write fails the operation: its caller sees
+ * no reply, and the server's memory, ahead of the tables, must be rebuilt by `restore` (the cluster
+ * restarts the entity, whose start-up restores). Waiting (`awaitPolicy`) holds no lock.
+ */
+import { Effect, Semaphore } from "effect"
+import type { SqlError } from "effect/sql/SqlError"
+import { SqlClient } from "effect/sql/SqlClient"
+import type { Certificate, Policy } from "../learner/Lsvi.ts"
+import {
+  type Batch,
+  type CoordinatorShape,
+  type Entry,
+  type InProcessCoordinator,
+  makeFrom,
+  type Snapshot,
+  type Traffic
+} from "./Coordinator.ts"
+
+const bytes = (f: Float64Array): Uint8Array => new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength))
+const floats = (b: Uint8Array): Float64Array => new Float64Array(b.slice().buffer)
+
+/** Creates the tables if they are missing (the run's role needs the right to). */
+export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS distmt_tasks (
+    run text NOT NULL, id integer NOT NULL, key integer, lower float8 NOT NULL, upper float8 NOT NULL,
+    founder integer NOT NULL, owner integer, status text NOT NULL, epoch integer NOT NULL,
+    policy jsonb, w bytea, lambda_inv bytea, certificate jsonb, reached boolean NOT NULL, publisher integer,
+    PRIMARY KEY (run, id))`
+  yield* sql`CREATE TABLE IF NOT EXISTS distmt_pool (
+    run text NOT NULL, task integer NOT NULL, seq integer NOT NULL, agent integer NOT NULL, transitions bytea NOT NULL,
+    PRIMARY KEY (run, task, seq))`
+  yield* sql`CREATE TABLE IF NOT EXISTS distmt_traffic (run text PRIMARY KEY, traffic jsonb NOT NULL)`
+})
+
+interface TaskRow {
+  readonly id: number
+  readonly key: number | null
+  readonly lower: number
+  readonly upper: number
+  readonly founder: number
+  readonly owner: number | null
+  readonly status: Entry["status"]
+  readonly epoch: number
+  readonly policy: { readonly horizon: number; readonly dim: number; readonly actions: number; readonly beta: number } | null
+  readonly w: Uint8Array | null
+  readonly lambda_inv: Uint8Array | null
+  readonly certificate: Certificate | null
+  readonly reached: boolean
+  readonly publisher: number | null
+}
+
+const toEntry = (r: TaskRow): Omit<Entry, "outcome"> => ({
+  id: r.id,
+  key: r.key ?? undefined,
+  interval: { lower: r.lower, upper: r.upper },
+  founder: r.founder,
+  owner: r.owner ?? undefined,
+  status: r.status,
+  epoch: r.epoch,
+  policy: r.policy === null ? undefined : { ...r.policy, w: floats(r.w!), LambdaInv: floats(r.lambda_inv!) } satisfies Policy,
+  certificate: r.certificate ?? undefined,
+  reached: r.reached,
+  publisher: r.publisher ?? undefined
+})
+
+/** The state of run `run` as the tables hold it. */
+export const load = (run: string): Effect.Effect<Snapshot, SqlError, SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const tasks = yield* sql<TaskRow>`SELECT * FROM distmt_tasks WHERE run = ${run} ORDER BY id`
+    const batches = yield* sql<{ task: number; agent: number; transitions: Uint8Array }>`
+      SELECT task, agent, transitions FROM distmt_pool WHERE run = ${run} ORDER BY task, seq`
+    const traffic = yield* sql<{ traffic: Traffic }>`SELECT traffic FROM distmt_traffic WHERE run = ${run}`
+    const pools: Array<Array<Batch>> = tasks.map(() => [])
+    for (const b of batches) pools[b.task].push({ agent: b.agent, transitions: floats(b.transitions) })
+    return {
+      entries: tasks.map(toEntry),
+      pools,
+      traffic: traffic[0]?.traffic ?? { messages: 0, bytes: 0, experience: { messages: 0, pushed: 0, pulled: 0, bytes: 0 } }
+    }
+  })
+
+/** Writes the entries, pool batches and traffic that differ between two states of run `run`. */
+const write = (
+  sql: SqlClient,
+  run: string,
+  before: { readonly entries: ReadonlyArray<Entry>; readonly pools: ReadonlyArray<ReadonlyArray<Batch>>; readonly traffic: Traffic },
+  after: { readonly entries: ReadonlyArray<Entry>; readonly pools: ReadonlyArray<ReadonlyArray<Batch>>; readonly traffic: Traffic },
+  poolLengths: ReadonlyArray<number>
+) =>
+  Effect.gen(function*() {
+    // The in-process server replaces an entry that changes, so identity tells what changed.
+    for (const e of after.entries) {
+      if (before.entries[e.id] === e) continue
+      const p = e.policy
+      yield* sql`INSERT INTO distmt_tasks ${
+        sql.insert({
+          run,
+          id: e.id,
+          key: e.key ?? null,
+          lower: e.interval.lower,
+          upper: e.interval.upper,
+          founder: e.founder,
+          owner: e.owner ?? null,
+          status: e.status,
+          epoch: e.epoch,
+          policy: p === undefined ? null : JSON.stringify({ horizon: p.horizon, dim: p.dim, actions: p.actions, beta: p.beta }),
+          w: p === undefined ? null : bytes(p.w),
+          lambda_inv: p === undefined ? null : bytes(p.LambdaInv),
+          certificate: e.certificate === undefined ? null : JSON.stringify(e.certificate),
+          reached: e.reached,
+          publisher: e.publisher ?? null
+        })
+      } ON CONFLICT (run, id) DO UPDATE SET lower = EXCLUDED.lower, upper = EXCLUDED.upper, owner = EXCLUDED.owner,
+        status = EXCLUDED.status, epoch = EXCLUDED.epoch, policy = EXCLUDED.policy, w = EXCLUDED.w,
+        lambda_inv = EXCLUDED.lambda_inv, certificate = EXCLUDED.certificate, reached = EXCLUDED.reached,
+        publisher = EXCLUDED.publisher`
+    }
+    // Pools only grow: the batches past the lengths seen before the operation are new.
+    for (const [task, pool] of after.pools.entries()) {
+      for (let seq = poolLengths[task] ?? 0; seq < pool.length; seq++) {
+        yield* sql`INSERT INTO distmt_pool ${
+          sql.insert({ run, task, seq, agent: pool[seq].agent, transitions: bytes(pool[seq].transitions) })
+        }`
+      }
+    }
+    if (before.traffic !== after.traffic) {
+      yield* sql`INSERT INTO distmt_traffic ${sql.insert({ run, traffic: JSON.stringify(after.traffic) })}
+        ON CONFLICT (run) DO UPDATE SET traffic = EXCLUDED.traffic`
+    }
+  })
+
+/**
+ * The server of run `run`, rebuilt from the tables (empty for a new run), every decision written
+ * before it is answered. Defects on a failed write: the caller cannot go on with a decision that is
+ * not durable, and the server must be restored.
+ */
+export const durable = (run: string): Effect.Effect<InProcessCoordinator, SqlError, SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* migrate
+    const inner = yield* makeFrom(yield* load(run))
+    const lock = yield* Semaphore.make(1)
+    const now = Effect.all({ entries: inner.registry, pools: inner.pools, traffic: inner.traffic })
+    const decide = <A>(op: Effect.Effect<A>): Effect.Effect<A> =>
+      lock.withPermits(1)(
+        Effect.gen(function*() {
+          const before = yield* now
+          const lengths = before.pools.map((p) => p.length)
+          const reply = yield* op
+          const after = yield* now
+          yield* Effect.orDie(sql.withTransaction(write(sql, run, before, after, lengths)))
+          return reply
+        })
+      )
+    const shape: CoordinatorShape = {
+      identify: (agent, interval) => decide(inner.identify(agent, interval)),
+      identifyKnown: (agent, key, interval) => decide(inner.identifyKnown(agent, key, interval)),
+      // The wait holds no lock; the traffic it counts when it ends is written with the next decision.
+      awaitPolicy: (agent, task, epoch) => inner.awaitPolicy(agent, task, epoch),
+      claim: (agent, task) => decide(inner.claim(agent, task)),
+      publish: (agent, task, policy, certificate, reached) => decide(inner.publish(agent, task, policy, certificate, reached)),
+      abandon: (agent, task) => decide(inner.abandon(agent, task)),
+      exchange: (agent, task, pushed, cursor) => decide(inner.exchange(agent, task, pushed, cursor)),
+      fetchAll: (agent) => decide(inner.fetchAll(agent)),
+      registry: inner.registry,
+      traffic: inner.traffic
+    }
+    return { ...shape, pools: inner.pools }
+  })
