@@ -21,6 +21,7 @@ import { type Manifest, manifestOf, parseRunFile, runFileJson, type RunRecord } 
 import { interval95, leastSquares, logLogFit, slopeOverSeeds, tQuantile975 } from "../src/report/stats.ts"
 import { decode } from "../src/spec/schema.ts"
 import { expandSweep } from "../src/spec/sweep.ts"
+import { Assignment } from "../src/spec/Spec.ts"
 import scaling from "../specs/scaling.spec.ts"
 
 describe("statistics", () => {
@@ -78,10 +79,10 @@ const fakeRun = (u: SweepUnit, a: (seed: number) => number, kid = 500, solo = 30
   return { algorithm: u.algorithm, seed: u.seed, rows, traffic: { ...noTraffic, messages: 4 * Math.max(N, M) + 2 * N, bytes: 1000 * N }, registered: M, wallSeconds: 0.1, virtualEpisodes: 0 }
 }
 
-/** The E3 quick spec's plan with fake, known results for every unit. */
-const e3Quick = (a: (seed: number) => number, only?: (u: SweepUnit) => boolean) =>
+/** The E3 quick spec's plan (its assignment replaced by `over`'s, if any) with fake, known results for every unit. */
+const e3Quick = (a: (seed: number) => number, only?: (u: SweepUnit) => boolean, over: Record<string, unknown> = {}) =>
   Effect.gen(function*() {
-    const spec = yield* decode(scaling, "specs/scaling.spec.ts", { quick: true })
+    const spec = yield* decode({ ...scaling, ...over }, "specs/scaling.spec.ts", { quick: true })
     const units = planUnits(spec, yield* expandSweep(spec, "specs/scaling.spec.ts"))
     const manifest: Manifest = JSON.parse(JSON.stringify(manifestOf("specs/scaling.spec.ts", spec, true, units)))
     const records = new Map<string, RunRecord>()
@@ -108,7 +109,10 @@ describe("the E3 analysis on known data", () => {
       const half = 4.303 * 0.05 / Math.sqrt(3)
       expect(p).toContain(`the fitted slope is **−1.000 (95% CI −${(1 + half).toFixed(3)} to −${(1 - half).toFixed(3)})**`)
       expect(p).toContain("N = 1, 2, 4)")
-      expect(p).toContain("the measurement **agrees**")
+      // Partition with N ≤ M: each task is learned once, so −1 is arithmetic, not a measured agreement (issue 9).
+      expect(p).toContain("a slope of −1 **follows by arithmetic**")
+      expect(p).toContain("The measured slope is −1, as the arithmetic requires.")
+      expect(p).not.toContain("the measurement **agrees**")
       // Ratio independent / DistMT at N = 1: 4·3000 / (4·500 + 1000·4^(1+a))·…: computed per seed, then averaged.
       const ratioAt = (N: number) => {
         const M = 4
@@ -138,6 +142,26 @@ describe("the E3 analysis on known data", () => {
       const pmd = toMarkdown((yield* Effect.promise(() => analyse(partial))).blocks)
       expect(pmd).toMatch(/Runs: 12 of 36 finished — \*\*incomplete\*\*/)
       expect(pmd).toMatch(/a single seed: no interval/)
+    }))
+})
+
+describe("honest wording: arithmetic or a measured effect (issue 9)", () => {
+  it.effect("partition with N ≤ M says the slope and the ratio follow by arithmetic; N > M and stream say measured", () =>
+    Effect.gen(function*() {
+      const partition = yield* e3Quick(() => 0)
+      const md = toMarkdown((yield* Effect.promise(() => analyse(partition))).blocks)
+      const p = paragraphWith(md, "**Scaling with N.**")
+      expect(p).toContain("Under `partition` with N ≤ M each task is learned exactly once")
+      expect(p).toContain("At N = 1, 2, 4 (N ≤ M under `partition`) each task is learned exactly once, so a ratio of about N **follows by arithmetic**")
+      // N = 8 > M = 4: several agents meet each task, so that ratio is measured.
+      expect(p).toMatch(/At N = 8 the ratio is a \*\*measured effect\*\* of sharing: N > M/)
+      // The same sweep under `stream`: agents meet tasks at overlapping times, nothing follows by arithmetic.
+      const stream = yield* e3Quick((seed) => [-0.05, 0, 0.05][seed], undefined, { assignment: Assignment.stream() })
+      expect(stream.manifest.points.every((pt) => (pt.spec as { assignment: { _tag: string } }).assignment._tag === "Stream")).toBe(true)
+      const sp = paragraphWith(toMarkdown((yield* Effect.promise(() => analyse(stream))).blocks), "**Scaling with N.**")
+      expect(sp).not.toContain("arithmetic")
+      expect(sp).toContain("Under `stream` agents meet tasks at overlapping times, so the slope is a **measured effect** of sharing: the measurement **agrees**.")
+      expect(sp).toMatch(/At N = 1, 2, 4, 8 the ratio is a \*\*measured effect\*\* of sharing: under `stream`/)
     }))
 })
 

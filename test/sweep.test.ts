@@ -12,9 +12,10 @@ import { deepMerge, parseFieldPath } from "../src/spec/paths.ts"
 import { decode } from "../src/spec/schema.ts"
 import { Assignment, Contexts, Env, Experiment, type ExperimentInput, Lsvi, Stopping } from "../src/spec/Spec.ts"
 import { SpecError, type SpecIssue } from "../src/spec/SpecError.ts"
-import { expandSweep } from "../src/spec/sweep.ts"
+import { axisLabel, describePoint, expandSweep } from "../src/spec/sweep.ts"
 import scaling from "../specs/scaling.spec.ts"
 import separabilitySpec from "../specs/separability.spec.ts"
+import sharingSpec from "../specs/sharing.spec.ts"
 
 const SOURCE = "sweep.spec.ts"
 
@@ -93,8 +94,8 @@ describe("sweep axes", () => {
         expect(p.compiled.spec.cSep).toBe(p.values.cSep)
         expect(p.compiled.spec.sweep).toEqual({})
         // The family follows cSep: its actual separation is the declared one.
-        expect(p.compiled.separation.value).toBeGreaterThanOrEqual(p.values.cSep)
-        expect(p.compiled.separation.value).toBeLessThan(p.values.cSep + 1e-8)
+        expect(p.compiled.separation.value).toBeGreaterThanOrEqual(p.values.cSep as number)
+        expect(p.compiled.separation.value).toBeLessThan((p.values.cSep as number) + 1e-8)
       }
     }))
 
@@ -183,7 +184,7 @@ describe("the quick variant", () => {
 
   it.effect("the shipped experiments decode and expand, full and quick", () =>
     Effect.gen(function*() {
-      for (const spec of [scaling, separabilitySpec]) {
+      for (const spec of [scaling, separabilitySpec, sharingSpec]) {
         for (const quick of [false, true]) {
           const s = yield* decode(spec, SOURCE, { quick })
           const points = yield* expandSweep(s, SOURCE)
@@ -256,5 +257,77 @@ describe("the plan's keys (what makes resuming safe)", () => {
       // The name and the description are not inputs of a run.
       const renamed = yield* keysOf(base({ name: "renamed", description: "words" }))
       expect(renamed.map((u) => u.key)).toEqual(a.map((u) => u.key))
+    }))
+})
+
+describe("categorical sweep axes", () => {
+  const keysOf = (input: ExperimentInput) =>
+    Effect.gen(function*() {
+      const s = yield* decode(input, SOURCE)
+      return planUnits(s, yield* expandSweep(s, SOURCE))
+    })
+
+  it("labels a value by its builder and arguments, a number or a string as itself", () => {
+    expect(axisLabel(Assignment.stream())).toBe("stream")
+    expect(axisLabel(Assignment.random(2))).toBe("random(2)")
+    expect(axisLabel(Assignment.partition())).toBe("partition")
+    expect(axisLabel(Stopping.schedule({ k1: 100, k2: 2000 }))).toBe("schedule(k1 = 100, k2 = 2000)")
+    expect(axisLabel(Stopping.adaptive())).toBe("adaptive")
+    expect(axisLabel(Lsvi.ucb({ beta: 2 }))).toBe("ucb(beta = 2)")
+    expect(axisLabel(Lsvi.ucb({ beta: 1, lambda: 0.5 }))).toBe("ucb(beta = 1, lambda = 0.5)")
+    expect(axisLabel("experience")).toBe("experience")
+    expect(axisLabel(0.25)).toBe("0.25")
+    expect(describePoint({ sharing: "policy", assignment: Assignment.random(3), agents: 8 })).toBe("sharing = policy, assignment = random(3), agents = 8")
+  })
+
+  it.effect("expand like numeric axes: each point's spec holds the value, decoded with its defaults", () =>
+    Effect.gen(function*() {
+      const spec = yield* decode(base({
+        sweep: { sharing: ["policy", "experience"], assignment: [Assignment.stream(), Assignment.random(2)], stopping: [Stopping.adaptive(), Stopping.schedule({ k1: 50, k2: 60 })] }
+      }), SOURCE)
+      const points = yield* expandSweep(spec, SOURCE)
+      expect(points).toHaveLength(8)
+      expect(points.map((p) => describePoint(p.values))[5]).toBe("sharing = experience, assignment = stream, stopping = schedule(k1 = 50, k2 = 60)")
+      const p5 = points[5].compiled.spec
+      expect(p5.sharing).toBe("experience")
+      expect(p5.assignment).toEqual({ _tag: "Stream" })
+      expect(p5.stopping).toEqual({ _tag: "Schedule", k1: 50, k2: 60 })
+      // The default is filled in for a builder value that leaves it out.
+      expect(points[0].compiled.spec.stopping).toEqual({ _tag: "Adaptive", maxEpisodes: 50_000 })
+      expect(points[2].compiled.spec.assignment).toEqual({ _tag: "Random", k: 2 })
+      expect(points[2].compiled.spec.sharing).toBe("policy")
+    }))
+
+  it.effect("a bad value is reported at its index, and inside it at its field", () =>
+    Effect.gen(function*() {
+      const e = yield* failure(base({ sweep: { sharing: ["policy", "experiance"], assignment: [Assignment.stream(), Assignment.random(0), 3 as any] } }))
+      expect(paths(e).sort()).toEqual(["sweep.assignment[1].k", "sweep.assignment[2]", "sweep.sharing[1]"])
+      expect(at(e, "sweep.sharing[1]")).toMatchObject({ actual: '"experiance"' })
+      expect(at(e, "sweep.assignment[1].k").actual).toBe("0")
+      // A field that is neither numeric nor categorical cannot be an axis; nor can a value be an array.
+      const features = yield* failure(base({ sweep: { features: [{ _tag: "OneHot" }] } as any }))
+      expect(at(features, "sweep.features").message).toMatch(/categorical fields sharing, assignment, learner, stopping/)
+      const array = yield* failure(base({ sweep: { sharing: [["policy"]] } as any }))
+      expect(paths(array)).toEqual(["sweep.sharing[0]"])
+      // Two values with the same label would be one column of the report: refused.
+      const twice = yield* failure(base({ sweep: { assignment: [Assignment.random(2), Assignment.stream(), Assignment.random(2)] } }))
+      expect(paths(twice)).toEqual(["sweep.assignment[2]"])
+      expect(at(twice, "sweep.assignment[2]").message).toMatch(/same as sweep.assignment\[0\]/)
+      // A numeric axis refuses a string value at its index.
+      const numeric = yield* failure(base({ sweep: { agents: [2, "many" as any] } }))
+      expect(paths(numeric)).toEqual(["sweep.agents[1]"])
+    }))
+
+  it.effect("each value has its own unit keys; adding a value keeps the others' keys (resume)", () =>
+    Effect.gen(function*() {
+      const two = yield* keysOf(base({ sweep: { sharing: ["policy", "experience"], assignment: [Assignment.stream(), Assignment.random(2)] } }))
+      expect(two).toHaveLength(4 * 2 * 2) // points × seeds × (distmt, independent)
+      expect(new Set(two.map((u) => u.key)).size).toBe(two.length)
+      const three = yield* keysOf(base({ sweep: { sharing: ["policy", "experience"], assignment: [Assignment.stream(), Assignment.random(3), Assignment.random(2)] } }))
+      for (const u of two) expect(three.map((x) => x.key)).toContain(u.key)
+      // The key is the point's spec, not its position: the same run written without an axis has the same key.
+      const plain = yield* keysOf(base({ sharing: "experience", assignment: Assignment.random(2), sweep: {} }))
+      const same = two.filter((u) => u.point.values.sharing === "experience" && axisLabel(u.point.values.assignment) === "random(2)")
+      expect(plain.map((u) => u.key).sort()).toEqual(same.map((u) => u.key).sort())
     }))
 })

@@ -234,7 +234,8 @@ export interface BarChart {
   readonly title: string
   readonly subtitle?: string
   readonly x: { readonly title: string }
-  readonly y: { readonly title: string; readonly domain?: readonly [number, number] }
+  /** `log`: a log scale, for quantities that differ by orders of magnitude (bars then start at the axis' floor). */
+  readonly y: { readonly title: string; readonly domain?: readonly [number, number]; readonly log?: boolean }
   readonly bars: ReadonlyArray<Bar>
 }
 
@@ -246,7 +247,7 @@ export const barChartSpec = (c: BarChart): Record<string, unknown> => {
   const y = {
     field: "y",
     type: "quantitative",
-    scale: c.y.domain === undefined ? { zero: true } : { domain: c.y.domain },
+    scale: c.y.log === true ? { type: "log" } : c.y.domain === undefined ? { zero: true } : { domain: c.y.domain },
     axis: { title: c.y.title }
   }
   const x = { field: "group", type: "nominal", sort: groups, axis: { title: c.x.title, labelAngle: groups.length > 6 ? -40 : 0 } }

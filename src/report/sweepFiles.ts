@@ -175,6 +175,8 @@ export interface RunMetrics extends AlgorithmSummary {
   readonly registered: number
   /** Instances that learned their task themselves (owners; every instance for `independent`). */
   readonly learners: number
+  /** Distinct tasks met in the run: fewer than M when `random(k)` draws leave some out. */
+  readonly tasksMet: number
 }
 
 export const runMetrics = (run: AlgorithmRun, adaptive: boolean): RunMetrics => {
@@ -183,7 +185,8 @@ export const runMetrics = (run: AlgorithmRun, adaptive: boolean): RunMetrics => 
     ...s,
     misidentificationRate: s.identificationAccuracy === null ? null : 1 - s.identificationAccuracy,
     registered: run.registered,
-    learners: run.rows.filter((r) => r.role !== undefined && r.role !== "downloaded").length
+    learners: run.rows.filter((r) => r.role !== undefined && r.role !== "downloaded").length,
+    tasksMet: new Set(run.rows.filter((r) => r.slot !== undefined).map((r) => r.task)).size
   }
 }
 

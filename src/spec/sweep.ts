@@ -40,8 +40,8 @@ const BUILDER_NAMES: Readonly<Record<string, string>> = {
 
 /**
  * How an axis value is named in tables, plots, sweep.csv and messages: a number as itself, a string
- * as itself, a builder's value by its builder and arguments, `stream`, `random(2)`,
- * `schedule(k1 = 100, k2 = 2000)`. It must tell apart any two values that make different runs.
+ * as itself, a builder's value by its builder and arguments as the spec writes them: `stream`,
+ * `random(2)`, `ucb(beta = 2)`, `schedule(k1 = 100, k2 = 2000)`. It must tell apart any two values that make different runs.
  */
 export const axisLabel = (v: unknown): string => {
   if (typeof v === "number" || typeof v === "string") return String(v)
@@ -50,7 +50,8 @@ export const axisLabel = (v: unknown): string => {
   const name = typeof _tag === "string" ? BUILDER_NAMES[_tag] ?? _tag.charAt(0).toLowerCase() + _tag.slice(1) : "value"
   const entries = Object.entries(args)
   if (entries.length === 0) return name
-  if (entries.length === 1 && typeof entries[0][1] !== "object") return `${name}(${axisLabel(entries[0][1])})`
+  // `Assignment.random(k)` takes its argument bare; the other builders take an object of named fields.
+  if (_tag === "Random" && entries.length === 1) return `${name}(${axisLabel(entries[0][1])})`
   return `${name}(${entries.map(([k, x]) => `${k} = ${axisLabel(x)}`).join(", ")})`
 }
 

@@ -8,6 +8,7 @@ import type { Block } from "../document.ts"
 import type { SeriesPoint } from "../plots.ts"
 import { type Manifest, type ManifestPoint, type RunMetrics, runMetrics, type RunRecord } from "../sweepFiles.ts"
 import { interval95, type Interval } from "../stats.ts"
+import { axisLabel, isNumericAxis } from "../../spec/sweep.ts"
 
 export interface SweepData {
   readonly dir: string
@@ -59,14 +60,31 @@ export const pct = (x: number) => `${(100 * x).toFixed(x === 0 || x === 1 ? 0 : 
 /** `oracle` is drawn dashed: it often coincides with DistMT-LSVI (same policies, same messages). */
 export const styleOf = (a: Algorithm): "solid" | "dash" => (a === "oracle" ? "dash" : "solid")
 
-export const axisValue = (p: ManifestPoint, axis: string): number => p.values[axis]
+/** The value of a numeric axis at a point (series against an axis are drawn only for numeric axes). */
+export const axisValue = (p: ManifestPoint, axis: string): number => p.values[axis] as number
+
+/** An axis value for a reader: a number as `fmt` writes it, a categorical value by its label (`random(2)`). */
+export const valueLabel = (v: unknown): string => (typeof v === "number" ? fmt(v) : axisLabel(v))
+
+/** A point's assignment by its label (`partition`, `stream`, `random(2)`), from its decoded spec. */
+export const assignmentOf = (p: ManifestPoint): string => axisLabel((p.spec as { readonly assignment?: unknown }).assignment ?? { _tag: "Partition" })
+
+/**
+ * Whether a group of runs is in the regime where DistMT-LSVI's gain is arithmetic, not measured:
+ * under `partition` with N ≤ M each task is met, hence learned, by exactly one agent
+ * (docs/algorithm.md §4), so learning per agent is (Σ over tasks of one task's learning)/N.
+ */
+export const byArithmetic = (p: ManifestPoint): boolean => assignmentOf(p) === "partition" && p.agents <= p.tasks
+
+/** The manifest's numeric axes, in declared order: the ones a line chart can put on its x axis. */
+export const numericAxes = (manifest: Manifest): Array<string> => manifest.axes.filter(([, v]) => isNumericAxis(v)).map(([k]) => k)
 
 /** `k1 = 100`-style label of the axes other than `axis` (the series a plot against `axis` draws). */
 export const otherLabel = (manifest: Manifest, p: ManifestPoint, axes: ReadonlyArray<string>): string =>
   manifest.axes
     .map(([k]) => k)
     .filter((k) => !axes.includes(k))
-    .map((k) => `${shortAxis(k)} = ${fmt(p.values[k])}`)
+    .map((k) => `${shortAxis(k)} = ${valueLabel(p.values[k])}`)
     .join(", ")
 
 /** How an axis is named for a reader. */

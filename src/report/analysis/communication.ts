@@ -13,6 +13,8 @@ export const communication = async (d: SweepData, obs: ReadonlyArray<Observation
   const withServer = obs.filter((o) => o.algorithm !== "independent")
   if (withServer.length === 0) return undefined
   const blocks: Array<Block> = [heading(2, "Communication and wall-clock against N")]
+  // Experience sharing's pool traffic is counted apart (docs/algorithm.md §3, "Accounting"): say so rather than "never raw experience".
+  const experience = d.manifest.points.some((p) => (p.spec as { readonly sharing?: string }).sharing === "experience")
   const headline: Array<string> = []
   const messages: Array<Series> = []
   const bytes: Array<Series> = []
@@ -70,8 +72,12 @@ export const communication = async (d: SweepData, obs: ReadonlyArray<Observation
         `The protocol (docs/algorithm.md §3) costs two messages per identification (one per task instance), per publication (one per task), per ` +
         `wait for a policy, and per final fetch (one per agent). Under \`partition\` there are max(N, M) instances, so messages grow like ` +
         `4M + 2N while N ≤ M and then linearly, 4 to 6 per agent (6 when an agent waits for a policy); bytes are dominated by the final ` +
-        `fetches, N·M policies. The agents exchange ` +
-        `policies and intervals, never raw experience. ${verdicts.join(" ")} ` +
+        `fetches, N·M policies. ` +
+        (experience
+          ? "Under policy sharing the agents exchange policies and intervals, never raw experience; under experience sharing the " +
+            "pools' transitions are counted apart and are not in these numbers (see the sharing section). "
+          : "The agents exchange policies and intervals, never raw experience. ") +
+        `${verdicts.join(" ")} ` +
         `Wall-clock here is one process simulating all N agents on one core: it measures the total simulation work, not the time a real ` +
         `distributed deployment would take.`
     )

@@ -8,13 +8,15 @@
  * - `communication.ts`: `agents` axis, messages, bytes and wall-clock against N — E5;
  * - `separability.ts`: `cSep` (or `contexts.spacing`) and `stopping.k1` axes — E4;
  * - `tasks.ts`: `contexts.count` axis — E1, E2; and any axis no other module covers;
+ * - `sharing.ts`: `sharing` axis, experience against policy sharing — E6;
  * - `tables.ts`: always: identification, success rates per algorithm, the table of all points.
  */
 import { type Block, heading, list, paragraph } from "../document.ts"
 import { communication } from "./communication.ts"
-import { type Analysis, fmt, NAMES, observations, type SweepData } from "./common.ts"
+import { type Analysis, fmt, NAMES, observations, type SweepData, valueLabel } from "./common.ts"
 import { scaling } from "./scaling.ts"
 import { separability } from "./separability.ts"
+import { sharingAnalysis } from "./sharing.ts"
 import { identification, pointsTable, success } from "./tables.ts"
 import { otherAxes, tasksAxis } from "./tasks.ts"
 
@@ -31,7 +33,7 @@ export const analyse = async (d: SweepData): Promise<{ readonly blocks: Readonly
   blocks.push(
     list([
       `Spec: \`${m.source}\`${m.quick ? " with its `quick` variant (`--quick`)" : ""}; written by \`distmt sweep\`, read by \`distmt report\`.`,
-      `Axes: ${m.axes.length === 0 ? "none (the spec as written)" : m.axes.map(([k, v]) => `\`${k}\` ∈ {${v.map((x) => fmt(x)).join(", ")}}`).join(" × ")}; ` +
+      `Axes: ${m.axes.length === 0 ? "none (the spec as written)" : m.axes.map(([k, v]) => `\`${k}\` ∈ {${v.map(valueLabel).join(", ")}}`).join(" × ")}; ` +
         `seeds ${m.seeds.join(", ")}; algorithms: ${m.algorithms.map((a) => NAMES[a]).join(", ")}.`,
       ...(p0 === undefined
         ? []
@@ -44,6 +46,7 @@ export const analyse = async (d: SweepData): Promise<{ readonly blocks: Readonly
   )
   const headline: Array<string> = []
   const sections: Array<Analysis | undefined> = [
+    await sharingAnalysis(d, obs),
     await scaling(d, obs),
     await communication(d, obs),
     await separability(d, obs),

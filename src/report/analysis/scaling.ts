@@ -8,7 +8,7 @@ import { type Block, heading, paragraph, plot, table } from "../document.ts"
 import { ALGORITHM_COLORS, type Series, lineChartSvg } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { interval95, mean, slopeOverSeeds } from "../stats.ts"
-import { type Analysis, fmt, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, seriesOf, SLOPE_BAND, sortedUnique, styleOf, type SweepData } from "./common.ts"
+import { type Analysis, assignmentOf, fmt, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, seriesOf, SLOPE_BAND, sortedUnique, styleOf, type SweepData } from "./common.ts"
 
 export const scaling = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Analysis | undefined> => {
   if (!d.manifest.axes.some(([k]) => k === "agents")) return undefined
@@ -25,6 +25,10 @@ export const scaling = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
     const gd = gobs.filter((o) => o.algorithm === "distmt")
     const Ns = sortedUnique(gd.map((o) => o.point.agents))
     const M = gd[0].point.tasks
+    // Partition's arithmetic (common.ts, byArithmetic) holds over the fit range N ≤ M only when every point of the group is partition.
+    const assignment = assignmentOf(gd[0].point)
+    const partition = gd.every((o) => assignmentOf(o.point) === "partition")
+    const experience = gd.some((o) => (o.point.spec as { readonly sharing?: string }).sharing === "experience")
     const inRange = (N: number) => N <= gd.find((o) => o.point.agents === N)!.point.tasks
     const learn = (o: Observation) => o.m.meanLearningEpisodesPerAgent
     const learning = seriesOf(gd, "agents", (m) => m.meanLearningEpisodesPerAgent)
@@ -97,7 +101,7 @@ export const scaling = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
     }
 
     // The paragraph: what was measured, the number, the claim, the verdict.
-    const seeds = fit.perSeed.length
+    const seeds = fit.perSeed.length > 0 ? fit.perSeed.length : sortedUnique(gd.map((o) => o.seed)).length
     const s = fit.slope
     const inBand = s.mean >= SLOPE_BAND[0] && s.mean <= SLOPE_BAND[1]
     const covers = s.n >= 2 && s.lo <= -1 && -1 <= s.hi
@@ -111,21 +115,39 @@ export const scaling = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
         `On log–log axes, over the points with M/N ≥ 1 (N = ${fitNs.join(", ")}), the fitted slope is ` +
           `**${fmtInterval(s, 3)}**${seeds >= 2 ? ` (one least-squares fit per seed, t interval over the ${seeds} seeds)` : " (a single seed: no interval)"}.`
       )
+      // Under partition with N ≤ M the slope is bookkeeping, not sharing: say so rather than "agrees".
+      const arithmetic = partition
+      const outside = `the measurement **disagrees**: ${fmtFixed(s.mean, 3)} is outside the band ${fmt(SLOPE_BAND[0])} to ${fmt(SLOPE_BAND[1])}.`
       text.push(
-        `The paper's bound Õ(d³H⁶(ε⁻² + c_Sep⁻²)·M/N) episodes per agent predicts a slope of −1: ` +
-          (inBand && (covers || s.n < 2)
-            ? "the measurement **agrees**."
-            : inBand
-            ? `the measurement is within the band ${fmt(SLOPE_BAND[0])} to ${fmt(SLOPE_BAND[1])} around −1, so it **agrees** in size, but its interval excludes −1 exactly.`
-            : `the measurement **disagrees**: ${fmtFixed(s.mean, 3)} is outside the band ${fmt(SLOPE_BAND[0])} to ${fmt(SLOPE_BAND[1])}.`)
+        `The paper's bound Õ(d³H⁶(ε⁻² + c_Sep⁻²)·M/N) episodes per agent predicts a slope of −1. ` +
+          (arithmetic
+            ? `Under \`partition\` with N ≤ M each task is learned exactly once, by the one agent that meets it, so the mean learning per ` +
+              `agent is (Σ over tasks of one task's learning)/N and a slope of −1 **follows by arithmetic**: it is not a measured effect of ` +
+              `sharing, and it checks only that nothing (waiting, a misidentification, a second registration) adds learning. ` +
+              (inBand && (covers || s.n < 2)
+                ? "The measured slope is −1, as the arithmetic requires."
+                : inBand
+                ? `The measured slope is within the band ${fmt(SLOPE_BAND[0])} to ${fmt(SLOPE_BAND[1])} around −1, but its interval excludes −1 exactly: something added or removed learning.`
+                : `Here ${outside}`)
+            : `Under \`${assignment}\` agents meet tasks at overlapping times, so the slope is a **measured effect** of sharing: ` +
+              (inBand && (covers || s.n < 2)
+                ? "the measurement **agrees**."
+                : inBand
+                ? `the measurement is within the band ${fmt(SLOPE_BAND[0])} to ${fmt(SLOPE_BAND[1])} around −1, so it **agrees** in size, but its interval excludes −1 exactly.`
+                : outside))
       )
-      headline.push(`learning episodes per agent ∝ N^${fmtFixed(s.mean, 3)}${s.n >= 2 ? ` (95% CI ${fmtFixed(s.lo, 3)} to ${fmtFixed(s.hi, 3)})` : ""} for N ≤ M${suffix}`)
+      headline.push(
+        `learning episodes per agent ∝ N^${fmtFixed(s.mean, 3)}${s.n >= 2 ? ` (95% CI ${fmtFixed(s.lo, 3)} to ${fmtFixed(s.hi, 3)})` : ""} for N ≤ M${suffix}` +
+          (arithmetic ? " (partition: by arithmetic)" : " (measured)")
+      )
     } else {
       text.push("Fewer than two values of N with M/N ≥ 1: no slope is fitted.")
     }
     if (Ns.some((N) => !inRange(N)) && Number.isFinite(all.slope.mean)) {
       text.push(
-        `Over all N, including N > M where several agents meet each task and only the first learns it, the slope is ${fmtFixed(all.slope.mean)}.`
+        `Over all N, including N > M where several agents meet each task and ` +
+          (experience ? "pool their experience on it while it is being learned" : "only the first learns it") +
+          `, the slope is ${fmtFixed(all.slope.mean)}.`
       )
     }
     if (Number.isFinite(ident.slope.mean)) {
@@ -137,11 +159,22 @@ export const scaling = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
     const known = ratios.filter((r) => r.ratio !== undefined)
     if (known.length > 0) {
       const falls = known.slice(1).flatMap((r, i) => (r.ratio!.mean <= known[i].ratio!.mean ? [`from ${fmtFixed(known[i].ratio!.mean)} at N = ${known[i].N} to ${fmtFixed(r.ratio!.mean)} at N = ${r.N}`] : []))
+      // The ratio is N by arithmetic where each task is learned once (partition, N ≤ M); elsewhere it is measured.
+      const arith = partition ? known.filter((r) => r.N <= M) : []
+      const measured = known.filter((r) => !arith.includes(r))
       text.push(
         `Against \`independent\` (every agent learns all M tasks alone), DistMT-LSVI needs fewer episodes per agent by a factor of ` +
           known.map((r) => `${fmtFixed(r.ratio!.mean)} at N = ${r.N}`).join(", ") + ". " +
+          (arith.length === 0
+            ? ""
+            : `At N = ${arith.map((r) => r.N).join(", ")} (N ≤ M under \`partition\`) each task is learned exactly once, so a ratio of about N ` +
+              `**follows by arithmetic**, not from a measured effect of sharing. `) +
+          (measured.length === 0
+            ? ""
+            : `At N = ${measured.map((r) => r.N).join(", ")} the ratio is a **measured effect** of sharing: ` +
+              (partition ? "N > M, so several agents meet each task and only the first to register it learns it. " : `under \`${assignment}\` agents meet the same task at overlapping times. `)) +
           (falls.length === 0
-            ? "The ratio **grows with N** at every step, as the paper's factor 1/N against the non-distributed setting says it should" +
+            ? "The ratio **grows with N** at every step" + (measured.length === 0 ? ", as the arithmetic requires" : ", as the paper's factor 1/N against the non-distributed setting says it should") +
               (known.length >= 2 && known[known.length - 1].ratio!.mean < 0.5 * known[known.length - 1].N * known[0].ratio!.mean / known[0].N
                 ? "; it grows more slowly than N once identification, which every agent pays, dominates."
                 : ".")

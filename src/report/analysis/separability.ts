@@ -5,7 +5,7 @@
 import { type Block, heading, paragraph, plot } from "../document.ts"
 import { type Series, lineChartSvg } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
-import { type Analysis, fmt, fmtFixed, groupBy, type Observation, otherLabel, seriesOf, shortAxis, sortedUnique, type SweepData } from "./common.ts"
+import { type Analysis, axisValue, fmt, fmtFixed, groupBy, type Observation, otherLabel, seriesOf, shortAxis, sortedUnique, type SweepData } from "./common.ts"
 
 export const SEPARATION_AXES = ["cSep", "contexts.spacing"]
 export const BUDGET_AXES = ["stopping.k1"]
@@ -35,7 +35,7 @@ export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>
       const clean = pts.findIndex((_, i) => pts.slice(i).every((p) => p.y <= NEGLIGIBLE))
       thresholds.push({
         label,
-        budget: budgetAxis === undefined ? undefined : g[0].point.values[budgetAxis],
+        budget: budgetAxis === undefined ? undefined : axisValue(g[0].point, budgetAxis),
         at: clean === -1 ? undefined : pts[clean].x
       })
       pts.slice(1).forEach((p, i) => {

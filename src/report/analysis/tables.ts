@@ -7,7 +7,7 @@ import { type Block, heading, paragraph, plot, table } from "../document.ts"
 import { ALGORITHM_COLORS, type Bar, barChartSvg, type Series, lineChartSvg } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { interval95, mean } from "../stats.ts"
-import { type Analysis, fmt, fmtBytes, fmtFixed, groupBy, NAMES, type Observation, otherLabel, pct, seriesOf, shortAxis, styleOf, type SweepData } from "./common.ts"
+import { type Analysis, fmt, fmtBytes, fmtFixed, groupBy, NAMES, numericAxes, type Observation, otherLabel, pct, seriesOf, shortAxis, styleOf, type SweepData, valueLabel } from "./common.ts"
 import { BUDGET_AXES, SEPARATION_AXES } from "./separability.ts"
 
 export const identification = (d: SweepData, obs: ReadonlyArray<Observation>): Analysis | undefined => {
@@ -15,7 +15,8 @@ export const identification = (d: SweepData, obs: ReadonlyArray<Observation>): A
   if (dist.length === 0 || d.manifest.axes.some(([k]) => SEPARATION_AXES.includes(k) || BUDGET_AXES.includes(k))) return undefined
   const acc = mean(dist.map((o) => o.m.identificationAccuracy ?? 0))
   const wrongRuns = dist.filter((o) => (o.m.identificationAccuracy ?? 0) < 1)
-  const extraEntries = dist.filter((o) => o.m.registered !== o.point.tasks && o.point.agents * 1 >= 1)
+  // Against the tasks the run met, not M: a `random(k)` assignment may leave tasks out.
+  const extraEntries = dist.filter((o) => o.m.registered !== o.m.tasksMet)
   return {
     blocks: [
       heading(2, "Identification"),
@@ -38,8 +39,10 @@ export const success = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
   const headline: Array<string> = []
   const axes = d.manifest.axes.map(([k]) => k)
   const points = d.manifest.points.filter((p) => obs.some((o) => o.point.index === p.index))
-  // One axis and few points: grouped bars per point. More: a line per algorithm and setting against the first axis.
-  const asBars = axes.length <= 1 && points.length <= 12
+  // One axis and few points, or no numeric axis: grouped bars per point. More: a line per algorithm and
+  // setting against the first numeric axis (a categorical axis has no order to draw a line along).
+  const xAxis = numericAxes(d.manifest)[0]
+  const asBars = (axes.length <= 1 && points.length <= 12) || xAxis === undefined
   const bars: Array<Bar> = []
   const lines: Array<Series> = []
   const parts: Array<string> = []
@@ -57,16 +60,16 @@ export const success = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
     if (asBars) {
       for (const p of points) {
         const i = interval95(ga.filter((o) => o.point.index === p.index).map((o) => o.m.successRate))
-        const group = axes.length === 0 ? "the spec as written" : `${shortAxis(axes[0])} = ${fmt(p.values[axes[0]])}`
+        const group = axes.length === 0 ? "the spec as written" : otherLabel(d.manifest, p, [])
         bars.push({ group, name: NAMES[alg], y: i.mean, lo: Math.max(0, i.lo), hi: Math.min(1, i.hi), color: ALGORITHM_COLORS[alg] })
       }
     } else {
-      for (const [label, g] of groupBy(ga, (o) => otherLabel(d.manifest, o.point, [axes[0]]))) {
+      for (const [label, g] of groupBy(ga, (o) => otherLabel(d.manifest, o.point, [xAxis!]))) {
         lines.push({
           name: `${NAMES[alg]}${label === "" ? "" : `, ${label}`}`,
           color: label === "" ? ALGORITHM_COLORS[alg] : undefined,
           style: styleOf(alg),
-          points: seriesOf(g, axes[0], (m) => m.successRate).map((p) => ({ ...p, lo: Math.max(0, p.lo), hi: Math.min(1, p.hi) }))
+          points: seriesOf(g, xAxis!, (m) => m.successRate).map((p) => ({ ...p, lo: Math.max(0, p.lo), hi: Math.min(1, p.hi) }))
         })
       }
     }
@@ -86,11 +89,11 @@ export const success = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
   const title = "Success rate per algorithm"
   const subtitle = "share of (agent, task instance) pairs with an ε-optimal final policy; mean over seeds, 95% error bars"
   const svg = asBars
-    ? await barChartSvg({ title, subtitle, x: { title: axes.length === 0 ? "" : axes[0] === "agents" ? "agents N" : axes[0] }, y: { title: "success rate", domain: [0, 1] }, bars })
+    ? await barChartSvg({ title, subtitle, x: { title: axes.length === 0 ? "" : axes.length > 1 ? "setting" : axes[0] === "agents" ? "agents N" : axes[0] }, y: { title: "success rate", domain: [0, 1] }, bars })
     : await lineChartSvg({
       title,
       subtitle,
-      x: { title: axes[0], log: axes[0] === "stopping.k1" || axes[0] === "agents" },
+      x: { title: xAxis!, log: xAxis === "stopping.k1" || xAxis === "agents" },
       y: { title: "success rate", domain: [0, 1.02], format: "~g" },
       series: lines
     })
@@ -112,7 +115,7 @@ export const pointsTable = (d: SweepData, obs: ReadonlyArray<Observation>): Bloc
       }
       const ep = interval95(g.map((o) => o.m.meanEpisodesPerAgent))
       rows.push([
-        ...axes.map((k) => fmt(p.values[k])),
+        ...axes.map((k) => valueLabel(p.values[k])),
         NAMES[alg],
         String(g.length),
         fmtFixed(avg((m) => m.successRate)!),

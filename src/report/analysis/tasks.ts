@@ -4,10 +4,12 @@
  */
 import type { Algorithm } from "../../run/runExperiment.ts"
 import { type Block, heading, paragraph, plot } from "../document.ts"
-import { ALGORITHM_COLORS, type Series, lineChartSvg } from "../plots.ts"
-import { mean, slopeOverSeeds } from "../stats.ts"
-import { type Analysis, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, pct, seriesOf, sortedUnique, styleOf, type SweepData } from "./common.ts"
+import { isNumericAxis } from "../../spec/sweep.ts"
+import { ALGORITHM_COLORS, type Bar, barChartSvg, type Series, lineChartSvg } from "../plots.ts"
+import { interval95, mean, slopeOverSeeds } from "../stats.ts"
+import { type Analysis, assignmentOf, byArithmetic, fmt, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, pct, seriesOf, sortedUnique, styleOf, type SweepData, valueLabel } from "./common.ts"
 import { BUDGET_AXES, SEPARATION_AXES } from "./separability.ts"
+import { SHARING_AXIS } from "./sharing.ts"
 
 export const tasksAxis = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Analysis | undefined> => {
   const axis = "contexts.count"
@@ -62,7 +64,9 @@ export const tasksAxis = async (d: SweepData, obs: ReadonlyArray<Observation>): 
       ratioText += `. Each task was learned by exactly one agent in ${once} of ${dist.length} DistMT-LSVI runs` +
         `${once === dist.length ? "" : " (in the others some task was learned twice)"}; the other agents' instances downloaded or waited for its policy. ` +
         (reached
-          ? `The ratio is close to N = ${n}: this **agrees** with the paper's factor 1/N.`
+          ? dist.every((o) => byArithmetic(o.point))
+            ? `The ratio is close to N = ${n}, which **follows by arithmetic** under \`partition\` with N ≤ M: each task is learned exactly once, so it is not a measured effect of sharing.`
+            : `The ratio is close to N = ${n}, a **measured effect** of sharing (under \`${assignmentOf(dist[0].point)}\` agents meet the same task at overlapping times): this **agrees** with the paper's factor 1/N.`
           : `The ratio stays **below N = ${n}**: identification, which every agent pays for every instance it meets and which sharing cannot remove, ` +
             `is ${pct(idShare)} of DistMT-LSVI's episodes here (identification stops at width cSep/2, learning at ε). On total episodes this ` +
             `**falls short** of the factor 1/N, which needs identification to be cheap against learning (cSep/2 well above ε); on learning ` +
@@ -86,10 +90,18 @@ export const tasksAxis = async (d: SweepData, obs: ReadonlyArray<Observation>): 
 const COVERED = new Set(["agents", "contexts.count", ...SEPARATION_AXES, ...BUDGET_AXES])
 
 export const otherAxes = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Analysis | undefined> => {
-  const axes = d.manifest.axes.map(([k]) => k).filter((k) => !COVERED.has(k))
+  // With a `sharing` axis, the sharing section (sharing.ts) shows every categorical setting side by side.
+  const sharing = d.manifest.axes.some(([k]) => k === SHARING_AXIS)
+  const axes = d.manifest.axes
+    .filter(([k, v]) => !COVERED.has(k) && k !== SHARING_AXIS && (isNumericAxis(v) || !sharing))
+    .map(([k]) => k)
   if (axes.length === 0) return undefined
   const blocks: Array<Block> = []
   for (const axis of axes) {
+    if (!isNumericAxis(d.manifest.axes.find(([k]) => k === axis)![1])) {
+      blocks.push(...(await categoricalAxis(d, obs, axis)))
+      continue
+    }
     const series: Array<Series> = []
     for (const alg of d.manifest.algorithms) {
       for (const [label, g] of groupBy(obs.filter((o) => o.algorithm === alg), (o) => otherLabel(d.manifest, o.point, [axis]))) {
@@ -108,4 +120,31 @@ export const otherAxes = async (d: SweepData, obs: ReadonlyArray<Observation>): 
     })))
   }
   return { blocks, headline: [] }
+}
+
+/** Episodes per agent at each value of a categorical axis (`assignment`, `learner`, `stopping`): bars, one per algorithm and setting. */
+const categoricalAxis = async (d: SweepData, obs: ReadonlyArray<Observation>, axis: string): Promise<Array<Block>> => {
+  const bars: Array<Bar> = []
+  const text: Array<string> = []
+  for (const alg of d.manifest.algorithms) {
+    for (const [label, g] of groupBy(obs.filter((o) => o.algorithm === alg), (o) => otherLabel(d.manifest, o.point, [axis]))) {
+      const name = `${NAMES[alg]}${label === "" ? "" : ` (${label})`}`
+      for (const [value, gv] of groupBy(g, (o) => valueLabel(o.point.values[axis]))) {
+        const i = interval95(gv.map((o) => o.m.meanEpisodesPerAgent))
+        bars.push({ group: value, name, y: i.mean, lo: Math.max(0, i.lo), hi: i.hi, color: label === "" ? ALGORITHM_COLORS[alg] : undefined })
+        text.push(`${name} at ${axis} = ${value}: ${fmt(i.mean)}`)
+      }
+    }
+  }
+  return [
+    heading(2, `Episodes per agent for each ${axis}`),
+    paragraph(`Measured: episodes per agent for each value of the swept field \`${axis}\`, mean over seeds: ${text.join("; ")}.`),
+    plot(`plots/episodes-by-${axis.replace(/[^A-Za-z0-9]+/g, "-")}.svg`, `Episodes per agent for each ${axis}`, await barChartSvg({
+      title: `Episodes per agent for each ${axis}`,
+      subtitle: "mean over seeds, 95% error bars",
+      x: { title: axis },
+      y: { title: "episodes per agent" },
+      bars
+    }))
+  ]
 }
