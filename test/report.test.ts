@@ -96,6 +96,27 @@ const e3Quick = (a: (seed: number) => number, only?: (u: SweepUnit) => boolean, 
 
 const paragraphWith = (md: string, start: string) => md.split("\n\n").find((p) => p.startsWith(start)) ?? ""
 
+describe("unidentified instances in the report (capped identification)", () => {
+  it.effect("are counted apart from misidentified ones, in the identification paragraph and the table", () =>
+    Effect.gen(function*() {
+      const data = yield* e3Quick(() => 0)
+      const clean = toMarkdown((yield* Effect.promise(() => analyse(data))).blocks)
+      expect(paragraphWith(clean, "**Identification.**")).toContain("no instance was left unidentified")
+      // The first DistMT-LSVI instance of every run hit its cap: unidentified, neither right nor wrong.
+      const records = new Map([...data.records].map(([key, rec]): [string, RunRecord] => {
+        if (rec.run.algorithm !== "distmt") return [key, rec]
+        const rows = rec.run.rows.map((r, i) => (i === 0 ? { ...r, role: "unidentified" as const, identificationCorrect: undefined, entry: undefined } : r))
+        return [key, { ...rec, run: { ...rec.run, rows } }]
+      }))
+      const md = toMarkdown((yield* Effect.promise(() => analyse({ ...data, records }))).blocks)
+      const p = paragraphWith(md, "**Identification.**")
+      expect(p).toMatch(/of instances were left \*\*unidentified\*\*/)
+      // Accuracy is over the instances that asked: still every one right.
+      expect(p).toContain("every run identified every instance right")
+      expect(md).toContain("| unidentified |")
+    }))
+})
+
 describe("the E3 analysis on known data", () => {
   it.effect("states the slope of learning episodes per agent with its 95% interval over seeds, and the ratio at each N", () =>
     Effect.gen(function*() {

@@ -1,6 +1,8 @@
 /**
  * E4 (docs/algorithm.md §7): the misidentification rate against the separation and against the
- * identification budget K1, and the threshold separation per budget against the theory's 1/√K1.
+ * identification budget K1, and the threshold separation per budget against the theory's 1/√K1;
+ * beside it, the unidentified rate: instances whose identification hit its cap with a certificate
+ * wider than cSep/2, which never asked the server (§3, capped identification).
  */
 import { type Block, heading, paragraph, plot } from "../document.ts"
 import { type Series, lineChartSvg } from "../plots.ts"
@@ -21,6 +23,11 @@ export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>
   const blocks: Array<Block> = [heading(2, "Misidentification against the separation and the identification budget")]
   const headline: Array<string> = []
   const rate = (m: RunMetrics) => m.misidentificationRate
+  const unidentified = (m: RunMetrics) => m.unidentifiedRate
+  /** The unidentified rate beside a misidentification series, dashed, where any instance was. */
+  const withUnidentified = (series: Array<Series>, name: string, g: ReadonlyArray<Observation>, axis: string) => {
+    if (g.some((o) => o.m.unidentifiedRate > 0)) series.push({ name: `${name}, unidentified`, style: "dash", points: seriesOf(g, axis, unidentified) })
+  }
   const text: Array<string> = [
     `**Separability.** Measured: the share of DistMT-LSVI's task instances identified wrongly — matched to another task's registry entry, ` +
       `or given a second entry for their own task — over ${sortedUnique(dist.map((o) => o.seed)).length} seeds.`
@@ -32,6 +39,7 @@ export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>
     for (const [label, g] of groupBy(dist, (o) => otherLabel(d.manifest, o.point, [sepAxis]))) {
       const pts = seriesOf(g, sepAxis, rate)
       series.push({ name: label === "" ? "DistMT-LSVI" : label, points: pts })
+      withUnidentified(series, label === "" ? "DistMT-LSVI" : label, g, sepAxis)
       const clean = pts.findIndex((_, i) => pts.slice(i).every((p) => p.y <= NEGLIGIBLE))
       thresholds.push({
         label,
@@ -46,7 +54,7 @@ export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>
       title: `Misidentification rate against the separation ${shortAxis(sepAxis)}`,
       subtitle: "the family's tasks are spaced exactly by this separation; mean over seeds, 95% error bars",
       x: { title: sepAxis === "cSep" ? "separation cSep (declared = actual)" : "spacing of the family's V*(s0)" },
-      y: { title: "misidentification rate", domain: [0, 1], format: "~g" },
+      y: { title: "share of instances", domain: [0, 1], format: "~g" },
       series
     })))
     const described = thresholds.map((t) =>
@@ -59,6 +67,7 @@ export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>
     for (const [label, g] of groupBy(dist, (o) => otherLabel(d.manifest, o.point, [budgetAxis]))) {
       const pts = seriesOf(g, budgetAxis, rate)
       series.push({ name: label === "" ? "DistMT-LSVI" : label, points: pts })
+      withUnidentified(series, label === "" ? "DistMT-LSVI" : label, g, budgetAxis)
       pts.slice(1).forEach((p, i) => {
         if (p.y > pts[i].y + 0.1) violations.push(`${label === "" ? "" : `${label}: `}the rate rises from ${fmtFixed(pts[i].y)} at K1 = ${fmt(pts[i].x)} to ${fmtFixed(p.y)} at K1 = ${fmt(p.x)}`)
       })
@@ -67,7 +76,7 @@ export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>
       title: "Misidentification rate against the identification budget K1",
       subtitle: "episodes each instance explores before asking the server; mean over seeds, 95% error bars",
       x: { title: "identification budget K1 (episodes)", log: true },
-      y: { title: "misidentification rate", domain: [0, 1], format: "~g" },
+      y: { title: "share of instances", domain: [0, 1], format: "~g" },
       series
     })))
     if (sepAxis === undefined) {
@@ -93,6 +102,14 @@ export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>
       (violations.length === 0
         ? "The measurements **agree**: the rate falls with both (rises of less than 0.1 between neighbouring points are taken as noise)."
         : `Where the measurements **disagree**: ${violations.join("; ")}.`)
+  )
+  const unid = dist.filter((o) => o.m.unidentifiedRate > 0)
+  text.push(
+    unid.length === 0
+      ? "No instance was left unidentified: every identification phase reached cSep/2 within its budget."
+      : `${unid.length} of ${dist.length} runs left instances **unidentified** (up to ${fmtFixed(Math.max(...unid.map((o) => o.m.unidentifiedRate)))} ` +
+        `of a run's instances; dashed in the plots): their identification reached its cap with a certificate wider than cSep/2, so they ` +
+        `learned alone rather than ask with an interval that could overlap several tasks. They count neither as right nor as wrong.`
   )
   const worst = Math.max(...dist.map((o) => o.m.misidentificationRate ?? 0))
   headline.push(`misidentification rate from ${fmtFixed(worst)} (worst point) down to ${fmtFixed(Math.min(...dist.map((o) => o.m.misidentificationRate ?? 0)))}`)

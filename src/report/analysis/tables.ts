@@ -13,10 +13,13 @@ import { BUDGET_AXES, SEPARATION_AXES } from "./separability.ts"
 export const identification = (d: SweepData, obs: ReadonlyArray<Observation>): Analysis | undefined => {
   const dist = obs.filter((o) => o.algorithm === "distmt")
   if (dist.length === 0 || d.manifest.axes.some(([k]) => SEPARATION_AXES.includes(k) || BUDGET_AXES.includes(k))) return undefined
-  const acc = mean(dist.map((o) => o.m.identificationAccuracy ?? 0))
-  const wrongRuns = dist.filter((o) => (o.m.identificationAccuracy ?? 0) < 1)
+  // A run whose every instance was unidentified asked nothing: no accuracy to count.
+  const asked = dist.filter((o) => o.m.identificationAccuracy !== null)
+  const acc = mean(asked.map((o) => o.m.identificationAccuracy!))
+  const wrongRuns = asked.filter((o) => o.m.identificationAccuracy! < 1)
   // Against the tasks the run met, not M: a `random(k)` assignment may leave tasks out.
   const extraEntries = dist.filter((o) => o.m.registered !== o.m.tasksMet)
+  const unidentified = mean(dist.map((o) => o.m.unidentifiedRate))
   return {
     blocks: [
       heading(2, "Identification"),
@@ -25,6 +28,7 @@ export const identification = (d: SweepData, obs: ReadonlyArray<Observation>): A
           (wrongRuns.length === 0
             ? "(every run identified every instance right)"
             : `(${wrongRuns.length} run${wrongRuns.length === 1 ? "" : "s"} had misidentified instances)`) +
+          `; ${unidentified === 0 ? "no instance was left unidentified" : `${pct(unidentified)} of instances were left **unidentified** (their identification reached its cap above cSep/2; they learned alone and count neither as right nor as wrong)`}` +
           `, and ${extraEntries.length === 0 ? "the server's registry held exactly one entry per task that appeared in every run" : `${extraEntries.length} run${extraEntries.length === 1 ? "" : "s"} registered a different number of entries than tasks`}. ` +
           `The paper's separability argument says that with adaptive identification (explore until the certificate's width is at most cSep/2) ` +
           `and a valid certificate, identification is always right: ${wrongRuns.length === 0 ? "this **agrees**." : "the misidentified runs **disagree** (check the certificates column: a certificate that fails to hold means β is too small)."}`
@@ -123,6 +127,7 @@ export const pointsTable = (d: SweepData, obs: ReadonlyArray<Observation>): Bloc
         fmt(avg((m) => m.meanIdentificationEpisodesPerAgent)),
         fmt(avg((m) => m.meanLearningEpisodesPerAgent)),
         alg === "independent" ? "—" : fmtFixed(avg((m) => m.identificationAccuracy)!),
+        alg === "independent" ? "—" : fmtFixed(avg((m) => m.unidentifiedRate)!),
         fmtFixed(avg((m) => m.certificateRate)!),
         fmt(avg((m) => m.messages)),
         fmtBytes(avg((m) => m.bytes)!),
@@ -131,7 +136,7 @@ export const pointsTable = (d: SweepData, obs: ReadonlyArray<Observation>): Bloc
     }
   }
   return table(
-    [...axes.map(shortAxis), "algorithm", "seeds", "success", "episodes/agent (95% CI)", "identify", "learn", "ident. acc.", "certificates", "messages", "bytes", "wall s"],
+    [...axes.map(shortAxis), "algorithm", "seeds", "success", "episodes/agent (95% CI)", "identify", "learn", "ident. acc.", "unidentified", "certificates", "messages", "bytes", "wall s"],
     rows,
     "Every point and algorithm, mean over seeds"
   )
