@@ -53,13 +53,19 @@ describe("distmt run specs/linear-chain.spec.ts", () => {
     expect(summary.algorithms.independent.identificationAccuracy).toBeNull()
   })
 
-  it("writes results.csv with one row per (algorithm, seed, agent, task instance)", () => {
+  it("writes results.csv with one row per (algorithm, seed, agent, task instance), and one per task an agent fetched", () => {
     const lines = fs.readFileSync(path.join(out, "results.csv"), "utf8").trim().split("\n")
+    const header = lines[0].split(",")
+    const rows = lines.slice(1).map((l) => l.split(","))
     const { agents, seeds } = summary.spec
     const M = summary.tasks.length
     // distmt and oracle: max(N, M) instances per seed under partition; independent: N·M.
-    expect(lines.length - 1).toBe(seeds * (2 * Math.max(agents, M) + agents * M))
-    expect(lines[0].split(",")).toContain("gap")
+    const instances = rows.filter((r) => r[header.indexOf("slot")] !== "")
+    expect(instances.length).toBe(seeds * (2 * Math.max(agents, M) + agents * M))
+    // Every agent of every algorithm holds a policy of each of the M tasks (§3 step 4).
+    expect(rows.length).toBe(seeds * 3 * agents * M)
+    expect(rows.filter((r) => r[header.indexOf("source")] === "fetched").length).toBe(seeds * 2 * (agents * M - Math.max(agents, M)))
+    expect(header).toContain("gap")
   })
 
   it("writes model.json and policies.json that an outside program re-checks to the same success rates", () => {

@@ -8,6 +8,8 @@
  *   distmt bench lsvi …             time the LSVI-UCB kernels (bench.ts)
  *   distmt bench dqn [--json]       time the DQN learner's engines (bench.ts, src/deep/benchCommand.ts)
  *   distmt train-dqn --game G …     train a DQN agent on one game, write its learning curve (src/deep/trainCommand.ts)
+ *   distmt runner --db URL …        start an Effect Cluster runner (src/cluster/runnerCommand.ts, docs/cluster.md)
+ *   distmt cluster up|down|ping …   local runners in the background; a signed round-trip check (src/cluster/clusterCommand.ts)
  *
  * Errors in the user's input are printed as one clear message (no stack trace) with exit code 1.
  */
@@ -19,6 +21,8 @@ import { prepareOutput, writeResults } from "../report/files.ts"
 import { capWarnings, summarize, summaryTable } from "../report/summary.ts"
 import { runExperiment, threadsFor } from "../run/runExperiment.ts"
 import { trainDqnCommand } from "../deep/trainCommand.ts"
+import { clusterCommand } from "../cluster/clusterCommand.ts"
+import { runnerCommand } from "../cluster/runnerCommand.ts"
 import { compile } from "../spec/compile.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { bench } from "./bench.ts"
@@ -112,7 +116,7 @@ const run = Command.make(
 
 const distmt = Command.make("distmt").pipe(
   Command.withDescription("Distributed multi-task reinforcement learning experiments (DistMT-LSVI)."),
-  Command.withSubcommands([run, validate, sweepCommand, reportCommand, bench, trainDqnCommand])
+  Command.withSubcommands([run, validate, sweepCommand, reportCommand, bench, trainDqnCommand, runnerCommand, clusterCommand])
 )
 
 Command.run(distmt, { version: VERSION }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

@@ -81,24 +81,36 @@ export const selfDescription = (runnerAddress?: string): string =>
   `${runnerAddress ?? "client"}@${os.hostname()} pid ${process.pid}`
 
 /**
+ * The signature headers of one request, or `undefined` if its payload does not match its own Schema
+ * (a bug of the caller). `time` is the sender's clock (a parameter for the tests).
+ */
+export const signatureHeaders = (
+  secret: Buffer,
+  request: { readonly rpc: Rpc.AnyWithProps; readonly requestId: string; readonly payload: unknown; readonly from: string },
+  time: number = Date.now()
+): Record<string, string> | undefined => {
+  const payload = encodePayload(request.rpc, request.payload)
+  if (payload === undefined) return undefined
+  const nonce = randomBytes(12).toString("base64url")
+  const fields = { tag: request.rpc._tag, requestId: request.requestId, time: String(time), nonce, from: request.from, payload }
+  return {
+    [HEADER.time]: fields.time,
+    [HEADER.nonce]: nonce,
+    [HEADER.from]: request.from,
+    [HEADER.signature]: signatureOf(secret, fields)
+  }
+}
+
+/**
  * The client half: signs every outgoing request. `secret` undefined (an `--insecure` process) sends
  * requests unsigned, which a runner with a secret refuses.
  */
 export const client = (secret: Buffer | undefined, from: string) =>
   RpcMiddleware.layerClient(Signed, ({ next, request, rpc }) => {
     if (secret === undefined) return next(request)
-    const payload = encodePayload(rpc, request.payload)
-    // Only a payload that does not match its own Schema fails to encode: a bug of the caller.
-    if (payload === undefined) return Effect.die(new Error(`distmt: cannot encode the payload of ${rpc._tag} to sign it`))
-    const time = String(Date.now())
-    const nonce = randomBytes(12).toString("base64url")
-    const signature = signatureOf(secret, { tag: rpc._tag, requestId: String(request.id), time, nonce, from, payload })
-    let headers = request.headers
-    headers = Headers.set(headers, HEADER.time, time)
-    headers = Headers.set(headers, HEADER.nonce, nonce)
-    headers = Headers.set(headers, HEADER.from, from)
-    headers = Headers.set(headers, HEADER.signature, signature)
-    return next({ ...request, headers })
+    const signed = signatureHeaders(secret, { rpc, requestId: String(request.id), payload: request.payload, from })
+    if (signed === undefined) return Effect.die(new Error(`distmt: cannot encode the payload of ${rpc._tag} to sign it`))
+    return next({ ...request, headers: Headers.setAll(request.headers, signed) })
   })
 
 /** What the server half needs to know about one incoming request (split out to be testable). */
@@ -195,7 +207,7 @@ export const server = (secret: Buffer | undefined) =>
             `${incoming.persisted ? "persisted, via PostgreSQL" : "volatile, via a runner socket"}) ` +
             `from ${from}: ${reason}`
         ),
-        Effect.fail(new AuthError({ message: `refused by the receiving runner: ${reason}` }))
+        Effect.fail(new AuthError({ message: reason }))
       )
     }
   })

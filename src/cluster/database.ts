@@ -1,0 +1,110 @@
+/**
+ * The cluster's PostgreSQL: parse and check the `--db` URL, and turn every way of failing to reach
+ * the database into one line that says what to do (never a stack trace).
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Data, Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+
+/** A failure the user can fix: printed as its message alone, exit code 1. */
+export class ClusterUsageError extends Data.TaggedError("ClusterUsageError")<{ readonly message: string }> {}
+
+const HOW_TO_START = "start one with `sudo tools/postgres.sh` (prints the URL to use)"
+
+/** The URL without its password, for messages. */
+export const redactUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    if (u.password !== "") u.password = "***"
+    return u.toString()
+  } catch {
+    return url
+  }
+}
+
+/** Checks the URL's shape before any connection attempt. */
+export const parseDbUrl = (url: string | undefined) =>
+  Effect.gen(function*() {
+    if (url === undefined || url.trim() === "") {
+      return yield* new ClusterUsageError({
+        message: `no database: give --db postgres://USER:PASSWORD@HOST:5432/DATABASE (or set DISTMT_DB); ${HOW_TO_START}`
+      })
+    }
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch {
+      return yield* new ClusterUsageError({
+        message: `--db ${JSON.stringify(url)} is not a URL: expected postgres://USER:PASSWORD@HOST:5432/DATABASE`
+      })
+    }
+    if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+      return yield* new ClusterUsageError({
+        message: `--db must be a postgres:// URL (distmt's cluster stores its state in PostgreSQL); got ${parsed.protocol}//…`
+      })
+    }
+    if (parsed.hostname === "" || parsed.pathname.length <= 1) {
+      return yield* new ClusterUsageError({
+        message: `--db ${redactUrl(url)}: name a host and a database, as in postgres://USER:PASSWORD@127.0.0.1:5432/distmt`
+      })
+    }
+    return url
+  })
+
+/** The PostgreSQL client layer for a checked URL (a small pool: the cluster needs a few connections). */
+export const pgLayer = (url: string) =>
+  PgClient.layer({
+    url: Redacted.make(url),
+    connectTimeout: "5 seconds",
+    applicationName: "distmt",
+    maxConnections: 10
+  })
+
+/** One line for a failed connection, from PostgreSQL's error code or the socket's. */
+export const describeDbError = (url: string, error: unknown): string => {
+  const where = redactUrl(url)
+  const reason = (error as { reason?: { _tag?: string; cause?: { code?: string; message?: string } } })?.reason
+  const code = reason?.cause?.code
+  switch (code) {
+    case "ECONNREFUSED":
+      return `cannot reach PostgreSQL at ${where}: nothing listens there; ${HOW_TO_START}, or fix --db`
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `cannot reach PostgreSQL at ${where}: unknown host name; fix --db`
+    case "ETIMEDOUT":
+      return `cannot reach PostgreSQL at ${where}: the connection timed out; check the host, port and firewall in --db`
+    case "28P01":
+    case "28000":
+      return `PostgreSQL at ${where} refused the login: wrong user or password in --db`
+    case "3D000":
+      return `PostgreSQL at ${where}: the database does not exist; create it (\`sudo tools/postgres.sh\` makes distmt_test) or fix --db`
+    case "42501":
+      return `PostgreSQL at ${where}: permission denied; the role in --db must own its database (the runner creates the cluster's tables)`
+    case "ERR_INVALID_URL":
+      return `--db ${where} is not a valid URL: expected postgres://USER:PASSWORD@HOST:5432/DATABASE`
+  }
+  if (reason?._tag === "ConnectionError" || reason?._tag === "AuthenticationError") {
+    return `cannot connect to PostgreSQL at ${where} (${reason._tag}${code ? ` ${code}` : ""}); check --db and that the server runs`
+  }
+  const message = (error as { message?: string })?.message ?? String(error)
+  return `PostgreSQL at ${where}: ${message.split("\n")[0]}`
+}
+
+/**
+ * Connects once and runs `SELECT 1`, bounded in time, so that a runner or `cluster up` fails fast
+ * with a clear line rather than inside the cluster's start-up (which would retry or die).
+ */
+export const checkDatabase = (url: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* sql`SELECT 1`
+  }).pipe(
+    Effect.provide(pgLayer(url)),
+    Effect.timeoutOrElse({
+      duration: "10 seconds",
+      orElse: () => Effect.fail(new ClusterUsageError({ message: `PostgreSQL at ${redactUrl(url)} did not answer within 10 s; check --db` }))
+    }),
+    Effect.mapError((e) => e instanceof ClusterUsageError ? e : new ClusterUsageError({ message: describeDbError(url, e) }))
+  )
+
+export type PgLayer = Layer.Layer<PgClient.PgClient | SqlClient, unknown>

@@ -1,0 +1,169 @@
+/**
+ * `distmt runner --db URL [--listen HOST:PORT] [--advertise HOST:PORT] [--secret-file F | --insecure]
+ *                [--tls-cert F --tls-key F --tls-ca F]`
+ *
+ * Starts one Effect Cluster runner that hosts distmt's entities (entities.ts) until SIGINT/SIGTERM,
+ * when it hands its shards back (about 2 s) and exits. Every failure the user can fix (no secret,
+ * bad or unreachable database, port taken, unreadable certificate) is one line on stderr, exit 1.
+ */
+import { Console, Effect, Layer, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import * as fs from "node:fs"
+import { checkDatabase, ClusterUsageError, describeDbError, parseDbUrl, redactUrl } from "./database.ts"
+import { distmtEntities } from "./entities.ts"
+import { DEFAULT_CLUSTER_NAME, type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
+import { loadSecret } from "./secret.ts"
+import type { TlsFiles } from "./transport.ts"
+import { eventLoopWatchdog } from "./watchdog.ts"
+
+export const DEFAULT_PORT = 34431
+
+/** "HOST:PORT", "HOST" or ":PORT" → a host and a port. */
+export const parseHostPort = (flag: string, text: string, defaultPort = DEFAULT_PORT) =>
+  Effect.gen(function*() {
+    const m = /^(\[[^\]]+\]|[^:]*)(?::([0-9]+))?$/.exec(text.trim())
+    const host = m?.[1] === "" ? "127.0.0.1" : m?.[1]?.replace(/^\[|\]$/g, "")
+    const port = m?.[2] === undefined ? defaultPort : Number(m[2])
+    if (!m || host === undefined || !(port >= 1 && port <= 65535)) {
+      return yield* new ClusterUsageError({ message: `${flag}: expected HOST:PORT (e.g. 127.0.0.1:${DEFAULT_PORT}); got ${JSON.stringify(text)}` })
+    }
+    return { host, port } satisfies HostPort
+  })
+
+/** The three PEM files of mutual TLS: all or none. */
+export const readTls = (cert: Option.Option<string>, key: Option.Option<string>, ca: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const given = [cert, key, ca].filter(Option.isSome).length
+    if (given === 0) return undefined
+    if (given !== 3) {
+      return yield* new ClusterUsageError({ message: "mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca (see docs/cluster.md)" })
+    }
+    const read = (flag: string, file: string) =>
+      Effect.try({
+        try: () => fs.readFileSync(file, "utf8"),
+        catch: (e) => new ClusterUsageError({ message: `${flag} ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})` })
+      })
+    return {
+      cert: yield* read("--tls-cert", Option.getOrThrow(cert)),
+      key: yield* read("--tls-key", Option.getOrThrow(key)),
+      ca: yield* read("--tls-ca", Option.getOrThrow(ca))
+    } satisfies TlsFiles
+  })
+
+/** The flags shared by every cluster command that talks to the cluster. */
+export const connectionFlags = {
+  db: Flag.String("db").pipe(Flag.optional, Flag.withDescription("PostgreSQL URL, postgres://USER:PASSWORD@HOST:5432/DB (default: $DISTMT_DB)")),
+  secretFile: Flag.String("secret-file").pipe(
+    Flag.optional,
+    Flag.withDescription("file holding the cluster's shared secret (default: $DISTMT_CLUSTER_SECRET, then .distmt/cluster.secret)")
+  ),
+  insecure: Flag.Boolean("insecure").pipe(Flag.withDefault(false), Flag.withDescription("run without a secret: messages are neither signed nor checked")),
+  tlsCert: Flag.String("tls-cert").pipe(Flag.optional, Flag.withDescription("this process's certificate (PEM), for mutual TLS between runners")),
+  tlsKey: Flag.String("tls-key").pipe(Flag.optional, Flag.withDescription("its private key (PEM)")),
+  tlsCa: Flag.String("tls-ca").pipe(Flag.optional, Flag.withDescription("the cluster's CA certificate (PEM)")),
+  clusterName: Flag.String("cluster-name").pipe(
+    Flag.withDefault(DEFAULT_CLUSTER_NAME),
+    Flag.withDescription("the cluster's table prefix in the database (NAME_runners, NAME_messages…): one database can hold several clusters")
+  )
+}
+
+/** A cluster name is a table prefix: lower-case letters, digits and underscores. */
+export const parseClusterName = (name: string) =>
+  /^[a-z][a-z0-9_]{0,39}$/.test(name)
+    ? Effect.succeed(name)
+    : Effect.fail(new ClusterUsageError({ message: `--cluster-name: lower-case letters, digits and _ (a table prefix); got ${JSON.stringify(name)}` }))
+
+export const dbUrlFrom = (flag: Option.Option<string>) => parseDbUrl(Option.getOrElse(flag, () => process.env.DISTMT_DB))
+
+/** One line for a runner layer that failed to start. */
+const describeStartError = (db: string, listen: HostPort, error: unknown): string => {
+  const tag = (error as { _tag?: string })?._tag
+  if (tag === "SocketServerError" || tag === "SocketServerOpenError") {
+    const cause = (error as { reason?: { cause?: { code?: string } }; cause?: { code?: string } })
+    const code = cause.reason?.cause?.code ?? cause.cause?.code
+    const why = code === "EADDRINUSE"
+      ? "the port is in use (another runner?)"
+      : code === "EADDRNOTAVAIL"
+      ? "no such address on this machine"
+      : code === "EACCES"
+      ? "permission denied (ports below 1024 need root)"
+      : (code ?? "cannot bind")
+    return `cannot listen on ${listen.host}:${listen.port}: ${why}; choose another with --listen HOST:PORT`
+  }
+  if (tag === "SqlError") return describeDbError(db, error)
+  return `the runner could not start: ${String((error as { message?: string })?.message ?? error).split("\n")[0]}`
+}
+
+/**
+ * Runs a runner until interrupted. `entities` defaults to distmt's; tests and other commands may
+ * pass their own. Prints one "ready" line on stdout once registered (cluster up waits for it).
+ */
+export const runRunner = (options: {
+  readonly db: string
+  readonly clusterName: string
+  readonly address: HostPort
+  readonly listen?: HostPort | undefined
+  readonly secret: { readonly source: string; readonly key: Buffer | undefined }
+  readonly tls: TlsFiles | undefined
+  readonly entities?: EntitiesLayer | undefined
+}) =>
+  Effect.gen(function*() {
+    yield* checkDatabase(options.db)
+    const layer = runnerLayer({
+      db: options.db,
+      clusterName: options.clusterName,
+      address: options.address,
+      listen: options.listen,
+      tls: options.tls,
+      secret: options.secret.key,
+      entities: options.entities ?? distmtEntities
+    })
+    const listen = options.listen ?? options.address
+    yield* Effect.scoped(
+      Effect.gen(function*() {
+        yield* Layer.build(layer).pipe(
+          Effect.mapError((e) => new ClusterUsageError({ message: describeStartError(options.db, listen, e) }))
+        )
+        yield* eventLoopWatchdog
+        yield* Console.log(
+          `distmt runner: ready on ${options.address.host}:${options.address.port}` +
+            `${options.listen ? ` (listening on ${listen.host}:${listen.port})` : ""}, pid ${process.pid}, ` +
+            `database ${redactUrl(options.db)} (tables ${options.clusterName}_*), secret: ${options.secret.source}, ` +
+            `transport: ${options.tls ? "mutual TLS" : "plain TCP"}`
+        )
+        return yield* Effect.never
+      })
+    )
+  })
+
+export const runnerCommand = Command.make(
+  "runner",
+  {
+    ...connectionFlags,
+    listen: Flag.String("listen").pipe(Flag.optional, Flag.withDescription(`HOST:PORT to listen on (default 127.0.0.1:${DEFAULT_PORT})`)),
+    advertise: Flag.String("advertise").pipe(
+      Flag.optional,
+      Flag.withDescription("HOST:PORT other runners use to reach this one, when not --listen's (e.g. listening on 0.0.0.0)")
+    )
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const listen = yield* parseHostPort("--listen", Option.getOrElse(flags.listen, () => `127.0.0.1:${DEFAULT_PORT}`))
+      const advertise = Option.isSome(flags.advertise) ? yield* parseHostPort("--advertise", flags.advertise.value) : undefined
+      if (advertise === undefined && (listen.host === "0.0.0.0" || listen.host === "::")) {
+        return yield* new ClusterUsageError({
+          message: `--listen ${listen.host}: other runners cannot reach "all interfaces"; add --advertise HOST:PORT with this machine's address`
+        })
+      }
+      const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
+      const db = yield* dbUrlFrom(flags.db)
+      const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)
+      const clusterName = yield* parseClusterName(flags.clusterName)
+      yield* runRunner({ db, clusterName, address: advertise ?? listen, listen: advertise ? listen : undefined, secret, tls })
+    }).pipe(
+      Effect.catchTag("ClusterUsageError", (e) =>
+        Effect.andThen(Console.error(`distmt runner: ${e.message}`), Effect.sync(() => {
+          process.exitCode = 1
+        })))
+    )
+).pipe(Command.withDescription("Start a cluster runner that hosts distmt's entities (docs/cluster.md)."))

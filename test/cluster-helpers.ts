@@ -1,0 +1,120 @@
+/**
+ * Helpers for the tests that start real runner processes against a real PostgreSQL
+ * ($DISTMT_TEST_DB, from tools/postgres.sh). Everything listens on 127.0.0.1 only. Each test file
+ * uses its own cluster name (table prefix), so it cannot meet anyone else's runners in a shared
+ * database, and drops its tables at the end.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+
+export const root = path.resolve(import.meta.dirname, "..")
+const BIN = path.join(root, "bin", "distmt.mjs")
+
+export const TEST_DB = process.env.DISTMT_TEST_DB
+export const IN_CI = process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false"
+
+/** Skip on a developer machine without PostgreSQL; under CI a missing database is a failure. */
+export const clusterTestsMode = (): "run" | "skip" | "fail" => (TEST_DB ? "run" : IN_CI ? "fail" : "skip")
+
+/**
+ * Env for CLI processes: no cluster secret, no DISTMT_DB and no HOST/PORT (which Effect's own
+ * config would read) unless a test adds them.
+ */
+export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
+  const env = { ...process.env }
+  for (const k of ["DISTMT_CLUSTER_SECRET", "DISTMT_DB", "HOST", "PORT"]) delete env[k]
+  return { ...env, ...extra }
+}
+
+/** A scratch folder as the processes' cwd, so that no .distmt/cluster.secret of the repo is found. */
+export const scratch = () => fs.mkdtempSync(path.join(os.tmpdir(), "distmt-cluster-test-"))
+
+export interface CliResult {
+  readonly status: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs `distmt ...args` on this Node (the pinned one, under `npm test`), bounded in time. */
+export const cli = (args: ReadonlyArray<string>, options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }) =>
+  new Promise<CliResult>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 90_000)
+    child.on("close", (status) => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr })
+    })
+  })
+
+/** A free port on 127.0.0.1 (asked of the OS, then released). */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+
+export interface Runner {
+  readonly child: ChildProcess
+  /** Everything the runner printed so far (stdout and stderr). */
+  readonly output: () => string
+  /** SIGTERM, then SIGKILL after 15 s; resolves when it has exited. */
+  readonly stop: () => Promise<void>
+}
+
+/** Starts `distmt runner ...args` and waits for its "ready" line (or fails with what it printed). */
+export const startRunner = async (args: ReadonlyArray<string>, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Runner> => {
+  const child = spawn(process.execPath, [BIN, "runner", ...args], { cwd: options.cwd, env: options.env })
+  let output = ""
+  child.stdout!.on("data", (d) => (output += d))
+  child.stderr!.on("data", (d) => (output += d))
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()))
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill("SIGTERM")
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000)
+    await exited
+    clearTimeout(timer)
+  }
+  const deadline = Date.now() + 90_000
+  while (!output.includes("distmt runner: ready")) {
+    if (child.exitCode !== null) throw new Error(`the runner exited (${child.exitCode}): ${output}`)
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`the runner was not ready after 90 s: ${output}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return { child, output: () => output, stop }
+}
+
+/** Drops the tables of cluster `name` (its runners must be stopped). */
+export const dropClusterTables = (db: string, name: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const rows = yield* sql<{ table_name: string }>`
+      SELECT table_name FROM information_schema.tables
+      WHERE table_schema = current_schema() AND table_name LIKE ${name.replace(/_/g, "\\_") + "\\_%"}`
+    for (const r of rows) yield* sql.unsafe(`DROP TABLE IF EXISTS "${r.table_name}" CASCADE`)
+    return rows.length
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(db) })), Effect.runPromise)
+
+/** The database URL with another password (for the wrong-login test). */
+export const withPassword = (db: string, password: string) => {
+  const u = new URL(db)
+  u.password = password
+  return u.toString()
+}

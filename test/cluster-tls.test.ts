@@ -1,0 +1,85 @@
+/**
+ * Mutual TLS between runners and clients (src/cluster/transport.ts), with a test CA made by the
+ * `openssl` commands of docs/cluster.md: a client with a certificate from the cluster's CA is
+ * answered; one without a certificate, or with one from another CA, gets nothing through.
+ *
+ * Needs $DISTMT_TEST_DB (see test/cluster-infra.test.ts) and `openssl`.
+ */
+import { spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { cleanEnv, cli, clusterTestsMode, dropClusterTables, freePort, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
+
+const mode = clusterTestsMode()
+const hasOpenssl = spawnSync("openssl", ["version"]).status === 0
+if (mode === "skip") console.warn("cluster-tls tests SKIPPED: DISTMT_TEST_DB is not set (`sudo tools/postgres.sh` prints one)")
+if (mode === "run" && !hasOpenssl) console.warn("cluster-tls tests SKIPPED: no `openssl` to make the test CA")
+
+/** A CA, a certificate from it for 127.0.0.1, and a certificate from another CA (docs/cluster.md). */
+const makeCertificates = (dir: string) => {
+  const run = (...args: Array<string>) => {
+    const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" })
+    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`)
+  }
+  fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+  for (const ca of ["ca", "evil-ca"]) run("req", "-x509", ...ec, "-keyout", `${ca}.key`, "-out", `${ca}.crt`, "-days", "2", "-subj", `/CN=${ca}`)
+  for (const [name, ca] of [["runner", "ca"], ["intruder", "evil-ca"]] as const) {
+    run("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
+    run("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", "ext.cnf")
+  }
+}
+
+describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("mutual TLS between runners and clients", () => {
+  if (mode === "fail") {
+    it("has a PostgreSQL to test against", () => {
+      throw new Error("CI=true but DISTMT_TEST_DB is not set: .ci/run could not provide PostgreSQL")
+    })
+    return
+  }
+  const db = TEST_DB!
+  const cwd = scratch()
+  const NAME = `tls_${process.pid}`
+  const env = cleanEnv({ DISTMT_CLUSTER_SECRET: randomBytes(24).toString("hex") })
+  const tls = (cert: string, ca = "ca") => ["--tls-cert", path.join(cwd, `${cert}.crt`), "--tls-key", path.join(cwd, `${cert}.key`), "--tls-ca", path.join(cwd, `${ca}.crt`)]
+  let runner: Runner
+
+  beforeAll(async () => {
+    makeCertificates(cwd)
+    const port = await freePort()
+    runner = await startRunner(["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`, ...tls("runner")], { cwd, env })
+  })
+
+  afterAll(async () => {
+    await runner?.stop()
+    await dropClusterTables(db, NAME)
+  })
+
+  it("answers a client with a certificate from the cluster's CA, and nobody else", async () => {
+    expect(runner.output()).toMatch(/transport: mutual TLS/)
+    const ping = (timeout: number, ...args: Array<string>) =>
+      cli(["cluster", "ping", "--db", db, "--cluster-name", NAME, "--entity", "t", "--timeout", String(timeout), ...args], { cwd, env })
+    const [good, noCert, otherCa] = await Promise.all([
+      ping(40, ...tls("runner")),
+      ping(12),
+      ping(12, ...tls("intruder"))
+    ])
+    expect(good.status, good.stderr).toBe(0)
+    expect(good.stdout).toMatch(/pong from t \(volatile\)/)
+    for (const r of [noCert, otherCa]) {
+      expect(r.status).toBe(1)
+      expect(r.stderr).toMatch(/no answer within 12 s: .*mutual TLS/)
+    }
+    // Neither of them reached a handler: only the genuine ping was handled.
+    const handled = await ping(40, "--handled", ...tls("runner"))
+    expect(handled.stdout.trim()).toBe("t: 1 ping handled")
+  })
+
+  it("refuses to start with only some of the TLS files", async () => {
+    const r = await cli(["runner", "--db", db, "--tls-cert", path.join(cwd, "runner.crt")], { cwd, env, timeoutMs: 60_000 })
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe("distmt runner: mutual TLS needs all three of --tls-cert, --tls-key and --tls-ca (see docs/cluster.md)")
+  })
+})
