@@ -14,7 +14,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Ref, type Scheduler } from "effect"
 import * as fc from "fast-check"
-import { type CoordinatorShape, type Entry, type Identification, type Interval, make, type Outcome } from "../src/coordinator/Coordinator.ts"
+import { type CoordinatorShape, type Entry, type TaskRecord, type Identification, type Interval, make, type Outcome } from "../src/coordinator/Coordinator.ts"
 import { overlappingGroups, type GroupedInterval } from "./arbitraries.ts"
 
 /** What the property needs of a coordinator. */
@@ -52,7 +52,7 @@ const runIdentifies = async (
   s: fc.Scheduler,
   makeRegistry: Effect.Effect<Registry>,
   calls: ReadonlyArray<GroupedInterval>
-): Promise<{ readonly replies: ReadonlyArray<Identification>; readonly registry: ReadonlyArray<Entry> }> => {
+): Promise<{ readonly replies: ReadonlyArray<Identification>; readonly registry: ReadonlyArray<TaskRecord> }> => {
   const program = Effect.gen(function*() {
     const c = yield* makeRegistry
     const fibers = yield* Effect.forEach(calls, (call, agent) => Effect.forkChild(c.identify(agent, call.interval)))

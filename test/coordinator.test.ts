@@ -11,6 +11,7 @@ import {
   Coordinator,
   type CoordinatorShape,
   type Entry,
+  type TaskRecord,
   type Identification,
   type Interval,
   layer,
@@ -329,7 +330,7 @@ const race = async (
   })
   expect(new Set(taskOfGroup.values()).size, "distinct hidden tasks share an entry").toBe(taskOfGroup.size)
   expect(registry, "one registry entry per hidden task").toHaveLength(taskOfGroup.size)
-  registry.forEach((a: Entry, i) =>
+  registry.forEach((a: TaskRecord, i) =>
     registry.slice(i + 1).forEach((b) => {
       expect(a.interval.lower <= b.interval.upper && b.interval.lower <= a.interval.upper, "overlapping entries").toBe(false)
     })

@@ -51,7 +51,7 @@ const overRpc = (hints: boolean) => (agents: number) =>
     const time = new VirtualTime(agents)
     const rpc = yield* RpcTest.makeClient(CoordinatorRpcs).pipe(Effect.provide(serve(sequenced(inner, time), time)))
     const lossy: typeof rpc = hints ? rpc : { ...rpc, Advance: () => Effect.void }
-    return yield* remote(lossy, agents, { registry: inner.registry, traffic: inner.traffic, makespan: Effect.sync(() => time.makespan()) })
+    return yield* remote(lossy, agents)
   })
 
 describe("agents through the protocol get the in-process results", () => {

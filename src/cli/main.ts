@@ -23,6 +23,7 @@ import { runExperiment, threadsFor } from "../run/runExperiment.ts"
 import { trainDqnCommand } from "../deep/trainCommand.ts"
 import { clusterCommand } from "../cluster/clusterCommand.ts"
 import { runnerCommand } from "../cluster/runnerCommand.ts"
+import { clusterRunFlags, withClusterServers } from "../cluster/runCluster.ts"
 import { compile } from "../spec/compile.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { bench } from "./bench.ts"
@@ -84,9 +85,14 @@ const run = Command.make(
     threads: Flag.String("threads").pipe(
       Flag.optional,
       Flag.withDescription(`threads for the agents' numeric work: a number, or "auto" for one per core (default: the spec's \`threads\`, else "auto"); results do not depend on it`)
-    )
+    ),
+    cluster: Flag.Boolean("cluster").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("run each server on the cluster's runners, its state in PostgreSQL (docs/cluster.md); same results")
+    ),
+    ...clusterRunFlags
   },
-  ({ spec, out, threads: threadsFlag }) =>
+  ({ spec, out, threads: threadsFlag, cluster, ...connection }) =>
     reportUserErrors(
       Effect.gen(function*() {
         const threadsOption = yield* parseThreads(threadsFlag)
@@ -100,10 +106,22 @@ const run = Command.make(
             `${decoded.seeds} seed${decoded.seeds === 1 ? "" : "s"}, algorithms: distmt${decoded.baselines.map((b) => `, ${b}`).join("")}, ` +
             `${threads} thread${threads === 1 ? "" : "s"}`
         )
-        yield* prepareOutput(dir, c)
-        const progress = terminalProgress()
-        const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false), { threads })
-        progress.finish()
+        const execute = (servers?: Parameters<Parameters<typeof withClusterServers>[2]>[0]) =>
+          Effect.gen(function*() {
+            yield* prepareOutput(dir, c)
+            const progress = terminalProgress()
+            const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false), {
+              threads,
+              ...(servers === undefined ? {} : { servers })
+            })
+            progress.finish()
+            return results
+          })
+        const results = cluster
+          ? yield* withClusterServers(connection, decoded.name, (servers) => execute(servers)).pipe(
+            Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e))
+          )
+          : yield* execute()
         yield* writeResults(dir, c, results.runs, true)
         yield* Console.log("")
         const summary = summarize(results.runs, decoded.stopping._tag === "Adaptive")

@@ -6,8 +6,10 @@
 import { Layer } from "effect"
 import type { EntitiesLayer } from "./layers.ts"
 import { PingLive } from "./Ping.ts"
+import { ServerLive } from "./ServerEntity.ts"
 
 export const distmtEntities: EntitiesLayer = Layer.mergeAll(
-  PingLive
-  // The coordinator and agent entities go here (docs/cluster.md, "The coordinator and agents as entities").
+  PingLive,
+  // The central server of each run (ServerEntity.ts); agents are not entities yet (docs/cluster.md).
+  ServerLive
 )

@@ -49,6 +49,9 @@ export interface Entry {
   readonly outcome: Deferred.Deferred<Outcome>
 }
 
+/** A registered task as data: what the registry shows, wherever the server runs. */
+export type TaskRecord = Omit<Entry, "outcome">
+
 /** What a waiter learns: the policy was published, or the owner failed and the task is open. */
 export type Outcome =
   | { readonly _tag: "Published"; readonly policy: Policy; readonly certificate: Certificate; readonly reached: boolean }
@@ -208,7 +211,7 @@ export interface CoordinatorShape {
   /** §3 step 4: every published policy, by task id. */
   readonly fetchAll: (agent: number) => Effect.Effect<ReadonlyArray<Published>>
   /** The registry as it is now (for the evaluator and the tests; agents do not call it). */
-  readonly registry: Effect.Effect<ReadonlyArray<Entry>>
+  readonly registry: Effect.Effect<ReadonlyArray<TaskRecord>>
   readonly traffic: Effect.Effect<Traffic>
 }
 
@@ -217,7 +220,7 @@ export interface CoordinatorShape {
  * rebuild the server after its process died (src/coordinator/postgres.ts).
  */
 export interface Snapshot {
-  readonly entries: ReadonlyArray<Omit<Entry, "outcome">>
+  readonly entries: ReadonlyArray<TaskRecord>
   readonly pools: ReadonlyArray<ReadonlyArray<Batch>>
   readonly traffic: Traffic
 }
@@ -226,6 +229,7 @@ export const emptySnapshot: Snapshot = { entries: [], pools: [], traffic: noTraf
 
 /** The in-process server, which can also show its pools (for a durable store and the tests). */
 export interface InProcessCoordinator extends CoordinatorShape {
+  readonly registry: Effect.Effect<ReadonlyArray<Entry>>
   readonly pools: Effect.Effect<ReadonlyArray<ReadonlyArray<Batch>>>
 }
 

@@ -25,9 +25,10 @@ import {
   type Snapshot,
   type Traffic
 } from "./Coordinator.ts"
+import { floatsOf } from "./protocol.ts"
 
 const bytes = (f: Float64Array): Uint8Array => new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength))
-const floats = (b: Uint8Array): Float64Array => new Float64Array(b.slice().buffer)
+const floats = floatsOf
 
 /** Creates the tables if they are missing (the run's role needs the right to). */
 export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(function*() {
@@ -177,5 +178,5 @@ export const durable = (run: string): Effect.Effect<InProcessCoordinator, SqlErr
       registry: inner.registry,
       traffic: inner.traffic
     }
-    return { ...shape, pools: inner.pools }
+    return { ...shape, registry: inner.registry, pools: inner.pools }
   })

@@ -13,6 +13,13 @@ import { Effect, Schema, SchemaTransformation } from "effect"
 import { Rpc, type RpcClient, RpcGroup } from "effect/rpc"
 import type { CoordinatorShape } from "./Coordinator.ts"
 
+/** The floats of `bytes` (a whole number of 8-byte floats), in memory of their own. */
+export const floatsOf = (bytes: Uint8Array): Float64Array => {
+  const own = new Uint8Array(bytes.length)
+  own.set(bytes)
+  return new Float64Array(own.buffer)
+}
+
 /** A `Float64Array` as its bytes: exact, and as small as the numbers. */
 export const Float64Bytes = Schema.Uint8Array.check(
   Schema.makeFilter((b: Uint8Array) => b.length % 8 === 0 || "a whole number of 8-byte floats")
@@ -20,8 +27,9 @@ export const Float64Bytes = Schema.Uint8Array.check(
   Schema.decodeTo(
     Schema.declare((u): u is Float64Array => u instanceof Float64Array),
     SchemaTransformation.transform<Float64Array, Uint8Array>({
-      // Copied: the decoded array owns its memory, aligned whatever the message's layout.
-      decode: (b: Uint8Array) => new Float64Array(b.slice().buffer),
+      // Copied: the decoded array owns its memory, aligned whatever the message's layout (a Node
+      // Buffer's `slice` is a view into a shared pool, so it is not used).
+      decode: (b: Uint8Array) => floatsOf(b),
       encode: (f: Float64Array) => new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength))
     })
   )
@@ -69,6 +77,32 @@ export const Published = Schema.Struct({
   publisher: Agent
 })
 
+/** A registered task as data (the registry, for the evaluator; agents never ask for it). */
+export const TaskRecord = Schema.Struct({
+  id: Task,
+  key: Schema.UndefinedOr(Schema.Int),
+  interval: Interval,
+  founder: Agent,
+  owner: Schema.UndefinedOr(Agent),
+  status: Schema.Literals(["learning", "solved", "open"]),
+  policy: Schema.UndefinedOr(Policy),
+  certificate: Schema.UndefinedOr(Certificate),
+  reached: Schema.Boolean,
+  publisher: Schema.UndefinedOr(Agent),
+  epoch: Schema.Int
+})
+
+const Count = Schema.Number
+
+export const Traffic = Schema.Struct({
+  messages: Count,
+  bytes: Count,
+  experience: Schema.Struct({ messages: Count, pushed: Count, pulled: Count, bytes: Count })
+})
+
+/** What the run's evaluator reads of the server once the run is over. */
+export const Inspection = Schema.Struct({ registry: Schema.Array(TaskRecord), traffic: Traffic, makespan: Schema.Number })
+
 /** The agent's virtual clock as it sends a request: the order the server answers in (src/run/VirtualTime.ts). */
 const Clock = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
@@ -96,7 +130,8 @@ export class CoordinatorRpcs extends RpcGroup.make(
   }),
   Rpc.make("FetchAll", { payload: { agent: Agent, clock: Clock }, success: Schema.Array(Published) }),
   Rpc.make("Advance", { payload: { agent: Agent, clock: Clock } }),
-  Rpc.make("Retire", { payload: { agent: Agent } })
+  Rpc.make("Retire", { payload: { agent: Agent } }),
+  Rpc.make("Inspect", { success: Inspection })
 ) {}
 
 /** What the server side needs of its virtual time (src/run/VirtualTime.ts). */
@@ -104,19 +139,20 @@ export interface ServerClocks {
   readonly at: (agent: number, clock: number) => void
   readonly retire: (agent: number) => void
   readonly clock: (agent: number) => number
+  readonly makespan: () => number
 }
 
 /**
  * The handlers of `CoordinatorRpcs` over a server whose requests are sequenced by `time`: each
  * request first brings the sender's clock up to date, then goes through as in one process.
  */
-export const serve = (server: CoordinatorShape, time: ServerClocks) => {
+export const handlers = (server: CoordinatorShape, time: ServerClocks) => {
   const at = <A>(agent: number, clock: number, request: () => Effect.Effect<A>) =>
     Effect.suspend(() => {
       time.at(agent, clock)
       return request()
     })
-  return CoordinatorRpcs.toLayer({
+  return CoordinatorRpcs.of({
     Identify: ({ agent, clock, interval }) => at(agent, clock, () => server.identify(agent, interval)),
     IdentifyKnown: ({ agent, clock, key, interval }) => at(agent, clock, () => server.identifyKnown(agent, key, interval)),
     AwaitPolicy: ({ agent, clock, task, epoch }) =>
@@ -129,8 +165,20 @@ export const serve = (server: CoordinatorShape, time: ServerClocks) => {
     Exchange: ({ agent, clock, task, pushed, cursor }) => at(agent, clock, () => server.exchange(agent, task, pushed, cursor)),
     FetchAll: ({ agent, clock }) => at(agent, clock, () => server.fetchAll(agent)),
     Advance: ({ agent, clock }) => Effect.sync(() => time.at(agent, clock)),
-    Retire: ({ agent }) => Effect.sync(() => time.retire(agent))
+    Retire: ({ agent }) => Effect.sync(() => time.retire(agent)),
+    Inspect: () =>
+      Effect.map(Effect.all({ registry: server.registry, traffic: server.traffic }), ({ registry, traffic }) => ({
+        // Plain data only: the in-process entries also hold their waiters.
+        registry: registry.map(({ id, key, interval, founder, owner, status, policy, certificate, reached, publisher, epoch }) => ({
+          id, key, interval, founder, owner, status, policy, certificate, reached, publisher, epoch
+        })),
+        traffic,
+        makespan: time.makespan()
+      }))
   })
 }
+
+/** The handlers as a layer (an in-process or test transport). */
+export const serve = (server: CoordinatorShape, time: ServerClocks) => CoordinatorRpcs.toLayer(handlers(server, time))
 
 export type CoordinatorClient = RpcClient.RpcClient<RpcGroup.Rpcs<typeof CoordinatorRpcs>>

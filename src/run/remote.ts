@@ -14,14 +14,20 @@ import type { CoordinatorClient } from "../coordinator/protocol.ts"
 import type { RunServer } from "./RunServer.ts"
 
 /**
- * A `RunServer` for `agents` agents over `rpc`. `inspect` gives the server's registry, traffic and
- * length in virtual time, which the evaluator reads once the run is over (agents never call them).
+ * The protocol's calls, whatever the transport adds to their errors (a cluster entity's client
+ * adds its own): each a payload in, the reply out.
  */
-export const remote = (
-  rpc: CoordinatorClient,
-  agents: number,
-  inspect: Pick<CoordinatorShape, "registry" | "traffic"> & { readonly makespan: Effect.Effect<number> }
-): Effect.Effect<RunServer> =>
+export type Caller = {
+  readonly [K in keyof CoordinatorClient]: CoordinatorClient[K] extends (payload: infer P, ...rest: infer _R) => Effect.Effect<infer A, infer _E, infer _X>
+    ? (payload: P) => Effect.Effect<A, unknown>
+    : never
+}
+
+/**
+ * A `RunServer` for `agents` agents over `rpc`. The evaluator reads the server's registry, traffic
+ * and length in virtual time with `Inspect` once the run is over (agents never do).
+ */
+export const remote = (rpc: Caller, agents: number): Effect.Effect<RunServer> =>
   Effect.sync(() => {
     const clocks = Array.from({ length: agents }, () => 0)
     // Hints in flight; awaited at the end so that none outlives the run.
@@ -31,6 +37,11 @@ export const remote = (
       hints.add(fiber)
       fiber.addObserver(() => hints.delete(fiber))
     }
+    const inspect = Effect.orDie(Effect.andThen(
+      // Hints still in flight are answered first, so that the server's clocks are final.
+      Effect.suspend(() => Effect.forEach([...hints], (f) => Fiber.await(f), { discard: true })),
+      rpc.Inspect(undefined as never)
+    ))
     const send = <A, E>(agent: number, request: (clock: number) => Effect.Effect<A, E>): Effect.Effect<A> =>
       Effect.orDie(Effect.suspend(() => request(clocks[agent])))
     const coordinator: CoordinatorShape = {
@@ -49,8 +60,8 @@ export const remote = (
       abandon: (agent, task) => send(agent, (clock) => rpc.Abandon({ agent, clock, task })),
       exchange: (agent, task, pushed, cursor) => send(agent, (clock) => rpc.Exchange({ agent, clock, task, pushed, cursor })),
       fetchAll: (agent) => send(agent, (clock) => rpc.FetchAll({ agent, clock })),
-      registry: inspect.registry,
-      traffic: inspect.traffic
+      registry: Effect.map(inspect, (i) => i.registry),
+      traffic: Effect.map(inspect, (i) => i.traffic)
     }
     return {
       coordinator,
@@ -60,9 +71,6 @@ export const remote = (
       },
       retire: (agent) => hint(rpc.Retire({ agent })),
       clock: (agent) => clocks[agent],
-      makespan: Effect.andThen(
-        Effect.forEach([...hints], (f) => Fiber.await(f), { discard: true }),
-        inspect.makespan
-      )
+      makespan: Effect.map(inspect, (i) => i.makespan)
     }
   })

@@ -347,7 +347,11 @@ export const runExperiment = <E = never, R = never>(
   c: Compiled,
   progress: ProgressSink = silentProgress,
   onRun: (finished: ReadonlyArray<AlgorithmRun>) => Effect.Effect<void, E, R> = () => Effect.void,
-  options: { readonly threads?: number | "auto" } = {}
+  options: {
+    readonly threads?: number | "auto"
+    /** Where each (algorithm, seed)'s server is (default: a fresh one in this process). */
+    readonly servers?: (algorithm: Algorithm, seed: number) => (agents: number) => Effect.Effect<RunServer, never, Scope.Scope>
+  } = {}
 ): Effect.Effect<RunResults, E, R> =>
   Effect.scoped(Effect.gen(function*() {
     const count = threadsFor(c, options.threads ?? c.spec.threads)
@@ -360,7 +364,9 @@ export const runExperiment = <E = never, R = never>(
     const runs: Array<AlgorithmRun> = []
     for (let r = 0; r < c.spec.seeds; r++) {
       for (const algorithm of algorithms) {
-        runs.push(yield* runAlgorithm(c, algorithm, c.spec.seed + r, progress, threads))
+        const seed = c.spec.seed + r
+        const server = options.servers?.(algorithm, seed)
+        runs.push(yield* runAlgorithm(c, algorithm, seed, progress, threads, server === undefined ? {} : { server }))
         yield* onRun(runs)
       }
     }

@@ -1,0 +1,48 @@
+/**
+ * The central server as a cluster entity (issue 10): one `DistmtServer` entity per (run, algorithm,
+ * seed), hosted by whichever runner holds its shard. Its messages are the coordinator's protocol
+ * (src/coordinator/protocol.ts), signed like every distmt message (Ping.ts `signedEntity`). Its
+ * state is the PostgreSQL-backed coordinator (src/coordinator/postgres.ts): every decision is
+ * written in one transaction before the reply leaves, so a runner that dies loses none of them, and
+ * the entity restarted on another runner begins from the tables. Requests are handled concurrently
+ * and ordered by the clocks they carry (virtual time, on this side), as in one process.
+ *
+ * The entity id names the run and its number of agents: `<run>.<agents>` (`serverId`).
+ */
+import { Effect } from "effect"
+import * as Entity from "effect/cluster/Entity"
+import { SqlClient } from "effect/sql/SqlClient"
+import { durable } from "../coordinator/postgres.ts"
+import { CoordinatorRpcs, handlers } from "../coordinator/protocol.ts"
+import { sequenced, VirtualTime } from "../run/VirtualTime.ts"
+import { signedEntity } from "./Ping.ts"
+
+export const Server = signedEntity("DistmtServer", [...CoordinatorRpcs.requests.values()])
+
+/** The entity id of a run's server: the run's key and its number of agents. */
+export const serverId = (run: string, agents: number): string => `${run}.${agents}`
+
+const parseId = (id: string): { readonly run: string; readonly agents: number } => {
+  const at = id.lastIndexOf(".")
+  return { run: id.slice(0, at), agents: Number(id.slice(at + 1)) }
+}
+
+export const ServerLive = Server.toLayer(
+  Effect.gen(function*() {
+    const { run, agents } = parseId((yield* Entity.CurrentAddress).entityId)
+    const sql = yield* SqlClient
+    // A failure to read the tables is the runner's to retry (it restarts the entity).
+    const inner = yield* Effect.orDie(Effect.provideService(durable(run), SqlClient, sql))
+    const time = new VirtualTime(agents)
+    const h = handlers(sequenced(inner, time), time)
+    type Handlers = typeof h
+    // The entity's handlers take the whole request; the protocol's take its payload.
+    const byRequest = Object.fromEntries(
+      Object.entries(h).map(([tag, f]) => [tag, (request: { readonly payload: never }) => (f as (p: never) => unknown)(request.payload)])
+    ) as { readonly [K in keyof Handlers]: (request: { readonly payload: Parameters<Handlers[K]>[0] }) => ReturnType<Handlers[K]> }
+    // (`Inspect`'s payload is void where the mapped type says undefined: the same at run time.)
+    return Server.of(byRequest as unknown as Parameters<typeof Server.of>[0])
+  }),
+  // Requests wait for their turn in virtual time: they must not wait for each other's replies.
+  { concurrency: "unbounded", maxIdleTime: "1 hour" }
+)

@@ -1,0 +1,78 @@
+/**
+ * `distmt run --cluster` (issue 10): the run's servers are entities on real runner processes, their
+ * state in PostgreSQL, the messages signed; the result files equal the in-process run's, byte for
+ * byte (the servers order requests by the clocks the messages carry).
+ *
+ * Needs PostgreSQL ($DISTMT_TEST_DB, from tools/postgres.sh): skipped with a message on a developer
+ * machine without it, a failure under CI.
+ */
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { cleanEnv, cli, clusterTestsMode, dropClusterTables, freePort, root, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
+
+const mode = clusterTestsMode()
+if (mode === "skip") console.warn("cluster-run tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
+
+const SECRET = randomBytes(24).toString("hex")
+const NAME = `run_${process.pid}`
+const SPEC = path.join(root, "test", "fixtures", "cluster.spec.ts")
+
+describe.skipIf(mode === "skip")("distmt run --cluster", () => {
+  if (mode === "fail") {
+    it("has a PostgreSQL to test against", () => {
+      throw new Error("CI=true but DISTMT_TEST_DB is not set: .ci/run could not provide PostgreSQL")
+    })
+    return
+  }
+  const db = TEST_DB!
+  const cwd = scratch()
+  const env = cleanEnv({ DISTMT_CLUSTER_SECRET: SECRET })
+  const runners: Array<Runner> = []
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort()
+      runners.push(await startRunner(["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`], { cwd, env }))
+    }
+  }, 200_000)
+
+  afterAll(async () => {
+    await Promise.all(runners.map((r) => r.stop()))
+    await dropClusterTables(db, NAME)
+  }, 60_000)
+
+  it("writes the in-process run's results and policies, the servers' state in PostgreSQL", async () => {
+    const local = path.join(cwd, "local")
+    const remote = path.join(cwd, "cluster")
+    const a = await cli(["run", SPEC, "--out", local], { cwd, env, timeoutMs: 120_000 })
+    expect(a.status, a.stderr).toBe(0)
+    const b = await cli(["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env, timeoutMs: 180_000 })
+    expect(b.status, b.stdout + b.stderr).toBe(0)
+    for (const file of ["results.csv", "policies.json", "model.json"]) {
+      expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
+    }
+    const [s, t] = [local, remote].map((d) => JSON.parse(fs.readFileSync(path.join(d, "summary.json"), "utf8")))
+    for (const alg of Object.keys(s.algorithms)) {
+      const { wallSeconds: _a, ...x } = s.algorithms[alg]
+      const { wallSeconds: _b, ...y } = t.algorithms[alg]
+      expect(y, alg).toEqual(x)
+    }
+    // The servers ran on the runners, not here: their decisions are in the tables.
+    expect(runners.some((r) => r.output().includes("REFUSED"))).toBe(false)
+  }, 400_000)
+
+  it("a wrong secret is refused with one line and nothing is written", async () => {
+    const out = path.join(cwd, "refused")
+    const r = await cli(["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out], {
+      cwd,
+      env: cleanEnv({ DISTMT_CLUSTER_SECRET: randomBytes(24).toString("hex") }),
+      timeoutMs: 120_000
+    })
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(/the cluster refused this process's messages .*give the runners' secret/)
+    expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m)
+    expect(fs.existsSync(out)).toBe(false)
+  }, 200_000)
+})
