@@ -33,6 +33,9 @@ export const ServerLive = Server.toLayer(
     const sql = yield* SqlClient
     // A failure to read the tables is the runner's to retry (it restarts the entity).
     const inner = yield* Effect.orDie(Effect.provideService(durable(run), SqlClient, sql))
+    const restored = (yield* inner.registry).length
+    // Which runner holds which server (and whether it took one over) is what an operator looks for.
+    yield* Effect.logInfo(`DistmtServer ${run}: started for ${agents} agents, ${restored} task${restored === 1 ? "" : "s"} restored from the tables`)
     const time = new VirtualTime(agents)
     const h = handlers(sequenced(inner, time), time)
     type Handlers = typeof h
