@@ -32,7 +32,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
   const runners: Array<Runner> = []
 
   beforeAll(async () => {
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       const port = await freePort()
       runners.push(await startRunner(["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`], { cwd, env }))
     }
@@ -62,6 +62,33 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     // The servers ran on the runners, not here: their decisions are in the tables.
     expect(runners.some((r) => r.output().includes("REFUSED"))).toBe(false)
   }, 400_000)
+
+  it("kill -9 of the runner that holds a server mid-run: the server resumes on another runner, the same files", async () => {
+    const spec = path.join(root, "test", "fixtures", "cluster-long.spec.ts")
+    const local = path.join(cwd, "long-local")
+    const remote = path.join(cwd, "long-cluster")
+    const a = await cli(["run", spec, "--out", local], { cwd, env, timeoutMs: 240_000 })
+    expect(a.status, a.stderr).toBe(0)
+    const run = cli(["run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env, timeoutMs: 300_000 })
+    // The runner whose log says it started seed 1's server is killed a moment later, mid-decisions.
+    const started = /DistmtServer cluster-long-\S+-distmt-1: started/
+    let host: Runner | undefined
+    for (let i = 0; i < 1200 && host === undefined; i++) {
+      host = runners.find((r) => started.test(r.output()))
+      if (host === undefined) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(host, "no runner started seed 1's server").toBeDefined()
+    await new Promise((r) => setTimeout(r, 1500))
+    host!.child.kill("SIGKILL")
+    const b = await run
+    expect(b.status, b.stdout + b.stderr).toBe(0)
+    // Taken over: another runner started the same server, from the tables.
+    const survivors = runners.filter((r) => r !== host)
+    expect(survivors.some((r) => started.test(r.output()))).toBe(true)
+    for (const file of ["results.csv", "policies.json"]) {
+      expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
+    }
+  }, 600_000)
 
   it("a wrong secret is refused with one line and nothing is written", async () => {
     const out = path.join(cwd, "refused")

@@ -67,6 +67,25 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       return { result, live: live! }
     })
 
+  it.live("a request sent again after the server's process died is answered as the first time, and decided once", () =>
+    Effect.gen(function*() {
+      const run = `test-replay-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
+      const first = yield* durable(run)
+      const registered = yield* first.request(0, 0).identify(0, { lower: 0.4, upper: 0.6 })
+      expect(registered._tag).toBe("Registered")
+      const pushed = Float64Array.from([0, 1, 0, 0.5, 2])
+      const pooled = yield* first.request(1, 0).exchange(1, 0, pushed, 0)
+      // The process dies; another one rebuilds the server from the tables, and both requests come again.
+      const second = yield* durable(run)
+      expect(yield* second.request(0, 0).identify(0, { lower: 0.4, upper: 0.6 })).toEqual(registered)
+      const again = yield* second.request(1, 0).exchange(1, 0, pushed, 0)
+      expect(again._tag === "Pooled" && again.cursor).toBe(pooled._tag === "Pooled" && pooled.cursor)
+      expect(yield* second.registry).toHaveLength(1)
+      expect((yield* second.pools)[0]).toHaveLength(1)
+      // Not numbered, the same identify is a new request: it now matches the task it registered.
+      expect((yield* second.identify(0, { lower: 0.4, upper: 0.6 }))._tag).toBe("Learning")
+    }).pipe(Effect.provide(pg)))
+
   for (const sharing of ["policy", "experience"] as const) {
     it.live(`${sharing} sharing: every decision written first, the in-process results, and the tables rebuild the server`, () =>
       Effect.gen(function*() {

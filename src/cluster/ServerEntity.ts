@@ -37,7 +37,8 @@ export const ServerLive = Server.toLayer(
     // Which runner holds which server (and whether it took one over) is what an operator looks for.
     yield* Effect.logInfo(`DistmtServer ${run}: started for ${agents} agents, ${restored} task${restored === 1 ? "" : "s"} restored from the tables`)
     const time = new VirtualTime(agents)
-    const h = handlers(sequenced(inner, time), time)
+    // A request sent again after a take-over is answered from the tables, not decided twice.
+    const h = handlers(sequenced(inner, time), time, (agent, seq) => sequenced(inner.request(agent, seq), time))
     type Handlers = typeof h
     // The entity's handlers take the whole request; the protocol's take its payload.
     const byRequest = Object.fromEntries(

@@ -12,7 +12,7 @@
  * no reply, and the server's memory, ahead of the tables, must be rebuilt by `restore` (the cluster
  * restarts the entity, whose start-up restores). Waiting (`awaitPolicy`) holds no lock.
  */
-import { Effect, Semaphore } from "effect"
+import { Effect, Schema, Semaphore } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { Certificate, Policy } from "../learner/Lsvi.ts"
@@ -25,7 +25,7 @@ import {
   type Snapshot,
   type Traffic
 } from "./Coordinator.ts"
-import { floatsOf } from "./protocol.ts"
+import { Exchange, floatsOf, Identification } from "./protocol.ts"
 
 const bytes = (f: Float64Array): Uint8Array => new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength))
 const floats = floatsOf
@@ -42,7 +42,19 @@ export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(func
     run text NOT NULL, task integer NOT NULL, seq integer NOT NULL, agent integer NOT NULL, transitions bytea NOT NULL,
     PRIMARY KEY (run, task, seq))`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_traffic (run text PRIMARY KEY, traffic jsonb NOT NULL)`
+  yield* sql`CREATE TABLE IF NOT EXISTS distmt_replies (
+    run text NOT NULL, agent integer NOT NULL, seq integer NOT NULL, reply text NOT NULL,
+    PRIMARY KEY (run, agent, seq))`
 })
+
+/**
+ * The server of a run as one request sees it, when the request is numbered (`agent`, `seq`): a
+ * request that changes the registry or a pool is decided once; sent again (its reply was lost when
+ * a runner died), it gets the reply it had, read from the tables, and changes nothing.
+ */
+export interface Durable extends InProcessCoordinator {
+  readonly request: (agent: number, seq: number) => CoordinatorShape
+}
 
 interface TaskRow {
   readonly id: number
@@ -147,24 +159,44 @@ const write = (
  * before it is answered. Defects on a failed write: the caller cannot go on with a decision that is
  * not durable, and the server must be restored.
  */
-export const durable = (run: string): Effect.Effect<InProcessCoordinator, SqlError, SqlClient> =>
+export const durable = (run: string): Effect.Effect<Durable, SqlError, SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     yield* migrate
     const inner = yield* makeFrom(yield* load(run))
+    const stored = new Map(
+      (yield* sql<{ agent: number; seq: number; reply: string }>`SELECT agent, seq, reply FROM distmt_replies WHERE run = ${run}`)
+        .map((r) => [`${r.agent}/${r.seq}`, r.reply])
+    )
     const lock = yield* Semaphore.make(1)
     const now = Effect.all({ entries: inner.registry, pools: inner.pools, traffic: inner.traffic })
-    const decide = <A>(op: Effect.Effect<A>): Effect.Effect<A> =>
+    const decide = <A>(op: Effect.Effect<A>, reply?: { readonly agent: number; readonly seq: number; readonly json: (a: A) => string }): Effect.Effect<A> =>
       lock.withPermits(1)(
         Effect.gen(function*() {
           const before = yield* now
           const lengths = before.pools.map((p) => p.length)
-          const reply = yield* op
+          const answer = yield* op
           const after = yield* now
-          yield* Effect.orDie(sql.withTransaction(write(sql, run, before, after, lengths)))
-          return reply
+          const text = reply?.json(answer)
+          yield* Effect.orDie(sql.withTransaction(Effect.andThen(
+            write(sql, run, before, after, lengths),
+            reply === undefined
+              ? Effect.void
+              : sql`INSERT INTO distmt_replies ${sql.insert({ run, agent: reply.agent, seq: reply.seq, reply: text! })}`
+          )))
+          if (reply !== undefined) stored.set(`${reply.agent}/${reply.seq}`, text!)
+          return answer
         })
       )
+    /** `op` decided once for request (agent, seq): its reply kept with the decision, in one transaction. */
+    const once = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>, op: Effect.Effect<A>): Effect.Effect<A> => {
+      const json = Schema.toCodecJson(codec)
+      return Effect.suspend(() => {
+        const kept = stored.get(`${agent}/${seq}`)
+        if (kept !== undefined) return Effect.sync(() => Schema.decodeUnknownSync(json)(JSON.parse(kept)))
+        return decide(op, { agent, seq, json: (a) => JSON.stringify(Schema.encodeSync(json)(a)) })
+      })
+    }
     const shape: CoordinatorShape = {
       identify: (agent, interval) => decide(inner.identify(agent, interval)),
       identifyKnown: (agent, key, interval) => decide(inner.identifyKnown(agent, key, interval)),
@@ -178,5 +210,14 @@ export const durable = (run: string): Effect.Effect<InProcessCoordinator, SqlErr
       registry: inner.registry,
       traffic: inner.traffic
     }
-    return { ...shape, registry: inner.registry, pools: inner.pools }
+    // Publish, abandon and the fetch change nothing when repeated (a second publication keeps the
+    // first; an abandon by a non-owner is ignored), so only the others are numbered.
+    const request = (agent: number, seq: number): CoordinatorShape => ({
+      ...shape,
+      identify: (a, interval) => once(agent, seq, Identification, inner.identify(a, interval)),
+      identifyKnown: (a, key, interval) => once(agent, seq, Identification, inner.identifyKnown(a, key, interval)),
+      claim: (a, task) => once(agent, seq, Identification, inner.claim(a, task)),
+      exchange: (a, task, pushed, cursor) => once(agent, seq, Exchange, inner.exchange(a, task, pushed, cursor))
+    })
+    return { ...shape, registry: inner.registry, pools: inner.pools, request }
   })

@@ -107,25 +107,34 @@ export const Inspection = Schema.Struct({ registry: Schema.Array(TaskRecord), tr
 const Clock = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 /**
+ * The agent's request number: a request sent again after a runner died is recognised by it, and
+ * answered as the first time without being decided twice (src/coordinator/postgres.ts).
+ */
+const Seq = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
  * The server's operations as agents call them, each with the caller's clock (the registry and the
  * traffic stay on the server). `Advance` and `Retire` only tell the server how far an agent is, so
  * that the others' requests need not wait for it; `AwaitPolicy` answers with the waiter's clock,
  * moved up to its releaser's.
  */
 export class CoordinatorRpcs extends RpcGroup.make(
-  Rpc.make("Identify", { payload: { agent: Agent, clock: Clock, interval: Interval }, success: Identification }),
-  Rpc.make("IdentifyKnown", { payload: { agent: Agent, clock: Clock, key: Schema.Int, interval: Interval }, success: Identification }),
+  Rpc.make("Identify", { payload: { agent: Agent, seq: Seq, clock: Clock, interval: Interval }, success: Identification }),
+  Rpc.make("IdentifyKnown", {
+    payload: { agent: Agent, seq: Seq, clock: Clock, key: Schema.Int, interval: Interval },
+    success: Identification
+  }),
   Rpc.make("AwaitPolicy", {
     payload: { agent: Agent, clock: Clock, task: Task, epoch: Schema.Int },
     success: Schema.Struct({ outcome: Outcome, clock: Clock })
   }),
-  Rpc.make("Claim", { payload: { agent: Agent, clock: Clock, task: Task }, success: Identification }),
+  Rpc.make("Claim", { payload: { agent: Agent, seq: Seq, clock: Clock, task: Task }, success: Identification }),
   Rpc.make("Publish", {
     payload: { agent: Agent, clock: Clock, task: Task, policy: Policy, certificate: Certificate, reached: Schema.Boolean }
   }),
   Rpc.make("Abandon", { payload: { agent: Agent, clock: Clock, task: Task } }),
   Rpc.make("Exchange", {
-    payload: { agent: Agent, clock: Clock, task: Task, pushed: Float64Bytes, cursor: Schema.Int },
+    payload: { agent: Agent, seq: Seq, clock: Clock, task: Task, pushed: Float64Bytes, cursor: Schema.Int },
     success: Exchange
   }),
   Rpc.make("FetchAll", { payload: { agent: Agent, clock: Clock }, success: Schema.Array(Published) }),
@@ -145,24 +154,32 @@ export interface ServerClocks {
 /**
  * The handlers of `CoordinatorRpcs` over a server whose requests are sequenced by `time`: each
  * request first brings the sender's clock up to date, then goes through as in one process.
+ * `numbered`, where the server keeps replies (src/coordinator/postgres.ts `request`), gives the
+ * server as request (agent, seq) sees it.
  */
-export const handlers = (server: CoordinatorShape, time: ServerClocks) => {
+export const handlers = (
+  server: CoordinatorShape,
+  time: ServerClocks,
+  numbered: (agent: number, seq: number) => CoordinatorShape = () => server
+) => {
   const at = <A>(agent: number, clock: number, request: () => Effect.Effect<A>) =>
     Effect.suspend(() => {
       time.at(agent, clock)
       return request()
     })
   return CoordinatorRpcs.of({
-    Identify: ({ agent, clock, interval }) => at(agent, clock, () => server.identify(agent, interval)),
-    IdentifyKnown: ({ agent, clock, key, interval }) => at(agent, clock, () => server.identifyKnown(agent, key, interval)),
+    Identify: ({ agent, seq, clock, interval }) => at(agent, clock, () => numbered(agent, seq).identify(agent, interval)),
+    IdentifyKnown: ({ agent, seq, clock, key, interval }) =>
+      at(agent, clock, () => numbered(agent, seq).identifyKnown(agent, key, interval)),
     AwaitPolicy: ({ agent, clock, task, epoch }) =>
       at(agent, clock, () =>
         Effect.map(server.awaitPolicy(agent, task, epoch), (outcome) => ({ outcome, clock: time.clock(agent) }))),
-    Claim: ({ agent, clock, task }) => at(agent, clock, () => server.claim(agent, task)),
+    Claim: ({ agent, seq, clock, task }) => at(agent, clock, () => numbered(agent, seq).claim(agent, task)),
     Publish: ({ agent, clock, task, policy, certificate, reached }) =>
       at(agent, clock, () => server.publish(agent, task, policy, certificate, reached)),
     Abandon: ({ agent, clock, task }) => at(agent, clock, () => server.abandon(agent, task)),
-    Exchange: ({ agent, clock, task, pushed, cursor }) => at(agent, clock, () => server.exchange(agent, task, pushed, cursor)),
+    Exchange: ({ agent, seq, clock, task, pushed, cursor }) =>
+      at(agent, clock, () => numbered(agent, seq).exchange(agent, task, pushed, cursor)),
     FetchAll: ({ agent, clock }) => at(agent, clock, () => server.fetchAll(agent)),
     Advance: ({ agent, clock }) => Effect.sync(() => time.at(agent, clock)),
     Retire: ({ agent }) => Effect.sync(() => time.retire(agent)),

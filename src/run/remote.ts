@@ -30,6 +30,9 @@ export type Caller = {
 export const remote = (rpc: Caller, agents: number): Effect.Effect<RunServer> =>
   Effect.sync(() => {
     const clocks = Array.from({ length: agents }, () => 0)
+    // Each agent numbers its requests, so that one sent again after a runner died is recognised.
+    const seqs = Array.from({ length: agents }, () => 0)
+    const next = (agent: number) => seqs[agent]++
     // Hints in flight; awaited at the end so that none outlives the run.
     const hints = new Set<Fiber.Fiber<unknown, unknown>>()
     const hint = (message: Effect.Effect<void, unknown>) => {
@@ -45,8 +48,9 @@ export const remote = (rpc: Caller, agents: number): Effect.Effect<RunServer> =>
     const send = <A, E>(agent: number, request: (clock: number) => Effect.Effect<A, E>): Effect.Effect<A> =>
       Effect.orDie(Effect.suspend(() => request(clocks[agent])))
     const coordinator: CoordinatorShape = {
-      identify: (agent, interval) => send(agent, (clock) => rpc.Identify({ agent, clock, interval })),
-      identifyKnown: (agent, key, interval) => send(agent, (clock) => rpc.IdentifyKnown({ agent, clock, key, interval })),
+      identify: (agent, interval) => send(agent, (clock) => rpc.Identify({ agent, seq: next(agent), clock, interval })),
+      identifyKnown: (agent, key, interval) =>
+        send(agent, (clock) => rpc.IdentifyKnown({ agent, seq: next(agent), clock, key, interval })),
       awaitPolicy: (agent, task, epoch) =>
         send(agent, (clock) =>
           Effect.map(rpc.AwaitPolicy({ agent, clock, task, epoch }), (reply) => {
@@ -54,11 +58,12 @@ export const remote = (rpc: Caller, agents: number): Effect.Effect<RunServer> =>
             clocks[agent] = Math.max(clocks[agent], reply.clock)
             return reply.outcome
           })),
-      claim: (agent, task) => send(agent, (clock) => rpc.Claim({ agent, clock, task })),
+      claim: (agent, task) => send(agent, (clock) => rpc.Claim({ agent, seq: next(agent), clock, task })),
       publish: (agent, task, policy, certificate, reached) =>
         send(agent, (clock) => rpc.Publish({ agent, clock, task, policy, certificate, reached })),
       abandon: (agent, task) => send(agent, (clock) => rpc.Abandon({ agent, clock, task })),
-      exchange: (agent, task, pushed, cursor) => send(agent, (clock) => rpc.Exchange({ agent, clock, task, pushed, cursor })),
+      exchange: (agent, task, pushed, cursor) =>
+        send(agent, (clock) => rpc.Exchange({ agent, seq: next(agent), clock, task, pushed, cursor })),
       fetchAll: (agent) => send(agent, (clock) => rpc.FetchAll({ agent, clock })),
       registry: Effect.map(inspect, (i) => i.registry),
       traffic: Effect.map(inspect, (i) => i.traffic)
