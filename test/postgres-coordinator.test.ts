@@ -84,6 +84,10 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       expect((yield* second.pools)[0]).toHaveLength(1)
       // Not numbered, the same identify is a new request: it now matches the task it registered.
       expect((yield* second.identify(0, { lower: 0.4, upper: 0.6 }))._tag).toBe("Learning")
+      // An agent that made its final fetch is known as done to the server rebuilt after it.
+      expect(second.done).toEqual([])
+      yield* second.fetchAll(1)
+      expect((yield* durable(run)).done).toEqual([1])
     }).pipe(Effect.provide(pg)))
 
   for (const sharing of ["policy", "experience"] as const) {

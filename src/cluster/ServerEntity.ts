@@ -37,6 +37,8 @@ export const ServerLive = Server.toLayer(
     // Which runner holds which server (and whether it took one over) is what an operator looks for.
     yield* Effect.logInfo(`DistmtServer ${run}: started for ${agents} agents, ${restored} task${restored === 1 ? "" : "s"} restored from the tables`)
     const time = new VirtualTime(agents)
+    // Agents that had fetched their policies before a take-over send nothing more: no turn waits for them.
+    for (const agent of inner.done) time.retire(agent)
     // A request sent again after a take-over is answered from the tables, not decided twice.
     const h = handlers(sequenced(inner, time), time, (agent, seq) => sequenced(inner.request(agent, seq), time))
     type Handlers = typeof h

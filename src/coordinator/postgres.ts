@@ -45,6 +45,7 @@ export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(func
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_replies (
     run text NOT NULL, agent integer NOT NULL, seq integer NOT NULL, reply text NOT NULL,
     PRIMARY KEY (run, agent, seq))`
+  yield* sql`CREATE TABLE IF NOT EXISTS distmt_done (run text NOT NULL, agent integer NOT NULL, PRIMARY KEY (run, agent))`
 })
 
 /**
@@ -54,6 +55,11 @@ export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(func
  */
 export interface Durable extends InProcessCoordinator {
   readonly request: (agent: number, seq: number) => CoordinatorShape
+  /**
+   * The agents that had fetched their policies at the end (§3 step 4) when the server was rebuilt:
+   * they send nothing more, and the rebuilt server must not wait for them.
+   */
+  readonly done: ReadonlyArray<number>
 }
 
 interface TaskRow {
@@ -168,9 +174,14 @@ export const durable = (run: string): Effect.Effect<Durable, SqlError, SqlClient
       (yield* sql<{ agent: number; seq: number; reply: string }>`SELECT agent, seq, reply FROM distmt_replies WHERE run = ${run}`)
         .map((r) => [`${r.agent}/${r.seq}`, r.reply])
     )
+    const done = (yield* sql<{ agent: number }>`SELECT agent FROM distmt_done WHERE run = ${run} ORDER BY agent`).map((r) => r.agent)
     const lock = yield* Semaphore.make(1)
     const now = Effect.all({ entries: inner.registry, pools: inner.pools, traffic: inner.traffic })
-    const decide = <A>(op: Effect.Effect<A>, reply?: { readonly agent: number; readonly seq: number; readonly json: (a: A) => string }): Effect.Effect<A> =>
+    const decide = <A>(
+      op: Effect.Effect<A>,
+      reply?: { readonly agent: number; readonly seq: number; readonly json: (a: A) => string },
+      also: Effect.Effect<void, SqlError> = Effect.void
+    ): Effect.Effect<A> =>
       lock.withPermits(1)(
         Effect.gen(function*() {
           const before = yield* now
@@ -181,8 +192,8 @@ export const durable = (run: string): Effect.Effect<Durable, SqlError, SqlClient
           yield* Effect.orDie(sql.withTransaction(Effect.andThen(
             write(sql, run, before, after, lengths),
             reply === undefined
-              ? Effect.void
-              : sql`INSERT INTO distmt_replies ${sql.insert({ run, agent: reply.agent, seq: reply.seq, reply: text! })}`
+              ? also
+              : Effect.andThen(sql`INSERT INTO distmt_replies ${sql.insert({ run, agent: reply.agent, seq: reply.seq, reply: text! })}`, also)
           )))
           if (reply !== undefined) stored.set(`${reply.agent}/${reply.seq}`, text!)
           return answer
@@ -206,7 +217,9 @@ export const durable = (run: string): Effect.Effect<Durable, SqlError, SqlClient
       publish: (agent, task, policy, certificate, reached) => decide(inner.publish(agent, task, policy, certificate, reached)),
       abandon: (agent, task) => decide(inner.abandon(agent, task)),
       exchange: (agent, task, pushed, cursor) => decide(inner.exchange(agent, task, pushed, cursor)),
-      fetchAll: (agent) => decide(inner.fetchAll(agent)),
+      // The final fetch: from now on the agent sends nothing, which a rebuilt server must know.
+      fetchAll: (agent) =>
+        decide(inner.fetchAll(agent), undefined, Effect.asVoid(sql`INSERT INTO distmt_done ${sql.insert({ run, agent })} ON CONFLICT DO NOTHING`)),
       registry: inner.registry,
       traffic: inner.traffic
     }
@@ -219,5 +232,5 @@ export const durable = (run: string): Effect.Effect<Durable, SqlError, SqlClient
       claim: (a, task) => once(agent, seq, Identification, inner.claim(a, task)),
       exchange: (a, task, pushed, cursor) => once(agent, seq, Exchange, inner.exchange(a, task, pushed, cursor))
     })
-    return { ...shape, registry: inner.registry, pools: inner.pools, request }
+    return { ...shape, registry: inner.registry, pools: inner.pools, request, done }
   })
