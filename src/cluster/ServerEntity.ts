@@ -40,7 +40,7 @@ export const ServerLive = Server.toLayer(
     // Agents that had fetched their policies before a take-over send nothing more: no turn waits for them.
     for (const agent of inner.done) time.retire(agent)
     // A request sent again after a take-over is answered from the tables, not decided twice.
-    const h = handlers(sequenced(inner, time), time, (agent, seq) => sequenced(inner.request(agent, seq), time))
+    const h = handlers(sequenced(inner, time), time, (agent, seq) => sequenced(inner.request(agent, seq), time), inner)
     type Handlers = typeof h
     // The entity's handlers take the whole request; the protocol's take its payload.
     const byRequest = Object.fromEntries(

@@ -56,6 +56,14 @@ export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(func
 export interface Durable extends InProcessCoordinator {
   readonly request: (agent: number, seq: number) => CoordinatorShape
   /**
+   * The reply of request (agent, seq) kept once `reply` gives it, and given again when the request
+   * comes again, without running `reply`: for a request whose answer is not a decision of the
+   * registry (a wait), and which must still be answered the same way (with the same clock).
+   */
+  readonly remember: <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>, reply: Effect.Effect<A>) => Effect.Effect<A>
+  /** The kept reply of request (agent, seq), if any. */
+  readonly kept: <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>) => A | undefined
+  /**
    * The agents that had fetched their policies at the end (§3 step 4) when the server was rebuilt:
    * they send nothing more, and the rebuilt server must not wait for them.
    */
@@ -232,5 +240,21 @@ export const durable = (run: string): Effect.Effect<Durable, SqlError, SqlClient
       claim: (a, task) => once(agent, seq, Identification, inner.claim(a, task)),
       exchange: (a, task, pushed, cursor) => once(agent, seq, Exchange, inner.exchange(a, task, pushed, cursor))
     })
-    return { ...shape, registry: inner.registry, pools: inner.pools, request, done }
+    const kept = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>): A | undefined => {
+      const text = stored.get(`${agent}/${seq}`)
+      return text === undefined ? undefined : Schema.decodeUnknownSync(Schema.toCodecJson(codec))(JSON.parse(text))
+    }
+    const remember = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>, reply: Effect.Effect<A>): Effect.Effect<A> =>
+      Effect.suspend(() => {
+        const k = kept(agent, seq, codec)
+        if (k !== undefined) return Effect.succeed(k)
+        return Effect.tap(reply, (a) => {
+          const text = JSON.stringify(Schema.encodeSync(Schema.toCodecJson(codec))(a))
+          return Effect.orDie(Effect.andThen(
+            sql`INSERT INTO distmt_replies ${sql.insert({ run, agent, seq, reply: text })} ON CONFLICT DO NOTHING`,
+            Effect.sync(() => stored.set(`${agent}/${seq}`, text))
+          ))
+        })
+      })
+    return { ...shape, registry: inner.registry, pools: inner.pools, request, done, remember, kept }
   })

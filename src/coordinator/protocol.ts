@@ -64,6 +64,9 @@ export const Outcome = Schema.Union([
   Schema.TaggedStruct("Reopened", {})
 ])
 
+/** A waiter's answer: the outcome, and its clock moved up to its releaser's. */
+export const AwaitReply = Schema.Struct({ outcome: Outcome, clock: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)) })
+
 export const Exchange = Schema.Union([
   Schema.TaggedStruct("Pooled", { pulled: Float64Bytes, cursor: Schema.Int }),
   Schema.TaggedStruct("Solved", { policy: Policy, certificate: Certificate, reached: Schema.Boolean })
@@ -125,8 +128,8 @@ export class CoordinatorRpcs extends RpcGroup.make(
     success: Identification
   }),
   Rpc.make("AwaitPolicy", {
-    payload: { agent: Agent, clock: Clock, task: Task, epoch: Schema.Int },
-    success: Schema.Struct({ outcome: Outcome, clock: Clock })
+    payload: { agent: Agent, seq: Seq, clock: Clock, task: Task, epoch: Schema.Int },
+    success: AwaitReply
   }),
   Rpc.make("Claim", { payload: { agent: Agent, seq: Seq, clock: Clock, task: Task }, success: Identification }),
   Rpc.make("Publish", {
@@ -142,6 +145,15 @@ export class CoordinatorRpcs extends RpcGroup.make(
   Rpc.make("Retire", { payload: { agent: Agent } }),
   Rpc.make("Inspect", { success: Inspection })
 ) {}
+
+/**
+ * Where the server keeps the replies of numbered requests (src/coordinator/postgres.ts): a wait
+ * asked again after a take-over gets the answer it had, with the clock it had.
+ */
+export interface KeptReplies {
+  readonly remember: <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>, reply: Effect.Effect<A>) => Effect.Effect<A>
+  readonly kept: <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>) => A | undefined
+}
 
 /** What the server side needs of its virtual time (src/run/VirtualTime.ts). */
 export interface ServerClocks {
@@ -160,7 +172,8 @@ export interface ServerClocks {
 export const handlers = (
   server: CoordinatorShape,
   time: ServerClocks,
-  numbered: (agent: number, seq: number) => CoordinatorShape = () => server
+  numbered: (agent: number, seq: number) => CoordinatorShape = () => server,
+  replies?: KeptReplies
 ) => {
   const at = <A>(agent: number, clock: number, request: () => Effect.Effect<A>) =>
     Effect.suspend(() => {
@@ -171,9 +184,14 @@ export const handlers = (
     Identify: ({ agent, seq, clock, interval }) => at(agent, clock, () => numbered(agent, seq).identify(agent, interval)),
     IdentifyKnown: ({ agent, seq, clock, key, interval }) =>
       at(agent, clock, () => numbered(agent, seq).identifyKnown(agent, key, interval)),
-    AwaitPolicy: ({ agent, clock, task, epoch }) =>
-      at(agent, clock, () =>
-        Effect.map(server.awaitPolicy(agent, task, epoch), (outcome) => ({ outcome, clock: time.clock(agent) }))),
+    AwaitPolicy: ({ agent, seq, clock, task, epoch }) => {
+      const wait = Effect.map(server.awaitPolicy(agent, task, epoch), (outcome) => ({ outcome, clock: time.clock(agent) }))
+      if (replies === undefined) return at(agent, clock, () => wait)
+      // Answered before a take-over: the same answer, and the server's clock for the agent as it was.
+      const before = replies.kept(agent, seq, AwaitReply)
+      if (before !== undefined) return Effect.sync(() => (time.at(agent, before.clock), before))
+      return at(agent, clock, () => replies.remember(agent, seq, AwaitReply, wait))
+    },
     Claim: ({ agent, seq, clock, task }) => at(agent, clock, () => numbered(agent, seq).claim(agent, task)),
     Publish: ({ agent, clock, task, policy, certificate, reached }) =>
       at(agent, clock, () => server.publish(agent, task, policy, certificate, reached)),

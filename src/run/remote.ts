@@ -53,7 +53,7 @@ export const remote = (rpc: Caller, agents: number): Effect.Effect<RunServer> =>
         send(agent, (clock) => rpc.IdentifyKnown({ agent, seq: next(agent), clock, key, interval })),
       awaitPolicy: (agent, task, epoch) =>
         send(agent, (clock) =>
-          Effect.map(rpc.AwaitPolicy({ agent, clock, task, epoch }), (reply) => {
+          Effect.map(rpc.AwaitPolicy({ agent, seq: next(agent), clock, task, epoch }), (reply) => {
             // Waiting costs no episodes: the server moved this agent's clock up to its releaser's.
             clocks[agent] = Math.max(clocks[agent], reply.clock)
             return reply.outcome
