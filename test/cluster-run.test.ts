@@ -6,6 +6,7 @@
  * Needs PostgreSQL ($DISTMT_TEST_DB, from tools/postgres.sh): skipped with a message on a developer
  * machine without it, a failure under CI.
  */
+import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -71,7 +72,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expect(a.status, a.stderr).toBe(0)
     const run = cli(["run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env, timeoutMs: 300_000 })
     // The runner whose log says it started seed 1's server is killed a moment later, mid-decisions.
-    const started = /DistmtServer cluster-long-\S+-distmt-1: started/
+    const started = /DistmtServer cluster-long-\S+-distmt-1 \(attempt \d+\): started/
     let host: Runner | undefined
     for (let i = 0; i < 1200 && host === undefined; i++) {
       host = runners.find((r) => started.test(r.output()))
@@ -87,6 +88,38 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expect(survivors.some((r) => started.test(r.output()))).toBe(true)
     for (const file of ["results.csv", "policies.json"]) {
       expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
+    }
+  }, 600_000)
+
+  it("the submitting process killed mid-run, the same command given again: the run resumes, the same files", async () => {
+    const spec = path.join(root, "test", "fixtures", "cluster-long.spec.ts")
+    const local = path.join(cwd, "long-local")
+    if (!fs.existsSync(path.join(local, "results.csv"))) {
+      const a = await cli(["run", spec, "--out", local], { cwd, env, timeoutMs: 240_000 })
+      expect(a.status, a.stderr).toBe(0)
+    }
+    const out = path.join(cwd, "resumed")
+    const args = [path.join(root, "bin", "distmt.mjs"), "run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
+    // Servers started so far (by the runners still alive), to tell this run's from earlier tests'.
+    const starts = (attempt: number) =>
+      runners
+        .filter((r) => r.child.exitCode === null && r.child.signalCode === null)
+        .reduce((n, r) => n + (r.output().match(new RegExp(`DistmtServer cluster-long-\\S+-distmt-1 \\(attempt ${attempt}\\): started`, "g"))?.length ?? 0), 0)
+    const before = starts(1)
+    const first = spawn(process.execPath, args, { cwd, env })
+    const exited = new Promise<void>((resolve) => first.on("exit", () => resolve()))
+    // Killed a moment after seed 1's server started: some of its decisions are in the tables.
+    for (let i = 0; i < 1200 && starts(1) === before; i++) await new Promise((r) => setTimeout(r, 100))
+    expect(starts(1), "no runner started seed 1's server").toBeGreaterThan(before)
+    await new Promise((r) => setTimeout(r, 1500))
+    first.kill("SIGKILL")
+    await exited
+    const again = await cli(args.slice(1), { cwd, env, timeoutMs: 300_000 })
+    expect(again.status, again.stdout + again.stderr).toBe(0)
+    // The second submission is attempt 2 of the same runs.
+    expect(starts(2)).toBeGreaterThan(0)
+    for (const file of ["results.csv", "policies.json"]) {
+      expect(fs.readFileSync(path.join(out, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
     }
   }, 600_000)
 

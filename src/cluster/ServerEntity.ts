@@ -19,23 +19,25 @@ import { signedEntity } from "./Ping.ts"
 
 export const Server = signedEntity("DistmtServer", [...CoordinatorRpcs.requests.values()])
 
-/** The entity id of a run's server: the run's key and its number of agents. */
-export const serverId = (run: string, agents: number): string => `${run}.${agents}`
+/** The entity id of a run's server: the run's key, its number of agents, and the attempt. */
+export const serverId = (run: string, agents: number, attempt: number): string => `${run}.${agents}.${attempt}`
 
-const parseId = (id: string): { readonly run: string; readonly agents: number } => {
-  const at = id.lastIndexOf(".")
-  return { run: id.slice(0, at), agents: Number(id.slice(at + 1)) }
+const parseId = (id: string): { readonly run: string; readonly agents: number; readonly attempt: number } => {
+  const [attempt, agents, ...run] = id.split(".").reverse()
+  return { run: run.reverse().join("."), agents: Number(agents), attempt: Number(attempt) }
 }
 
 export const ServerLive = Server.toLayer(
   Effect.gen(function*() {
-    const { run, agents } = parseId((yield* Entity.CurrentAddress).entityId)
+    const { run, agents, attempt } = parseId((yield* Entity.CurrentAddress).entityId)
     const sql = yield* SqlClient
     // A failure to read the tables is the runner's to retry (it restarts the entity).
-    const inner = yield* Effect.orDie(Effect.provideService(durable(run), SqlClient, sql))
+    const inner = yield* Effect.orDie(Effect.provideService(durable(run, attempt), SqlClient, sql))
     const restored = (yield* inner.registry).length
     // Which runner holds which server (and whether it took one over) is what an operator looks for.
-    yield* Effect.logInfo(`DistmtServer ${run}: started for ${agents} agents, ${restored} task${restored === 1 ? "" : "s"} restored from the tables`)
+    yield* Effect.logInfo(
+      `DistmtServer ${run} (attempt ${attempt}): started for ${agents} agents, ${restored} task${restored === 1 ? "" : "s"} restored from the tables`
+    )
     const time = new VirtualTime(agents)
     // Agents that had fetched their policies before a take-over send nothing more: no turn waits for them.
     for (const agent of inner.done) time.retire(agent)

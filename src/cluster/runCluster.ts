@@ -8,7 +8,10 @@
  * and resuming a killed submission.
  */
 import { Effect, Layer, Option } from "effect"
-import { randomUUID } from "node:crypto"
+import { createHash, randomUUID } from "node:crypto"
+import * as path from "node:path"
+import { specJson } from "../report/files.ts"
+import type { Experiment } from "../spec/Spec.ts"
 import { type Caller, remote } from "../run/remote.ts"
 import type { Algorithm } from "../run/runExperiment.ts"
 import type { RunServer } from "../run/RunServer.ts"
@@ -17,6 +20,17 @@ import { clientLayer } from "./layers.ts"
 import { connectionFlags, dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { loadSecret } from "./secret.ts"
 import { Server, serverId } from "./ServerEntity.ts"
+import { SqlClient } from "effect/sql/SqlClient"
+import { nextAttempt } from "../coordinator/postgres.ts"
+
+/**
+ * A run's key on the cluster: its spec (decoded, defaults filled in) and its results folder. The
+ * same command given again (same spec, same --out) is the same run, and resumes it.
+ */
+export const clusterRunKey = (spec: Experiment, dir: string): string =>
+  `${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}-${
+    createHash("sha256").update(JSON.stringify(specJson(spec))).update("\u0000").update(path.resolve(dir)).digest("hex").slice(0, 16)
+  }`
 
 /** The `--cluster` flags of `distmt run`: the connection flags of every cluster command. */
 export const clusterRunFlags = connectionFlags
@@ -35,7 +49,11 @@ export const withClusterServers = <A, E, R>(
     readonly tlsCa: Option.Option<string>
     readonly clusterName: string
   },
-  name: string,
+  /**
+   * The run's key: the same spec written to the same folder is the same run, so that a submission
+   * killed and given again resumes it (below).
+   */
+  key: string,
   use: (servers: (algorithm: Algorithm, seed: number) => (agents: number) => Effect.Effect<RunServer>) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
@@ -44,13 +62,12 @@ export const withClusterServers = <A, E, R>(
     const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)
     const clusterName = yield* parseClusterName(flags.clusterName)
     yield* checkDatabase(db)
-    // One key per submission: a server entity's clocks live in its runner's memory, so a rerun starts afresh.
-    const submission = `${name}-${randomUUID()}`
     return yield* Effect.gen(function*() {
       const client = yield* Server.client
+      const sql = yield* SqlClient
       // One signed round trip before anything is written: a wrong secret, or no runner, is told in
       // one line here rather than as an agent's failure in the middle of the run.
-      yield* client(serverId(`${submission}-check`, 1)).Inspect().pipe(
+      yield* client(serverId(`check-${randomUUID()}`, 1, 0)).Inspect().pipe(
         Effect.timeoutOrElse({
           duration: "60 seconds",
           orElse: () =>
@@ -68,8 +85,15 @@ export const withClusterServers = <A, E, R>(
             })
         )
       )
+      // Resuming: a submission given again starts a new attempt of each server, rebuilt from the
+      // tables; its agents run again from their seeds and send the same numbered requests, which the
+      // server answers from the replies it kept, so the run goes on where it stopped, with the same numbers.
       return yield* use((algorithm, seed) => (agents) =>
-        remote(client(serverId(`${submission}-${algorithm}-${seed}`, agents)) as unknown as Caller, agents))
+        Effect.gen(function*() {
+          const run = `${key}-${algorithm}-${seed}`
+          const attempt = yield* Effect.orDie(Effect.provideService(nextAttempt(run), SqlClient, sql))
+          return yield* remote(client(serverId(run, agents, attempt)) as unknown as Caller, agents)
+        }))
     }).pipe(Effect.provide(Layer.orDie(clientLayer({ db, clusterName, tls, secret: secret.key }))))
   })
 

@@ -46,7 +46,25 @@ export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(func
     run text NOT NULL, agent integer NOT NULL, seq integer NOT NULL, reply text NOT NULL,
     PRIMARY KEY (run, agent, seq))`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_done (run text NOT NULL, agent integer NOT NULL, PRIMARY KEY (run, agent))`
+  yield* sql`CREATE TABLE IF NOT EXISTS distmt_attempts (run text PRIMARY KEY, attempt integer NOT NULL)`
 })
+
+/**
+ * Starts attempt k + 1 of run `run` (1 for a new run) and returns it. A resubmitted run's server
+ * is a new attempt: the servers of older attempts, if still alive somewhere, can write nothing
+ * more (`durable`'s fence), so two never decide for one run.
+ */
+export const nextAttempt = (run: string): Effect.Effect<number, SqlError, SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* migrate
+    const rows = yield* sql<{ attempt: number }>`INSERT INTO distmt_attempts ${sql.insert({ run, attempt: 1 })}
+      ON CONFLICT (run) DO UPDATE SET attempt = distmt_attempts.attempt + 1 RETURNING attempt`
+    return rows[0].attempt
+  })
+
+/** A server of an older attempt tried to write: it must stop. */
+class Fenced extends Error {}
 
 /**
  * The server of a run as one request sees it, when the request is numbered (`agent`, `seq`): a
@@ -173,10 +191,18 @@ const write = (
  * before it is answered. Defects on a failed write: the caller cannot go on with a decision that is
  * not durable, and the server must be restored.
  */
-export const durable = (run: string): Effect.Effect<Durable, SqlError, SqlClient> =>
+export const durable = (run: string, attempt?: number): Effect.Effect<Durable, SqlError, SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     yield* migrate
+    /** Inside each transaction: this server's attempt is still the run's latest (row locked until commit). */
+    const fence: Effect.Effect<void, SqlError> = attempt === undefined ? Effect.void : Effect.flatMap(
+      sql<{ attempt: number }>`SELECT attempt FROM distmt_attempts WHERE run = ${run} FOR UPDATE`,
+      (rows) =>
+        rows[0]?.attempt === attempt
+          ? Effect.void
+          : Effect.die(new Fenced(`the server of ${run}, attempt ${attempt}, was replaced by attempt ${rows[0]?.attempt}`))
+    )
     const inner = yield* makeFrom(yield* load(run))
     const stored = new Map(
       (yield* sql<{ agent: number; seq: number; reply: string }>`SELECT agent, seq, reply FROM distmt_replies WHERE run = ${run}`)
@@ -198,7 +224,7 @@ export const durable = (run: string): Effect.Effect<Durable, SqlError, SqlClient
           const after = yield* now
           const text = reply?.json(answer)
           yield* Effect.orDie(sql.withTransaction(Effect.andThen(
-            write(sql, run, before, after, lengths),
+            Effect.andThen(fence, write(sql, run, before, after, lengths)),
             reply === undefined
               ? also
               : Effect.andThen(sql`INSERT INTO distmt_replies ${sql.insert({ run, agent: reply.agent, seq: reply.seq, reply: text! })}`, also)
@@ -251,7 +277,10 @@ export const durable = (run: string): Effect.Effect<Durable, SqlError, SqlClient
         return Effect.tap(reply, (a) => {
           const text = JSON.stringify(Schema.encodeSync(Schema.toCodecJson(codec))(a))
           return Effect.orDie(Effect.andThen(
-            sql`INSERT INTO distmt_replies ${sql.insert({ run, agent, seq, reply: text })} ON CONFLICT DO NOTHING`,
+            sql.withTransaction(Effect.andThen(
+              fence,
+              sql`INSERT INTO distmt_replies ${sql.insert({ run, agent, seq, reply: text })} ON CONFLICT DO NOTHING`
+            )),
             Effect.sync(() => stored.set(`${agent}/${seq}`, text))
           ))
         })
