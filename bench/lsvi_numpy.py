@@ -9,7 +9,9 @@ difference between its w and distmt's w.npy (max |w - w_distmt| / max |w|).
 
     python3 bench/lsvi_numpy.py DIR [--repeats N] [--warmup N]
 
-Shares no code with distmt. BLAS threads follow the usual variables (OPENBLAS_NUM_THREADS, ...).
+Shares no code with distmt. BLAS threads follow the usual variables (OPENBLAS_NUM_THREADS, ...);
+`npm run bench` runs it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (the kernel OpenBLAS picks
+by itself on this processor, reported as blasCore).
 """
 import argparse
 import json
@@ -18,6 +20,8 @@ import sys
 import time
 
 import numpy as np
+
+from blas_info import blas_info
 
 
 def backup(phi, reward, phi_next, lam, beta):
@@ -73,6 +77,8 @@ def main():
         "maxRelDiff": diff,
         "numpy": np.__version__,
         "blasThreads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+        "openblasEnv": {v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ},
+        **blas_info(),
     }))
 
 

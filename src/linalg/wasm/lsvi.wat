@@ -166,30 +166,177 @@
           (i32.const 0) (local.get $u) (local.get $c) (i32.const 1) (local.get $w) (local.get $beta) (local.get $cap)
           (local.get $val)))))
 
+  ;; Phase 1 of a step, the common case of exactly one pending change (one episode per backup), four
+  ;; rows at a time: one sweep of rows r..r+3 gives x_rᵀu and w̄ᵀx_r for the four rows (u and w̄ are
+  ;; loaded once for all four, with fused multiply-adds), and the form update, √, bonus and cap run
+  ;; two rows per SIMD register. pmin/pmax are the plain comparisons b < a ? b : a, a < b ? b : a:
+  ;; the same numbers as min/max here, where nothing is NaN. Up to three last rows go to $rowsPair.
+  (func $rowsQuad (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
+    (param $u i32) (param $c i32) (param $w i32) (param $beta f64) (param $cap f64) (param $val i32)
+    (local $r i32) (local $k i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $rowBytes i32) (local $end2 i32)
+    (local $su0 v128) (local $su1 v128) (local $su2 v128) (local $su3 v128)
+    (local $sw0 v128) (local $sw1 v128) (local $sw2 v128) (local $sw3 v128)
+    (local $xa v128) (local $uv v128) (local $wv v128) (local $S v128) (local $M v128) (local $Q v128)
+    (local $cv v128) (local $bv v128) (local $capv v128)
+    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (local.set $end2 (i32.and (local.get $rowBytes) (i32.const -32)))
+    (local.set $cv (v128.load64_splat (local.get $c)))
+    (local.set $bv (f64x2.splat (local.get $beta)))
+    (local.set $capv (f64x2.splat (local.get $cap)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (i32.add (local.get $r) (i32.const 3)) (local.get $n)))
+        (local.set $x1 (i32.add (local.get $x) (local.get $rowBytes)))
+        (local.set $x2 (i32.add (local.get $x1) (local.get $rowBytes)))
+        (local.set $x3 (i32.add (local.get $x2) (local.get $rowBytes)))
+        (local.set $su0 (v128.const f64x2 0 0)) (local.set $su1 (v128.const f64x2 0 0))
+        (local.set $su2 (v128.const f64x2 0 0)) (local.set $su3 (v128.const f64x2 0 0))
+        (local.set $sw0 (v128.const f64x2 0 0)) (local.set $sw1 (v128.const f64x2 0 0))
+        (local.set $sw2 (v128.const f64x2 0 0)) (local.set $sw3 (v128.const f64x2 0 0))
+        (local.set $k (i32.const 0))
+        (block $doneK
+          (loop $nextK
+            (br_if $doneK (i32.ge_u (local.get $k) (local.get $end2)))
+            (local.set $uv (v128.load (i32.add (local.get $u) (local.get $k))))
+            (local.set $wv (v128.load (i32.add (local.get $w) (local.get $k))))
+            (local.set $xa (v128.load (i32.add (local.get $x) (local.get $k))))
+            (local.set $su0 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su0)))
+            (local.set $sw0 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw0)))
+            (local.set $xa (v128.load (i32.add (local.get $x1) (local.get $k))))
+            (local.set $su1 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su1)))
+            (local.set $sw1 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw1)))
+            (local.set $xa (v128.load (i32.add (local.get $x2) (local.get $k))))
+            (local.set $su2 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su2)))
+            (local.set $sw2 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw2)))
+            (local.set $xa (v128.load (i32.add (local.get $x3) (local.get $k))))
+            (local.set $su3 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su3)))
+            (local.set $sw3 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw3)))
+            (local.set $uv (v128.load offset=16 (i32.add (local.get $u) (local.get $k))))
+            (local.set $wv (v128.load offset=16 (i32.add (local.get $w) (local.get $k))))
+            (local.set $xa (v128.load offset=16 (i32.add (local.get $x) (local.get $k))))
+            (local.set $su0 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su0)))
+            (local.set $sw0 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw0)))
+            (local.set $xa (v128.load offset=16 (i32.add (local.get $x1) (local.get $k))))
+            (local.set $su1 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su1)))
+            (local.set $sw1 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw1)))
+            (local.set $xa (v128.load offset=16 (i32.add (local.get $x2) (local.get $k))))
+            (local.set $su2 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su2)))
+            (local.set $sw2 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw2)))
+            (local.set $xa (v128.load offset=16 (i32.add (local.get $x3) (local.get $k))))
+            (local.set $su3 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su3)))
+            (local.set $sw3 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw3)))
+            (local.set $k (i32.add (local.get $k) (i32.const 32)))
+            (br $nextK)))
+        (if (i32.lt_u (local.get $k) (local.get $rowBytes))
+          (then
+            (local.set $uv (v128.load (i32.add (local.get $u) (local.get $k))))
+            (local.set $wv (v128.load (i32.add (local.get $w) (local.get $k))))
+            (local.set $xa (v128.load (i32.add (local.get $x) (local.get $k))))
+            (local.set $su0 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su0)))
+            (local.set $sw0 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw0)))
+            (local.set $xa (v128.load (i32.add (local.get $x1) (local.get $k))))
+            (local.set $su1 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su1)))
+            (local.set $sw1 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw1)))
+            (local.set $xa (v128.load (i32.add (local.get $x2) (local.get $k))))
+            (local.set $su2 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su2)))
+            (local.set $sw2 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw2)))
+            (local.set $xa (v128.load (i32.add (local.get $x3) (local.get $k))))
+            (local.set $su3 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su3)))
+            (local.set $sw3 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw3)))))
+        ;; rows r, r+1: S = (x_rᵀu, x_{r+1}ᵀu), M = (w̄ᵀx_r, w̄ᵀx_{r+1}), lane sums of the accumulators
+        (local.set $S (f64x2.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $su0) (local.get $su1))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $su0) (local.get $su1))))
+        (local.set $M (f64x2.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $sw0) (local.get $sw1))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $sw0) (local.get $sw1))))
+        (local.set $Q (f64x2.sub (v128.load (local.get $q))
+          (f64x2.mul (local.get $cv) (f64x2.mul (local.get $S) (local.get $S)))))
+        (v128.store (local.get $q) (local.get $Q))
+        (v128.store (local.get $val) (f64x2.pmin
+          (f64x2.add (local.get $M)
+            (f64x2.mul (local.get $bv) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
+          (local.get $capv)))
+        ;; rows r+2, r+3
+        (local.set $S (f64x2.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $su2) (local.get $su3))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $su2) (local.get $su3))))
+        (local.set $M (f64x2.add
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $sw2) (local.get $sw3))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $sw2) (local.get $sw3))))
+        (local.set $Q (f64x2.sub (v128.load offset=16 (local.get $q))
+          (f64x2.mul (local.get $cv) (f64x2.mul (local.get $S) (local.get $S)))))
+        (v128.store offset=16 (local.get $q) (local.get $Q))
+        (v128.store offset=16 (local.get $val) (f64x2.pmin
+          (f64x2.add (local.get $M)
+            (f64x2.mul (local.get $bv) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
+          (local.get $capv)))
+        (local.set $x (i32.add (local.get $x3) (local.get $rowBytes)))
+        (local.set $q (i32.add (local.get $q) (i32.const 32)))
+        (local.set $val (i32.add (local.get $val) (i32.const 32)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $next)))
+    (if (i32.lt_u (local.get $r) (local.get $n))
+      (then
+        (call $rowsPair (local.get $x) (local.get $q) (i32.sub (local.get $n) (local.get $r)) (local.get $d) (local.get $dp)
+          (local.get $u) (local.get $c) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val)))))
+
+  ;; y[0..dp) += Σ_t v_t x_t over n rows x_t (stride dp): the rhs of a step, Σ_τ V(s'_τ) φ_h^τ, in one
+  ;; sequential read of the rows, two rows per sweep of y (y stays in the first-level cache). The
+  ;; additions into y come in the order of t, as a sequence of axpy would make them.
+  (func $gemvT (param $y i32) (param $v i32) (param $x i32) (param $n i32) (param $dp i32)
+    (local $t i32) (local $k i32) (local $x1 i32) (local $rowBytes i32) (local $s0 v128) (local $s1 v128)
+    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (i32.add (local.get $t) (i32.const 1)) (local.get $n)))
+        (local.set $s0 (v128.load64_splat (local.get $v)))
+        (local.set $s1 (v128.load64_splat offset=8 (local.get $v)))
+        (local.set $x1 (i32.add (local.get $x) (local.get $rowBytes)))
+        (local.set $k (i32.const 0))
+        (block $doneK
+          (loop $nextK
+            (br_if $doneK (i32.ge_u (local.get $k) (local.get $rowBytes)))
+            (v128.store (i32.add (local.get $y) (local.get $k))
+              (f64x2.add
+                (f64x2.add (v128.load (i32.add (local.get $y) (local.get $k)))
+                  (f64x2.mul (local.get $s0) (v128.load (i32.add (local.get $x) (local.get $k)))))
+                (f64x2.mul (local.get $s1) (v128.load (i32.add (local.get $x1) (local.get $k))))))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $nextK)))
+        (local.set $x (i32.add (local.get $x1) (local.get $rowBytes)))
+        (local.set $v (i32.add (local.get $v) (i32.const 16)))
+        (local.set $t (i32.add (local.get $t) (i32.const 2)))
+        (br $next)))
+    (if (i32.lt_u (local.get $t) (local.get $n))
+      (then (call $axpy (local.get $y) (f64.load (local.get $v)) (local.get $x) (local.get $dp)))))
+
   ;; One step h of the backward pass (docs/algorithm.md §2) over n stored transitions of one chunk:
   ;;
   ;;   next  n·A rows: φ(s'_τ, a), the features of the stored next state for every action
   ;;   q     n·A:      φᵀ Λ_{h+1}⁻¹ φ of those rows, kept up to date here
   ;;   phi   n rows:   φ_h^τ = φ(s_h^τ, a_h^τ)
-  ;;   val   n·A:      scratch for Q̄ of each row
+  ;;   val   n·A + n:  scratch: Q̄ of each row, then V̄ and V̲ of each transition
   ;;
   ;; Phase 1: the rows of transitions τ < fresh0 have their forms brought up to date by the m
   ;; pending changes of Λ_{h+1}; the rows of τ ≥ fresh0 (new since the last backup) get them from
   ;; scratch; every row gets val = Q̄. Phase 2, per transition: V̄(s'_τ) = max_a Q̄ (ties to the
-  ;; lowest a) and rhs += V̄ · φ_h^τ; with twin ≠ 0 also V̲ = max{ w̲ᵀφ_π − β√q_π, 0 } at the
-  ;; greedy action π and rhsLow += V̲ · φ_h^τ (the pessimistic twin of §2).
+  ;; lowest a), written over val[τ]; with twin ≠ 0 also V̲ = max{ w̲ᵀφ_π − β√q_π, 0 } at the greedy
+  ;; action π (the pessimistic twin of §2), at val[n·A + τ]. Phase 3: rhs += Σ_τ V̄_τ φ_h^τ (and
+  ;; rhsLow += Σ_τ V̲_τ φ_h^τ) in one read of the φ_h rows.
   (func (export "step")
     (param $next i32) (param $q i32) (param $phi i32) (param $n i32) (param $fresh0 i32)
     (param $A i32) (param $d i32) (param $dp i32)
     (param $w i32) (param $wl i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
     (param $beta f64) (param $cap f64) (param $twin i32) (param $rhs i32) (param $rhsl i32) (param $val i32)
     (local $t i32) (local $a i32) (local $old i32) (local $rowBytes i32) (local $o i32) (local $v f64) (local $best f64)
-    (local $bestA i32) (local $row i32)
+    (local $bestA i32) (local $row i32) (local $low i32) (local $vm v128)
     (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
     (local.set $old (i32.mul (local.get $fresh0) (local.get $A)))
+    (local.set $low (i32.add (local.get $val) (i32.shl (i32.mul (local.get $n) (local.get $A)) (i32.const 3))))
     (if (i32.eq (local.get $m) (i32.const 1))
       (then
-        (call $rowsPair (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
+        (call $rowsQuad (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
           (local.get $u) (local.get $c) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val)))
       (else
         (call $rows (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp) (i32.const 0)
@@ -202,6 +349,31 @@
       (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta) (local.get $cap)
       (i32.add (local.get $val) (i32.shl (local.get $old) (i32.const 3))))
     (local.set $o (local.get $val))
+    (if (i32.eqz (local.get $twin))
+      (then
+        ;; Without the twin only V̄ = max_a Q̄ is needed: the maximum two actions per SIMD register
+        ;; (pmax is a < b ? b : a, the same number as max here, where nothing is NaN).
+        (block $doneT
+          (loop $nextT
+            (br_if $doneT (i32.ge_u (local.get $t) (local.get $n)))
+            (local.set $vm (v128.load64_splat (local.get $o)))
+            (local.set $a (i32.const 0))
+            (block $doneA
+              (loop $nextA
+                (br_if $doneA (i32.gt_u (i32.add (local.get $a) (i32.const 2)) (local.get $A)))
+                (local.set $vm (f64x2.pmax (local.get $vm) (v128.load (i32.add (local.get $o) (i32.shl (local.get $a) (i32.const 3))))))
+                (local.set $a (i32.add (local.get $a) (i32.const 2)))
+                (br $nextA)))
+            (if (i32.lt_u (local.get $a) (local.get $A))
+              (then (local.set $vm (f64x2.pmax (local.get $vm)
+                (v128.load64_splat (i32.add (local.get $o) (i32.shl (local.get $a) (i32.const 3))))))))
+            (f64.store (i32.add (local.get $val) (i32.shl (local.get $t) (i32.const 3)))
+              (f64.max (f64x2.extract_lane 0 (local.get $vm)) (f64x2.extract_lane 1 (local.get $vm))))
+            (local.set $o (i32.add (local.get $o) (i32.shl (local.get $A) (i32.const 3))))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $nextT)))
+        (call $gemvT (local.get $rhs) (local.get $val) (local.get $phi) (local.get $n) (local.get $dp))
+        (return)))
     (block $doneT
       (loop $nextT
         (br_if $doneT (i32.ge_u (local.get $t) (local.get $n)))
@@ -218,47 +390,118 @@
                 (local.set $bestA (local.get $a))))
             (local.set $a (i32.add (local.get $a) (i32.const 1)))
             (br $nextA)))
-        (call $axpy (local.get $rhs) (local.get $best) (local.get $phi) (local.get $dp))
+        ;; val[t] is read (as part of row t·A.. of transitions ≤ t) before it is written here
+        (f64.store (i32.add (local.get $val) (i32.shl (local.get $t) (i32.const 3))) (local.get $best))
         (if (local.get $twin)
           (then
             (local.set $row (i32.add (i32.mul (local.get $t) (local.get $A)) (local.get $bestA)))
-            (call $axpy (local.get $rhsl)
+            (f64.store (i32.add (local.get $low) (i32.shl (local.get $t) (i32.const 3)))
               (f64.max
                 (f64.sub
                   (call $dot (i32.add (local.get $next) (i32.mul (local.get $row) (local.get $rowBytes))) (local.get $wl) (local.get $dp))
                   (f64.mul (local.get $beta)
                     (f64.sqrt (f64.max (f64.load (i32.add (local.get $q) (i32.shl (local.get $row) (i32.const 3)))) (f64.const 0)))))
-                (f64.const 0))
-              (local.get $phi) (local.get $dp))))
+                (f64.const 0)))))
         (local.set $o (i32.add (local.get $o) (i32.shl (local.get $A) (i32.const 3))))
-        (local.set $phi (i32.add (local.get $phi) (local.get $rowBytes)))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $nextT))))
+        (br $nextT)))
+    (call $gemvT (local.get $rhs) (local.get $val) (local.get $phi) (local.get $n) (local.get $dp))
+    (if (local.get $twin)
+      (then (call $gemvT (local.get $rhsl) (local.get $low) (local.get $phi) (local.get $n) (local.get $dp)))))
 
-    ;; L += Σ_τ φ_τ φ_τᵀ over n rows φ_τ, upper part only: row i from column (i rounded down to even)
-  ;; on (the caller mirrors it). The Gram matrix of Λ_h = λI + Σ φφᵀ, for a backup from scratch.
+  ;; L += Σ_τ φ_τ φ_τᵀ over n rows φ_τ (stride dp), upper part: rows i, i+1 from column (i rounded
+  ;; down to 8) on (some entries left of the diagonal too; the caller mirrors the upper part over
+  ;; them). The Gram matrix of Λ_h = λI + Σ φφᵀ, for a backup from scratch. Blocks of two rows by
+  ;; eight columns stay in eight SIMD registers over all n rows (fused multiply-adds), so the rows
+  ;; are read from the cache once per block and L once per call.
   (func (export "gram") (param $phi i32) (param $n i32) (param $d i32) (param $dp i32) (param $L i32)
-    (local $t i32) (local $i i32) (local $rowBytes i32) (local $Li i32) (local $from i32)
+    (local $I i32) (local $J i32) (local $t i32) (local $p i32) (local $rowBytes i32) (local $end8 i32)
+    (local $L0 i32) (local $L1 i32) (local $two i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $xs v128) (local $ys v128) (local $v v128)
     (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
-    (block $doneT
-      (loop $nextT
-        (br_if $doneT (i32.ge_u (local.get $t) (local.get $n)))
-        (local.set $i (i32.const 0))
-        (local.set $Li (local.get $L))
-        (block $doneI
-          (loop $nextI
-            (br_if $doneI (i32.ge_u (local.get $i) (local.get $d)))
-            (local.set $from (i32.shl (i32.and (local.get $i) (i32.const -2)) (i32.const 3)))
-            (call $axpy (i32.add (local.get $Li) (local.get $from))
-              (f64.load (i32.add (local.get $phi) (i32.shl (local.get $i) (i32.const 3))))
-              (i32.add (local.get $phi) (local.get $from))
-              (i32.sub (local.get $dp) (i32.and (local.get $i) (i32.const -2))))
-            (local.set $Li (i32.add (local.get $Li) (local.get $rowBytes)))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br $nextI)))
-        (local.set $phi (i32.add (local.get $phi) (local.get $rowBytes)))
-        (local.set $t (i32.add (local.get $t) (i32.const 1)))
-        (br $nextT))))
+    (local.set $end8 (i32.and (local.get $rowBytes) (i32.const -64)))
+    (block $doneI
+      (loop $nextI
+        (br_if $doneI (i32.ge_u (local.get $I) (local.get $d)))
+        ;; row I+1 exists unless d is odd and I = d − 1 (then its accumulators hold the zero padding)
+        (local.set $two (i32.lt_u (i32.add (local.get $I) (i32.const 1)) (local.get $d)))
+        (local.set $L0 (i32.add (local.get $L) (i32.mul (local.get $I) (local.get $rowBytes))))
+        (local.set $L1 (select (i32.add (local.get $L0) (local.get $rowBytes)) (local.get $L0) (local.get $two)))
+        (local.set $J (i32.shl (i32.and (local.get $I) (i32.const -8)) (i32.const 3)))
+        (block $doneJ
+          (loop $nextJ
+            (br_if $doneJ (i32.ge_u (local.get $J) (local.get $end8)))
+            (local.set $a0 (v128.load (i32.add (local.get $L0) (local.get $J))))
+            (local.set $a1 (v128.load offset=16 (i32.add (local.get $L0) (local.get $J))))
+            (local.set $a2 (v128.load offset=32 (i32.add (local.get $L0) (local.get $J))))
+            (local.set $a3 (v128.load offset=48 (i32.add (local.get $L0) (local.get $J))))
+            (local.set $b0 (v128.load (i32.add (local.get $L1) (local.get $J))))
+            (local.set $b1 (v128.load offset=16 (i32.add (local.get $L1) (local.get $J))))
+            (local.set $b2 (v128.load offset=32 (i32.add (local.get $L1) (local.get $J))))
+            (local.set $b3 (v128.load offset=48 (i32.add (local.get $L1) (local.get $J))))
+            (local.set $p (local.get $phi))
+            (local.set $t (local.get $n))
+            (block $doneT
+              (loop $nextT
+                (br_if $doneT (i32.eqz (local.get $t)))
+                (local.set $xs (v128.load64_splat (i32.add (local.get $p) (i32.shl (local.get $I) (i32.const 3)))))
+                (local.set $ys (v128.load64_splat offset=8 (i32.add (local.get $p) (i32.shl (local.get $I) (i32.const 3)))))
+                (local.set $v (v128.load (i32.add (local.get $p) (local.get $J))))
+                (local.set $a0 (f64x2.relaxed_madd (local.get $xs) (local.get $v) (local.get $a0)))
+                (local.set $b0 (f64x2.relaxed_madd (local.get $ys) (local.get $v) (local.get $b0)))
+                (local.set $v (v128.load offset=16 (i32.add (local.get $p) (local.get $J))))
+                (local.set $a1 (f64x2.relaxed_madd (local.get $xs) (local.get $v) (local.get $a1)))
+                (local.set $b1 (f64x2.relaxed_madd (local.get $ys) (local.get $v) (local.get $b1)))
+                (local.set $v (v128.load offset=32 (i32.add (local.get $p) (local.get $J))))
+                (local.set $a2 (f64x2.relaxed_madd (local.get $xs) (local.get $v) (local.get $a2)))
+                (local.set $b2 (f64x2.relaxed_madd (local.get $ys) (local.get $v) (local.get $b2)))
+                (local.set $v (v128.load offset=48 (i32.add (local.get $p) (local.get $J))))
+                (local.set $a3 (f64x2.relaxed_madd (local.get $xs) (local.get $v) (local.get $a3)))
+                (local.set $b3 (f64x2.relaxed_madd (local.get $ys) (local.get $v) (local.get $b3)))
+                (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+                (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+                (br $nextT)))
+            ;; row I+1 first: when it does not exist, L1 = L0 and row I's store below wins
+            (v128.store (i32.add (local.get $L1) (local.get $J)) (local.get $b0))
+            (v128.store offset=16 (i32.add (local.get $L1) (local.get $J)) (local.get $b1))
+            (v128.store offset=32 (i32.add (local.get $L1) (local.get $J)) (local.get $b2))
+            (v128.store offset=48 (i32.add (local.get $L1) (local.get $J)) (local.get $b3))
+            (v128.store (i32.add (local.get $L0) (local.get $J)) (local.get $a0))
+            (v128.store offset=16 (i32.add (local.get $L0) (local.get $J)) (local.get $a1))
+            (v128.store offset=32 (i32.add (local.get $L0) (local.get $J)) (local.get $a2))
+            (v128.store offset=48 (i32.add (local.get $L0) (local.get $J)) (local.get $a3))
+            (local.set $J (i32.add (local.get $J) (i32.const 64)))
+            (br $nextJ)))
+        ;; the last columns, two at a time
+        (block $doneJ
+          (loop $nextJ
+            (br_if $doneJ (i32.ge_u (local.get $J) (local.get $rowBytes)))
+            (local.set $a0 (v128.load (i32.add (local.get $L0) (local.get $J))))
+            (local.set $b0 (v128.load (i32.add (local.get $L1) (local.get $J))))
+            (local.set $p (local.get $phi))
+            (local.set $t (local.get $n))
+            (block $doneT
+              (loop $nextT
+                (br_if $doneT (i32.eqz (local.get $t)))
+                (local.set $v (v128.load (i32.add (local.get $p) (local.get $J))))
+                (local.set $a0 (f64x2.relaxed_madd
+                  (v128.load64_splat (i32.add (local.get $p) (i32.shl (local.get $I) (i32.const 3)))) (local.get $v) (local.get $a0)))
+                (local.set $b0 (f64x2.relaxed_madd
+                  (v128.load64_splat offset=8 (i32.add (local.get $p) (i32.shl (local.get $I) (i32.const 3)))) (local.get $v) (local.get $b0)))
+                (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+                (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+                (br $nextT)))
+            (v128.store (i32.add (local.get $L1) (local.get $J)) (local.get $b0))
+            (v128.store (i32.add (local.get $L0) (local.get $J)) (local.get $a0))
+            (local.set $J (i32.add (local.get $J) (i32.const 16)))
+            (br $nextJ)))
+        (local.set $I (i32.add (local.get $I) (i32.const 2)))
+        (br $nextI))))
+
+  ;; y[0..dp) += Σ_t v_t x_t (the exported $gemvT): Σ_τ r_τ φ_τ for a backup from scratch.
+  (func (export "gemvT") (param $y i32) (param $v i32) (param $x i32) (param $n i32) (param $dp i32)
+    (call $gemvT (local.get $y) (local.get $v) (local.get $x) (local.get $n) (local.get $dp)))
 
   ;; q_r = ‖R x_r‖² for n rows x_r (stride dp), where R = L⁻¹ for the Cholesky factor Λ = L Lᵀ, so
   ;; that q_r = x_rᵀ Λ⁻¹ x_r (the bonus form of §2) with half the products of xᵀBx. U = Rᵀ is upper
@@ -267,7 +510,66 @@
   (func (export "forms") (param $x i32) (param $n i32) (param $d i32) (param $dp i32) (param $U i32) (param $q i32)
     (local $r i32) (local $I i32) (local $j i32) (local $jEnd i32) (local $d8Bytes i32) (local $u i32) (local $xj i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $xs v128) (local $acc v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $ys v128) (local $uv v128) (local $acc1 v128) (local $rowBytes i32)
     (local.set $d8Bytes (i32.shl (i32.and (i32.add (local.get $d) (i32.const 7)) (i32.const -8)) (i32.const 3)))
+    ;; Two rows at a time: U is loaded once for rows r and r+1 (eight SIMD accumulators).
+    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (block $donePairs
+      (loop $nextPair
+        (br_if $donePairs (i32.ge_u (i32.add (local.get $r) (i32.const 1)) (local.get $n)))
+        (local.set $acc (v128.const f64x2 0 0))
+        (local.set $acc1 (v128.const f64x2 0 0))
+        (local.set $I (i32.const 0))
+        (block $doneI
+          (loop $nextI
+            (br_if $doneI (i32.ge_u (local.get $I) (local.get $d)))
+            (local.set $a0 (v128.const f64x2 0 0)) (local.set $a1 (v128.const f64x2 0 0))
+            (local.set $a2 (v128.const f64x2 0 0)) (local.set $a3 (v128.const f64x2 0 0))
+            (local.set $b0 (v128.const f64x2 0 0)) (local.set $b1 (v128.const f64x2 0 0))
+            (local.set $b2 (v128.const f64x2 0 0)) (local.set $b3 (v128.const f64x2 0 0))
+            (local.set $jEnd (i32.add (local.get $I) (i32.const 8)))
+            (if (i32.gt_u (local.get $jEnd) (local.get $d)) (then (local.set $jEnd (local.get $d))))
+            (local.set $u (i32.add (local.get $U) (i32.shl (local.get $I) (i32.const 3))))
+            (local.set $xj (local.get $x))
+            (local.set $j (i32.const 0))
+            (block $doneJ
+              (loop $nextJ
+                (br_if $doneJ (i32.ge_u (local.get $j) (local.get $jEnd)))
+                (local.set $xs (v128.load64_splat (local.get $xj)))
+                (local.set $ys (v128.load64_splat (i32.add (local.get $xj) (local.get $rowBytes))))
+                (local.set $uv (v128.load (local.get $u)))
+                (local.set $a0 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a0)))
+                (local.set $b0 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b0)))
+                (local.set $uv (v128.load offset=16 (local.get $u)))
+                (local.set $a1 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a1)))
+                (local.set $b1 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b1)))
+                (local.set $uv (v128.load offset=32 (local.get $u)))
+                (local.set $a2 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a2)))
+                (local.set $b2 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b2)))
+                (local.set $uv (v128.load offset=48 (local.get $u)))
+                (local.set $a3 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a3)))
+                (local.set $b3 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b3)))
+                (local.set $u (i32.add (local.get $u) (local.get $d8Bytes)))
+                (local.set $xj (i32.add (local.get $xj) (i32.const 8)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $nextJ)))
+            (local.set $acc (f64x2.add (local.get $acc)
+              (f64x2.add
+                (f64x2.add (f64x2.mul (local.get $a0) (local.get $a0)) (f64x2.mul (local.get $a1) (local.get $a1)))
+                (f64x2.add (f64x2.mul (local.get $a2) (local.get $a2)) (f64x2.mul (local.get $a3) (local.get $a3))))))
+            (local.set $acc1 (f64x2.add (local.get $acc1)
+              (f64x2.add
+                (f64x2.add (f64x2.mul (local.get $b0) (local.get $b0)) (f64x2.mul (local.get $b1) (local.get $b1)))
+                (f64x2.add (f64x2.mul (local.get $b2) (local.get $b2)) (f64x2.mul (local.get $b3) (local.get $b3))))))
+            (local.set $I (i32.add (local.get $I) (i32.const 8)))
+            (br $nextI)))
+        (f64.store (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+        (f64.store offset=8 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $acc1)) (f64x2.extract_lane 1 (local.get $acc1))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $x (i32.add (local.get $x) (i32.shl (local.get $rowBytes) (i32.const 1))))
+        (local.set $r (i32.add (local.get $r) (i32.const 2)))
+        (br $nextPair)))
+    ;; An odd last row alone.
     (block $doneR
       (loop $nextR
         (br_if $doneR (i32.ge_u (local.get $r) (local.get $n)))
@@ -307,7 +609,7 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $nextR))))
 
-    ;; Σ of n float64 values (n even) with four SIMD accumulators: the time of reading every value
+  ;; Σ of n float64 values (n even) with four SIMD accumulators: the time of reading every value
   ;; once, the floor that one pass over the stored next-state features cannot beat (docs/performance.md).
   (func (export "sweep") (param $x i32) (param $n i32) (result f64)
     (local $k i32) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)

@@ -4,9 +4,9 @@
  * The module is compiled once per process (it is 1 KiB); each learner instantiates it over its own
  * `WebAssembly.Memory`, where it keeps its stored features, so the kernels read them in place.
  * Where WebAssembly SIMD is missing, `simdAvailable()` is false and callers use the TypeScript loops
- * of the same kernels (src/learner/LsviIncremental.ts, `kernel: "js"`).
+ * of the same kernels (src/learner/incremental/kernelsJs.ts, `kernel: "js"`).
  */
-import { lsviWasmBase64 } from "./lsviWasm.ts"
+import { lsviWasmBase64, lsviWasmPlainBase64 } from "./lsviWasm.ts"
 
 /** The exports of lsvi.wat; pointers are byte offsets into the learner's memory. */
 export interface SimdKernels {
@@ -32,23 +32,33 @@ export interface SimdKernels {
     rhsl: number,
     val: number
   ) => void
-  /** L += Σ φφᵀ over n rows, upper part only (row i from column i rounded down to even). */
+  /** L += Σ φφᵀ over n rows, upper part (rows i, i+1 from column i rounded down to 8; the caller mirrors it). */
   readonly gram: (phi: number, n: number, d: number, dp: number, L: number) => void
   /** q_r = ‖R x_r‖² for n rows of stride dp, with U = Rᵀ upper triangular (d rows of stride d rounded up to 8). */
   readonly forms: (x: number, n: number, d: number, dp: number, U: number, q: number) => void
+  /** y[0..dp) += Σ_t v_t x_t over n rows x_t of stride dp (v: n float64 values). */
+  readonly gemvT: (y: number, v: number, x: number, n: number, dp: number) => void
   /** Σ of n float64 values (n even): one read of each, for the memory floor of the bench. */
   readonly sweep: (x: number, n: number) => number
 }
 
-/** The module's bytes (exported for the test that checks them against lsvi.wat). */
+/** The module's bytes, with fused multiply-adds (exported for the test that checks them against lsvi.wat). */
 export const lsviWasmBytes = (): Uint8Array => Uint8Array.from(Buffer.from(lsviWasmBase64, "base64"))
+
+/** The same module without relaxed SIMD, for runtimes that have 128-bit SIMD but not relaxed SIMD. */
+export const lsviWasmPlainBytes = (): Uint8Array => Uint8Array.from(Buffer.from(lsviWasmPlainBase64, "base64"))
 
 let compiled: WebAssembly.Module | null | undefined = undefined
 
 const moduleOnce = (): WebAssembly.Module | null => {
   if (compiled === undefined) {
-    const bytes = lsviWasmBytes()
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null
+    compiled = null
+    for (const bytes of [lsviWasmBytes(), lsviWasmPlainBytes()]) {
+      if (WebAssembly.validate(bytes)) {
+        compiled = new WebAssembly.Module(bytes)
+        break
+      }
+    }
   }
   return compiled
 }

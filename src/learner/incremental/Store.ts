@@ -1,0 +1,166 @@
+/**
+ * The layout of the stored rows of `LsviIncremental` (src/learner/LsviIncremental.ts): one
+ * `WebAssembly.Memory` per learner, filled by a bump allocator, and per step h a list of chunks of
+ * flat float64 arrays. Every pointer is a byte offset into that memory, so the SIMD kernels
+ * (src/linalg/wasm/lsvi.wat) read the rows in place.
+ *
+ * A chunk of step h holds, for up to `capacity` transitions τ, in this order (the order the step
+ * kernel reads them, so one chunk is one stream): the next-state rows φ(s_{h+1}^τ, a) for every a
+ * (A rows of dp), their kept forms q = φᵀΛ_{h+1}⁻¹φ (A values), φ_h^τ (dp) and r_h^τ. A feature
+ * row has d entries stored with stride dp = d rounded up to even; the padding entry is 0.
+ * Chunks grow by an eighth of what the step already stores, so the slack is at most 1/8.
+ */
+import type { SimdKernels } from "../../linalg/wasm/simd.ts"
+
+const PAGE = 65536
+const MIN_CHUNK = 32
+
+/** A bump allocator over a growable WebAssembly memory; offsets are bytes, 16-byte aligned. */
+export class Arena {
+  readonly memory: WebAssembly.Memory
+  f64: Float64Array
+  top = 16 // offset 0 stays unused
+  constructor(initialBytes: number) {
+    this.memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(initialBytes / PAGE)) })
+    this.f64 = new Float64Array(this.memory.buffer)
+  }
+  /** Room for `count` float64 values, zeroed; returns the byte offset. */
+  alloc(count: number): number {
+    const at = this.top
+    const end = at + ((count * 8 + 15) & ~15)
+    const have = this.memory.buffer.byteLength
+    if (end > have) {
+      // Grow by at least a quarter of what is there, so that growing is rare; untouched pages cost
+      // address space, not memory.
+      const need = Math.ceil((end - have) / PAGE)
+      const more = Math.max(need, Math.ceil(have / PAGE / 4))
+      const max = 65536 // 4 GiB: the limit of a 32-bit WebAssembly memory
+      const pages = have / PAGE
+      if (pages + need > max) throw new RangeError(`LsviIncremental: the data need more than 4 GiB (${end} bytes)`)
+      this.memory.grow(Math.min(more, max - pages))
+      this.f64 = new Float64Array(this.memory.buffer)
+    }
+    this.top = end
+    return at
+  }
+}
+
+/** One chunk of stored transitions of one step: byte offsets of its arrays. */
+export interface Chunk {
+  readonly capacity: number
+  count: number
+  readonly next: number // capacity × A × dp (0 at the last step)
+  readonly q: number // capacity × A (0 at the last step)
+  readonly phi: number // capacity × dp
+  readonly reward: number // capacity
+}
+
+/** The stored transitions of every step, and the step kernel's scratch. */
+export class Store {
+  readonly arena = new Arena(PAGE * 4)
+  readonly chunks: Array<Array<Chunk>>
+  readonly count: Array<number>
+  /** Scratch of the step kernel for one chunk (Q̄ of every row, then V̄ and V̲ of every transition). */
+  val = 0
+  private valRows = 0
+
+  constructor(readonly horizon: number, readonly dim: number, readonly actions: number, readonly dp: number) {
+    this.chunks = Array.from({ length: horizon }, () => [])
+    this.count = new Array(horizon).fill(0)
+  }
+
+  /** The chunk that takes the next transition of step h (a new one when the last is full). */
+  chunkWithRoom(h: number): Chunk {
+    const list = this.chunks[h]
+    const tail = list[list.length - 1]
+    if (tail !== undefined && tail.count < tail.capacity) return tail
+    const { horizon: H, actions: A, dp } = this
+    const capacity = Math.max(MIN_CHUNK, Math.ceil(this.count[h] / 8))
+    const last = h + 1 >= H
+    const a = this.arena
+    // In the order the step kernel reads them: the next-state rows, their forms, then φ_h (one stream).
+    const next = last ? 0 : a.alloc(capacity * A * dp)
+    const q = last ? 0 : a.alloc(capacity * A)
+    const phi = a.alloc(capacity * dp)
+    const reward = a.alloc(capacity)
+    const chunk: Chunk = { capacity, count: 0, next, q, phi, reward }
+    list.push(chunk)
+    if (!last && capacity * (A + 1) > this.valRows) {
+      this.valRows = capacity * (A + 1)
+      this.val = a.alloc(this.valRows)
+    }
+    return chunk
+  }
+
+  /**
+   * Stores one transition of step h: φ_h from the arena at `x` (byte offset, dp entries), the reward,
+   * and at h < H − 1 the next state's block nextPhi[nextOff..+A·d) (A rows of d).
+   */
+  append(h: number, x: number, reward: number, nextPhi: ArrayLike<number> | undefined, nextOff: number): void {
+    const { dim: d, actions: A, dp } = this
+    const chunk = this.chunkWithRoom(h)
+    const f = this.arena.f64 // read after chunkWithRoom, which may grow the memory
+    const t = chunk.count
+    const po = (chunk.phi >> 3) + t * dp
+    const xo = x >> 3
+    for (let i = 0; i < d; i++) f[po + i] = f[xo + i]
+    f[(chunk.reward >> 3) + t] = reward
+    if (h + 1 < this.horizon && nextPhi !== undefined) {
+      const no = (chunk.next >> 3) + t * A * dp
+      for (let a = 0; a < A; a++) {
+        for (let i = 0; i < d; i++) f[no + a * dp + i] = nextPhi[nextOff + a * d + i]
+      }
+    }
+    chunk.count = t + 1
+    this.count[h]++
+  }
+
+  /**
+   * Reads every stored next-state row once and returns their sum: the memory floor that the
+   * backup's one pass per step over those rows cannot beat (timed by the bench).
+   */
+  sweepNextStates(simd: SimdKernels | undefined): number {
+    const { actions: A, horizon: H, dp } = this
+    let total = 0
+    for (let h = 0; h + 1 < H; h++) {
+      for (const ch of this.chunks[h]) {
+        const n = ch.count * A * dp
+        if (simd !== undefined) {
+          total += simd.sweep(ch.next, n)
+        } else {
+          const f = this.arena.f64
+          const o = ch.next >> 3
+          for (let i = 0; i < n; i++) total += f[o + i]
+        }
+      }
+    }
+    return total
+  }
+
+  /**
+   * The stored data of step h, chunk by chunk, as copies-free views (valid until the next
+   * append, which may grow the memory): φ (count × d), r (count), and at h < H − 1 the
+   * next-state rows (count × A × d).
+   */
+  *storedChunks(h: number): Generator<{ readonly phi: Float64Array; readonly reward: Float64Array; readonly next: Float64Array | undefined }> {
+    const { dim: d, actions: A, horizon: H, dp } = this
+    for (const ch of this.chunks[h]) {
+      const f = this.arena.f64
+      const phi = new Float64Array(ch.count * d)
+      for (let t = 0; t < ch.count; t++) phi.set(f.subarray((ch.phi >> 3) + t * dp, (ch.phi >> 3) + t * dp + d), t * d)
+      let next: Float64Array | undefined
+      if (h + 1 < H) {
+        if (dp === d) {
+          next = f.subarray(ch.next >> 3, (ch.next >> 3) + ch.count * A * d)
+        } else {
+          next = new Float64Array(ch.count * A * d)
+          for (let row = 0; row < ch.count * A; row++) {
+            const o = (ch.next >> 3) + row * dp
+            next.set(f.subarray(o, o + d), row * d)
+          }
+        }
+      }
+      yield { phi, reward: f.subarray(ch.reward >> 3, (ch.reward >> 3) + ch.count), next }
+    }
+  }
+}
