@@ -1,16 +1,23 @@
 /**
  * Loads a spec module (`specs/*.spec.ts`) and turns every way it can go wrong into a one-line,
- * structured error: a missing file, a module that does not load, a module without a spec.
+ * structured error: a missing file, a module that does not load (a syntax error with its file,
+ * line and column), a module without a spec, an export that is not plain data (snapshot.ts).
  * `.ts` files load through tsx, which the `distmt` command registers before it starts.
+ *
+ * The commands do not call this first: they check the spec in a worker with a time limit
+ * (specCheck.ts), and only a spec that passed is loaded here, in the main process.
  */
 import { Data, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
+import { isMainThread } from "node:worker_threads"
+import { mark, Step } from "../spec/activity.ts"
 import { decode, type DecodeOptions } from "../spec/schema.ts"
-import { LOADED_BY_DISTMT } from "../spec/selfRun.ts"
+import { LOADED_BY_DISTMT, stackFiles } from "../spec/selfRun.ts"
+import { snapshotSpec } from "../spec/snapshot.ts"
 import type { Experiment } from "../spec/Spec.ts"
-import type { SpecError } from "../spec/SpecError.ts"
+import { SpecError } from "../spec/SpecError.ts"
 
 export class SpecLoadError extends Data.TaggedError("SpecLoadError")<{ readonly source: string; readonly reason: string }> {
   override get message(): string {
@@ -18,7 +25,55 @@ export class SpecLoadError extends Data.TaggedError("SpecLoadError")<{ readonly 
   }
 }
 
-const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]
+const text = (e: unknown): string => {
+  try {
+    return e instanceof Error ? e.message : String(e)
+  } catch {
+    return "an unprintable error"
+  }
+}
+
+/**
+ * Why a module failed to load, in one line. tsx reports a syntax error as "Transform failed with 1
+ * error:" followed by esbuild's `file:line:column: ERROR: message` (column from 0): keep that part.
+ */
+export const loadFailure = (e: unknown, source: string): string => {
+  const message = text(e)
+  const located = /^(.*?):(\d+):(\d+): ERROR: (.*)$/m.exec(message)
+  if (located !== null) {
+    const [, , line, column, what] = located
+    return `syntax error at ${source}:${line}:${Number(column) + 1}: ${what}`
+  }
+  return `the module failed to load: ${message.split("\n")[0]}`
+}
+
+const guarded = new Set<string>()
+
+/**
+ * In the main process, a spec's call of `process.exit` (a timer set by its top-level code can fire
+ * in the middle of a run, after the spec check has passed) ends the command with one line and exit
+ * code 1, never with the spec's code: `process.exit(0)` must not pass for success. Calls from
+ * anywhere else (the runtime's own exit) go through unchanged.
+ */
+const guardExit = (absolute: string, file: string): void => {
+  if (!isMainThread || guarded.has(absolute)) return
+  guarded.add(absolute)
+  const exit = process.exit.bind(process)
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p)
+    } catch {
+      return p
+    }
+  }
+  const target = real(absolute)
+  process.exit = ((code?: number | string | null) => {
+    const fromSpec = stackFiles(new Error().stack ?? "").some((f) => real(f) === target)
+    if (!fromSpec) return exit(code)
+    process.stderr.write(`Spec ${file} called process.exit(${code ?? ""}); a spec must not end the process\n`)
+    return exit(1)
+  }) as typeof process.exit
+}
 
 /**
  * Imports the module at `file` and decodes its default export (or its export named `spec`); with
@@ -31,16 +86,29 @@ export const loadSpec = (file: string, options: DecodeOptions = {}): Effect.Effe
     if (fs.statSync(absolute).isDirectory()) return yield* new SpecLoadError({ source: file, reason: "is a directory, expected a .spec.ts file" })
     // A spec imported by distmt itself must not also run itself as if executed directly (selfRun.ts).
     Reflect.set(globalThis, LOADED_BY_DISTMT, true)
+    guardExit(absolute, file)
+    mark(Step.load)
     const mod = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(absolute).href) as Promise<Record<string, unknown>>,
-      catch: (e) => new SpecLoadError({ source: file, reason: `the module failed to load: ${firstLine(e)}` })
+      catch: (e) => new SpecLoadError({ source: file, reason: loadFailure(e, file) })
     })
-    const candidate = mod.default ?? mod.spec
+    mark(Step.read)
+    let candidate: unknown
+    try {
+      candidate = mod.default ?? mod.spec
+    } catch (e) {
+      return yield* new SpecLoadError({ source: file, reason: `reading the module's export threw: ${text(e)}` })
+    }
     if (candidate === undefined) {
       return yield* new SpecLoadError({
         source: file,
         reason: "the module exports no spec (expected `export default Experiment.make({ ... })`)"
       })
     }
-    return yield* decode(candidate, file, options)
+    const copy = snapshotSpec(candidate)
+    if (copy.issues.length > 0) return yield* new SpecError({ source: file, issues: copy.issues })
+    mark(Step.decode)
+    const decoded = yield* decode(copy.value, file, options)
+    mark(Step.idle)
+    return decoded
   })

@@ -23,11 +23,13 @@ import { runExperiment, threadsFor } from "../run/runExperiment.ts"
 import { trainDqnCommand } from "../deep/trainCommand.ts"
 import { clusterCommand } from "../cluster/clusterCommand.ts"
 import { runnerCommand } from "../cluster/runnerCommand.ts"
-import { clusterRunFlags, withClusterServers } from "../cluster/runCluster.ts"
+import { clusterRunFlags, clusterRunKey, withClusterServers } from "../cluster/runCluster.ts"
 import { compile } from "../spec/compile.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { bench } from "./bench.ts"
 import { loadSpec } from "./loadSpec.ts"
+import { checkOutDir, checkRunDirOwner, lockDir, newRunDir, removeStaleTemporaries } from "./outDir.ts"
+import { checkedSpec, specTimeoutFlag } from "./specCheck.ts"
 import { terminalProgress } from "./progress.ts"
 import { reportCommand } from "./report.ts"
 import { sweepCommand } from "./sweep.ts"
@@ -41,7 +43,7 @@ class UsageError extends Data.TaggedError("UsageError")<{ readonly message: stri
 
 /** Prints a user-facing error and sets a failing exit code; anything else is a bug and surfaces as such. */
 const reportUserErrors = <A, R>(
-  effect: Effect.Effect<A, { readonly _tag: "SpecError" | "SpecLoadError" | "PlatformError" | "UsageError"; readonly message: string }, R>
+  effect: Effect.Effect<A, { readonly _tag: "SpecError" | "SpecLoadError" | "PlatformError" | "UsageError" | "OutDirError"; readonly message: string }, R>
 ) =>
   effect.pipe(
     Effect.catch((e) =>
@@ -65,17 +67,19 @@ const parseThreads = (flag: Option.Option<string>) =>
 
 const timestamp = () => new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
 
-const validate = Command.make("validate", { spec: specArgument }, ({ spec }) =>
+const validate = Command.make("validate", { spec: specArgument, specTimeout: specTimeoutFlag }, ({ spec, specTimeout }) =>
   reportUserErrors(
     Effect.gen(function*() {
-      const decoded = yield* loadSpec(spec)
-      const c = yield* compile(decoded, spec)
+      // Decoded, compiled and every sweep point checked, all in the time-limited worker (specCheck.ts).
+      const c = yield* checkedSpec(spec, specTimeout, { sweep: true, allVariants: true })
+      const points = c.points > 1 ? `; all ${c.points} sweep points checked` : ""
+      const quick = c.quickPoints !== undefined && c.quickPoints > 1 ? ` (and the ${c.quickPoints} of --quick)` : ""
       yield* Console.log(
-        `${spec}: valid. ${c.tasks.length} tasks (separation ${c.separation.value.toPrecision(4)} ≥ cSep ${decoded.cSep}), ` +
-          `${decoded.agents} agents, d = ${c.features.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}`
+        `${spec}: valid. ${c.tasks} tasks (separation ${c.separation.toPrecision(4)} ≥ cSep ${c.cSep}), ` +
+          `${c.agents} agents, d = ${c.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}${points}${quick}`
       )
     })
-  )).pipe(Command.withDescription("Decode and check a spec without running it."))
+  )).pipe(Command.withDescription("Decode and check a spec (and every point of its sweep) without running it."))
 
 const run = Command.make(
   "run",
@@ -90,44 +94,54 @@ const run = Command.make(
       Flag.withDefault(false),
       Flag.withDescription("run each server on the cluster's runners, its state in PostgreSQL (docs/cluster.md); same results")
     ),
+    specTimeout: specTimeoutFlag,
     ...clusterRunFlags
   },
-  ({ spec, out, threads: threadsFlag, cluster, ...connection }) =>
+  ({ spec, out, threads: threadsFlag, cluster, specTimeout, ...connection }) =>
     reportUserErrors(
       Effect.gen(function*() {
         const threadsOption = yield* parseThreads(threadsFlag)
+        if (Option.isSome(out)) yield* checkOutDir(out.value, "--out")
+        // Checked in a time-limited worker first; only then loaded and compiled here (specCheck.ts).
+        yield* checkedSpec(spec, specTimeout, {})
         const decoded = yield* loadSpec(spec)
         const c = yield* compile(decoded, spec)
         const threads = threadsFor(c, threadsOption ?? decoded.threads)
-        const dir = Option.getOrElse(out, () => path.join("runs", decoded.name, timestamp()))
-        yield* Console.log(
-          `distmt: ${decoded.name}: N = ${decoded.agents} agents, M = ${c.tasks.length} tasks, ε = ${decoded.epsilon}, ` +
-            `cSep = ${decoded.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
-            `${decoded.seeds} seed${decoded.seeds === 1 ? "" : "s"}, algorithms: distmt${decoded.baselines.map((b) => `, ${b}`).join("")}, ` +
-            `${threads} thread${threads === 1 ? "" : "s"}`
-        )
-        const execute = (servers?: Parameters<Parameters<typeof withClusterServers>[2]>[0]) =>
-          Effect.gen(function*() {
-            yield* prepareOutput(dir, c)
-            const progress = terminalProgress()
-            const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false), {
-              threads,
-              ...(servers === undefined ? {} : { servers })
-            })
-            progress.finish()
-            return results
+        // With --cluster the connection and the secret are checked before anything is written.
+        type Servers = Parameters<Parameters<typeof withClusterServers>[1]>[0]
+        const body = (servers?: Servers) => Effect.gen(function*() {
+          // A default folder is created here, under a name no other run has taken (outDir.ts).
+          const dir = Option.isSome(out) ? out.value : yield* newRunDir(path.join("runs", decoded.name), timestamp())
+          yield* Console.log(
+            `distmt: ${decoded.name}: N = ${decoded.agents} agents, M = ${c.tasks.length} tasks, ε = ${decoded.epsilon}, ` +
+              `cSep = ${decoded.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
+              `${decoded.seeds} seed${decoded.seeds === 1 ? "" : "s"}, algorithms: distmt${decoded.baselines.map((b) => `, ${b}`).join("")}, ` +
+              `${threads} thread${threads === 1 ? "" : "s"}`
+          )
+          const label = Option.isSome(out) ? `--out ${dir}` : dir
+          // One writer per folder (a lock naming its PID); then the temporaries a killed run left behind go.
+          yield* lockDir(dir, label)
+          yield* checkRunDirOwner(dir, decoded.name, label)
+          removeStaleTemporaries(dir)
+          yield* prepareOutput(dir, c, threads)
+          const progress = terminalProgress()
+          const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false, threads), {
+            threads,
+            ...(servers === undefined ? {} : { servers: servers(clusterRunKey(decoded, dir)) })
           })
-        const results = cluster
-          ? yield* withClusterServers(connection, decoded.name, (servers) => execute(servers)).pipe(
+          progress.finish()
+          yield* writeResults(dir, c, results.runs, true, threads)
+          yield* Console.log("")
+          const summary = summarize(results.runs, decoded.stopping._tag === "Adaptive")
+          yield* Console.log(summaryTable(summary))
+          for (const warning of capWarnings(results.runs, decoded.stopping, decoded.cSep)) yield* Console.log(warning)
+          yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, model.json, policies.json)`)
+        }).pipe(Effect.scoped)
+        yield* cluster
+          ? withClusterServers(connection, (servers) => body(servers)).pipe(
             Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e))
           )
-          : yield* execute()
-        yield* writeResults(dir, c, results.runs, true)
-        yield* Console.log("")
-        const summary = summarize(results.runs, decoded.stopping._tag === "Adaptive")
-        yield* Console.log(summaryTable(summary))
-        for (const warning of capWarnings(results.runs, decoded.stopping, decoded.cSep)) yield* Console.log(warning)
-        yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, model.json, policies.json)`)
+          : body()
       })
     )
 ).pipe(Command.withDescription("Run an experiment end to end and write its results."))

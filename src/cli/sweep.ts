@@ -27,6 +27,8 @@ import {
 import { pointKey, planUnits, type SweepUnit } from "../run/sweepPlan.ts"
 import { axisLabel, describePoint, expandSweep } from "../spec/sweep.ts"
 import { loadSpec } from "./loadSpec.ts"
+import { LOCK_FILE, lockDir, outDirProblem } from "./outDir.ts"
+import { checkedSpec, specTimeoutFlag } from "./specCheck.ts"
 import { sweepProgress } from "./sweepProgress.ts"
 import { makeWorkerPool } from "./workerPool.ts"
 
@@ -47,10 +49,12 @@ const checkDir = (dir: string, name: string, quick: boolean) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    // A file, a path under a file, a folder we may not write in: one line, before anything is written.
+    const problem = outDirProblem(dir)
+    if (problem !== undefined) return yield* new SweepDirError({ dir, reason: problem })
     if (!(yield* fs.exists(dir))) return undefined
-    const info = yield* fs.stat(dir)
-    if (info.type !== "Directory") return yield* new SweepDirError({ dir, reason: "it exists and is not a folder" })
-    const entries = yield* fs.readDirectory(dir)
+    // A lock or temporaries left by a sweep killed before it wrote sweep.json do not make the folder another's.
+    const entries = (yield* fs.readDirectory(dir)).filter((f) => f !== LOCK_FILE && !/\.\d+\.tmp$/.test(f))
     if (!entries.includes("sweep.json")) {
       if (entries.length === 0) return undefined
       return yield* new SweepDirError({
@@ -140,12 +144,15 @@ export const sweepCommand = Command.make(
     ),
     quick: Flag.Boolean("quick").pipe(Flag.withDefault(false), Flag.withDescription("run the spec's `quick` variant (CI-sized)")),
     jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads (default: the number of cores)")),
-    dryRun: Flag.Boolean("dry-run").pipe(Flag.withDefault(false), Flag.withDescription("check every point and print the plan; run and write nothing"))
+    dryRun: Flag.Boolean("dry-run").pipe(Flag.withDefault(false), Flag.withDescription("check every point and print the plan; run and write nothing")),
+    specTimeout: specTimeoutFlag
   },
-  ({ spec, out, quick, jobs, dryRun }) =>
+  ({ spec, out, quick, jobs, dryRun, specTimeout }) =>
     reportUserErrors(Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
+      // Every point checked in a time-limited worker first; only then loaded here (specCheck.ts).
+      yield* checkedSpec(spec, specTimeout, { quick, sweep: true })
       const decoded = yield* loadSpec(spec, { quick })
       const points = yield* expandSweep(decoded, spec)
       const units = planUnits(decoded, points)
@@ -176,6 +183,8 @@ export const sweepCommand = Command.make(
       }
 
       yield* fs.makeDirectory(path.join(dir, "runs"), { recursive: true })
+      // One sweep per folder: a second one is refused with the first's PID before it touches anything.
+      yield* lockDir(dir, `Cannot sweep into ${dir}`)
       yield* removeStaleTemporaries(dir)
       yield* writeAtomic(path.join(dir, "sweep.json"), JSON.stringify(manifest, null, 1) + "\n")
 
@@ -239,5 +248,5 @@ export const sweepCommand = Command.make(
       const report = yield* writeReport(dir)
       yield* Console.log(`\n${report.headline}`)
       yield* Console.log(`\nResults in ${dir}/: sweep.csv, rows.csv, summary.json, runs/; report.md, report.html and plots/*.svg`)
-    }))
+    }).pipe(Effect.scoped))
 ).pipe(Command.withDescription("Run a spec's sweep (axes × seeds × algorithms) on all cores, resumably; then write the report."))

@@ -50,11 +50,10 @@ export const withClusterServers = <A, E, R>(
     readonly clusterName: string
   },
   /**
-   * The run's key: the same spec written to the same folder is the same run, so that a submission
-   * killed and given again resumes it (below).
+   * Given the servers of the run whose key is `key` (`clusterRunKey`: the same spec written to the
+   * same folder is the same run, so that a submission killed and given again resumes it, below).
    */
-  key: string,
-  use: (servers: (algorithm: Algorithm, seed: number) => (agents: number) => Effect.Effect<RunServer>) => Effect.Effect<A, E, R>
+  use: (servers: (key: string) => (algorithm: Algorithm, seed: number) => (agents: number) => Effect.Effect<RunServer>) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
     const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
@@ -88,7 +87,7 @@ export const withClusterServers = <A, E, R>(
       // Resuming: a submission given again starts a new attempt of each server, rebuilt from the
       // tables; its agents run again from their seeds and send the same numbered requests, which the
       // server answers from the replies it kept, so the run goes on where it stopped, with the same numbers.
-      return yield* use((algorithm, seed) => (agents) =>
+      return yield* use((key) => (algorithm, seed) => (agents) =>
         Effect.gen(function*() {
           const run = `${key}-${algorithm}-${seed}`
           const attempt = yield* Effect.orDie(Effect.provideService(nextAttempt(run), SqlClient, sql))

@@ -81,3 +81,14 @@ export const solveSeparated = (
   }
   return { _tag: "Solved", contexts }
 }
+
+/**
+ * What solving a family costs, in operations, before it is tried: each task takes two solves at
+ * the ends of `within` and about 50 bisection steps (FIELD_TOLERANCE halves [low, high] ~47 times),
+ * each solve a backward induction over the H·S·A·S transition entries plus a fixed cost of building
+ * the MDP. An estimate to refuse a family that would run for hours, not a benchmark.
+ */
+export const SOLVES_PER_TASK = 52
+export const solveCost = (count: number, transitionEntries: number): number => count * SOLVES_PER_TASK * (transitionEntries + 100)
+/** The most `solveCost` compile accepts: about half a minute on one core. */
+export const MAX_SOLVE_COST = 2e8

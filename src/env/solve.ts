@@ -65,15 +65,18 @@ export const startValue = (m: FiniteMdp, values: Values): number => values.V[m.s
 export const separation = (
   startValues: ReadonlyArray<number>
 ): { readonly value: number; readonly pair: readonly [number, number] | undefined } => {
+  // Sorted by value, the closest pair is adjacent: O(M log M), not O(M²) (200,000 tasks in well under a second).
+  const order = Array.from(startValues.keys()).sort((a, b) => startValues[a] - startValues[b] || a - b)
   let value = Infinity
   let pair: readonly [number, number] | undefined
-  for (let i = 0; i < startValues.length; i++) {
-    for (let j = i + 1; j < startValues.length; j++) {
-      const gap = Math.abs(startValues[i] - startValues[j])
-      if (gap < value) {
-        value = gap
-        pair = [i, j]
-      }
+  for (let k = 0; k + 1 < order.length; k++) {
+    const [a, b] = [order[k], order[k + 1]]
+    const gap = Math.abs(startValues[a] - startValues[b])
+    const candidate = a < b ? ([a, b] as const) : ([b, a] as const)
+    // Among equal gaps, the first pair (i, j) in index order, as the pairwise scan reported it.
+    if (gap < value || (gap === value && pair !== undefined && (candidate[0] < pair[0] || (candidate[0] === pair[0] && candidate[1] < pair[1])))) {
+      value = gap
+      pair = candidate
     }
   }
   return { value, pair }

@@ -74,9 +74,14 @@ const csvRow = (r: Row): string =>
 export const resultsCsv = (runs: ReadonlyArray<AlgorithmRun>): string =>
   [CSV_COLUMNS.join(","), ...runs.flatMap((r) => r.rows.map(csvRow))].join("\n") + "\n"
 
-export const summaryJson = (c: Compiled, runs: ReadonlyArray<AlgorithmRun>, complete: boolean) => ({
-  spec: specJson(c.spec),
+/**
+ * `threads`: the learner threads the run actually used (the spec's "auto" resolved on this machine);
+ * it replaces the spec's `threads` in the record, so that the file says what happened.
+ */
+export const summaryJson = (c: Compiled, runs: ReadonlyArray<AlgorithmRun>, complete: boolean, threads?: number) => ({
+  spec: threads === undefined ? specJson(c.spec) : { ...(specJson(c.spec) as object), threads },
   complete,
+  ...(threads === undefined ? {} : { threads }),
   tasks: c.contexts.map((context, id) => ({ id, context, vStar: c.startValues[id] })),
   separation: c.separation.value,
   beta: c.beta,
@@ -110,20 +115,27 @@ export const policiesJson = (c: Compiled, runs: ReadonlyArray<AlgorithmRun>) => 
   )
 })
 
-/** Creates the output folder and writes model.json (known before anything runs). */
-export const prepareOutput = (dir: string, c: Compiled) =>
+/**
+ * Creates the output folder and writes a summary.json that says `"complete": false`, then model.json
+ * (known before anything runs). From here on the folder always holds a summary.json, and it says
+ * `"complete": true` only after the last write of every other file (writeResults writes it last):
+ * a run killed at any point, between two renames included, leaves a folder marked incomplete.
+ */
+export const prepareOutput = (dir: string, c: Compiled, threads?: number) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     yield* fs.makeDirectory(dir, { recursive: true })
+    // Marked incomplete first: an earlier run's complete summary.json must not outlive a new model.json.
+    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(summaryJson(c, [], false, threads), null, 2) + "\n")
     yield* writeAtomic(path.join(dir, "model.json"), JSON.stringify(modelJson(c)))
   })
 
 /** (Re)writes summary.json, results.csv and policies.json with the runs finished so far. */
-export const writeResults = (dir: string, c: Compiled, runs: ReadonlyArray<AlgorithmRun>, complete: boolean) =>
+export const writeResults = (dir: string, c: Compiled, runs: ReadonlyArray<AlgorithmRun>, complete: boolean, threads?: number) =>
   Effect.gen(function*() {
     const path = yield* Path.Path
     yield* writeAtomic(path.join(dir, "results.csv"), resultsCsv(runs))
     yield* writeAtomic(path.join(dir, "policies.json"), JSON.stringify(policiesJson(c, runs)))
-    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(summaryJson(c, runs, complete), null, 2) + "\n")
+    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(summaryJson(c, runs, complete, threads), null, 2) + "\n")
   })

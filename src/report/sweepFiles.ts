@@ -220,10 +220,20 @@ const METRIC_COLUMNS: ReadonlyArray<readonly [string, (m: RunMetrics) => number 
   ["policies", (m) => m.policies]
 ]
 
+/** sweep.csv's columns of the point: [column, the spec field an axis would name, value]. */
+const POINT_COLUMNS: ReadonlyArray<readonly [string, string, (p: Manifest["points"][number]) => unknown]> = [
+  ["agents", "agents", (p) => p.agents],
+  ["tasks", "contexts.count", (p) => p.tasks],
+  ["epsilon", "epsilon", (p) => p.epsilon],
+  ["c_sep", "cSep", (p) => p.cSep]
+]
+
 /** sweep.csv: one row per finished run, in plan order. */
 export const sweepCsv = (manifest: Manifest, records: ReadonlyMap<string, RunRecord>): string => {
   const axes = manifest.axes.map(([k]) => k)
-  const header = ["point", ...axes, "algorithm", "seed", "agents", "tasks", "epsilon", "c_sep", "separation", ...METRIC_COLUMNS.map(([c]) => c)]
+  // A point's own column is left out when an axis of the same field already gives it (`agents`).
+  const own = POINT_COLUMNS.filter(([, field]) => !axes.includes(field))
+  const header = ["point", ...axes, "algorithm", "seed", ...own.map(([c]) => c), "separation", ...METRIC_COLUMNS.map(([c]) => c)]
   const lines = [header.map(csvCell).join(",")]
   for (const u of manifest.units) {
     const rec = records.get(u.key)
@@ -231,7 +241,7 @@ export const sweepCsv = (manifest: Manifest, records: ReadonlyMap<string, RunRec
     const p = manifest.points.find((x) => x.index === u.point)!
     const m = runMetrics(rec.run, p.adaptive)
     lines.push(
-      [u.point, ...axes.map((a) => axisLabel(p.values[a])), u.algorithm, u.seed, p.agents, p.tasks, p.epsilon, p.cSep, p.separation, ...METRIC_COLUMNS.map(([, f]) => f(m))]
+      [u.point, ...axes.map((a) => axisLabel(p.values[a])), u.algorithm, u.seed, ...own.map(([, , f]) => f(p)), p.separation, ...METRIC_COLUMNS.map(([, f]) => f(m))]
         .map(csvCell)
         .join(",")
     )

@@ -8,10 +8,13 @@ import { Effect } from "effect"
 import { type FeatureTable, type FiniteMdp, oneHotFeatures } from "../env/FiniteMdp.ts"
 import { buildLinearChain } from "../env/linearChain.ts"
 import { buildRandomLinear, randomLinearFeatures } from "../env/randomLinear.ts"
-import { solveSeparated } from "../env/separated.ts"
+import { MAX_SOLVE_COST, SOLVES_PER_TASK, solveCost, solveSeparated } from "../env/separated.ts"
 import { optimalValues, separation, type Values } from "../env/solve.ts"
 import type { Context, Experiment, TabularEnv } from "./Spec.ts"
-import { Described, show, SpecError, type SpecIssue } from "./SpecError.ts"
+import { mark, Step } from "./activity.ts"
+import { Described, show, SpecError } from "./SpecError.ts"
+import { Issues } from "./issues.ts"
+import { tabularMdp } from "./tabular.ts"
 import { resolveBeta, type ResolvedExperiment, resolveStopping } from "./theory.ts"
 
 export { resolveBeta, type ResolvedExperiment } from "./theory.ts"
@@ -35,14 +38,7 @@ export interface Compiled {
 
 /** Feature norms may exceed 1 by rounding only. */
 const NORM_TOLERANCE = 1e-9
-const PROBABILITY_TOLERANCE = 1e-9
 
-class Issues {
-  readonly list: Array<SpecIssue> = []
-  add(path: string, message: string, actual?: unknown) {
-    this.list.push(actual === undefined ? { path, message } : { path, message, actual: show(actual) })
-  }
-}
 
 /** The contexts with the path each came from, for error messages. */
 const expandContexts = (
@@ -128,64 +124,6 @@ const checkSizes = (issues: Issues, spec: Experiment): { readonly fits: boolean;
   return { fits: issues.list.length === before, listable }
 }
 
-/** Validates and flattens a user's tables for one context. */
-const tabularMdp = (issues: Issues, env: TabularEnv, context: Context, index: number): FiniteMdp | undefined => {
-  const { horizon: H, states: S, actions: A } = env
-  const start = env.start ?? 0
-  const where = `environment.build(context ${index})`
-  let tables: ReturnType<TabularEnv["build"]>
-  try {
-    tables = env.build(context)
-  } catch (e) {
-    issues.add(where, `expected the tables of context ${index}, but build threw: ${e instanceof Error ? e.message : String(e)}`)
-    return undefined
-  }
-  if (tables === null || typeof tables !== "object" || !Array.isArray(tables.reward) || !Array.isArray(tables.transition)) {
-    issues.add(where, "expected { reward: [S][A] or [H][S][A], transition: [S][A][S] or [H][S][A][S] }", tables)
-    return undefined
-  }
-  const before = issues.list.length
-  const reward = new Float64Array(H * S * A)
-  const transition = new Float64Array(H * S * A * S)
-  // A stationary table ([S][A]...) is repeated over h; a stage-dependent one has H rows.
-  const stage = <T>(table: ReadonlyArray<T>, depth: number, h: number): unknown =>
-    depthOf(table) === depth + 1 ? table[h] : table
-  for (let h = 0; h < H; h++) {
-    const r = stage(tables.reward as ReadonlyArray<unknown>, 2, h)
-    const p = stage(tables.transition as ReadonlyArray<unknown>, 3, h)
-    for (let s = 0; s < S; s++) {
-      for (let a = 0; a < A; a++) {
-        const rv = (r as any)?.[s]?.[a]
-        const rPath = `${where}.reward[${h}][${s}][${a}]`
-        if (typeof rv !== "number" || !Number.isFinite(rv) || rv < 0 || rv > 1) {
-          issues.add(rPath, "expected a reward in [0, 1]", rv)
-        } else reward[(h * S + s) * A + a] = rv
-        const row = (p as any)?.[s]?.[a]
-        const pPath = `${where}.transition[${h}][${s}][${a}]`
-        if (!Array.isArray(row) || row.length !== S) {
-          issues.add(pPath, `expected a distribution over the ${S} states`, row)
-          continue
-        }
-        let total = 0
-        for (let t = 0; t < S; t++) {
-          const q = row[t]
-          if (typeof q !== "number" || !Number.isFinite(q) || q < 0) {
-            issues.add(`${pPath}[${t}]`, "expected a probability ≥ 0", q)
-          } else {
-            total += q
-            transition[((h * S + s) * A + a) * S + t] = q
-          }
-        }
-        if (Math.abs(total - 1) > PROBABILITY_TOLERANCE) issues.add(pPath, "expected probabilities summing to 1", new Described(`sum ${total}`))
-      }
-    }
-    if (issues.list.length - before > 20) break // enough to show what is wrong
-  }
-  return issues.list.length === before ? { horizon: H, states: S, actions: A, start, reward, transition } : undefined
-}
-
-const depthOf = (u: unknown): number => (Array.isArray(u) ? 1 + depthOf(u[0]) : 0)
-
 /** Tabulates and checks the feature map: length d, finite entries, ‖φ(s,a)‖₂ ≤ 1 (§1). */
 const featureTable = (issues: Issues, spec: Experiment, S: number, A: number): FeatureTable | undefined => {
   const f = spec.features
@@ -203,7 +141,9 @@ const featureTable = (issues: Issues, spec: Experiment, S: number, A: number): F
       const path = `features.map(${s}, ${a})`
       let row: unknown
       try {
+        mark(Step.features, s, a)
         row = f.map(s, a)
+        mark(Step.compile)
       } catch (e) {
         issues.add(path, `expected a vector of length ${d}, but the map threw: ${e instanceof Error ? e.message : String(e)}`)
         continue
@@ -265,7 +205,7 @@ const separatedContexts = (issues: Issues, spec: Experiment): ReadonlyArray<Cont
         break
       case "Tabular":
         if ((env.start ?? 0) >= env.states) return "the environment's start state is out of range"
-        mdp = tabularMdp(probe, env, context, 0)
+        mdp = tabularMdp(probe, env, context, -1)
         break
       case "RandomLinear":
         return "Env.randomLinear contexts are seeds, which V* does not vary with continuously"
@@ -279,6 +219,23 @@ const separatedContexts = (issues: Issues, spec: Experiment): ReadonlyArray<Cont
     if (Object.hasOwn(b, c.vary)) issues.add(`contexts.bases[${i}].${c.vary}`, `unexpected field: ${c.vary} is the field solved for (contexts.vary)`, b[c.vary])
   }
   if (issues.list.length > 0) return []
+  // Each task is solved by bisection: refuse with its cost a count that would run for hours.
+  const entries = env._tag === "LinearChain"
+    ? env.horizon * env.length * 2 * env.length
+    : env._tag === "Tabular"
+    ? env.horizon * env.states * env.actions * env.states
+    : 0
+  const cost = solveCost(c.count, entries)
+  if (cost > MAX_SOLVE_COST) {
+    issues.add(
+      "contexts.count",
+      `expected a family that can be solved before the run: Contexts.separated solves each task by bisection on V* ` +
+        `(about ${SOLVES_PER_TASK} solves of ${entries} transition entries each), ${cost.toExponential(1)} operations for ${c.count} tasks, ` +
+        `above the limit of ${MAX_SOLVE_COST.toExponential(0)} (about half a minute); use fewer tasks, or list them with Contexts.list`,
+      c.count
+    )
+    return []
+  }
   const solved = solveSeparated(family, startValue)
   switch (solved._tag) {
     case "Solved":
@@ -307,6 +264,7 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
       const message = "the deep stage's experiment (issue 12) is not available yet: environment minatar needs a deep learner"
       return Effect.fail(new SpecError({ source, issues: [{ path: "environment", message, actual: show(spec.environment) }] }))
     }
+    mark(Step.compile)
     const issues = new Issues()
     // Too big to build: every other check still runs, but nothing is allocated.
     const { fits, listable } = checkSizes(issues, spec)

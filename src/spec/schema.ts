@@ -168,13 +168,27 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** The issues of a failed decode, each with its path, expectation and the value found. */
 const issuesOf = (issue: SchemaIssue.Issue, input: unknown): Array<SpecIssue> =>
-  formatter(issue).issues.map((i) => {
+  firstPerPath(formatter(issue).issues).map((i) => {
     const path = (i.path ?? []).map((p) => (typeof p === "object" ? p.key : p))
     const at = valueAt(input, path)
     // The schema says "Missing key" for an absent required field; say which field and that it is required.
     const message = i.message === "Missing key" ? "expected a value: this field is required (missing)" : i.message.replace(/^Expected /, "expected ")
     return at.found ? { path: formatPath(path), message, actual: show(at.value) } : { path: formatPath(path), message }
   })
+
+/**
+ * One issue per field: the schema checks a field's type before its range and reports both for one
+ * bad value (NaN is "not finite" and "not greater than 0"); the first says what is wrong.
+ */
+const firstPerPath = <I extends { readonly path?: ReadonlyArray<unknown> | undefined }>(issues: ReadonlyArray<I>): Array<I> => {
+  const seen = new Set<string>()
+  return issues.filter((i) => {
+    const key = JSON.stringify((i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)))
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
 
 export interface DecodeOptions {
   /** Decode the spec with its `quick` variant merged over it (`distmt sweep --quick`). */

@@ -1,0 +1,180 @@
+/**
+ * Checks of an output folder before anything is written, each failure one line naming the path and
+ * what to do: `--out notes.txt: exists and is not a folder`. Without them the first write fails
+ * with the platform's words (`AlreadyExists: FileSystem.makeDirectory`) or a temporary file's name.
+ */
+import { Data, Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+export class OutDirError extends Data.TaggedError("OutDirError")<{ readonly label: string; readonly reason: string }> {
+  override get message(): string {
+    return `${this.label}: ${this.reason}`
+  }
+}
+
+const statOf = (p: string): fs.Stats | undefined => {
+  try {
+    return fs.statSync(p)
+  } catch {
+    return undefined
+  }
+}
+
+const writable = (dir: string): boolean => {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A path as the user would write it: relative to the working folder if inside it. */
+const shown = (p: string): string => {
+  const r = path.relative(process.cwd(), p)
+  return r === "" || r.startsWith("..") || path.isAbsolute(r) ? p : r
+}
+
+/**
+ * Why `dir` cannot be (or become) an output folder, or undefined if it can: it must be a folder we
+ * may write in, or not exist yet with its nearest existing ancestor a folder we may write in.
+ */
+export const outDirProblem = (dir: string): string | undefined => {
+  const info = statOf(dir)
+  if (info !== undefined) {
+    if (!info.isDirectory()) return "exists and is not a folder; give a folder"
+    return writable(dir) ? undefined : "no permission to write in this folder; give another folder"
+  }
+  let ancestor = path.dirname(path.resolve(dir))
+  for (;;) {
+    const a = statOf(ancestor)
+    if (a !== undefined) {
+      if (!a.isDirectory()) return `cannot create it: ${shown(ancestor)} is a file, not a folder`
+      return writable(ancestor) ? undefined : `cannot create it: no permission to write in ${shown(ancestor)}`
+    }
+    const up = path.dirname(ancestor)
+    if (up === ancestor) return "cannot create it: no folder above it exists"
+    ancestor = up
+  }
+}
+
+/** Fails with one line if `dir` cannot be an output folder; `label` names it as the user gave it (`--out x`). */
+export const checkOutDir = (dir: string, flag?: string) =>
+  Effect.suspend(() => {
+    const problem = outDirProblem(dir)
+    const label = flag === undefined ? dir : `${flag} ${dir}`
+    return problem === undefined ? Effect.void : Effect.fail(new OutDirError({ label, reason: problem }))
+  })
+
+/**
+ * Creates a new run folder `<parent>/<stamp>` (`-2`, `-3`, … appended if taken) and returns its
+ * path. The folder is created with an exclusive mkdir, so two runs started in the same second never
+ * share one: the second finds the first's folder taken and takes the next name.
+ */
+export const newRunDir = (parent: string, stamp: string) =>
+  Effect.gen(function*() {
+    yield* checkOutDir(parent)
+    for (let n = 1; ; n++) {
+      const dir = path.join(parent, n === 1 ? stamp : `${stamp}-${n}`)
+      const created = yield* Effect.try({
+        try: () => {
+          fs.mkdirSync(parent, { recursive: true })
+          fs.mkdirSync(dir)
+          return true
+        },
+        catch: (e) => e as NodeJS.ErrnoException
+      }).pipe(
+        Effect.catch((e) =>
+          e.code === "EEXIST" ? Effect.succeed(false) : Effect.fail(new OutDirError({ label: dir, reason: `cannot create it: ${e.message}` }))
+        )
+      )
+      if (created) return dir
+    }
+  })
+
+/** The lock of a folder being written: it holds the writer's PID. */
+export const LOCK_FILE = ".distmt.lock"
+
+/** Whether a process with this id is running (EPERM: it runs, under another user). */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * Takes the folder's lock for this process (creating the folder), released when the scope closes.
+ * A second `run` or `sweep` on the same folder is refused with the first's PID, instead of writing
+ * over it or removing its temporary files. A lock left by a process that no longer runs (killed)
+ * is stale and taken over.
+ */
+export const lockDir = (dir: string, label: string) =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const file = path.join(dir, LOCK_FILE)
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          fs.mkdirSync(dir, { recursive: true })
+          fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" })
+          return Effect.succeed(file)
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+            return Effect.fail(new OutDirError({ label, reason: `cannot write in it: ${(e as Error).message}` }))
+          }
+        }
+        let pid = NaN
+        try {
+          pid = Number.parseInt(fs.readFileSync(file, "utf8"), 10)
+        } catch {
+          continue // removed meanwhile: try again
+        }
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+          return Effect.fail(
+            new OutDirError({
+              label,
+              reason: `another distmt process (PID ${pid}) is writing in this folder; wait for it to end, or give another folder`
+            })
+          )
+        }
+        fs.rmSync(file, { force: true }) // stale: its process is gone
+      }
+      return Effect.fail(new OutDirError({ label, reason: `cannot take its lock ${LOCK_FILE}` }))
+    }),
+    (file) =>
+      Effect.sync(() => {
+        try {
+          if (fs.readFileSync(file, "utf8").trim() === String(process.pid)) fs.rmSync(file, { force: true })
+        } catch {
+          // already gone
+        }
+      })
+  )
+
+/** Removes the temporary files an interrupted writer left in `dir` (`<file>.<pid>.tmp`); call it holding the lock. */
+export const removeStaleTemporaries = (dir: string): void => {
+  for (const f of fs.readdirSync(dir)) {
+    if (/\.\d+\.tmp$/.test(f)) fs.rmSync(path.join(dir, f), { force: true })
+  }
+}
+
+/** A run folder that holds another spec's results (or a sweep) is refused; the same spec's is rewritten. */
+export const checkRunDirOwner = (dir: string, name: string, label: string) =>
+  Effect.suspend(() => {
+    if (fs.existsSync(path.join(dir, "sweep.json"))) {
+      return Effect.fail(new OutDirError({ label, reason: "it holds a sweep (sweep.json); give another folder" }))
+    }
+    let earlier: unknown
+    try {
+      earlier = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))
+    } catch {
+      return Effect.void // no (readable) summary: no run of another spec to protect
+    }
+    const other = (earlier as { spec?: { name?: unknown } } | null)?.spec?.name
+    return typeof other === "string" && other !== name
+      ? Effect.fail(new OutDirError({ label, reason: `it holds the results of the spec "${other}", not "${name}"; give another folder` }))
+      : Effect.void
+  })
