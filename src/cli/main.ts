@@ -25,11 +25,12 @@ import { clusterCommand } from "../cluster/clusterCommand.ts"
 import { runnerCommand } from "../cluster/runnerCommand.ts"
 import { clusterRunFlags, clusterRunKey, withClusterServers } from "../cluster/runCluster.ts"
 import { compile } from "../spec/compile.ts"
+import { costLine, costProblem, estimateCost } from "../spec/cost.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { bench } from "./bench.ts"
 import { loadSpec } from "./loadSpec.ts"
 import { checkOutDir, checkRunDirOwner, lockDir, newRunDir, removeStaleTemporaries } from "./outDir.ts"
-import { checkedSpec, specTimeoutFlag } from "./specCheck.ts"
+import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { terminalProgress } from "./progress.ts"
 import { reportCommand } from "./report.ts"
 import { sweepCommand } from "./sweep.ts"
@@ -78,6 +79,8 @@ const validate = Command.make("validate", { spec: specArgument, specTimeout: spe
         `${spec}: valid. ${c.tasks} tasks (separation ${c.separation.toPrecision(4)} ≥ cSep ${c.cSep}), ` +
           `${c.agents} agents, d = ${c.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}${points}${quick}`
       )
+      // The estimate run and sweep check against the machine's memory (src/spec/cost.ts).
+      yield* Console.log(costLine(c.cost))
     })
   )).pipe(Command.withDescription("Decode and check a spec (and every point of its sweep) without running it."))
 
@@ -95,9 +98,10 @@ const run = Command.make(
       Flag.withDescription("run each server on the cluster's runners, its state in PostgreSQL (docs/cluster.md); same results")
     ),
     specTimeout: specTimeoutFlag,
+    force: forceFlag,
     ...clusterRunFlags
   },
-  ({ spec, out, threads: threadsFlag, cluster, specTimeout, ...connection }) =>
+  ({ spec, out, threads: threadsFlag, cluster, specTimeout, force, ...connection }) =>
     reportUserErrors(
       Effect.gen(function*() {
         const threadsOption = yield* parseThreads(threadsFlag)
@@ -106,6 +110,9 @@ const run = Command.make(
         yield* checkedSpec(spec, specTimeout, {})
         const decoded = yield* loadSpec(spec)
         const c = yield* compile(decoded, spec)
+        // Refused before anything is written if it cannot fit in memory or would never finish (src/spec/cost.ts).
+        const tooCostly = force ? undefined : costProblem(estimateCost(c))
+        if (tooCostly !== undefined) return yield* new UsageError({ message: `${spec}: ${tooCostly}` })
         const threads = threadsFor(c, threadsOption ?? decoded.threads)
         // With --cluster the connection and the secret are checked before anything is written.
         type Servers = Parameters<Parameters<typeof withClusterServers>[1]>[0]

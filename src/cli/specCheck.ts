@@ -151,3 +151,9 @@ export const checkedSpec = (file: string, flag: Option.Option<string>, options: 
     if (typeof timeout === "string") return yield* new SpecTimeoutUsageError({ message: timeout })
     return yield* checkSpec(file, { ...options, timeoutSeconds: timeout })
   })
+
+/** `--force` (run and sweep; src/spec/cost.ts): run a spec whose estimate exceeds the machine's memory or any sane episode count. */
+export const forceFlag = Flag.Boolean("force").pipe(
+  Flag.withDefault(false),
+  Flag.withDescription("run even if the estimate (validate prints it) exceeds this machine's memory (or DISTMT_MEMORY_LIMIT) or 1e12 episodes")
+)

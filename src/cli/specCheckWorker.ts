@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url"
 import { parentPort, workerData } from "node:worker_threads"
 import { mark, markExit, shareActivity, Step } from "../spec/activity.ts"
 import { compile } from "../spec/compile.ts"
+import { type Cost, estimateCost } from "../spec/cost.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { SpecError, type SpecIssue } from "../spec/SpecError.ts"
 import { expandSweep } from "../spec/sweep.ts"
@@ -39,6 +40,8 @@ export interface CheckSummary {
   /** Sweep points checked (1 without sweep axes), per variant checked. */
   readonly points: number
   readonly quickPoints?: number
+  /** The estimate of the spec as written (src/spec/cost.ts). */
+  readonly cost: Cost
 }
 
 export type CheckReply =
@@ -91,6 +94,7 @@ const check = Effect.gen(function*() {
     horizon: c.horizon,
     beta: c.beta,
     points: Math.max(points.length, 1),
+    cost: estimateCost(c),
     ...(quickPoints === undefined ? {} : { quickPoints })
   } satisfies CheckSummary
 })

@@ -25,10 +25,11 @@ import {
   sweepSummaryJson
 } from "../report/sweepFiles.ts"
 import { pointKey, planUnits, type SweepUnit } from "../run/sweepPlan.ts"
+import { costProblem, estimateCost } from "../spec/cost.ts"
 import { axisLabel, describePoint, expandSweep } from "../spec/sweep.ts"
 import { loadSpec } from "./loadSpec.ts"
 import { LOCK_FILE, lockDir, outDirProblem } from "./outDir.ts"
-import { checkedSpec, specTimeoutFlag } from "./specCheck.ts"
+import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { sweepProgress } from "./sweepProgress.ts"
 import { makeWorkerPool } from "./workerPool.ts"
 
@@ -145,9 +146,10 @@ export const sweepCommand = Command.make(
     quick: Flag.Boolean("quick").pipe(Flag.withDefault(false), Flag.withDescription("run the spec's `quick` variant (CI-sized)")),
     jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads (default: the number of cores)")),
     dryRun: Flag.Boolean("dry-run").pipe(Flag.withDefault(false), Flag.withDescription("check every point and print the plan; run and write nothing")),
-    specTimeout: specTimeoutFlag
+    specTimeout: specTimeoutFlag,
+    force: forceFlag
   },
-  ({ spec, out, quick, jobs, dryRun, specTimeout }) =>
+  ({ spec, out, quick, jobs, dryRun, specTimeout, force }) =>
     reportUserErrors(Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
@@ -155,8 +157,14 @@ export const sweepCommand = Command.make(
       yield* checkedSpec(spec, specTimeout, { quick, sweep: true })
       const decoded = yield* loadSpec(spec, { quick })
       const points = yield* expandSweep(decoded, spec)
-      const units = planUnits(decoded, points)
       const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick))
+      // Each point's estimate, before the plan lists its seeds (src/spec/cost.ts).
+      for (const p of force ? [] : points) {
+        const where = points.length > 1 ? `point ${describePoint(p.values)}: ` : ""
+        const problem = costProblem(estimateCost(p.compiled), where)
+        if (problem !== undefined) return yield* Effect.fail({ _tag: "CostError" as const, message: `${spec}: ${problem}` })
+      }
+      const units = planUnits(decoded, points)
       const workers = Math.max(1, Math.min(Option.getOrElse(jobs, () => os.availableParallelism()), 64))
       if (Option.isSome(jobs) && jobs.value < 1) {
         return yield* new SweepDirError({ dir, reason: `--jobs must be at least 1, got ${jobs.value}` })

@@ -1,0 +1,134 @@
+/**
+ * What a spec will cost, estimated from its compiled form before anything runs (issue 15 item 2):
+ * `validate` prints it, and `run` and `sweep` refuse a spec whose learner memory exceeds the
+ * machine's (or DISTMT_MEMORY_LIMIT) or whose episode bound is so large it would never finish,
+ * unless `--force`. Without this, `agents: 1e9` passed validation and died of a V8 out-of-memory
+ * trace 72 s into the run, and `seeds: 1e9` or `schedule({ k1: 1e12 })` ran for ever.
+ *
+ * Everything here is arithmetic on sizes (nothing is allocated per agent or per seed), so that the
+ * estimate of an absurd spec is as quick as that of a small one. All are upper bounds:
+ *
+ * - episodes: seeds × Σ over algorithms (instances × the episodes one learner may run), the latter
+ *   2·maxEpisodes under the adaptive rule (identification, then learning) and K1 + K2 under a schedule;
+ * - learner memory: each `Lsvi` learner holds Λ⁻¹ (H·d² numbers) and its next-state groups
+ *   (at most H·S·d numbers); the N agents' learners of one algorithm run are alive at once;
+ * - result files: seeds × algorithms × N × M rows of results.csv, and H·S ints per row in policies.json.
+ */
+import * as os from "node:os"
+import type { Compiled } from "./compile.ts"
+import { learnerEpisodes } from "./theory.ts"
+
+/** Episode bounds above this would not finish in any lifetime: refused unless --force. */
+export const MAX_EPISODES = 1e12
+/** The environment variable that states a memory limit (bytes, or with a KiB/MiB/GiB/TiB suffix). */
+export const MEMORY_LIMIT_ENV = "DISTMT_MEMORY_LIMIT"
+
+const BYTES_PER_NUMBER = 8 // Float64
+/** A results.csv row (ids, returns, episodes, flags) is well under this many characters. */
+const BYTES_PER_ROW = 160
+/** A policy entry is an action index and a comma. */
+const BYTES_PER_POLICY_INT = 3
+
+export interface Cost {
+  readonly episodes: number
+  /** The factors of `episodes`, for naming the field that drives it. */
+  readonly seeds: number
+  readonly instances: number
+  readonly perLearner: number
+  readonly stoppingField: string
+  readonly learnerBytes: number
+  /** One learner's numbers: H·d² + H·S·d. */
+  readonly perLearnerNumbers: number
+  readonly agents: number
+  readonly rows: number
+  readonly resultBytes: number
+}
+
+/** Task instances of one algorithm run without listing them (instancesOf lists a random assignment per agent). */
+const instances = (c: Compiled, algorithm: string): number => {
+  const N = c.spec.agents
+  const M = c.tasks.length
+  if (algorithm === "independent") return N * M
+  const a = c.spec.assignment
+  return a._tag === "Partition" ? Math.max(N, M) : a._tag === "Stream" ? N * M : N * Math.min(a.k, M)
+}
+
+export const estimateCost = (c: Compiled): Cost => {
+  const s = c.spec
+  const algorithms = ["distmt", ...s.baselines]
+  const perLearner = learnerEpisodes(s.stopping)
+  const inst = algorithms.reduce((n, a) => n + instances(c, a), 0)
+  const H = c.horizon
+  const d = c.features.dim
+  const perLearnerNumbers = H * d * d + H * c.states * d
+  const rows = s.seeds * algorithms.length * s.agents * c.tasks.length
+  return {
+    episodes: s.seeds * inst * perLearner,
+    seeds: s.seeds,
+    instances: inst,
+    perLearner,
+    stoppingField: s.stopping._tag === "Adaptive" ? "stopping.maxEpisodes" : "stopping.k1 + k2",
+    learnerBytes: s.agents * perLearnerNumbers * BYTES_PER_NUMBER,
+    perLearnerNumbers,
+    agents: s.agents,
+    rows,
+    resultBytes: rows * (BYTES_PER_ROW + H * c.states * BYTES_PER_POLICY_INT)
+  }
+}
+
+/** 1e9, 2.5e12, 40000: exact below a million, else in powers of ten. */
+export const count = (n: number): string =>
+  n < 1e6 ? String(Math.round(n)) : n.toExponential(n === Number(n.toExponential(0)) ? 0 : 2).replace("e+", "e")
+
+export const bytes = (n: number): string => {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+  let i = 0
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024
+    i++
+  }
+  return i === 0 ? `${n} B` : `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[i]}`
+}
+
+/** What validate prints: one line. */
+export const costLine = (cost: Cost): string =>
+  `estimate: at most ${count(cost.episodes)} episodes, learner memory about ${bytes(cost.learnerBytes)}, ` +
+  `result files about ${bytes(cost.resultBytes)} (${count(cost.rows)} rows)`
+
+/** The memory a run may use: DISTMT_MEMORY_LIMIT if set, else the machine's; or why the variable is not valid. */
+export const memoryLimit = (): { readonly bytes: number; readonly label: string } | string => {
+  const given = process.env[MEMORY_LIMIT_ENV]?.trim()
+  if (given === undefined || given === "") return { bytes: os.totalmem(), label: `this machine's ${bytes(os.totalmem())}` }
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*(B|KiB|MiB|GiB|TiB)?$/i.exec(given)
+  if (m === null) return `${MEMORY_LIMIT_ENV}: expected a number of bytes, optionally with KiB, MiB, GiB or TiB, got ${JSON.stringify(given)}`
+  const power = ["b", "kib", "mib", "gib", "tib"].indexOf((m[2] ?? "B").toLowerCase())
+  const limit = Number(m[1]) * 1024 ** power
+  return { bytes: limit, label: `the ${MEMORY_LIMIT_ENV} limit of ${bytes(limit)}` }
+}
+
+/**
+ * Why a spec is refused before it runs, naming the field that drives the estimate, or undefined.
+ * `where` prefixes a sweep point's description.
+ */
+export const costProblem = (cost: Cost, where = ""): string | undefined => {
+  const limit = memoryLimit()
+  if (typeof limit === "string") return limit
+  const force = "; pass --force to run it anyway"
+  if (cost.learnerBytes > limit.bytes) {
+    // The agents drive it when there are more of them than numbers in one learner; else the sizes of the learner.
+    const driver = cost.agents >= cost.perLearnerNumbers
+      ? `agents: ${count(cost.agents)}`
+      : `features/environment: ${count(cost.perLearnerNumbers)} numbers per learner (H·d² + H·S·d)`
+    return `${where}${driver} → about ${bytes(cost.learnerBytes)} of learner memory, more than ${limit.label}${force}`
+  }
+  if (!(cost.episodes <= MAX_EPISODES)) {
+    const factors: Array<[number, string]> = [
+      [cost.seeds, `seeds: ${count(cost.seeds)}`],
+      [cost.instances, `agents × tasks: ${count(cost.instances)} task instances`],
+      [cost.perLearner, `${cost.stoppingField}: ${count(cost.perLearner)} episodes per learner`]
+    ]
+    const driver = factors.reduce((a, b) => (b[0] > a[0] ? b : a))[1]
+    return `${where}${driver} → at most ${count(cost.episodes)} episodes, more than ${count(MAX_EPISODES)}: it would not finish${force}`
+  }
+  return undefined
+}

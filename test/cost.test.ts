@@ -1,0 +1,84 @@
+/**
+ * Issue 15, item 2: cost checked before running. Before, `agents: 1e9` passed `validate` and died
+ * 72 s into `run` with a V8 out-of-memory trace, and `seeds: 1e9` or `schedule({ k1: 1e12 })` ran
+ * for ever; `validate` gave no estimate. Now `validate` prints one, and `run` and `sweep` refuse
+ * such a spec in seconds, naming the field that drives the estimate, unless `--force`.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import { loadSpec } from "../src/cli/loadSpec.ts"
+import { compile } from "../src/spec/compile.ts"
+import { costProblem, estimateCost } from "../src/spec/cost.ts"
+
+const root = path.resolve(import.meta.dirname, "..")
+const cli = path.join(root, "bin", "distmt.mjs")
+// A bounded wait: before the fix these runs never ended, so a timeout (status null) is the failure.
+const distmt = (args: Array<string>, env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", timeout: 40_000, env: { ...process.env, ...env } })
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "distmt-cost-"))
+
+const compiled = (file: string) => Effect.runPromise(Effect.flatMap(loadSpec(file), (s) => compile(s, file)))
+
+describe("the estimate", () => {
+  it("of the tiny spec: 2 agents' learners of H·d² + H·S·d numbers, and the adaptive episode bound", async () => {
+    const cost = estimateCost(await compiled("test/fixtures/tiny.spec.ts"))
+    // H = 2, S = 2, d = S·A = 4: 2·16 + 2·2·4 = 48 numbers of 8 bytes, for each of N = 2 agents.
+    expect(cost.learnerBytes).toBe(2 * 48 * 8)
+    // 1 seed × 1 algorithm × max(N, M) = 2 instances × 2·maxEpisodes.
+    expect(cost.episodes).toBe(2 * 2 * 5000)
+    expect(cost.rows).toBe(1 * 1 * 2 * 2)
+    expect(costProblem(cost)).toBeUndefined()
+  })
+
+  it("names the field that drives it", async () => {
+    expect(costProblem(estimateCost(await compiled("test/fixtures/cost/agents-1e9.spec.ts")))).toMatch(/^agents: 1e9 → about \d+ GiB of learner memory, more than this machine's/)
+    expect(costProblem(estimateCost(await compiled("test/fixtures/cost/seeds-1e9.spec.ts")))).toMatch(/^seeds: 1e9 → at most .* episodes, more than 1e12/)
+    expect(costProblem(estimateCost(await compiled("test/fixtures/cost/schedule-1e12.spec.ts")))).toMatch(/^stopping\.k1 \+ k2: 1\.00e12 episodes per learner/)
+  })
+})
+
+describe("the commands", () => {
+  it("validate prints the estimate", () => {
+    const r = distmt(["validate", "test/fixtures/tiny.spec.ts"])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/estimate: at most 20000 episodes, learner memory about 768 B, result files about .* \(4 rows\)/)
+  })
+
+  for (const [file, field] of [
+    ["agents-1e9", /agents: 1e9 → about .* of learner memory/],
+    ["seeds-1e9", /seeds: 1e9 → at most/],
+    ["schedule-1e12", /stopping\.k1 \+ k2: 1\.00e12 episodes per learner/]
+  ] as const) {
+    it(`run refuses ${file} at once, naming the field, and writes nothing`, () => {
+      const out = path.join(tmp(), "out")
+      const r = distmt(["run", `test/fixtures/cost/${file}.spec.ts`, "--out", out])
+      expect(r.status).toBe(1)
+      expect(r.stderr).toMatch(field)
+      expect(r.stderr).toMatch(/--force/)
+      expect(fs.existsSync(out)).toBe(false)
+    })
+  }
+
+  it("sweep refuses agents: 1e9 the same way", () => {
+    const out = path.join(tmp(), "out")
+    const r = distmt(["sweep", "test/fixtures/cost/agents-1e9.spec.ts", "--out", out])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toMatch(/agents: 1e9 → about .* of learner memory/)
+    expect(fs.existsSync(path.join(out, "sweep.json"))).toBe(false)
+  })
+
+  it("a stated limit is honoured, and --force overrides it", () => {
+    const out = path.join(tmp(), "out")
+    const limited = { DISTMT_MEMORY_LIMIT: "100" }
+    const refused = distmt(["run", "test/fixtures/tiny.spec.ts", "--out", out], limited)
+    expect(refused.status).toBe(1)
+    expect(refused.stderr).toMatch(/about 768 B of learner memory, more than the DISTMT_MEMORY_LIMIT limit of 100 B/)
+    const forced = distmt(["run", "test/fixtures/tiny.spec.ts", "--out", out, "--force"], limited)
+    expect(forced.status).toBe(0)
+    expect(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).complete).toBe(true)
+  })
+})
