@@ -82,8 +82,8 @@ export const inChunks = (
   })
 
 /**
- * A pooled phase as a sequence of steps, wherever they run: join the pool with `joining` (the
- * transitions gathered before), then alternate `step(state, pulled)` (absorb, back up, maybe run one
+ * A pooled phase as a sequence of steps, wherever they run: join the pool with the transitions
+ * `log` recorded so far (the instance's identification, which then leaves the log), then alternate `step(state, pulled)` (absorb, back up, maybe run one
  * episode: `continueShared`) and an exchange that pushes the episode's transitions and pulls the
  * others'. `onEpisodes` is told each episode.
  */
@@ -91,10 +91,13 @@ export const inSharedSteps = (
   budget: Budget,
   onEpisodes: (episodes: number) => void,
   exchange: Exchanger,
-  joining: Float64Array,
+  log: TransitionLog | undefined,
   step: (state: PhaseState | undefined, pulled: Float64Array) => Effect.Effect<SharedStep>
 ): Effect.Effect<SharedResult> =>
   Effect.gen(function*() {
+    if (log === undefined) return yield* Effect.die(new Error("a pooled phase needs an instance opened with record"))
+    const joining = log.toArray()
+    log.clear()
     let reply = yield* exchange(joining, 0)
     let state: PhaseState | undefined = undefined
     for (;;) {
@@ -129,13 +132,9 @@ export const local = (
         // The other fibers run between two chunks.
         return state === undefined ? chunk : Effect.andThen(Effect.yieldNow, chunk)
       }),
-    shared: (budget, exchange) => {
-      if (log === undefined) return Effect.die(new Error("a pooled phase needs an instance opened with record"))
-      const joining = log.toArray()
-      log.clear()
-      return inSharedSteps(budget, onEpisodes, exchange, joining, (state, pulled) =>
-        Effect.sync(() => continueShared(learner, instance, budget, state, pulled)))
-    },
+    shared: (budget, exchange) =>
+      inSharedSteps(budget, onEpisodes, exchange, log, (state, pulled) =>
+        Effect.sync(() => continueShared(learner, instance, budget, state, pulled))),
     policy: Effect.sync(() => learner.policy())
   }
 }

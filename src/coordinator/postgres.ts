@@ -234,14 +234,14 @@ export const durable = (run: string, attempt?: number): Effect.Effect<Durable, S
         })
       )
     /** `op` decided once for request (agent, seq): its reply kept with the decision, in one transaction. */
-    const once = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>, op: Effect.Effect<A>): Effect.Effect<A> => {
-      const json = Schema.toCodecJson(codec)
-      return Effect.suspend(() => {
-        const kept = stored.get(`${agent}/${seq}`)
-        if (kept !== undefined) return Effect.sync(() => Schema.decodeUnknownSync(json)(JSON.parse(kept)))
-        return decide(op, { agent, seq, json: (a) => JSON.stringify(Schema.encodeSync(json)(a)) })
+    /** A kept reply, as its request's schema decodes it from the text in `distmt_replies`. */
+    const textOf = <A>(codec: Schema.Codec<A, unknown>) => (a: A): string => JSON.stringify(Schema.encodeSync(Schema.toCodecJson(codec))(a))
+    /** `op` decided once for request (agent, seq): its reply kept with the decision, in one transaction. */
+    const once = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>, op: Effect.Effect<A>): Effect.Effect<A> =>
+      Effect.suspend(() => {
+        const k = kept(agent, seq, codec)
+        return k !== undefined ? Effect.succeed(k) : decide(op, { agent, seq, json: textOf(codec) })
       })
-    }
     const shape: CoordinatorShape = {
       identify: (agent, interval) => decide(inner.identify(agent, interval)),
       identifyKnown: (agent, key, interval) => decide(inner.identifyKnown(agent, key, interval)),
@@ -275,7 +275,7 @@ export const durable = (run: string, attempt?: number): Effect.Effect<Durable, S
         const k = kept(agent, seq, codec)
         if (k !== undefined) return Effect.succeed(k)
         return Effect.tap(reply, (a) => {
-          const text = JSON.stringify(Schema.encodeSync(Schema.toCodecJson(codec))(a))
+          const text = textOf(codec)(a)
           return Effect.orDie(Effect.andThen(
             sql.withTransaction(Effect.andThen(
               fence,

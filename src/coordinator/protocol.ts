@@ -1,9 +1,9 @@
 /**
  * The coordinator's operations as messages (docs/algorithm.md §3): each one an `Rpc` with a
  * Schema-defined payload and reply, so that the same agent program talks to the server wherever it
- * runs. `serve` answers the messages with any `CoordinatorShape` (the in-process `Ref` server, or
- * a cluster entity's); `client` turns an `RpcClient` of this group back into a `CoordinatorShape`,
- * which is all an agent ever sees.
+ * runs. `handlers` answer the messages with any `CoordinatorShape` (the in-process `Ref` server, or
+ * a cluster entity's); src/run/remote.ts turns a client of this group back into the
+ * `CoordinatorShape` that is all an agent ever sees.
  *
  * Nothing here is an in-process object: waits are by task id and epoch, and policies and
  * transitions travel as their float64 arrays, 8 bytes a number (`Float64Bytes`: raw little-endian
@@ -35,8 +35,10 @@ export const Float64Bytes = Schema.Uint8Array.check(
   )
 )
 
-const Agent = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
-const Task = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+/** Ids, clocks and request numbers: whole numbers from 0. */
+const Whole = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Agent = Whole
+const Task = Whole
 
 export const Interval = Schema.Struct({ lower: Schema.Number, upper: Schema.Number })
 
@@ -65,7 +67,7 @@ export const Outcome = Schema.Union([
 ])
 
 /** A waiter's answer: the outcome, and its clock moved up to its releaser's. */
-export const AwaitReply = Schema.Struct({ outcome: Outcome, clock: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)) })
+export const AwaitReply = Schema.Struct({ outcome: Outcome, clock: Whole })
 
 export const Exchange = Schema.Union([
   Schema.TaggedStruct("Pooled", { pulled: Float64Bytes, cursor: Schema.Int }),
@@ -107,13 +109,13 @@ export const Traffic = Schema.Struct({
 export const Inspection = Schema.Struct({ registry: Schema.Array(TaskRecord), traffic: Traffic, makespan: Schema.Number })
 
 /** The agent's virtual clock as it sends a request: the order the server answers in (src/run/VirtualTime.ts). */
-const Clock = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Clock = Whole
 
 /**
  * The agent's request number: a request sent again after a runner died is recognised by it, and
  * answered as the first time without being decided twice (src/coordinator/postgres.ts).
  */
-const Seq = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Seq = Whole
 
 /**
  * The server's operations as agents call them, each with the caller's clock (the registry and the

@@ -15,8 +15,6 @@ export const TRANSITION_BYTES = 8 * WIDTH
 /** The number of transitions in a packed batch. */
 export const count = (batch: Float64Array): number => batch.length / WIDTH
 
-export const empty: Float64Array = new Float64Array(0)
-
 /** An append-only record of transitions that grows by doubling. */
 export class TransitionLog {
   private data = new Float64Array(64 * WIDTH)

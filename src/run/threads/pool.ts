@@ -184,11 +184,8 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
               }
             )),
         // One episode per step: the pool is exchanged between every two (§3 step 3).
-        shared: (budget, exchange) => {
-          if (log === undefined) return Effect.die(new Error("a pooled phase needs an instance opened with record"))
-          const joining = log.toArray()
-          log.clear()
-          return inSharedSteps(budget, onEpisodes, exchange, joining, (state, pulled) =>
+        shared: (budget, exchange) =>
+          inSharedSteps(budget, onEpisodes, exchange, log, (state, pulled) =>
             Effect.map(
               work<SharedReply>(
                 { _tag: "Shared", model, task, rng, learner, budget, phase: state, pulled },
@@ -201,8 +198,7 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
                 rng = reply.rng
                 return reply.step
               }
-            ))
-        },
+            )),
         policy: Effect.sync(() =>
           learner === undefined
             ? new Lsvi(config, () => new Float64Array(0)).policy() // never ran: the prior's policy
