@@ -1,7 +1,11 @@
 /**
- * distmt's public API: what specs and examples import. Nothing else is public.
+ * distmt's public API: what specs, examples and scripts import. Nothing else is public.
+ *
+ * The spec DSL (Experiment, Env, ...) and the library API (run, sweep, validate; docs/api.md).
+ * Every spec file imports this module, so the API's functions load the runner only when called
+ * (src/api/index.ts).
  */
-export { Assignment, Contexts, Env, Experiment, Features, Lsvi, Stopping } from "./spec/Spec.ts"
+export { Assignment, Contexts, Env, Experiment, Features, Lsvi, Stopping, Sweep } from "./spec/Spec.ts"
 export type {
   Baseline,
   Context,
@@ -11,3 +15,28 @@ export type {
   MinAtarEnv,
   TabularTables
 } from "./spec/Spec.ts"
+export { run, runEffect, sweep, sweepEffect, validate, validateEffect } from "./api/index.ts"
+export type {
+  Algorithm,
+  AlgorithmRun,
+  AlgorithmSummary,
+  CostError,
+  DistmtError,
+  OutDirError,
+  OverrideError,
+  Progress,
+  PromiseOptions,
+  ResumeError,
+  Row,
+  RunOptions,
+  RunResult,
+  RunSummary,
+  SpecError,
+  SpecLoadError,
+  SpecSource,
+  SweepOptions,
+  SweepResult,
+  SweepRun,
+  ValidateOptions,
+  ValidateResult
+} from "./api/index.ts"

@@ -79,7 +79,9 @@ describe("distmt run specs/linear-chain.spec.ts", () => {
   })
 
   it("leaves no temporary files behind", () => {
-    expect(fs.readdirSync(out).sort()).toEqual(["model.json", "policies.json", "results.csv", "summary.json"])
+    expect(fs.readdirSync(out).sort()).toEqual(["curves.csv", "model.json", "policies.json", "results.csv", "summary.json", "units"])
+    // units/ holds one file per finished (algorithm, seed), for resuming; none half-written.
+    expect(fs.readdirSync(path.join(out, "units")).filter((f) => !f.endsWith(".json"))).toEqual([])
   })
 })
 

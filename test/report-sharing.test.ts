@@ -54,7 +54,7 @@ const fakeRun = (u: SweepUnit): AlgorithmRun => {
   const traffic = u.algorithm === "independent"
     ? noTraffic
     : { messages: 20, bytes: 4096, experience: experience ? { messages: 300, pushed: 1000, pulled: 3000, bytes: 2 << 20 } : noTraffic.experience }
-  return { algorithm: u.algorithm, seed: u.seed, rows, traffic, registered: 2, wallSeconds: 0.1, virtualEpisodes: (experience ? 1 : 2) * policy(u.seed) }
+  return { algorithm: u.algorithm, seed: u.seed, rows, traffic, registered: 2, wallSeconds: 0.1, virtualEpisodes: (experience ? 1 : 2) * policy(u.seed), curve: [] }
 }
 
 const dataOf = (input: unknown) => Effect.gen(function*() {
@@ -106,7 +106,7 @@ describe("a sweep over categorical axes", () => {
       // The closing table names each point by its labels too.
       expect(md).toContain("| experience | random(2) | oracle | 3 |")
       const plots = blocks.flatMap((b) => (b._tag === "Plot" ? [b.file] : []))
-      expect(plots).toEqual(expect.arrayContaining(["plots/sharing-episodes.svg", "plots/sharing-wallclock.svg", "plots/sharing-traffic.svg", "plots/success.svg"]))
+      expect(plots).toEqual(expect.arrayContaining(["plots/sharing-episodes.svg", "plots/sharing-wallclock.svg", "plots/sharing-traffic.svg", "plots/gaps.svg"]))
       for (const b of blocks) if (b._tag === "Plot") expect(b.svg).not.toMatch(/NaN|undefined/)
     }))
 

@@ -76,7 +76,7 @@ const fakeRun = (u: SweepUnit, a: (seed: number) => number, kid = 500, solo = 30
       rows.push(row(j % N, Math.floor(j / N), j % M, u.algorithm === "oracle" ? 0 : kid, owner ? perInstance : 0, owner ? "owner" : "downloaded"))
     }
   }
-  return { algorithm: u.algorithm, seed: u.seed, rows, traffic: { ...noTraffic, messages: 4 * Math.max(N, M) + 2 * N, bytes: 1000 * N }, registered: M, wallSeconds: 0.1, virtualEpisodes: 0 }
+  return { algorithm: u.algorithm, seed: u.seed, rows, traffic: { ...noTraffic, messages: 4 * Math.max(N, M) + 2 * N, bytes: 1000 * N }, registered: M, wallSeconds: 0.1, virtualEpisodes: 0, curve: [] }
 }
 
 /** The E3 quick spec's plan (its assignment replaced by `over`'s, if any) with fake, known results for every unit. */
@@ -148,7 +148,7 @@ describe("the E3 analysis on known data", () => {
       const plots = blocks.filter((b) => b._tag === "Plot")
       expect(plots.map((b) => b._tag === "Plot" && b.file)).toEqual(expect.arrayContaining([
         "plots/episodes-vs-agents.svg", "plots/ratio-vs-agents.svg", "plots/messages-vs-agents.svg", "plots/bytes-vs-agents.svg",
-        "plots/wall-vs-agents.svg", "plots/success.svg"
+        "plots/wall-vs-agents.svg", "plots/gaps.svg"
       ]))
       for (const b of plots) if (b._tag === "Plot") expect(b.svg).toMatch(/^<svg [^>]*width="\d+" height="\d+"[\s\S]*<\/svg>$/)
     }))

@@ -16,7 +16,7 @@ import { expect, it } from "vitest"
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
 const SPEC = "test/fixtures/tiny.spec.ts"
-const FILES = ["model.json", "policies.json", "results.csv", "summary.json"]
+const FILES = ["curves.csv", "model.json", "policies.json", "results.csv", "summary.json"]
 const KILLS = 3
 /** Kills land this many ms after the folder appears, at most. */
 const WINDOW_MS = 120
@@ -79,7 +79,8 @@ it("a run killed at random moments leaves a folder complete or marked incomplete
     const rerun = run(out)
     expect(rerun.status, `${at}; rerun: ${rerun.stderr}`).toBe(0)
     const after = fs.readdirSync(out).filter((f) => !f.endsWith(".lock") && !f.startsWith("."))
-    expect(after.sort(), at).toEqual([...FILES].sort())
+    // units/: each finished (algorithm, seed) unit, from which the rerun resumed (src/api/runFolder.ts).
+    expect(after.sort(), at).toEqual([...FILES, "units"].sort())
     for (const f of FILES) expect(normalized(path.join(out, f)), `${at}: ${f}`).toBe(normalized(path.join(reference, f)))
   }
 }, 60_000)

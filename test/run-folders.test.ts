@@ -60,7 +60,7 @@ describe("a folder's lock", () => {
     fs.writeFileSync(path.join(dir, "results.csv.12345.tmp"), "half a file")
     const r = distmt("run", SPEC, "--out", dir)
     expect(r.status, r.stderr).toBe(0)
-    expect(fs.readdirSync(dir).sort()).toEqual(["model.json", "policies.json", "results.csv", "summary.json"])
+    expect(fs.readdirSync(dir).sort()).toEqual(["curves.csv", "model.json", "policies.json", "results.csv", "summary.json", "units"])
     expect(JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8")).complete).toBe(true)
   })
 

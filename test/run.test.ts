@@ -7,7 +7,7 @@ import { Effect, Fiber, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
-import { local } from "../src/agent/Learning.ts"
+import { local, watching } from "../src/agent/Learning.ts"
 import { distmtAgent, type AgentConfig } from "../src/agent/programs.ts"
 import { Coordinator, layer as coordinatorLayer, make as makeCoordinator } from "../src/coordinator/Coordinator.ts"
 import { makeInstance } from "../src/env/Instance.ts"
@@ -145,7 +145,7 @@ describe("owner failure (docs/algorithm.md §3)", () => {
       const lsvi = { horizon: c.horizon, dim: c.features.dim, actions: c.actions, beta: c.beta, lambda: 1 }
       const server = yield* Coordinator
       const agent = (i: number) =>
-        distmtAgent(i, [() => local(lsvi, makeInstance(c.tasks[0], c.features, Rng.make(1, i)), (n) => advance(i, n))], config).pipe(
+        distmtAgent(i, [() => local(lsvi, makeInstance(c.tasks[0], c.features, Rng.make(1, i)), watching(c.states, (n) => advance(i, n)))], config).pipe(
           Effect.ensuring(Effect.sync(() => retire(i)))
         )
       const fibers = yield* Effect.forEach([0, 1, 2], (i) => Effect.forkChild(agent(i)))

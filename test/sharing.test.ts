@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { local } from "../src/agent/Learning.ts"
+import { local, watching } from "../src/agent/Learning.ts"
 import { type AgentConfig, distmtAgent } from "../src/agent/programs.ts"
 import { Coordinator, type CoordinatorShape, make as makeCoordinator } from "../src/coordinator/Coordinator.ts"
 import { makeInstance } from "../src/env/Instance.ts"
@@ -79,7 +79,7 @@ describe("experience sharing (§3 step 3)", () => {
               : inner.exchange(agent, task, pushed, cursor))
       }
       const agent = (i: number) =>
-        distmtAgent(i, [() => local(lsvi, makeInstance(c.tasks[0], c.features, Rng.make(1, i)), () => {}, true)], config).pipe(
+        distmtAgent(i, [() => local(lsvi, makeInstance(c.tasks[0], c.features, Rng.make(1, i)), watching(c.states), true)], config).pipe(
           Effect.provideService(Coordinator, server),
           Effect.exit
         )

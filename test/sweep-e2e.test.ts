@@ -92,7 +92,7 @@ describe("distmt sweep: interrupted, then resumed", () => {
     const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))
     expect(summary.complete).toBe(true)
     expect(summary.points).toHaveLength(3)
-    for (const f of ["report.md", "report.html", "plots/episodes-vs-agents.svg", "plots/success.svg"]) {
+    for (const f of ["report.md", "report.html", "plots/episodes-vs-agents.svg", "plots/gaps.svg"]) {
       expect(fs.existsSync(path.join(out, f)), f).toBe(true)
     }
 

@@ -5,7 +5,7 @@
  * - virtual time (src/run/VirtualTime.ts): the server sees requests in the order of the agents'
  *   episode clocks, whatever the real-time order in which episodes finish (fast-check's scheduler
  *   picks that order);
- * - whole runs on two learner threads give the same rows and traffic as runs on one.
+ * - whole runs on two learner threads give the same rows, learning curves and traffic as runs on one.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
@@ -203,6 +203,7 @@ describe("runs on two learner threads give the results of one thread", () => {
           const one = yield* runAlgorithm(c, algorithm, seed)
           const two = yield* runAlgorithm(c, algorithm, seed, undefined, { pool, model })
           expect(two.rows).toEqual(one.rows)
+          expect(two.curve).toEqual(one.curve)
           expect(two.traffic).toEqual(one.traffic)
           expect(two.registered).toBe(one.registered)
         }

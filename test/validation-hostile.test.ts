@@ -37,14 +37,15 @@ const checked = (file: string, options: { sweep?: boolean; allVariants?: boolean
 
 describe("validation that sees everything", () => {
   it("tables larger than declared are refused: an extra action, extra states, an H+1-th stage", async () => {
+    // Both contexts' tables have the extra entry: one line with its count (issue 13 item 5).
     expect(await checked(hostile("oversized-action"))).toContain(
-      "environment.build(context 0).reward[0]: expected 2 entries, one per action (environment.actions), got 3 entries"
+      "environment.build(context *).reward[0]: expected 2 entries, one per action (environment.actions), got 3 entries (in 2 of 2 contexts)"
     )
     expect(await checked(hostile("oversized-state"))).toContain(
-      "environment.build(context 0).reward: expected 2 rows, one per state (environment.states), got 3 rows"
+      "environment.build(context *).reward: expected 2 rows, one per state (environment.states), got 3 rows (in 2 of 2 contexts)"
     )
     expect(await checked(hostile("oversized-stage"))).toContain(
-      "environment.build(context 0).reward: expected 2 stages (environment.horizon), or one table for every stage, got 3 stages"
+      "environment.build(context *).reward: expected 2 stages (environment.horizon), or one table for every stage, got 3 stages (in 2 of 2 contexts)"
     )
   })
 

@@ -13,10 +13,12 @@ import type { Exchange } from "../coordinator/Coordinator.ts"
 import type { Instance } from "../env/Instance.ts"
 import { Lsvi, type LsviConfig, type Policy } from "../learner/Lsvi.ts"
 import { TransitionLog } from "../learner/Transitions.ts"
+import { InstanceCurve, type PhasePoint } from "./curve.ts"
 import {
   type Budget,
   continuePhase,
   continueShared,
+  type CurveSink,
   phaseOver,
   type PhaseResult,
   phaseResult,
@@ -56,43 +58,73 @@ export interface Learning {
 export type Open = () => Learning
 
 /**
+ * What the run watches of an instance's learning, apart from the agent: each batch of episodes
+ * (for progress and virtual time) with the phase so far, and the instance's learning curve
+ * (src/agent/curve.ts), whose points are taken over `states` states.
+ */
+export interface Watch {
+  readonly episodes: (episodes: number, state: PhaseState, budget: Budget) => void
+  readonly curve: InstanceCurve
+  readonly states: number
+}
+
+/** A watch that only counts episodes, its curve without gaps (tests, benchmarks). */
+export const watching = (states: number, episodes: (count: number) => void = () => {}): Watch => ({
+  states,
+  curve: new InstanceCurve(() => Number.NaN),
+  episodes: (count) => episodes(count)
+})
+
+/**
  * Episodes between two yields of an agent's fiber. Chunks change nothing in the numbers (see
  * `continuePhase`): they let the other fibers, and the progress display, run in between.
  */
 export const LOCAL_CHUNK = 64
 
+/** A chunk's or a step's outcome with the curve points it sampled. */
+export interface Sampled<A> {
+  readonly value: A
+  readonly points: ReadonlyArray<PhasePoint>
+}
+
 /**
  * A phase run as a sequence of chunks, wherever they run: `next(state)` runs the chunk that continues
- * `state` (undefined at the start of the phase) with `continuePhase`. `onEpisodes` is told each
- * chunk's episodes.
+ * `state` (undefined at the start of the phase) with `continuePhase`. `watch` is told each chunk's
+ * episodes and given its curve points.
  */
 export const inChunks = (
   budget: Budget,
-  onEpisodes: (episodes: number) => void,
-  next: (state: PhaseState | undefined) => Effect.Effect<PhaseState>
+  watch: Watch,
+  next: (state: PhaseState | undefined) => Effect.Effect<Sampled<PhaseState>>
 ): Effect.Effect<PhaseResult> =>
   Effect.gen(function*() {
     let state: PhaseState | undefined = undefined
     for (;;) {
       const before: number = state?.episodes ?? 0
-      state = yield* next(state)
-      if (state.episodes > before) onEpisodes(state.episodes - before)
-      if (phaseOver(state, budget)) return phaseResult(state, budget)
+      const chunk: Sampled<PhaseState> = yield* next(state)
+      state = chunk.value
+      watch.curve.add(chunk.points)
+      if (state.episodes > before) watch.episodes(state.episodes - before, state, budget)
+      if (phaseOver(state, budget)) {
+        watch.curve.endPhase(state.episodes)
+        return phaseResult(state, budget)
+      }
     }
   })
 
 /**
  * A pooled phase as a sequence of steps, wherever they run: join the pool with the transitions
- * `log` recorded so far (the instance's identification, which then leaves the log), then alternate `step(state, pulled)` (absorb, back up, maybe run one
- * episode: `continueShared`) and an exchange that pushes the episode's transitions and pulls the
- * others'. `onEpisodes` is told each episode.
+ * `log` recorded so far (the instance's identification, which then leaves the log), then alternate
+ * `step(state, pulled)` (absorb, back up, maybe run one episode: `continueShared`) and an exchange
+ * that pushes the episode's transitions and pulls the others'. `watch` is told each episode and
+ * given the curve points.
  */
 export const inSharedSteps = (
   budget: Budget,
-  onEpisodes: (episodes: number) => void,
+  watch: Watch,
   exchange: Exchanger,
   log: TransitionLog | undefined,
-  step: (state: PhaseState | undefined, pulled: Float64Array) => Effect.Effect<SharedStep>
+  step: (state: PhaseState | undefined, pulled: Float64Array) => Effect.Effect<Sampled<SharedStep>>
 ): Effect.Effect<SharedResult> =>
   Effect.gen(function*() {
     if (log === undefined) return yield* Effect.die(new Error("a pooled phase needs an instance opened with record"))
@@ -103,38 +135,50 @@ export const inSharedSteps = (
     for (;;) {
       if (reply._tag === "Solved") {
         const { certificate, policy, reached } = reply
-        return { _tag: "Solved", episodes: state?.episodes ?? 0, policy, certificate, reached }
+        const episodes = state?.episodes ?? 0
+        watch.curve.endPhase(episodes)
+        return { _tag: "Solved", episodes, policy, certificate, reached }
       }
-      const next: SharedStep = yield* step(state, reply.pulled)
-      state = next.state
-      if (next.pushed === undefined) return { _tag: "Learned", phase: phaseResult(state, budget) }
-      onEpisodes(1)
-      reply = yield* exchange(next.pushed, reply.cursor)
+      const next: Sampled<SharedStep> = yield* step(state, reply.pulled)
+      state = next.value.state
+      watch.curve.add(next.points)
+      if (next.value.pushed === undefined) {
+        watch.curve.endPhase(state.episodes)
+        return { _tag: "Learned", phase: phaseResult(state, budget) }
+      }
+      watch.episodes(1, state, budget)
+      reply = yield* exchange(next.value.pushed, reply.cursor)
     }
   })
 
 /**
- * The instance's numeric work on the agent's own fiber. `onEpisodes` is told each batch of episodes
- * run. With `record`, every transition is also kept until the instance joins a pool (§3 step 3).
+ * The instance's numeric work on the agent's own fiber. `watch` is told each batch of episodes run.
+ * With `record`, every transition is also kept until the instance joins a pool (§3 step 3).
  */
 export const local = (
   config: LsviConfig,
   instance: Instance,
-  onEpisodes: (episodes: number) => void,
+  watch: Watch,
   record = false
 ): Learning => {
   const learner = new Lsvi(config, instance.features)
   const log = record ? new TransitionLog() : undefined
   return {
     phase: (budget) =>
-      inChunks(budget, onEpisodes, (state) => {
-        const chunk = Effect.sync(() => continuePhase(learner, instance, budget, state, LOCAL_CHUNK, log))
+      inChunks(budget, watch, (state) => {
+        const chunk = Effect.sync(() => {
+          const curve: CurveSink = { states: watch.states, points: [] }
+          return { value: continuePhase(learner, instance, budget, state, LOCAL_CHUNK, log, curve), points: curve.points }
+        })
         // The other fibers run between two chunks.
         return state === undefined ? chunk : Effect.andThen(Effect.yieldNow, chunk)
       }),
     shared: (budget, exchange) =>
-      inSharedSteps(budget, onEpisodes, exchange, log, (state, pulled) =>
-        Effect.sync(() => continueShared(learner, instance, budget, state, pulled))),
+      inSharedSteps(budget, watch, exchange, log, (state, pulled) =>
+        Effect.sync(() => {
+          const curve: CurveSink = { states: watch.states, points: [] }
+          return { value: continueShared(learner, instance, budget, state, pulled, curve), points: curve.points }
+        })),
     policy: Effect.sync(() => learner.policy())
   }
 }

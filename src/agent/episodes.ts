@@ -9,6 +9,7 @@
 import type { Instance } from "../env/Instance.ts"
 import type { Certificate, Lsvi } from "../learner/Lsvi.ts"
 import { absorb, TransitionLog } from "../learner/Transitions.ts"
+import { onGrid, type Phase, type PhasePoint, samplePoint } from "./curve.ts"
 
 /**
  * One episode acting greedily on the current Q̄ (§2), its transitions added to the data and, when
@@ -29,6 +30,23 @@ export const runEpisode = (learner: Lsvi, instance: Instance, log?: TransitionLo
 export interface Budget {
   readonly untilWidth: number
   readonly maxEpisodes: number
+  /** What the phase is for, as its learning curve says (default "learn"). */
+  readonly phase?: Phase
+}
+
+/**
+ * Where a phase's learning-curve points go (src/agent/curve.ts): the greedy policy is tabulated
+ * over `states` states at each sampled episode.
+ */
+export interface CurveSink {
+  readonly states: number
+  readonly points: Array<PhasePoint>
+}
+
+/** Samples the phase's curve at `state` when its episode is on the grid or the phase is over. */
+const sample = (learner: Lsvi, budget: Budget, state: PhaseState, curve: CurveSink | undefined): void => {
+  if (curve === undefined || !(onGrid(state.episodes) || phaseOver(state, budget))) return
+  curve.points.push(samplePoint(learner, curve.states, budget.phase ?? "learn", state.episodes, state.certificate))
 }
 
 /** A phase so far: the episodes it ran and the certificate after the last backup. */
@@ -55,7 +73,7 @@ export const phaseResult = (state: PhaseState, budget: Budget): PhaseResult => (
  * Runs at most `chunk` more episodes of a phase, each followed by a backup and the certificate at
  * s0, and stops early when the budget says so. `state` undefined starts the phase: one backup of
  * the data gathered so far, then its certificate. Running a phase in chunks of any sizes gives the
- * same episodes and numbers as running it in one go.
+ * same episodes, numbers and curve points as running it in one go.
  */
 export const continuePhase = (
   learner: Lsvi,
@@ -63,12 +81,14 @@ export const continuePhase = (
   budget: Budget,
   state: PhaseState | undefined,
   chunk: number,
-  log?: TransitionLog
+  log?: TransitionLog,
+  curve?: CurveSink
 ): PhaseState => {
   const start = instance.reset()
   if (state === undefined) {
     learner.backup()
     state = { episodes: 0, certificate: learner.certificate(start) }
+    sample(learner, budget, state, curve)
   }
   let { certificate, episodes } = state
   for (let run = 0; run < chunk && !phaseOver({ episodes, certificate }, budget); run++) {
@@ -76,6 +96,7 @@ export const continuePhase = (
     episodes++
     learner.backup()
     certificate = learner.certificate(start)
+    sample(learner, budget, { episodes, certificate }, curve)
   }
   return { episodes, certificate }
 }
@@ -103,12 +124,14 @@ export const continueShared = (
   instance: Instance,
   budget: Budget,
   state: PhaseState | undefined,
-  pulled: Float64Array
+  pulled: Float64Array,
+  curve?: CurveSink
 ): SharedStep => {
   const start = instance.reset()
   absorb(learner, pulled)
   learner.backup()
   const now: PhaseState = { episodes: state?.episodes ?? 0, certificate: learner.certificate(start) }
+  sample(learner, budget, now, curve)
   if (phaseOver(now, budget)) return { state: now, pushed: undefined }
   const log = new TransitionLog()
   runEpisode(learner, instance, log)

@@ -13,6 +13,7 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { isMainThread } from "node:worker_threads"
 import { mark, Step } from "../spec/activity.ts"
+import { applyOverrides, type Override, type OverrideError, withOverrideOrigins } from "../spec/overrides.ts"
 import { decode, type DecodeOptions } from "../spec/schema.ts"
 import { LOADED_BY_DISTMT, stackFiles } from "../spec/selfRun.ts"
 import { snapshotSpec } from "../spec/snapshot.ts"
@@ -75,11 +76,27 @@ const guardExit = (absolute: string, file: string): void => {
   }) as typeof process.exit
 }
 
+export interface LoadOptions extends DecodeOptions {
+  /** `--set path=value` and `--seeds N` (src/spec/overrides.ts), applied before decoding. */
+  readonly overrides?: ReadonlyArray<Override>
+}
+
+/**
+ * A spec's plain copy (snapshotSpec) with the overrides applied, decoded: the part of loading that a
+ * spec given as a value (the library API) shares with a spec module.
+ */
+export const decodeWithOverrides = (raw: unknown, source: string, options: LoadOptions = {}): Effect.Effect<Experiment, SpecError | OverrideError> =>
+  Effect.gen(function*() {
+    const overrides = options.overrides ?? []
+    const input = yield* applyOverrides(raw, overrides)
+    return yield* decode(input, source, options).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))
+  })
+
 /**
  * Imports the module at `file` and decodes its default export (or its export named `spec`); with
- * `{ quick: true }`, its `quick` variant merged over it.
+ * `{ quick: true }`, its `quick` variant merged over it; with `overrides`, those applied first.
  */
-export const loadSpec = (file: string, options: DecodeOptions = {}): Effect.Effect<Experiment, SpecLoadError | SpecError> =>
+export const loadSpec = (file: string, options: LoadOptions = {}): Effect.Effect<Experiment, SpecLoadError | SpecError | OverrideError> =>
   Effect.gen(function*() {
     const absolute = path.resolve(file)
     if (!fs.existsSync(absolute)) return yield* new SpecLoadError({ source: file, reason: "no such file" })
@@ -108,7 +125,7 @@ export const loadSpec = (file: string, options: DecodeOptions = {}): Effect.Effe
     const copy = snapshotSpec(candidate)
     if (copy.issues.length > 0) return yield* new SpecError({ source: file, issues: copy.issues })
     mark(Step.decode)
-    const decoded = yield* decode(copy.value, file, options)
+    const decoded = yield* decodeWithOverrides(copy.value, file, options)
     mark(Step.idle)
     return decoded
   })

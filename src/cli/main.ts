@@ -1,7 +1,9 @@
 /**
  * The `distmt` command (README.md, "Commands"); `tsx run <spec>` (the root file `run`) is `distmt run <spec>`:
  *
- *   distmt run <spec> [--out DIR] [--threads N|auto]   validate, run with progress, print the summary, write results
+ *   distmt run <spec> [--out DIR] [--threads N|auto] [--set path=value]... [--seeds N] [--fresh]
+ *                                   validate, run with progress, print the summary, write results; an --out
+ *                                   folder holding a run of the same spec is resumed (src/api/run.ts)
  *   distmt validate <spec>          decode and check only
  *   distmt sweep <spec> [--quick]   every point of the spec's sweep axes × seeds, then the report (sweep.ts)
  *   distmt report <dir>             rewrite a sweep's report from its saved rows (report.ts)
@@ -16,24 +18,23 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Data, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as path from "node:path"
-import { prepareOutput, writeResults } from "../report/files.ts"
-import { capWarnings, summarize, summaryTable } from "../report/summary.ts"
-import { runExperiment, threadsFor } from "../run/runExperiment.ts"
+import { executeRun, type Prepared, prepareRun, type Servers } from "../api/run.ts"
+import { summaryTable } from "../report/summary.ts"
 import { trainDqnCommand } from "../deep/trainCommand.ts"
 import { clusterCommand } from "../cluster/clusterCommand.ts"
 import { runnerCommand } from "../cluster/runnerCommand.ts"
 import { clusterRunFlags, clusterRunKey, withClusterServers } from "../cluster/runCluster.ts"
-import { compile } from "../spec/compile.ts"
-import { costLine, costProblem, estimateCost } from "../spec/cost.ts"
+import { costLine } from "../spec/cost.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { bench } from "./bench.ts"
-import { loadSpec } from "./loadSpec.ts"
-import { checkOutDir, checkRunDirOwner, lockDir, newRunDir, removeStaleTemporaries } from "./outDir.ts"
+import { checkOutDir } from "./outDir.ts"
+import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
+import { rangesLine, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
 import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { terminalProgress } from "./progress.ts"
+import { plotCommand } from "./plot.ts"
 import { reportCommand } from "./report.ts"
-import { sweepCommand } from "./sweep.ts"
+import { reportUserErrors, sweepCommand } from "./sweep.ts"
 
 const VERSION = "0.1.0"
 
@@ -41,18 +42,6 @@ const specArgument = Argument.String("spec").pipe(Argument.withDescription("path
 
 /** A bad command-line option (the spec's own errors are `SpecError`s). */
 class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
-
-/** Prints a user-facing error and sets a failing exit code; anything else is a bug and surfaces as such. */
-const reportUserErrors = <A, R>(
-  effect: Effect.Effect<A, { readonly _tag: "SpecError" | "SpecLoadError" | "PlatformError" | "UsageError" | "OutDirError"; readonly message: string }, R>
-) =>
-  effect.pipe(
-    Effect.catch((e) =>
-      Effect.andThen(Console.error(e.message), Effect.sync(() => {
-        process.exitCode = 1
-      }))
-    )
-  )
 
 /** `--threads`: a positive integer or "auto"; anything else is the user's error, named as such. */
 const parseThreads = (flag: Option.Option<string>) =>
@@ -66,32 +55,54 @@ const parseThreads = (flag: Option.Option<string>) =>
     })
   })
 
-const timestamp = () => new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
-
-const validate = Command.make("validate", { spec: specArgument, specTimeout: specTimeoutFlag }, ({ spec, specTimeout }) =>
+const validate = Command.make("validate", { spec: specArgument, specTimeout: specTimeoutFlag, ...overrideFlags, ...sampleFlags }, ({ spec, specTimeout, sample: sampleFlag, sampleSeed, ...flags }) =>
   reportUserErrors(
     Effect.gen(function*() {
+      const overrides = yield* overridesFromFlags(flags)
+      const sample = yield* sampleFromFlags({ sample: sampleFlag, sampleSeed })
       // Decoded, compiled and every sweep point checked, all in the time-limited worker (specCheck.ts).
-      const c = yield* checkedSpec(spec, specTimeout, { sweep: true, allVariants: true })
-      const points = c.points > 1 ? `; all ${c.points} sweep points checked` : ""
+      const c = yield* checkedSpec(spec, specTimeout, { sweep: true, allVariants: true, overrides, sample })
+      // Ranges without --sample are checked at their ends only: those are not the points a sweep runs.
+      const points = c.points > 1 && (c.rangeAxes === undefined || sample !== undefined) ? `; all ${c.points} sweep points checked` : ""
       const quick = c.quickPoints !== undefined && c.quickPoints > 1 ? ` (and the ${c.quickPoints} of --quick)` : ""
       yield* Console.log(
         `${spec}: valid. ${c.tasks} tasks (separation ${c.separation.toPrecision(4)} ≥ cSep ${c.cSep}), ` +
           `${c.agents} agents, d = ${c.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}${points}${quick}`
       )
+      if (c.rangeAxes !== undefined) yield* Console.log(rangesLine(c.rangeAxes, sample))
       // The estimate run and sweep check against the machine's memory (src/spec/cost.ts).
       yield* Console.log(costLine(c.cost))
     })
   )).pipe(Command.withDescription("Decode and check a spec (and every point of its sweep) without running it."))
 
+/** The line `run` prints before the first unit: what runs, where, and what was already done there. */
+const startLine = (p: Prepared, resumed: number, units: number) => {
+  const s = p.spec
+  const c = p.compiled
+  return `distmt: ${s.name}: N = ${s.agents} agents, M = ${c.tasks.length} tasks, ε = ${s.epsilon}, ` +
+    `cSep = ${s.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
+    `${s.seeds} seed${s.seeds === 1 ? "" : "s"}, algorithms: distmt${s.baselines.map((b) => `, ${b}`).join("")}, ` +
+    `${p.threads} thread${p.threads === 1 ? "" : "s"}` +
+    (p.overrides.length === 0 ? "" : `; overrides: ${p.overrides.map((o) => `${o.path} = ${JSON.stringify(o.value)}`).join(", ")}`) +
+    (resumed === 0 ? "" : `\nresuming: ${resumed} of ${units} (algorithm, seed) units already finished in this folder`)
+}
+
 const run = Command.make(
   "run",
   {
     spec: specArgument,
-    out: Flag.String("out").pipe(Flag.optional, Flag.withDescription("results folder (default runs/<name>/<timestamp>)")),
+    out: Flag.String("out").pipe(
+      Flag.optional,
+      Flag.withDescription("results folder (default runs/<name>/<timestamp>); a run of the same spec there is resumed")
+    ),
     threads: Flag.String("threads").pipe(
       Flag.optional,
       Flag.withDescription(`threads for the agents' numeric work: a number, or "auto" for one per core (default: the spec's \`threads\`, else "auto"); results do not depend on it`)
+    ),
+    ...overrideFlags,
+    fresh: Flag.Boolean("fresh").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("start over in an --out folder that holds a run, instead of resuming it")
     ),
     cluster: Flag.Boolean("cluster").pipe(
       Flag.withDefault(false),
@@ -101,61 +112,60 @@ const run = Command.make(
     force: forceFlag,
     ...clusterRunFlags
   },
-  ({ spec, out, threads: threadsFlag, cluster, specTimeout, force, ...connection }) =>
+  ({ spec, out, threads: threadsFlag, set, seeds, fresh, cluster, specTimeout, force, ...connection }) =>
     reportUserErrors(
       Effect.gen(function*() {
         const threadsOption = yield* parseThreads(threadsFlag)
+        const overrides = yield* overridesFromFlags({ set, seeds })
         if (Option.isSome(out)) yield* checkOutDir(out.value, "--out")
-        // Checked in a time-limited worker first; only then loaded and compiled here (specCheck.ts).
-        yield* checkedSpec(spec, specTimeout, {})
-        const decoded = yield* loadSpec(spec)
-        const c = yield* compile(decoded, spec)
-        // Refused before anything is written if it cannot fit in memory or would never finish (src/spec/cost.ts).
-        const tooCostly = force ? undefined : costProblem(estimateCost(c))
-        if (tooCostly !== undefined) return yield* new UsageError({ message: `${spec}: ${tooCostly}` })
-        const threads = threadsFor(c, threadsOption ?? decoded.threads)
-        // With --cluster the connection and the secret are checked before anything is written.
-        type Servers = Parameters<Parameters<typeof withClusterServers>[1]>[0]
-        const body = (servers?: Servers) => Effect.gen(function*() {
-          // A default folder is created here, under a name no other run has taken (outDir.ts).
-          const dir = Option.isSome(out) ? out.value : yield* newRunDir(path.join("runs", decoded.name), timestamp())
-          yield* Console.log(
-            `distmt: ${decoded.name}: N = ${decoded.agents} agents, M = ${c.tasks.length} tasks, ε = ${decoded.epsilon}, ` +
-              `cSep = ${decoded.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
-              `${decoded.seeds} seed${decoded.seeds === 1 ? "" : "s"}, algorithms: distmt${decoded.baselines.map((b) => `, ${b}`).join("")}, ` +
-              `${threads} thread${threads === 1 ? "" : "s"}`
-          )
-          const label = Option.isSome(out) ? `--out ${dir}` : dir
-          // One writer per folder (a lock naming its PID); then the temporaries a killed run left behind go.
-          yield* lockDir(dir, label)
-          yield* checkRunDirOwner(dir, decoded.name, label)
-          removeStaleTemporaries(dir)
-          yield* prepareOutput(dir, c, threads)
-          const progress = terminalProgress()
-          const results = yield* runExperiment(c, progress, (runs) => writeResults(dir, c, runs, false, threads), {
-            threads,
-            ...(servers === undefined ? {} : { servers: servers(clusterRunKey(decoded, dir)) })
+        // Checked in a time-limited worker first; only then loaded and compiled here (specCheck.ts, src/api/run.ts).
+        const prepared = yield* prepareRun(spec, {
+          overrides,
+          force,
+          ...(threadsOption === undefined ? {} : { threads: threadsOption }),
+          check: (file, overrides) => checkedSpec(file, specTimeout, { overrides })
+        })
+        const progress = terminalProgress()
+        let dir: string | undefined
+        const execute = (servers?: (dir: string) => Servers) =>
+          executeRun(prepared, {
+            out: Option.isSome(out) ? out.value : { newUnder: "runs" },
+            outLabel: (d) => (Option.isSome(out) ? `--out ${d}` : d),
+            fresh,
+            progress,
+            ...(servers === undefined ? {} : { servers }),
+            onStart: (start) => {
+              dir = start.dir
+              return Console.log(startLine(prepared, start.resumed, start.units))
+            }
           })
-          progress.finish()
-          yield* writeResults(dir, c, results.runs, true, threads)
-          yield* Console.log("")
-          const summary = summarize(results.runs, decoded.stopping._tag === "Adaptive")
-          yield* Console.log(summaryTable(summary))
-          for (const warning of capWarnings(results.runs, decoded.stopping, decoded.cSep)) yield* Console.log(warning)
-          yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, model.json, policies.json)`)
-        }).pipe(Effect.scoped)
-        yield* cluster
-          ? withClusterServers(connection, (servers) => body(servers)).pipe(
+        // With --cluster the connection and the secret are checked before anything is written.
+        const result = yield* (cluster
+          ? withClusterServers(connection, (servers) => execute((d) => servers(clusterRunKey(prepared.spec, d)))).pipe(
             Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e))
           )
-          : body()
+          : execute()).pipe(
+            Effect.onInterrupt(() =>
+              Effect.sync(() => {
+                progress.finish()
+                if (dir !== undefined) {
+                  process.stderr.write(`\ninterrupted: the finished units are saved in ${dir}/; run again with --out ${dir} to resume\n`)
+                }
+              })
+            )
+          )
+        progress.finish()
+        yield* Console.log("")
+        yield* Console.log(summaryTable(result.summary.algorithms))
+        for (const warning of result.warnings) yield* Console.log(warning)
+        yield* Console.log(`\nResults in ${result.dir}/ (summary.json, results.csv, model.json, policies.json)`)
       })
     )
 ).pipe(Command.withDescription("Run an experiment end to end and write its results."))
 
 const distmt = Command.make("distmt").pipe(
   Command.withDescription("Distributed multi-task reinforcement learning experiments (DistMT-LSVI)."),
-  Command.withSubcommands([run, validate, sweepCommand, reportCommand, bench, trainDqnCommand, runnerCommand, clusterCommand])
+  Command.withSubcommands([run, validate, sweepCommand, reportCommand, plotCommand, bench, trainDqnCommand, runnerCommand, clusterCommand])
 )
 
 Command.run(distmt, { version: VERSION }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

@@ -154,10 +154,16 @@ export const lockDir = (dir: string, label: string) =>
       })
   )
 
-/** Removes the temporary files an interrupted writer left in `dir` (`<file>.<pid>.tmp`); call it holding the lock. */
+/**
+ * Removes the temporary files an interrupted writer left in `dir` and in its `units/` folder
+ * (`<file>.<pid>.tmp`; src/api/runFolder.ts); call it holding the lock.
+ */
 export const removeStaleTemporaries = (dir: string): void => {
-  for (const f of fs.readdirSync(dir)) {
-    if (/\.\d+\.tmp$/.test(f)) fs.rmSync(path.join(dir, f), { force: true })
+  for (const sub of [dir, path.join(dir, "units")]) {
+    if (!fs.existsSync(sub)) continue
+    for (const f of fs.readdirSync(sub)) {
+      if (/\.\d+\.tmp$/.test(f)) fs.rmSync(path.join(sub, f), { force: true })
+    }
   }
 }
 

@@ -20,7 +20,9 @@ import * as os from "node:os"
 import { Worker } from "node:worker_threads"
 import { entry } from "../run/threads/pool.ts"
 import { exitCalled, newActivityBuffer, readActivity } from "../spec/activity.ts"
+import { type Override, OverrideError } from "../spec/overrides.ts"
 import { SpecError } from "../spec/SpecError.ts"
+import type { SampleOptions } from "../spec/sweepSample.ts"
 import { SpecLoadError } from "./loadSpec.ts"
 import type { CheckReply, CheckRequest, CheckSummary } from "./specCheckWorker.ts"
 
@@ -55,11 +57,14 @@ export interface CheckOptions {
   readonly quick?: boolean
   readonly sweep?: boolean
   readonly allVariants?: boolean
+  readonly overrides?: ReadonlyArray<Override>
+  /** `--sample K --sample-seed S`: check the points drawn (src/spec/sweepSample.ts). */
+  readonly sample?: SampleOptions | undefined
   readonly timeoutSeconds: number
 }
 
-export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<CheckSummary, SpecLoadError | SpecError> =>
-  Effect.callback<CheckSummary, SpecLoadError | SpecError>((resume) => {
+export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<CheckSummary, SpecLoadError | SpecError | OverrideError> =>
+  Effect.callback<CheckSummary, SpecLoadError | SpecError | OverrideError>((resume) => {
     const activity = newActivityBuffer()
     const data: CheckRequest & { readonly module: string } = {
       module: workerModule,
@@ -67,6 +72,8 @@ export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<Ch
       quick: options.quick ?? false,
       sweep: options.sweep ?? false,
       allVariants: options.allVariants ?? false,
+      overrides: options.overrides ?? [],
+      ...(options.sample === undefined ? {} : { sample: options.sample }),
       activity
     }
     // The spec's own output is not shown here: the main process loads it again and shows it then.
@@ -75,7 +82,7 @@ export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<Ch
     worker.stdout.resume()
     worker.stderr.resume()
     let done = false
-    const finish = (result: Effect.Effect<CheckSummary, SpecLoadError | SpecError>) => {
+    const finish = (result: Effect.Effect<CheckSummary, SpecLoadError | SpecError | OverrideError>) => {
       if (done) return
       done = true
       clearInterval(timer)
@@ -105,6 +112,8 @@ export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<Ch
           return finish(Effect.fail(new SpecError({ source: file, issues: reply.issues })))
         case "SpecLoadError":
           return fail(reply.reason)
+        case "OverrideError":
+          return finish(Effect.fail(new OverrideError({ origin: reply.origin, reason: reply.reason })))
       }
     })
     worker.on("error", (e) => {

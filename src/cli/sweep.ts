@@ -1,5 +1,5 @@
 /**
- * `distmt sweep <spec> [--out DIR] [--quick] [--jobs N] [--dry-run]`: every point of the spec's
+ * `distmt sweep <spec> [--out DIR] [--quick] [--jobs N] [--dry-run] [--set path=value]... [--seeds N]`: every point of the spec's
  * sweep axes × every seed × DistMT-LSVI and the baselines, on worker threads (both cores by
  * default), with progress and an estimate of the time left; then the tables and the report.
  *
@@ -26,8 +26,11 @@ import {
 } from "../report/sweepFiles.ts"
 import { pointKey, planUnits, type SweepUnit } from "../run/sweepPlan.ts"
 import { costProblem, estimateCost } from "../spec/cost.ts"
-import { axisLabel, describePoint, expandSweep } from "../spec/sweep.ts"
+import { describeAxis, describePoint, expandSweep, type SampleOptions } from "../spec/sweep.ts"
+import { overridesRecord, sweepAxisOverride } from "../spec/overrides.ts"
 import { loadSpec } from "./loadSpec.ts"
+import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
+import { sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
 import { LOCK_FILE, lockDir, outDirProblem } from "./outDir.ts"
 import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { sweepProgress } from "./sweepProgress.ts"
@@ -39,14 +42,15 @@ export class SweepDirError extends Data.TaggedError("SweepDirError")<{ readonly 
   }
 }
 
-/** The default results folder: fixed, so that running the same command again resumes. */
-export const defaultSweepDir = (name: string, quick: boolean) => `runs/${name}/sweep${quick ? "-quick" : ""}`
+/** The default results folder: fixed, so that running the same command again resumes; a sample's names its seed. */
+export const defaultSweepDir = (name: string, quick: boolean, sample?: SampleOptions) =>
+  `runs/${name}/${sample === undefined ? "sweep" : `sample-seed${sample.seed}`}${quick ? "-quick" : ""}`
 
 /**
  * Checks that `dir` is a new or empty folder, or the folder of an earlier sweep of the same spec
  * and variant; returns the earlier manifest if there is one. Writes nothing.
  */
-const checkDir = (dir: string, name: string, quick: boolean) =>
+const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptions | undefined) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -81,6 +85,12 @@ const checkDir = (dir: string, name: string, quick: boolean) =>
         dir,
         reason: `it holds a ${earlier.quick ? "--quick" : "full"} sweep; run ${earlier.quick ? "with" : "without"} --quick to resume it, or give another folder`
       })
+    }
+    // A sample resumes (or grows: the first K points of a larger K are the same) only with the same seed.
+    if (earlier.sample?.seed !== sample?.seed) {
+      const was = earlier.sample === undefined ? "a grid sweep" : `a sample drawn with --sample-seed ${earlier.sample.seed}`
+      const fix = earlier.sample === undefined ? "run without --sample" : `run with --sample-seed ${earlier.sample.seed}`
+      return yield* new SweepDirError({ dir, reason: `it holds ${was}; ${fix} to resume it, or give another folder` })
     }
     return earlier
   })
@@ -147,17 +157,24 @@ export const sweepCommand = Command.make(
     jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads (default: the number of cores)")),
     dryRun: Flag.Boolean("dry-run").pipe(Flag.withDefault(false), Flag.withDescription("check every point and print the plan; run and write nothing")),
     specTimeout: specTimeoutFlag,
-    force: forceFlag
+    force: forceFlag,
+    ...overrideFlags,
+    ...sampleFlags
   },
-  ({ spec, out, quick, jobs, dryRun, specTimeout, force }) =>
+  ({ spec, out, quick, jobs, dryRun, specTimeout, force, set, seeds, sample: sampleFlag, sampleSeed }) =>
     reportUserErrors(Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
+      const overrides = yield* overridesFromFlags({ set, seeds })
+      const sample = yield* sampleFromFlags({ sample: sampleFlag, sampleSeed })
       // Every point checked in a time-limited worker first; only then loaded here (specCheck.ts).
-      yield* checkedSpec(spec, specTimeout, { quick, sweep: true })
-      const decoded = yield* loadSpec(spec, { quick })
-      const points = yield* expandSweep(decoded, spec)
-      const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick))
+      yield* checkedSpec(spec, specTimeout, { quick, sweep: true, overrides, sample })
+      const decoded = yield* loadSpec(spec, { quick, overrides })
+      // An override of an axis would be replaced at every point: refused (src/spec/overrides.ts).
+      const axisOverride = sweepAxisOverride(Object.keys(decoded.sweep), overrides)
+      if (axisOverride !== undefined) return yield* axisOverride
+      const points = yield* expandSweep(decoded, spec, { sample })
+      const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, sample))
       // Each point's estimate, before the plan lists its seeds (src/spec/cost.ts).
       for (const p of force ? [] : points) {
         const where = points.length > 1 ? `point ${describePoint(p.values)}: ` : ""
@@ -169,14 +186,18 @@ export const sweepCommand = Command.make(
       if (Option.isSome(jobs) && jobs.value < 1) {
         return yield* new SweepDirError({ dir, reason: `--jobs must be at least 1, got ${jobs.value}` })
       }
-      yield* checkDir(dir, decoded.name, quick)
-      const manifest = manifestOf(spec, decoded, quick, units)
+      yield* checkDir(dir, decoded.name, quick, sample)
+      const manifest = { ...manifestOf(spec, decoded, quick, units, sample), overrides: overridesRecord(overrides) }
       const finished = yield* readFinished(dir, units)
 
       const axes = Object.entries(decoded.sweep)
       yield* Console.log(
         `distmt sweep: ${decoded.name}${quick ? " (quick)" : ""}: ${points.length} point${points.length === 1 ? "" : "s"}` +
-          (axes.length === 0 ? " (no sweep axes)" : ` (${axes.map(([k, v]) => `${k} ∈ {${v.map(axisLabel).join(", ")}}`).join(" × ")})`) +
+          (axes.length === 0
+            ? " (no sweep axes)"
+            : sample === undefined
+            ? ` (${axes.map(([k, v]) => describeAxis(k, v)).join(" × ")})`
+            : ` drawn at random by --sample ${sample.count} --sample-seed ${sample.seed} from ${axes.map(([k, v]) => describeAxis(k, v)).join(", ")}`) +
           ` × ${manifest.seeds.length} seed${manifest.seeds.length === 1 ? "" : "s"} × ${manifest.algorithms.join(", ")} = ${units.length} runs; ` +
           `${finished.size} already finished in ${dir}/`
       )
@@ -223,6 +244,7 @@ export const sweepCommand = Command.make(
                     {
                       source: spec,
                       quick,
+                      overrides,
                       values: u.point.values,
                       pointKey: pointKey(u.point.compiled),
                       algorithm: u.algorithm,

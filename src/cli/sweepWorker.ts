@@ -10,6 +10,7 @@ import { parentPort } from "node:worker_threads"
 import { type Algorithm, type AlgorithmRun, type ProgressSink, runAlgorithm } from "../run/runExperiment.ts"
 import { pointKey } from "../run/sweepPlan.ts"
 import { type Compiled, compile } from "../spec/compile.ts"
+import type { Override } from "../spec/overrides.ts"
 import { decode } from "../spec/schema.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { pointInput, type SweepValue } from "../spec/sweep.ts"
@@ -19,6 +20,8 @@ export interface WorkRequest {
   readonly id: number
   readonly source: string
   readonly quick: boolean
+  /** `--set` and `--seeds` (src/spec/overrides.ts), applied as the parent applied them. */
+  readonly overrides: ReadonlyArray<Override>
   readonly values: Readonly<Record<string, SweepValue>>
   readonly pointKey: string
   readonly algorithm: Algorithm
@@ -36,10 +39,10 @@ const points = new Map<string, Compiled>()
 
 const compiledPoint = (req: WorkRequest) =>
   Effect.gen(function*() {
-    const specKey = `${req.source}\u0000${req.quick}`
+    const specKey = `${req.source}\u0000${req.quick}\u0000${JSON.stringify(req.overrides)}`
     let spec = specs.get(specKey)
     if (spec === undefined) {
-      spec = yield* loadSpec(req.source, { quick: req.quick })
+      spec = yield* loadSpec(req.source, { quick: req.quick, overrides: req.overrides })
       specs.set(specKey, spec)
     }
     const cacheKey = `${specKey}\u0000${JSON.stringify(req.values)}`

@@ -9,14 +9,16 @@ export type Block =
   | { readonly _tag: "Paragraph"; readonly text: string }
   | { readonly _tag: "List"; readonly items: ReadonlyArray<string> }
   | { readonly _tag: "Table"; readonly header: ReadonlyArray<string>; readonly rows: ReadonlyArray<ReadonlyArray<string>>; readonly caption?: string }
-  | { readonly _tag: "Plot"; readonly file: string; readonly alt: string; readonly svg: string }
+  | { readonly _tag: "Plot"; readonly file: string; readonly alt: string; readonly svg: string; readonly note?: string }
 
 export const heading = (level: 1 | 2 | 3, text: string): Block => ({ _tag: "Heading", level, text })
 export const paragraph = (text: string): Block => ({ _tag: "Paragraph", text })
 export const list = (items: ReadonlyArray<string>): Block => ({ _tag: "List", items })
 export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, caption?: string): Block =>
   caption === undefined ? { _tag: "Table", header, rows } : { _tag: "Table", header, rows, caption }
-export const plot = (file: string, alt: string, svg: string): Block => ({ _tag: "Plot", file, alt, svg })
+/** `note`: what the reader must be told under the figure (which lines coincide), in both renderings. */
+export const plot = (file: string, alt: string, svg: string, note?: string): Block =>
+  note === undefined ? { _tag: "Plot", file, alt, svg } : { _tag: "Plot", file, alt, svg, note }
 
 const mdCell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ")
 
@@ -40,7 +42,7 @@ export const toMarkdown = (blocks: ReadonlyArray<Block>): string =>
           return b.caption === undefined ? lines.join("\n") : `${b.caption}\n\n${lines.join("\n")}`
         }
         case "Plot":
-          return `![${b.alt}](${b.file})`
+          return `![${b.alt}](${b.file})${b.note === undefined ? "" : `\n\n*${b.note}*`}`
       }
     })
     .join("\n\n") + "\n"
@@ -72,7 +74,7 @@ export const toHtml = (title: string, blocks: ReadonlyArray<Block>): string => {
             b.rows.map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join("")}</tr>`).join("") +
             `</tbody></table></div>`
         case "Plot":
-          return `<figure>${inlineSvg(b.svg)}<figcaption>${inline(b.alt)}</figcaption></figure>`
+          return `<figure>${inlineSvg(b.svg)}<figcaption>${inline(b.alt)}${b.note === undefined ? "" : `. ${inline(b.note)}`}</figcaption></figure>`
       }
     })
     .join("\n")
@@ -86,9 +88,11 @@ body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; max-width: 1100
 h1 { font-size: 1.7em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
 code { background: #f3f3f3; padding: 0 .25em; border-radius: 3px; }
 figure { margin: 1.2em 0; } figure svg { max-width: 100%; height: auto; } figcaption { color: #555; font-size: .9em; }
-.table { overflow-x: auto; } table { border-collapse: collapse; font-size: .88em; margin: .5em 0 1em; }
-th, td { border: 1px solid #ddd; padding: .25em .55em; text-align: right; white-space: nowrap; }
-th { background: #f5f5f5; } td:first-child, th:first-child { text-align: left; }
+/* A table fits the page: headers wrap, numbers do not; a table still too wide scrolls in its own box, not the page. */
+.table { overflow-x: auto; max-width: 100%; } table { border-collapse: collapse; font-size: .85em; margin: .5em 0 1em; }
+th, td { border: 1px solid #ddd; padding: .25em .5em; text-align: right; }
+td { white-space: nowrap; } th { background: #f5f5f5; vertical-align: bottom; font-weight: 600; }
+td:first-child, th:first-child { text-align: left; }
 .caption { margin-bottom: .2em; font-weight: bold; }
 </style>
 </head>

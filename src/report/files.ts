@@ -9,6 +9,7 @@ import { featureRows, rewardTable, transitionTable } from "../env/FiniteMdp.ts"
 import type { AlgorithmRun, Row } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
 import type { Experiment } from "../spec/Spec.ts"
+import { curvesCsv } from "./curves.ts"
 import { summarize } from "./summary.ts"
 
 /** Writes `content` to `file` through a temporary file in the same folder and a rename. */
@@ -74,19 +75,27 @@ const csvRow = (r: Row): string =>
 export const resultsCsv = (runs: ReadonlyArray<AlgorithmRun>): string =>
   [CSV_COLUMNS.join(","), ...runs.flatMap((r) => r.rows.map(csvRow))].join("\n") + "\n"
 
+/** `--set path=value` and `--seeds N` as summary.json records them: path → value (src/spec/overrides.ts). */
+export type OverridesRecord = Readonly<Record<string, unknown>>
+
 /**
  * `threads`: the learner threads the run actually used (the spec's "auto" resolved on this machine);
- * it replaces the spec's `threads` in the record, so that the file says what happened.
+ * it replaces the spec's `threads` in the record, so that the file says what happened. `overrides`:
+ * the fields set from outside the spec file, already applied to `spec` (`{}` when none).
  */
-export const summaryJson = (c: Compiled, runs: ReadonlyArray<AlgorithmRun>, complete: boolean, threads?: number) => ({
+export const summaryJson = (c: Compiled, runs: ReadonlyArray<AlgorithmRun>, complete: boolean, threads?: number, overrides: OverridesRecord = {}) => ({
   spec: threads === undefined ? specJson(c.spec) : { ...(specJson(c.spec) as object), threads },
   complete,
   ...(threads === undefined ? {} : { threads }),
+  overrides,
   tasks: c.contexts.map((context, id) => ({ id, context, vStar: c.startValues[id] })),
   separation: c.separation.value,
   beta: c.beta,
   algorithms: summarize(runs, c.spec.stopping._tag === "Adaptive")
 })
+
+/** What summary.json holds, and what the library API's `run` returns as its summary. */
+export type RunSummary = ReturnType<typeof summaryJson>
 
 export const modelJson = (c: Compiled) => ({
   horizon: c.horizon,
@@ -121,21 +130,29 @@ export const policiesJson = (c: Compiled, runs: ReadonlyArray<AlgorithmRun>) => 
  * `"complete": true` only after the last write of every other file (writeResults writes it last):
  * a run killed at any point, between two renames included, leaves a folder marked incomplete.
  */
-export const prepareOutput = (dir: string, c: Compiled, threads?: number) =>
+export const prepareOutput = (dir: string, c: Compiled, threads?: number, overrides: OverridesRecord = {}) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     yield* fs.makeDirectory(dir, { recursive: true })
     // Marked incomplete first: an earlier run's complete summary.json must not outlive a new model.json.
-    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(summaryJson(c, [], false, threads), null, 2) + "\n")
+    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(summaryJson(c, [], false, threads, overrides), null, 2) + "\n")
     yield* writeAtomic(path.join(dir, "model.json"), JSON.stringify(modelJson(c)))
   })
 
-/** (Re)writes summary.json, results.csv and policies.json with the runs finished so far. */
-export const writeResults = (dir: string, c: Compiled, runs: ReadonlyArray<AlgorithmRun>, complete: boolean, threads?: number) =>
+/** (Re)writes summary.json, results.csv, curves.csv and policies.json with the runs finished so far. */
+export const writeResults = (
+  dir: string,
+  c: Compiled,
+  runs: ReadonlyArray<AlgorithmRun>,
+  complete: boolean,
+  threads?: number,
+  overrides: OverridesRecord = {}
+) =>
   Effect.gen(function*() {
     const path = yield* Path.Path
     yield* writeAtomic(path.join(dir, "results.csv"), resultsCsv(runs))
+    yield* writeAtomic(path.join(dir, "curves.csv"), curvesCsv(runs))
     yield* writeAtomic(path.join(dir, "policies.json"), JSON.stringify(policiesJson(c, runs)))
-    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(summaryJson(c, runs, complete, threads), null, 2) + "\n")
+    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(summaryJson(c, runs, complete, threads, overrides), null, 2) + "\n")
   })

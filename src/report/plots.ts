@@ -4,9 +4,18 @@
  *
  * Two kinds of chart cover every plot of the report: a line chart (a series per algorithm or per
  * setting, 95% error bars over seeds, optional fitted and reference lines, log axes where the
- * claim is a power law) and a grouped bar chart (success rates).
+ * claim is a power law; unconnected, a scatter of sampled points) and a grouped bar chart.
+ *
+ * What a reader must be able to see: a line chart's legend shows each series' dash pattern and
+ * marker (legend.ts); series that coincide are named under the legend and in the caption, and the
+ * markers of coinciding data series are drawn a few pixels apart (coincide.ts); titles wrap at the
+ * chart's width, measured with the report font's metrics (textWidth.ts).
  */
 import type * as vl from "vega-lite"
+import { plot, type Block } from "./document.ts"
+import { coincidenceNotes, coincidences, dodgeOffsets } from "./coincide.ts"
+import { type LegendEntry, legendView } from "./legend.ts"
+import { useFontMetrics, wrapToWidth } from "./textWidth.ts"
 
 /** One point of a series: the mean over seeds and its 95% interval. */
 export interface SeriesPoint {
@@ -25,14 +34,23 @@ export interface Series {
   readonly kind?: "data" | "line"
   /** A color; by default the next of the palette. */
   readonly color?: string | undefined
+  /** false: markers only, no line through them (a scatter of points that are not a grid). Default true. */
+  readonly connect?: boolean
 }
 
 export interface LineChart {
   readonly title: string
   readonly subtitle?: string
-  readonly x: { readonly title: string; readonly log?: boolean }
+  readonly x: { readonly title: string; readonly log?: boolean; readonly domain?: readonly [number, number] }
   readonly y: { readonly title: string; readonly log?: boolean; readonly domain?: readonly [number, number]; readonly format?: string }
   readonly series: ReadonlyArray<Series>
+  /** How lines join their points: straight (default), or as steps (an empirical distribution function). */
+  readonly interpolate?: "linear" | "step-after"
+  /**
+   * Which series coincide, said by the caller: given, it replaces the point-by-point detection
+   * (coincide.ts), which reads a step function's doubled x values wrongly.
+   */
+  readonly notes?: ReadonlyArray<string>
 }
 
 /** Colors of the algorithms, the same in every plot. */
@@ -62,8 +80,8 @@ const baseConfig = {
 }
 
 /**
- * Splits text into lines of at most `width` characters. Without a canvas Vega estimates text
- * widths generously, so a long title or subtitle on one line would widen the whole SVG.
+ * Splits text into lines of at most `width` characters (src/report/curves.ts); the report's own
+ * titles are wrapped at their chart's width in pixels instead (titleOf).
  */
 export const wrap = (text: string, width: number): Array<string> => {
   const lines: Array<string> = []
@@ -78,12 +96,20 @@ export const wrap = (text: string, width: number): Array<string> => {
   return lines
 }
 
-const titleOf = (title: string, subtitle: string | undefined) =>
-  subtitle === undefined ? { text: wrap(title, 44) } : { text: wrap(title, 44), subtitle: wrap(subtitle, 58) }
+/** The y axis' labels and title take about this much room left of the plot; a title may use it. */
+const Y_AXIS_ROOM = 56
+
+/** A title and subtitle wrapped at the chart's full width (the fonts' sizes are baseConfig's). */
+const titleOf = (title: string, subtitle: string | undefined, width: number) => {
+  const text = wrapToWidth(title, width + Y_AXIS_ROOM, 15, true)
+  return subtitle === undefined ? { text } : { text, subtitle: wrapToWidth(subtitle, width + Y_AXIS_ROOM, 12) }
+}
 
 /** Renders a Vega-Lite spec to an SVG string. Vega is loaded on first use: `distmt run` never needs it. */
 export const renderSvg = async (spec: Record<string, unknown>): Promise<string> => {
   const [vega, vegaLite] = await Promise.all([import("vega"), import("vega-lite")])
+  // vega's typings leave out the textMetrics it exports (from vega-scenegraph): see textWidth.ts.
+  useFontMetrics(vega as unknown as Parameters<typeof useFontMetrics>[0])
   const compiled = vegaLite.compile(spec as unknown as vl.TopLevelSpec).spec
   const view = new vega.View(vega.parse(compiled), { renderer: "none" })
   try {
@@ -114,108 +140,125 @@ const logTicks = (lo: number, hi: number): Array<number> => {
   return finer.length <= 12 ? finer : at([1, 2, 3, 5, 7])
 }
 
-/** Pairs of data series that lie on top of each other (every point within 1%), so the reader is told. */
-const coinciding = (series: ReadonlyArray<Series>): Array<string> => {
-  const data = series.filter((s) => (s.kind ?? "data") === "data" && s.points.length > 0)
-  const out: Array<string> = []
-  const hidden = new Set<string>()
-  for (let i = 0; i < data.length; i++) {
-    for (let j = i + 1; j < data.length; j++) {
-      const a = data[i].points
-      const b = data[j].points
-      if (hidden.has(data[j].name) || a.length !== b.length) continue
-      const same = a.every((p, k) => p.x === b[k].x && Math.abs(p.y - b[k].y) <= 0.01 * Math.max(Math.abs(p.y), Math.abs(b[k].y), 1e-12))
-      if (same) {
-        out.push(`${data[i].name} and ${data[j].name} coincide`)
-        hidden.add(data[j].name)
-      }
-    }
-  }
-  return out
+/** A series' points that can be drawn on the chart's axes (finite, and positive on a log axis). */
+const drawable = (c: LineChart, s: Series): Array<SeriesPoint> =>
+  s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && !(c.x.log === true && p.x <= 0) && !(c.y.log === true && p.y <= 0))
+
+/** The groups of series that coincide in a chart, with a sentence each (coincide.ts). */
+export const lineChartNotes = (c: LineChart): Array<string> => {
+  if (c.notes !== undefined) return [...c.notes]
+  const drawn = c.series.map((s) => ({ name: s.name, data: (s.kind ?? "data") === "data", points: drawable(c, s) }))
+  const groups = coincidences(drawn, c.y.log === true)
+  return coincidenceNotes(groups, c.x.title, dodgeOffsets(drawn, groups))
 }
 
-/** The Vega-Lite spec of a line chart (exported for tests). */
+/**
+ * Moves x by `px` pixels on the chart's x scale: the offset of a coinciding series' markers.
+ * The scale's domain is the data's range (padded by 12 px each side), so the shift is close to `px`.
+ */
+const shiftX = (x: number, px: number, lo: number, hi: number, log: boolean): number => {
+  if (px === 0) return x
+  const plot = WIDTH - 24
+  if (log) {
+    const decades = hi > lo ? Math.log10(hi / lo) : 1
+    return x * 10 ** ((px / plot) * decades)
+  }
+  return x + (px / plot) * (hi > lo ? hi - lo : Math.max(Math.abs(x), 1))
+}
+
+/** The Vega-Lite spec of a line chart (exported for tests): the plot, and under it its legend with notes. */
 export const lineChartSpec = (c: LineChart): Record<string, unknown> => {
+  const drawn = c.series.map((s) => ({ name: s.name, data: (s.kind ?? "data") === "data", points: drawable(c, s) }))
+  const groups = c.notes === undefined ? coincidences(drawn, c.y.log === true) : []
+  const offsets = dodgeOffsets(drawn, groups)
+  const notes = c.notes ?? coincidenceNotes(groups, c.x.title, offsets)
+  const trueXs = drawn.flatMap((s) => s.points.map((p) => p.x))
+  const [xLo, xHi] = [Math.min(...trueXs), Math.max(...trueXs)]
   const rows: Array<Record<string, unknown>> = []
-  const colors: Array<string> = []
-  const names: Array<string> = []
+  const entries: Array<LegendEntry> = []
   let next = 0
-  const shapes: Array<string> = []
-  for (const s of c.series) {
+  let shapes = 0
+  for (const [i, s] of c.series.entries()) {
     const color = s.color ?? PALETTE[next++ % PALETTE.length]
-    const data = (s.kind ?? "data") === "data"
-    names.push(s.name)
-    colors.push(color)
-    shapes.push(data ? SHAPES[(shapes.length) % SHAPES.length] : "stroke")
-    for (const p of s.points) {
-      if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue
-      if (c.x.log === true && p.x <= 0) continue
-      if (c.y.log === true && p.y <= 0) continue
+    const data = drawn[i].data
+    entries.push({ name: s.name, color, dash: DASH[s.style ?? "solid"], shape: data ? SHAPES[shapes++ % SHAPES.length] : undefined, line: s.connect ?? true })
+    const px = offsets.get(s.name) ?? 0
+    for (const p of drawn[i].points) {
       // On a log axis an interval reaching 0 or below is cut at a tenth of the mean.
       const lo = c.y.log === true ? Math.max(p.lo, p.y / 10) : p.lo
-      rows.push({ series: s.name, x: p.x, y: p.y, lo, hi: p.hi, style: s.style ?? "solid", data, bars: data && p.hi > lo })
+      const x = shiftX(p.x, px, xLo, xHi, c.x.log === true)
+      rows.push({ series: s.name, x, y: p.y, lo, hi: p.hi, data, connect: s.connect ?? true, bars: data && p.hi > lo })
     }
   }
-  const xs = rows.map((r) => r.x as number)
   const ys = rows.flatMap((r) => (r.bars ? [r.lo as number, r.hi as number, r.y as number] : [r.y as number])).filter((v) => Number.isFinite(v))
   const xScale: Record<string, unknown> = c.x.log === true ? { type: "log", nice: false, padding: 12 } : { zero: false, nice: true, padding: 12 }
   const yScale: Record<string, unknown> = c.y.log === true ? { type: "log", nice: false } : { zero: false, nice: true }
+  if (c.x.domain !== undefined) Object.assign(xScale, { domain: c.x.domain, nice: false, padding: 0 })
   if (c.y.domain !== undefined) {
     yScale.domain = c.y.domain
     yScale.nice = false
   }
   else if (c.y.log === true && ys.length > 0) yScale.domain = [Math.min(...ys.filter((v) => v > 0)) / 1.3, Math.max(...ys) * 1.3]
   const xAxis: Record<string, unknown> = { title: c.x.title }
-  if (c.x.log === true && xs.length > 0) {
-    const distinct = [...new Set(xs)].sort((a, b) => a - b)
-    xAxis.values = distinct.length <= 12 ? distinct : logTicks(distinct[0], distinct[distinct.length - 1])
+  // Ticks at the data's own x values when the series share a few (N = 1, 2, 5, …); round ticks for a
+  // scatter or a distribution, whose x values are wherever the points fell.
+  const scattered = c.x.domain !== undefined || c.series.some((s) => s.connect === false)
+  if (c.x.log === true && trueXs.length > 0) {
+    const distinct = [...new Set(trueXs)].sort((a, b) => a - b)
+    const [lo, hi] = c.x.domain ?? [distinct[0], distinct[distinct.length - 1]]
+    xAxis.values = !scattered && distinct.length <= 12 ? distinct : logTicks(lo, hi)
     xAxis.format = "~g"
+  } else if (trueXs.length > 0 && trueXs.every(Number.isInteger)) {
+    // Whole-number axes (N, M, K1) get whole-number ticks.
+    Object.assign(xAxis, { tickMinStep: 1, format: "d" })
   }
   const yAxis: Record<string, unknown> = { title: c.y.title, format: c.y.format ?? "~s" }
   if (c.y.log === true && yScale.domain !== undefined) {
     const [lo, hi] = yScale.domain as [number, number]
     yAxis.values = logTicks(lo, hi)
   }
+  const names = entries.map((e) => e.name)
+  const bySeries = (range: ReadonlyArray<unknown>) => ({ field: "series", type: "nominal", scale: { domain: names, range }, legend: null })
   const x = { field: "x", type: "quantitative", scale: xScale, axis: xAxis }
   const y = { field: "y", type: "quantitative", scale: yScale, axis: yAxis }
-  const color = { field: "series", type: "nominal", scale: { domain: names, range: colors }, legend: { title: null } }
-  const shape = { field: "series", type: "nominal", scale: { domain: names, range: shapes }, legend: { title: null } }
-  const strokeDash = {
-    field: "style",
-    type: "nominal",
-    scale: { domain: Object.keys(DASH), range: Object.values(DASH) },
-    legend: null
-  }
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  const color = bySeries(entries.map((e) => e.color))
+  const shape = bySeries(entries.map((e) => e.shape ?? "circle"))
+  const strokeDash = bySeries(entries.map((e) => e.dash))
+  const bars = { filter: "datum.bars" }
+  const plotView = {
     width: WIDTH,
     height: HEIGHT,
-    title: titleOf(c.title, [c.subtitle, ...coinciding(c.series)].filter((t) => t !== undefined).join("; ") || undefined),
-    config: baseConfig,
     data: { values: rows },
     layer: [
-      { mark: { type: "line", strokeWidth: 2, clip: true }, encoding: { x, y, color, strokeDash, detail: { field: "series" } } },
       {
-        transform: [{ filter: "datum.data" }],
-        mark: { type: "point", filled: true, size: 50, opacity: 0.9, clip: true },
-        encoding: { x, y, color, shape }
+        transform: [{ filter: "datum.connect" }],
+        mark: { type: "line", strokeWidth: 2, clip: true, interpolate: c.interpolate ?? "linear" },
+        encoding: { x, y, color, strokeDash, detail: { field: "series" } }
       },
+      { transform: [{ filter: "datum.data" }], mark: { type: "point", filled: true, size: 50, opacity: 0.9, clip: true }, encoding: { x, y, color, shape } },
       {
-        transform: [{ filter: "datum.bars" }],
+        transform: [bars],
         mark: { type: "rule", strokeWidth: 1.5, clip: true },
         encoding: { x, y: { field: "lo", type: "quantitative", scale: yScale }, y2: { field: "hi" }, color }
       },
       {
-        transform: [{ filter: "datum.bars" }],
+        transform: [bars],
         mark: { type: "tick", orient: "horizontal", size: 10, thickness: 1.5, clip: true },
         encoding: { x, y: { field: "lo", type: "quantitative", scale: yScale }, color }
       },
       {
-        transform: [{ filter: "datum.bars" }],
+        transform: [bars],
         mark: { type: "tick", orient: "horizontal", size: 10, thickness: 1.5, clip: true },
         encoding: { x, y: { field: "hi", type: "quantitative", scale: yScale }, color }
       }
     ]
+  }
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: titleOf(c.title, c.subtitle, WIDTH),
+    config: baseConfig,
+    spacing: 14,
+    vconcat: [plotView, legendView(entries, notes, WIDTH)]
   }
 }
 
@@ -258,7 +301,7 @@ export const barChartSpec = (c: BarChart): Record<string, unknown> => {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     width,
     height: HEIGHT,
-    title: titleOf(c.title, c.subtitle),
+    title: titleOf(c.title, c.subtitle, width),
     config: baseConfig,
     data: { values: c.bars.map((b) => ({ ...b, bars: b.hi > b.lo })) },
     layer: [
@@ -274,3 +317,9 @@ export const barChartSpec = (c: BarChart): Record<string, unknown> => {
 
 export const lineChartSvg = (c: LineChart) => renderSvg(lineChartSpec(c))
 export const barChartSvg = (c: BarChart) => renderSvg(barChartSpec(c))
+
+/** A line chart as a report figure: its caption names the series that coincide, as its legend does. */
+export const linePlot = async (file: string, caption: string, c: LineChart): Promise<Block> => {
+  const notes = lineChartNotes(c)
+  return plot(file, caption, await lineChartSvg(c), notes.length === 0 ? undefined : `${notes.map((n) => n.charAt(0).toUpperCase() + n.slice(1)).join(". ")}.`)
+}

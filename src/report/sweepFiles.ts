@@ -10,10 +10,11 @@
  *
  * Run files are the source of truth; the tables are rebuilt from them at any time.
  */
+import { curveColumns, curveFromColumns } from "../run/curves.ts"
 import type { Algorithm, AlgorithmRun, Row } from "../run/runExperiment.ts"
 import { RUN_FORMAT, type SweepUnit } from "../run/sweepPlan.ts"
 import type { Experiment } from "../spec/Spec.ts"
-import { axisLabel, type SweepValue } from "../spec/sweep.ts"
+import { axisLabel, type SampleOptions, type SweepAxis, type SweepValue } from "../spec/sweep.ts"
 import { specJson } from "./files.ts"
 import { type AlgorithmSummary, summarize } from "./summary.ts"
 
@@ -42,6 +43,12 @@ export interface ManifestUnit {
   readonly file: string
 }
 
+/** How a sampled sweep's points were drawn (`--sample K --sample-seed S`), and from what. */
+export interface ManifestSample extends SampleOptions {
+  /** The axes as declared: lists and ranges (`Sweep.range`). */
+  readonly axes: ReadonlyArray<readonly [string, SweepAxis]>
+}
+
 /** sweep.json */
 export interface Manifest {
   readonly format: typeof MANIFEST_FORMAT
@@ -49,18 +56,26 @@ export interface Manifest {
   readonly name: string
   readonly description?: string
   readonly quick: boolean
+  /** Each axis's values: as declared for a grid; in a sampled sweep the distinct values drawn, in order. */
   readonly axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>
+  /** Present when the points were drawn at random rather than crossed into a grid. */
+  readonly sample?: ManifestSample
   readonly seeds: ReadonlyArray<number>
   readonly algorithms: ReadonlyArray<Algorithm>
   readonly points: ReadonlyArray<ManifestPoint>
   readonly units: ReadonlyArray<ManifestUnit>
 }
 
+/** The values an axis takes at the points: a list as declared; a range's draws, distinct, in increasing order. */
+const axisValues = (key: string, axis: SweepAxis, points: ReadonlyArray<SweepUnit["point"]>): ReadonlyArray<SweepValue> =>
+  Array.isArray(axis) ? axis : [...new Set(points.map((p) => p.values[key] as number))].sort((a, b) => a - b)
+
 export const manifestOf = (
   source: string,
   spec: Experiment,
   quick: boolean,
-  units: ReadonlyArray<SweepUnit>
+  units: ReadonlyArray<SweepUnit>,
+  sample?: SampleOptions
 ): Manifest => {
   const points = [...new Map(units.map((u) => [u.point.index, u.point])).values()]
   return {
@@ -69,7 +84,8 @@ export const manifestOf = (
     name: spec.name,
     ...(spec.description === undefined ? {} : { description: spec.description }),
     quick,
-    axes: Object.entries(spec.sweep),
+    axes: Object.entries(spec.sweep).map(([k, axis]) => [k, axisValues(k, axis, points)] as const),
+    ...(sample === undefined ? {} : { sample: { count: sample.count, seed: sample.seed, axes: Object.entries(spec.sweep) } }),
     seeds: [...new Set(units.map((u) => u.seed))],
     algorithms: [...new Set(units.map((u) => u.algorithm))],
     points: points.map((p) => {
@@ -127,6 +143,7 @@ export const runFileJson = (unit: SweepUnit, run: AlgorithmRun): string =>
       registered: run.registered,
       wallSeconds: run.wallSeconds,
       virtualEpisodes: run.virtualEpisodes,
+      curve: curveColumns(run.curve),
       rows: run.rows.map(({ actions: _actions, entry, identificationCorrect, slot, role, ...r }): RowJson => ({
         ...r,
         entry: entry ?? null,
@@ -149,6 +166,9 @@ export const parseRunFile = (text: string, key: string): RunRecord | undefined =
   }
   if (!isObject(j) || j.format !== RUN_FORMAT || j.key !== key || !isObject(j.run) || !Array.isArray(j.run.rows)) return undefined
   const r = j.run
+  // A run file written before curves existed has none: resumed, its curve is empty, not an error.
+  const curve = r.curve === undefined ? [] : curveFromColumns(r.curve)
+  if (curve === undefined) return undefined
   const rows: Array<Row> = r.rows.map((x: RowJson): Row => ({
     ...x,
     entry: x.entry ?? undefined,
@@ -165,7 +185,7 @@ export const parseRunFile = (text: string, key: string): RunRecord | undefined =
     key,
     point: j.point,
     values: j.values,
-    run: { algorithm: r.algorithm, seed: r.seed, traffic: r.traffic, registered: r.registered, wallSeconds: r.wallSeconds, virtualEpisodes: r.virtualEpisodes, rows }
+    run: { algorithm: r.algorithm, seed: r.seed, traffic: r.traffic, registered: r.registered, wallSeconds: r.wallSeconds, virtualEpisodes: r.virtualEpisodes, rows, curve }
   }
 }
 

@@ -4,7 +4,9 @@
  * ground truth (docs/algorithm.md §5). Ground truth lives here, never in the agents' code path.
  */
 import { Effect, Layer, type Scope } from "effect"
-import { local, type Open } from "../agent/Learning.ts"
+import type { InstanceCurve } from "../agent/curve.ts"
+import type { Budget, PhaseState } from "../agent/episodes.ts"
+import { local, type Open, type Watch } from "../agent/Learning.ts"
 import {
   type AgentConfig,
   type AgentResult,
@@ -20,6 +22,7 @@ import { type Certificate, type LsviConfig, policyTable } from "../learner/Lsvi.
 import * as Rng from "../rng/Rng.ts"
 import type { Compiled } from "../spec/compile.ts"
 import { assign } from "./assignment.ts"
+import { type CurvePoint, curvePoints, instanceCurve } from "./curves.ts"
 import { autoThreads, type LearnerPool, makeLearnerPool } from "./threads/pool.ts"
 import { inProcess, type RunServer } from "./RunServer.ts"
 
@@ -81,6 +84,8 @@ export interface AlgorithmRun {
    * (src/run/VirtualTime.ts), the same on any machine and any number of threads.
    */
   readonly virtualEpisodes: number
+  /** The learning curves of every (agent, instance) (src/run/curves.ts). */
+  readonly curve: ReadonlyArray<CurvePoint>
 }
 
 export interface RunResults {
@@ -88,12 +93,22 @@ export interface RunResults {
   readonly runs: ReadonlyArray<AlgorithmRun>
 }
 
+/** Where an agent's current phase stands, for a live view (widest certificate, time left). */
+export interface PhaseProgress {
+  readonly agent: number
+  readonly state: PhaseState
+  readonly budget: Budget
+}
+
 /** What a progress display is told. */
 export interface ProgressSink {
+  /** The (algorithm, seed) units the run will go through, once before the first. */
+  readonly plan?: (units: ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }>) => void
   readonly start: (label: string, instances: number) => void
-  /** Some agent ran `count` more episodes. */
-  readonly episodes: (count: number) => void
-  readonly instanceDone: () => void
+  /** Some agent ran `count` more episodes; `at` is where its phase now stands. */
+  readonly episodes: (count: number, at?: PhaseProgress) => void
+  /** An agent finished an instance (and moves to its next one, if any). */
+  readonly instanceDone: (agent?: number) => void
 }
 
 export const silentProgress: ProgressSink = { start: () => {}, episodes: () => {}, instanceDone: () => {} }
@@ -113,7 +128,7 @@ export const agentConfig = (c: Compiled): AgentConfig => {
   if (s.stopping._tag === "Adaptive") {
     const max = s.stopping.maxEpisodes
     return {
-      identify: { untilWidth: s.cSep / 2, maxEpisodes: max },
+      identify: { untilWidth: s.cSep / 2, maxEpisodes: max, phase: "identify" },
       learn: { untilWidth: s.epsilon, maxEpisodes: max },
       solo: { untilWidth: s.epsilon, maxEpisodes: max },
       horizon,
@@ -123,7 +138,7 @@ export const agentConfig = (c: Compiled): AgentConfig => {
   }
   const { k1, k2 } = s.stopping
   return {
-    identify: { untilWidth: -Infinity, maxEpisodes: k1 },
+    identify: { untilWidth: -Infinity, maxEpisodes: k1, phase: "identify" },
     learn: { untilWidth: -Infinity, maxEpisodes: k2 },
     solo: { untilWidth: -Infinity, maxEpisodes: k1 + k2 },
     horizon,
@@ -141,7 +156,8 @@ export interface Threads {
 /**
  * Each agent's instances of the given true tasks, with environment streams fixed by
  * (seed, agent, slot, task), on the agent's fiber or on the learner threads. Every batch of
- * episodes moves the agent's virtual clock.
+ * episodes moves the agent's virtual clock; each opened instance's learning curve goes to
+ * `curves[slot]`. Opening an instance finishes the one before, for progress.
  */
 const instancesOf = (
   c: Compiled,
@@ -151,17 +167,25 @@ const instancesOf = (
   time: RunServer,
   progress: ProgressSink,
   threads: Threads | undefined,
-  record: boolean
+  record: boolean,
+  curves: Array<InstanceCurve | undefined>
 ): ReadonlyArray<Open> =>
   tasks.map((task, slot) => () => {
+    if (slot > 0) progress.instanceDone(agent)
     const rng = Rng.make(seed, agent, slot, task)
-    const onEpisodes = (n: number) => {
-      time.advance(agent, n)
-      progress.episodes(n)
+    const curve = instanceCurve(c, task)
+    curves[slot] = curve
+    const watch: Watch = {
+      states: c.states,
+      curve,
+      episodes: (n, state, budget) => {
+        time.advance(agent, n)
+        progress.episodes(n, { agent, state, budget })
+      }
     }
     return threads === undefined
-      ? local(lsviConfig(c), makeInstance(c.tasks[task], c.features, rng), onEpisodes, record)
-      : threads.pool.open({ model: threads.model, task, rng: rng.state(), agent, clock: () => time.clock(agent), onEpisodes, record })
+      ? local(lsviConfig(c), makeInstance(c.tasks[task], c.features, rng), watch, record)
+      : threads.pool.open({ model: threads.model, task, rng: rng.state(), agent, clock: () => time.clock(agent), watch, record })
   })
 
 /** What a row says about the agent, apart from the ground truth `evaluate` adds. */
@@ -289,6 +313,7 @@ export const runAlgorithm = (
     const config = agentConfig(c)
     const time = yield* (options.server ?? inProcess)(N)
     const agentIds = Array.from({ length: N }, (_, i) => i)
+    const curves: Array<Array<InstanceCurve | undefined>> = agentIds.map(() => [])
     const started = yield* now
     const program = Effect.gen(function*() {
       const outcomes = yield* Effect.forEach(
@@ -296,14 +321,15 @@ export const runAlgorithm = (
         (agent): Effect.Effect<AgentResult, never, Coordinator> => {
           // Experience sharing pushes an instance's identification data when it joins a pool.
           const record = algorithm !== "independent" && c.spec.sharing === "experience"
-          const instances = instancesOf(c, seed, agent, tasksOf[agent], time, progress, threads, record)
+          const instances = instancesOf(c, seed, agent, tasksOf[agent], time, progress, threads, record, curves[agent])
           const run = algorithm === "distmt"
             ? distmtAgent(agent, instances, config)
             : algorithm === "oracle"
             ? oracleAgent(agent, instances, tasksOf[agent], config)
             : independentAgent(agent, instances, config)
           return run.pipe(
-            Effect.tap((r) => Effect.sync(() => r.outcomes.forEach(() => progress.instanceDone()))),
+            // Opening an instance finished the one before (instancesOf); the last finishes here.
+            Effect.tap((r) => Effect.sync(() => r.outcomes.length > 0 && progress.instanceDone(agent))),
             Effect.ensuring(Effect.sync(() => time.retire(agent)))
           )
         },
@@ -334,14 +360,22 @@ export const runAlgorithm = (
       traffic: algorithm === "independent" ? noTraffic : traffic,
       registered: algorithm === "independent" ? 0 : registered,
       wallSeconds,
-      virtualEpisodes: yield* time.makespan
+      virtualEpisodes: yield* time.makespan,
+      curve: curvePoints(curves, tasksOf)
     }
   }))
 
+/** Every (algorithm, seed) unit of a run, in the order it runs them: seed by seed, DistMT-LSVI then the baselines. */
+export const runUnits = (c: Compiled): ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }> =>
+  Array.from({ length: c.spec.seeds }, (_, r) => c.spec.seed + r).flatMap((seed) =>
+    (["distmt", ...c.spec.baselines] as Array<Algorithm>).map((algorithm) => ({ algorithm, seed }))
+  )
+
 /**
  * Every seed × (DistMT-LSVI and the spec's baselines). `onRun` is told the runs finished so far
- * after each one, so that a caller can save them as they come (results are never lost to a
- * later failure or an interrupt).
+ * after each one it runs, so that a caller can save them as they come (results are never lost to
+ * a later failure or an interrupt). Units in `done` (a resumed run, read back from its folder)
+ * are not run again: they take their place in the order, so the result is the uninterrupted run's.
  */
 export const runExperiment = <E = never, R = never>(
   c: Compiled,
@@ -351,24 +385,32 @@ export const runExperiment = <E = never, R = never>(
     readonly threads?: number | "auto"
     /** Where each (algorithm, seed)'s server is (default: a fresh one in this process). */
     readonly servers?: (algorithm: Algorithm, seed: number) => (agents: number) => Effect.Effect<RunServer, never, Scope.Scope>
+    /** Units already finished, by an earlier (interrupted) run of the same spec. */
+    readonly done?: ReadonlyArray<AlgorithmRun>
   } = {}
 ): Effect.Effect<RunResults, E, R> =>
   Effect.scoped(Effect.gen(function*() {
-    const count = threadsFor(c, options.threads ?? c.spec.threads)
+    const doneRun = (u: { readonly algorithm: Algorithm; readonly seed: number }) =>
+      options.done?.find((d) => d.algorithm === u.algorithm && d.seed === u.seed)
+    const todo = runUnits(c).filter((u) => doneRun(u) === undefined)
+    // No learner threads are started for a run with nothing left to do.
+    const count = todo.length === 0 ? 1 : threadsFor(c, options.threads ?? c.spec.threads)
     let threads: Threads | undefined = undefined
     if (count > 1) {
       const pool = yield* makeLearnerPool(count)
       threads = { pool, model: pool.addModel(c.tasks, c.features, lsviConfig(c)) }
     }
-    const algorithms: Array<Algorithm> = ["distmt", ...c.spec.baselines]
+    progress.plan?.(todo)
     const runs: Array<AlgorithmRun> = []
-    for (let r = 0; r < c.spec.seeds; r++) {
-      for (const algorithm of algorithms) {
-        const seed = c.spec.seed + r
-        const server = options.servers?.(algorithm, seed)
-        runs.push(yield* runAlgorithm(c, algorithm, seed, progress, threads, server === undefined ? {} : { server }))
-        yield* onRun(runs)
+    for (const unit of runUnits(c)) {
+      const earlier = doneRun(unit)
+      if (earlier !== undefined) {
+        runs.push(earlier)
+        continue
       }
+      const server = options.servers?.(unit.algorithm, unit.seed)
+      runs.push(yield* runAlgorithm(c, unit.algorithm, unit.seed, progress, threads, server === undefined ? {} : { server }))
+      yield* onRun(runs)
     }
     return { compiled: c, runs }
   }))

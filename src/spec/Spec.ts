@@ -218,6 +218,38 @@ export const Stopping = {
  */
 export type SweepValue = number | string | { readonly _tag: string }
 
+/**
+ * A range of a numeric field that `distmt sweep --sample K` draws values from (random search),
+ * built by `Sweep.range`. A sweep with a range runs only with `--sample`: a range is not a grid.
+ */
+export interface SweepRange {
+  readonly _tag: "Range"
+  readonly min: number
+  readonly max: number
+  /** "log": uniform in log(value), for fields whose values span decades (ε, K1). Default "linear". */
+  readonly scale?: "linear" | "log"
+  /** Whole numbers only (`agents`, `stopping.k1`): uniform among the integers of [min, max]. */
+  readonly integer?: boolean
+}
+
+/** A sweep axis: the values of a grid, or a range to draw from. */
+export type SweepAxis = ReadonlyArray<SweepValue> | SweepRange
+
+export const Sweep = {
+  /**
+   * The range [min, max] of a numeric field, for `distmt sweep --sample K`: values are drawn
+   * uniformly (`log: true`: uniformly in log), whole numbers only with `integer: true`, others
+   * rounded to 4 significant digits so that tables and file names stay readable.
+   */
+  range: (min: number, max: number, options: { readonly log?: boolean; readonly integer?: boolean } = {}): SweepRange => ({
+    _tag: "Range",
+    min,
+    max,
+    ...(options.log === true ? { scale: "log" as const } : {}),
+    ...(options.integer === true ? { integer: true } : {})
+  })
+}
+
 // ─── The experiment ────────────────────────────────────────────────────────────────────────────
 
 export type Baseline = "independent" | "oracle"
@@ -266,9 +298,11 @@ export interface ExperimentInput {
    * `stopping.k1`, `contexts.count`, …) and the values it takes, or a categorical field
    * (`sharing`, `assignment`, `learner`, `stopping`) and its values (`sharing: ["policy", "experience"]`,
    * `assignment: [Assignment.stream(), Assignment.random(2)]`). The sweep runs every combination
-   * of the axes' values, for every seed. `distmt run` ignores it and runs the spec as written.
+   * of the axes' values, for every seed. A numeric field may instead take a range,
+   * `epsilon: Sweep.range(0.05, 0.2, { log: true })`, which `distmt sweep --sample K` draws K points
+   * from (with the lists). `distmt run` ignores it and runs the spec as written.
    */
-  readonly sweep?: Readonly<Record<string, ReadonlyArray<SweepValue>>>
+  readonly sweep?: Readonly<Record<string, SweepAxis>>
   /**
    * A smaller variant for `--quick` (CI-sized runs): deep-merged over the spec. Objects merge
    * field by field; arrays, numbers and a builder of another kind (another `_tag`) replace.
@@ -307,7 +341,7 @@ export interface Experiment {
   readonly threads: number | "auto"
   readonly description?: string
   /** Sweep axes, `{}` when none. */
-  readonly sweep: Readonly<Record<string, ReadonlyArray<SweepValue>>>
+  readonly sweep: Readonly<Record<string, SweepAxis>>
 }
 
 export const Experiment = {

@@ -11,6 +11,11 @@ export interface SpecIssue {
   readonly message: string
   /** The value found, rendered briefly; absent for a missing field. */
   readonly actual?: string
+  /**
+   * In how many of the spec's contexts the same problem was found, when more than one: the issue
+   * is then reported once, at `environment.build(context *)` or `environment.build(contexts 0, 3)`.
+   */
+  readonly inContexts?: { readonly count: number; readonly of: number }
 }
 
 export class SpecError extends Data.TaggedError("SpecError")<{
@@ -55,7 +60,10 @@ export class Described {
   constructor(readonly text: string) {}
 }
 
-export const formatSpecError = (e: SpecError): string => {
-  const lines = e.issues.map((i) => `  ${i.path}: ${i.message}${i.actual === undefined ? "" : `, got ${i.actual}`}`)
-  return `Invalid spec ${e.source}:\n${lines.join("\n")}`
-}
+/** One issue as a line: `path: message, got value (in 3 of 12 contexts)`. */
+export const formatIssue = (i: SpecIssue): string =>
+  `${i.path}: ${i.message}${i.actual === undefined ? "" : `, got ${i.actual}`}` +
+  (i.inContexts === undefined ? "" : ` (in ${i.inContexts.count} of ${i.inContexts.of} contexts)`)
+
+export const formatSpecError = (e: SpecError): string =>
+  `Invalid spec ${e.source}:\n${e.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`

@@ -2,107 +2,14 @@
  * The run-time schema of a spec (effect/Schema) and `decode`, which checks an unknown value
  * against it and fills in the documented defaults. Unknown fields are errors, not ignored: a
  * misspelt `epsilon` must never fall back silently to a default (docs/algorithm.md §6, item 6).
+ * The schemas of the builders' values (`Env.*`, `Contexts.*`, …) are in fields.ts.
  */
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import type { Experiment, MinAtarEnv } from "./Spec.ts"
-import { minatarTasks, MinAtarEnvSchema } from "../env/minatar/spec.ts"
+import { minatarTasks } from "../env/minatar/spec.ts"
+import { Assignment, Contexts, CSep, Environment, familyIssues, Features, Learner, NonNegativeInt, PositiveInt, Stopping } from "./fields.ts"
 import { deepMerge, getAt, isPlainObject, parseFieldPath } from "./paths.ts"
 import { formatPath, show, SpecError, type SpecIssue } from "./SpecError.ts"
-
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
-const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
-const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
-const Fn = Schema.declare((u: unknown): u is (...args: ReadonlyArray<never>) => unknown => typeof u === "function", {
-  expected: "a function"
-})
-
-const LinearChainEnv = Schema.Struct({
-  _tag: Schema.Literal("LinearChain"),
-  length: PositiveInt.check(Schema.isGreaterThanOrEqualTo(2)),
-  horizon: PositiveInt,
-  distractor: Schema.optionalKey(Probability)
-})
-
-const RandomLinearEnv = Schema.Struct({
-  _tag: Schema.Literal("RandomLinear"),
-  states: PositiveInt,
-  actions: PositiveInt,
-  dim: PositiveInt,
-  horizon: PositiveInt,
-  seed: Schema.optionalKey(NonNegativeInt)
-})
-
-const TabularEnv = Schema.Struct({
-  _tag: Schema.Literal("Tabular"),
-  states: PositiveInt,
-  actions: PositiveInt,
-  horizon: PositiveInt,
-  start: Schema.optionalKey(NonNegativeInt),
-  build: Fn
-})
-
-const Environment = Schema.Union([LinearChainEnv, RandomLinearEnv, TabularEnv, MinAtarEnvSchema]).annotate({
-  expected: "an environment: Env.linearChain({...}), Env.randomLinear({...}), Env.tabular({...}) or Env.minatar({...})"
-})
-
-/** "__proto__" would be dropped when the record is rebuilt: refuse it rather than lose it silently. */
-const ContextKey = Schema.String.check(
-  Schema.makeFilter((k: string) => k !== "__proto__", { expected: "a context field name other than __proto__" })
-)
-const ContextRecord = Schema.Record(ContextKey, Schema.Finite)
-const Contexts = Schema.Union([
-  Schema.Struct({ _tag: Schema.Literal("List"), items: Schema.Array(ContextRecord).check(Schema.isMinLength(1)) }),
-  Schema.Struct({
-    _tag: Schema.Literal("Grid"),
-    axes: Schema.Record(ContextKey, Schema.Array(Schema.Finite).check(Schema.isMinLength(1)))
-  }),
-  Schema.Struct({ _tag: Schema.Literal("Seeds"), count: PositiveInt }),
-  Schema.Struct({
-    _tag: Schema.Literal("Separated"),
-    count: PositiveInt,
-    spacing: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
-    lowest: Schema.Finite,
-    vary: ContextKey.check(Schema.isMinLength(1)),
-    within: Schema.Tuple([Schema.Finite, Schema.Finite]).check(
-      Schema.makeFilter((t: readonly [number, number]) => t[0] < t[1], { expected: "an interval [low, high] with low < high" })
-    ),
-    bases: Schema.optionalKey(Schema.Array(ContextRecord).check(Schema.isMinLength(1)))
-  })
-]).annotate({
-  expected: "contexts: Contexts.list([...]), Contexts.grid({...}), Contexts.seeds(M) or Contexts.separated({...})"
-})
-
-const Features = Schema.Union([
-  Schema.Struct({ _tag: Schema.Literal("Native") }),
-  Schema.Struct({ _tag: Schema.Literal("OneHot") }),
-  Schema.Struct({ _tag: Schema.Literal("Custom"), dim: PositiveInt, map: Fn })
-]).annotate({ expected: "features: Features.native(), Features.oneHot() or Features.custom(dim, (s, a) => [...])" })
-
-const Assignment = Schema.Union([
-  Schema.Struct({ _tag: Schema.Literal("Partition") }),
-  Schema.Struct({ _tag: Schema.Literal("Stream") }),
-  Schema.Struct({ _tag: Schema.Literal("Random"), k: PositiveInt })
-]).annotate({ expected: "an assignment: Assignment.partition(), Assignment.stream() or Assignment.random(k)" })
-
-const Learner = Schema.Struct({
-  _tag: Schema.Literal("LsviUcb"),
-  beta: Schema.optionalKey(
-    Schema.Union([Schema.Literal("theory"), Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))]).annotate({
-      expected: `"theory" or a number ≥ 0`
-    })
-  ),
-  cBeta: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
-  lambda: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0)))
-})
-
-const Kappa = Schema.Finite.check(Schema.isGreaterThan(0))
-const Stopping = Schema.Union([
-  Schema.Struct({ _tag: Schema.Literal("Adaptive"), maxEpisodes: Schema.optionalKey(PositiveInt) }),
-  Schema.Struct({ _tag: Schema.Literal("Schedule"), k1: PositiveInt, k2: PositiveInt }),
-  Schema.Struct({ _tag: Schema.Literal("Theory"), kappa1: Kappa, kappa2: Kappa, maxEpisodes: Schema.optionalKey(PositiveInt) })
-]).annotate({
-  expected: "a stopping rule: Stopping.adaptive(), Stopping.schedule({ k1, k2 }) or Stopping.theory({ kappa1, kappa2 })"
-})
 
 /**
  * One value of a sweep axis: a number (numeric axes), a string (`sharing`) or a builder's plain
@@ -116,6 +23,23 @@ const SweepValue = Schema.Union([
     expected: "a builder's value such as Assignment.stream()"
   })
 ]).annotate({ expected: "a number, a string, or a builder's value such as Assignment.random(2)" })
+
+/**
+ * A range to draw from (`Sweep.range`, `distmt sweep --sample K`). Its own consistency (max above
+ * min, a log scale above 0, whole-number ends) is checked by sweepIssues, each at its field.
+ */
+const SweepRange = Schema.Struct({
+  _tag: Schema.Literal("Range"),
+  min: Schema.Finite,
+  max: Schema.Finite,
+  scale: Schema.optionalKey(Schema.Literals(["linear", "log"])),
+  integer: Schema.optionalKey(Schema.Boolean)
+})
+
+/** A sweep axis: a non-empty list of values (a grid), or a range (random search). */
+const SweepAxis = Schema.Union([Schema.Array(SweepValue).check(Schema.isMinLength(1)), SweepRange]).annotate({
+  expected: "a list of values, or Sweep.range(min, max) for distmt sweep --sample"
+})
 
 /** Default of `threads`. */
 export const DEFAULT_THREADS: number | "auto" = "auto"
@@ -133,7 +57,7 @@ export const ExperimentInput = Schema.Struct({
   agents: PositiveInt,
   assignment: Schema.optionalKey(Assignment),
   epsilon: Schema.Finite.check(Schema.isGreaterThan(0)),
-  cSep: Schema.Finite.check(Schema.isGreaterThan(0)),
+  cSep: CSep,
   delta: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true })),
   learner: Schema.optionalKey(Learner),
   stopping: Schema.optionalKey(Stopping),
@@ -147,7 +71,7 @@ export const ExperimentInput = Schema.Struct({
     })
   ),
   description: Schema.optionalKey(Schema.String),
-  sweep: Schema.optionalKey(Schema.Record(Schema.String, Schema.Array(SweepValue).check(Schema.isMinLength(1))))
+  sweep: Schema.optionalKey(Schema.Record(Schema.String, SweepAxis))
 })
 
 /** Default of `Stopping.adaptive().maxEpisodes`: a phase that has not converged by then gives up. */
@@ -215,8 +139,10 @@ const decodeInput = (input: unknown): { readonly spec?: typeof ExperimentInput.T
 }
 
 /**
- * Decodes a spec and fills in every default, or fails with all the problems found. A `quick`
- * variant is always checked (its issues are reported under `quick.`), and used if `options.quick`.
+ * Decodes a spec and fills in every default, or fails with all the problems found: every field
+ * that does not decode (`errors: "all"`), and then what compile would find in the tables, contexts
+ * and feature map if those decoded (familyIssues). A `quick` variant is always checked (its issues
+ * are reported under `quick.`), and used if `options.quick`.
  */
 export const decode = (input: unknown, source: string, options: DecodeOptions = {}): Effect.Effect<Experiment, SpecError> => {
   const hasQuick = isPlainObject(input) && Object.hasOwn(input, "quick")
@@ -239,7 +165,7 @@ export const decode = (input: unknown, source: string, options: DecodeOptions = 
       }
     }
   }
-  if (issues.length > 0) return Effect.fail(new SpecError({ source, issues }))
+  if (issues.length > 0) return Effect.fail(new SpecError({ source, issues: [...issues, ...familyIssues(written, issues)] }))
   const s = options.quick === true && merged?.spec !== undefined ? merged.spec : base.spec!
   return Effect.succeed(withDefaults(s))
 }
@@ -299,7 +225,8 @@ export const CATEGORICAL_AXES: ReadonlyArray<string> = ["sharing", "assignment",
 const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>): Array<SpecIssue> => {
   const issues: Array<SpecIssue> = []
   const spec = withDefaults({ ...s, sweep: {} })
-  const points = Object.values(s.sweep ?? {}).reduce((n, v) => n * v.length, 1)
+  // Ranges are drawn from, never crossed: only the lists make a grid.
+  const points = Object.values(s.sweep ?? {}).reduce((n, v) => n * (Array.isArray(v) ? v.length : 1), 1)
   for (const key of keys) {
     const path = parseFieldPath(key)
     const at = `sweep.${key}`
@@ -327,6 +254,9 @@ const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>
         path: at,
         message: `expected the path of a numeric field, or one of the categorical fields ${CATEGORICAL_AXES.join(", ")}; ${key} is ${show(found.value)} in this spec`
       })
+    } else {
+      const axis = s.sweep?.[key]
+      if (axis !== undefined && !Array.isArray(axis)) issues.push(...rangeIssues(at, key, axis as typeof SweepRange.Type, typeof found.value === "number"))
     }
   }
   if (points > MAX_SWEEP_POINTS) {
@@ -336,6 +266,22 @@ const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>
       actual: `${points} combinations`
     })
   }
+  return issues
+}
+
+/** A range's own problems, each at its field (`sweep.epsilon.max`): the values it draws are checked per point. */
+const rangeIssues = (at: string, key: string, r: typeof SweepRange.Type, numeric: boolean): Array<SpecIssue> => {
+  if (!numeric) {
+    return [{ path: at, message: `expected a list of values: ${key} is categorical, and a range (Sweep.range) is for numeric fields` }]
+  }
+  const issues: Array<SpecIssue> = []
+  if (r.integer === true) {
+    for (const end of ["min", "max"] as const) {
+      if (!Number.isInteger(r[end])) issues.push({ path: `${at}.${end}`, message: "expected an integer: the range is declared { integer: true }", actual: show(r[end]) })
+    }
+  }
+  if (r.scale === "log" && r.min <= 0) issues.push({ path: `${at}.min`, message: "expected a number > 0: a log scale cannot reach 0 or below", actual: show(r.min) })
+  if (r.max <= r.min) issues.push({ path: `${at}.max`, message: `expected a number > min = ${r.min}: a range needs room to draw from`, actual: show(r.max) })
   return issues
 }
 

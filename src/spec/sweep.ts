@@ -8,15 +8,21 @@
  * value has a label (`axisLabel`: `5`, `experience`, `random(2)`) by which tables, plots, sweep.csv
  * and messages name it; two values of one axis with the same label are refused, since the report
  * could not tell them apart.
+ *
+ * A numeric axis may be a range (`Sweep.range`) instead: a sweep with one runs only as a random
+ * search, `--sample K` points drawn (sweepSample.ts). A range is checked at both ends (an issue there
+ * is named `sweep.epsilon.min` or `.max`), then each drawn point like any other.
  */
 import { Effect } from "effect"
 import { type Compiled, compile } from "./compile.ts"
 import { parseFieldPath, setAt } from "./paths.ts"
 import { decode } from "./schema.ts"
-import type { Experiment, SweepValue } from "./Spec.ts"
+import type { Experiment, SweepAxis, SweepValue } from "./Spec.ts"
 import { formatPath, SpecError, type SpecIssue } from "./SpecError.ts"
+import { drawPoints, isRange, rangeLabel, type SampleOptions } from "./sweepSample.ts"
 
-export type { SweepValue } from "./Spec.ts"
+export type { SweepAxis, SweepValue } from "./Spec.ts"
+export type { SampleOptions } from "./sweepSample.ts"
 
 /** One combination of axis values. */
 export interface SweepPoint {
@@ -58,8 +64,15 @@ export const axisLabel = (v: unknown): string => {
 /** Whether every value of the axis is a number: a numeric axis, drawn on a numeric x axis. */
 export const isNumericAxis = (values: ReadonlyArray<unknown>): boolean => values.every((v) => typeof v === "number")
 
-/** The axes as declared, `[key, values]`. */
-export const sweepAxes = (spec: Experiment): ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]> => Object.entries(spec.sweep)
+/** The axes as declared, `[key, values or range]`. */
+export const sweepAxes = (spec: Experiment): ReadonlyArray<readonly [string, SweepAxis]> => Object.entries(spec.sweep)
+
+/** Whether the spec's sweep has a range, so that it runs only with `--sample`. */
+export const hasRanges = (spec: Experiment): boolean => Object.values(spec.sweep).some(isRange)
+
+/** `agents ∈ {1, 2, 5}`, `epsilon ∈ 0.05 to 0.2 (log scale)`: an axis as messages name it. */
+export const describeAxis = (key: string, axis: SweepAxis): string =>
+  isRange(axis) ? `${key} ∈ ${rangeLabel(axis)}` : `${key} ∈ {${axis.map(axisLabel).join(", ")}}`
 
 /** Every combination of the axes' values; one empty combination when there are no axes. */
 export const combinations = (
@@ -83,15 +96,21 @@ export const pointInput = (spec: Experiment, values: Readonly<Record<string, unk
   return input
 }
 
+/** A candidate point, and how an issue at one of its axes is named (undefined: the point is named instead). */
+interface Candidate {
+  readonly values: Readonly<Record<string, SweepValue>>
+  readonly at: (key: string) => { readonly path: string; readonly note: string } | undefined
+}
+
 /**
- * Expands and checks every point: decode (types and ranges of the new values) and compile (what
- * needs the built environment, such as a cSep above the family's separation). Fails with every
- * issue of every point, or succeeds with all the compiled points.
+ * Decodes (types and ranges of the new values) and compiles (what needs the built environment,
+ * such as a cSep above the family's separation) every candidate. An issue at an axis's field, or
+ * inside it, is named at the axis (`sweep.agents[2]`, `sweep.assignment[1].k`, `sweep.epsilon.max`);
+ * any other issue names the point. The same issue is reported once, not once per point.
  */
-export const expandSweep = (spec: Experiment, source: string): Effect.Effect<ReadonlyArray<SweepPoint>, SpecError> =>
+const checkCandidates = (spec: Experiment, source: string, candidates: ReadonlyArray<Candidate>) =>
   Effect.gen(function*() {
-    const axes = sweepAxes(spec)
-    const axisPaths = axes.map(([key]) => [formatPath(parseFieldPath(key)!), key] as const)
+    const axisPaths = sweepAxes(spec).map(([key]) => [formatPath(parseFieldPath(key)!), key] as const)
     // The axis an issue's path lies in (`assignment.k` lies in `assignment`), and the rest of its path.
     const axisOf = (path: string): { readonly key: string; readonly rest: string } | undefined => {
       for (const [p, key] of axisPaths) {
@@ -100,42 +119,131 @@ export const expandSweep = (spec: Experiment, source: string): Effect.Effect<Rea
       }
       return undefined
     }
-    const points: Array<SweepPoint> = []
+    const compiled: Array<Compiled> = []
     const issues: Array<SpecIssue> = []
-    for (const [key, values] of axes) {
-      const first = new Map<string, number>()
-      values.forEach((v, i) => {
-        const label = axisLabel(v)
-        const j = first.get(label)
-        if (j === undefined) first.set(label, i)
-        else issues.push({ path: `sweep.${key}[${i}]`, message: `expected distinct values: the same as sweep.${key}[${j}]`, actual: label })
-      })
-    }
-    if (issues.length > 0) return yield* new SpecError({ source, issues })
-    const seen = new Set<string>()
-    for (const [index, combination] of combinations(axes).entries()) {
-      const values = Object.fromEntries(combination.map((c) => [c.key, c.value]))
-      const where = describePoint(values)
-      const checked = yield* Effect.result(
-        Effect.flatMap(decode(pointInput(spec, values), source), (s) => compile(s, source))
-      )
+    // Each distinct problem once; a drawn value refused at several points says at how many more.
+    const seen = new Map<string, { readonly index: number; more: number }>()
+    for (const candidate of candidates) {
+      const checked = yield* Effect.result(Effect.flatMap(decode(pointInput(spec, candidate.values), source), (s) => compile(s, source)))
       if (checked._tag === "Success") {
-        points.push({ index, values, compiled: checked.success })
+        compiled.push(checked.success)
         continue
       }
       for (const issue of checked.failure.issues) {
         const axis = axisOf(issue.path)
-        const at = combination.find((c) => c.key === axis?.key)
+        const at = axis === undefined ? undefined : candidate.at(axis.key)
         const mapped: SpecIssue = at !== undefined
-          ? { ...issue, path: `sweep.${at.key}[${at.index}]${axis!.rest}` }
-          : { ...issue, message: `${issue.message} (at sweep point ${where})` }
+          ? { ...issue, path: `${at.path}${axis!.rest}`, message: `${issue.message}${at.note}` }
+          : { ...issue, message: `${issue.message} (at sweep point ${describePoint(candidate.values)})` }
         // An axis value that is bad everywhere is reported once, not once per combination.
-        const key = at !== undefined ? `${mapped.path}\u0000${mapped.message}` : `${mapped.path}\u0000${issue.message}`
-        if (seen.has(key)) continue
-        seen.add(key)
+        const key = `${mapped.path}\u0000${issue.message}`
+        const earlier = seen.get(key)
+        if (earlier !== undefined) {
+          if (at !== undefined && at.note !== "") earlier.more++
+          continue
+        }
+        seen.set(key, { index: issues.length, more: 0 })
         issues.push(mapped)
       }
     }
-    if (issues.length > 0) return yield* new SpecError({ source, issues })
-    return points
+    for (const { index, more } of seen.values()) {
+      // The note ends the message in parentheses: the count goes inside them.
+      if (more > 0) issues[index] = { ...issues[index], message: issues[index].message.replace(/\)$/, `; the same at ${more} more drawn point${more === 1 ? "" : "s"})`) }
+    }
+    return { compiled, issues }
+  })
+
+/** Two values of one list axis with the same label would be one column of the report: refused. */
+const duplicateLabels = (axes: ReadonlyArray<readonly [string, SweepAxis]>): Array<SpecIssue> =>
+  axes.flatMap(([key, axis]) => {
+    if (isRange(axis)) return []
+    const first = new Map<string, number>()
+    return axis.flatMap((v, i) => {
+      const label = axisLabel(v)
+      const j = first.get(label)
+      if (j === undefined) first.set(label, i)
+      return j === undefined ? [] : [{ path: `sweep.${key}[${i}]`, message: `expected distinct values: the same as sweep.${key}[${j}]`, actual: label }]
+    })
+  })
+
+/**
+ * Each range at its two ends, every other axis at its first value (a range at its lower end): a
+ * value a field refuses is usually refused at an end, and is then named there, `sweep.agents.min`.
+ */
+const rangeEnds = (axes: ReadonlyArray<readonly [string, SweepAxis]>): Array<Candidate> => {
+  const base = Object.fromEntries(axes.map(([k, a]) => [k, isRange(a) ? a.min : a[0]]))
+  return axes.flatMap(([key, axis]) =>
+    !isRange(axis) ? [] : (["min", "max"] as const).map((end) => ({
+      values: { ...base, [key]: axis[end] },
+      at: (k: string) => (k === key ? { path: `sweep.${key}.${end}`, note: "" } : !isRange(axes.find(([x]) => x === k)![1]) ? { path: `sweep.${k}[0]`, note: "" } : undefined)
+    }))
+  )
+}
+
+export interface ExpandOptions {
+  /** `--sample K --sample-seed S`: draw K points from the ranges and lists instead of the grid. */
+  readonly sample?: SampleOptions | undefined
+  /**
+   * Without a sample, check each range at its ends and return those points (`validate`), instead
+   * of refusing a sweep that has a range (`sweep`, which needs --sample to run one).
+   */
+  readonly rangeEnds?: boolean
+}
+
+/**
+ * Expands and checks every point: the grid of the axes' values, or with `sample` the points drawn.
+ * Fails with every issue of every point, or succeeds with all the compiled points.
+ */
+export const expandSweep = (spec: Experiment, source: string, options: ExpandOptions = {}): Effect.Effect<ReadonlyArray<SweepPoint>, SpecError> =>
+  Effect.gen(function*() {
+    const axes = sweepAxes(spec)
+    const fail = (issues: ReadonlyArray<SpecIssue>) => Effect.fail(new SpecError({ source, issues }))
+    const duplicates = duplicateLabels(axes)
+    if (duplicates.length > 0) return yield* fail(duplicates)
+    const ranges = axes.filter(([, a]) => isRange(a)).map(([k]) => k)
+    if (ranges.length > 0 && (options.sample !== undefined || options.rangeEnds === true)) {
+      const ends = rangeEnds(axes)
+      const checked = yield* checkCandidates(spec, source, ends)
+      if (checked.issues.length > 0) return yield* fail(checked.issues)
+      if (options.sample === undefined) return checked.compiled.map((compiled, index) => ({ index, values: ends[index].values, compiled }))
+    }
+    if (options.sample === undefined) {
+      if (ranges.length > 0) {
+        return yield* fail(ranges.map((key) => ({
+          path: `sweep.${key}`,
+          message: "expected a list of values: a range (Sweep.range) is drawn from only by a random search; " +
+            "run `distmt sweep --sample K` to draw K points, or give a list of values for a grid"
+        })))
+      }
+      const combos = combinations(axes as ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>)
+      const candidates = combos.map((combination) => ({
+        values: Object.fromEntries(combination.map((c) => [c.key, c.value])),
+        at: (key: string) => {
+          const c = combination.find((x) => x.key === key)
+          return c === undefined ? undefined : { path: `sweep.${c.key}[${c.index}]`, note: "" }
+        }
+      }))
+      return yield* grow(spec, source, candidates)
+    }
+    const drawn = drawPoints(axes, options.sample)
+    if ("problem" in drawn) return yield* fail([{ path: "sweep", message: `expected room for --sample ${options.sample.count}: ${drawn.problem}` }])
+    const candidates = drawn.points.map((values, i) => ({
+      values,
+      at: (key: string) => {
+        const axis = axes.find(([k]) => k === key)![1]
+        // A drawn value is named by its axis and the draw; a list value by its index, as in a grid.
+        return isRange(axis)
+          ? { path: `sweep.${key}`, note: ` (the value ${axisLabel(values[key])} drawn for sampled point ${i})` }
+          : { path: `sweep.${key}[${axis.findIndex((v) => axisLabel(v) === axisLabel(values[key]))}]`, note: "" }
+      }
+    }))
+    return yield* grow(spec, source, candidates)
+  })
+
+/** The checked candidates as points, in order; or every issue found. */
+const grow = (spec: Experiment, source: string, candidates: ReadonlyArray<Candidate>) =>
+  Effect.gen(function*() {
+    const { compiled, issues } = yield* checkCandidates(spec, source, candidates)
+    if (issues.length > 0) return yield* Effect.fail(new SpecError({ source, issues }))
+    return compiled.map((c, index): SweepPoint => ({ index, values: candidates[index].values, compiled: c }))
   })

@@ -79,6 +79,20 @@ export const byArithmetic = (p: ManifestPoint): boolean => assignmentOf(p) === "
 /** The manifest's numeric axes, in declared order: the ones a line chart can put on its x axis. */
 export const numericAxes = (manifest: Manifest): Array<string> => manifest.axes.filter(([, v]) => isNumericAxis(v)).map(([k]) => k)
 
+/** A swept field as part of a file name: `stopping.k1` → `stopping-k1`. */
+export const axisFile = (axis: string): string => axis.replace(/[^A-Za-z0-9]+/g, "-")
+
+/**
+ * Whether the sweep's points form a grid: every combination of the axes' values, each once. The
+ * analyses that draw a line per setting against an axis need one; sampled points (`--sample`) are
+ * drawn as scatters instead (sampled.ts).
+ */
+export const isGrid = (manifest: Manifest): boolean => {
+  const combinations = manifest.axes.reduce((n, [, values]) => n * values.length, 1)
+  const distinct = new Set(manifest.points.map((p) => manifest.axes.map(([k]) => axisLabel(p.values[k])).join("\u0000")))
+  return distinct.size === manifest.points.length && manifest.points.length === combinations
+}
+
 /** `k1 = 100`-style label of the axes other than `axis` (the series a plot against `axis` draws). */
 export const otherLabel = (manifest: Manifest, p: ManifestPoint, axes: ReadonlyArray<string>): string =>
   manifest.axes

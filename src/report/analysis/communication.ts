@@ -2,8 +2,8 @@
  * E5 (docs/algorithm.md §7): messages, bytes and wall-clock of a run against N, with their log–log
  * slopes over all N and over N ≥ M, where the protocol's per-agent terms make growth linear.
  */
-import { type Block, heading, paragraph, plot } from "../document.ts"
-import { ALGORITHM_COLORS, type Series, lineChartSvg } from "../plots.ts"
+import { type Block, heading, paragraph } from "../document.ts"
+import { ALGORITHM_COLORS, type Series, linePlot } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { mean, slopeOverSeeds } from "../stats.ts"
 import { type Analysis, fmt, fmtBytes, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, seriesOf, sortedUnique, styleOf, type SweepData } from "./common.ts"
@@ -82,26 +82,26 @@ export const communication = async (d: SweepData, obs: ReadonlyArray<Observation
         `distributed deployment would take.`
     )
   )
-  blocks.push(plot("plots/messages-vs-agents.svg", "Messages per run against N (log–log)", await lineChartSvg({
+  blocks.push(await linePlot("plots/messages-vs-agents.svg", "Messages per run against N (log–log)", {
     title: "Messages to and from the server per run",
     subtitle: "mean over seeds, 95% error bars; log–log axes",
     x: { title: "agents N", log: true },
     y: { title: "messages per run", log: true },
     series: messages
-  })))
-  blocks.push(plot("plots/bytes-vs-agents.svg", "Bytes per run against N (log–log)", await lineChartSvg({
+  }))
+  blocks.push(await linePlot("plots/bytes-vs-agents.svg", "Bytes per run against N (log–log)", {
     title: "Bytes to and from the server per run",
     subtitle: "mean over seeds, 95% error bars; log–log axes",
     x: { title: "agents N", log: true },
     y: { title: "bytes per run", log: true, format: "~s" },
     series: bytes
-  })))
-  blocks.push(plot("plots/wall-vs-agents.svg", "Wall-clock seconds per run against N (log–log)", await lineChartSvg({
+  }))
+  blocks.push(await linePlot("plots/wall-vs-agents.svg", "Wall-clock seconds per run against N (log–log)", {
     title: "Wall-clock time of one run",
     subtitle: "all N agents simulated in one process; mean over seeds, 95% error bars",
     x: { title: "agents N", log: true },
     y: { title: "seconds per run", log: true, format: "~g" },
     series: wall
-  })))
+  }))
   return { blocks, headline }
 }

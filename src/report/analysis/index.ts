@@ -9,11 +9,14 @@
  * - `separability.ts`: `cSep` (or `contexts.spacing`) and `stopping.k1` axes — E4;
  * - `tasks.ts`: `contexts.count` axis — E1, E2; and any axis no other module covers;
  * - `sharing.ts`: `sharing` axis, experience against policy sharing — E6;
- * - `tables.ts`: always: identification, success rates per algorithm, the table of all points.
+ * - `sampled.ts`: points that are not a grid (`--sample K`): scatters against each axis, in place of the above;
+ * - `tables.ts`: always: identification, success and the exact gaps (gaps.ts), the table of all points.
  */
+import { describeAxis } from "../../spec/sweep.ts"
 import { type Block, heading, list, paragraph } from "../document.ts"
 import { communication } from "./communication.ts"
-import { type Analysis, fmt, NAMES, observations, type SweepData, valueLabel } from "./common.ts"
+import { type Analysis, fmt, isGrid, NAMES, observations, type SweepData, valueLabel } from "./common.ts"
+import { sampledAnalysis } from "./sampled.ts"
 import { scaling } from "./scaling.ts"
 import { separability } from "./separability.ts"
 import { sharingAnalysis } from "./sharing.ts"
@@ -33,7 +36,11 @@ export const analyse = async (d: SweepData): Promise<{ readonly blocks: Readonly
   blocks.push(
     list([
       `Spec: \`${m.source}\`${m.quick ? " with its `quick` variant (`--quick`)" : ""}; written by \`distmt sweep\`, read by \`distmt report\`.`,
-      `Axes: ${m.axes.length === 0 ? "none (the spec as written)" : m.axes.map(([k, v]) => `\`${k}\` ∈ {${v.map(valueLabel).join(", ")}}`).join(" × ")}; ` +
+      `Axes: ${m.axes.length === 0
+        ? "none (the spec as written)"
+        : m.sample !== undefined
+        ? `${m.sample.count} points drawn at random (\`--sample ${m.sample.count} --sample-seed ${m.sample.seed}\`) from ${m.sample.axes.map(([k, a]) => `\`${describeAxis(k, a)}\``).join(", ")}`
+        : m.axes.map(([k, v]) => `\`${k}\` ∈ {${v.map(valueLabel).join(", ")}}`).join(" × ")}; ` +
         `seeds ${m.seeds.join(", ")}; algorithms: ${m.algorithms.map((a) => NAMES[a]).join(", ")}.`,
       ...(p0 === undefined
         ? []
@@ -45,16 +52,18 @@ export const analyse = async (d: SweepData): Promise<{ readonly blocks: Readonly
     ])
   )
   const headline: Array<string> = []
-  const sections: Array<Analysis | undefined> = [
-    await sharingAnalysis(d, obs),
-    await scaling(d, obs),
-    await communication(d, obs),
-    await separability(d, obs),
-    await tasksAxis(d, obs),
-    await otherAxes(d, obs),
-    identification(d, obs),
-    await success(d, obs)
-  ]
+  // The analyses along an axis hold the other axes fixed: they need a grid (sampled.ts otherwise).
+  const alongAxes: Array<Analysis | undefined> = isGrid(m)
+    ? [
+      await sharingAnalysis(d, obs),
+      await scaling(d, obs),
+      await communication(d, obs),
+      await separability(d, obs),
+      await tasksAxis(d, obs),
+      await otherAxes(d, obs)
+    ]
+    : [await sampledAnalysis(d, obs)]
+  const sections: Array<Analysis | undefined> = [...alongAxes, identification(d, obs), await success(d, obs)]
   for (const s of sections) {
     if (s === undefined) continue
     blocks.push(...s.blocks)

@@ -4,8 +4,8 @@
  * `independent` at each N.
  */
 import type { Algorithm } from "../../run/runExperiment.ts"
-import { type Block, heading, paragraph, plot, table } from "../document.ts"
-import { ALGORITHM_COLORS, type Series, lineChartSvg } from "../plots.ts"
+import { type Block, heading, paragraph, table } from "../document.ts"
+import { ALGORITHM_COLORS, linePlot, type Series } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { interval95, mean, slopeOverSeeds } from "../stats.ts"
 import { type Analysis, assignmentOf, fmt, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, seriesOf, SLOPE_BAND, sortedUnique, styleOf, type SweepData } from "./common.ts"
@@ -191,23 +191,21 @@ export const scaling = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
     )
     blocks.push(paragraph(text.join(" ")))
   }
-  const svg = await lineChartSvg({
+  blocks.push(await linePlot("plots/episodes-vs-agents.svg", "Episodes per agent against N (log–log), with the fitted slope and the 1/N reference", {
     title: "Episodes per agent against the number of agents N",
     subtitle: "mean over seeds, 95% error bars; log–log axes",
     x: { title: "agents N", log: true },
     y: { title: "episodes per agent", log: true },
     series
-  })
-  blocks.push(plot("plots/episodes-vs-agents.svg", "Episodes per agent against N (log–log), with the fitted slope and the 1/N reference", svg))
+  }))
   if (ratioSeries.length > 0) {
-    const rsvg = await lineChartSvg({
+    blocks.push(await linePlot("plots/ratio-vs-agents.svg", "Ratio of episodes per agent, independent / DistMT-LSVI, against N", {
       title: "How many times fewer episodes per agent than independent",
       subtitle: "per-seed ratio independent / DistMT-LSVI, mean and 95% error bars",
       x: { title: "agents N", log: true },
       y: { title: "ratio of episodes per agent", log: true, format: "~g" },
       series: ratioSeries
-    })
-    blocks.push(plot("plots/ratio-vs-agents.svg", "Ratio of episodes per agent, independent / DistMT-LSVI, against N", rsvg))
+    }))
   }
   blocks.push(
     table(

@@ -4,8 +4,8 @@
  * beside it, the unidentified rate: instances whose identification hit its cap with a certificate
  * wider than cSep/2, which never asked the server (§3, capped identification).
  */
-import { type Block, heading, paragraph, plot } from "../document.ts"
-import { type Series, lineChartSvg } from "../plots.ts"
+import { type Block, heading, paragraph } from "../document.ts"
+import { type Series, linePlot } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { type Analysis, axisValue, fmt, fmtFixed, groupBy, type Observation, otherLabel, seriesOf, shortAxis, sortedUnique, type SweepData } from "./common.ts"
 
@@ -50,13 +50,13 @@ export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>
         if (p.y > pts[i].y + 0.1) violations.push(`${label === "" ? "" : `${label}: `}the rate rises from ${fmtFixed(pts[i].y)} at ${shortAxis(sepAxis)} = ${fmt(pts[i].x)} to ${fmtFixed(p.y)} at ${fmt(p.x)}`)
       })
     }
-    blocks.push(plot("plots/misidentification-vs-separation.svg", `Misidentification rate against ${sepAxis}`, await lineChartSvg({
+    blocks.push(await linePlot("plots/misidentification-vs-separation.svg", `Misidentification rate against ${sepAxis}`, {
       title: `Misidentification rate against the separation ${shortAxis(sepAxis)}`,
       subtitle: "the family's tasks are spaced exactly by this separation; mean over seeds, 95% error bars",
       x: { title: sepAxis === "cSep" ? "separation cSep (declared = actual)" : "spacing of the family's V*(s0)" },
       y: { title: "share of instances", domain: [0, 1], format: "~g" },
       series
-    })))
+    }))
     const described = thresholds.map((t) =>
       `${t.label === "" ? "" : `with ${t.label}, `}${t.at === undefined ? `the rate never falls to ${NEGLIGIBLE} or below` : `the rate is at most ${NEGLIGIBLE} from ${shortAxis(sepAxis)} = ${fmt(t.at)} on`}`
     )
@@ -72,13 +72,13 @@ export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>
         if (p.y > pts[i].y + 0.1) violations.push(`${label === "" ? "" : `${label}: `}the rate rises from ${fmtFixed(pts[i].y)} at K1 = ${fmt(pts[i].x)} to ${fmtFixed(p.y)} at K1 = ${fmt(p.x)}`)
       })
     }
-    blocks.push(plot("plots/misidentification-vs-budget.svg", "Misidentification rate against the identification budget K1", await lineChartSvg({
+    blocks.push(await linePlot("plots/misidentification-vs-budget.svg", "Misidentification rate against the identification budget K1", {
       title: "Misidentification rate against the identification budget K1",
       subtitle: "episodes each instance explores before asking the server; mean over seeds, 95% error bars",
       x: { title: "identification budget K1 (episodes)", log: true },
       y: { title: "share of instances", domain: [0, 1], format: "~g" },
       series
-    })))
+    }))
     if (sepAxis === undefined) {
       const pts = seriesOf(dist, budgetAxis, rate)
       text.push(`Against the budget K1: ${pts.map((p) => `${fmtFixed(p.y)} at K1 = ${fmt(p.x)}`).join(", ")}.`)

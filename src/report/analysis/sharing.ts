@@ -9,7 +9,7 @@
  */
 import type { Algorithm } from "../../run/runExperiment.ts"
 import { type Block, heading, paragraph, plot, table } from "../document.ts"
-import { type Bar, barChartSvg, lineChartSvg, type Series } from "../plots.ts"
+import { type Bar, barChartSvg, linePlot, type Series } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { interval95, type Interval, mean } from "../stats.ts"
 import {
@@ -215,7 +215,7 @@ const charts = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Ar
           }
         }
       }
-      return plot(file, title, await lineChartSvg({ title, subtitle: "mean over seeds, 95% error bars; log–log axes", x: { title: x === "agents" ? "agents N" : shortAxis(x), log: true }, y: { title: ytitle, log: true, format: "~s" }, series }))
+      return await linePlot(file, title, { title, subtitle: "mean over seeds, 95% error bars; log–log axes", x: { title: x === "agents" ? "agents N" : shortAxis(x), log: true }, y: { title: ytitle, log: true, format: "~s" }, series })
     }
     const bars: Array<Bar> = []
     for (const [setting, g] of groupBy(sub, (o) => otherLabel(d.manifest, o.point, [SHARING_AXIS]))) {

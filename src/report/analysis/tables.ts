@@ -1,13 +1,34 @@
 /**
  * What every report has, whatever its axes: identification accuracy and registry entries (adaptive
- * sweeps), success rate per algorithm with certificates and capped learners, and the table of every
- * point and algorithm.
+ * sweeps), success per algorithm with certificates and capped learners and the distribution of the
+ * exact gaps, and the table of every point and algorithm.
  */
-import { type Block, heading, paragraph, plot, table } from "../document.ts"
-import { ALGORITHM_COLORS, type Bar, barChartSvg, type Series, lineChartSvg } from "../plots.ts"
+import { type Block, heading, paragraph, table } from "../document.ts"
+import { ALGORITHM_COLORS, linePlot, type Series } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { interval95, mean } from "../stats.ts"
-import { type Analysis, fmt, fmtBytes, fmtFixed, groupBy, NAMES, numericAxes, type Observation, otherLabel, pct, seriesOf, shortAxis, styleOf, type SweepData, valueLabel } from "./common.ts"
+import {
+  type Analysis,
+  axisFile,
+  axisValue,
+  fmt,
+  fmtBytes,
+  fmtFixed,
+  groupBy,
+  isGrid,
+  NAMES,
+  numericAxes,
+  type Observation,
+  otherLabel,
+  pct,
+  seriesOf,
+  shortAxis,
+  sortedUnique,
+  styleOf,
+  type SweepData,
+  valueLabel
+} from "./common.ts"
+import { gapDistribution } from "./gaps.ts"
 import { BUDGET_AXES, SEPARATION_AXES } from "./separability.ts"
 
 export const identification = (d: SweepData, obs: ReadonlyArray<Observation>): Analysis | undefined => {
@@ -38,17 +59,14 @@ export const identification = (d: SweepData, obs: ReadonlyArray<Observation>): A
   }
 }
 
+/**
+ * Success per algorithm in words, and as a picture the distribution of the exact gaps against ε
+ * (gaps.ts): a success rate of 1 everywhere would be a chart of full bars, which shows nothing.
+ * Where some run fell short, success against the first numeric axis of a grid shows where.
+ */
 export const success = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Analysis> => {
-  const blocks: Array<Block> = [heading(2, "Success rate per algorithm")]
+  const blocks: Array<Block> = [heading(2, "Success: the exact gaps against ε")]
   const headline: Array<string> = []
-  const axes = d.manifest.axes.map(([k]) => k)
-  const points = d.manifest.points.filter((p) => obs.some((o) => o.point.index === p.index))
-  // One axis and few points, or no numeric axis: grouped bars per point. More: a line per algorithm and
-  // setting against the first numeric axis (a categorical axis has no order to draw a line along).
-  const xAxis = numericAxes(d.manifest)[0]
-  const asBars = (axes.length <= 1 && points.length <= 12) || xAxis === undefined
-  const bars: Array<Bar> = []
-  const lines: Array<Series> = []
   const parts: Array<string> = []
   for (const alg of d.manifest.algorithms) {
     const ga = obs.filter((o) => o.algorithm === alg)
@@ -61,48 +79,50 @@ export const success = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
         ` (certificates held in ${pct(mean(certs))} of instances${mean(capped) > 0 ? `; ${pct(mean(capped))} of learners stopped at the episode cap` : ""})`
     )
     headline.push(`${NAMES[alg]} success ${fmtFixed(mean(rates))}`)
-    if (asBars) {
-      for (const p of points) {
-        const i = interval95(ga.filter((o) => o.point.index === p.index).map((o) => o.m.successRate))
-        const group = axes.length === 0 ? "the spec as written" : otherLabel(d.manifest, p, [])
-        bars.push({ group, name: NAMES[alg], y: i.mean, lo: Math.max(0, i.lo), hi: Math.min(1, i.hi), color: ALGORITHM_COLORS[alg] })
-      }
-    } else {
-      for (const [label, g] of groupBy(ga, (o) => otherLabel(d.manifest, o.point, [xAxis!]))) {
-        lines.push({
-          name: `${NAMES[alg]}${label === "" ? "" : `, ${label}`}`,
-          color: label === "" ? ALGORITHM_COLORS[alg] : undefined,
-          style: styleOf(alg),
-          points: seriesOf(g, xAxis!, (m) => m.successRate).map((p) => ({ ...p, lo: Math.max(0, p.lo), hi: Math.min(1, p.hi) }))
-        })
-      }
-    }
   }
   const all = obs.every((o) => o.m.successRate === 1)
   const schedule = d.manifest.points.some((p) => !p.adaptive)
   const delta = mean(d.manifest.points.map((p) => Number((p.spec as { delta?: number }).delta ?? NaN)))
+  const gaps = await gapDistribution(d)
   blocks.push(
     paragraph(
       `**Success.** Measured: the share of (agent, task instance) pairs whose final policy is ε-optimal, V*(s0) − V^π(s0) ≤ ε, computed exactly ` +
         `from the tables: ${parts.join("; ")}. The paper guarantees that every agent ends with an ε-optimal policy for every task it met, ` +
         `with probability at least 1 − δ${Number.isFinite(delta) ? ` = ${fmt(1 - delta)}` : ""}` +
         (schedule ? ", provided the schedule's K1 and K2 are large enough — with fixed budgets, success falls where identification fails or K2 is short" : "") +
-        `. ${all ? "Every run reached success 1.00: this **agrees**." : schedule ? "Runs below 1.00 are expected where the budgets are too small (see the misidentification plot)." : "Runs below 1.00 **disagree** with the guarantee unless they are within its δ."}`
+        `. ${all ? "Every run reached success 1.00: this **agrees**." : schedule ? "Runs below 1.00 are expected where the budgets are too small (see the misidentification plot)." : "Runs below 1.00 **disagree** with the guarantee unless they are within its δ."} ` +
+        (gaps.block === undefined
+          ? `Every final policy is exactly optimal (gap 0): ${gaps.parts.join("; ")}; there is no distribution of gaps to plot.`
+          : `The gaps themselves, whose distribution the plot shows against ε: ${gaps.parts.join("; ")}.`)
     )
   )
-  const title = "Success rate per algorithm"
-  const subtitle = "share of (agent, task instance) pairs with an ε-optimal final policy; mean over seeds, 95% error bars"
-  const svg = asBars
-    ? await barChartSvg({ title, subtitle, x: { title: axes.length === 0 ? "" : axes.length > 1 ? "setting" : axes[0] === "agents" ? "agents N" : axes[0] }, y: { title: "success rate", domain: [0, 1] }, bars })
-    : await lineChartSvg({
-      title,
-      subtitle,
-      x: { title: xAxis!, log: xAxis === "stopping.k1" || xAxis === "agents" },
-      y: { title: "success rate", domain: [0, 1.02], format: "~g" },
-      series: lines
-    })
-  blocks.push(plot("plots/success.svg", "Success rate per algorithm", svg))
+  if (gaps.block !== undefined) blocks.push(gaps.block)
+  const xAxis = numericAxes(d.manifest)[0]
+  const values = xAxis === undefined ? [] : sortedUnique(obs.map((o) => axisValue(o.point, xAxis)))
+  if (!all && xAxis !== undefined && values.length >= 2 && isGrid(d.manifest)) blocks.push(await successAgainst(d, obs, xAxis))
   return { blocks, headline }
+}
+
+/** Success rate against a numeric axis, a line per algorithm and setting: drawn only where some run fell short. */
+const successAgainst = async (d: SweepData, obs: ReadonlyArray<Observation>, xAxis: string): Promise<Block> => {
+  const lines: Array<Series> = []
+  for (const alg of d.manifest.algorithms) {
+    for (const [label, g] of groupBy(obs.filter((o) => o.algorithm === alg), (o) => otherLabel(d.manifest, o.point, [xAxis]))) {
+      lines.push({
+        name: `${NAMES[alg]}${label === "" ? "" : `, ${label}`}`,
+        color: label === "" ? ALGORITHM_COLORS[alg] : undefined,
+        style: styleOf(alg),
+        points: seriesOf(g, xAxis, (m) => m.successRate).map((p) => ({ ...p, lo: Math.max(0, p.lo), hi: Math.min(1, p.hi) }))
+      })
+    }
+  }
+  return linePlot(`plots/success-vs-${axisFile(xAxis)}.svg`, `Success rate against ${xAxis}`, {
+    title: `Success rate against ${shortAxis(xAxis)}`,
+    subtitle: "share of (agent, task instance) pairs with an ε-optimal final policy; mean over seeds, 95% error bars",
+    x: { title: xAxis, log: xAxis === "stopping.k1" || xAxis === "agents" },
+    y: { title: "success rate", domain: [0, 1.02], format: "~g" },
+    series: lines
+  })
 }
 
 /** The per-point, per-algorithm table of the summary numbers. */

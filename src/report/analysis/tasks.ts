@@ -5,7 +5,7 @@
 import type { Algorithm } from "../../run/runExperiment.ts"
 import { type Block, heading, paragraph, plot } from "../document.ts"
 import { isNumericAxis } from "../../spec/sweep.ts"
-import { ALGORITHM_COLORS, type Bar, barChartSvg, type Series, lineChartSvg } from "../plots.ts"
+import { ALGORITHM_COLORS, type Bar, barChartSvg, type Series, linePlot } from "../plots.ts"
 import { interval95, mean, slopeOverSeeds } from "../stats.ts"
 import { type Analysis, assignmentOf, byArithmetic, fmt, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, pct, seriesOf, sortedUnique, styleOf, type SweepData, valueLabel } from "./common.ts"
 import { BUDGET_AXES, SEPARATION_AXES } from "./separability.ts"
@@ -75,13 +75,13 @@ export const tasksAxis = async (d: SweepData, obs: ReadonlyArray<Observation>): 
   }
   blocks.push(paragraph(`**Number of tasks.** Measured: episodes per agent against M on log–log axes. ${text.join(" ")} ${claim}${verdict}${ratioText}`))
   if (si !== undefined) headline.push(`independent ∝ M^${fmtFixed(si)}${slopes.has("distmt") ? `, DistMT-LSVI ∝ M^${fmtFixed(slopes.get("distmt")!)}` : ""}`)
-  blocks.push(plot("plots/episodes-vs-tasks.svg", "Episodes per agent against M (log–log)", await lineChartSvg({
+  blocks.push(await linePlot("plots/episodes-vs-tasks.svg", "Episodes per agent against M (log–log)", {
     title: "Episodes per agent against the number of tasks M",
     subtitle: "mean over seeds, 95% error bars; log–log axes",
     x: { title: "tasks M", log: true },
     y: { title: "episodes per agent", log: true },
     series
-  })))
+  }))
   return { blocks, headline }
 }
 
@@ -111,13 +111,13 @@ export const otherAxes = async (d: SweepData, obs: ReadonlyArray<Observation>): 
     const file = `plots/episodes-vs-${axis.replace(/[^A-Za-z0-9]+/g, "-")}.svg`
     blocks.push(heading(2, `Episodes per agent against ${axis}`))
     blocks.push(paragraph(`Measured: episodes per agent against the swept field \`${axis}\`, mean over seeds.`))
-    blocks.push(plot(file, `Episodes per agent against ${axis}`, await lineChartSvg({
+    blocks.push(await linePlot(file, `Episodes per agent against ${axis}`, {
       title: `Episodes per agent against ${axis}`,
       subtitle: "mean over seeds, 95% error bars",
       x: { title: axis },
       y: { title: "episodes per agent", log: true },
       series
-    })))
+    }))
   }
   return { blocks, headline: [] }
 }

@@ -16,7 +16,7 @@ import { Effect, type Scope } from "effect"
 import * as os from "node:os"
 import { Worker } from "node:worker_threads"
 import type { Budget, PhaseResult } from "../../agent/episodes.ts"
-import { inChunks, inSharedSteps, type Learning } from "../../agent/Learning.ts"
+import { inChunks, inSharedSteps, type Learning, type Watch } from "../../agent/Learning.ts"
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
 import { Lsvi, type LsviConfig, type LsviSnapshot, snapshotBuffers, snapshotPolicy } from "../../learner/Lsvi.ts"
 import { TransitionLog } from "../../learner/Transitions.ts"
@@ -49,7 +49,7 @@ export interface LearnerPool {
     readonly rng: Uint32Array
     readonly agent: number
     readonly clock: () => number
-    readonly onEpisodes: (episodes: number) => void
+    readonly watch: Watch
     /** Keep every transition until the instance joins a pool (§3 step 3). */
     readonly record?: boolean
   }) => Learning
@@ -158,7 +158,7 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       return message.model
     }
 
-    const open: LearnerPool["open"] = ({ model, task, rng: rng0, agent, clock, onEpisodes, record = false }) => {
+    const open: LearnerPool["open"] = ({ model, task, rng: rng0, agent, clock, watch, record = false }) => {
       const config = models[model].config
       let learner: LsviSnapshot | undefined = undefined
       let rng = rng0
@@ -166,10 +166,10 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       const log = record ? new TransitionLog() : undefined
       return {
         phase: (budget: Budget): Effect.Effect<PhaseResult> =>
-          inChunks(budget, onEpisodes, (state) =>
+          inChunks(budget, watch, (state) =>
             Effect.map(
               work<ChunkReply>(
-                { _tag: "Chunk", model, task, rng, learner, budget, phase: state, chunk: size, record },
+                { _tag: "Chunk", model, task, rng, learner, budget, phase: state, states: watch.states, chunk: size, record },
                 clock(),
                 agent,
                 learner === undefined ? [] : snapshotBuffers(learner)
@@ -180,15 +180,15 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
                 if (reply.transitions !== undefined) log?.append(reply.transitions)
                 // Chunk sizes change nothing in the numbers (continuePhase), only the overheads.
                 size = Math.min(MAX_CHUNK, 2 * size, Math.max(FIRST_CHUNK, Math.round(size * TARGET_MILLIS / Math.max(reply.millis, 0.01))))
-                return reply.phase
+                return { value: reply.phase, points: reply.points }
               }
             )),
         // One episode per step: the pool is exchanged between every two (§3 step 3).
         shared: (budget, exchange) =>
-          inSharedSteps(budget, onEpisodes, exchange, log, (state, pulled) =>
+          inSharedSteps(budget, watch, exchange, log, (state, pulled) =>
             Effect.map(
               work<SharedReply>(
-                { _tag: "Shared", model, task, rng, learner, budget, phase: state, pulled },
+                { _tag: "Shared", model, task, rng, learner, budget, phase: state, states: watch.states, pulled },
                 clock(),
                 agent,
                 [...(learner === undefined ? [] : snapshotBuffers(learner)), pulled.buffer as ArrayBuffer]
@@ -196,7 +196,7 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
               (reply) => {
                 learner = reply.learner
                 rng = reply.rng
-                return reply.step
+                return { value: reply.step, points: reply.points }
               }
             )),
         policy: Effect.sync(() =>

@@ -2,6 +2,7 @@
  * Messages between a run and its learner threads (src/run/threads/pool.ts ↔ worker.ts). Only data
  * crosses: typed arrays (moved, not copied, where the sender no longer needs them) and numbers.
  */
+import type { PhasePoint } from "../../agent/curve.ts"
 import type { Budget, PhaseState, SharedStep } from "../../agent/episodes.ts"
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
 import type { LsviConfig, LsviSnapshot } from "../../learner/Lsvi.ts"
@@ -26,6 +27,8 @@ interface InstanceWork {
   readonly budget: Budget
   /** Undefined at the start of a phase. */
   readonly phase: PhaseState | undefined
+  /** States over which curve points tabulate the greedy policy (src/agent/curve.ts). */
+  readonly states: number
 }
 
 /** Run at most `chunk` more episodes of a phase on the instance whose state this carries. */
@@ -53,6 +56,8 @@ export type Reply =
     readonly phase: PhaseState
     /** The chunk's transitions when the chunk asked to `record`. */
     readonly transitions: Float64Array | undefined
+    /** The learning-curve points the chunk sampled. */
+    readonly points: ReadonlyArray<PhasePoint>
     /** Wall time of the chunk in the worker, to size the next one. */
     readonly millis: number
   }
@@ -62,6 +67,7 @@ export type Reply =
     readonly rng: Uint32Array
     readonly learner: LsviSnapshot
     readonly step: SharedStep
+    readonly points: ReadonlyArray<PhasePoint>
     readonly millis: number
   }
   | { readonly _tag: "Failed"; readonly id: number; readonly message: string }

@@ -1,0 +1,69 @@
+/**
+ * The library API (docs/api.md): `run`, `sweep` and `validate` from a script or a notebook, each
+ * as a Promise and as an Effect program (`runEffect`, ...), with typed results and typed errors,
+ * never a process exit.
+ *
+ * This module is imported by every spec file (through src/index.ts), so it stays light: the
+ * runner, the report and the platform layer are imported inside each function, when it is called,
+ * and only types are imported here. Loading a spec costs the Effect core and nothing more.
+ */
+import * as Effect from "effect/Effect"
+import type { PlatformError } from "effect/PlatformError"
+import type { SpecLoadError } from "../cli/loadSpec.ts"
+import type { OutDirError } from "../cli/outDir.ts"
+import type { OverrideError } from "../spec/overrides.ts"
+import type { SpecError } from "../spec/SpecError.ts"
+import type { CostError, RunOptions, RunResult } from "./run.ts"
+import type { ResumeError } from "./runFolder.ts"
+import type { SpecSource } from "./specSource.ts"
+import type { SweepOptions, SweepResult } from "./sweep.ts"
+import type { ValidateOptions, ValidateResult } from "./validate.ts"
+
+export type { Progress } from "./progress.ts"
+export type { CostError, RunOptions, RunResult } from "./run.ts"
+export type { ResumeError } from "./runFolder.ts"
+export type { SpecSource } from "./specSource.ts"
+export type { SweepOptions, SweepResult, SweepRun } from "./sweep.ts"
+export type { ValidateOptions, ValidateResult } from "./validate.ts"
+export type { SpecLoadError, OutDirError, OverrideError, SpecError }
+export type { RunSummary } from "../report/files.ts"
+export type { AlgorithmSummary } from "../report/summary.ts"
+export type { Algorithm, AlgorithmRun, Row } from "../run/runExperiment.ts"
+
+/**
+ * Everything the API can fail with, each a tagged error with a one-line (SpecError: one line per
+ * issue) `message`: a bad spec (SpecError: every issue with its field's path), a spec module that
+ * does not load (SpecLoadError), a bad override (OverrideError), a run too big for the machine
+ * (CostError), a folder that cannot be written (OutDirError) or that holds another spec's run
+ * (ResumeError), a file system failure (PlatformError).
+ */
+export type DistmtError = SpecError | SpecLoadError | OverrideError | CostError | OutDirError | ResumeError | PlatformError
+
+/** Options of the Promise forms: `signal` interrupts the run (finished units stay saved in `out`). */
+export interface PromiseOptions {
+  readonly signal?: AbortSignal
+}
+
+const runPromise = <A>(effect: Effect.Effect<A, DistmtError>, options: PromiseOptions): Promise<A> =>
+  Effect.runPromise(effect, options.signal === undefined ? undefined : { signal: options.signal })
+
+/** Runs a spec (a spec module's path, or `Experiment.make({...})`'s value) as `distmt run` does. */
+export const runEffect = (spec: SpecSource, options: RunOptions = {}): Effect.Effect<RunResult, DistmtError> =>
+  Effect.flatMap(Effect.promise(() => import("./run.ts")), (m) => m.runApi(spec, options))
+
+export const run = (spec: SpecSource, options: RunOptions & PromiseOptions = {}): Promise<RunResult> =>
+  runPromise(runEffect(spec, options), options)
+
+/** Runs every point of a spec's sweep axes × seeds × algorithms in this process; writes no files. */
+export const sweepEffect = (spec: SpecSource, options: SweepOptions = {}): Effect.Effect<SweepResult, DistmtError> =>
+  Effect.flatMap(Effect.promise(() => import("./sweep.ts")), (m) => m.sweepApi(spec, options))
+
+export const sweep = (spec: SpecSource, options: SweepOptions & PromiseOptions = {}): Promise<SweepResult> =>
+  runPromise(sweepEffect(spec, options), options)
+
+/** Decodes and checks a spec, every point of its sweep and its quick variant, as `distmt validate` does. */
+export const validateEffect = (spec: SpecSource, options: ValidateOptions = {}): Effect.Effect<ValidateResult, DistmtError> =>
+  Effect.flatMap(Effect.promise(() => import("./validate.ts")), (m) => m.validateApi(spec, options))
+
+export const validate = (spec: SpecSource, options: ValidateOptions & PromiseOptions = {}): Promise<ValidateResult> =>
+  runPromise(validateEffect(spec, options), options)

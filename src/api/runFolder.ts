@@ -1,0 +1,124 @@
+/**
+ * Resumable runs (docs/results.md, "units/"): every finished (algorithm, seed) unit of a run is
+ * written at once, atomically, to `DIR/units/<algorithm>-seed<seed>.json`, losslessly (codec.ts),
+ * so that a run given the same folder again reads them back and runs only the units that are
+ * missing; its result files are then those of an uninterrupted run.
+ *
+ * A folder is resumed only by the same spec, overrides applied: the spec recorded in its
+ * summary.json is compared field by field with the one about to run (a difference is refused,
+ * naming it), and each unit file carries a key of its inputs, the exact tables included, so that a
+ * change inside one of the spec's functions is refused too. Threads are not compared: the results
+ * do not depend on them.
+ */
+import { Data, Effect } from "effect"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { isDeepStrictEqual } from "node:util"
+import { specJson, writeAtomic } from "../report/files.ts"
+import { type Algorithm, type AlgorithmRun, runUnits } from "../run/runExperiment.ts"
+import { pointKey } from "../run/sweepPlan.ts"
+import type { Compiled } from "../spec/compile.ts"
+import { isPlainObject } from "../spec/paths.ts"
+import { formatPath, show } from "../spec/SpecError.ts"
+import { decodeLossless, encodeLossless } from "./codec.ts"
+
+/** The folder of the unit files, inside a run folder. */
+export const UNITS_DIR = "units"
+/** Changes when the meaning of a unit file changes, so that an older one is never misread. */
+export const UNIT_FORMAT = "distmt-run-unit/1"
+
+/** A run folder that cannot be resumed by this spec; nothing in it has been touched. */
+export class ResumeError extends Data.TaggedError("ResumeError")<{ readonly dir: string; readonly difference: string; readonly hint: string }> {
+  override get message(): string {
+    return `spec differs from the run in ${this.dir}: ${this.difference}; ${this.hint}`
+  }
+}
+
+type Unit = { readonly algorithm: Algorithm; readonly seed: number }
+
+const unitFile = (dir: string, u: Unit) => path.join(dir, UNITS_DIR, `${u.algorithm}-seed${u.seed}.json`)
+
+/** Everything a unit's result depends on but its threads: the spec's fields and exact tables, β, algorithm and seed. */
+const unitKey = (c: Compiled, u: Unit): string =>
+  createHash("sha256").update(`${pointKey({ ...c, spec: { ...c.spec, threads: 1 } })}/${u.algorithm}/${u.seed}`).digest("hex").slice(0, 20)
+
+/** Writes one finished unit; called as soon as it finishes, before the tables are rewritten. */
+export const writeUnit = (dir: string, c: Compiled, run: AlgorithmRun) =>
+  writeAtomic(
+    unitFile(dir, run),
+    JSON.stringify({ format: UNIT_FORMAT, key: unitKey(c, run), algorithm: run.algorithm, seed: run.seed, run: encodeLossless(run) }) + "\n"
+  )
+
+/** Makes the folder of the unit files; `fresh` first removes the units of an earlier run. */
+export const prepareUnits = (dir: string, fresh: boolean): void => {
+  const units = path.join(dir, UNITS_DIR)
+  if (fresh) fs.rmSync(units, { recursive: true, force: true })
+  fs.mkdirSync(units, { recursive: true })
+}
+
+const MAX_SHOWN = 3
+
+/** The fields where two recorded specs differ: `epsilon 0.1 (folder) vs 0.05 (now)`. */
+export const specDifferences = (folder: unknown, now: unknown): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const walk = (a: unknown, b: unknown, at: ReadonlyArray<string | number>) => {
+    if (isDeepStrictEqual(a, b)) return
+    // Into objects of the same builder and lists of the same length; anything else differs as a whole.
+    if (isPlainObject(a) && isPlainObject(b) && a._tag === b._tag) {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], [...at, k])
+      return
+    }
+    if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+      a.forEach((x, i) => walk(x, b[i], [...at, i]))
+      return
+    }
+    const shown = (v: unknown) => (v === undefined ? "absent" : show(v))
+    out.push(`${formatPath(at)} ${shown(a)} (folder) vs ${shown(b)} (now)`)
+  }
+  // The threads a run used are recorded in its spec; they never change its results.
+  const withoutThreads = (s: unknown) => (isPlainObject(s) ? { ...s, threads: undefined } : s)
+  walk(withoutThreads(folder), withoutThreads(now), [])
+  return out
+}
+
+const readJson = (file: string): unknown => {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8"))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The units an earlier run of this spec finished in `dir`, in run order; none for a new folder.
+ * Fails, reading only, when the folder holds a run of another spec (fields, overrides or tables).
+ * A unit file that cannot be read (not written by this format) is simply run again.
+ */
+export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Effect<ReadonlyArray<AlgorithmRun>, ResumeError> =>
+  Effect.suspend(() => {
+    const earlier = readJson(path.join(dir, "summary.json"))
+    if (isPlainObject(earlier) && earlier.spec !== undefined) {
+      const differences = specDifferences(earlier.spec, specJson(c.spec))
+      if (differences.length > 0) {
+        const more = differences.length > MAX_SHOWN ? ` and ${differences.length - MAX_SHOWN} more` : ""
+        return Effect.fail(new ResumeError({ dir, difference: differences.slice(0, MAX_SHOWN).join(", ") + more, hint }))
+      }
+    }
+    const done: Array<AlgorithmRun> = []
+    for (const u of runUnits(c)) {
+      const file = readJson(unitFile(dir, u))
+      if (!isPlainObject(file) || file.format !== UNIT_FORMAT) continue
+      if (file.key !== unitKey(c, u)) {
+        return Effect.fail(
+          new ResumeError({
+            dir,
+            difference: `its ${u.algorithm} seed ${u.seed} was run on other tables (a function of the spec, environment.build or features.map, computes something else now)`,
+            hint
+          })
+        )
+      }
+      done.push(decodeLossless(file.run) as AlgorithmRun)
+    }
+    return Effect.succeed(done)
+  })

@@ -1,0 +1,64 @@
+/**
+ * `distmt plot <run dir>`: draws a run's learning curves (curves.csv) as plots/curves-width.svg and
+ * plots/curves-gap.svg in the run folder: the certificate's width and the exact gap against episodes
+ * per agent, one line per algorithm, with ε and c_Sep/2 marked (src/report/curves.ts). Reads only
+ * the run's files, so it works on a finished run, an interrupted one, or one copied from elsewhere.
+ */
+import { Console, Data, Effect } from "effect"
+import { Argument, Command } from "effect/cli"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { curvePlots, parseCurvesCsv } from "../report/curves.ts"
+import { writeAtomic } from "../report/files.ts"
+
+export class PlotError extends Data.TaggedError("PlotError")<{ readonly dir: string; readonly reason: string }> {
+  override get message(): string {
+    return `Cannot plot ${this.dir}: ${this.reason}`
+  }
+}
+
+/** What a run folder says about itself: its name, ε and c_Sep, from summary.json. */
+const runSettings = (dir: string): { readonly name: string; readonly epsilon: number; readonly cSep: number } | string => {
+  const file = path.join(dir, "summary.json")
+  if (!fs.existsSync(file)) return "no summary.json here (is it the folder of a `distmt run`?)"
+  try {
+    const spec = JSON.parse(fs.readFileSync(file, "utf8"))?.spec
+    if (typeof spec?.epsilon !== "number" || typeof spec?.cSep !== "number") return "its summary.json has no spec with epsilon and cSep"
+    return { name: String(spec.name ?? path.basename(dir)), epsilon: spec.epsilon, cSep: spec.cSep }
+  } catch {
+    return "its summary.json is not valid JSON"
+  }
+}
+
+/** Writes the curve plots of the run in `dir`; returns the files written. */
+export const plotRun = (dir: string) =>
+  Effect.gen(function*() {
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return yield* new PlotError({ dir, reason: "no such folder" })
+    const settings = runSettings(dir)
+    if (typeof settings === "string") return yield* new PlotError({ dir, reason: settings })
+    const csv = path.join(dir, "curves.csv")
+    if (!fs.existsSync(csv)) return yield* new PlotError({ dir, reason: "no curves.csv here (runs made before learning curves existed have none: run the spec again)" })
+    const points = parseCurvesCsv(fs.readFileSync(csv, "utf8"))
+    if (typeof points === "string") return yield* new PlotError({ dir, reason: `curves.csv: ${points}` })
+    if (points.length === 0) return yield* new PlotError({ dir, reason: "curves.csv has no points yet (no algorithm run has finished)" })
+    const plots = yield* Effect.promise(() => curvePlots(settings.name, points, settings.epsilon, settings.cSep))
+    const out = path.join(dir, "plots")
+    fs.mkdirSync(out, { recursive: true })
+    const files = [path.join(out, "curves-width.svg"), path.join(out, "curves-gap.svg")]
+    yield* writeAtomic(files[0], plots.width)
+    yield* writeAtomic(files[1], plots.gap)
+    return files
+  })
+
+export const plotCommand = Command.make(
+  "plot",
+  { dir: Argument.String("dir").pipe(Argument.withDescription("a run's results folder (runs/<name>/<timestamp> or its --out)")) },
+  ({ dir }) =>
+    plotRun(dir).pipe(
+      Effect.flatMap((files) => Console.log(`Learning curves in ${files.join(" and ")}`)),
+      Effect.catchTag("PlotError", (e) =>
+        Effect.andThen(Console.error(e.message), Effect.sync(() => {
+          process.exitCode = 1
+        })))
+    )
+).pipe(Command.withDescription("Draw a run's learning curves (certificate width and exact gap against episodes per agent)."))

@@ -1,0 +1,206 @@
+/**
+ * Overrides of a spec's fields from outside the spec file: `--set path=value` and `--seeds N` on
+ * the command line, `set` and `seeds` in the library API (docs/guide.md, "Overrides").
+ *
+ * They are applied to the spec's raw value (what the module exports) before it is decoded, so the
+ * same Schema checks them and the same path-named errors come out, each saying which override it
+ * came from. A malformed override (no `=`, an empty or unreadable path, a field the spec has no
+ * place for) is one line naming it.
+ */
+import { Data, Effect, Result, Schema, SchemaIssue } from "effect"
+import { type FieldPath, getAt, isPlainObject, parseFieldPath } from "./paths.ts"
+import { decode, ExperimentInput } from "./schema.ts"
+import { formatPath, show, SpecError } from "./SpecError.ts"
+
+export interface Override {
+  /** The field's path as written: `epsilon`, `learner.lambda`, `contexts.items[1].goal`. */
+  readonly path: string
+  readonly value: unknown
+  /** Where it came from, for messages: `--set epsilon=0.05`, `--seeds 5`, `set["epsilon"]`. */
+  readonly origin: string
+}
+
+export class OverrideError extends Data.TaggedError("OverrideError")<{ readonly origin: string; readonly reason: string }> {
+  override get message(): string {
+    return `${this.origin}: ${this.reason}`
+  }
+}
+
+const PATH_HINT = "e.g. epsilon, learner.lambda, stopping.maxEpisodes or contexts.items[1].goal"
+
+/** A value as typed on the command line: JSON when it parses (`0.05`, `true`, `{"_tag":"Stream"}`), else the text itself (`experience`). */
+const parseValue = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/** One `--set path=value`. */
+export const parseSetFlag = (text: string): Effect.Effect<Override, OverrideError> => {
+  const origin = `--set ${text}`
+  const eq = text.indexOf("=")
+  if (eq < 0) return Effect.fail(new OverrideError({ origin, reason: `expected path=value, e.g. --set epsilon=0.05` }))
+  const path = text.slice(0, eq).trim()
+  if (path === "") return Effect.fail(new OverrideError({ origin, reason: `expected a field path before "=", ${PATH_HINT}` }))
+  return Effect.succeed({ path, value: parseValue(text.slice(eq + 1)), origin })
+}
+
+/** The overrides of the command line: every `--set`, in order, then `--seeds N` (shorthand for `--set seeds=N`). */
+export const parseOverrideFlags = (sets: ReadonlyArray<string>, seeds: string | undefined) =>
+  Effect.gen(function*() {
+    const out: Array<Override> = []
+    for (const s of sets) out.push(yield* parseSetFlag(s))
+    if (seeds !== undefined) out.push({ path: "seeds", value: parseValue(seeds), origin: `--seeds ${seeds}` })
+    return out
+  })
+
+/** The overrides of the API's options: `set` in its key order, then `seeds`. */
+export const overridesOfOptions = (set: Readonly<Record<string, unknown>> | undefined, seeds: number | undefined): ReadonlyArray<Override> => [
+  ...Object.entries(set ?? {}).map(([path, value]) => ({ path, value, origin: `set[${JSON.stringify(path)}]` })),
+  ...(seeds === undefined ? [] : [{ path: "seeds", value: seeds, origin: "seeds" }])
+]
+
+/** What summary.json and a sweep's manifest record: path → value, the last override of a path winning. */
+export const overridesRecord = (overrides: ReadonlyArray<Override>): Record<string, unknown> =>
+  Object.fromEntries(overrides.map((o) => [o.path, o.value]))
+
+/** setField's way out: thrown from deep in the path, and turned into the Effect's failure by applyOverrides. */
+const fail = (o: Override, reason: string): never => {
+  throw new OverrideError({ origin: o.origin, reason })
+}
+
+/**
+ * `node` with `o.value` at `path` (from step `i`), copied along the path. A field the spec left
+ * out is taken at its default (`defaults`, the decoded spec), so that `learner.lambda` can be set
+ * in a spec that never wrote a learner; a new last field is added and the Schema decides whether
+ * it exists. Throws an OverrideError for a path that cannot be followed.
+ */
+const setField = (node: unknown, path: FieldPath, i: number, o: Override, defaults: unknown): unknown => {
+  if (i === path.length) return o.value
+  const key = path[i]
+  const here = formatPath(path.slice(0, i))
+  const next = formatPath(path.slice(0, i + 1))
+  if (Array.isArray(node)) {
+    if (typeof key !== "number") return fail(o, `${here} is a list; expected an index, e.g. ${here}[0]`)
+    if (key >= node.length) return fail(o, `${here} has ${node.length} entries; there is no ${next}`)
+    const copy = [...node]
+    copy[key] = setField(node[key], path, i + 1, o, defaults)
+    return copy
+  }
+  if (!isPlainObject(node)) return fail(o, `${here} is ${show(node)}, which has no fields; there is no ${next}`)
+  if (typeof key === "number") return fail(o, `${here} is not a list; there is no ${next}`)
+  let child: unknown = undefined
+  if (Object.hasOwn(node, key)) child = node[key]
+  else {
+    const d = getAt(defaults, path.slice(0, i + 1))
+    if (d.found) child = d.value
+    else if (i < path.length - 1) return fail(o, `the spec has no field ${next}`)
+  }
+  // A computed key defines an own field, even one named __proto__ (which the Schema then refuses).
+  return { ...node, [key]: setField(child, path, i + 1, o, defaults) }
+}
+
+/** setField as an Effect: its OverrideError a failure; anything else it throws is a bug, a defect. */
+const setFieldEffect = (node: unknown, path: FieldPath, o: Override, defaults: unknown): Effect.Effect<unknown, OverrideError> =>
+  Effect.try({
+    try: () => setField(node, path, 0, o, defaults),
+    catch: (e) => {
+      if (e instanceof OverrideError) return e
+      throw e
+    }
+  })
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** The paths the Schema finds fault with, with unknown fields refused or ignored. */
+const faultPaths = (input: unknown, onExcessProperty: "error" | "ignore"): ReadonlySet<string> => {
+  const r = Schema.decodeUnknownResult(ExperimentInput)(input, { errors: "all", onExcessProperty })
+  if (Result.isSuccess(r)) return new Set()
+  return new Set(formatter(r.failure.issue).issues.map((i) => formatPath((i.path ?? []).map((p) => (typeof p === "object" ? p.key : p)))))
+}
+
+/**
+ * Whether the field an override added is one the spec has no place for: the Schema refuses it
+ * as an unknown field, and would accept the spec without it. Decided by the Schema itself (with
+ * unknown fields refused, then ignored), not by the wording of its message.
+ */
+const unknownFields = (spec: Record<string, unknown>, added: ReadonlyArray<Override>): ReadonlyArray<Override> => {
+  if (added.length === 0) return []
+  const { quick: _quick, ...written } = spec
+  const strict = faultPaths(written, "error")
+  const loose = faultPaths(written, "ignore")
+  return added.filter((o) => {
+    const at = formatPath(parseFieldPath(o.path) ?? [])
+    return strict.has(at) && !loose.has(at)
+  })
+}
+
+/**
+ * The raw spec with every override applied, or the first malformed one as a one-line error. An
+ * override of a field that the spec's `quick` variant also sets replaces it there too, so that
+ * `sweep --quick --set seeds=2` runs 2 seeds whatever the variant says.
+ */
+export const applyOverrides = (raw: unknown, overrides: ReadonlyArray<Override>): Effect.Effect<unknown, OverrideError> =>
+  Effect.gen(function*() {
+    if (overrides.length === 0 || !isPlainObject(raw)) return raw // decode says what a non-object is
+    // The spec as written, decoded with its defaults: where a field it leaves out starts from.
+    const decoded = yield* Effect.result(decode(raw, ""))
+    const defaults = Result.isSuccess(decoded) ? decoded.success : undefined
+    let spec: Record<string, unknown> = raw
+    const added: Array<Override> = []
+    for (const o of overrides) {
+      const path = parseFieldPath(o.path)
+      if (path === undefined) return yield* new OverrideError({ origin: o.origin, reason: `${JSON.stringify(o.path)} is not a field path; ${PATH_HINT}` })
+      if (!getAt(spec, path).found && !getAt(defaults, path).found) added.push(o)
+      spec = (yield* setFieldEffect(spec, path, o, defaults)) as Record<string, unknown>
+      if (isPlainObject(spec.quick) && path[0] !== "quick" && getAt(spec.quick, path).found) {
+        spec = { ...spec, quick: yield* setFieldEffect(spec.quick, path, o, undefined) }
+      }
+    }
+    const unknown = unknownFields(spec, added)[0]
+    if (unknown !== undefined) {
+      return yield* new OverrideError({ origin: unknown.origin, reason: `the spec has no field ${unknown.path} (docs/spec-reference.md lists them)` })
+    }
+    return spec
+  })
+
+/** Whether an issue at `issuePath` is about the field at `path` or inside it. */
+const within = (issuePath: string, path: string): boolean =>
+  issuePath === path || issuePath.startsWith(`${path}.`) || issuePath.startsWith(`${path}[`)
+
+/**
+ * The error with each issue at an overridden field (or inside it) saying which override it came
+ * from: `epsilon: expected a value greater than 0, got -1 (from --set epsilon=-1)`. Idempotent.
+ */
+export const withOverrideOrigins = (e: SpecError, overrides: ReadonlyArray<Override>): SpecError => {
+  if (overrides.length === 0) return e
+  const issues = e.issues.map((i) => {
+    const bare = i.path.replace(/^quick\./, "")
+    const o = [...overrides].reverse().find((o) => within(bare, formatPath(parseFieldPath(o.path) ?? [o.path])))
+    const note = o === undefined ? "" : ` (from ${o.origin})`
+    if (note === "" || i.message.endsWith(note) || i.actual?.endsWith(note) === true) return i
+    // At the end of the line: after the value found when there is one (`got -1 (from --set epsilon=-1)`).
+    return i.actual === undefined ? { ...i, message: `${i.message}${note}` } : { ...i, actual: `${i.actual}${note}` }
+  })
+  return new SpecError({ source: e.source, issues })
+}
+
+/**
+ * A sweep replaces its axes' fields at every point: an override of an axis (or of a field inside
+ * one) would never be used, so it is refused rather than ignored.
+ */
+export const sweepAxisOverride = (axes: ReadonlyArray<string>, overrides: ReadonlyArray<Override>): OverrideError | undefined => {
+  for (const o of overrides) {
+    const at = formatPath(parseFieldPath(o.path) ?? [o.path])
+    const axis = axes.find((a) => {
+      const ax = formatPath(parseFieldPath(a) ?? [a])
+      return within(at, ax) || within(ax, at)
+    })
+    if (axis !== undefined) {
+      return new OverrideError({ origin: o.origin, reason: `${axis} is a sweep axis of this spec, set at every point; change the axis's values in the spec instead` })
+    }
+  }
+  return undefined
+}

@@ -1,0 +1,124 @@
+/**
+ * Issue 13, item 2: the library API. `run`, `sweep` and `validate` from "distmt" give the numbers
+ * the CLI writes (summary.json of `distmt run` and of `distmt sweep`) for the same spec, given as
+ * a path or as a value; errors are typed values, never an exit; and importing "distmt" (what every
+ * spec file does) does not load the runner: the API loads it when called.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
+import { beforeAll, describe, expect, it } from "vitest"
+import tiny from "./fixtures/tiny.spec.ts"
+import { decodeLossless } from "../src/api/codec.ts"
+import { run, runEffect, sweep, validate } from "../src/index.ts"
+import { Effect } from "effect"
+
+const root = path.resolve(import.meta.dirname, "..")
+const cli = path.join(root, "bin", "distmt.mjs")
+const distmt = (...args: Array<string>) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", timeout: 120_000 })
+const SPEC = "test/fixtures/tiny.spec.ts"
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "distmt-api-"))
+
+/** JSON as a file holds it, wall-clock times (the only numbers that differ between two runs) set to 0. */
+const withoutWallClock = (value: unknown): unknown =>
+  JSON.parse(JSON.stringify(value), (k, v) => (k === "wallSeconds" || k === "wall_seconds" ? 0 : v))
+const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(file, "utf8"))
+
+describe("run", () => {
+  const out = tmp()
+  beforeAll(() => {
+    const r = distmt("run", SPEC, "--out", out, "--threads", "1", "--seeds", "2", "--set", "epsilon=0.25")
+    expect(r.status, r.stderr).toBe(0)
+  })
+
+  it("gives the numbers of the CLI's summary.json, for a path and for a value", async () => {
+    const fromFile = withoutWallClock(readJson(path.join(out, "summary.json")))
+    const byPath = await run(SPEC, { threads: 1, seeds: 2, set: { epsilon: 0.25 } })
+    expect(byPath.dir).toBeUndefined() // no `out`: nothing written
+    expect(withoutWallClock(byPath.summary)).toEqual(fromFile)
+    const byValue = await run(tiny, { threads: 1, seeds: 2, set: { epsilon: 0.25 } })
+    expect(withoutWallClock(byValue.summary)).toEqual(fromFile)
+    expect(byValue.source).toBe("tiny-fixture (given as a value)")
+    // The runs themselves (rows, policies, curves) are those the CLI saved, field for field.
+    const saved = ["distmt-seed0", "distmt-seed1"].map((u) => decodeLossless((readJson(path.join(out, "units", `${u}.json`)) as { run: unknown }).run))
+    expect(byValue.runs.map((r) => ({ ...r, wallSeconds: 0 }))).toStrictEqual(saved.map((r) => ({ ...(r as object), wallSeconds: 0 })))
+    expect(byValue.runs.flatMap((r) => r.rows)).toHaveLength(fs.readFileSync(path.join(out, "results.csv"), "utf8").trim().split("\n").length - 1)
+  })
+
+  it("with `out`, writes the CLI's files; the Effect form gives the same result", async () => {
+    const dir = path.join(tmp(), "api")
+    const progress: Array<string> = []
+    const r = await Effect.runPromise(
+      runEffect(SPEC, { out: dir, threads: 1, seeds: 2, set: { epsilon: 0.25 }, onProgress: (p) => p.event === "unit-done" && progress.push(`${p.unit} ${p.unitsDone}/${p.units}`) })
+    )
+    expect(r.dir).toBe(dir)
+    expect(progress).toEqual(["distmt · seed 0 1/2", "distmt · seed 1 2/2"])
+    for (const f of ["results.csv", "policies.json", "model.json"]) {
+      expect(fs.readFileSync(path.join(dir, f), "utf8"), f).toBe(fs.readFileSync(path.join(out, f), "utf8"))
+    }
+    expect(withoutWallClock(readJson(path.join(dir, "summary.json")))).toEqual(withoutWallClock(readJson(path.join(out, "summary.json"))))
+  })
+
+  it("fails with typed errors, and never ends the process", async () => {
+    const bad = await run({ ...tiny, epsilon: -1 }).catch((e: unknown) => e)
+    expect(bad).toMatchObject({ _tag: "SpecError", issues: [{ path: "epsilon" }] })
+    const override = await run(tiny, { set: { epsilom: 1 } }).catch((e: unknown) => e)
+    expect(override).toMatchObject({ _tag: "OverrideError", message: `set["epsilom"]: the spec has no field epsilom (docs/spec-reference.md lists them)` })
+    const file = path.join(tmp(), "file")
+    fs.writeFileSync(file, "")
+    expect(await run(tiny, { out: file }).catch((e: unknown) => e)).toMatchObject({ _tag: "OutDirError" })
+    expect(await run("test/fixtures/no-such.spec.ts").catch((e: unknown) => e)).toMatchObject({ _tag: "SpecLoadError" })
+    expect(process.exitCode ?? 0).toBe(0)
+  })
+})
+
+describe("validate and sweep", () => {
+  it("validate gives what distmt validate prints", async () => {
+    const v = await validate(SPEC, { set: { epsilon: 0.25 } })
+    const printed = distmt("validate", SPEC, "--set", "epsilon=0.25")
+    expect(printed.status, printed.stderr).toBe(0)
+    expect(printed.stdout).toContain(`${v.tasks} tasks (separation ${v.separation.toPrecision(4)} ≥ cSep ${v.cSep}), ${v.agents} agents, d = ${v.dim}`)
+    expect([v.name, v.points]).toEqual(["tiny-fixture", 1])
+  })
+
+  it("sweep gives the numbers of distmt sweep's summary.json", async () => {
+    const out = path.join(tmp(), "sweep")
+    const axes = { agents: [1, 2] }
+    const r = distmt("sweep", SPEC, "--out", out, "--set", `sweep=${JSON.stringify(axes)}`)
+    expect(r.status, r.stderr).toBe(0)
+    const s = await sweep(SPEC, { set: { sweep: axes }, threads: 1 })
+    expect(withoutWallClock(s.summary)).toEqual(withoutWallClock(readJson(path.join(out, "summary.json"))))
+    expect(s.runs.map((u) => [u.point, u.values, u.run.algorithm])).toEqual([[0, { agents: 1 }, "distmt"], [1, { agents: 2 }, "distmt"]])
+  })
+})
+
+describe("importing distmt", () => {
+  it("does not load the runner, the report or the platform layer; calling the API does", () => {
+    // A child on this Node, logging every module it resolves, imports src/index.ts (as a spec does), then calls validate.
+    const script = path.join(tmp(), "load.mjs")
+    fs.writeFileSync(
+      script,
+      [
+        `import { registerHooks } from "node:module"`,
+        `const seen = []`,
+        `registerHooks({ resolve: (s, c, next) => { const r = next(s, c); seen.push(r.url); return r } })`,
+        `const { register } = await import(${JSON.stringify(pathToFileURL(path.join(root, "node_modules/tsx/dist/esm/api/index.mjs")).href)})`,
+        `register()`,
+        `const api = await import(${JSON.stringify(pathToFileURL(path.join(root, "src/index.ts")).href)})`,
+        `const before = [...seen]`,
+        `await api.validate(${JSON.stringify(path.join(root, SPEC))})`,
+        `console.log(JSON.stringify({ before, after: seen }))`
+      ].join("\n")
+    )
+    const r = spawnSync(process.execPath, [script], { cwd: root, encoding: "utf8", timeout: 120_000 })
+    expect(r.status, r.stderr).toBe(0)
+    const { before, after } = JSON.parse(r.stdout.trim().split("\n").pop()!) as { before: Array<string>; after: Array<string> }
+    const heavy = /\/src\/(run|report|cli|api\/(run|validate|sweep))\/?|\/node_modules\/(vega|vega-lite|@effect\/platform-node)\//
+    expect(before.filter((u) => heavy.test(u))).toEqual([])
+    expect(before.some((u) => u.endsWith("/src/api/index.ts"))).toBe(true)
+    expect(after.some((u) => u.endsWith("/src/api/validate.ts"))).toBe(true)
+    expect(after.filter((u) => heavy.test(u)).length).toBeGreaterThan(0) // the pattern does see the runner's modules
+  })
+})
