@@ -10,6 +10,7 @@
  *   npm run bench -- --repeat N          runs of each thread count in the threads part (default 2)
  *   npm run bench -- --spec FILE         the threads part on another spec (default specs/twenty-agents.spec.ts)
  *   npm run bench -- --dqn [--seconds S] only the DQN learner beside PyTorch on CPU (bench/dqn.ts)
+ *   npm run bench -- --startup           only the commands' start-up beside bare Node (bench/startup.ts)
  *
  * Then the threads part (bench/threads.ts): `distmt run specs/twenty-agents.spec.ts` with one
  * thread and with two, alternating, with the speed-up and a byte-for-byte check of the results.
@@ -31,6 +32,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { BenchResult } from "../src/bench/lsviBench.ts"
 import { dqnPart } from "./dqn.ts"
+import { startupPart } from "./startup.ts"
 import { benchThreads, type ThreadsResult } from "./threads.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -97,10 +99,12 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
   let repeat = 2
   let spec = THREADS_SPEC
   let dqn = false
+  let startup = false
   let seconds = 3
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === "--dqn") dqn = true
+    else if (a === "--startup") startup = true
     else if (a === "--seconds") {
       const v = Number(argv[++i])
       if (!(v > 0 && v <= 600)) fail(`--seconds: expected a number of seconds in (0, 600], got ${argv[i] ?? "nothing"}`)
@@ -126,9 +130,9 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
         return { K: Number(m[1]), d: Number(m[2]), A: Number(m[3]), H: Number(m[4]) }
       })
     } else if (a === "--json") json = argv[++i] ?? fail("--json needs a file name")
-    else fail(`unknown argument ${a} (expected --scaling, --sizes LIST, --json FILE, --only lsvi|threads, --repeat N, --spec FILE, --dqn or --seconds S)`)
+    else fail(`unknown argument ${a} (expected --scaling, --sizes LIST, --json FILE, --only lsvi|threads, --repeat N, --spec FILE, --dqn, --seconds S or --startup)`)
   }
-  return { sizes, json, only, repeat, spec, dqn, seconds }
+  return { sizes, json, only, repeat, spec, dqn, seconds, startup }
 }
 
 /** Whether python3 with NumPy runs here, and if not, why. */
@@ -323,7 +327,12 @@ const threadsPart = (spec: string, repeat: number): ThreadsResult => {
 }
 
 const main = (): void => {
-  const { json, sizes, only, repeat, spec, dqn, seconds } = parseArgs(process.argv.slice(2))
+  const { json, sizes, only, repeat, spec, dqn, seconds, startup } = parseArgs(process.argv.slice(2))
+  if (startup) {
+    const rows = startupPart(root, Math.max(5, repeat))
+    if (json !== undefined) fs.writeFileSync(json, JSON.stringify({ startup: rows }, null, 2) + "\n")
+    return
+  }
   if (dqn) {
     const result = dqnPart(root, seconds, fail)
     if (json !== undefined) {

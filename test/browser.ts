@@ -35,7 +35,8 @@ export const browserTestsMode = (chromium: string | undefined): "run" | "skip" |
 export interface PageReport {
   readonly consoleErrors: ReadonlyArray<string>
   readonly images: ReadonlyArray<{ readonly src: string; readonly loaded: boolean }>
-  readonly figures: ReadonlyArray<{ readonly width: number; readonly height: number; readonly marks: number }>
+  /** Each figure's size and its data marks: bars, lines, points, rules drawn at real coordinates (not axes, legends or text). */
+  readonly figures: ReadonlyArray<{ readonly width: number; readonly height: number; readonly dataMarks: number }>
   /** Text of a figure that reaches past its edge (it is cut off there). */
   readonly clippedText: ReadonlyArray<string>
   /** Title lines that wrapped although the next word had room on them. */
@@ -53,9 +54,16 @@ export interface PageReport {
 const INSPECT = `(() => {
   const images = [...document.images].map((i) => ({ src: i.getAttribute("src") || "", loaded: i.complete && i.naturalWidth > 0 }))
   const svgs = [...document.querySelectorAll("figure > svg, body > svg")]
+  // Vega draws each mark as <g class="mark-… role-mark …"> with one element per item; a line chart's
+  // legend is its second view (concat_1). An item at NaN coordinates is not drawn.
   const figures = svgs.map((s) => {
     const r = s.getBoundingClientRect()
-    return { width: r.width, height: r.height, marks: s.querySelectorAll("path, line, text, rect, circle").length }
+    const items = [...s.querySelectorAll("g.role-mark:not(.mark-text) > *")].filter((e) => {
+      const mark = e.parentNode.getAttribute("class") || ""
+      const geometry = (e.getAttribute("d") || "") + (e.getAttribute("transform") || "")
+      return !mark.includes("concat_1_") && !geometry.includes("NaN")
+    })
+    return { width: r.width, height: r.height, dataMarks: items.length }
   })
   const clippedText = []
   const earlyWraps = []

@@ -4,7 +4,7 @@
  * figure drawn with nothing cut off at its edge, no title wrapped before it had to, tables that fit
  * the page or scroll in their own box, and a page no wider than the window; every plots/*.svg that
  * report.md links must load as an image. The check itself is checked: a copy of the report with a
- * broken image, a console error and an over-wide paragraph planted in it must fail it.
+ * broken image, a console error, an empty chart and an over-wide paragraph planted in it must fail it.
  *
  * Needs Chromium: $DISTMT_CHROMIUM (tools/chromium.sh), else `chromium` on the PATH. Without one the
  * tests are skipped with a message, except under CI=true, where they fail.
@@ -30,7 +30,7 @@ const SPEC = tinySweepSpec("report-browser", "{ agents: [1, 2] }", ["independent
 const problems = (r: PageReport): Array<string> => [
   ...r.consoleErrors.map((e) => `console: ${e}`),
   ...r.images.filter((i) => !i.loaded).map((i) => `image not loaded: ${i.src}`),
-  ...r.figures.filter((f) => f.width < 100 || f.height < 100 || f.marks < 10).map((f) => `figure drew nothing: ${JSON.stringify(f)}`),
+  ...r.figures.filter((f) => f.width < 100 || f.height < 100 || f.dataMarks === 0).map((f) => `figure drew nothing: ${JSON.stringify(f)}`),
   ...r.clippedText.map((t) => `text cut off at a figure's edge: ${t}`),
   ...r.earlyWraps.map((t) => `title wrapped early after: ${t}`),
   ...r.tables.filter((t) => !t.fits && !t.scrollsInBox).map(() => "a table wider than the page"),
@@ -61,7 +61,7 @@ describe.skipIf(mode === "skip")("the sweep report in a real browser", () => {
   it("report.html: no console error, every figure drawn, nothing cut off, no early wrap, nothing wider than the window", async () => {
     const md = fs.readFileSync(path.join(dir, "report.md"), "utf8")
     const linked = [...md.matchAll(/!\[[^\]]*\]\((plots\/[^)]+\.svg)\)/g)].map((m) => m[1])
-    expect(linked).toEqual(expect.arrayContaining(["plots/episodes-vs-agents.svg", "plots/messages-vs-agents.svg", "plots/gaps.svg"]))
+    expect(linked).toEqual(expect.arrayContaining(["plots/episodes-vs-agents.svg", "plots/messages-vs-agents.svg"]))
     for (const width of [1280, 800]) {
       const page = await browser!.openPage(path.join(dir, "report.html"), width)
       expect(problems(page), `at ${width} px`).toEqual([])
@@ -88,6 +88,8 @@ describe.skipIf(mode === "skip")("the sweep report in a real browser", () => {
       html.replace(
         "</body>",
         `<img src="plots/no-such-plot.svg" alt="missing">\n<script>console.error("planted error")</script>\n` +
+          // A figure with axes and a title but nothing in its plot, as a chart whose every value was invalid comes out.
+          `<figure><svg width="600" height="400"><g class="mark-rect role-mark marks"></g><text x="10" y="20">An empty chart</text></svg></figure>\n` +
           `<p style="white-space: nowrap">${"an over-wide line ".repeat(200)}</p>\n</body>`
       )
     )
@@ -96,6 +98,7 @@ describe.skipIf(mode === "skip")("the sweep report in a real browser", () => {
     expect(found.some((p) => p.includes("planted error"))).toBe(true)
     expect(found.some((p) => p.includes("no-such-plot.svg") && p.startsWith("console:"))).toBe(true)
     expect(found).toContain("the page is wider than the window")
+    expect(found).toContain('figure drew nothing: {"width":600,"height":400,"dataMarks":0}')
     // And the untouched report still passes: what failed was what was planted.
     expect(problems(await browser!.openPage(path.join(dir, "report.html")))).toEqual([])
   })

@@ -7,7 +7,8 @@
 import { Console, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import { loadSweep, writeReport } from "../report/report.ts"
-import { reportUserErrors, writeTables } from "./sweep.ts"
+import { writeTables } from "./sweep.ts"
+import { reportUserErrors } from "./userErrors.ts"
 import * as fs from "node:fs"
 import * as path from "node:path"
 

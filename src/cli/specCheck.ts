@@ -15,7 +15,7 @@
  * The limit: `--spec-timeout SECONDS`, else the environment variable DISTMT_SPEC_TIMEOUT, else 30 s.
  */
 import { Data, Effect, Option } from "effect"
-import { Flag } from "effect/cli"
+import { Argument, Flag } from "effect/cli"
 import * as os from "node:os"
 import { Worker } from "node:worker_threads"
 import { entry } from "../run/threads/pool.ts"
@@ -66,8 +66,10 @@ export interface CheckOptions {
 export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<CheckSummary, SpecLoadError | SpecError | OverrideError> =>
   Effect.callback<CheckSummary, SpecLoadError | SpecError | OverrideError>((resume) => {
     const activity = newActivityBuffer()
-    const data: CheckRequest & { readonly module: string } = {
+    const data: CheckRequest & { readonly module: string; readonly preload: ReadonlyArray<string> } = {
       module: workerModule,
+      // Effect's index, loaded ahead of tsx's hooks (src/run/threads/entry.mjs).
+      preload: ["effect"],
       file,
       quick: options.quick ?? false,
       sweep: options.sweep ?? false,
@@ -145,6 +147,9 @@ export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<Ch
 export class SpecTimeoutUsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
 /** `--spec-timeout SECONDS`, shared by run, validate and sweep. */
+/** The spec file of `run` and `validate`. */
+export const specArgument = Argument.String("spec").pipe(Argument.withDescription("path of a spec module, e.g. specs/linear-chain.spec.ts"))
+
 export const specTimeoutFlag = Flag.String("spec-timeout").pipe(
   Flag.optional,
   Flag.withDescription(

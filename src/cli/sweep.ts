@@ -33,6 +33,7 @@ import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
 import { LOCK_FILE, lockDir, outDirProblem } from "./outDir.ts"
 import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
+import { reportUserErrors } from "./userErrors.ts"
 import { sweepProgress } from "./sweepProgress.ts"
 import { makeWorkerPool } from "./workerPool.ts"
 
@@ -134,15 +135,6 @@ export const writeTables = (dir: string, manifest: Manifest, records: ReadonlyMa
   })
 
 /** Prints a user-facing error (no stack trace) and sets a failing exit code. */
-export const reportUserErrors = <A, R>(effect: Effect.Effect<A, { readonly _tag: string; readonly message: string }, R>) =>
-  effect.pipe(
-    Effect.catch((e) =>
-      Effect.andThen(Console.error(e.message), Effect.sync(() => {
-        process.exitCode = 1
-      }))
-    )
-  )
-
 const unitLabel = (u: SweepUnit) => `${u.algorithm} · ${describePoint(u.point.values)} · seed ${u.seed}`
 
 export const sweepCommand = Command.make(

@@ -26,7 +26,7 @@ const workerModule = new URL("./sweepWorker.ts", import.meta.url).href
 export const makeWorkerPool = (size: number): Effect.Effect<WorkerPool, never, Scope.Scope> =>
   Effect.gen(function*() {
     const workers = yield* Effect.acquireRelease(
-      Effect.sync(() => Array.from({ length: size }, () => new Worker(entry, { stdout: false, stderr: false, workerData: { module: workerModule } }))),
+      Effect.sync(() => Array.from({ length: size }, () => new Worker(entry, { stdout: false, stderr: false, workerData: { module: workerModule, preload: ["effect"] } }))),
       (ws) => Effect.promise(() => Promise.all(ws.map((w) => w.terminate())))
     )
     const free = [...workers]

@@ -96,11 +96,14 @@ export const nameList = (xs: ReadonlyArray<string>) => (xs.length <= 2 ? xs.join
 const number = (x: number) => Number(x.toPrecision(4)).toString()
 
 /** One sentence per group, for the legend and the caption; `moved`: the series whose markers were moved apart. */
-export const coincidenceNotes = (groups: ReadonlyArray<Coincidence>, xTitle: string, moved: ReadonlyMap<string, number>): Array<string> =>
-  groups.map((g) =>
-    `${nameList(g.names)} coincide${g.at === undefined ? "" : ` at ${xTitle} = ${g.at.map(number).join(", ")}`}` +
+export const coincidenceNotes = (groups: ReadonlyArray<Coincidence>, xTitle: string, moved: ReadonlyMap<string, number>): Array<string> => {
+  // The axis by its name, without its parenthetical: "separation cSep", not "separation cSep (declared = actual)".
+  const x = xTitle.replace(/\s*\(.*\)\s*$/, "")
+  return groups.map((g) =>
+    `${nameList(g.names)} coincide${g.at === undefined ? "" : ` at ${x} = ${g.at.map(number).join(", ")}`}` +
       (g.names.filter((n) => moved.has(n)).length >= 2 ? " (markers moved a few pixels apart)" : "")
   )
+}
 
 /**
  * The sideways offset, in pixels, of each data series: the data series of each connected group of

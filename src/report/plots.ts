@@ -15,7 +15,7 @@ import type * as vl from "vega-lite"
 import { plot, type Block } from "./document.ts"
 import { coincidenceNotes, coincidences, dodgeOffsets } from "./coincide.ts"
 import { type LegendEntry, legendView } from "./legend.ts"
-import { useFontMetrics, wrapToWidth } from "./textWidth.ts"
+import { measure, useFontMetrics, wrapToWidth } from "./textWidth.ts"
 
 /** One point of a series: the mean over seeds and its 95% interval. */
 export interface SeriesPoint {
@@ -153,17 +153,21 @@ export const lineChartNotes = (c: LineChart): Array<string> => {
 }
 
 /**
- * Moves x by `px` pixels on the chart's x scale: the offset of a coinciding series' markers.
- * The scale's domain is the data's range (padded by 12 px each side), so the shift is close to `px`.
+ * The x range markers are moved within: the chart's own domain, or the data's range; a single x
+ * value gets a range around it (a factor 2 on a log axis, ±1 otherwise) so that a move is a few pixels.
  */
-const shiftX = (x: number, px: number, lo: number, hi: number, log: boolean): number => {
+const xRange = (c: LineChart, xs: ReadonlyArray<number>): readonly [number, number] => {
+  if (c.x.domain !== undefined) return c.x.domain
+  const [lo, hi] = [Math.min(...xs), Math.max(...xs)]
+  if (lo < hi) return [lo, hi]
+  return c.x.log === true ? [lo / 2, lo * 2] : [lo - 1, lo + 1]
+}
+
+/** Moves x by `px` pixels on an x scale over [lo, hi] (padded by 12 px each side): a coinciding series' markers. */
+const shiftX = (x: number, px: number, [lo, hi]: readonly [number, number], log: boolean): number => {
   if (px === 0) return x
   const plot = WIDTH - 24
-  if (log) {
-    const decades = hi > lo ? Math.log10(hi / lo) : 1
-    return x * 10 ** ((px / plot) * decades)
-  }
-  return x + (px / plot) * (hi > lo ? hi - lo : Math.max(Math.abs(x), 1))
+  return log ? x * (hi / lo) ** (px / plot) : x + (px / plot) * (hi - lo)
 }
 
 /** The Vega-Lite spec of a line chart (exported for tests): the plot, and under it its legend with notes. */
@@ -173,7 +177,7 @@ export const lineChartSpec = (c: LineChart): Record<string, unknown> => {
   const offsets = dodgeOffsets(drawn, groups)
   const notes = c.notes ?? coincidenceNotes(groups, c.x.title, offsets)
   const trueXs = drawn.flatMap((s) => s.points.map((p) => p.x))
-  const [xLo, xHi] = [Math.min(...trueXs), Math.max(...trueXs)]
+  const range = xRange(c, trueXs)
   const rows: Array<Record<string, unknown>> = []
   const entries: Array<LegendEntry> = []
   let next = 0
@@ -186,7 +190,7 @@ export const lineChartSpec = (c: LineChart): Record<string, unknown> => {
     for (const p of drawn[i].points) {
       // On a log axis an interval reaching 0 or below is cut at a tenth of the mean.
       const lo = c.y.log === true ? Math.max(p.lo, p.y / 10) : p.lo
-      const x = shiftX(p.x, px, xLo, xHi, c.x.log === true)
+      const x = shiftX(p.x, px, range, c.x.log === true)
       rows.push({ series: s.name, x, y: p.y, lo, hi: p.hi, data, connect: s.connect ?? true, bars: data && p.hi > lo })
     }
   }
@@ -194,6 +198,8 @@ export const lineChartSpec = (c: LineChart): Record<string, unknown> => {
   const xScale: Record<string, unknown> = c.x.log === true ? { type: "log", nice: false, padding: 12 } : { zero: false, nice: true, padding: 12 }
   const yScale: Record<string, unknown> = c.y.log === true ? { type: "log", nice: false } : { zero: false, nice: true }
   if (c.x.domain !== undefined) Object.assign(xScale, { domain: c.x.domain, nice: false, padding: 0 })
+  // Moved markers must not widen the axis: it keeps the range the moves were measured on.
+  else if (offsets.size > 0) Object.assign(xScale, { domain: range, nice: false })
   if (c.y.domain !== undefined) {
     yScale.domain = c.y.domain
     yScale.nice = false
@@ -291,19 +297,39 @@ export const barChartSpec = (c: BarChart): Record<string, unknown> => {
     field: "y",
     type: "quantitative",
     scale: c.y.log === true ? { type: "log" } : c.y.domain === undefined ? { zero: true } : { domain: c.y.domain },
-    axis: { title: c.y.title }
+    axis: { title: c.y.title, format: "~s" },
+    // Side by side, not stacked: a stack starts at 0, which a log scale cannot hold (the chart came out empty).
+    stack: "zero"
   }
-  const x = { field: "group", type: "nominal", sort: groups, axis: { title: c.x.title, labelAngle: groups.length > 6 ? -40 : 0 } }
+  const width = Math.max(WIDTH, groups.length * names.length * 16)
+  // A group's label is never cut short: one wider than its group goes on a line per setting ("N = 6").
+  const room = width / Math.max(groups.length, 1) - 8
+  const split = groups.length <= 6 && groups.some((g) => measure(g, 12) > room)
+  const xAxis = {
+    title: c.x.title,
+    labelAngle: groups.length > 6 ? -40 : 0,
+    labelLimit: groups.length > 6 ? 400 : room,
+    ...(split ? { labelExpr: "split(datum.label, ', ')" } : {})
+  }
+  const x = { field: "group", type: "nominal", sort: groups, axis: xAxis }
   const xOffset = { field: "name", type: "nominal", sort: names }
   const color = { field: "name", type: "nominal", scale: { domain: names, range: colors }, legend: { title: null } }
-  const width = Math.max(WIDTH, groups.length * names.length * 16)
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     width,
     height: HEIGHT,
     title: titleOf(c.title, c.subtitle, width),
     config: baseConfig,
-    data: { values: c.bars.map((b) => ({ ...b, bars: b.hi > b.lo })) },
+    // On a log scale a 0 would leave the whole chart empty: such a bar is left out, and an interval
+    // reaching 0 or below is cut at a tenth of the mean, as in a line chart.
+    data: {
+      values: c.bars
+        .filter((b) => c.y.log !== true || b.y > 0)
+        .map((b) => {
+          const lo = c.y.log === true ? Math.max(b.lo, b.y / 10) : b.lo
+          return { ...b, lo, bars: b.hi > lo }
+        })
+    },
     layer: [
       { mark: { type: "bar" }, encoding: { x, xOffset, y, color } },
       {

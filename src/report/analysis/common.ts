@@ -76,8 +76,12 @@ export const assignmentOf = (p: ManifestPoint): string => axisLabel((p.spec as {
  */
 export const byArithmetic = (p: ManifestPoint): boolean => assignmentOf(p) === "partition" && p.agents <= p.tasks
 
-/** The manifest's numeric axes, in declared order: the ones a line chart can put on its x axis. */
-export const numericAxes = (manifest: Manifest): Array<string> => manifest.axes.filter(([, v]) => isNumericAxis(v)).map(([k]) => k)
+/**
+ * The manifest's numeric axes that take two values or more, in declared order: the ones a line
+ * chart can put on its x axis (a single value would draw every line as one point).
+ */
+export const numericAxes = (manifest: Manifest): Array<string> =>
+  manifest.axes.filter(([, v]) => isNumericAxis(v) && new Set(v).size >= 2).map(([k]) => k)
 
 /** A swept field as part of a file name: `stopping.k1` → `stopping-k1`. */
 export const axisFile = (axis: string): string => axis.replace(/[^A-Za-z0-9]+/g, "-")

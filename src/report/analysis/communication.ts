@@ -6,10 +6,10 @@ import { type Block, heading, paragraph } from "../document.ts"
 import { ALGORITHM_COLORS, type Series, linePlot } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { mean, slopeOverSeeds } from "../stats.ts"
-import { type Analysis, fmt, fmtBytes, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, seriesOf, sortedUnique, styleOf, type SweepData } from "./common.ts"
+import { type Analysis, fmt, fmtBytes, fmtFixed, fmtInterval, groupBy, NAMES, numericAxes, type Observation, otherLabel, seriesOf, sortedUnique, styleOf, type SweepData } from "./common.ts"
 
 export const communication = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Analysis | undefined> => {
-  if (!d.manifest.axes.some(([k]) => k === "agents")) return undefined
+  if (!numericAxes(d.manifest).includes("agents")) return undefined
   const withServer = obs.filter((o) => o.algorithm !== "independent")
   if (withServer.length === 0) return undefined
   const blocks: Array<Block> = [heading(2, "Communication and wall-clock against N")]

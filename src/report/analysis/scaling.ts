@@ -8,10 +8,10 @@ import { type Block, heading, paragraph, table } from "../document.ts"
 import { ALGORITHM_COLORS, linePlot, type Series } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { interval95, mean, slopeOverSeeds } from "../stats.ts"
-import { type Analysis, assignmentOf, fmt, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, seriesOf, SLOPE_BAND, sortedUnique, styleOf, type SweepData } from "./common.ts"
+import { type Analysis, assignmentOf, fmt, fmtFixed, fmtInterval, groupBy, NAMES, numericAxes, type Observation, otherLabel, seriesOf, SLOPE_BAND, sortedUnique, styleOf, type SweepData } from "./common.ts"
 
 export const scaling = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Analysis | undefined> => {
-  if (!d.manifest.axes.some(([k]) => k === "agents")) return undefined
+  if (!numericAxes(d.manifest).includes("agents")) return undefined
   const dist = obs.filter((o) => o.algorithm === "distmt")
   if (dist.length === 0) return undefined
   const blocks: Array<Block> = [heading(2, "Episodes per agent against N")]

@@ -7,7 +7,7 @@
 import { type Block, heading, paragraph } from "../document.ts"
 import { type Series, linePlot } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
-import { type Analysis, axisValue, fmt, fmtFixed, groupBy, type Observation, otherLabel, seriesOf, shortAxis, sortedUnique, type SweepData } from "./common.ts"
+import { type Analysis, axisValue, fmt, fmtFixed, groupBy, numericAxes, type Observation, otherLabel, seriesOf, shortAxis, sortedUnique, type SweepData } from "./common.ts"
 
 export const SEPARATION_AXES = ["cSep", "contexts.spacing"]
 export const BUDGET_AXES = ["stopping.k1"]
@@ -15,8 +15,8 @@ export const BUDGET_AXES = ["stopping.k1"]
 const NEGLIGIBLE = 0.02
 
 export const separability = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Analysis | undefined> => {
-  const sepAxis = d.manifest.axes.map(([k]) => k).find((k) => SEPARATION_AXES.includes(k))
-  const budgetAxis = d.manifest.axes.map(([k]) => k).find((k) => BUDGET_AXES.includes(k))
+  const sepAxis = numericAxes(d.manifest).find((k) => SEPARATION_AXES.includes(k))
+  const budgetAxis = numericAxes(d.manifest).find((k) => BUDGET_AXES.includes(k))
   if (sepAxis === undefined && budgetAxis === undefined) return undefined
   const dist = obs.filter((o) => o.algorithm === "distmt")
   if (dist.length === 0) return undefined

@@ -33,7 +33,8 @@ import { BUDGET_AXES, SEPARATION_AXES } from "./separability.ts"
 
 export const identification = (d: SweepData, obs: ReadonlyArray<Observation>): Analysis | undefined => {
   const dist = obs.filter((o) => o.algorithm === "distmt")
-  if (dist.length === 0 || d.manifest.axes.some(([k]) => SEPARATION_AXES.includes(k) || BUDGET_AXES.includes(k))) return undefined
+  // The separability section (separability.ts) covers identification where the separation or the budget varies.
+  if (dist.length === 0 || numericAxes(d.manifest).some((k) => SEPARATION_AXES.includes(k) || BUDGET_AXES.includes(k))) return undefined
   // A run whose every instance was unidentified asked nothing: no accuracy to count.
   const asked = dist.filter((o) => o.m.identificationAccuracy !== null)
   const acc = mean(asked.map((o) => o.m.identificationAccuracy!))

@@ -7,13 +7,13 @@ import { type Block, heading, paragraph, plot } from "../document.ts"
 import { isNumericAxis } from "../../spec/sweep.ts"
 import { ALGORITHM_COLORS, type Bar, barChartSvg, type Series, linePlot } from "../plots.ts"
 import { interval95, mean, slopeOverSeeds } from "../stats.ts"
-import { type Analysis, assignmentOf, byArithmetic, fmt, fmtFixed, fmtInterval, groupBy, NAMES, type Observation, otherLabel, pct, seriesOf, sortedUnique, styleOf, type SweepData, valueLabel } from "./common.ts"
+import { type Analysis, assignmentOf, byArithmetic, fmt, fmtFixed, fmtInterval, groupBy, NAMES, numericAxes, type Observation, otherLabel, pct, seriesOf, sortedUnique, styleOf, type SweepData, valueLabel } from "./common.ts"
 import { BUDGET_AXES, SEPARATION_AXES } from "./separability.ts"
 import { SHARING_AXIS } from "./sharing.ts"
 
 export const tasksAxis = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Analysis | undefined> => {
   const axis = "contexts.count"
-  if (!d.manifest.axes.some(([k]) => k === axis)) return undefined
+  if (!numericAxes(d.manifest).includes(axis)) return undefined
   const blocks: Array<Block> = [heading(2, "Episodes per agent against the number of tasks M")]
   const headline: Array<string> = []
   const series: Array<Series> = []

@@ -1,0 +1,122 @@
+/**
+ * `distmt run <spec>`: validate, run DistMT-LSVI and the baselines for every seed with a live
+ * progress line, print the summary, write the results; an --out folder holding a run of the same
+ * spec is resumed. The work is src/api/run.ts's, shared with the library API; this file is the
+ * flags and the printing.
+ */
+import { Console, Data, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { executeRun, type Prepared, prepareRun, type Servers } from "../api/run.ts"
+import { clusterRunFlags, clusterRunKey, withClusterServers } from "../cluster/runCluster.ts"
+import { summaryTable } from "../report/summary.ts"
+import { MAX_THREADS } from "../spec/schema.ts"
+import { DESCRIPTIONS } from "./commands.ts"
+import { checkOutDir } from "./outDir.ts"
+import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
+import { terminalProgress } from "./progress.ts"
+import { checkedSpec, forceFlag, specArgument, specTimeoutFlag } from "./specCheck.ts"
+import { reportUserErrors } from "./userErrors.ts"
+
+/** A bad command-line option (the spec's own errors are `SpecError`s). */
+class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
+
+/** `--threads`: a positive integer or "auto"; anything else is the user's error, named as such. */
+const parseThreads = (flag: Option.Option<string>) =>
+  Effect.gen(function*() {
+    if (Option.isNone(flag)) return undefined
+    const v = flag.value.trim()
+    if (v === "auto") return "auto" as const
+    if (/^[0-9]+$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_THREADS) return Number(v)
+    return yield* new UsageError({
+      message: `--threads: expected a whole number of threads from 1 to ${MAX_THREADS}, or "auto" (one per core); got ${JSON.stringify(flag.value)}`
+    })
+  })
+
+/** The line `run` prints before the first unit: what runs, where, and what was already done there. */
+const startLine = (p: Prepared, resumed: number, units: number) => {
+  const s = p.spec
+  const c = p.compiled
+  return `distmt: ${s.name}: N = ${s.agents} agents, M = ${c.tasks.length} tasks, ε = ${s.epsilon}, ` +
+    `cSep = ${s.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
+    `${s.seeds} seed${s.seeds === 1 ? "" : "s"}, algorithms: distmt${s.baselines.map((b) => `, ${b}`).join("")}, ` +
+    `${p.threads} thread${p.threads === 1 ? "" : "s"}` +
+    (p.overrides.length === 0 ? "" : `; overrides: ${p.overrides.map((o) => `${o.path} = ${JSON.stringify(o.value)}`).join(", ")}`) +
+    (resumed === 0 ? "" : `\nresuming: ${resumed} of ${units} (algorithm, seed) units already finished in this folder`)
+}
+
+export const runCommand = Command.make(
+  "run",
+  {
+    spec: specArgument,
+    out: Flag.String("out").pipe(
+      Flag.optional,
+      Flag.withDescription("results folder (default runs/<name>/<timestamp>); a run of the same spec there is resumed")
+    ),
+    threads: Flag.String("threads").pipe(
+      Flag.optional,
+      Flag.withDescription(`threads for the agents' numeric work: a number, or "auto" for one per core (default: the spec's \`threads\`, else "auto"); results do not depend on it`)
+    ),
+    ...overrideFlags,
+    fresh: Flag.Boolean("fresh").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("start over in an --out folder that holds a run, instead of resuming it")
+    ),
+    cluster: Flag.Boolean("cluster").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("run each server on the cluster's runners, its state in PostgreSQL (docs/cluster.md); same results")
+    ),
+    specTimeout: specTimeoutFlag,
+    force: forceFlag,
+    ...clusterRunFlags
+  },
+  ({ spec, out, threads: threadsFlag, set, seeds, fresh, cluster, specTimeout, force, ...connection }) =>
+    reportUserErrors(
+      Effect.gen(function*() {
+        const threadsOption = yield* parseThreads(threadsFlag)
+        const overrides = yield* overridesFromFlags({ set, seeds })
+        if (Option.isSome(out)) yield* checkOutDir(out.value, "--out")
+        // Checked in a time-limited worker first; only then loaded and compiled here (specCheck.ts, src/api/run.ts).
+        const prepared = yield* prepareRun(spec, {
+          overrides,
+          force,
+          ...(threadsOption === undefined ? {} : { threads: threadsOption }),
+          check: (file, overrides) => checkedSpec(file, specTimeout, { overrides })
+        })
+        const progress = terminalProgress()
+        let dir: string | undefined
+        const execute = (servers?: (dir: string) => Servers) =>
+          executeRun(prepared, {
+            out: Option.isSome(out) ? out.value : { newUnder: "runs" },
+            outLabel: (d) => (Option.isSome(out) ? `--out ${d}` : d),
+            fresh,
+            progress,
+            ...(servers === undefined ? {} : { servers }),
+            onStart: (start) => {
+              dir = start.dir
+              return Console.log(startLine(prepared, start.resumed, start.units))
+            }
+          })
+        // With --cluster the connection and the secret are checked before anything is written.
+        const result = yield* (cluster
+          ? withClusterServers(connection, (servers) => execute((d) => servers(clusterRunKey(prepared.spec, d)))).pipe(
+            Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e))
+          )
+          : execute()).pipe(
+            Effect.onInterrupt(() =>
+              Effect.sync(() => {
+                progress.finish()
+                if (dir !== undefined) {
+                  process.stderr.write(`\ninterrupted: the finished units are saved in ${dir}/; run again with --out ${dir} to resume\n`)
+                }
+              })
+            )
+          )
+        progress.finish()
+        yield* Console.log("")
+        yield* Console.log(summaryTable(result.summary.algorithms))
+        for (const warning of result.warnings) yield* Console.log(warning)
+        yield* Console.log(`\nResults in ${result.dir}/ (summary.json, results.csv, model.json, policies.json)`)
+      })
+    )
+).pipe(Command.withDescription(DESCRIPTIONS.run))
+

@@ -1,0 +1,34 @@
+/**
+ * `distmt validate <spec>`: decode and check a spec, every point of its sweep and its quick variant
+ * in the time-limited worker (specCheck.ts), without running anything; print what was checked and
+ * the cost estimate (src/spec/cost.ts).
+ */
+import { Console, Effect } from "effect"
+import { Command } from "effect/cli"
+import { costLine } from "../spec/cost.ts"
+import { DESCRIPTIONS } from "./commands.ts"
+import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
+import { rangesLine, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
+import { checkedSpec, specArgument, specTimeoutFlag } from "./specCheck.ts"
+import { reportUserErrors } from "./userErrors.ts"
+
+export const validateCommand = Command.make("validate", { spec: specArgument, specTimeout: specTimeoutFlag, ...overrideFlags, ...sampleFlags }, ({ spec, specTimeout, sample: sampleFlag, sampleSeed, ...flags }) =>
+  reportUserErrors(
+    Effect.gen(function*() {
+      const overrides = yield* overridesFromFlags(flags)
+      const sample = yield* sampleFromFlags({ sample: sampleFlag, sampleSeed })
+      // Decoded, compiled and every sweep point checked, all in the time-limited worker (specCheck.ts).
+      const c = yield* checkedSpec(spec, specTimeout, { sweep: true, allVariants: true, overrides, sample })
+      // Ranges without --sample are checked at their ends only: those are not the points a sweep runs.
+      const points = c.points > 1 && (c.rangeAxes === undefined || sample !== undefined) ? `; all ${c.points} sweep points checked` : ""
+      const quick = c.quickPoints !== undefined && c.quickPoints > 1 ? ` (and the ${c.quickPoints} of --quick)` : ""
+      yield* Console.log(
+        `${spec}: valid. ${c.tasks} tasks (separation ${c.separation.toPrecision(4)} ≥ cSep ${c.cSep}), ` +
+          `${c.agents} agents, d = ${c.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}${points}${quick}`
+      )
+      if (c.rangeAxes !== undefined) yield* Console.log(rangesLine(c.rangeAxes, sample))
+      // The estimate run and sweep check against the machine's memory (src/spec/cost.ts).
+      yield* Console.log(costLine(c.cost))
+    })
+  )).pipe(Command.withDescription(DESCRIPTIONS.validate))
+
