@@ -13,34 +13,14 @@ import { onGrid } from "../src/agent/curve.ts"
 import { curveBands, curvesCsv, parseCurvesCsv, type RunCurvePoint } from "../src/report/curves.ts"
 import { curveColumns, curveFromColumns } from "../src/run/curves.ts"
 import { type AlgorithmRun, runAlgorithm } from "../src/run/runExperiment.ts"
-import { compile } from "../src/spec/compile.ts"
-import { decode } from "../src/spec/schema.ts"
-import { Assignment, Contexts, Env, Experiment, Lsvi, Stopping } from "../src/index.ts"
+import { Contexts } from "../src/index.ts"
+import { CHAIN_CONTEXTS, chain as chainOf } from "./chain.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 
-const compiled = (input: unknown) => Effect.runSync(Effect.flatMap(decode(input, "test"), (e) => compile(e, "test")))
-
+// Two tasks, four agents meeting both in turn, and the `independent` baseline.
 const chain = (over: Record<string, unknown> = {}) =>
-  compiled({
-    ...Experiment.make({
-      name: "curves",
-      environment: Env.linearChain({ length: 3, horizon: 3 }),
-      contexts: Contexts.list([
-        { goal: 2, reward: 0.2, slip: 0.1 },
-        { goal: 1, reward: 1.0, slip: 0.1 }
-      ]),
-      agents: 4,
-      assignment: Assignment.stream(),
-      epsilon: 0.3,
-      cSep: 0.25,
-      delta: 0.05,
-      learner: Lsvi.ucb({ beta: 1.5 }),
-      stopping: Stopping.adaptive({ maxEpisodes: 20_000 }),
-      baselines: ["independent"]
-    }),
-    ...over
-  })
+  chainOf("curves", { contexts: Contexts.list(CHAIN_CONTEXTS.slice(0, 2)), agents: 4, baselines: ["independent"], ...over })
 
 describe("the grid of sampled episodes", () => {
   it("every one of the first ten, then about five per decade: a 200,000-episode phase keeps under 40 points", () => {

@@ -12,37 +12,18 @@ import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { type Entry, type InProcessCoordinator, makeFrom } from "../src/coordinator/Coordinator.ts"
 import { durable, load } from "../src/coordinator/postgres.ts"
-import { Assignment, Contexts, Env, Experiment, Lsvi, Stopping } from "../src/index.ts"
+import { Contexts } from "../src/index.ts"
+import { CHAIN_CONTEXTS, chain as chainOf } from "./chain.ts"
 import { type Algorithm, runAlgorithm } from "../src/run/runExperiment.ts"
 import { sequencedOver } from "../src/run/RunServer.ts"
-import { compile } from "../src/spec/compile.ts"
-import { decode } from "../src/spec/schema.ts"
 
 const url = process.env.DISTMT_TEST_DB
 const ci = process.env.CI !== undefined && process.env.CI !== ""
 if (url === undefined && !ci) console.warn("test/postgres-coordinator.test.ts: skipped, DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
 
-const compiled = (input: unknown) => Effect.runSync(Effect.flatMap(decode(input, "test"), (e) => compile(e, "test")))
-
+// Two tasks, four agents, no baseline: what the server's tables are checked on.
 const chain = (over: Record<string, unknown> = {}) =>
-  compiled({
-    ...Experiment.make({
-      name: "postgres",
-      environment: Env.linearChain({ length: 3, horizon: 3 }),
-      contexts: Contexts.list([
-        { goal: 2, reward: 0.2, slip: 0.1 },
-        { goal: 1, reward: 1.0, slip: 0.1 }
-      ]),
-      agents: 4,
-      assignment: Assignment.stream(),
-      epsilon: 0.3,
-      cSep: 0.5,
-      delta: 0.05,
-      learner: Lsvi.ucb({ beta: 1.5 }),
-      stopping: Stopping.adaptive({ maxEpisodes: 20_000 })
-    }),
-    ...over
-  })
+  chainOf("postgres", { contexts: Contexts.list(CHAIN_CONTEXTS.slice(0, 2)), agents: 4, cSep: 0.5, baselines: [], ...over })
 
 const withoutWaiters = (entries: ReadonlyArray<Entry>) => entries.map(({ outcome: _outcome, ...e }) => e)
 

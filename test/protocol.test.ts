@@ -9,36 +9,12 @@ import { Effect, Schema } from "effect"
 import { RpcTest } from "effect/rpc"
 import { make as makeCoordinator } from "../src/coordinator/Coordinator.ts"
 import { CoordinatorRpcs, Exchange, Identification, Outcome, Policy, serve } from "../src/coordinator/protocol.ts"
-import { Assignment, Contexts, Env, Experiment, Lsvi, Stopping } from "../src/index.ts"
+import { chain as chainOf } from "./chain.ts"
 import { remote } from "../src/run/remote.ts"
 import { type Algorithm, runAlgorithm } from "../src/run/runExperiment.ts"
 import { sequenced, VirtualTime } from "../src/run/VirtualTime.ts"
-import { compile } from "../src/spec/compile.ts"
-import { decode } from "../src/spec/schema.ts"
 
-const compiled = (input: unknown) => Effect.runSync(Effect.flatMap(decode(input, "test"), (e) => compile(e, "test")))
-
-const chain = (over: Record<string, unknown> = {}) =>
-  compiled({
-    ...Experiment.make({
-      name: "protocol",
-      environment: Env.linearChain({ length: 3, horizon: 3 }),
-      contexts: Contexts.list([
-        { goal: 2, reward: 0.2, slip: 0.1 },
-        { goal: 1, reward: 1.0, slip: 0.1 },
-        { goal: 2, reward: 0.9, slip: 0.2 }
-      ]),
-      agents: 5,
-      assignment: Assignment.stream(),
-      epsilon: 0.3,
-      cSep: 0.25,
-      delta: 0.05,
-      learner: Lsvi.ucb({ beta: 1.5 }),
-      stopping: Stopping.adaptive({ maxEpisodes: 20_000 }),
-      baselines: ["oracle"]
-    }),
-    ...over
-  })
+const chain = (over: Record<string, unknown> = {}) => chainOf("protocol", over)
 
 /**
  * A server behind the protocol: its virtual time on its own side, agents reaching it only by

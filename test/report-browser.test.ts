@@ -24,7 +24,8 @@ if (mode === "skip") console.warn("report-browser tests SKIPPED: no Chromium (se
 
 // A spec in specs/ so that `import ... from "distmt"` resolves as it does for users.
 const specFile = path.join(root, "specs", `.report-browser-${process.pid}.spec.ts`)
-const SPEC = tinySweepSpec("report-browser", "{ agents: [1, 2] }", ["independent", "oracle"])
+// Two axes, one categorical: line charts against N and bars for each assignment.
+const SPEC = tinySweepSpec("report-browser", "{ agents: [1, 2], assignment: [Assignment.partition(), Assignment.stream()] }", ["independent", "oracle"])
 
 /** Every way a page can let its reader down, as lines; empty when the page is fine. */
 const problems = (r: PageReport): Array<string> => [
@@ -61,7 +62,7 @@ describe.skipIf(mode === "skip")("the sweep report in a real browser", () => {
   it("report.html: no console error, every figure drawn, nothing cut off, no early wrap, nothing wider than the window", async () => {
     const md = fs.readFileSync(path.join(dir, "report.md"), "utf8")
     const linked = [...md.matchAll(/!\[[^\]]*\]\((plots\/[^)]+\.svg)\)/g)].map((m) => m[1])
-    expect(linked).toEqual(expect.arrayContaining(["plots/episodes-vs-agents.svg", "plots/messages-vs-agents.svg"]))
+    expect(linked).toEqual(expect.arrayContaining(["plots/episodes-vs-agents.svg", "plots/messages-vs-agents.svg", "plots/episodes-by-assignment.svg"]))
     for (const width of [1280, 800]) {
       const page = await browser!.openPage(path.join(dir, "report.html"), width)
       expect(problems(page), `at ${width} px`).toEqual([])

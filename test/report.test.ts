@@ -217,7 +217,8 @@ describe("plots and report files", () => {
       fs.mkdirSync(path.join(dir, "runs"))
       for (const u of data.manifest.units) {
         const rec = data.records.get(u.key)!
-        fs.writeFileSync(path.join(dir, u.file), JSON.stringify({ ...rec, run: { ...rec.run, rows: rec.run.rows.map(({ actions: _a, ...r }) => r) } }))
+        // Without a curve (a run file written before curves existed, which parseRunFile reads as an empty one).
+        fs.writeFileSync(path.join(dir, u.file), JSON.stringify({ ...rec, run: { ...rec.run, curve: undefined, rows: rec.run.rows.map(({ actions: _a, ...r }) => r) } }))
       }
       const r = yield* writeReport(dir).pipe(Effect.provide(NodeServices.layer))
       expect(r.headline).toMatch(/^scaling: /)

@@ -9,6 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { tinySweepSpec } from "./fixtures/tinySweepSpec.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
@@ -17,25 +18,10 @@ const distmt = (...args: Array<string>) =>
 
 // The spec lives in specs/ so that `import ... from "distmt"` resolves as it does for users.
 const specFile = path.join(root, "specs", `.sweep-e2e-${process.pid}.spec.ts`)
-const specSource = `
-import { Contexts, Env, Experiment, Lsvi, Stopping } from "distmt"
-export default Experiment.make({
-  name: "sweep-e2e",
-  description: "A tiny sweep for the end-to-end test.",
-  environment: Env.linearChain({ length: 2, horizon: 3 }),
-  contexts: Contexts.separated({ count: 2, lowest: 0.3, vary: "reward", within: [0, 1], bases: [{ goal: 0, slip: 0.1 }] }),
-  agents: 1,
-  epsilon: 0.15,
-  cSep: 0.4,
-  delta: 0.05,
-  learner: Lsvi.ucb({ beta: 2 }),
-  stopping: Stopping.adaptive({ maxEpisodes: 50_000 }),
-  baselines: ["independent", "oracle"],
+const specSource = tinySweepSpec("sweep-e2e", "{ agents: [1, 2, 4] }", ["independent", "oracle"], {
   seeds: 2,
-  sweep: { agents: [1, 2, 4] },
-  quick: { seeds: 1, sweep: { agents: [1, 2] } }
+  quick: "{ seeds: 1, sweep: { agents: [1, 2] } }"
 })
-`
 fs.writeFileSync(specFile, specSource)
 afterAll(() => fs.rmSync(specFile, { force: true }))
 
@@ -92,9 +78,12 @@ describe("distmt sweep: interrupted, then resumed", () => {
     const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))
     expect(summary.complete).toBe(true)
     expect(summary.points).toHaveLength(3)
-    for (const f of ["report.md", "report.html", "plots/episodes-vs-agents.svg", "plots/gaps.svg"]) {
+    for (const f of ["report.md", "report.html", "plots/episodes-vs-agents.svg"]) {
       expect(fs.existsSync(path.join(out, f)), f).toBe(true)
     }
+    // Success in words, and the exact gaps plotted unless every policy is exactly optimal (nothing to plot).
+    const md = fs.readFileSync(path.join(out, "report.md"), "utf8")
+    expect(md).toMatch(/## Success: the exact gaps against ε[\s\S]*(\(plots\/gaps\.svg\)|Every final policy is exactly optimal)/)
 
     // A third run has nothing to do.
     const again = distmt("sweep", specFile, "--out", out)

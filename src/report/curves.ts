@@ -10,7 +10,8 @@
  */
 import type { CurvePoint } from "../run/curves.ts"
 import type { Algorithm, AlgorithmRun } from "../run/runExperiment.ts"
-import { ALGORITHM_COLORS, renderSvg, wrap } from "./plots.ts"
+import { ALGORITHM_COLORS, renderSvg } from "./plots.ts"
+import { wrapToWidth } from "./textWidth.ts"
 
 const COLUMNS = "algorithm,seed,agent,slot,task,episode,agent_episode,phase,cert_lower,cert_upper,cert_width,gap"
 
@@ -146,7 +147,9 @@ export const curveChartSpec = (
   yTitle: string,
   bands: ReadonlyArray<CurveBand>,
   levels: ReadonlyArray<Level>,
-  yScale: Record<string, unknown>
+  yScale: Record<string, unknown>,
+  /** Where the levels' labels go: the side where the curves are far from the levels, so no label hides a line. */
+  labelAt: "left" | "right"
 ): Record<string, unknown> => {
   const names = bands.map((b) => b.algorithm)
   const data = bands.flatMap((b) => b.points.map((p) => ({ algorithm: b.algorithm, ...p })))
@@ -158,7 +161,14 @@ export const curveChartSpec = (
   const note = hidden.length === 0 ? "" : `; ${hidden.join("; ")}`
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: wrap(title, 60), subtitle: wrap(`${subtitle}${note}; line: median over the agents and seeds still running, band: their interquartile range`, 75), anchor: "start" },
+    // Wrapped at the chart's width with the axis' room on its left, in the report's font (textWidth.ts).
+    title: {
+      text: wrapToWidth(title, 576, 15, true),
+      subtitle: wrapToWidth(`${subtitle}${note}; line: median over the agents and seeds still running, band: their interquartile range`, 576, 12),
+      fontSize: 15,
+      subtitleFontSize: 12,
+      anchor: "start"
+    },
     width: 520,
     height: 300,
     background: "white",
@@ -170,7 +180,7 @@ export const curveChartSpec = (
         data: { values: levels },
         layer: [
           { mark: { type: "rule", color: "#777", strokeDash: [4, 4] }, encoding: { y: { field: "y", type: "quantitative" } } },
-          { mark: { type: "text", align: "right", dy: -6, color: "#444" }, encoding: { y: { field: "y", type: "quantitative" }, x: { value: 515 }, text: { field: "label" } } }
+          { mark: { type: "text", align: labelAt, dy: -6, color: "#444" }, encoding: { y: { field: "y", type: "quantitative" }, x: { value: labelAt === "left" ? 6 : 514 }, text: { field: "label" } } }
         ]
       }
     ]
@@ -192,7 +202,8 @@ export const curvePlots = async (
     "certificate width (log)",
     widthBands,
     [{ y: epsilon, label: `ε = ${epsilon}` }, { y: cSep / 2, label: `c_Sep/2 = ${cSep / 2}` }],
-    { type: "log" }
+    { type: "log" },
+    "left"
   ))
   const gap = await renderSvg(curveChartSpec(
     `${name}: exact gap against episodes per agent`,
@@ -200,7 +211,8 @@ export const curvePlots = async (
     "exact gap",
     gapBands,
     [{ y: epsilon, label: `ε = ${epsilon}` }],
-    { type: "linear" }
+    { type: "linear" },
+    "right"
   ))
   return { width, gap }
 }

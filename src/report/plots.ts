@@ -79,23 +79,6 @@ const baseConfig = {
   view: { stroke: "#bbb" }
 }
 
-/**
- * Splits text into lines of at most `width` characters (src/report/curves.ts); the report's own
- * titles are wrapped at their chart's width in pixels instead (titleOf).
- */
-export const wrap = (text: string, width: number): Array<string> => {
-  const lines: Array<string> = []
-  let line = ""
-  for (const word of text.split(" ")) {
-    if (line !== "" && line.length + 1 + word.length > width) {
-      lines.push(line)
-      line = word
-    } else line = line === "" ? word : `${line} ${word}`
-  }
-  if (line !== "") lines.push(line)
-  return lines
-}
-
 /** The y axis' labels and title take about this much room left of the plot; a title may use it. */
 const Y_AXIS_ROOM = 56
 
@@ -299,7 +282,7 @@ export const barChartSpec = (c: BarChart): Record<string, unknown> => {
     scale: c.y.log === true ? { type: "log" } : c.y.domain === undefined ? { zero: true } : { domain: c.y.domain },
     axis: { title: c.y.title, format: "~s" },
     // Side by side, not stacked: a stack starts at 0, which a log scale cannot hold (the chart came out empty).
-    stack: "zero"
+    stack: null
   }
   const width = Math.max(WIDTH, groups.length * names.length * 16)
   // A group's label is never cut short: one wider than its group goes on a line per setting ("N = 6").

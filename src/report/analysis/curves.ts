@@ -40,7 +40,8 @@ export const learningCurves = async (d: SweepData): Promise<Analysis | undefined
       "certificate width (log)",
       curveBands(points, (c) => (c.width > 0 ? c.width : Number.NaN)),
       [{ y: p.epsilon, label: `ε = ${fmt(p.epsilon)}` }, { y: p.cSep / 2, label: `c_Sep/2 = ${fmt(p.cSep / 2)}` }],
-      { type: "log" }
+      { type: "log" },
+      "left"
     )
     const gap = curveChartSpec(
       `Exact gap against episodes per agent (${where})`,
@@ -48,7 +49,8 @@ export const learningCurves = async (d: SweepData): Promise<Analysis | undefined
       "exact gap",
       curveBands(points, (c) => Math.max(0, c.gap)),
       [{ y: p.epsilon, label: `ε = ${fmt(p.epsilon)}` }],
-      { type: "linear" }
+      { type: "linear" },
+      "right"
     )
     blocks.push(plot(`plots/curves-${p.index}-width.svg`, `certificate width against episodes per agent, ${where}`, await renderSvg(width)))
     blocks.push(plot(`plots/curves-${p.index}-gap.svg`, `exact gap against episodes per agent, ${where}`, await renderSvg(gap)))

@@ -10,11 +10,13 @@
  * - `tasks.ts`: `contexts.count` axis — E1, E2; and any axis no other module covers;
  * - `sharing.ts`: `sharing` axis, experience against policy sharing — E6;
  * - `sampled.ts`: points that are not a grid (`--sample K`): scatters against each axis, in place of the above;
+ * - `curves.ts`: always: the learning curves of the first and last points;
  * - `tables.ts`: always: identification, success and the exact gaps (gaps.ts), the table of all points.
  */
 import { describeAxis } from "../../spec/sweep.ts"
 import { type Block, heading, list, paragraph } from "../document.ts"
 import { communication } from "./communication.ts"
+import { learningCurves } from "./curves.ts"
 import { type Analysis, fmt, isGrid, NAMES, observations, type SweepData, valueLabel } from "./common.ts"
 import { sampledAnalysis } from "./sampled.ts"
 import { scaling } from "./scaling.ts"
@@ -63,7 +65,7 @@ export const analyse = async (d: SweepData): Promise<{ readonly blocks: Readonly
       await otherAxes(d, obs)
     ]
     : [await sampledAnalysis(d, obs)]
-  const sections: Array<Analysis | undefined> = [...alongAxes, identification(d, obs), await success(d, obs)]
+  const sections: Array<Analysis | undefined> = [...alongAxes, identification(d, obs), await success(d, obs), await learningCurves(d)]
   for (const s of sections) {
     if (s === undefined) continue
     blocks.push(...s.blocks)
