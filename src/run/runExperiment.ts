@@ -1,7 +1,7 @@
 /**
  * Runs a compiled spec: for each seed, DistMT-LSVI and each baseline as N concurrent agent fibers
  * (sharing a fresh in-process coordinator), then checks every agent's final policy against exact
- * ground truth (docs/algorithm.md §5). Ground truth lives here, never in the agents' code path.
+ * ground truth (docs/algorithm.md §5, evaluate.ts). Ground truth lives in the run, never in the agents' code path.
  */
 import { Effect, Layer, type Scope } from "effect"
 import type { InstanceCurve } from "../agent/curve.ts"
@@ -15,13 +15,13 @@ import {
   type InstanceOutcome,
   oracleAgent
 } from "../agent/programs.ts"
-import { Coordinator, noTraffic, type Published, type Traffic } from "../coordinator/Coordinator.ts"
+import { Coordinator, noTraffic, type Traffic } from "../coordinator/Coordinator.ts"
 import { makeInstance } from "../env/Instance.ts"
-import { policyValues } from "../env/solve.ts"
-import { type Certificate, type LsviConfig, policyTable } from "../learner/Lsvi.ts"
+import type { Certificate, LsviConfig } from "../learner/Lsvi.ts"
 import * as Rng from "../rng/Rng.ts"
 import type { Compiled } from "../spec/compile.ts"
 import { assign } from "./assignment.ts"
+import { evaluate, fetchedRows, identificationChecks } from "./evaluate.ts"
 import { type CurvePoint, curvePoints, instanceCurve } from "./curves.ts"
 import { autoThreads, type LearnerPool, makeLearnerPool } from "./threads/pool.ts"
 import { inProcess, type RunServer } from "./RunServer.ts"
@@ -187,103 +187,6 @@ const instancesOf = (
       ? local(lsviConfig(c), makeInstance(c.tasks[task], c.features, rng), watch, record)
       : threads.pool.open({ model: threads.model, task, rng: rng.state(), agent, clock: () => time.clock(agent), watch, record })
   })
-
-/** What a row says about the agent, apart from the ground truth `evaluate` adds. */
-type Held = Pick<
-  Row,
-  | "agent"
-  | "slot"
-  | "identificationEpisodes"
-  | "learningEpisodes"
-  | "entry"
-  | "role"
-  | "source"
-  | "certificate"
-  | "reachedTarget"
-  | "identificationCorrect"
-> & { readonly policy: InstanceOutcome["policy"] | undefined }
-
-/** Ground truth for the policy an agent holds for `task` (§5). */
-const evaluate = (c: Compiled, algorithm: Algorithm, seed: number, task: number, held: Held): Row => {
-  const { policy, ...rest } = held
-  const m = c.tasks[task]
-  const A = c.actions
-  const d = c.features.dim
-  const vStar = c.startValues[task]
-  if (policy === undefined) {
-    return { ...rest, algorithm, seed, task, vStar, vPi: Number.NaN, gap: Number.NaN, success: false, certificateHeld: false, actions: new Int32Array(0) }
-  }
-  const actions = policyTable(policy, c.states, (s) => c.features.values.subarray(s * A * d, (s + 1) * A * d))
-  const vPi = policyValues(m, actions).V[m.start]
-  const gap = vStar - vPi
-  const { certificate } = held
-  return {
-    ...rest,
-    algorithm,
-    seed,
-    task,
-    vStar,
-    vPi,
-    gap,
-    success: gap <= c.spec.epsilon,
-    certificateHeld: certificate.lower <= vStar && vStar <= certificate.upper && gap <= certificate.width,
-    actions
-  }
-}
-
-/**
- * §3 step 4, checked: for every task that appeared in the run and that `agent` never faced, the
- * policy it fetched of that task's entry (the first entry an instance of the task founded), or a
- * `missing` row when no such policy was published.
- */
-const fetchedRows = (
-  agent: number,
-  faced: ReadonlyArray<number>,
-  appeared: ReadonlyArray<number>,
-  fetched: ReadonlyArray<Published>,
-  entryOf: ReadonlyMap<number, number>
-): Array<{ readonly task: number; readonly held: Held }> =>
-  appeared.filter((task) => !faced.includes(task)).map((task) => {
-    const entry = entryOf.get(task)
-    const p = entry === undefined ? undefined : fetched.find((f) => f.task === entry)
-    const common = { agent, slot: undefined, identificationEpisodes: 0, learningEpisodes: 0, entry, role: undefined, identificationCorrect: undefined }
-    return {
-      task,
-      held: p === undefined
-        ? { ...common, source: "missing", policy: undefined, certificate: { lower: Number.NaN, upper: Number.NaN, width: Number.NaN }, reachedTarget: false }
-        : { ...common, source: "fetched", policy: p.policy, certificate: p.certificate, reachedTarget: p.reached }
-    }
-  })
-
-/**
- * Identification is right when the entry an instance landed on was founded by an instance of the
- * same true task, and it is that task's first entry (a second entry for one context means some
- * instance failed to match).
- */
-const identificationChecks = (
-  outcomes: ReadonlyArray<ReadonlyArray<InstanceOutcome>>,
-  tasksOf: ReadonlyArray<ReadonlyArray<number>>
-): { readonly correct: Map<InstanceOutcome, boolean>; readonly entryOf: ReadonlyMap<number, number> } => {
-  const founderTask = new Map<number, number>()
-  const firstEntry = new Map<number, number>()
-  outcomes.forEach((os, agent) =>
-    os.forEach((o) => {
-      if (o.registered && o.entry !== undefined) founderTask.set(o.entry, tasksOf[agent][o.slot])
-    }))
-  for (const [entry, task] of founderTask) {
-    if (!firstEntry.has(task) || entry < firstEntry.get(task)!) firstEntry.set(task, entry)
-  }
-  const out = new Map<InstanceOutcome, boolean>()
-  outcomes.forEach((os, agent) =>
-    os.forEach((o) => {
-      const task = tasksOf[agent][o.slot]
-      // An unidentified instance never asked (§3, capped identification): neither right nor wrong.
-      if (o.role !== "unidentified") {
-        out.set(o, o.entry !== undefined && founderTask.get(o.entry) === task && firstEntry.get(task) === o.entry)
-      }
-    }))
-  return { correct: out, entryOf: firstEntry }
-}
 
 const now = Effect.sync(() => performance.now())
 
