@@ -2,19 +2,28 @@
 // The `distmt` command. Registers tsx so that the CLI and the user's `.spec.ts` modules load
 // without a build step, then starts the CLI.
 //
-// The Effect modules a command needs are plain JavaScript: loaded before tsx's hooks are
-// registered, they skip them, which halves their loading time (the hooks would see each of their
-// hundreds of files). Later imports of them hit the module cache. `distmt --help` needs only the
-// CLI's modules; a command (`distmt run …`) needs the whole `effect` index.
+// `distmt`, `distmt --help` and `distmt -h` print the overview of the commands straight away, the
+// text Effect's CLI would print (src/cli/overview.ts), without loading Effect at all.
+//
+// Otherwise the Effect modules a command needs, plain JavaScript, are loaded before tsx's hooks are
+// registered: they skip the hooks, which halves their loading time (the hooks would see each of
+// their hundreds of files). Later imports of them hit the module cache.
 import { register } from "tsx/esm/api"
 
-const command = process.argv[2]
-await Promise.all([
-  import("@effect/platform-node/NodeRuntime"),
-  import("@effect/platform-node/NodeServices"),
-  import("effect/cli/Command"),
-  import("effect/Effect"),
-  ...(command !== undefined && !command.startsWith("-") ? [import("effect")] : [])
-])
-register()
-await import("../src/cli/main.ts")
+const args = process.argv.slice(2)
+if (args.length === 0 || (args.length === 1 && (args[0] === "--help" || args[0] === "-h"))) {
+  register()
+  const { canColour, overview } = await import("../src/cli/overview.ts")
+  process.stdout.write(overview(canColour()))
+} else {
+  const command = args[0]
+  await Promise.all([
+    import("@effect/platform-node/NodeRuntime"),
+    import("@effect/platform-node/NodeServices"),
+    import("effect/cli/Command"),
+    import("effect/Effect"),
+    ...(!command.startsWith("-") ? [import("effect")] : [])
+  ])
+  register()
+  await import("../src/cli/main.ts")
+}

@@ -18,6 +18,7 @@
  *
  * Start-up: only the module of the command named on the command line is loaded (commands.ts); the
  * others stand in as names with their one-line help, which is all `distmt --help` shows of them.
+ * `distmt --help` itself is printed by bin/distmt.mjs without Effect (overview.ts).
  * This file imports Effect's modules one by one, not through the `effect` index, which loads all
  * of Effect: `distmt --help` then starts in a fraction of a second.
  */
@@ -26,6 +27,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Command from "effect/cli/Command"
 import * as Effect from "effect/Effect"
 import { type CommandName, DESCRIPTIONS, LOADERS } from "./commands.ts"
+import { DISTMT_DESCRIPTION } from "./overview.ts"
 
 const VERSION = "0.1.0"
 
@@ -40,7 +42,7 @@ const subcommands = await Promise.all(
 )
 
 const distmt = Command.make("distmt").pipe(
-  Command.withDescription("Distributed multi-task reinforcement learning experiments (DistMT-LSVI)."),
+  Command.withDescription(DISTMT_DESCRIPTION),
   Command.withSubcommands(subcommands)
 )
 
