@@ -115,7 +115,7 @@ export const runCommand = Command.make(
         yield* Console.log("")
         yield* Console.log(summaryTable(result.summary.algorithms))
         for (const warning of result.warnings) yield* Console.log(warning)
-        yield* Console.log(`\nResults in ${result.dir}/ (summary.json, results.csv, model.json, policies.json)`)
+        yield* Console.log(`\nResults in ${result.dir}/ (summary.json, results.csv, curves.csv, model.json, policies.json; \`distmt plot ${result.dir}\` draws the learning curves)`)
       })
     )
 ).pipe(Command.withDescription(DESCRIPTIONS.run))
