@@ -11,7 +11,7 @@ import { type AlgorithmRun, runExperiment } from "../run/runExperiment.ts"
 import { planUnits, RUN_FORMAT } from "../run/sweepPlan.ts"
 import { costProblem, estimateCost } from "../spec/cost.ts"
 import { overridesOfOptions, overridesRecord, sweepAxisOverride, withOverrideOrigins } from "../spec/overrides.ts"
-import { describePoint, expandSweep, type SweepValue } from "../spec/sweep.ts"
+import { describePoint, expandSweep, type SampleOptions, type SweepValue } from "../spec/sweep.ts"
 import { type Progress, progressCallback } from "./progress.ts"
 import { CostError } from "./run.ts"
 import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
@@ -23,6 +23,11 @@ export interface SweepOptions {
   readonly set?: Readonly<Record<string, unknown>>
   /** Shorthand for `set: { seeds }`. */
   readonly seeds?: number
+  /**
+   * Draw `count` points from the spec's ranges with the generator's `seed` (as `--sample K
+   * --sample-seed S`): the same points as the CLI draws. Needed when the sweep has ranges.
+   */
+  readonly sample?: SampleOptions
   /** Learner threads per point: a number, or "auto" (default: the spec's `threads`). */
   readonly threads?: number | "auto"
   /** Run even if a point's cost estimate exceeds the machine's memory or 1e12 episodes. */
@@ -57,13 +62,13 @@ export const sweepApi = (spec: SpecSource, options: SweepOptions = {}) =>
     const decoded = yield* loadSpecSource(spec, { quick, overrides })
     const axisOverride = sweepAxisOverride(Object.keys(decoded.sweep), overrides)
     if (axisOverride !== undefined) return yield* axisOverride
-    const points = yield* expandSweep(decoded, source).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))
+    const points = yield* expandSweep(decoded, source, options.sample === undefined ? {} : { sample: options.sample }).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))
     for (const p of options.force === true ? [] : points) {
       const problem = costProblem(estimateCost(p.compiled), points.length > 1 ? `point ${describePoint(p.values)}: ` : "")
       if (problem !== undefined) return yield* new CostError({ message: `${source}: ${problem}` })
     }
     const units = planUnits(decoded, points)
-    const manifest = manifestOf(source, decoded, quick, units)
+    const manifest = manifestOf(source, decoded, quick, units, options.sample)
     const records = new Map<string, RunRecord>()
     const runs: Array<SweepRun> = []
     const progress = progressCallback(options.onProgress, units.length)
