@@ -9,10 +9,11 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Effect } from "effect"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { loadSpec } from "../src/cli/loadSpec.ts"
 import { compile } from "../src/spec/compile.ts"
-import { costProblem, estimateCost } from "../src/spec/cost.ts"
+import { costProblem, estimateCost, jobsProblem, MEMORY_LIMIT_ENV } from "../src/spec/cost.ts"
+import { tinySweepSpec } from "./fixtures/tinySweepSpec.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
@@ -80,5 +81,58 @@ describe("the commands", () => {
     const forced = distmt(["run", "test/fixtures/tiny.spec.ts", "--out", out, "--force"], limited)
     expect(forced.status).toBe(0)
     expect(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).complete).toBe(true)
+  })
+})
+
+describe("a sweep's --jobs (units that run at once)", () => {
+  /** Runs `f` with DISTMT_MEMORY_LIMIT set to `limit`, then restores it. */
+  const withLimit = <A>(limit: string, f: () => A): A => {
+    const before = process.env[MEMORY_LIMIT_ENV]
+    process.env[MEMORY_LIMIT_ENV] = limit
+    try {
+      return f()
+    } finally {
+      if (before === undefined) delete process.env[MEMORY_LIMIT_ENV]
+      else process.env[MEMORY_LIMIT_ENV] = before
+    }
+  }
+
+  it("adds up the memory of the largest units that run at once, and says how many fit", async () => {
+    const cost = estimateCost(await compiled("test/fixtures/tiny.spec.ts")) // 768 B of learners per unit
+    const points = [{ cost, units: 3, where: "" }]
+    withLimit("1000", () => {
+      expect(costProblem(cost)).toBeUndefined() // one unit fits
+      expect(jobsProblem(points, 2, "--jobs 2")).toBe(
+        "features/environment: 48 numbers per learner (H·d² + H·S·d) → about 768 B of learner memory per run, and --jobs 2 runs 2 at once: " +
+          "about 1.5 KiB, more than the DISTMT_MEMORY_LIMIT limit of 1000 B; lower --jobs to 1, or pass --force to run it anyway"
+      )
+      expect(jobsProblem(points, 1, "--jobs 1")).toBeUndefined()
+      // Never more at once than there are units.
+      expect(jobsProblem([{ cost, units: 1, where: "" }], 2, "--jobs 2")).toBeUndefined()
+    })
+    withLimit("2000", () => expect(jobsProblem(points, 3, "--jobs 3")).toMatch(/runs 3 at once: about 2\.3 KiB, .*; lower --jobs to 2,/))
+  })
+
+  // The spec lives in specs/ so that `import ... from "distmt"` resolves as it does for users.
+  const specFile = path.join(root, "specs", `.cost-jobs-${process.pid}.spec.ts`)
+  fs.writeFileSync(specFile, tinySweepSpec("cost-jobs", "{ agents: [1, 2] }", []))
+  afterAll(() => fs.rmSync(specFile, { force: true }))
+
+  it("sweep refuses --jobs 2 when one unit fits but two do not, naming the field and the jobs; --jobs 1 or --force runs", () => {
+    // Units of 576 B (N = 1) and 1152 B (N = 2) of learners: either fits in 1500 B, both together do not.
+    const limited = { DISTMT_MEMORY_LIMIT: "1500" }
+    const out = path.join(tmp(), "out")
+    const r = distmt(["sweep", specFile, "--out", out, "--jobs", "2", "--dry-run"], limited)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(
+      `${specFile}: point agents = 2: features/environment: 72 numbers per learner (H·d² + H·S·d) → about 1.1 KiB of learner memory per run, ` +
+        "and --jobs 2 runs 2 at once: about 1.7 KiB, more than the DISTMT_MEMORY_LIMIT limit of 1.5 KiB; lower --jobs to 1, or pass --force to run it anyway"
+    )
+    expect(fs.existsSync(out)).toBe(false)
+    for (const ok of [["--jobs", "1"], ["--jobs", "2", "--force"]]) {
+      const r = distmt(["sweep", specFile, "--out", out, ...ok, "--dry-run"], limited)
+      expect(r.status, `${ok.join(" ")}: ${r.stderr}`).toBe(0)
+      expect(r.stdout).toContain("= 2 runs")
+    }
   })
 })

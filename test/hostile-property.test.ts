@@ -4,16 +4,24 @@
  * cycle or a Proxy whose reads throw ends in one SpecError with an issue at (or inside) that field,
  * never a throw or a defect (a throwing getter used to die inside the schema decoder). Tabular
  * tables with one more state row, action column or stage than declared are refused at
- * `environment.build(context i)`, never cut to size.
+ * `environment.build(context i)`, never cut to size. And generated spec files (test/hostileSpecs.ts)
+ * with a build or module that never returns, a throwing getter, `process.exit`, a huge size or an
+ * oversized table, checked as `run` checks them (the spec-check worker, then the cost estimate),
+ * each end in their one clear line within a bounded time.
  */
 import { Cause, Effect, Exit } from "effect"
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { checkSpec } from "../src/cli/specCheck.ts"
+import { costProblem, MEMORY_LIMIT_ENV } from "../src/spec/cost.ts"
 import { compile } from "../src/spec/compile.ts"
 import { decode } from "../src/spec/schema.ts"
 import { snapshotSpec } from "../src/spec/snapshot.ts"
 import { Contexts, Env, Experiment } from "../src/spec/Spec.ts"
 import { formatPath, SpecError } from "../src/spec/SpecError.ts"
+import { hostileSpec } from "./hostileSpecs.ts"
 
 const base = () => ({
   name: "hostile-property",
@@ -122,4 +130,65 @@ describe("tables larger than declared (property)", () => {
       { numRuns: 80 }
     )
   })
+})
+
+describe("generated hostile spec files (property)", () => {
+  /** The spec check's limit: short, so that a hanging case costs seconds; long enough for a module to load under load. */
+  const TIMEOUT_S = 4
+  // In the repository, so that `import ... from "distmt"` resolves as it does for users.
+  const dir = path.join(import.meta.dirname, "fixtures", `.fuzz-${process.pid}`)
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+  let n = 0
+
+  /**
+   * What `run` would say of the spec in `file` before running it: the spec check in its worker,
+   * then the cost estimate (a stated memory limit, so that "huge" does not depend on this machine).
+   * A SpecError must hold exactly one issue; its line is that issue's, as printed.
+   */
+  const outcome = async (file: string): Promise<string> => {
+    const exit = await Effect.runPromiseExit(checkSpec(file, { timeoutSeconds: TIMEOUT_S }))
+    if (Exit.isSuccess(exit)) {
+      const before = process.env[MEMORY_LIMIT_ENV]
+      process.env[MEMORY_LIMIT_ENV] = "4 GiB"
+      try {
+        const problem = costProblem(exit.value.cost)
+        return problem === undefined ? "valid" : `${file}: ${problem}`
+      } finally {
+        if (before === undefined) delete process.env[MEMORY_LIMIT_ENV]
+        else process.env[MEMORY_LIMIT_ENV] = before
+      }
+    }
+    // A failure, never a defect (a throw inside distmt); one error, structured.
+    expect(exit.cause.reasons.every(Cause.isFailReason), String(exit.cause)).toBe(true)
+    const error = (exit.cause.reasons[0] as Cause.Fail<Error & { _tag: string }>).error
+    expect(["SpecError", "SpecLoadError"]).toContain(error._tag)
+    if (error instanceof SpecError) {
+      // "Invalid spec <file>:" and one line per issue, as the user sees it: exactly one issue.
+      const lines = error.message.split("\n")
+      expect(lines, error.message).toHaveLength(2)
+      return lines[1].trim()
+    }
+    return error.message
+  }
+
+  it("hanging builds, throwing getters, exits, huge sizes and oversized tables each end in their one line, in bounded time", async () => {
+    fs.mkdirSync(dir, { recursive: true })
+    await fc.assert(
+      fc.asyncProperty(hostileSpec(TIMEOUT_S), async (c) => {
+        const file = path.join(dir, `case-${n++}.spec.ts`)
+        fs.writeFileSync(file, c.source)
+        const t0 = Date.now()
+        const line = await outcome(path.relative(process.cwd(), file))
+        const seconds = (Date.now() - t0) / 1000
+        console.log(`${c.attack.kind}: ${line} (${seconds.toFixed(1)} s)`)
+        // Bounded: the limit for a hang, plus a worker's start (generous: the machine is shared).
+        expect(seconds).toBeLessThan(TIMEOUT_S + 30)
+        expect(line).not.toMatch(/\n|\bat .*:\d+:\d+|Cause\(|FiberFailure/)
+        if (c.expected === "valid") expect(line).toBe("valid")
+        else expect(line).toMatch(c.expected)
+      }),
+      // Each case starts a worker: no shrinking (it would start dozens more); the case printed is the generated spec.
+      { numRuns: 10, endOnFailure: true }
+    )
+  }, 300_000)
 })

@@ -5,13 +5,14 @@
  * incomplete (`"complete": false`, or no result file at all), and a rerun into the same folder must
  * give the files of an uninterrupted run, apart from wall-clock times. The kill moments are drawn
  * afresh each time (ms after the folder appears) and printed, so a failure can be replayed with
- * DISTMT_FAULT_TIMES=ms,ms,ms. `sweep` kills are covered by the sweep resume tests; not repeated here.
+ * DISTMT_FAULT_TIMES=ms,ms,ms. `sweep` is killed the same way in test/sweep-faults.test.ts.
  */
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { expect, it } from "vitest"
+import { withoutWallClock } from "./folders.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
@@ -47,8 +48,6 @@ const runKilledAfter = (out: string, ms: number) =>
     })
   })
 
-/** A result file's text without its wall-clock fields, the only part that may differ between two runs. */
-const normalized = (file: string) => fs.readFileSync(file, "utf8").replace(/"wallSeconds": [-0-9.e+]+/g, `"wallSeconds": 0`)
 
 it("a run killed at random moments leaves a folder complete or marked incomplete; a rerun gives the uninterrupted files", async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-faults-"))
@@ -71,7 +70,7 @@ it("a run killed at random moments leaves a folder complete or marked incomplete
       const complete = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).complete
       expect(typeof complete, at).toBe("boolean")
       // Complete means every file is there, in its final form.
-      if (complete) for (const f of FILES) expect(normalized(path.join(out, f)), `${at}: ${f}`).toBe(normalized(path.join(reference, f)))
+      if (complete) for (const f of FILES) expect(withoutWallClock(path.join(out, f)), `${at}: ${f}`).toBe(withoutWallClock(path.join(reference, f)))
     } else {
       // Without a summary.json no result file may stand as if it were one (only a lock or temporaries).
       expect(present.filter((f) => FILES.includes(f)), at).toEqual([])
@@ -81,6 +80,6 @@ it("a run killed at random moments leaves a folder complete or marked incomplete
     const after = fs.readdirSync(out).filter((f) => !f.endsWith(".lock") && !f.startsWith("."))
     // units/: each finished (algorithm, seed) unit, from which the rerun resumed (src/api/runFolder.ts).
     expect(after.sort(), at).toEqual([...FILES, "units"].sort())
-    for (const f of FILES) expect(normalized(path.join(out, f)), `${at}: ${f}`).toBe(normalized(path.join(reference, f)))
+    for (const f of FILES) expect(withoutWallClock(path.join(out, f)), `${at}: ${f}`).toBe(withoutWallClock(path.join(reference, f)))
   }
 }, 60_000)

@@ -19,6 +19,7 @@ import { loadSpec } from "../src/cli/loadSpec.ts"
 import { LOCK_FILE } from "../src/cli/outDir.ts"
 import { prepareOutput } from "../src/report/files.ts"
 import { compile } from "../src/spec/compile.ts"
+import { deadPid } from "./folders.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
@@ -26,11 +27,6 @@ const distmt = (...args: Array<string>) => spawnSync(process.execPath, [cli, ...
 const SPEC = "test/fixtures/tiny.spec.ts"
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "distmt-folders-"))
 
-/** The PID of a process that has ended. */
-const deadPid = (): number => {
-  const r = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" })
-  return Number(r.stdout)
-}
 
 describe("a folder's lock", () => {
   it("a run into a folder another live process writes is refused, naming its PID; nothing is touched", () => {

@@ -20,23 +20,13 @@ import { run } from "../src/index.ts"
 import { runAlgorithm } from "../src/run/runExperiment.ts"
 import { compile } from "../src/spec/compile.ts"
 import { Features } from "../src/spec/Spec.ts"
+import { folderFiles } from "./folders.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
 const distmt = (...args: Array<string>) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", timeout: 120_000 })
 const SPEC = "test/fixtures/tiny.spec.ts"
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "distmt-resume-"))
-
-/** Every file of a folder (units/ included, the lock left out) → its text, wall-clock times set to 0. */
-const folderFiles = (dir: string): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const f of fs.readdirSync(dir, { recursive: true }) as Array<string>) {
-    const file = path.join(dir, f)
-    if (fs.statSync(file).isDirectory() || f.startsWith(".")) continue
-    out[f] = fs.readFileSync(file, "utf8").replace(/"wallSeconds":\s*[-0-9.e+]+/g, `"wallSeconds": 0`)
-  }
-  return out
-}
 
 const unitFiles = (dir: string) => (fs.existsSync(path.join(dir, "units")) ? fs.readdirSync(path.join(dir, "units")).sort() : [])
 

@@ -106,51 +106,101 @@ const alive = (pid: number): boolean => {
   }
 }
 
+/** A file of the lock: the lock itself, or a claim or new lock of a takeover (below); never a result. */
+export const isLockFile = (name: string): boolean => name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`)
+
+/** How deep claims on claims may go (each level needs a claimant killed mid-takeover). */
+const MAX_CLAIM_DEPTH = 4
+
+export type LockAttempt =
+  | { readonly _tag: "Taken" }
+  | { readonly _tag: "Held"; readonly pid: number }
+  | { readonly _tag: "Failed"; readonly reason: string }
+
+/** The lock's text (its holder's PID), or undefined if there is no lock. */
+const holderOf = (file: string): string | undefined => {
+  try {
+    return fs.readFileSync(file, "utf8").trim()
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Takes the lock `file` for this process, or says which live process holds it. A lock whose
+ * process is gone (killed) is stale and taken over, by exactly one of the processes that find it:
+ * removing it and creating a new one is not enough, since a second process that read the stale PID
+ * too would then remove the first one's fresh lock and both would go ahead. So a takeover first
+ * claims the stale lock by creating `<file>.<stale PID>.claim` exclusively (itself a lock, taken
+ * over the same way if its claimant was killed), re-reads the lock under the claim (another may
+ * have replaced it just before), and only then renames a new lock over it: the lock file never
+ * goes missing, and a process that loses the claim is told the claimant's PID.
+ */
+export const takeLock = (file: string, depth = 0): LockAttempt => {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" })
+      return { _tag: "Taken" }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") return { _tag: "Failed", reason: `cannot write in it: ${(e as Error).message}` }
+    }
+    const holder = holderOf(file)
+    if (holder === undefined) continue // released meanwhile: try again
+    const pid = /^\d+$/.test(holder) ? Number(holder) : NaN
+    if (pid > 0 && pid !== process.pid && alive(pid)) return { _tag: "Held", pid }
+    if (depth >= MAX_CLAIM_DEPTH) break
+    const claim = `${file}.${Number.isNaN(pid) ? "invalid" : pid}.claim`
+    const claimed = takeLock(claim, depth + 1)
+    if (claimed._tag !== "Taken") return claimed
+    try {
+      if (holderOf(file) === holder) {
+        const fresh = `${file}.${process.pid}.new`
+        fs.writeFileSync(fresh, `${process.pid}\n`)
+        fs.renameSync(fresh, file)
+        return { _tag: "Taken" }
+      }
+    } catch (e) {
+      return { _tag: "Failed", reason: `cannot write in it: ${(e as Error).message}` }
+    } finally {
+      fs.rmSync(claim, { force: true })
+    }
+  }
+  return { _tag: "Failed", reason: `cannot take its lock ${LOCK_FILE}` }
+}
+
 /**
  * Takes the folder's lock for this process (creating the folder), released when the scope closes.
  * A second `run` or `sweep` on the same folder is refused with the first's PID, instead of writing
  * over it or removing its temporary files. A lock left by a process that no longer runs (killed)
- * is stale and taken over.
+ * is stale and taken over (takeLock).
  */
 export const lockDir = (dir: string, label: string) =>
   Effect.acquireRelease(
     Effect.suspend(() => {
       const file = path.join(dir, LOCK_FILE)
-      for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-          fs.mkdirSync(dir, { recursive: true })
-          fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" })
+      try {
+        fs.mkdirSync(dir, { recursive: true })
+      } catch (e) {
+        return Effect.fail(new OutDirError({ label, reason: `cannot write in it: ${(e as Error).message}` }))
+      }
+      const taken = takeLock(file)
+      switch (taken._tag) {
+        case "Taken":
           return Effect.succeed(file)
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
-            return Effect.fail(new OutDirError({ label, reason: `cannot write in it: ${(e as Error).message}` }))
-          }
-        }
-        let pid = NaN
-        try {
-          pid = Number.parseInt(fs.readFileSync(file, "utf8"), 10)
-        } catch {
-          continue // removed meanwhile: try again
-        }
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        case "Held":
           return Effect.fail(
             new OutDirError({
               label,
-              reason: `another distmt process (PID ${pid}) is writing in this folder; wait for it to end, or give another folder`
+              reason: `another distmt process (PID ${taken.pid}) is writing in this folder; wait for it to end, or give another folder`
             })
           )
-        }
-        fs.rmSync(file, { force: true }) // stale: its process is gone
+        case "Failed":
+          return Effect.fail(new OutDirError({ label, reason: taken.reason }))
       }
-      return Effect.fail(new OutDirError({ label, reason: `cannot take its lock ${LOCK_FILE}` }))
     }),
     (file) =>
       Effect.sync(() => {
-        try {
-          if (fs.readFileSync(file, "utf8").trim() === String(process.pid)) fs.rmSync(file, { force: true })
-        } catch {
-          // already gone
-        }
+        if (holderOf(file) === String(process.pid)) fs.rmSync(file, { force: true })
       })
   )
 

@@ -25,13 +25,13 @@ import {
   sweepSummaryJson
 } from "../report/sweepFiles.ts"
 import { pointKey, planUnits, type SweepUnit } from "../run/sweepPlan.ts"
-import { costProblem, estimateCost } from "../spec/cost.ts"
+import { costProblem, estimateCost, jobsProblem } from "../spec/cost.ts"
 import { describeAxis, describePoint, expandSweep, type SampleOptions } from "../spec/sweep.ts"
 import { overridesRecord, sweepAxisOverride } from "../spec/overrides.ts"
 import { loadSpec } from "./loadSpec.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
-import { LOCK_FILE, lockDir, outDirProblem } from "./outDir.ts"
+import { isLockFile, lockDir, outDirProblem } from "./outDir.ts"
 import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
 import { sweepProgress } from "./sweepProgress.ts"
@@ -60,7 +60,7 @@ const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptio
     if (problem !== undefined) return yield* new SweepDirError({ dir, reason: problem })
     if (!(yield* fs.exists(dir))) return undefined
     // A lock or temporaries left by a sweep killed before it wrote sweep.json do not make the folder another's.
-    const entries = (yield* fs.readDirectory(dir)).filter((f) => f !== LOCK_FILE && !/\.\d+\.tmp$/.test(f))
+    const entries = (yield* fs.readDirectory(dir)).filter((f) => !isLockFile(f) && !/\.\d+\.tmp$/.test(f))
     if (!entries.includes("sweep.json")) {
       if (entries.length === 0) return undefined
       return yield* new SweepDirError({
@@ -111,12 +111,15 @@ const readFinished = (dir: string, units: ReadonlyArray<SweepUnit>) =>
     return records
   })
 
-/** Temporary files left by an interrupted write (never a finished run: those are renamed into place). */
+/**
+ * Temporary files left by an interrupted write (never a finished run: those are renamed into
+ * place), in the folder, runs/ and plots/ (a sweep killed while writing its report leaves one there).
+ */
 const removeStaleTemporaries = (dir: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    for (const sub of [dir, path.join(dir, "runs")]) {
+    for (const sub of [dir, path.join(dir, "runs"), path.join(dir, "plots")]) {
       if (!(yield* fs.exists(sub))) continue
       for (const f of yield* fs.readDirectory(sub)) {
         if (/\.\d+\.tmp$/.test(f)) yield* fs.remove(path.join(sub, f))
@@ -124,14 +127,25 @@ const removeStaleTemporaries = (dir: string) =>
     }
   })
 
-/** Rewrites sweep.csv, rows.csv and summary.json from the finished runs. */
-export const writeTables = (dir: string, manifest: Manifest, records: ReadonlyMap<string, RunRecord>) =>
+/**
+ * summary.json from the finished runs. It is the folder's marker of completion: `"complete": true`
+ * only when every unit is finished and `final` (the report written too), so that a sweep killed at
+ * any moment, between two renames included, leaves a folder marked incomplete.
+ */
+const writeSummary = (dir: string, manifest: Manifest, records: ReadonlyMap<string, RunRecord>, final: boolean) =>
   Effect.gen(function*() {
     const path = yield* Path.Path
-    const complete = manifest.units.every((u) => records.has(u.key))
+    const complete = final && manifest.units.every((u) => records.has(u.key))
+    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(sweepSummaryJson(manifest, records, complete), null, 2) + "\n")
+  })
+
+/** Rewrites sweep.csv, rows.csv and summary.json from the finished runs; `final: false` keeps the folder marked incomplete. */
+export const writeTables = (dir: string, manifest: Manifest, records: ReadonlyMap<string, RunRecord>, final = true) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
     yield* writeAtomic(path.join(dir, "sweep.csv"), sweepCsv(manifest, records))
     yield* writeAtomic(path.join(dir, "rows.csv"), rowsCsv(manifest, records))
-    yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(sweepSummaryJson(manifest, records, complete), null, 2) + "\n")
+    yield* writeSummary(dir, manifest, records, final)
   })
 
 /** Prints a user-facing error (no stack trace) and sets a failing exit code. */
@@ -167,17 +181,27 @@ export const sweepCommand = Command.make(
       if (axisOverride !== undefined) return yield* axisOverride
       const points = yield* expandSweep(decoded, spec, { sample })
       const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, sample))
-      // Each point's estimate, before the plan lists its seeds (src/spec/cost.ts).
-      for (const p of force ? [] : points) {
-        const where = points.length > 1 ? `point ${describePoint(p.values)}: ` : ""
-        const problem = costProblem(estimateCost(p.compiled), where)
-        if (problem !== undefined) return yield* Effect.fail({ _tag: "CostError" as const, message: `${spec}: ${problem}` })
-      }
-      const units = planUnits(decoded, points)
       const workers = Math.max(1, Math.min(Option.getOrElse(jobs, () => os.availableParallelism()), 64))
       if (Option.isSome(jobs) && jobs.value < 1) {
         return yield* new SweepDirError({ dir, reason: `--jobs must be at least 1, got ${jobs.value}` })
       }
+      // Each point's estimate, before the plan lists its seeds (src/spec/cost.ts).
+      const costs = points.map((p) => ({
+        point: p,
+        cost: estimateCost(p.compiled),
+        where: points.length > 1 ? `point ${describePoint(p.values)}: ` : ""
+      }))
+      for (const { cost, where } of force ? [] : costs) {
+        const problem = costProblem(cost, where)
+        if (problem !== undefined) return yield* Effect.fail({ _tag: "CostError" as const, message: `${spec}: ${problem}` })
+      }
+      const units = planUnits(decoded, points)
+      // Then the units that run at once, --jobs of them, each with its learners (src/spec/cost.ts).
+      const atOnce = Math.min(workers, units.length)
+      const jobsFlag = Option.isSome(jobs) ? `--jobs ${jobs.value}` : `--jobs ${workers} (the default, one per core)`
+      const perPoint = costs.map(({ cost, point, where }) => ({ cost, where, units: units.filter((u) => u.point.index === point.index).length }))
+      const tooMany = force ? undefined : jobsProblem(perPoint, atOnce, jobsFlag)
+      if (tooMany !== undefined) return yield* Effect.fail({ _tag: "CostError" as const, message: `${spec}: ${tooMany}` })
       yield* checkDir(dir, decoded.name, quick, sample)
       const manifest = { ...manifestOf(spec, decoded, quick, units, sample), overrides: overridesRecord(overrides) }
       const finished = yield* readFinished(dir, units)
@@ -208,6 +232,8 @@ export const sweepCommand = Command.make(
       yield* lockDir(dir, `Cannot sweep into ${dir}`)
       yield* removeStaleTemporaries(dir)
       yield* writeAtomic(path.join(dir, "sweep.json"), JSON.stringify(manifest, null, 1) + "\n")
+      // Marked incomplete while it is written: an earlier complete summary.json must not outlive a new plan.
+      yield* writeSummary(dir, manifest, finished, false)
 
       const progress = sweepProgress(units.length, workers)
       for (const u of units) {
@@ -266,8 +292,9 @@ export const sweepCommand = Command.make(
         )
       }
       progress.finish()
-      yield* writeTables(dir, manifest, records)
+      yield* writeTables(dir, manifest, records, false)
       const report = yield* writeReport(dir)
+      yield* writeSummary(dir, manifest, records, true) // the marker of completion, last
       yield* Console.log(`\n${report.headline}`)
       yield* Console.log(`\nResults in ${dir}/: sweep.csv, rows.csv, summary.json, runs/; report.md, report.html and plots/*.svg`)
     }).pipe(Effect.scoped))

@@ -106,6 +106,12 @@ export const memoryLimit = (): { readonly bytes: number; readonly label: string 
   return { bytes: limit, label: `the ${MEMORY_LIMIT_ENV} limit of ${bytes(limit)}` }
 }
 
+/** The field that drives the learner memory: the agents when there are more of them than numbers in one learner, else the learner's sizes. */
+const memoryDriver = (cost: Cost): string =>
+  cost.agents >= cost.perLearnerNumbers
+    ? `agents: ${count(cost.agents)}`
+    : `features/environment: ${count(cost.perLearnerNumbers)} numbers per learner (H·d² + H·S·d)`
+
 /**
  * Why a spec is refused before it runs, naming the field that drives the estimate, or undefined.
  * `where` prefixes a sweep point's description.
@@ -115,11 +121,7 @@ export const costProblem = (cost: Cost, where = ""): string | undefined => {
   if (typeof limit === "string") return limit
   const force = "; pass --force to run it anyway"
   if (cost.learnerBytes > limit.bytes) {
-    // The agents drive it when there are more of them than numbers in one learner; else the sizes of the learner.
-    const driver = cost.agents >= cost.perLearnerNumbers
-      ? `agents: ${count(cost.agents)}`
-      : `features/environment: ${count(cost.perLearnerNumbers)} numbers per learner (H·d² + H·S·d)`
-    return `${where}${driver} → about ${bytes(cost.learnerBytes)} of learner memory, more than ${limit.label}${force}`
+    return `${where}${memoryDriver(cost)} → about ${bytes(cost.learnerBytes)} of learner memory, more than ${limit.label}${force}`
   }
   if (!(cost.episodes <= MAX_EPISODES)) {
     const factors: Array<[number, string]> = [
@@ -131,4 +133,40 @@ export const costProblem = (cost: Cost, where = ""): string | undefined => {
     return `${where}${driver} → at most ${count(cost.episodes)} episodes, more than ${count(MAX_EPISODES)}: it would not finish${force}`
   }
   return undefined
+}
+
+/** A sweep point's estimate, with its number of units (seeds × algorithms) and its description for messages. */
+export interface PointCost {
+  readonly cost: Cost
+  readonly units: number
+  readonly where: string
+}
+
+/**
+ * Why a sweep is refused because `jobs` of its units run at once, or undefined. Each unit (point,
+ * seed, algorithm) runs on its own worker thread with its learners alive, so the memory of the
+ * `jobs` largest units adds up: a sweep whose every unit fits alone (costProblem) may not fit
+ * `--jobs 2` of them. The message names the field of the largest unit, the jobs, and how many
+ * would fit. `jobsFlag` says where the jobs came from (`--jobs 2`, or the default).
+ */
+export const jobsProblem = (points: ReadonlyArray<PointCost>, jobs: number, jobsFlag: string): string | undefined => {
+  const limit = memoryLimit()
+  if (typeof limit === "string") return limit
+  // The largest units first: those are the ones that may run together.
+  const largest = [...points].sort((a, b) => b.cost.learnerBytes - a.cost.learnerBytes)
+  let together = 0
+  let running = 0
+  let fit = 0
+  for (const p of largest) {
+    for (let u = 0; u < p.units && running < jobs; u++) {
+      together += p.cost.learnerBytes
+      running++
+      if (together <= limit.bytes) fit = running
+    }
+  }
+  if (together <= limit.bytes || largest.length === 0) return undefined
+  const top = largest[0]
+  return `${top.where}${memoryDriver(top.cost)} → about ${bytes(top.cost.learnerBytes)} of learner memory per run, and ${jobsFlag} ` +
+    `runs ${running} at once: about ${bytes(together)}, more than ${limit.label}; ` +
+    `lower --jobs to ${Math.max(fit, 1)}, or pass --force to run it anyway`
 }
