@@ -11,6 +11,9 @@
  *   npm run bench -- --spec FILE         the threads part on another spec (default specs/twenty-agents.spec.ts)
  *   npm run bench -- --dqn [--seconds S] only the DQN learner beside PyTorch on CPU (bench/dqn.ts)
  *   npm run bench -- --startup           only the commands' start-up beside bare Node (bench/startup.ts)
+ *   npm run bench -- --runs BASE [--spec FILE] [--repeat N] [--run-args "ARGS"]
+ *                                        only whole runs of a spec (default specs/linear-chain.spec.ts)
+ *                                        against another checkout BASE, alternating (bench/runs.ts)
  *
  * Then the threads part (bench/threads.ts): `distmt run specs/twenty-agents.spec.ts` with one
  * thread and with two, alternating, with the speed-up and a byte-for-byte check of the results.
@@ -32,6 +35,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { BenchResult } from "../src/bench/lsviBench.ts"
 import { dqnPart } from "./dqn.ts"
+import { benchRuns, runsTable } from "./runs.ts"
 import { startupPart } from "./startup.ts"
 import { benchThreads, type ThreadsResult } from "./threads.ts"
 
@@ -101,9 +105,16 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
   let dqn = false
   let startup = false
   let seconds = 3
+  let runs: string | undefined
+  let runArgs: ReadonlyArray<string> = []
+  let specGiven = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === "--dqn") dqn = true
+    else if (a === "--runs") {
+      runs = path.resolve(argv[++i] ?? fail("--runs needs the folder of the checkout to compare with"))
+      if (!fs.existsSync(path.join(runs, "bin/distmt.mjs"))) fail(`--runs: ${runs} is not a distmt checkout (no bin/distmt.mjs)`)
+    } else if (a === "--run-args") runArgs = (argv[++i] ?? fail("--run-args needs the arguments of distmt run, in one string")).split(/\s+/).filter((x) => x !== "")
     else if (a === "--startup") startup = true
     else if (a === "--seconds") {
       const v = Number(argv[++i])
@@ -120,6 +131,7 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
       repeat = Number(v)
     } else if (a === "--spec") {
       spec = argv[++i] ?? fail("--spec needs a spec file")
+      specGiven = true
       if (!fs.existsSync(spec)) fail(`--spec: no file ${spec}`)
     }
     else if (a === "--sizes") {
@@ -130,9 +142,10 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
         return { K: Number(m[1]), d: Number(m[2]), A: Number(m[3]), H: Number(m[4]) }
       })
     } else if (a === "--json") json = argv[++i] ?? fail("--json needs a file name")
-    else fail(`unknown argument ${a} (expected --scaling, --sizes LIST, --json FILE, --only lsvi|threads, --repeat N, --spec FILE, --dqn, --seconds S or --startup)`)
+    else fail(`unknown argument ${a} (expected --scaling, --sizes LIST, --json FILE, --only lsvi|threads, --repeat N, --spec FILE, --dqn, --seconds S --startup, --runs BASE or --run-args ARGS)`)
   }
-  return { sizes, json, only, repeat, spec, dqn, seconds, startup }
+  if (runs !== undefined && !specGiven) spec = "specs/linear-chain.spec.ts"
+  return { sizes, json, only, repeat, spec, dqn, seconds, startup, runs, runArgs }
 }
 
 /** Whether python3 with NumPy runs here, and if not, why. */
@@ -327,7 +340,16 @@ const threadsPart = (spec: string, repeat: number): ThreadsResult => {
 }
 
 const main = (): void => {
-  const { json, sizes, only, repeat, spec, dqn, seconds, startup } = parseArgs(process.argv.slice(2))
+  const { json, sizes, only, repeat, spec, dqn, seconds, startup, runs, runArgs } = parseArgs(process.argv.slice(2))
+  if (runs !== undefined) {
+    console.log(`whole runs: distmt run ${[spec, ...runArgs].join(" ")}, base ${runs} against this checkout, ${repeat} run(s) each, alternating`)
+    const r = benchRuns(root, runs, spec, runArgs, repeat, fail, (t) =>
+      console.log(`  ${t.side.padEnd(4)}: wall ${t.wallSeconds.toFixed(2)} s, user ${t.userSeconds.toFixed(2)} s, peak ${t.peakMiB.toFixed(0)} MiB`))
+    console.log(`\n${runsTable(r).join("\n")}`)
+    if (json !== undefined) fs.writeFileSync(json, JSON.stringify({ runs: r }, null, 2) + "\n")
+    if (!r.identical) process.exitCode = 1
+    return
+  }
   if (startup) {
     const rows = startupPart(root, Math.max(5, repeat))
     if (json !== undefined) fs.writeFileSync(json, JSON.stringify({ startup: rows }, null, 2) + "\n")

@@ -38,7 +38,7 @@ interface One {
 }
 
 /** summary.json without its wall times (the one thing that may differ). */
-const withoutWallTimes = (text: string): string =>
+export const withoutWallTimes = (text: string): string =>
   JSON.stringify(JSON.parse(text), (k, v) => (k === "wallSeconds" ? undefined : v))
 
 const runOnce = (root: string, spec: string, threads: number, fail: (m: string) => never): One => {

@@ -43,10 +43,13 @@ export interface CurveSink {
   readonly points: Array<PhasePoint>
 }
 
-/** Samples the phase's curve at `state` when its episode is on the grid or the phase is over. */
-const sample = (learner: Lsvi, budget: Budget, state: PhaseState, curve: CurveSink | undefined): void => {
-  if (curve === undefined || !(onGrid(state.episodes) || phaseOver(state, budget))) return
-  curve.points.push(samplePoint(learner, curve.states, budget.phase ?? "learn", state.episodes, state.certificate))
+/**
+ * Samples the phase's curve after `episodes` episodes when that is on the grid or the phase is
+ * over. (Plain arguments, not a `PhaseState`: this runs after every episode, which should allocate nothing.)
+ */
+const sample = (learner: Lsvi, budget: Budget, episodes: number, certificate: Certificate, curve: CurveSink | undefined): void => {
+  if (curve === undefined || !(onGrid(episodes) || over(episodes, certificate, budget))) return
+  curve.points.push(samplePoint(learner, curve.states, budget.phase ?? "learn", episodes, certificate))
 }
 
 /** A phase so far: the episodes it ran and the certificate after the last backup. */
@@ -61,8 +64,10 @@ export interface PhaseResult extends PhaseState {
 }
 
 /** Whether a phase in `state` is over under `budget`. */
-export const phaseOver = (state: PhaseState, budget: Budget): boolean =>
-  state.certificate.width <= budget.untilWidth || state.episodes >= budget.maxEpisodes
+export const phaseOver = (state: PhaseState, budget: Budget): boolean => over(state.episodes, state.certificate, budget)
+
+const over = (episodes: number, certificate: Certificate, budget: Budget): boolean =>
+  certificate.width <= budget.untilWidth || episodes >= budget.maxEpisodes
 
 export const phaseResult = (state: PhaseState, budget: Budget): PhaseResult => ({
   ...state,
@@ -88,15 +93,15 @@ export const continuePhase = (
   if (state === undefined) {
     learner.backup()
     state = { episodes: 0, certificate: learner.certificate(start) }
-    sample(learner, budget, state, curve)
+    sample(learner, budget, 0, state.certificate, curve)
   }
   let { certificate, episodes } = state
-  for (let run = 0; run < chunk && !phaseOver({ episodes, certificate }, budget); run++) {
+  for (let run = 0; run < chunk && !over(episodes, certificate, budget); run++) {
     runEpisode(learner, instance, log)
     episodes++
     learner.backup()
     certificate = learner.certificate(start)
-    sample(learner, budget, { episodes, certificate }, curve)
+    sample(learner, budget, episodes, certificate, curve)
   }
   return { episodes, certificate }
 }
@@ -131,7 +136,7 @@ export const continueShared = (
   absorb(learner, pulled)
   learner.backup()
   const now: PhaseState = { episodes: state?.episodes ?? 0, certificate: learner.certificate(start) }
-  sample(learner, budget, now, curve)
+  sample(learner, budget, now.episodes, now.certificate, curve)
   if (phaseOver(now, budget)) return { state: now, pushed: undefined }
   const log = new TransitionLog()
   runEpisode(learner, instance, log)

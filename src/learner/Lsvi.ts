@@ -5,134 +5,40 @@
  * (read through the instance), and rewards. It never sees the context.
  *
  * Data structures (the "same numbers, any implementation" freedom of §2):
- * - `LambdaInv[h]` = Λ_h⁻¹, maintained by Sherman–Morrison as each transition arrives;
- * - `phiReward[h]` = Σ_τ φ_h^τ r_h^τ;
- * - transitions are grouped by next state: `phiInto[h][j]` = Σ_{τ : s_{h+1}^τ = s'_j} φ_h^τ.
- *   Then Σ_τ φ_h^τ V̄_{h+1}(s_{h+1}^τ) = Σ_j V̄_{h+1}(s'_j) phiInto[h][j], so a backup costs
+ * - Λ_h⁻¹, maintained by Sherman–Morrison as each transition arrives;
+ * - Σ_τ φ_h^τ r_h^τ;
+ * - transitions are grouped by next state: group j of step h sums Σ_{τ : s_{h+1}^τ = s'_j} φ_h^τ.
+ *   Then Σ_τ φ_h^τ V̄_{h+1}(s_{h+1}^τ) = Σ_j V̄_{h+1}(s'_j) (group sum j), so a backup costs
  *   O(#distinct next states · A · d²) per step instead of O(K · A · d²), and gives the same w_h
  *   as the direct formula up to floating-point summation order (checked in the tests at 1e-8).
+ *
+ * On finite state spaces d and the groups are small, so an episode's arithmetic is a few thousand
+ * multiply-adds, and anything else the hot path does (allocations, look-ups, copies) weighs as much.
+ * Hence: every array is flat and indexed directly (Λ⁻¹ of all steps in one array), state keys index
+ * plain arrays, a group keeps its next state's features, and the greedy action of every Q̄_{h+1}
+ * the backup evaluates is kept until Λ_{h+1}⁻¹ changes, so that acting on it recomputes nothing.
+ * Each number is computed by the same operations in the same order as the direct kernels
+ * (src/linalg/kernels.ts) would: reusing a value never changes it.
  */
-import ndarray from "ndarray"
 import * as K from "../linalg/kernels.ts"
+import { type Certificate, type FeaturesOf, type LsviConfig, type LsviLearner, type Policy, policyOf } from "./policy.ts"
+import { dotNz, nonZeros, Pattern, quadFormNz, shermanMorrisonNz } from "./sparse.ts"
 
-export interface LsviConfig {
-  readonly horizon: number // H
-  readonly dim: number // d
-  readonly actions: number // |A|
-  readonly beta: number // β
-  readonly lambda: number // λ
-}
-
-/** What the learner may read of its environment: φ(s,·) as an |A| × d row-major block. */
-export type FeaturesOf = (state: number) => Float64Array
-
-/**
- * A greedy policy of Q̄ that any agent can execute from φ alone: the weights w̄_h and Λ_h⁻¹ that
- * define Q̄_h, with β and the caps (§2). This is what the server stores and agents download.
- */
-export interface Policy {
-  readonly horizon: number
-  readonly dim: number
-  readonly actions: number
-  readonly beta: number
-  /** w̄_h at h·d. */
-  readonly w: Float64Array
-  /** Λ_h⁻¹ at h·d·d. */
-  readonly LambdaInv: Float64Array
-}
-
-/** The certificate of §2: the interval I = [V̲_1(s0), V̄_1(s0)] and its width. */
-export interface Certificate {
-  readonly lower: number
-  readonly upper: number
-  readonly width: number
-}
-
-/** The bonus β‖φ‖_{Λ⁻¹} = β √(φᵀΛ⁻¹φ) (§2); rounding can make the form a hair negative, hence the max. */
-export const bonus = (LambdaInv: K.Matrix, beta: number, phi: Float64Array, phiOff: number): number =>
-  beta * Math.sqrt(Math.max(K.quadForm(LambdaInv, phi, phiOff), 0))
-
-/** Q̄_h(s,a) = min{ wᵀφ + β‖φ‖_{Λ⁻¹}, H − h + 1 } (0-based h: the cap is H − h). */
-export const optimisticQ = (
-  w: Float64Array,
-  LambdaInv: K.Matrix,
-  wOff: number,
-  beta: number,
-  cap: number,
-  phi: Float64Array,
-  phiOff: number,
-  d: number
-): number => {
-  return Math.min(K.dot(w, wOff, phi, phiOff, d) + bonus(LambdaInv, beta, phi, phiOff), cap)
-}
-
-/** Q̲_h(s,a) = max{ w̲ᵀφ − β‖φ‖_{Λ⁻¹}, 0 }. */
-export const pessimisticQ = (
-  w: Float64Array,
-  LambdaInv: K.Matrix,
-  wOff: number,
-  beta: number,
-  phi: Float64Array,
-  phiOff: number,
-  d: number
-): number => {
-  return Math.max(K.dot(w, wOff, phi, phiOff, d) - bonus(LambdaInv, beta, phi, phiOff), 0)
-}
-
-/** Λ_h⁻¹ of a flat H·d·d array, as a matrix over the same memory (the kernels only read it). */
-const matrixView = (flat: Float64Array, h: number, d: number): K.Matrix =>
-  ndarray(flat.subarray(h * d * d, (h + 1) * d * d), [d, d])
-
-/** argmax_a Q̄_h(s,a) of a published policy, ties to the lowest index (§2). */
-export const policyAction = (policy: Policy, h: number, phi: Float64Array): number => {
-  const { dim: d, actions: A, horizon: H } = policy
-  const LambdaInv = matrixView(policy.LambdaInv, h, d)
-  let best = 0
-  let bestQ = -Infinity
-  for (let a = 0; a < A; a++) {
-    const q = optimisticQ(policy.w, LambdaInv, h * d, policy.beta, H - h, phi, a * d, d)
-    if (q > bestQ) {
-      bestQ = q
-      best = a
-    }
-  }
-  return best
-}
-
-/** The policy as a table `actions[h·S + s]`, for a finite state space with tabulated features. */
-export const policyTable = (policy: Policy, states: number, featuresOf: FeaturesOf): Int32Array => {
-  const out = new Int32Array(policy.horizon * states)
-  for (let h = 0; h < policy.horizon; h++) {
-    for (let s = 0; s < states; s++) out[h * states + s] = policyAction(policy, h, featuresOf(s))
-  }
-  return out
-}
-
-/** Bytes of a policy on the wire: its float64 arrays. */
-export const policyBytes = (policy: Policy): number => 8 * (policy.w.length + policy.LambdaInv.length)
-
-/**
- * What an agent needs of an LSVI-UCB learner (§2). Two implementations give the same numbers:
- * `Lsvi` (below) groups transitions by next state, the fast choice when next states repeat (finite
- * state spaces); `LsviIncremental` (LsviIncremental.ts) keeps the bonus forms of every stored next
- * state up to date by rank-1 updates, the fast choice when they never repeat.
- */
-export interface LsviLearner {
-  readonly config: LsviConfig
-  /** w̄_h and w̲_h at h·d, as of the last backup. */
-  readonly wUpper: Float64Array
-  readonly wLower: Float64Array
-  /** Adds one transition (s_h, a_h, r_h, s_{h+1}) at step h (0-based). */
-  addTransition(h: number, state: number, action: number, reward: number, next: number): void
-  /** The backward pass of §2; call after adding transitions, before acting or reading the certificate. */
-  backup(): void
-  act(h: number, state: number): number
-  upperQ(h: number, state: number, action: number): number
-  lowerQ(h: number, state: number, action: number): number
-  certificate(start: number): Certificate
-  lambdaInverse(h: number): K.Matrix
-  policy(): Policy
-}
+export {
+  bonus,
+  type Certificate,
+  certificateOf,
+  type FeaturesOf,
+  type LsviConfig,
+  type LsviLearner,
+  optimisticQ,
+  pessimisticQ,
+  type Policy,
+  policyAction,
+  policyBytes,
+  policyOf,
+  policyTable
+} from "./policy.ts"
 
 /**
  * Everything an `Lsvi` holds, in flat arrays that can move between threads (transferable buffers):
@@ -150,110 +56,127 @@ export interface LsviSnapshot {
   readonly wLower: Float64Array
 }
 
-/** The buffers of a snapshot, for `postMessage`'s transfer list. */
-export const snapshotBuffers = (s: LsviSnapshot): Array<ArrayBuffer> =>
-  [s.LambdaInv, s.phiReward, s.groupStart, s.nextStates, s.phiInto, s.wUpper, s.wLower].map((a) => a.buffer as ArrayBuffer)
-
-/** The policy of weights `w` (H·d) and Λ⁻¹ (H·d·d), both taken as they are (pass copies). */
-export const policyOf = (config: LsviConfig, w: Float64Array, LambdaInv: Float64Array): Policy => ({
-  horizon: config.horizon,
-  dim: config.dim,
-  actions: config.actions,
-  beta: config.beta,
-  w,
-  LambdaInv
-})
+/** The buffers of a snapshot (one, for `Lsvi.snapshot`'s), for `postMessage`'s transfer list. */
+export const snapshotBuffers = (s: LsviSnapshot): Array<ArrayBuffer> => [
+  ...new Set([s.LambdaInv, s.phiReward, s.groupStart, s.nextStates, s.phiInto, s.wUpper, s.wLower].map((a) => a.buffer as ArrayBuffer))
+]
 
 /** The greedy policy of the learner a snapshot describes: `Lsvi.restore(…, s).policy()`, without φ. */
 export const snapshotPolicy = (config: LsviConfig, s: LsviSnapshot): Policy =>
   policyOf(config, s.wUpper.slice(), s.LambdaInv.slice())
 
-/** The certificate of §2 at the start state: V̄_1(s0), V̲_1(s0) = Q̲_1(s0, π_1(s0)), their difference. */
-export const certificateOf = (learner: LsviLearner, start: number): Certificate => {
-  const a = learner.act(0, start)
-  const upper = learner.upperQ(0, start, a)
-  const lower = learner.lowerQ(0, start, a)
-  return { lower, upper, width: upper - lower }
-}
-
 export class Lsvi implements LsviLearner {
   readonly config: LsviConfig
-
-  private readonly LambdaInv: Array<K.Matrix>
-  private readonly phiReward: Array<Float64Array>
-  /** Per step h: next-state key → group index, and the group sums Σ φ_h^τ. */
-  private readonly nextIndex: Array<Map<number, number>>
-  private readonly nextStates: Array<Array<number>>
-  private readonly phiInto: Array<Array<Float64Array>>
   /** Weights of the last backup: w̄_h and w̲_h at h·d. */
   readonly wUpper: Float64Array
   readonly wLower: Float64Array
+
+  /** Λ_h⁻¹ at h·d·d. */
+  private readonly LambdaInv: Float64Array
+  /** Where Λ⁻¹ may be non-zero, for w = Λ⁻¹·rhs (src/learner/sparse.ts). */
+  private pattern: Pattern
+  /** Σ φ r of step h at h·d. */
+  private readonly phiReward: Float64Array
+  /** Per step h: next-state key → group index (states of a finite space are small integers). */
+  private readonly groupOf: Array<Array<number | undefined>>
+  private readonly nextStates: Array<Array<number>>
+  /** Per step h: the group sums Σ φ_h^τ at j·d, the array grown by doubling. */
+  private readonly phiInto: Array<Float64Array>
+  /** Per step h: φ(s'_j, ·) of each group's next state and its non-zeros, so that the backup looks nothing up. */
+  private readonly groupFeatures: Array<Array<Float64Array>>
+  private readonly groupNonZeros: Array<Array<Int32Array>>
+  /**
+   * Per step h < H − 1: argmax_a Q̄_{h+1}(s'_j, a) of each group j, as the last backup computed it
+   * for the first `greedyCount[h]` groups. It holds while `fresh[h + 1]`: Λ_{h+1}⁻¹ and w̄_{h+1}
+   * unchanged since that backup (within an episode, step h + 1 acts before it adds its transition).
+   */
+  private readonly greedy: Array<Array<number>>
+  private readonly greedyCount: Int32Array
+  private readonly fresh: Uint8Array
+  /** The start state's greedy action at step 0 as the last certificate found it (−1: none). */
+  private startState = -1
+  private startAction = 0
+  private readonly rhsUpper: Float64Array
+  private readonly rhsLower: Float64Array
+  /** Per action: the bonus and Q̄ of the state at hand (scratch). */
+  private readonly bonuses: Float64Array
+  private readonly values: Float64Array
   private readonly work: Float64Array
-  private readonly rhs: Float64Array
-  private readonly featureCache = new Map<number, Float64Array>()
+  private readonly nzWork: Int32Array
+  /** φ(s,·) by state key, and its non-zero entries (src/learner/sparse.ts: zeros are skipped, exactly). */
+  private readonly featureCache: Array<Float64Array | undefined> = []
+  private readonly nonZeroCache: Array<Int32Array> = []
   private readonly featuresOf: FeaturesOf
 
   constructor(config: LsviConfig, featuresOf: FeaturesOf) {
     this.config = config
     this.featuresOf = featuresOf
     const { horizon: H, dim: d, lambda } = config
-    this.LambdaInv = Array.from({ length: H }, () => K.scaledIdentity(d, 1 / lambda))
-    this.phiReward = Array.from({ length: H }, () => new Float64Array(d))
-    this.nextIndex = Array.from({ length: H }, () => new Map())
+    this.LambdaInv = new Float64Array(H * d * d)
+    for (let h = 0; h < H; h++) for (let i = 0; i < d; i++) this.LambdaInv[h * d * d + i * d + i] = 1 / lambda
+    this.pattern = new Pattern(d, this.LambdaInv)
+    this.phiReward = new Float64Array(H * d)
+    this.groupOf = Array.from({ length: H }, () => [])
     this.nextStates = Array.from({ length: H }, () => [])
-    this.phiInto = Array.from({ length: H }, () => [])
+    this.phiInto = Array.from({ length: H }, () => new Float64Array(4 * d))
+    this.groupFeatures = Array.from({ length: H }, () => [])
+    this.groupNonZeros = Array.from({ length: H }, () => [])
+    this.greedy = Array.from({ length: H }, () => [])
+    this.greedyCount = new Int32Array(H)
+    this.fresh = new Uint8Array(H)
     this.wUpper = new Float64Array(H * d)
     this.wLower = new Float64Array(H * d)
     this.work = new Float64Array(d)
-    this.rhs = new Float64Array(d)
+    this.nzWork = new Int32Array(d)
+    this.rhsUpper = new Float64Array(d)
+    this.rhsLower = new Float64Array(d)
+    this.bonuses = new Float64Array(config.actions)
+    this.values = new Float64Array(config.actions)
   }
 
-  /** A copy of the learner's whole state (see `LsviSnapshot`). */
+  /**
+   * A copy of the learner's whole state (see `LsviSnapshot`), its arrays laid out in one buffer:
+   * a chunk moves it to a learner thread and back, and each moved buffer costs a message as much
+   * as its bytes do.
+   */
   snapshot(): LsviSnapshot {
     const { horizon: H, dim: d } = this.config
-    const phiReward = new Float64Array(H * d)
-    const groupStart = new Int32Array(H + 1)
+    let groups = 0
+    for (let h = 0; h < H; h++) groups += this.nextStates[h].length
+    const floats = [H * d * d, H * d, groups * d, H * d, H * d]
+    const total = floats.reduce((a, b) => a + b, 0)
+    const buffer = new ArrayBuffer(8 * total + 4 * (H + 1 + groups))
+    let at = 0
+    const [LambdaInv, phiReward, phiInto, wUpper, wLower] = floats.map((n) => {
+      const a = new Float64Array(buffer, 8 * at, n)
+      at += n
+      return a
+    })
+    const groupStart = new Int32Array(buffer, 8 * total, H + 1)
+    const nextStates = new Int32Array(buffer, 8 * total + 4 * (H + 1), groups)
     for (let h = 0; h < H; h++) {
-      phiReward.set(this.phiReward[h], h * d)
       groupStart[h + 1] = groupStart[h] + this.nextStates[h].length
-    }
-    const nextStates = new Int32Array(groupStart[H])
-    const phiInto = new Float64Array(groupStart[H] * d)
-    for (let h = 0; h < H; h++) {
       nextStates.set(this.nextStates[h], groupStart[h])
-      this.phiInto[h].forEach((g, j) => phiInto.set(g, (groupStart[h] + j) * d))
+      phiInto.set(this.phiInto[h].subarray(0, this.nextStates[h].length * d), groupStart[h] * d)
     }
-    return {
-      LambdaInv: this.flatLambdaInv(),
-      phiReward,
-      groupStart,
-      nextStates,
-      phiInto,
-      wUpper: this.wUpper.slice(),
-      wLower: this.wLower.slice()
-    }
-  }
-
-  /** Λ_h⁻¹ for every h, copied into one H·d·d array. */
-  private flatLambdaInv(): Float64Array {
-    const d = this.config.dim
-    const flat = new Float64Array(this.config.horizon * d * d)
-    this.LambdaInv.forEach((m, h) => flat.set(m.data, h * d * d))
-    return flat
+    LambdaInv.set(this.LambdaInv)
+    phiReward.set(this.phiReward)
+    wUpper.set(this.wUpper)
+    wLower.set(this.wLower)
+    return { LambdaInv, phiReward, groupStart, nextStates, phiInto, wUpper, wLower }
   }
 
   /** A learner in the state `snapshot` describes (it takes copies: the snapshot stays unchanged). */
   static restore(config: LsviConfig, featuresOf: FeaturesOf, snapshot: LsviSnapshot): Lsvi {
     const learner = new Lsvi(config, featuresOf)
     const { horizon: H, dim: d } = config
+    learner.LambdaInv.set(snapshot.LambdaInv)
+    learner.pattern = new Pattern(d, learner.LambdaInv)
+    learner.phiReward.set(snapshot.phiReward)
     for (let h = 0; h < H; h++) {
-      learner.LambdaInv[h].data.set(snapshot.LambdaInv.subarray(h * d * d, (h + 1) * d * d))
-      learner.phiReward[h].set(snapshot.phiReward.subarray(h * d, (h + 1) * d))
       for (let g = snapshot.groupStart[h]; g < snapshot.groupStart[h + 1]; g++) {
-        const next = snapshot.nextStates[g]
-        learner.nextIndex[h].set(next, learner.nextStates[h].length)
-        learner.nextStates[h].push(next)
-        learner.phiInto[h].push(snapshot.phiInto.slice(g * d, (g + 1) * d))
+        const j = learner.addGroup(h, snapshot.nextStates[g])
+        learner.phiInto[h].set(snapshot.phiInto.subarray(g * d, (g + 1) * d), j * d)
       }
     }
     learner.wUpper.set(snapshot.wUpper)
@@ -263,33 +186,57 @@ export class Lsvi implements LsviLearner {
 
   /** φ(s,·), read once per state and cached ("cached next-state features", §2). */
   features(state: number): Float64Array {
-    let f = this.featureCache.get(state)
+    let f = this.featureCache[state]
     if (f === undefined) {
       f = this.featuresOf(state)
-      this.featureCache.set(state, f)
+      this.featureCache[state] = f
+      this.nonZeroCache[state] = nonZeros(f, this.config.actions, this.config.dim)
     }
     return f
+  }
+
+  /** A new, empty next-state group of step h; its index. */
+  private addGroup(h: number, next: number): number {
+    const d = this.config.dim
+    const j = this.nextStates[h].length
+    this.groupOf[h][next] = j
+    this.nextStates[h].push(next)
+    this.groupFeatures[h].push(this.features(next))
+    this.groupNonZeros[h].push(this.nonZeroCache[next])
+    if ((j + 1) * d > this.phiInto[h].length) {
+      const grown = new Float64Array(2 * this.phiInto[h].length)
+      grown.set(this.phiInto[h])
+      this.phiInto[h] = grown
+    }
+    return j
   }
 
   /** Adds one transition (s_h, a_h, r_h, s_{h+1}) at step h (0-based). */
   addTransition(h: number, state: number, action: number, reward: number, next: number): void {
     const d = this.config.dim
     const phi = this.features(state)
+    const nz = this.nonZeroCache[state]
     const off = action * d
-    K.shermanMorrison(this.LambdaInv[h], phi, off, this.work)
-    const pr = this.phiReward[h]
-    for (let i = 0; i < d; i++) pr[i] += reward * phi[off + i]
+    const at = action * (d + 1)
+    const n = nz[at]
+    if (n === d) {
+      K.shermanMorrisonAt(this.LambdaInv, h * d * d, d, phi, off, this.work)
+      this.pattern.fill(h)
+    } else {
+      const m = shermanMorrisonNz(this.LambdaInv, h * d * d, phi, action, d, nz, this.work, this.nzWork)
+      this.pattern.add(h, this.nzWork, m)
+    }
+    this.fresh[h] = 0
+    // Σ φ r and the group sum over the non-zeros of φ (all d entries for a dense row).
+    const pr = this.phiReward
+    const base = h * d
+    for (let p = 1; p <= n; p++) pr[base + nz[at + p]] += reward * phi[off + nz[at + p]]
     if (h + 1 < this.config.horizon) {
-      let j = this.nextIndex[h].get(next)
-      if (j === undefined) {
-        j = this.nextStates[h].length
-        this.nextIndex[h].set(next, j)
-        this.nextStates[h].push(next)
-        this.phiInto[h].push(new Float64Array(d))
-        this.features(next)
-      }
-      const g = this.phiInto[h][j]
-      for (let i = 0; i < d; i++) g[i] += phi[off + i]
+      let j = this.groupOf[h][next]
+      if (j === undefined) j = this.addGroup(h, next)
+      const g = this.phiInto[h]
+      const gAt = j * d
+      for (let p = 1; p <= n; p++) g[gAt + nz[at + p]] += phi[off + nz[at + p]]
     }
   }
 
@@ -299,50 +246,74 @@ export class Lsvi implements LsviLearner {
    */
   backup(): void {
     const { horizon: H, dim: d, actions: A, beta } = this.config
+    const B = this.LambdaInv
+    const wU = this.wUpper
+    const wL = this.wLower
+    const upper = this.rhsUpper
+    const lower = this.rhsLower
+    const bonuses = this.bonuses
     for (let h = H - 1; h >= 0; h--) {
-      // rhs = Σ φ r + Σ_j V̄_{h+1}(s'_j) phiInto_j ; likewise for V̲ with the greedy action of Q̄.
-      const upper = this.rhs
-      const lower = this.work
-      upper.set(this.phiReward[h])
-      lower.set(this.phiReward[h])
+      // rhs = Σ φ r + Σ_j V̄_{h+1}(s'_j) (group sum j); likewise for V̲ with the greedy action of Q̄.
+      for (let i = 0; i < d; i++) {
+        upper[i] = this.phiReward[h * d + i]
+        lower[i] = this.phiReward[h * d + i]
+      }
       if (h + 1 < H) {
-        const states = this.nextStates[h]
+        const features = this.groupFeatures[h]
+        const nonZeros = this.groupNonZeros[h]
         const sums = this.phiInto[h]
-        for (let j = 0; j < states.length; j++) {
-          const phi = this.features(states[j])
+        const greedy = this.greedy[h]
+        const bOff = (h + 1) * d * d
+        const wOff = (h + 1) * d
+        const cap = H - h - 1
+        for (let j = 0; j < features.length; j++) {
+          const phi = features[j]
+          const nz = nonZeros[j]
+          // Q̄_{h+1}(s'_j, a) = min{w̄ᵀφ + β‖φ‖_{Λ⁻¹}, cap}, as `optimisticQ` computes it.
           let bestQ = -Infinity
           let bestA = 0
           for (let a = 0; a < A; a++) {
-            const q = optimisticQ(this.wUpper, this.LambdaInv[h + 1], (h + 1) * d, beta, H - h - 1, phi, a * d, d)
+            const bonus = this.bonusOf(bOff, phi, nz, a)
+            bonuses[a] = bonus
+            const q = Math.min(this.dotOf(wU, wOff, phi, nz, a) + bonus, cap)
             if (q > bestQ) {
               bestQ = q
               bestA = a
             }
           }
-          const low = pessimisticQ(this.wLower, this.LambdaInv[h + 1], (h + 1) * d, beta, phi, bestA * d, d)
-          const g = sums[j]
+          greedy[j] = bestA
+          // Q̲ at the greedy action, as `pessimisticQ` computes it: its bonus is the one just taken.
+          const low = Math.max(this.dotOf(wL, wOff, phi, nz, bestA) - bonuses[bestA], 0)
+          const at = j * d
           for (let i = 0; i < d; i++) {
-            upper[i] += bestQ * g[i]
-            lower[i] += low * g[i]
+            upper[i] += bestQ * sums[at + i]
+            lower[i] += low * sums[at + i]
           }
         }
+        this.greedyCount[h] = features.length
       }
-      const B = this.LambdaInv[h]
-      const wu = this.wUpper.subarray(h * d, (h + 1) * d)
-      const wl = this.wLower.subarray(h * d, (h + 1) * d)
-      K.gemv(B, upper, 0, wu)
-      K.gemv(B, lower, 0, wl)
+      this.pattern.gemv(B, h, upper, wU, h * d)
+      this.pattern.gemv(B, h, lower, wL, h * d)
     }
+    this.fresh.fill(1)
+    this.startState = -1
   }
 
   /** argmax_a Q̄_h(s,a), ties to the lowest index. */
   act(h: number, state: number): number {
-    const { dim: d, actions: A, beta, horizon: H } = this.config
-    const phi = this.features(state)
+    if (this.fresh[h] === 1) {
+      if (h === 0) {
+        if (state === this.startState) return this.startAction
+      } else {
+        const j = this.groupOf[h - 1][state]
+        if (j !== undefined && j < this.greedyCount[h - 1]) return this.greedy[h - 1][j]
+      }
+    }
+    const A = this.config.actions
     let best = 0
     let bestQ = -Infinity
     for (let a = 0; a < A; a++) {
-      const q = optimisticQ(this.wUpper, this.LambdaInv[h], h * d, beta, H - h, phi, a * d, d)
+      const q = this.upperQ(h, state, a)
       if (q > bestQ) {
         bestQ = q
         best = a
@@ -351,33 +322,83 @@ export class Lsvi implements LsviLearner {
     return best
   }
 
+  /** wᵀφ_a for w at `w[wOff..]` (`dot`), over the non-zeros of a sparse row. */
+  private dotOf(w: Float64Array, wOff: number, phi: Float64Array, nz: Int32Array, a: number): number {
+    const d = this.config.dim
+    return nz[a * (d + 1)] === d ? K.dot(w, wOff, phi, a * d, d) : dotNz(w, wOff, phi, a, d, nz)
+  }
+
+  /** β‖φ_a‖_{Λ⁻¹} for the Λ⁻¹ at `LambdaInv[bOff..]` (`bonus`), over the non-zeros of a sparse row. */
+  private bonusOf(bOff: number, phi: Float64Array, nz: Int32Array, a: number): number {
+    const d = this.config.dim
+    const form = nz[a * (d + 1)] === d ? K.quadFormAt(this.LambdaInv, bOff, d, phi, a * d) : quadFormNz(this.LambdaInv, bOff, phi, a, d, nz)
+    return this.config.beta * Math.sqrt(Math.max(form, 0))
+  }
+
+  /** β‖φ(s,a)‖_{Λ_h⁻¹}. */
+  private bonusAt(h: number, state: number, action: number): number {
+    const d = this.config.dim
+    return this.bonusOf(h * d * d, this.features(state), this.nonZeroCache[state], action)
+  }
+
+  /** Q̄_h = min{w̄ᵀφ(s,a) + bonus, H − h} (`optimisticQ`), given the bonus. */
+  private upperWith(h: number, state: number, action: number, bonus: number): number {
+    const { dim: d, horizon: H } = this.config
+    return Math.min(this.dotOf(this.wUpper, h * d, this.features(state), this.nonZeroCache[state], action) + bonus, H - h)
+  }
+
+  /** Q̲_h = max{w̲ᵀφ(s,a) − bonus, 0} (`pessimisticQ`), given the bonus. */
+  private lowerWith(h: number, state: number, action: number, bonus: number): number {
+    const d = this.config.dim
+    return Math.max(this.dotOf(this.wLower, h * d, this.features(state), this.nonZeroCache[state], action) - bonus, 0)
+  }
+
   /** Q̄_h(s,a) under the last backup. */
   upperQ(h: number, state: number, action: number): number {
-    const { dim: d, beta, horizon: H } = this.config
-    return optimisticQ(this.wUpper, this.LambdaInv[h], h * d, beta, H - h, this.features(state), action * d, d)
+    return this.upperWith(h, state, action, this.bonusAt(h, state, action))
   }
 
   /** Q̲_h(s,a) under the last backup. */
   lowerQ(h: number, state: number, action: number): number {
-    const { dim: d, beta } = this.config
-    return pessimisticQ(this.wLower, this.LambdaInv[h], h * d, beta, this.features(state), action * d, d)
+    return this.lowerWith(h, state, action, this.bonusAt(h, state, action))
   }
 
-  /** The certificate at the start state: V̄_1(s0), V̲_1(s0) = Q̲_1(s0, π_1(s0)), their difference. */
+  /**
+   * The certificate at the start state: V̄_1(s0), V̲_1(s0) = Q̲_1(s0, π_1(s0)), their difference
+   * (`certificateOf`, each bonus computed once). The greedy action is kept for the episode's first step.
+   */
   certificate(start: number): Certificate {
-    return certificateOf(this, start)
+    const A = this.config.actions
+    const { bonuses, values } = this
+    let best = 0
+    let bestQ = -Infinity
+    for (let a = 0; a < A; a++) {
+      bonuses[a] = this.bonusAt(0, start, a)
+      values[a] = this.upperWith(0, start, a, bonuses[a])
+      if (values[a] > bestQ) {
+        bestQ = values[a]
+        best = a
+      }
+    }
+    if (this.fresh[0] === 1) {
+      this.startState = start
+      this.startAction = best
+    }
+    const upper = values[best]
+    const lower = this.lowerWith(0, start, best, bonuses[best])
+    return { lower, upper, width: upper - lower }
   }
 
   /** Λ_h⁻¹ as maintained (a copy). */
   lambdaInverse(h: number): K.Matrix {
     const d = this.config.dim
     const m = K.zeros(d, d)
-    m.data.set(this.LambdaInv[h].data)
+    m.data.set(this.LambdaInv.subarray(h * d * d, (h + 1) * d * d))
     return m
   }
 
   /** The greedy policy of the current Q̄, as a self-contained snapshot. */
   policy(): Policy {
-    return policyOf(this.config, this.wUpper.slice(), this.flatLambdaInv())
+    return policyOf(this.config, this.wUpper.slice(), this.LambdaInv.slice())
   }
 }

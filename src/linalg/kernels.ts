@@ -32,25 +32,42 @@ export const dot = (x: ArrayLike<number>, xOff: number, y: ArrayLike<number>, yO
 
 /** out ← A x, for a row-major d × d matrix A. */
 export const gemv = (A: Matrix, x: ArrayLike<number>, xOff: number, out: Vector): Vector => {
-  const d = A.shape[0]
-  const a = A.data
-  for (let i = 0; i < d; i++) {
-    let s = 0
-    const row = i * d
-    for (let j = 0; j < d; j++) s += a[row + j] * x[xOff + j]
-    out[i] = s
-  }
+  gemvAt(A.data, 0, A.shape[0], x, xOff, out, 0)
   return out
 }
 
+/**
+ * `gemv` on the d × d matrix at `a[aOff..]`, into `out[outOff..]`. The flat forms (`…At`) let a
+ * learner keep all its matrices in one array and index it directly in its hot loops; the Matrix
+ * forms are these on a matrix's own array, so both give the same numbers.
+ */
+export const gemvAt = (
+  a: Float64Array,
+  aOff: number,
+  d: number,
+  x: ArrayLike<number>,
+  xOff: number,
+  out: Vector,
+  outOff: number
+): void => {
+  for (let i = 0; i < d; i++) {
+    let s = 0
+    const row = aOff + i * d
+    for (let j = 0; j < d; j++) s += a[row + j] * x[xOff + j]
+    out[outOff + i] = s
+  }
+}
+
 /** xᵀ A x = ‖x‖²_A for a row-major d × d matrix A (the squared bonus norm of docs/algorithm.md §2). */
-export const quadForm = (A: Matrix, x: ArrayLike<number>, xOff: number): number => {
-  const d = A.shape[0]
-  const a = A.data
+export const quadForm = (A: Matrix, x: ArrayLike<number>, xOff: number): number =>
+  quadFormAt(A.data, 0, A.shape[0], x, xOff)
+
+/** `quadForm` of the d × d matrix at `a[aOff..]`. */
+export const quadFormAt = (a: Float64Array, aOff: number, d: number, x: ArrayLike<number>, xOff: number): number => {
   let s = 0
   for (let i = 0; i < d; i++) {
     let r = 0
-    const row = i * d
+    const row = aOff + i * d
     for (let j = 0; j < d; j++) r += a[row + j] * x[xOff + j]
     s += x[xOff + i] * r
   }
@@ -61,14 +78,23 @@ export const quadForm = (A: Matrix, x: ArrayLike<number>, xOff: number): number 
  * Sherman–Morrison: given B = Λ⁻¹, overwrite it with (Λ + φφᵀ)⁻¹ = B − (Bφ)(Bφ)ᵀ / (1 + φᵀBφ).
  * `work` is a length-d scratch vector, so the update allocates nothing.
  */
-export const shermanMorrison = (B: Matrix, phi: ArrayLike<number>, phiOff: number, work: Vector): void => {
-  const d = B.shape[0]
-  const b = B.data
-  gemv(B, phi, phiOff, work)
+export const shermanMorrison = (B: Matrix, phi: ArrayLike<number>, phiOff: number, work: Vector): void =>
+  shermanMorrisonAt(B.data, 0, B.shape[0], phi, phiOff, work)
+
+/** `shermanMorrison` on the d × d matrix at `b[bOff..]`. */
+export const shermanMorrisonAt = (
+  b: Float64Array,
+  bOff: number,
+  d: number,
+  phi: ArrayLike<number>,
+  phiOff: number,
+  work: Vector
+): void => {
+  gemvAt(b, bOff, d, phi, phiOff, work, 0)
   const denom = 1 + dot(phi, phiOff, work, 0, d)
   for (let i = 0; i < d; i++) {
     const ui = work[i] / denom
-    const row = i * d
+    const row = bOff + i * d
     for (let j = 0; j < d; j++) b[row + j] -= ui * work[j]
   }
 }
