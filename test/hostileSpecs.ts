@@ -55,7 +55,7 @@ const expectedLine = (attack: Attack, timeout: number): RegExp | "valid" => {
       return new RegExp(`^.*: ${field} → .*; pass --force to run it anyway$`)
     }
     case "oversized": {
-      const what = { action: "\\[\\d+\\]: expected \\d+ entr(y|ies), one per action", state: ": expected \\d+ rows?, one per state", stage: ": expected \\d+ stages? \\(environment\\.horizon\\)" }
+      const what = { action: "\\[(\\d+|\\*)\\]: expected \\d+ entr(y|ies), one per action", state: ": expected \\d+ rows?, one per state", stage: ": expected \\d+ stages? \\(environment\\.horizon\\)" }
       return new RegExp(`^${build(attack.context)}\\.reward${what[attack.table]}`)
     }
   }

@@ -361,3 +361,16 @@ describe("distmt validate, end to end through the spec-check worker", () => {
     ])
   })
 })
+
+describe("one problem, one line, across the rows of a table", () => {
+  it("an extra action column in every row is one line at [*]; in one row only, that row's index", async () => {
+    const everyRow = spoiled((t) => t.reward.forEach((row) => row.push(0)))
+    expect(await lines(spec(everyRow))).toEqual([
+      "environment.build(context *).reward[*]: expected 2 entries, one per action (environment.actions), got 3 entries (in 12 of 12 contexts)"
+    ])
+    const oneRow = spoiled((t) => t.reward[2].push(0))
+    expect(await lines(spec(oneRow))).toEqual([
+      "environment.build(context *).reward[2]: expected 2 entries, one per action (environment.actions), got 3 entries (in 12 of 12 contexts)"
+    ])
+  })
+})

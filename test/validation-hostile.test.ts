@@ -39,7 +39,8 @@ describe("validation that sees everything", () => {
   it("tables larger than declared are refused: an extra action, extra states, an H+1-th stage", async () => {
     // Both contexts' tables have the extra entry: one line with its count (issue 13 item 5).
     expect(await checked(hostile("oversized-action"))).toContain(
-      "environment.build(context *).reward[0]: expected 2 entries, one per action (environment.actions), got 3 entries (in 2 of 2 contexts)"
+      // Every row has it: one line at [*], not one per state.
+      "environment.build(context *).reward[*]: expected 2 entries, one per action (environment.actions), got 3 entries (in 2 of 2 contexts)"
     )
     expect(await checked(hostile("oversized-state"))).toContain(
       "environment.build(context *).reward: expected 2 rows, one per state (environment.states), got 3 rows (in 2 of 2 contexts)"

@@ -173,8 +173,14 @@ const forEachCell = (
   cell: (s: number, a: number, value: unknown) => void
 ): void => {
   const rows = listOf(problem, at, stage, S, ROWS)
-  for (let s = 0; s < present(rows, S); s++) {
-    const row = listOf(problem, `${at}[${s}]`, rows![s], A, ENTRIES)
+  const n = present(rows, S)
+  // The same wrong length in every row (an extra or a missing action column) is one problem, said
+  // once at `[*]`, not once per state.
+  const lengths = Array.from({ length: n }, (_, s) => (Array.isArray(rows![s]) ? (rows![s] as ReadonlyArray<unknown>).length : -1))
+  const everyRow = n > 1 && lengths[0] >= 0 && lengths[0] !== A && lengths.every((l) => l === lengths[0])
+  if (everyRow) listOf(problem, `${at}[*]`, rows![0], A, ENTRIES)
+  for (let s = 0; s < n; s++) {
+    const row = everyRow ? (rows![s] as ReadonlyArray<unknown>) : listOf(problem, `${at}[${s}]`, rows![s], A, ENTRIES)
     for (let a = 0; a < present(row, A); a++) cell(s, a, row![a])
   }
 }
