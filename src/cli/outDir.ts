@@ -136,13 +136,31 @@ const holderOf = (file: string): string | undefined => {
  * have replaced it just before), and only then renames a new lock over it: the lock file never
  * goes missing, and a process that loses the claim is told the claimant's PID.
  */
+/**
+ * Creates `file` holding this process's PID, only if it does not exist; false if it does. The file
+ * appears whole: written under a temporary name first, then hard-linked (a link, unlike an
+ * exclusive open, never shows another process an empty file, which it would take for a stale lock).
+ */
+const createWithPid = (file: string): boolean => {
+  const temporary = `${file}.${process.pid}.new`
+  fs.writeFileSync(temporary, `${process.pid}\n`)
+  try {
+    fs.linkSync(temporary, file)
+    return true
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false
+    throw e
+  } finally {
+    fs.rmSync(temporary, { force: true })
+  }
+}
+
 export const takeLock = (file: string, depth = 0): LockAttempt => {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" })
-      return { _tag: "Taken" }
+      if (createWithPid(file)) return { _tag: "Taken" }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") return { _tag: "Failed", reason: `cannot write in it: ${(e as Error).message}` }
+      return { _tag: "Failed", reason: `cannot write in it: ${(e as Error).message}` }
     }
     const holder = holderOf(file)
     if (holder === undefined) continue // released meanwhile: try again
