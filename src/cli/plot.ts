@@ -41,7 +41,7 @@ export const plotRun = (dir: string) =>
     const points = parseCurvesCsv(fs.readFileSync(csv, "utf8"))
     if (typeof points === "string") return yield* new PlotError({ dir, reason: `curves.csv: ${points}` })
     if (points.length === 0) return yield* new PlotError({ dir, reason: "curves.csv has no points yet (no algorithm run has finished)" })
-    const plots = yield* Effect.promise(() => curvePlots(settings.name, points, settings.epsilon, settings.cSep))
+    const plots = yield* Effect.promise(() => curvePlots((what) => `${settings.name}: ${what} against episodes per agent`, points, settings.epsilon, settings.cSep))
     const out = path.join(dir, "plots")
     fs.mkdirSync(out, { recursive: true })
     const files = [path.join(out, "curves-width.svg"), path.join(out, "curves-gap.svg")]

@@ -141,7 +141,7 @@ export interface Level {
 }
 
 /** The Vega-Lite spec of one curve plot (width or gap) with its reference levels. */
-export const curveChartSpec = (
+const curveChartSpec = (
   title: string,
   subtitle: string,
   yTitle: string,
@@ -187,30 +187,32 @@ export const curveChartSpec = (
   }
 }
 
-/** The two plots of a run's curves, as SVG: the certificate's width and the exact gap. */
+/**
+ * The two plots of a set of curves, as SVG: the certificate's width and the exact gap, for a run
+ * (`distmt plot`) or a sweep point (the report). `title` names each plot; `number` writes the levels.
+ */
 export const curvePlots = async (
-  name: string,
+  title: (what: "certificate width" | "exact gap") => string,
   points: ReadonlyArray<RunCurvePoint>,
   epsilon: number,
-  cSep: number
+  cSep: number,
+  number: (x: number) => string = String
 ): Promise<{ readonly width: string; readonly gap: string }> => {
-  const widthBands = curveBands(points, (p) => (p.width > 0 ? p.width : Number.NaN))
-  const gapBands = curveBands(points, (p) => Math.max(0, p.gap))
   const width = await renderSvg(curveChartSpec(
-    `${name}: certificate width against episodes per agent`,
+    title("certificate width"),
     "V̄₁(s0) − V̲₁(s0) of the instance the agent is learning",
     "certificate width (log)",
-    widthBands,
-    [{ y: epsilon, label: `ε = ${epsilon}` }, { y: cSep / 2, label: `c_Sep/2 = ${cSep / 2}` }],
+    curveBands(points, (p) => (p.width > 0 ? p.width : Number.NaN)),
+    [{ y: epsilon, label: `ε = ${number(epsilon)}` }, { y: cSep / 2, label: `c_Sep/2 = ${number(cSep / 2)}` }],
     { type: "log" },
     "left"
   ))
   const gap = await renderSvg(curveChartSpec(
-    `${name}: exact gap against episodes per agent`,
+    title("exact gap"),
     "V*(s0) − V^π(s0) of the greedy policy on the instance the agent is learning",
     "exact gap",
-    gapBands,
-    [{ y: epsilon, label: `ε = ${epsilon}` }],
+    curveBands(points, (p) => Math.max(0, p.gap)),
+    [{ y: epsilon, label: `ε = ${number(epsilon)}` }],
     { type: "linear" },
     "right"
   ))

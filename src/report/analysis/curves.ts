@@ -5,9 +5,8 @@
  * that a reader sees how a run behaves at both ends of what was swept.
  */
 import type { CurvePoint } from "../../run/curves.ts"
-import { curveBands, curveChartSpec, type RunCurvePoint } from "../curves.ts"
+import { curvePlots, type RunCurvePoint } from "../curves.ts"
 import { type Block, heading, paragraph, plot } from "../document.ts"
-import { renderSvg } from "../plots.ts"
 import type { ManifestPoint } from "../sweepFiles.ts"
 import { type Analysis, fmt, type SweepData, valueLabel } from "./common.ts"
 
@@ -34,26 +33,15 @@ export const learningCurves = async (d: SweepData): Promise<Analysis | undefined
       })
     if (points.length === 0) continue
     const where = pointName(p)
-    const width = curveChartSpec(
-      `Certificate width against episodes per agent (${where})`,
-      "V̄₁(s0) − V̲₁(s0) of the instance the agent is learning",
-      "certificate width (log)",
-      curveBands(points, (c) => (c.width > 0 ? c.width : Number.NaN)),
-      [{ y: p.epsilon, label: `ε = ${fmt(p.epsilon)}` }, { y: p.cSep / 2, label: `c_Sep/2 = ${fmt(p.cSep / 2)}` }],
-      { type: "log" },
-      "left"
+    const svg = await curvePlots(
+      (what) => `${what.charAt(0).toUpperCase()}${what.slice(1)} against episodes per agent (${where})`,
+      points,
+      p.epsilon,
+      p.cSep,
+      (x) => fmt(x)
     )
-    const gap = curveChartSpec(
-      `Exact gap against episodes per agent (${where})`,
-      "V*(s0) − V^π(s0) of the greedy policy on the instance the agent is learning",
-      "exact gap",
-      curveBands(points, (c) => Math.max(0, c.gap)),
-      [{ y: p.epsilon, label: `ε = ${fmt(p.epsilon)}` }],
-      { type: "linear" },
-      "right"
-    )
-    blocks.push(plot(`plots/curves-${p.index}-width.svg`, `certificate width against episodes per agent, ${where}`, await renderSvg(width)))
-    blocks.push(plot(`plots/curves-${p.index}-gap.svg`, `exact gap against episodes per agent, ${where}`, await renderSvg(gap)))
+    blocks.push(plot(`plots/curves-${p.index}-width.svg`, `certificate width against episodes per agent, ${where}`, svg.width))
+    blocks.push(plot(`plots/curves-${p.index}-gap.svg`, `exact gap against episodes per agent, ${where}`, svg.gap))
   }
   if (blocks.length === 0) return undefined
   return {
