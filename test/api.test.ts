@@ -14,6 +14,7 @@ import tiny from "./fixtures/tiny.spec.ts"
 import { decodeLossless } from "../src/api/codec.ts"
 import { run, runEffect, sweep, validate } from "../src/index.ts"
 import { Effect } from "effect"
+import { valueWithoutWallClock } from "./folders.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
@@ -22,8 +23,7 @@ const SPEC = "test/fixtures/tiny.spec.ts"
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "distmt-api-"))
 
 /** JSON as a file holds it, wall-clock times (the only numbers that differ between two runs) set to 0. */
-const withoutWallClock = (value: unknown): unknown =>
-  JSON.parse(JSON.stringify(value), (k, v) => (k === "wallSeconds" || k === "wall_seconds" ? 0 : v))
+const withoutWallClock = valueWithoutWallClock
 const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(file, "utf8"))
 
 describe("run", () => {

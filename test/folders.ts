@@ -22,6 +22,10 @@ const csvWithoutWallClock = (text: string): string => {
   }).join("\n")
 }
 
+/** A value (summary.json's object, an API result) with its wall-clock fields set to 0. */
+export const valueWithoutWallClock = (value: unknown): unknown =>
+  JSON.parse(JSON.stringify(value), (k, v) => (k === "wallSeconds" || k === "wall_seconds" ? 0 : v))
+
 /** A result file's text without its wall-clock fields. */
 export const withoutWallClock = (file: string): string => {
   const text = fs.readFileSync(file, "utf8").replace(/"wallSeconds":\s*[-0-9.e+]+/g, `"wallSeconds": 0`)

@@ -10,6 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { sweep } from "../src/index.ts"
+import { valueWithoutWallClock } from "./folders.ts"
 import { tinySweepSpec } from "./fixtures/tinySweepSpec.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
@@ -95,9 +96,7 @@ describe("distmt sweep --sample: a random search over ranges", () => {
     // The library API draws the same points and gives the numbers of the sweep's summary.json.
     const api = await sweep(specFile, { sample: { count: 4, seed: 0 }, threads: 1 })
     expect(api.points.map((p) => p.values)).toEqual(manifest.points.map((p: { values: unknown }) => p.values))
-    const withoutWallClock = (value: unknown): unknown =>
-      JSON.parse(JSON.stringify(value), (k, v) => (k === "wallSeconds" || k === "wall_seconds" ? 0 : v))
-    expect(withoutWallClock(api.summary)).toEqual(withoutWallClock(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))))
+    expect(valueWithoutWallClock(api.summary)).toEqual(valueWithoutWallClock(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))))
   }, 180_000)
 
   it("a sample of another seed is refused in that folder, and a bad --sample or --sample-seed is named", () => {
