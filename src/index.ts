@@ -5,7 +5,7 @@
  * Every spec file imports this module, so the API's functions load the runner only when called
  * (src/api/index.ts).
  */
-export { Assignment, Contexts, Env, Experiment, Features, Lsvi, Stopping, Sweep } from "./spec/Spec.ts"
+export { Assignment, Contexts, Dqn, Env, Experiment, Features, Lsvi, Stopping, Sweep } from "./spec/Spec.ts"
 export type {
   Baseline,
   Context,

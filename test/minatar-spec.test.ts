@@ -8,13 +8,14 @@ import { Effect } from "effect"
 import { minatarTasks } from "../src/env/minatar/spec.ts"
 import { compile } from "../src/spec/compile.ts"
 import { decode } from "../src/spec/schema.ts"
-import { Contexts, Env, Experiment, type ExperimentInput, type MinAtarEnv } from "../src/spec/Spec.ts"
+import { Contexts, Dqn, Env, Experiment, type ExperimentInput, Lsvi, type MinAtarEnv } from "../src/spec/Spec.ts"
 import type { SpecIssue } from "../src/spec/SpecError.ts"
 
 const SOURCE = "games.spec.ts"
+const DQN = Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1 })
 
 const spec = (environment: unknown, contexts: unknown): ExperimentInput =>
-  ({ name: "games", environment, contexts, agents: 4, epsilon: 0.1, cSep: 0.1, delta: 0.05 }) as ExperimentInput
+  ({ name: "games", environment, contexts, agents: 4, epsilon: 0.1, cSep: 0.1, delta: 0.05, learner: DQN }) as ExperimentInput
 
 const decodeError = (input: unknown) => Effect.flip(decode(input, SOURCE))
 
@@ -34,7 +35,8 @@ describe("Env.minatar decodes", () => {
         agents: 4,
         epsilon: 0.1,
         cSep: 0.1,
-        delta: 0.05
+        delta: 0.05,
+        learner: DQN
       })
       const s = yield* decode(input, SOURCE)
       expect(s.environment).toEqual({ _tag: "MinAtar", game: "breakout", brickRows: 2 })
@@ -92,12 +94,28 @@ describe("Env.minatar errors name the bad field", () => {
       expect(at(seeds.issues, "contexts").message).toMatch(/Contexts.list/)
     }))
 
-  it.effect("compile refuses a games spec with a structured issue (the deep stage's experiment is issue 12)", () =>
+  it.effect("games need the deep learner, and the deep learner needs games: each refusal names learner", () =>
+    Effect.gen(function*() {
+      const games = { ...spec(Env.minatar({ game: "breakout" }), Contexts.list([{}, { brickRows: 2 }])) }
+      const noLearner = yield* decodeError({ ...games, learner: undefined })
+      expect(at(noLearner.issues, "learner").message).toMatch(/Dqn\.learner/)
+      const linear = yield* decodeError({ ...games, learner: Lsvi.ucb() })
+      expect(at(linear.issues, "learner").message).toMatch(/Dqn\.learner/)
+      const chain = { ...games, environment: Env.linearChain({ length: 3, horizon: 3 }), contexts: Contexts.list([{ goal: 2 }]) }
+      const dqnOnChain = yield* decodeError(chain)
+      expect(at(dqnOnChain.issues, "learner._tag").message).toMatch(/Lsvi\.ucb/)
+      const targets = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: [1, 2, 3] }) })
+      expect(at(targets.issues, "learner.returnTarget").message).toMatch(/one per context \(2\)/)
+      const frames = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 0.5, returnTarget: 1 }) })
+      expect(at(frames.issues, "learner.framesPerAgent")).toBeDefined()
+    }))
+
+  it.effect("the linear-stage compile refuses a games spec with a structured issue (distmt run takes it to the deep stage)", () =>
     Effect.gen(function*() {
       const s = yield* decode(spec(Env.minatar({ game: "breakout" }), Contexts.list([{}, { brickRows: 2 }])), SOURCE)
       const e = yield* Effect.flip(compile(s, SOURCE))
       expect(e.issues).toHaveLength(1)
       expect(e.issues[0].path).toBe("environment")
-      expect(e.issues[0].message).toMatch(/issue 12.*minatar needs a deep learner/)
+      expect(e.issues[0].message).toMatch(/deep-stage spec.*distmt run/)
     }))
 })

@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest"
 import tiny from "./fixtures/tiny.spec.ts"
 import { applyOverrides, type Override, parseOverrideFlags, withOverrideOrigins } from "../src/spec/overrides.ts"
 import { decode } from "../src/spec/schema.ts"
-import type { Experiment } from "../src/spec/Spec.ts"
+import { type Experiment, lsviOf } from "../src/spec/Spec.ts"
 import { snapshotSpec } from "../src/spec/snapshot.ts"
 import type { SpecError } from "../src/spec/SpecError.ts"
 
@@ -56,7 +56,7 @@ describe("--set and --seeds", () => {
     const s = decoded(["epsilon=0.25", "agents=3", "learner.lambda=0.5", "stopping.maxEpisodes=100", "contexts.items[1].slip=0.2"], "2")
     expect(typeof s).toBe("object")
     const spec = s as Experiment
-    expect([spec.epsilon, spec.agents, spec.seeds, spec.learner.lambda, spec.learner.beta]).toEqual([0.25, 3, 2, 0.5, 1])
+    expect([spec.epsilon, spec.agents, spec.seeds, lsviOf(spec).lambda, lsviOf(spec).beta]).toEqual([0.25, 3, 2, 0.5, 1])
     expect(spec.stopping).toEqual({ _tag: "Adaptive", maxEpisodes: 100 })
     expect(spec.contexts).toEqual({ _tag: "List", items: [{ goal: 1, reward: 1, slip: 0.1 }, { goal: 0, reward: 0.2, slip: 0.2 }] })
     // The spec's own value is not changed by an override (a copy is).

@@ -18,6 +18,7 @@ import { runPhase } from "../src/agent/episodes.ts"
 import { type Identification, type Interval, make } from "../src/coordinator/Coordinator.ts"
 import { makeInstance } from "../src/env/Instance.ts"
 import { optimalValues, separation } from "../src/env/solve.ts"
+import { lsviOf } from "../src/spec/Spec.ts"
 import { type Certificate, Lsvi } from "../src/learner/Lsvi.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { assign } from "../src/run/assignment.ts"
@@ -155,7 +156,7 @@ const replayIdentification = (c: Compiled, seed: number): Map<string, Replayed> 
   const budget = s.stopping._tag === "Adaptive"
     ? { untilWidth: s.cSep / 2, maxEpisodes: s.stopping.maxEpisodes }
     : { untilWidth: -Infinity, maxEpisodes: s.stopping.k1 }
-  const lsvi = { horizon: c.horizon, dim: c.features.dim, actions: c.actions, beta: c.beta, lambda: s.learner.lambda }
+  const lsvi = { horizon: c.horizon, dim: c.features.dim, actions: c.actions, beta: c.beta, lambda: lsviOf(s).lambda }
   const out = new Map<string, Replayed>()
   assign(s.assignment, s.agents, c.tasks.length, seed).forEach((tasks, agent) =>
     tasks.forEach((task, slot) => {

@@ -27,20 +27,24 @@ import {
 } from "./episodes.ts"
 
 /** Pushes a batch of transitions to the task's pool and pulls the others' since `cursor` (§3 step 3). */
-export type Exchanger = (pushed: Float64Array, cursor: number) => Effect.Effect<Exchange>
+export type Exchanger<P = Policy> = (pushed: Float64Array, cursor: number) => Effect.Effect<Exchange<P>>
 
 /** How a pooled phase ended: this learner's certificate said stop, or another contributor published. */
-export type SharedResult =
+export type SharedResult<P = Policy> =
   | { readonly _tag: "Learned"; readonly phase: PhaseResult }
   | {
     readonly _tag: "Solved"
     readonly episodes: number
-    readonly policy: Policy
+    readonly policy: P
     readonly certificate: PhaseResult["certificate"]
     readonly reached: boolean
   }
 
-export interface Learning {
+/**
+ * `P` is the policy the learner hands out: the linear stage's `Policy` (Λ⁻¹ and w̄) by default, a
+ * network's weights in the deep stage (src/deep/distmt/).
+ */
+export interface Learning<P = Policy> {
   /** Runs episodes on this instance until the budget says stop (§3 steps 1 and 3). */
   readonly phase: (budget: Budget) => Effect.Effect<PhaseResult>
   /**
@@ -49,13 +53,13 @@ export interface Learning {
    * backup pulls the others' transitions and after each episode pushes its own, until the budget
    * says stop or another contributor publishes. Needs an instance opened with `record`.
    */
-  readonly shared: (budget: Budget, exchange: Exchanger) => Effect.Effect<SharedResult>
+  readonly shared: (budget: Budget, exchange: Exchanger<P>) => Effect.Effect<SharedResult<P>>
   /** The greedy policy of the current Q̄ (§2). */
-  readonly policy: Effect.Effect<Policy>
+  readonly policy: Effect.Effect<P>
 }
 
 /** Opens an agent's next instance with a fresh learner; called when the agent comes to it. */
-export type Open = () => Learning
+export type Open<P = Policy> = () => Learning<P>
 
 /**
  * What the run watches of an instance's learning, apart from the agent: each batch of episodes

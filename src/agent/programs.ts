@@ -44,7 +44,8 @@ export type Role = "owner" | "contributor" | "downloaded" | "solo" | "unidentifi
 export type Source = "learned" | "downloaded"
 
 /** What happened on one task instance, as the agent knows it. */
-export interface InstanceOutcome {
+/** `P` is the policy type of the stage (the linear stage's `Policy` by default). */
+export interface InstanceOutcome<P = Policy> {
   readonly agent: number
   /** Position of the instance in the agent's sequence. */
   readonly slot: number
@@ -65,22 +66,22 @@ export interface InstanceOutcome {
   /** Whether the identification phase met c_Sep/2 (undefined where there is none: baselines). */
   readonly identificationReached: boolean | undefined
   /** The agent's final policy for this instance (from `fetchAll` when a server is used). */
-  readonly policy: Policy
+  readonly policy: P
   readonly source: Source
 }
 
 /** An agent's run: its instances, and every policy it fetched from the server at the end (§3 step 4). */
-export interface AgentResult {
-  readonly outcomes: ReadonlyArray<InstanceOutcome>
-  readonly fetched: ReadonlyArray<Published>
+export interface AgentResult<P = Policy> {
+  readonly outcomes: ReadonlyArray<InstanceOutcome<P>>
+  readonly fetched: ReadonlyArray<Published<P>>
 }
 
-interface Resolved {
+interface Resolved<P> {
   readonly learningEpisodes: number
   readonly role: Role
   readonly certificate: Certificate
   readonly reachedTarget: boolean
-  readonly policy: Policy
+  readonly policy: P
 }
 
 /**
@@ -89,11 +90,11 @@ interface Resolved {
  * in the same step, so an interrupt anywhere between "you own it" and the publication re-opens it
  * (§3: a task must not stay "being learned" forever). `then` itself stays interruptible.
  */
-const ask = <A>(
-  server: CoordinatorShape,
+const ask = <A, P>(
+  server: CoordinatorShape<P>,
   agent: number,
-  request: Effect.Effect<Identification>,
-  then: (answer: Identification) => Effect.Effect<A>
+  request: Effect.Effect<Identification<P>>,
+  then: (answer: Identification<P>) => Effect.Effect<A>
 ): Effect.Effect<A> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(request, (answer) => {
@@ -105,7 +106,7 @@ const ask = <A>(
   )
 
 /** Learns a task alone from the instance's data so far, until the budget says stop. */
-const learnAlone = (learning: Learning, budget: Budget, role: Role): Effect.Effect<Resolved> =>
+const learnAlone = <P>(learning: Learning<P>, budget: Budget, role: Role): Effect.Effect<Resolved<P>> =>
   Effect.gen(function*() {
     const phase = yield* learning.phase(budget)
     const policy = yield* learning.policy
@@ -116,14 +117,14 @@ const learnAlone = (learning: Learning, budget: Budget, role: Role): Effect.Effe
  * §3 step 3 with `sharing: "experience"`: learn from the task's pool until this learner's
  * certificate says stop (then publish) or another contributor publishes (then take its policy).
  */
-const pooled = (
-  server: CoordinatorShape,
+const pooled = <P>(
+  server: CoordinatorShape<P>,
   agent: number,
-  learning: Learning,
+  learning: Learning<P>,
   budget: Budget,
   task: number,
   role: "owner" | "contributor"
-): Effect.Effect<Resolved> =>
+): Effect.Effect<Resolved<P>> =>
   Effect.gen(function*() {
     const r = yield* learning.shared(budget, (pushed, cursor) => server.exchange(agent, task, pushed, cursor))
     if (r._tag === "Solved") {
@@ -139,14 +140,14 @@ const pooled = (
  * policy, or, for a task being learned elsewhere, wait for its policy (policy sharing) or pool
  * experience with it (experience sharing); if the owner fails, claim the task and learn it ourselves.
  */
-const resolve = (
-  server: CoordinatorShape,
+const resolve = <P>(
+  server: CoordinatorShape<P>,
   agent: number,
-  learning: Learning,
+  learning: Learning<P>,
   budget: Budget,
   sharing: AgentConfig["sharing"],
-  answer: Identification
-): Effect.Effect<Resolved> =>
+  answer: Identification<P>
+): Effect.Effect<Resolved<P>> =>
   Effect.gen(function*() {
     switch (answer._tag) {
       case "Registered":
@@ -179,11 +180,11 @@ const resolve = (
  * §3 step 4: fetches every published policy, and makes each outcome's policy the server's copy of
  * its task's (with that copy's certificate and publisher's target flag).
  */
-const withFetched = (
-  server: CoordinatorShape,
+const withFetched = <P>(
+  server: CoordinatorShape<P>,
   agent: number,
-  outcomes: ReadonlyArray<InstanceOutcome>
-): Effect.Effect<AgentResult> =>
+  outcomes: ReadonlyArray<InstanceOutcome<P>>
+): Effect.Effect<AgentResult<P>> =>
   Effect.map(server.fetchAll(agent), (fetched) => {
     const byTask = new Map(fetched.map((p) => [p.task, p]))
     return {
@@ -203,14 +204,14 @@ const withFetched = (
   })
 
 /** How an agent with a server obtains the server's answer for one instance, and at what cost. */
-type Identify = (
-  server: CoordinatorShape,
-  learning: Learning,
+type Identify<P> = (
+  server: CoordinatorShape<P>,
+  learning: Learning<P>,
   slot: number
 ) => Effect.Effect<{
   readonly episodes: number
   /** Undefined when the instance is not to be identified (capped identification, §3). */
-  readonly request: Effect.Effect<Identification> | undefined
+  readonly request: Effect.Effect<Identification<P>> | undefined
   readonly reached: boolean | undefined
 }>
 
@@ -218,16 +219,16 @@ type Identify = (
  * An agent that uses the server: for each instance in order, identify it, then resolve the answer
  * with `learn` as the budget for a task it comes to own; at the end fetch every policy.
  */
-const serverAgent = (
+const serverAgent = <P>(
+  server: CoordinatorShape<P>,
   agent: number,
-  instances: ReadonlyArray<Open>,
+  instances: ReadonlyArray<Open<P>>,
   learn: Budget,
   sharing: AgentConfig["sharing"],
-  identify: Identify
-): Effect.Effect<AgentResult, never, Coordinator> =>
+  identify: Identify<P>
+): Effect.Effect<AgentResult<P>> =>
   Effect.gen(function*() {
-    const server = yield* Coordinator
-    const outcomes: Array<InstanceOutcome> = []
+    const outcomes: Array<InstanceOutcome<P>> = []
     for (const [slot, open] of instances.entries()) {
       const learning = open()
       const { episodes, request, reached } = yield* identify(server, learning, slot)
@@ -253,30 +254,44 @@ const serverAgent = (
 
 /**
  * DistMT-LSVI (§3) for one agent over its instances, run one after another: explore until the
- * certificate is narrow enough to identify (step 1), then ask the server with the interval (step 2).
+ * certificate is narrow enough to identify (step 1), then ask `server` with the interval (step 2).
+ * Any stage's learner: the interval is whatever its identification phase certifies.
  */
+export const distmtAgentOn = <P>(
+  server: CoordinatorShape<P>,
+  agent: number,
+  instances: ReadonlyArray<Open<P>>,
+  config: AgentConfig
+): Effect.Effect<AgentResult<P>> =>
+  serverAgent(server, agent, instances, config.learn, config.sharing, (server, learning) =>
+    Effect.gen(function*() {
+      const explore = yield* learning.phase(config.identify)
+      const { lower, upper, more } = explore.certificate
+      // Capped identification (§3): an interval wider than c_Sep/2 could overlap several tasks.
+      const interval = more === undefined ? { lower, upper } : { lower, upper, more }
+      const request = config.adaptive && !explore.reached ? undefined : server.identify(agent, interval)
+      return { episodes: explore.episodes, request, reached: explore.reached }
+    }))
+
+/** DistMT-LSVI for one agent, with the server of the run's `Coordinator` service. */
 export const distmtAgent = (
   agent: number,
   instances: ReadonlyArray<Open>,
   config: AgentConfig
 ): Effect.Effect<AgentResult, never, Coordinator> =>
-  serverAgent(agent, instances, config.learn, config.sharing, (server, learning) =>
-    Effect.gen(function*() {
-      const explore = yield* learning.phase(config.identify)
-      const { lower, upper } = explore.certificate
-      // Capped identification (§3): an interval wider than c_Sep/2 could overlap several tasks.
-      const request = config.adaptive && !explore.reached ? undefined : server.identify(agent, { lower, upper })
-      return { episodes: explore.episodes, request, reached: explore.reached }
-    }))
+  Effect.gen(function*() {
+    return yield* distmtAgentOn(yield* Coordinator, agent, instances, config)
+  })
 
 /** The `oracle` baseline: identities (`keys`) are given, policies shared, no identification phase. */
-export const oracleAgent = (
+export const oracleAgentOn = <P>(
+  server: CoordinatorShape<P>,
   agent: number,
-  instances: ReadonlyArray<Open>,
+  instances: ReadonlyArray<Open<P>>,
   keys: ReadonlyArray<number>,
   config: AgentConfig
-): Effect.Effect<AgentResult, never, Coordinator> =>
-  serverAgent(agent, instances, config.solo, config.sharing, (server, _learning, slot) =>
+): Effect.Effect<AgentResult<P>> =>
+  serverAgent(server, agent, instances, config.solo, config.sharing, (server, _learning, slot) =>
     // The interval is not used to match (keys are), and a learner's values lie in [0, H].
     Effect.succeed({
       episodes: 0,
@@ -284,14 +299,25 @@ export const oracleAgent = (
       reached: undefined
     }))
 
-/** The `independent` baseline: no server; every instance learned from scratch to ε. */
-export const independentAgent = (
+/** The `oracle` baseline with the server of the run's `Coordinator` service. */
+export const oracleAgent = (
   agent: number,
   instances: ReadonlyArray<Open>,
+  keys: ReadonlyArray<number>,
   config: AgentConfig
-): Effect.Effect<AgentResult> =>
+): Effect.Effect<AgentResult, never, Coordinator> =>
   Effect.gen(function*() {
-    const outcomes: Array<InstanceOutcome> = []
+    return yield* oracleAgentOn(yield* Coordinator, agent, instances, keys, config)
+  })
+
+/** The `independent` baseline: no server; every instance learned from scratch to ε. */
+export const independentAgent = <P = Policy>(
+  agent: number,
+  instances: ReadonlyArray<Open<P>>,
+  config: AgentConfig
+): Effect.Effect<AgentResult<P>> =>
+  Effect.gen(function*() {
+    const outcomes: Array<InstanceOutcome<P>> = []
     for (const [slot, open] of instances.entries()) {
       const r = yield* learnAlone(open(), config.solo, "solo")
       outcomes.push({

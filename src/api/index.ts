@@ -13,6 +13,7 @@ import type { SpecLoadError } from "../cli/loadSpec.ts"
 import type { OutDirError } from "../cli/outDir.ts"
 import type { OverrideError } from "../spec/overrides.ts"
 import type { SpecError } from "../spec/SpecError.ts"
+import type { DeepStageSpec } from "../deep/distmt/stage.ts"
 import type { CostError, RunOptions, RunResult } from "./run.ts"
 import type { ResumeError } from "./runFolder.ts"
 import type { SpecSource } from "./specSource.ts"
@@ -37,7 +38,7 @@ export type { Algorithm, AlgorithmRun, Row } from "../run/runExperiment.ts"
  * (CostError), a folder that cannot be written (OutDirError) or that holds another spec's run
  * (ResumeError), a file system failure (PlatformError).
  */
-export type DistmtError = SpecError | SpecLoadError | OverrideError | CostError | OutDirError | ResumeError | PlatformError
+export type DistmtError = SpecError | SpecLoadError | OverrideError | CostError | OutDirError | ResumeError | PlatformError | DeepStageSpec
 
 /** Options of the Promise forms: `signal` interrupts the run (finished units stay saved in `out`). */
 export interface PromiseOptions {

@@ -30,6 +30,7 @@ import { costProblem, estimateCost } from "../spec/cost.ts"
 import { type Override, type OverrideError, overridesOfOptions, overridesRecord, withOverrideOrigins } from "../spec/overrides.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
+import { DeepStageSpec } from "../deep/distmt/stage.ts"
 import { type Progress, progressCallback } from "./progress.ts"
 import { finishedUnits, prepareUnits, writeUnit } from "./runFolder.ts"
 import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
@@ -53,6 +54,8 @@ export interface PrepareOptions<E> {
   readonly threads?: number | "auto"
   /** Run even if the estimate exceeds the machine's memory or 1e12 episodes. */
   readonly force?: boolean
+  /** Run the spec's `quick` variant (CI-sized), merged over it. */
+  readonly quick?: boolean
   /** A check of a spec module before it is loaded here (the CLI's time-limited worker, src/cli/specCheck.ts). */
   readonly check?: (file: string, overrides: ReadonlyArray<Override>) => Effect.Effect<unknown, E>
 }
@@ -60,12 +63,14 @@ export interface PrepareOptions<E> {
 export const prepareRun = <E = never>(
   spec: SpecSource,
   options: PrepareOptions<E> = {}
-): Effect.Effect<Prepared, E | SpecError | SpecLoadError | OverrideError | CostError> =>
+): Effect.Effect<Prepared, E | SpecError | SpecLoadError | OverrideError | CostError | DeepStageSpec> =>
   Effect.gen(function*() {
     const overrides = options.overrides ?? []
     const source = sourceName(spec)
     if (typeof spec === "string" && options.check !== undefined) yield* options.check(spec, overrides)
-    const decoded = yield* loadSpecSource(spec, { overrides })
+    const decoded = yield* loadSpecSource(spec, { overrides, ...(options.quick === true ? { quick: true } : {}) })
+    // The deep stage has its own runner (src/deep/distmt/runDeep.ts), which `distmt run` calls.
+    if (decoded.environment._tag === "MinAtar") return yield* new DeepStageSpec({ source, spec: decoded })
     const compiled = yield* compile(decoded, source).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))
     // Refused before anything is written if it cannot fit in memory or would never finish (src/spec/cost.ts).
     const tooCostly = options.force === true ? undefined : costProblem(estimateCost(compiled))

@@ -30,10 +30,37 @@ const runSettings = (dir: string): { readonly name: string; readonly epsilon: nu
   }
 }
 
+/** Whether `dir` holds a deep-stage run (its summary.json says `"stage": "deep"`). */
+const isDeepRun = (dir: string): boolean => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))?.stage === "deep"
+  } catch {
+    return false
+  }
+}
+
+/** A deep run's learning curves: return against frames per agent (src/deep/distmt/plot.ts). */
+const plotDeepRun = (dir: string) =>
+  Effect.gen(function*() {
+    const { parseDeepCurves, returnPlot } = yield* Effect.promise(() => import("../deep/distmt/plot.ts"))
+    const csv = path.join(dir, "curves.csv")
+    if (!fs.existsSync(csv)) return yield* new PlotError({ dir, reason: "no curves.csv here" })
+    const points = parseDeepCurves(fs.readFileSync(csv, "utf8"))
+    if (typeof points === "string") return yield* new PlotError({ dir, reason: `curves.csv: ${points}` })
+    if (points.length === 0) return yield* new PlotError({ dir, reason: "curves.csv has no points yet (no algorithm run has finished)" })
+    const name = String(JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))?.spec?.name ?? path.basename(dir))
+    const svg = yield* Effect.promise(() => returnPlot(name, points))
+    const file = path.join(dir, "plots", "returns.svg")
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    yield* writeAtomic(file, svg)
+    return [file]
+  })
+
 /** Writes the curve plots of the run in `dir`; returns the files written. */
 export const plotRun = (dir: string) =>
   Effect.gen(function*() {
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return yield* new PlotError({ dir, reason: "no such folder" })
+    if (isDeepRun(dir)) return yield* plotDeepRun(dir)
     const settings = runSettings(dir)
     if (typeof settings === "string") return yield* new PlotError({ dir, reason: settings })
     const csv = path.join(dir, "curves.csv")

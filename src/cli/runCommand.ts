@@ -65,23 +65,35 @@ export const runCommand = Command.make(
       Flag.withDefault(false),
       Flag.withDescription("run each server on the cluster's runners, its state in PostgreSQL (docs/cluster.md); same results")
     ),
+    quick: Flag.Boolean("quick").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("run the spec's `quick` variant (a CI-sized run), merged over it")
+    ),
     specTimeout: specTimeoutFlag,
     force: forceFlag,
     ...clusterRunFlags
   },
-  ({ spec, out, threads: threadsFlag, set, seeds, fresh, cluster, specTimeout, force, ...connection }) =>
+  ({ spec, out, threads: threadsFlag, set, seeds, fresh, cluster, quick, specTimeout, force, ...connection }) =>
     reportUserErrors(
       Effect.gen(function*() {
         const threadsOption = yield* parseThreads(threadsFlag)
         const overrides = yield* overridesFromFlags({ set, seeds })
         if (Option.isSome(out)) yield* checkOutDir(out.value, "--out")
         // Checked in a time-limited worker first; only then loaded and compiled here (specCheck.ts, src/api/run.ts).
-        const prepared = yield* prepareRun(spec, {
+        const ready = yield* prepareRun(spec, {
           overrides,
           force,
+          quick,
           ...(threadsOption === undefined ? {} : { threads: threadsOption }),
-          check: (file, overrides) => checkedSpec(file, specTimeout, { overrides })
-        })
+          check: (file, overrides) => checkedSpec(file, specTimeout, { overrides, quick })
+        }).pipe(Effect.catchTag("DeepStageSpec", (deep) => Effect.succeed(deep)))
+        if ("_tag" in ready) {
+          if (cluster) return yield* new UsageError({ message: "--cluster: the deep stage runs in one process for now (docs/deep.md)" })
+          const { runDeep } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
+          yield* runDeep(ready.spec, Option.getOrUndefined(out), threadsOption ?? ready.spec.threads)
+          return
+        }
+        const prepared = ready
         const progress = terminalProgress()
         let dir: string | undefined
         const execute = (servers?: (dir: string) => Servers) =>

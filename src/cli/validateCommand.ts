@@ -22,6 +22,19 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
       // Ranges without --sample are checked at their ends only: those are not the points a sweep runs.
       const points = c.points > 1 && (c.rangeAxes === undefined || sample !== undefined) ? `; all ${c.points} sweep points checked` : ""
       const quick = c.quickPoints !== undefined && c.quickPoints > 1 ? ` (and the ${c.quickPoints} of --quick)` : ""
+      if (c.deep !== undefined) {
+        yield* Console.log(
+          `${spec}: valid. Deep stage: ${c.tasks} tasks of ${c.deep.games.join(", ")}, ${c.agents} agents, ` +
+            `${c.deep.framesPerAgent.toLocaleString("en-US")} frames per agent in each of ${c.deep.units} (algorithm, seed) units; ` +
+            `identification statistic's separation about ${c.separation.toPrecision(3)} (random play), cSep ${c.cSep}` +
+            (c.cSep > c.separation * (1 + 1e-9) ? ": cSep looks larger than the separation, so tasks may be confused" : "")
+        )
+        yield* Console.log(
+          `estimate: ${(c.deep.units * c.agents * c.deep.framesPerAgent).toLocaleString("en-US")} frames in all; ` +
+            `replay buffers up to ${(c.deep.replayBytes / 2 ** 20).toFixed(0)} MiB per unit running (one unit per core)`
+        )
+        return
+      }
       yield* Console.log(
         `${spec}: valid. ${c.tasks} tasks (separation ${c.separation.toPrecision(4)} ≥ cSep ${c.cSep}), ` +
           `${c.agents} agents, d = ${c.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}${points}${quick}`

@@ -26,19 +26,26 @@ import { concat, count as transitions, TRANSITION_BYTES } from "../learner/Trans
 export interface Interval {
   readonly lower: number
   readonly upper: number
+  /**
+   * More coordinates of the same statistic, for a stage that identifies by a vector (the deep
+   * stage's box, docs/algorithm.md "The deep stage"): `lower[i]`..`upper[i]` each. Two boxes overlap
+   * when every coordinate does, and they narrow coordinate by coordinate. The linear stage never
+   * sets it (and the cluster's protocol does not carry it).
+   */
+  readonly more?: { readonly lower: ReadonlyArray<number>; readonly upper: ReadonlyArray<number> }
 }
 
 export type TaskStatus = "learning" | "solved" | "open"
 
 /** A registered task as the server holds it. `key` is set only by the oracle baseline. */
-export interface Entry {
+export interface Entry<P = Policy> {
   readonly id: number
   readonly key: number | undefined
   readonly interval: Interval
   readonly founder: number
   readonly owner: number | undefined
   readonly status: TaskStatus
-  readonly policy: Policy | undefined
+  readonly policy: P | undefined
   readonly certificate: Certificate | undefined
   /** Whether the publisher's learning met its width target (false when a cap ended it). */
   readonly reached: boolean
@@ -46,26 +53,26 @@ export interface Entry {
   /** How many times the task was re-opened: waiters wait for one epoch's outcome. */
   readonly epoch: number
   /** What waiters of this epoch are woken with (in-process only: it never leaves the server). */
-  readonly outcome: Deferred.Deferred<Outcome>
+  readonly outcome: Deferred.Deferred<Outcome<P>>
 }
 
 /** A registered task as data: what the registry shows, wherever the server runs. */
-export type TaskRecord = Omit<Entry, "outcome">
+export type TaskRecord<P = Policy> = Omit<Entry<P>, "outcome">
 
 /** What a waiter learns: the policy was published, or the owner failed and the task is open. */
-export type Outcome =
-  | { readonly _tag: "Published"; readonly policy: Policy; readonly certificate: Certificate; readonly reached: boolean }
+export type Outcome<P = Policy> =
+  | { readonly _tag: "Published"; readonly policy: P; readonly certificate: Certificate; readonly reached: boolean }
   | { readonly _tag: "Reopened" }
 
 /** The server's answer to `identify` (§3 step 2). */
-export type Identification =
+export type Identification<P = Policy> =
   /** No overlapping task: a new one is registered, owned by the caller. */
   | { readonly _tag: "Registered"; readonly task: number }
   /** Overlaps a solved task: its policy comes with the answer. */
   | {
     readonly _tag: "Solved"
     readonly task: number
-    readonly policy: Policy
+    readonly policy: P
     readonly certificate: Certificate
     readonly reached: boolean
   }
@@ -75,11 +82,11 @@ export type Identification =
   | { readonly _tag: "Claimed"; readonly task: number }
 
 /** The server's answer to `exchange` (§3 step 3, `sharing: "experience"`). */
-export type Exchange =
+export type Exchange<P = Policy> =
   /** The task is still being learned: the others' transitions since `cursor`, and the new cursor. */
   | { readonly _tag: "Pooled"; readonly pulled: Float64Array; readonly cursor: number }
   /** Some contributor published: stop and take its policy. */
-  | { readonly _tag: "Solved"; readonly policy: Policy; readonly certificate: Certificate; readonly reached: boolean }
+  | { readonly _tag: "Solved"; readonly policy: P; readonly certificate: Certificate; readonly reached: boolean }
 
 /** Experience traffic, counted apart from the policy traffic. */
 export interface ExperienceTraffic {
@@ -103,8 +110,8 @@ export interface Batch {
   readonly transitions: Float64Array
 }
 
-interface State {
-  readonly entries: ReadonlyArray<Entry>
+interface State<P> {
+  readonly entries: ReadonlyArray<Entry<P>>
   /**
    * Each task's pool, by task id. The arrays are appended to in place inside `Ref.modify` (they
    * only ever grow, and a cursor only reads below the length it was given), so a push costs O(1)
@@ -119,7 +126,20 @@ const HEADER = 8
 const INTERVAL = 16
 const CERTIFICATE = 24
 
-const overlaps = (a: Interval, b: Interval): boolean => a.lower <= b.upper && b.lower <= a.upper
+const overlaps = (a: Interval, b: Interval): boolean =>
+  a.lower <= b.upper && b.lower <= a.upper &&
+  (a.more === undefined || b.more === undefined ||
+    a.more.lower.every((lower, i) => lower <= b.more!.upper[i] && b.more!.lower[i] <= a.more!.upper[i]))
+
+/** I_j ∩ I, coordinate by coordinate (§3 step 2). */
+const intersect = (a: Interval, b: Interval): Interval => {
+  const base = { lower: Math.max(a.lower, b.lower), upper: Math.min(a.upper, b.upper) }
+  if (a.more === undefined || b.more === undefined) return a.more === undefined ? (b.more === undefined ? base : { ...base, more: b.more }) : { ...base, more: a.more }
+  return {
+    ...base,
+    more: { lower: a.more.lower.map((l, i) => Math.max(l, b.more!.lower[i])), upper: a.more.upper.map((u, i) => Math.min(u, b.more!.upper[i])) }
+  }
+}
 
 const count = (t: Traffic, messages: number, bytes: number): Traffic => ({
   ...t,
@@ -137,10 +157,10 @@ const countExperience = (t: Traffic, pushed: number, pulled: number, bytes: numb
   }
 })
 
-const replace = (entries: ReadonlyArray<Entry>, e: Entry): ReadonlyArray<Entry> =>
+const replace = <P>(entries: ReadonlyArray<Entry<P>>, e: Entry<P>): ReadonlyArray<Entry<P>> =>
   entries.map((x) => (x.id === e.id ? e : x))
 
-const newEntry = (id: number, key: number | undefined, interval: Interval, agent: number): Entry => ({
+const newEntry = <P>(id: number, key: number | undefined, interval: Interval, agent: number): Entry<P> => ({
   id,
   key,
   interval,
@@ -152,11 +172,11 @@ const newEntry = (id: number, key: number | undefined, interval: Interval, agent
   reached: false,
   publisher: undefined,
   epoch: 0,
-  outcome: Deferred.makeUnsafe<Outcome>()
+  outcome: Deferred.makeUnsafe<Outcome<P>>()
 })
 
 /** The answer for a caller that found `e` (by interval or by key); claims `e` if it is open. */
-const answer = (e: Entry, agent: number): readonly [Identification, Entry, number] => {
+const answer = <P>(e: Entry<P>, agent: number, policyBytes: (p: P) => number): readonly [Identification<P>, Entry<P>, number] => {
   switch (e.status) {
     case "solved":
       return [
@@ -172,23 +192,23 @@ const answer = (e: Entry, agent: number): readonly [Identification, Entry, numbe
 }
 
 /** A published policy as `fetchAll` returns it. */
-export interface Published {
+export interface Published<P = Policy> {
   readonly task: number
-  readonly policy: Policy
+  readonly policy: P
   readonly certificate: Certificate
   readonly reached: boolean
   readonly publisher: number
 }
 
-export interface CoordinatorShape {
+export interface CoordinatorShape<P = Policy> {
   /** §3 step 2, atomically: match the first registered task whose interval overlaps (I_j ← I_j ∩ I), or register. */
-  readonly identify: (agent: number, interval: Interval) => Effect.Effect<Identification>
+  readonly identify: (agent: number, interval: Interval) => Effect.Effect<Identification<P>>
   /** The oracle baseline's identify: the identity `key` is given, so tasks are matched by key. */
-  readonly identifyKnown: (agent: number, key: number, interval: Interval) => Effect.Effect<Identification>
+  readonly identifyKnown: (agent: number, key: number, interval: Interval) => Effect.Effect<Identification<P>>
   /** Waits until the task's `epoch` ends: published, or re-opened (at once if it already has). */
-  readonly awaitPolicy: (agent: number, task: number, epoch: number) => Effect.Effect<Outcome>
+  readonly awaitPolicy: (agent: number, task: number, epoch: number) => Effect.Effect<Outcome<P>>
   /** Takes over a re-opened task; otherwise says what the task is now. */
-  readonly claim: (agent: number, task: number) => Effect.Effect<Identification>
+  readonly claim: (agent: number, task: number) => Effect.Effect<Identification<P>>
   /**
    * Stores a policy with its certificate (and whether its learning met the width target) and
    * releases every waiter. The first publication of a task is kept.
@@ -196,7 +216,7 @@ export interface CoordinatorShape {
   readonly publish: (
     agent: number,
     task: number,
-    policy: Policy,
+    policy: P,
     certificate: Certificate,
     reached: boolean
   ) => Effect.Effect<void>
@@ -207,11 +227,11 @@ export interface CoordinatorShape {
    * answer with every transition the others pushed since `cursor` (or with the policy, once the task
    * is solved).
    */
-  readonly exchange: (agent: number, task: number, pushed: Float64Array, cursor: number) => Effect.Effect<Exchange>
+  readonly exchange: (agent: number, task: number, pushed: Float64Array, cursor: number) => Effect.Effect<Exchange<P>>
   /** §3 step 4: every published policy, by task id. */
-  readonly fetchAll: (agent: number) => Effect.Effect<ReadonlyArray<Published>>
+  readonly fetchAll: (agent: number) => Effect.Effect<ReadonlyArray<Published<P>>>
   /** The registry as it is now (for the evaluator and the tests; agents do not call it). */
-  readonly registry: Effect.Effect<ReadonlyArray<TaskRecord>>
+  readonly registry: Effect.Effect<ReadonlyArray<TaskRecord<P>>>
   readonly traffic: Effect.Effect<Traffic>
 }
 
@@ -219,8 +239,8 @@ export interface CoordinatorShape {
  * A coordinator's state without its in-process waiters: what a durable store keeps, and enough to
  * rebuild the server after its process died (src/coordinator/postgres.ts).
  */
-export interface Snapshot {
-  readonly entries: ReadonlyArray<TaskRecord>
+export interface Snapshot<P = Policy> {
+  readonly entries: ReadonlyArray<TaskRecord<P>>
   readonly pools: ReadonlyArray<ReadonlyArray<Batch>>
   readonly traffic: Traffic
 }
@@ -228,8 +248,8 @@ export interface Snapshot {
 export const emptySnapshot: Snapshot = { entries: [], pools: [], traffic: noTraffic }
 
 /** The in-process server, which can also show its pools (for a durable store and the tests). */
-export interface InProcessCoordinator extends CoordinatorShape {
-  readonly registry: Effect.Effect<ReadonlyArray<Entry>>
+export interface InProcessCoordinator<P = Policy> extends CoordinatorShape<P> {
+  readonly registry: Effect.Effect<ReadonlyArray<Entry<P>>>
   readonly pools: Effect.Effect<ReadonlyArray<ReadonlyArray<Batch>>>
 }
 
@@ -237,13 +257,34 @@ export interface InProcessCoordinator extends CoordinatorShape {
 export const make: Effect.Effect<InProcessCoordinator> = Effect.suspend(() => makeFrom(emptySnapshot))
 
 /**
+ * What the server needs to know of a stage's payloads to count traffic (§3, accounting): the bytes
+ * of a policy on the wire, and the transitions and bytes of a packed batch of experience. The
+ * linear stage's are the default; the deep stage (src/deep/distmt/) gives its own, since its
+ * policies are network weights and its transitions carry observations.
+ */
+export interface Sizes<P> {
+  readonly policyBytes: (policy: P) => number
+  readonly transitions: (batch: Float64Array) => number
+  readonly transitionBytes: number
+}
+
+export const linearSizes: Sizes<Policy> = { policyBytes, transitions, transitionBytes: TRANSITION_BYTES }
+
+/**
  * Builds an in-process coordinator in the state `snapshot` describes. Waiters of the old process
  * are gone: each entry gets a fresh outcome for its epoch, and a waiter that asks again (by task
  * and epoch) waits on it.
  */
-export const makeFrom = (snapshot: Snapshot): Effect.Effect<InProcessCoordinator> => Effect.gen(function*() {
-  const state = yield* Ref.make<State>({
-    entries: snapshot.entries.map((e) => ({ ...e, outcome: Deferred.makeUnsafe<Outcome>() })),
+export function makeFrom(snapshot: Snapshot): Effect.Effect<InProcessCoordinator>
+export function makeFrom<P>(snapshot: Snapshot<P>, sizes: Sizes<P>): Effect.Effect<InProcessCoordinator<P>>
+export function makeFrom<P>(snapshot: Snapshot<P>, sizes?: Sizes<P>): Effect.Effect<InProcessCoordinator<P>> {
+  return makeWith(snapshot, sizes ?? (linearSizes as unknown as Sizes<P>))
+}
+
+const makeWith = <P>(snapshot: Snapshot<P>, sizes: Sizes<P>): Effect.Effect<InProcessCoordinator<P>> => Effect.gen(function*() {
+  const { policyBytes, transitions, transitionBytes } = sizes
+  const state = yield* Ref.make<State<P>>({
+    entries: snapshot.entries.map((e) => ({ ...e, outcome: Deferred.makeUnsafe<Outcome<P>>() })),
     pools: snapshot.pools.map((p) => [...p]),
     traffic: snapshot.traffic
   })
@@ -251,27 +292,24 @@ export const makeFrom = (snapshot: Snapshot): Effect.Effect<InProcessCoordinator
   const identifyWith = (
     agent: number,
     interval: Interval,
-    find: (entries: ReadonlyArray<Entry>) => Entry | undefined,
+    find: (entries: ReadonlyArray<Entry<P>>) => Entry<P> | undefined,
     key: number | undefined
   ) =>
-    Ref.modify(state, (s): readonly [Identification, State] => {
-      const request = HEADER + INTERVAL
+    Ref.modify(state, (s): readonly [Identification<P>, State<P>] => {
+      const request = HEADER + INTERVAL + 16 * (interval.more?.lower.length ?? 0)
       const found = find(s.entries)
       if (found === undefined) {
-        const e = newEntry(s.entries.length, key, interval, agent)
+        const e = newEntry<P>(s.entries.length, key, interval, agent)
         return [
           { _tag: "Registered", task: e.id },
           { entries: [...s.entries, e], pools: [...s.pools, []], traffic: count(s.traffic, 2, request + HEADER) }
         ]
       }
-      const narrowed: Entry = {
+      const narrowed: Entry<P> = {
         ...found,
-        interval: {
-          lower: Math.max(found.interval.lower, interval.lower),
-          upper: Math.min(found.interval.upper, interval.upper)
-        }
+        interval: intersect(found.interval, interval)
       }
-      const [reply, updated, replyBytes] = answer(narrowed, agent)
+      const [reply, updated, replyBytes] = answer(narrowed, agent, policyBytes)
       return [reply, { ...s, entries: replace(s.entries, updated), traffic: count(s.traffic, 2, request + replyBytes) }]
     })
 
@@ -282,7 +320,7 @@ export const makeFrom = (snapshot: Snapshot): Effect.Effect<InProcessCoordinator
     identifyWith(agent, interval, (entries) => entries.find((e) => e.key === key), key)
 
   /** The outcome of a task's epoch: settled already, or the `Deferred` that will settle it. */
-  const outcomeOf = (e: Entry, epoch: number): Outcome | Deferred.Deferred<Outcome> =>
+  const outcomeOf = (e: Entry<P>, epoch: number): Outcome<P> | Deferred.Deferred<Outcome<P>> =>
     e.epoch !== epoch
       ? { _tag: "Reopened" }
       : e.status === "solved"
@@ -292,7 +330,7 @@ export const makeFrom = (snapshot: Snapshot): Effect.Effect<InProcessCoordinator
   const awaitPolicy = (_agent: number, task: number, epoch: number) =>
     Effect.gen(function*() {
       const now = outcomeOf((yield* Ref.get(state)).entries[task], epoch)
-      const result: Outcome = Deferred.isDeferred<Outcome, never>(now) ? yield* Deferred.await(now) : now
+      const result: Outcome<P> = Deferred.isDeferred<Outcome<P>, never>(now) ? yield* Deferred.await(now) : now
       const bytes = result._tag === "Published" ? policyBytes(result.policy) + CERTIFICATE : HEADER
       // Request: task and epoch; reply: the policy with its certificate, or a header.
       yield* Ref.update(state, (s) => ({ ...s, traffic: count(s.traffic, 2, 2 * HEADER + bytes) }))
@@ -300,22 +338,22 @@ export const makeFrom = (snapshot: Snapshot): Effect.Effect<InProcessCoordinator
     })
 
   const claim = (agent: number, task: number) =>
-    Ref.modify(state, (s): readonly [Identification, State] => {
+    Ref.modify(state, (s): readonly [Identification<P>, State<P>] => {
       const e = s.entries[task]
-      const [reply, updated, bytes] = answer(e, agent)
+      const [reply, updated, bytes] = answer(e, agent, policyBytes)
       return [reply, { ...s, entries: replace(s.entries, updated), traffic: count(s.traffic, 2, HEADER + bytes) }]
     })
 
   // publish and abandon change the registry and then wake the waiters: uninterruptible, so that an
   // interrupt between the two steps cannot leave waiters asleep on a task that moved on.
-  const publish = (agent: number, task: number, policy: Policy, certificate: Certificate, reached: boolean) =>
+  const publish = (agent: number, task: number, policy: P, certificate: Certificate, reached: boolean) =>
     Effect.uninterruptible(Effect.gen(function*() {
-      const toRelease = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome> | undefined, State] => {
+      const toRelease = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome<P>> | undefined, State<P>] => {
         const e = s.entries[task]
         const traffic = count(s.traffic, 2, HEADER + policyBytes(policy) + CERTIFICATE + HEADER)
         // A second publication of a solved task (possible after a take-over race) keeps the first.
         if (e.status === "solved") return [undefined, { ...s, traffic }]
-        const solved: Entry = { ...e, status: "solved", owner: agent, policy, certificate, reached, publisher: agent }
+        const solved: Entry<P> = { ...e, status: "solved", owner: agent, policy, certificate, reached, publisher: agent }
         return [e.outcome, { ...s, entries: replace(s.entries, solved), traffic }]
       })
       if (toRelease !== undefined) yield* Deferred.succeed(toRelease, { _tag: "Published", policy, certificate, reached })
@@ -323,21 +361,21 @@ export const makeFrom = (snapshot: Snapshot): Effect.Effect<InProcessCoordinator
 
   const abandon = (agent: number, task: number) =>
     Effect.uninterruptible(Effect.gen(function*() {
-      const toWake = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome> | undefined, State] => {
+      const toWake = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome<P>> | undefined, State<P>] => {
         const e = s.entries[task]
         if (e === undefined || e.owner !== agent || e.status !== "learning") return [undefined, s]
-        const reopened: Entry = { ...e, owner: undefined, status: "open", epoch: e.epoch + 1, outcome: Deferred.makeUnsafe<Outcome>() }
+        const reopened: Entry<P> = { ...e, owner: undefined, status: "open", epoch: e.epoch + 1, outcome: Deferred.makeUnsafe<Outcome<P>>() }
         return [e.outcome, { ...s, entries: replace(s.entries, reopened) }]
       })
       if (toWake !== undefined) yield* Deferred.succeed(toWake, { _tag: "Reopened" })
     }))
 
   const exchange = (agent: number, task: number, pushed: Float64Array, cursor: number) =>
-    Ref.modify(state, (s): readonly [Exchange, State] => {
+    Ref.modify(state, (s): readonly [Exchange<P>, State<P>] => {
       const e = s.entries[task]
       const request = 3 * HEADER + pushed.length * 8
       if (e.status === "solved") {
-        const reply: Exchange = { _tag: "Solved", policy: e.policy!, certificate: e.certificate!, reached: e.reached }
+        const reply: Exchange<P> = { _tag: "Solved", policy: e.policy!, certificate: e.certificate!, reached: e.reached }
         return [reply, { ...s, traffic: count(s.traffic, 2, request + policyBytes(e.policy!) + CERTIFICATE) }]
       }
       const pool = s.pools[task]
@@ -348,14 +386,14 @@ export const makeFrom = (snapshot: Snapshot): Effect.Effect<InProcessCoordinator
         s.traffic,
         transitions(pushed),
         transitions(pulled),
-        request + 2 * HEADER + transitions(pulled) * TRANSITION_BYTES
+        request + 2 * HEADER + transitions(pulled) * transitionBytes
       )
       return [{ _tag: "Pooled", pulled, cursor: pool.length }, { ...s, traffic }]
     })
 
   const fetchAll = (_agent: number) =>
     Ref.modify(state, (s) => {
-      const published = s.entries.flatMap((e): Array<Published> =>
+      const published = s.entries.flatMap((e): Array<Published<P>> =>
         e.policy === undefined ? [] : [{ task: e.id, policy: e.policy, certificate: e.certificate!, reached: e.reached, publisher: e.publisher! }]
       )
       const bytes = published.reduce((b, p) => b + HEADER + policyBytes(p.policy) + CERTIFICATE, HEADER)

@@ -78,6 +78,14 @@ export class DqnAgent {
     this.frames++
   }
 
+  /**
+   * Stores a transition another agent gathered on the same task (experience sharing, §3 step 3):
+   * it joins the replay, but is not a frame of this agent's, so it moves neither ε nor the updates.
+   */
+  absorb(t: Transition): void {
+    this.replay.add(t)
+  }
+
   /** Whether a training step is due at this frame. */
   get dueForUpdate(): boolean {
     return this.frames >= this.config.replayStart && this.replay.size >= this.config.batchSize && this.frames % this.config.trainEvery === 0

@@ -37,6 +37,11 @@ export interface Certificate {
   readonly lower: number
   readonly upper: number
   readonly width: number
+  /**
+   * The deep stage's identification box beyond its first coordinate (src/deep/distmt/statistic.ts);
+   * the linear stage's certificates never have it.
+   */
+  readonly more?: { readonly lower: ReadonlyArray<number>; readonly upper: ReadonlyArray<number> }
 }
 
 /** The bonus β‖φ‖_{Λ⁻¹} = β √(φᵀΛ⁻¹φ) (§2); rounding can make the form a hair negative, hence the max. */

@@ -140,8 +140,12 @@ export interface Level {
   readonly label: string
 }
 
-/** The Vega-Lite spec of one curve plot (width or gap) with its reference levels. */
-const curveChartSpec = (
+/**
+ * The Vega-Lite spec of one curve plot, one line per algorithm with its interquartile band, and its
+ * reference levels: the linear stage's width and gap against episodes per agent (log x), and the
+ * deep stage's return against frames per agent (src/deep/distmt/plot.ts).
+ */
+export const curveChartSpec = (
   title: string,
   subtitle: string,
   yTitle: string,
@@ -149,14 +153,15 @@ const curveChartSpec = (
   levels: ReadonlyArray<Level>,
   yScale: Record<string, unknown>,
   /** Where the levels' labels go: the side where the curves are far from the levels, so no label hides a line. */
-  labelAt: "left" | "right"
+  labelAt: "left" | "right",
+  xAxis: { readonly title: string; readonly log: boolean } = { title: "episodes per agent", log: true }
 ): Record<string, unknown> => {
   const names = bands.map((b) => b.algorithm)
   const data = bands.flatMap((b) => b.points.map((p) => ({ algorithm: b.algorithm, ...p })))
   const color = { field: "algorithm", type: "nominal", title: "algorithm", scale: { domain: names, range: names.map((n) => ALGORITHM_COLORS[n] ?? "#555") } }
   const dash = { field: "algorithm", type: "nominal", title: "algorithm", scale: { domain: names, range: names.map((n) => DASHES[n] ?? [1, 0]) } }
   const last = Math.max(1, ...data.map((p) => p.x))
-  const x = { field: "x", type: "quantitative", title: "episodes per agent", scale: { type: "log", domain: [1, last], nice: false } }
+  const x = { field: "x", type: "quantitative", title: xAxis.title, ...(xAxis.log ? { scale: { type: "log", domain: [1, last], nice: false } } : {}) }
   const hidden = coinciding(bands)
   const note = hidden.length === 0 ? "" : `; ${hidden.join("; ")}`
   return {

@@ -183,7 +183,7 @@ export class VirtualTime {
  * settles what it waits for releases it; publish and abandon move the waiters' clocks in the same
  * uninterruptible step as they settle it.
  */
-export const sequenced = (server: CoordinatorShape, time: VirtualTime): CoordinatorShape => {
+export const sequenced = <P>(server: CoordinatorShape<P>, time: VirtualTime): CoordinatorShape<P> => {
   /** What waiters of `task` wait on now, if `agent`'s publish or abandon is going to settle it. */
   const settledBy = (agent: number, task: number, publishing: boolean) =>
     Effect.map(server.registry, (entries) => {

@@ -83,10 +83,10 @@ export const fetchedRows = (
  * same true task, and it is that task's first entry (a second entry for one context means some
  * instance failed to match).
  */
-export const identificationChecks = (
-  outcomes: ReadonlyArray<ReadonlyArray<InstanceOutcome>>,
+export const identificationChecks = <P>(
+  outcomes: ReadonlyArray<ReadonlyArray<InstanceOutcome<P>>>,
   tasksOf: ReadonlyArray<ReadonlyArray<number>>
-): { readonly correct: Map<InstanceOutcome, boolean>; readonly entryOf: ReadonlyMap<number, number> } => {
+): { readonly correct: Map<InstanceOutcome<P>, boolean>; readonly entryOf: ReadonlyMap<number, number> } => {
   const founderTask = new Map<number, number>()
   const firstEntry = new Map<number, number>()
   outcomes.forEach((os, agent) =>
@@ -96,7 +96,7 @@ export const identificationChecks = (
   for (const [entry, task] of founderTask) {
     if (!firstEntry.has(task) || entry < firstEntry.get(task)!) firstEntry.set(task, entry)
   }
-  const out = new Map<InstanceOutcome, boolean>()
+  const out = new Map<InstanceOutcome<P>, boolean>()
   outcomes.forEach((os, agent) =>
     os.forEach((o) => {
       const task = tasksOf[agent][o.slot]

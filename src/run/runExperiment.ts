@@ -20,6 +20,7 @@ import { makeInstance } from "../env/Instance.ts"
 import type { Certificate, LsviConfig } from "../learner/Lsvi.ts"
 import * as Rng from "../rng/Rng.ts"
 import type { Compiled } from "../spec/compile.ts"
+import { lsviOf } from "../spec/Spec.ts"
 import { assign } from "./assignment.ts"
 import { evaluate, fetchedRows, identificationChecks } from "./evaluate.ts"
 import { type CurvePoint, curvePoints, instanceCurve } from "./curves.ts"
@@ -118,7 +119,7 @@ const lsviConfig = (c: Compiled): LsviConfig => ({
   dim: c.features.dim,
   actions: c.actions,
   beta: c.beta,
-  lambda: c.spec.learner.lambda
+  lambda: lsviOf(c.spec).lambda
 })
 
 export const agentConfig = (c: Compiled): AgentConfig => {

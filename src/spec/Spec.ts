@@ -182,6 +182,39 @@ export const Lsvi = {
   ucb: (p: Omit<Learner, "_tag"> = {}): Learner => ({ _tag: "LsviUcb", ...p })
 }
 
+/**
+ * The deep stage's learner (docs/deep.md, "DistMT with deep learners"): DQN on `Env.minatar` games.
+ * Its stopping rule is a frame budget; identification explores with the random policy until the
+ * identification box is narrower than c_Sep/2 (docs/algorithm.md, "The deep stage").
+ */
+export interface DqnLearner {
+  readonly _tag: "Dqn"
+  /** Frames each agent plays in the whole run, over all its task instances, identification included. */
+  readonly framesPerAgent: number
+  /** DQN hyper-parameters (docs/deep.md, "The algorithm and its defaults"); the rest at MinAtar's. */
+  readonly dqn?: Partial<Readonly<Record<DqnField, number>>>
+  /**
+   * The success criterion, fixed before the run: a policy succeeds on a task when its mean greedy
+   * return on fresh episodes is at least this (one number for every task, or one per context).
+   */
+  readonly returnTarget: number | ReadonlyArray<number>
+  /** Fresh episodes each held policy is evaluated on, per task (default 20). */
+  readonly evaluationEpisodes?: number
+  /** Frame cap of an evaluation episode (default 2,000): a greedy policy may never lose. */
+  readonly evaluationFrames?: number
+  /** "onnx" (default) or "ts", the plain TypeScript reference (slow; for tests). */
+  readonly engine?: "onnx" | "ts"
+}
+
+/** The DQN settings a spec may change (src/deep/config.ts). */
+export type DqnField =
+  | "batchSize" | "replayCapacity" | "replayStart" | "epsilonStart" | "epsilonEnd" | "epsilonFrames" | "trainEvery"
+  | "targetUpdateEvery" | "gamma" | "learningRate" | "hidden" | "convChannels" | "ewcLambda"
+
+export const Dqn = {
+  learner: (p: Omit<DqnLearner, "_tag">): DqnLearner => ({ _tag: "Dqn", ...p })
+}
+
 // ─── Stopping rules (docs/algorithm.md §3 step 1 and 3) ─────────────────────────────────────────────
 
 /** The schedule rule with the analysis's budgets (docs/algorithm.md §3, §8): K1, K2 computed from κ1, κ2. */
@@ -270,8 +303,8 @@ export interface ExperimentInput {
   readonly cSep: number
   /** δ ∈ (0, 1). */
   readonly delta: number
-  /** Default: `Lsvi.ucb()`. */
-  readonly learner?: Learner
+  /** Default: `Lsvi.ucb()`; `Dqn.learner({...})` for `Env.minatar`. */
+  readonly learner?: Learner | DqnLearner
   /** Default: `Stopping.adaptive()`. */
   readonly stopping?: Stopping
   /**
@@ -329,7 +362,7 @@ export interface Experiment {
   readonly epsilon: number
   readonly cSep: number
   readonly delta: number
-  readonly learner: { readonly _tag: "LsviUcb"; readonly beta: "theory" | number; readonly cBeta: number; readonly lambda: number }
+  readonly learner: LsviSettings | DqnSettings
   readonly stopping:
     | { readonly _tag: "Adaptive"; readonly maxEpisodes: number }
     | { readonly _tag: "Schedule"; readonly k1: number; readonly k2: number }
@@ -342,6 +375,29 @@ export interface Experiment {
   readonly description?: string
   /** Sweep axes, `{}` when none. */
   readonly sweep: Readonly<Record<string, SweepAxis>>
+}
+
+export interface LsviSettings {
+  readonly _tag: "LsviUcb"
+  readonly beta: "theory" | number
+  readonly cBeta: number
+  readonly lambda: number
+}
+
+export interface DqnSettings {
+  readonly _tag: "Dqn"
+  readonly framesPerAgent: number
+  readonly dqn: Partial<Readonly<Record<DqnField, number>>>
+  readonly returnTarget: number | ReadonlyArray<number>
+  readonly evaluationEpisodes: number
+  readonly evaluationFrames: number
+  readonly engine: "onnx" | "ts"
+}
+
+/** The linear stage's learner settings; only the deep stage's runs have others (decode checks that). */
+export const lsviOf = (spec: { readonly learner: LsviSettings | DqnSettings }): LsviSettings => {
+  if (spec.learner._tag !== "LsviUcb") throw new Error("the linear stage was given the deep stage's learner")
+  return spec.learner
 }
 
 export const Experiment = {

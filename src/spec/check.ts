@@ -13,6 +13,8 @@ import type { Experiment } from "./Spec.ts"
 import { SpecError } from "./SpecError.ts"
 import { expandSweep, hasRanges } from "./sweep.ts"
 import type { SampleOptions } from "./sweepSample.ts"
+import { compileDeep } from "../deep/distmt/compile.ts"
+import { statisticSeparation } from "../deep/distmt/statistic.ts"
 
 /** What validate prints about a valid spec. */
 export interface CheckSummary {
@@ -31,6 +33,44 @@ export interface CheckSummary {
   readonly rangeAxes?: ReadonlyArray<string>
   /** The estimate of the spec as written (src/spec/cost.ts). */
   readonly cost: Cost
+  /** A deep-stage spec: its frames and games; `separation` is then the identification statistic's, estimated. */
+  readonly deep?: {
+    readonly framesPerAgent: number
+    readonly games: ReadonlyArray<string>
+    readonly units: number
+    /** The replay buffers of one unit's agents at once (observations as bytes, src/deep/replay.ts). */
+    readonly replayBytes: number
+  }
+}
+
+/**
+ * A deep-stage spec (decode has checked its games, contexts and learner): the identification
+ * statistic's separation is estimated from random play (src/deep/distmt/statistic.ts), cheap next
+ * to a run. Its cost is frames, not episodes: the linear estimate's fields stay at 0.
+ */
+const deepSummary = (spec: Experiment): CheckSummary => {
+  const c = compileDeep(spec)
+  const units = spec.seeds * (1 + spec.baselines.length)
+  const framesPerAgent = c.settings.framesPerAgent
+  const none = { episodes: 0, seeds: spec.seeds, instances: 0, perLearner: 0, stoppingField: "learner.framesPerAgent", learnerBytes: 0, perLearnerNumbers: 0, agents: spec.agents, rows: 0, resultBytes: 0 }
+  return {
+    name: spec.name,
+    tasks: c.tasks.length,
+    separation: statisticSeparation(c.tasks, c.channels, 100).value,
+    cSep: spec.cSep,
+    agents: spec.agents,
+    dim: 0,
+    horizon: 0,
+    beta: 0,
+    points: 1,
+    cost: none,
+    deep: {
+      framesPerAgent,
+      games: [...new Set(c.tasks.map((t) => t.game))],
+      units,
+      replayBytes: spec.agents * Math.min(c.config.replayCapacity, framesPerAgent * spec.agents) * (2 * c.channels * 100 + 6)
+    }
+  }
 }
 
 export interface CheckRequestOptions {
@@ -66,6 +106,7 @@ export const checkSpecWith = <E>(
 ): Effect.Effect<CheckSummary, E | SpecError> =>
   Effect.gen(function*() {
     const spec: Experiment = yield* load(request.quick)
+    if (spec.environment._tag === "MinAtar") return deepSummary(spec)
     const hasAxes = Object.keys(spec.sweep).length > 0
     const expand = { sample: request.sample, rangeEnds: request.allVariants }
     const points = request.sweep && hasAxes ? yield* expandSweep(spec, source, expand) : []

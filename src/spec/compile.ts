@@ -38,8 +38,9 @@ export interface Compiled {
 export const compile = (spec: Experiment, source: string): Effect.Effect<Compiled, SpecError> =>
   Effect.suspend(() => {
     if (spec.environment._tag === "MinAtar") {
-      // Games need a deep learner: this linear-stage pipeline refuses them instead of failing later.
-      const message = "the deep stage's experiment (issue 12) is not available yet: environment minatar needs a deep learner"
+      // Games run on the deep stage's own runner (src/deep/distmt/), which `distmt run` calls: this
+      // linear-stage pipeline (sweeps, the library API) refuses them instead of failing later.
+      const message = "a deep-stage spec (Env.minatar) runs with `distmt run`; sweeps and the library API run linear-stage specs for now"
       return Effect.fail(new SpecError({ source, issues: [{ path: "environment", message, actual: show(spec.environment) }] }))
     }
     mark(Step.compile)

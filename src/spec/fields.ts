@@ -86,7 +86,7 @@ export const Assignment = Schema.Union([
   Schema.Struct({ _tag: Schema.Literal("Random"), k: PositiveInt })
 ]).annotate({ expected: "an assignment: Assignment.partition(), Assignment.stream() or Assignment.random(k)" })
 
-export const Learner = Schema.Struct({
+const LsviLearner = Schema.Struct({
   _tag: Schema.Literal("LsviUcb"),
   beta: Schema.optionalKey(
     Schema.Union([Schema.Literal("theory"), Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))]).annotate({
@@ -95,6 +95,41 @@ export const Learner = Schema.Struct({
   ),
   cBeta: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
   lambda: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0)))
+})
+
+const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
+const Unit = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const WholePositive = Schema.Int.check(Schema.isGreaterThan(0))
+
+/** `Dqn.learner({...})`: the deep stage's learner (src/deep/config.ts for the DQN fields). */
+const DqnLearner = Schema.Struct({
+  _tag: Schema.Literal("Dqn"),
+  framesPerAgent: WholePositive.check(Schema.isLessThanOrEqualTo(1e9)),
+  dqn: Schema.optionalKey(Schema.Struct({
+    batchSize: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(4096))),
+    replayCapacity: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(10_000_000))),
+    replayStart: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+    epsilonStart: Schema.optionalKey(Unit),
+    epsilonEnd: Schema.optionalKey(Unit),
+    epsilonFrames: Schema.optionalKey(WholePositive),
+    trainEvery: Schema.optionalKey(WholePositive),
+    targetUpdateEvery: Schema.optionalKey(WholePositive),
+    gamma: Schema.optionalKey(Unit),
+    learningRate: Schema.optionalKey(Positive),
+    hidden: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(4096))),
+    convChannels: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(256))),
+    ewcLambda: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)))
+  })),
+  returnTarget: Schema.Union([Schema.Finite, Schema.Array(Schema.Finite).check(Schema.isMinLength(1))]).annotate({
+    expected: "a return to reach (one number, or one per context)"
+  }),
+  evaluationEpisodes: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(100_000))),
+  evaluationFrames: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(1_000_000))),
+  engine: Schema.optionalKey(Schema.Literals(["onnx", "ts"]))
+})
+
+export const Learner = Schema.Union([LsviLearner, DqnLearner]).annotate({
+  expected: "a learner: Lsvi.ucb({...}) or, for Env.minatar, Dqn.learner({...})"
 })
 
 const Kappa = Schema.Finite.check(Schema.isGreaterThan(0))

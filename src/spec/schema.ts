@@ -178,6 +178,17 @@ const omitQuick = (input: Record<string, unknown>): Record<string, unknown> => {
 /** The decoded spec with every documented default filled in. */
 const withDefaults = (s: typeof ExperimentInput.Type): Experiment => {
   const learner = s.learner ?? { _tag: "LsviUcb" as const }
+  const settings: Experiment["learner"] = learner._tag === "Dqn"
+    ? {
+      _tag: "Dqn",
+      framesPerAgent: learner.framesPerAgent,
+      dqn: learner.dqn ?? {},
+      returnTarget: learner.returnTarget,
+      evaluationEpisodes: learner.evaluationEpisodes ?? 20,
+      evaluationFrames: learner.evaluationFrames ?? 2_000,
+      engine: learner.engine ?? "onnx"
+    }
+    : { _tag: "LsviUcb", beta: learner.beta ?? "theory", cBeta: learner.cBeta ?? 1, lambda: learner.lambda ?? 1 }
   const stopping = s.stopping ?? { _tag: "Adaptive" as const }
   return {
     name: s.name,
@@ -189,7 +200,7 @@ const withDefaults = (s: typeof ExperimentInput.Type): Experiment => {
     epsilon: s.epsilon,
     cSep: s.cSep,
     delta: s.delta,
-    learner: { _tag: "LsviUcb", beta: learner.beta ?? "theory", cBeta: learner.cBeta ?? 1, lambda: learner.lambda ?? 1 },
+    learner: settings,
     stopping: stopping._tag === "Adaptive"
       ? { _tag: "Adaptive", maxEpisodes: stopping.maxEpisodes ?? DEFAULT_MAX_EPISODES }
       : stopping._tag === "Theory"
@@ -288,5 +299,20 @@ const rangeIssues = (at: string, key: string, r: typeof SweepRange.Type, numeric
 // ─── MinAtar-style games (the deep stage, issue 11) ────────────────────────────────────────────────
 
 /** An `Env.minatar` spec's contexts, each checked against its game's parameters (src/env/minatar/spec.ts). */
-const minatarIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> =>
-  s.environment._tag === "MinAtar" ? minatarTasks(s.environment as MinAtarEnv, s.contexts).issues : []
+const minatarIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> => {
+  const deep = s.learner?._tag === "Dqn"
+  if (s.environment._tag !== "MinAtar") {
+    return deep ? [{ path: "learner._tag", message: "expected Lsvi.ucb({...}): Dqn.learner is for Env.minatar games", actual: "Dqn" }] : []
+  }
+  const { tasks, issues } = minatarTasks(s.environment as MinAtarEnv, s.contexts)
+  const more: Array<SpecIssue> = []
+  if (!deep) more.push({ path: "learner", message: "expected Dqn.learner({ framesPerAgent, returnTarget, ... }): Env.minatar games need the deep learner", ...(s.learner === undefined ? {} : { actual: "Lsvi.ucb" }) })
+  const target = s.learner?._tag === "Dqn" ? s.learner.returnTarget : undefined
+  if (Array.isArray(target) && issues.length === 0 && target.length !== tasks.length) {
+    more.push({ path: "learner.returnTarget", message: `expected one number, or one per context (${tasks.length})`, actual: `${target.length} numbers` })
+  }
+  if (s.stopping !== undefined && s.stopping._tag !== "Adaptive") {
+    more.push({ path: "stopping", message: "expected Stopping.adaptive({ maxEpisodes }) for the deep stage: its learning stops by learner.framesPerAgent", actual: s.stopping._tag })
+  }
+  return [...issues, ...more]
+}

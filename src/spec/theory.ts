@@ -17,7 +17,7 @@
  * decreases, and it stops at the first K that gives back the same integers (the smallest
  * consistent budgets). ι grows like log K, so that happens within a few steps.
  */
-import type { Experiment } from "./Spec.ts"
+import { type Experiment, lsviOf } from "./Spec.ts"
 import type { SpecIssue } from "./SpecError.ts"
 
 /** ι = log(2·d·T/δ) with T = K·H (docs/algorithm.md §2). */
@@ -112,9 +112,10 @@ export type ResolvedExperiment = Omit<Experiment, "stopping"> & { readonly stopp
  * largest number of episodes in one learner's data under the resolved stopping rule (theory.ts).
  */
 export const resolveBeta = (spec: ResolvedExperiment, dim: number, horizon: number): number => {
-  if (spec.learner.beta !== "theory") return spec.learner.beta
+  const learner = lsviOf(spec)
+  if (learner.beta !== "theory") return learner.beta
   const K = learnerEpisodes(spec.stopping) * dataFactor(spec.sharing, spec.agents)
-  return theoryBeta(spec.learner.cBeta, dim, horizon, iotaOf(dim, horizon, K, spec.delta))
+  return theoryBeta(learner.cBeta, dim, horizon, iotaOf(dim, horizon, K, spec.delta))
 }
 
 /**

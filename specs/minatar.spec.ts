@@ -1,0 +1,56 @@
+/**
+ * The paper's Atari-style experiment on MinAtar-style games (docs/deep.md, "DistMT with deep
+ * learners"): N = 20 agents, M = 10 hidden tasks (five variants of Breakout, five of Space
+ * Invaders), DistMT with DQN learners and shared experience against `independent` (every agent
+ * learns every task alone with the same frames) and `oracle` (identities given).
+ */
+import { Contexts, Dqn, Env, Experiment, Stopping } from "../src/spec/Spec.ts"
+
+export default Experiment.make({
+  name: "minatar",
+  description:
+    "N = 20 agents share M = 10 hidden MinAtar-style tasks (Breakout and Space Invaders variants), learning with DQN; " +
+    "DistMT identifies tasks from random-play statistics and pools experience per task.",
+  environment: Env.minatar({ game: ["breakout", "space_invaders"], maxFrames: 2_000 }),
+  contexts: Contexts.list([
+    { game: 0 },
+    { game: 0, brickRows: 1 },
+    { game: 0, brickRows: 5 },
+    { game: 0, paddleWidth: 3 },
+    { game: 0, brickRows: 2, paddleWidth: 2 },
+    { game: 1 },
+    { game: 1, alienRows: 1 },
+    { game: 1, alienRows: 2 },
+    { game: 1, alienRows: 3, firePeriod: 20 },
+    { game: 1, alienRows: 5 }
+  ]),
+  agents: 20,
+  // The deep stage reads neither ε nor the linear learner's settings: success is learner.returnTarget.
+  epsilon: 1,
+  // c_Sep in the identification statistic's units (docs/algorithm.md, "The deep stage").
+  cSep: 0.02,
+  delta: 0.05,
+  sharing: "experience",
+  stopping: Stopping.adaptive({ maxEpisodes: 400 }),
+  learner: Dqn.learner({
+    framesPerAgent: 20_000,
+    returnTarget: [2, 2, 2, 2, 2, 4, 4, 4, 4, 4],
+    evaluationEpisodes: 20,
+    evaluationFrames: 2_000,
+    dqn: { hidden: 64, trainEvery: 4, replayStart: 2_000, epsilonFrames: 20_000, replayCapacity: 30_000, targetUpdateEvery: 500 }
+  }),
+  baselines: ["independent", "oracle"],
+  seeds: 2,
+  quick: {
+    agents: 4,
+    contexts: Contexts.list([{ game: 0 }, { game: 0, brickRows: 1 }, { game: 1 }, { game: 1, alienRows: 1 }]),
+    learner: Dqn.learner({
+      framesPerAgent: 3_000,
+      returnTarget: 1,
+      evaluationEpisodes: 4,
+      evaluationFrames: 300,
+      dqn: { hidden: 16, trainEvery: 4, replayStart: 500, epsilonFrames: 1_000, replayCapacity: 5_000 }
+    }),
+    seeds: 1
+  }
+})

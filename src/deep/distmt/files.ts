@@ -1,0 +1,122 @@
+/**
+ * The result files of a deep-stage run (docs/deep.md, "DistMT with deep learners"):
+ *
+ *   results.csv   one row per (algorithm, seed, agent, task): what the agent did, the greedy return
+ *                 of the policy it holds on fresh episodes of the true task (mean and interval), the
+ *                 target and whether it was met
+ *   curves.csv    every finished episode of every agent: (algorithm, seed, agent, frame, return, phase)
+ *   summary.json  the spec, the tasks, the random policy's returns, the identification statistic's
+ *                 separation, and per algorithm the means over seeds; written last, `complete: true`
+ */
+import type { Algorithm } from "../../run/runExperiment.ts"
+import type { DeepResults, DeepRow, DeepRun } from "./run.ts"
+
+const num = (x: number | undefined, digits = 4): string => (x === undefined || !Number.isFinite(x) ? "" : String(Number(x.toPrecision(digits + 2))))
+const opt = (x: unknown): string => (x === undefined ? "" : String(x))
+
+export const RESULT_COLUMNS = [
+  "algorithm", "seed", "agent", "slot", "task", "role", "source", "entry", "identification_episodes", "learning_episodes",
+  "identification_correct", "return", "return_lower", "return_upper", "evaluation_episodes", "target", "success",
+  "train_return_lower", "train_return_upper"
+] as const
+
+const resultLine = (r: DeepRow): string =>
+  [
+    r.algorithm, r.seed, r.agent, opt(r.slot), r.task, opt(r.role), r.source, opt(r.entry), r.identificationEpisodes, r.learningEpisodes,
+    opt(r.identificationCorrect), num(r.evaluated?.mean), num(r.evaluated?.lower), num(r.evaluated?.upper), opt(r.evaluated?.episodes),
+    r.target, r.success, num(r.certificate.lower), num(r.certificate.upper)
+  ].join(",")
+
+export const resultsCsv = (runs: ReadonlyArray<DeepRun>): string =>
+  [RESULT_COLUMNS.join(","), ...runs.flatMap((run) => run.rows.map(resultLine))].join("\n") + "\n"
+
+export const curvesCsv = (runs: ReadonlyArray<DeepRun>): string =>
+  ["algorithm,seed,agent,frame,return,phase", ...runs.flatMap((run) => run.curve.map((p) => `${run.algorithm},${run.seed},${p.agent},${p.frame},${p.ret},${p.phase}`))]
+    .join("\n") + "\n"
+
+const mean = (xs: ReadonlyArray<number>): number => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length)
+
+/** One algorithm's figures, averaged over its seeds. */
+export interface DeepAlgorithmSummary {
+  readonly algorithm: Algorithm
+  readonly seeds: number
+  /** Fraction of (agent, task) rows whose held policy met the task's target. */
+  readonly success: number
+  /** Mean greedy return over the rows. */
+  readonly meanReturn: number
+  /** Fraction of asked identifications that found the right task (undefined for `independent`). */
+  readonly identificationAccuracy: number | undefined
+  /** Instances whose identification hit its cap and learned alone (§3, capped identification). */
+  readonly unidentified: number
+  readonly framesPerAgent: number
+  readonly identificationEpisodesPerAgent: number
+  readonly registered: number
+  readonly messages: number
+  readonly bytes: number
+  readonly experienceBytes: number
+  readonly wallSeconds: number
+}
+
+export const summarize = (runs: ReadonlyArray<DeepRun>, algorithm: Algorithm): DeepAlgorithmSummary => {
+  const mine = runs.filter((r) => r.algorithm === algorithm)
+  const rows = mine.flatMap((r) => r.rows)
+  const asked = rows.filter((r) => r.identificationCorrect !== undefined)
+  const agents = mine.reduce((n, r) => n + r.frames.length, 0)
+  return {
+    algorithm,
+    seeds: mine.length,
+    success: mean(rows.map((r) => (r.success ? 1 : 0))),
+    meanReturn: mean(rows.flatMap((r) => (r.evaluated === undefined ? [] : [r.evaluated.mean]))),
+    identificationAccuracy: algorithm === "independent" || asked.length === 0 ? undefined : mean(asked.map((r) => (r.identificationCorrect ? 1 : 0))),
+    unidentified: rows.filter((r) => r.role === "unidentified").length / Math.max(1, mine.length),
+    framesPerAgent: mine.reduce((n, r) => n + r.frames.reduce((a, b) => a + b, 0), 0) / Math.max(1, agents),
+    identificationEpisodesPerAgent: rows.reduce((n, r) => n + r.identificationEpisodes, 0) / Math.max(1, agents),
+    registered: mean(mine.map((r) => r.registered)),
+    messages: mean(mine.map((r) => r.traffic.messages + r.traffic.experience.messages)),
+    bytes: mean(mine.map((r) => r.traffic.bytes + r.traffic.experience.bytes)),
+    experienceBytes: mean(mine.map((r) => r.traffic.experience.bytes)),
+    wallSeconds: mean(mine.map((r) => r.wallSeconds))
+  }
+}
+
+export const algorithmsOf = (runs: ReadonlyArray<DeepRun>): ReadonlyArray<Algorithm> => [...new Set(runs.map((r) => r.algorithm))]
+
+export const summaryJson = (r: DeepResults, complete: boolean): string => {
+  const c = r.compiled
+  return JSON.stringify({
+    stage: "deep",
+    complete,
+    spec: c.spec,
+    tasks: c.tasks.map((t, m) => ({ task: m, game: t.game, params: t.params, target: c.targets[m], randomReturn: r.random[m]?.mean })),
+    network: c.shape,
+    dqn: c.config,
+    identification: { cSep: c.spec.cSep, separation: r.separation.value, closestPair: r.separation.pair ?? null },
+    algorithms: algorithmsOf(r.runs).map((a) => summarize(r.runs, a))
+  }, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n"
+}
+
+const pad = (s: string, n: number) => s.padStart(n)
+
+/** The table `distmt run` prints for a deep run. */
+export const deepTable = (r: DeepResults): string => {
+  const head = ["algorithm", "success", "return", "ident. acc.", "unidentified", "frames/agent", "registered", "bytes", "wall s"]
+  const lines = algorithmsOf(r.runs).map((a) => {
+    const s = summarize(r.runs, a)
+    return [
+      a,
+      s.success.toFixed(2),
+      s.meanReturn.toFixed(2),
+      s.identificationAccuracy === undefined ? "—" : s.identificationAccuracy.toFixed(2),
+      s.unidentified.toFixed(1),
+      Math.round(s.framesPerAgent).toLocaleString("en-US"),
+      s.registered.toFixed(1),
+      `${(s.bytes / 2 ** 20).toFixed(1)} MiB`,
+      s.wallSeconds.toFixed(1)
+    ]
+  })
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
+  const fmt = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]) : pad(c, widths[i]))).join("  ")
+  const random = r.compiled.tasks.map((t, m) => `${m}:${r.random[m].mean.toFixed(2)}`).join(" ")
+  return [fmt(head), ...lines.map(fmt), "", `random policy's return per task: ${random}`,
+    `identification statistic: cSep = ${r.compiled.spec.cSep}, measured separation ${r.separation.value.toPrecision(3)}`].join("\n")
+}

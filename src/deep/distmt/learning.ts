@@ -1,0 +1,226 @@
+/**
+ * A deep learner behind the agents' learner interface (`Learning`, src/agent/Learning.ts): the same
+ * agent programs (src/agent/programs.ts) run DistMT and its baselines on MinAtar-style games with
+ * it (docs/algorithm.md, "The deep stage").
+ *
+ * - The identification phase (a budget with `phase: "identify"`) plays the instance with the
+ *   uniformly random policy, which is also the DQN's replay warm-up, and certifies the box of the
+ *   identification statistic (statistic.ts) until its widest coordinate is ≤ `untilWidth` (c_Sep/2)
+ *   or the phase has run `maxEpisodes` episodes.
+ * - Any other phase trains the DQN (src/deep/agent.ts) until the instance's frame budget is spent:
+ *   frames are the deep stage's budget, since episodes differ in length by orders of magnitude.
+ * - `shared` does the same while pooling experience with the task's other contributors: the
+ *   transitions it gathered so far on joining, then each episode's; the others' join its replay.
+ * - `policy` is the online network's weights.
+ *
+ * The hidden task is known to the run that opens the instance, never to this learner's caller.
+ */
+import { Effect } from "effect"
+import type { Budget, PhaseResult } from "../../agent/episodes.ts"
+import type { Exchanger, Learning, SharedResult } from "../../agent/Learning.ts"
+import { makeGame } from "../../env/minatar/index.ts"
+import type { MinAtarTask } from "../../env/minatar/spec.ts"
+import type { Certificate } from "../../learner/Lsvi.ts"
+import * as Rng from "../../rng/Rng.ts"
+import { DqnAgent } from "../agent.ts"
+import type { DqnConfig } from "../config.ts"
+import type { EngineName } from "../engine.ts"
+import { ExperienceLog, forEachTransition } from "./experience.ts"
+import type { NetworkPolicy } from "./policy.ts"
+import { EpisodeStatistic, normalQuantile } from "./statistic.ts"
+
+/** What the run watches of an instance: frames played (virtual time, progress), each episode's return. */
+export interface DeepWatch {
+  readonly frames: (count: number) => void
+  readonly episode: (frame: number, ret: number, phase: "identify" | "learn") => void
+}
+
+export interface DeepInstance {
+  readonly task: MinAtarTask
+  /** Observation channels of every network of the run: the spec's widest game's (narrower games pad with 0). */
+  readonly channels: number
+  /** Frames this instance may use in all, identification included. */
+  readonly frames: number
+  readonly config: DqnConfig
+  readonly engine: EngineName
+  /** The instance's stream ids; the game, the actions, the weights and the replay each get one split off. */
+  readonly seed: readonly [number, ...Array<number>]
+  /** δ of the identification box. */
+  readonly delta: number
+  /** Keep the transitions gathered before joining a pool (experience sharing). */
+  readonly record: boolean
+  readonly watch: DeepWatch
+}
+
+/** Frames between two yields of the agent's fiber (the other agents and the progress line run in between). */
+const CHUNK = 256
+/** Returns in the interval a learned policy is published with: the last ones of its training. */
+const WINDOW = 100
+
+const never: Certificate = { lower: Number.NEGATIVE_INFINITY, upper: Number.POSITIVE_INFINITY, width: Number.POSITIVE_INFINITY }
+
+/** mean ± z·s/√n of the last `WINDOW` returns at level 1 − δ (a description of training, not a certificate). */
+const returnInterval = (returns: ReadonlyArray<number>, delta: number): Certificate => {
+  const xs = returns.slice(-WINDOW)
+  if (xs.length < 2) return never
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1))
+  const half = normalQuantile(1 - delta / 2) * sd / Math.sqrt(xs.length)
+  return { lower: mean - half, upper: mean + half, width: 2 * half }
+}
+
+class DeepLearner {
+  private agent: DqnAgent | undefined
+  private readonly game
+  private readonly gameRng: Rng.Rng
+  private readonly actRng: Rng.Rng
+  private obs: Float32Array
+  private next: Float32Array
+  private ret = 0
+  /** Frames played on this instance. */
+  frames = 0
+  private readonly returns: Array<number> = []
+  private readonly log: ExperienceLog | undefined
+
+  constructor(readonly o: DeepInstance) {
+    this.game = makeGame(o.task.game, o.task.params as never)
+    this.gameRng = Rng.make(...o.seed, 1)
+    this.actRng = Rng.make(...o.seed, 2)
+    this.obs = new Float32Array(o.channels * 100)
+    this.next = new Float32Array(o.channels * 100)
+    this.game.reset(this.gameRng)
+    this.game.observe(this.obs)
+    this.log = o.record ? new ExperienceLog(o.channels) : undefined
+  }
+
+  readonly ready = Effect.suspend(() =>
+    this.agent !== undefined ? Effect.succeed(this.agent) : Effect.map(
+      Effect.promise(() =>
+        DqnAgent.create({ config: this.o.config, channels: this.o.channels, actions: 6, engine: this.o.engine, seed: Rng.make(...this.o.seed, 3).int(2 ** 31) })
+      ),
+      (agent) => (this.agent = agent)
+    )
+  )
+
+  /**
+   * Plays up to `count` frames (random actions, or ε-greedy with training), stopping early at the
+   * end of an episode when `stopAtEpisode` says so. Each frame's transition goes to the replay, the
+   * record `log` (if any) and the statistic (if any). Returns whether it stopped at an episode's end.
+   */
+  async play(count: number, random: boolean, log: ExperienceLog | undefined, stat: EpisodeStatistic | undefined, stopAtEpisode: () => boolean): Promise<boolean> {
+    const agent = this.agent!
+    for (let f = 0; f < count; f++) {
+      const chosen = random ? this.actRng.int(6) : agent.act(this.obs, this.actRng)
+      const action = typeof chosen === "number" ? chosen : await chosen
+      const { reward, done } = this.game.step(action, this.gameRng)
+      this.game.observe(this.next)
+      const t = { obs: this.obs, action, reward, done, nextObs: this.next }
+      agent.observe(t)
+      log?.push(t)
+      stat?.frame(this.next)
+      if (!random && agent.dueForUpdate) await agent.train()
+      this.ret += reward
+      this.frames++
+      const swap = this.obs
+      this.obs = this.next
+      this.next = swap
+      if (done) {
+        this.returns.push(this.ret)
+        this.o.watch.episode(this.frames, this.ret, random ? "identify" : "learn")
+        this.ret = 0
+        stat?.endEpisode()
+        this.game.reset(this.gameRng)
+        this.game.observe(this.obs)
+        if (stopAtEpisode()) return true
+      }
+    }
+    return false
+  }
+
+  /** Runs `play` in chunks, yielding and telling the watch between two. */
+  chunked(random: boolean, log: ExperienceLog | undefined, stat: EpisodeStatistic | undefined, over: () => boolean, stopAtEpisode: () => boolean): Effect.Effect<void> {
+    const self = this
+    return Effect.gen(function*() {
+      while (!over()) {
+        const before = self.frames
+        const room = Math.min(CHUNK, self.o.frames - self.frames)
+        if (room <= 0) return
+        const ended = yield* Effect.promise(() => self.play(room, random, log, stat, stopAtEpisode))
+        self.o.watch.frames(self.frames - before)
+        if (ended) return
+        yield* Effect.yieldNow
+      }
+    })
+  }
+
+  identify(budget: Budget): Effect.Effect<PhaseResult> {
+    const stat = new EpisodeStatistic(this.o.channels, this.o.delta)
+    const done = () => stat.episodes >= budget.maxEpisodes || stat.certificate().width <= budget.untilWidth
+    return Effect.map(
+      Effect.andThen(this.ready, this.chunked(true, this.log, stat, () => done() || this.frames >= this.o.frames, done)),
+      () => {
+        const certificate = stat.certificate()
+        return { episodes: stat.episodes, certificate, reached: certificate.width <= budget.untilWidth }
+      }
+    )
+  }
+
+  learn(): Effect.Effect<PhaseResult> {
+    const start = this.returns.length
+    return Effect.map(
+      Effect.andThen(this.ready, this.chunked(false, undefined, undefined, () => this.frames >= this.o.frames, () => false)),
+      () => ({ episodes: this.returns.length - start, certificate: returnInterval(this.returns.slice(start), this.o.delta), reached: true })
+    )
+  }
+
+  absorb(pulled: Float64Array): void {
+    const agent = this.agent!
+    forEachTransition(pulled, this.o.channels, (t) => agent.absorb(t))
+  }
+
+  shared(exchange: Exchanger<NetworkPolicy>): Effect.Effect<SharedResult<NetworkPolicy>> {
+    const self = this
+    return Effect.gen(function*() {
+      yield* self.ready
+      const start = self.returns.length
+      const joining = self.log?.toArray() ?? new Float64Array(0)
+      self.log?.clear()
+      let reply = yield* exchange(joining, 0)
+      const episode = new ExperienceLog(self.o.channels)
+      for (;;) {
+        if (reply._tag === "Solved") {
+          const { certificate, policy, reached } = reply
+          return { _tag: "Solved", episodes: self.returns.length - start, policy, certificate, reached } as const
+        }
+        self.absorb(reply.pulled)
+        if (self.frames >= self.o.frames) {
+          const certificate = returnInterval(self.returns.slice(start), self.o.delta)
+          return { _tag: "Learned", phase: { episodes: self.returns.length - start, certificate, reached: true } } as const
+        }
+        // One episode (or what is left of the budget), then push it and pull the others'.
+        episode.clear()
+        yield* self.chunked(false, episode, undefined, () => self.frames >= self.o.frames, () => true)
+        reply = yield* exchange(episode.toArray(), reply.cursor)
+      }
+    })
+  }
+
+  readonly policy: Effect.Effect<NetworkPolicy> = Effect.suspend(() =>
+    Effect.map(this.ready, (agent) => ({ shape: agent.shape, params: agent.engine.params() }))
+  )
+
+  readonly dispose: Effect.Effect<void> = Effect.promise(async () => {
+    await this.agent?.dispose()
+  })
+}
+
+/** Opens a deep instance as the agents' `Learning`; `release` is called with a way to free its engine. */
+export const deepLearning = (o: DeepInstance, release: (dispose: Effect.Effect<void>) => void): Learning<NetworkPolicy> => {
+  const learner = new DeepLearner(o)
+  release(learner.dispose)
+  return {
+    phase: (budget) => (budget.phase === "identify" ? learner.identify(budget) : learner.learn()),
+    shared: (_budget, exchange) => learner.shared(exchange),
+    policy: learner.policy
+  }
+}

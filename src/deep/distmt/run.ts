@@ -1,0 +1,265 @@
+/**
+ * Runs a deep-stage spec (`Env.minatar` with `Dqn.learner`): for each seed, DistMT and each
+ * baseline as N concurrent agent fibers running the linear stage's own agent programs
+ * (src/agent/programs.ts) with deep learners (learning.ts), their requests to a fresh in-process
+ * coordinator in virtual-time order (frames are the clock); then every held policy is evaluated on
+ * its true task (evaluate.ts). Ground truth lives here, never in the agents' code path.
+ */
+import { Effect } from "effect"
+import type { AgentConfig, AgentResult, InstanceOutcome } from "../../agent/programs.ts"
+import { distmtAgentOn, independentAgent, oracleAgentOn } from "../../agent/programs.ts"
+import { emptySnapshot, makeFrom, noTraffic, type Traffic } from "../../coordinator/Coordinator.ts"
+import type { Certificate } from "../../learner/Lsvi.ts"
+import { assign } from "../../run/assignment.ts"
+import { identificationChecks } from "../../run/evaluate.ts"
+import type { Algorithm, ProgressSink } from "../../run/runExperiment.ts"
+import { silentProgress } from "../../run/runExperiment.ts"
+import { sequenced, VirtualTime } from "../../run/VirtualTime.ts"
+import { type DeepCompiled } from "./compile.ts"
+import type { Experiment } from "../../spec/Spec.ts"
+import { runOnWorkers, type WorkerError } from "./units.ts"
+import { type Estimate, Evaluator, randomReturn } from "./evaluate.ts"
+import { deepLearning, type DeepWatch } from "./learning.ts"
+import { deepSizes, type NetworkPolicy } from "./policy.ts"
+import { statisticSeparation } from "./statistic.ts"
+
+/** The deep stage's agent settings (§3): identify until the box is c_Sep/2 wide; learn by frames. */
+export const deepAgentConfig = (c: DeepCompiled): AgentConfig => {
+  const s = c.spec
+  const maxEpisodes = s.stopping._tag === "Adaptive" ? s.stopping.maxEpisodes : 50_000
+  const byFrames = { untilWidth: Number.NEGATIVE_INFINITY, maxEpisodes: Number.POSITIVE_INFINITY }
+  return {
+    identify: { untilWidth: s.cSep / 2, maxEpisodes, phase: "identify" },
+    learn: byFrames,
+    solo: byFrames,
+    // The oracle's placeholder interval must hold any return.
+    horizon: Number.MAX_VALUE,
+    sharing: s.sharing,
+    adaptive: true
+  }
+}
+
+/** One (algorithm, seed, agent, task): what the agent did and how its policy plays the true task. */
+export interface DeepRow {
+  readonly algorithm: Algorithm
+  readonly seed: number
+  readonly agent: number
+  readonly slot: number | undefined
+  readonly task: number
+  readonly identificationEpisodes: number
+  readonly learningEpisodes: number
+  readonly entry: number | undefined
+  readonly role: InstanceOutcome["role"] | undefined
+  readonly source: InstanceOutcome["source"] | "fetched" | "missing"
+  readonly identificationCorrect: boolean | undefined
+  /** The greedy return on fresh episodes of the true task (ground truth). */
+  readonly evaluated: Estimate | undefined
+  readonly target: number
+  readonly success: boolean
+  /** The interval the policy was published with (the last training returns). */
+  readonly certificate: Certificate
+}
+
+/** A learning-curve point: an episode of an agent ended at its `frame`-th frame of the run with `ret`. */
+export interface DeepCurvePoint {
+  readonly agent: number
+  readonly frame: number
+  readonly ret: number
+  readonly phase: "identify" | "learn"
+}
+
+export interface DeepRun {
+  readonly algorithm: Algorithm
+  readonly seed: number
+  readonly rows: ReadonlyArray<DeepRow>
+  readonly traffic: Traffic
+  readonly registered: number
+  readonly wallSeconds: number
+  /** Frames each agent played. */
+  readonly frames: ReadonlyArray<number>
+  readonly curve: ReadonlyArray<DeepCurvePoint>
+}
+
+export interface DeepResults {
+  readonly compiled: DeepCompiled
+  readonly runs: ReadonlyArray<DeepRun>
+  /** The random policy's return per task, and the identification statistic's separation. */
+  readonly random: ReadonlyArray<Estimate>
+  readonly separation: { readonly value: number; readonly pair: readonly [number, number] | undefined }
+}
+
+export const runDeepAlgorithm = (
+  c: DeepCompiled,
+  algorithm: Algorithm,
+  seed: number,
+  progress: ProgressSink = silentProgress
+): Effect.Effect<DeepRun> =>
+  Effect.gen(function*() {
+    const s = c.spec
+    const N = s.agents
+    const M = c.tasks.length
+    const tasksOf = algorithm === "independent"
+      ? Array.from({ length: N }, () => Array.from({ length: M }, (_, m) => m))
+      : assign(s.assignment, N, M, seed)
+    progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
+    const time = new VirtualTime(N)
+    const inner = yield* makeFrom<NetworkPolicy>({ ...emptySnapshot, entries: [] }, deepSizes(c.channels))
+    const server = sequenced(inner, time)
+    const config = deepAgentConfig(c)
+    const frames = new Array<number>(N).fill(0)
+    const curve: Array<DeepCurvePoint> = []
+    const disposers: Array<Effect.Effect<void>> = []
+    const record = algorithm !== "independent" && s.sharing === "experience"
+    const started = performance.now()
+    const agentRun = (agent: number): Effect.Effect<AgentResult<NetworkPolicy>> => {
+      const per = Math.floor(s.learner._tag === "Dqn" ? s.learner.framesPerAgent / tasksOf[agent].length : 0)
+      const instances = tasksOf[agent].map((task, slot) => () => {
+        if (slot > 0) progress.instanceDone(agent)
+        // The agent's frames before this instance: a curve point's frame counts from the run's start.
+        const before = frames[agent]
+        const watch: DeepWatch = {
+          frames: (n) => {
+            frames[agent] += n
+            time.advance(agent, n)
+            progress.episodes(n)
+          },
+          episode: (frame, ret, phase) => curve.push({ agent, frame: before + frame, ret, phase })
+        }
+        return deepLearning({
+          task: c.tasks[task],
+          channels: c.channels,
+          frames: per,
+          config: c.config,
+          engine: c.settings.engine,
+          seed: [seed, agent, slot, task],
+          delta: s.delta,
+          record,
+          watch
+        }, (d) => disposers.push(d))
+      })
+      const run = algorithm === "distmt"
+        ? distmtAgentOn(server, agent, instances, config)
+        : algorithm === "oracle"
+        ? oracleAgentOn(server, agent, instances, tasksOf[agent], config)
+        : independentAgent(agent, instances, config)
+      return run.pipe(
+        Effect.tap((r) => Effect.sync(() => r.outcomes.length > 0 && progress.instanceDone(agent))),
+        Effect.ensuring(Effect.sync(() => time.retire(agent)))
+      )
+    }
+    const results = yield* Effect.forEach(Array.from({ length: N }, (_, a) => a), agentRun, { concurrency: "unbounded" })
+    const wallSeconds = (performance.now() - started) / 1000
+    const traffic = yield* inner.traffic
+    const registry = yield* inner.registry
+    const rows = yield* Effect.promise(() => deepRows(c, algorithm, seed, results, tasksOf))
+    yield* Effect.forEach(disposers, (d) => d, { discard: true })
+    return {
+      algorithm,
+      seed,
+      rows,
+      traffic: algorithm === "independent" ? noTraffic : traffic,
+      registered: algorithm === "independent" ? 0 : registry.length,
+      wallSeconds,
+      frames,
+      curve
+    }
+  })
+
+/**
+ * Every held policy evaluated on its true task: each instance's, and, for the algorithms with a
+ * server, each task of the run the agent did not face but fetched (§3 step 4).
+ */
+const deepRows = async (
+  c: DeepCompiled,
+  algorithm: Algorithm,
+  seed: number,
+  results: ReadonlyArray<AgentResult<NetworkPolicy>>,
+  tasksOf: ReadonlyArray<ReadonlyArray<number>>
+): Promise<Array<DeepRow>> => {
+  const s = c.settings
+  const evaluator = new Evaluator(c.shape, s.engine, c.tasks, seed, s.evaluationEpisodes, s.evaluationFrames, c.spec.delta)
+  const outcomes = results.map((r) => r.outcomes)
+  const checks = algorithm === "independent" ? undefined : identificationChecks(outcomes, tasksOf)
+  const appeared = [...new Set(tasksOf.flat())].sort((a, b) => a - b)
+  const rows: Array<DeepRow> = []
+  const row = async (agent: number, task: number, o: Omit<DeepRow, "algorithm" | "seed" | "agent" | "task" | "evaluated" | "target" | "success">, policy: NetworkPolicy | undefined) => {
+    const evaluated = policy === undefined ? undefined : await evaluator.evaluate(policy, task)
+    const target = c.targets[task]
+    rows.push({ algorithm, seed, agent, task, ...o, evaluated, target, success: evaluated !== undefined && evaluated.mean >= target })
+  }
+  try {
+    for (const [agent, r] of results.entries()) {
+      for (const o of r.outcomes) {
+        const task = tasksOf[agent][o.slot]
+        await row(agent, task, {
+          slot: o.slot,
+          identificationEpisodes: o.identificationEpisodes,
+          learningEpisodes: o.learningEpisodes,
+          entry: o.entry,
+          role: o.role,
+          source: o.source,
+          identificationCorrect: checks?.correct.get(o),
+          certificate: o.certificate
+        }, o.policy)
+      }
+      if (checks === undefined) continue
+      for (const task of appeared.filter((t) => !tasksOf[agent].includes(t))) {
+        const entry = checks.entryOf.get(task)
+        const p = entry === undefined ? undefined : r.fetched.find((f) => f.task === entry)
+        const none: Certificate = { lower: Number.NaN, upper: Number.NaN, width: Number.NaN }
+        await row(agent, task, {
+          slot: undefined,
+          identificationEpisodes: 0,
+          learningEpisodes: 0,
+          entry,
+          role: undefined,
+          source: p === undefined ? "missing" : "fetched",
+          identificationCorrect: undefined,
+          certificate: p?.certificate ?? none
+        }, p?.policy)
+      }
+    }
+  } finally {
+    await evaluator.dispose()
+  }
+  return rows
+}
+
+/** Every (algorithm, seed) unit of a deep run, in the order results list them. */
+export const deepUnits = (s: Experiment): ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }> =>
+  Array.from({ length: s.seeds }, (_, r) => s.seed + r).flatMap((seed) =>
+    (["distmt", ...s.baselines] as Array<Algorithm>).map((algorithm) => ({ algorithm, seed }))
+  )
+
+/**
+ * Every seed × (DistMT and the spec's baselines), then the references every report needs. With
+ * `workers` > 1 the units run on that many worker threads at once (units.ts), with the same
+ * results: each unit is a function of its seed.
+ */
+export const runDeepExperiment = <E = never, R = never>(
+  c: DeepCompiled,
+  progress: ProgressSink = silentProgress,
+  onRun: (finished: ReadonlyArray<DeepRun>) => Effect.Effect<void, E, R> = () => Effect.void,
+  workers = 1
+): Effect.Effect<DeepResults, E | WorkerError, R> =>
+  Effect.gen(function*() {
+    const s = c.spec
+    const units = deepUnits(s)
+    progress.plan?.(units)
+    const runs: Array<DeepRun> = []
+    const finished = (run: DeepRun) =>
+      Effect.suspend(() => {
+        runs.push(run)
+        // Saved in the order of the units, whatever order they finish in.
+        runs.sort((a, b) => units.findIndex((u) => u.algorithm === a.algorithm && u.seed === a.seed) - units.findIndex((u) => u.algorithm === b.algorithm && u.seed === b.seed))
+        return onRun(runs)
+      })
+    if (workers <= 1) {
+      for (const u of units) yield* Effect.flatMap(runDeepAlgorithm(c, u.algorithm, u.seed, progress), finished)
+    } else {
+      yield* runOnWorkers(s, units, Math.min(workers, units.length), progress, finished)
+    }
+    const random = c.tasks.map((t, m) => randomReturn(t, m, 200, c.settings.evaluationFrames, s.delta))
+    const { value, pair } = statisticSeparation(c.tasks, c.channels, 200)
+    return { compiled: c, runs: [...runs], random, separation: { value, pair } }
+  })

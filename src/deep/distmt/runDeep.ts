@@ -1,0 +1,105 @@
+/**
+ * `distmt run <spec>` for a deep-stage spec: runs every unit with a progress line, writes
+ * results.csv and curves.csv after each unit (results are never lost to a later failure), and
+ * summary.json last with `complete: true`. The folder is a new one (runs/<name>/<timestamp>) or an
+ * empty `--out`; a deep run does not resume yet (docs/deep.md).
+ */
+import { NodeServices } from "@effect/platform-node"
+import { Console, Data, Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { lockDir, newRunDir } from "../../cli/outDir.ts"
+import { writeAtomic } from "../../report/files.ts"
+import type { ProgressSink } from "../../run/runExperiment.ts"
+import type { Experiment } from "../../spec/Spec.ts"
+import { curvesCsv, deepTable, resultsCsv, summaryJson } from "./files.ts"
+import { compileDeep } from "./compile.ts"
+import { writeDeepReport } from "./report.ts"
+import { type DeepResults, runDeepExperiment } from "./run.ts"
+
+export class DeepOutError extends Data.TaggedError("DeepOutError")<{ readonly message: string }> {}
+
+/** A progress line in frames: the deep stage's unit of work. */
+const frameProgress = (total: number): ProgressSink & { readonly finish: () => void } => {
+  const tty = process.stderr.isTTY === true
+  let label = ""
+  let frames = 0
+  let unitFrames = 0
+  let last = 0
+  const started = performance.now()
+  const draw = (force: boolean) => {
+    const now = performance.now()
+    // A terminal's line is redrawn twice a second; a log gets a line every 30 s.
+    if (!force && now - last < (tty ? 500 : 30_000)) return
+    last = now
+    const rate = frames / Math.max(1e-3, (now - started) / 1000)
+    const line = `distmt · ${label}: ${unitFrames.toLocaleString("en-US")} frames; all units ${frames.toLocaleString("en-US")}/${total.toLocaleString("en-US")} (${Math.round(rate).toLocaleString("en-US")}/s)`
+    process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`)
+  }
+  return {
+    start: (l) => {
+      if (label !== "") draw(true)
+      label = l
+      unitFrames = 0
+    },
+    episodes: (n) => {
+      frames += n
+      unitFrames += n
+      draw(false)
+    },
+    instanceDone: () => {},
+    finish: () => {
+      draw(true)
+      if (tty) process.stderr.write("\n")
+    }
+  }
+}
+
+const write = (dir: string, r: DeepResults, complete: boolean) =>
+  Effect.gen(function*() {
+    yield* writeAtomic(path.join(dir, "results.csv"), resultsCsv(r.runs))
+    yield* writeAtomic(path.join(dir, "curves.csv"), curvesCsv(r.runs))
+    yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(r, complete))
+  }).pipe(Effect.provide(NodeServices.layer))
+
+export const runDeep = (spec: Experiment, out: string | undefined, threads: number | "auto" = spec.threads) =>
+  Effect.scoped(Effect.gen(function*() {
+    const c = compileDeep(spec)
+    const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
+    let dir: string
+    if (out === undefined) dir = yield* newRunDir(path.join("runs", spec.name), stamp)
+    else {
+      if (fs.existsSync(out) && fs.readdirSync(out).length > 0) {
+        return yield* new DeepOutError({ message: `--out ${out}: expected a new or empty folder (a deep run does not resume yet)` })
+      }
+      dir = out
+    }
+    yield* lockDir(dir, out === undefined ? dir : `--out ${dir}`)
+    const units = spec.seeds * (1 + spec.baselines.length)
+    const framesPerAgent = spec.learner._tag === "Dqn" ? spec.learner.framesPerAgent : 0
+    yield* Console.log(
+      `distmt: ${spec.name}: deep stage, N = ${spec.agents} agents, M = ${c.tasks.length} tasks ` +
+        `(${[...new Set(c.tasks.map((t) => t.game))].join(", ")}), ${framesPerAgent.toLocaleString("en-US")} frames per agent, ` +
+        `network ${c.shape.channels}×10×10 → conv ${c.shape.convChannels} → ${c.shape.hidden} → 6, cSep = ${spec.cSep}, ` +
+        `${spec.seeds} seed${spec.seeds === 1 ? "" : "s"}, algorithms: distmt${spec.baselines.map((b) => `, ${b}`).join("")}, ` +
+        `${Math.min(threads === "auto" ? os.availableParallelism() : threads, units)} unit(s) at a time`
+    )
+    const progress = frameProgress(units * spec.agents * framesPerAgent)
+    const partial = (runs: DeepResults["runs"]) => write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
+    // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
+    const workers = Math.min(threads === "auto" ? os.availableParallelism() : threads, units)
+    const results = yield* runDeepExperiment(c, progress, partial, workers).pipe(
+      Effect.onInterrupt(() => Effect.sync(() => {
+        progress.finish()
+        process.stderr.write(`\ninterrupted: the finished units are saved in ${dir}/ (summary.json says complete: false)\n`)
+      }))
+    )
+    progress.finish()
+    // The report first, then summary.json, which says the folder is complete.
+    yield* Effect.promise(() => writeDeepReport(dir, results))
+    yield* write(dir, results, true)
+    yield* Console.log(`\n${deepTable(results)}`)
+    yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, curves.csv, report.md, plots/)`)
+    return dir
+  }))

@@ -1,0 +1,75 @@
+/**
+ * The deep stage's experiment as a user runs it (docs/deep.md, "DistMT with deep learners"):
+ * `distmt run specs/minatar.spec.ts --quick`, then its folder: every file there, summary.json last
+ * and complete, and the summary's and the report's numbers the ones results.csv gives.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const root = path.resolve(import.meta.dirname, "..")
+const cli = path.join(root, "bin", "distmt.mjs")
+const distmt = (...args: Array<string>) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", timeout: 300_000 })
+
+const parseCsv = (text: string): Array<Record<string, string>> => {
+  const [head, ...lines] = text.trim().split("\n")
+  const keys = head.split(",")
+  return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [keys[i], v])))
+}
+
+describe("distmt run specs/minatar.spec.ts --quick", () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-")), "run")
+  const r = distmt("run", "specs/minatar.spec.ts", "--quick", "--out", out)
+
+  it("runs the three algorithms and writes every file, summary.json complete", () => {
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/deep stage, N = 4 agents, M = 4 tasks/)
+    expect(r.stdout).toMatch(/^distmt\s/m)
+    expect(r.stdout).toMatch(/^oracle\s/m)
+    expect(r.stdout).toMatch(/^independent\s/m)
+    for (const f of ["summary.json", "results.csv", "curves.csv", "report.md", "plots/returns.svg", "plots/task-0.png"]) {
+      expect(fs.existsSync(path.join(out, f)), f).toBe(true)
+    }
+    const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))
+    expect(summary.stage).toBe("deep")
+    expect(summary.complete).toBe(true)
+    expect(summary.tasks).toHaveLength(4)
+  })
+
+  it("summary.json's figures are results.csv's", () => {
+    const rows = parseCsv(fs.readFileSync(path.join(out, "results.csv"), "utf8"))
+    const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))
+    for (const s of summary.algorithms) {
+      const mine = rows.filter((row) => row.algorithm === s.algorithm)
+      // Every agent holds a policy of every task that appeared (fetched at the end, §3 step 4).
+      expect(mine).toHaveLength(4 * 4)
+      expect(s.success).toBeCloseTo(mine.filter((row) => row.success === "true").length / mine.length, 12)
+      const returns = mine.filter((row) => row.return !== "").map((row) => Number(row.return))
+      expect(s.meanReturn).toBeCloseTo(returns.reduce((a, b) => a + b, 0) / returns.length, 4)
+      for (const row of mine.filter((x) => x.return !== "")) {
+        expect(row.success).toBe(String(Number(row.return) >= Number(row.target)))
+      }
+    }
+    const distmtSummary = summary.algorithms.find((s: { algorithm: string }) => s.algorithm === "distmt")
+    expect(distmtSummary.bytes).toBeGreaterThan(0)
+    expect(summary.algorithms.find((s: { algorithm: string }) => s.algorithm === "independent").bytes).toBe(0)
+  })
+
+  it("the report shows the printed table and a row per task with a strip of frames", () => {
+    const report = fs.readFileSync(path.join(out, "report.md"), "utf8")
+    const table = r.stdout.split("\n").filter((l) => /^(distmt|independent|oracle)\s/.test(l))
+    expect(table).toHaveLength(3)
+    for (const line of table) expect(report).toContain(line)
+    for (let m = 0; m < 4; m++) expect(report).toContain(`![task ${m}](plots/task-${m}.png)`)
+    // A PNG, not an empty file.
+    expect(fs.readFileSync(path.join(out, "plots", "task-0.png")).subarray(1, 4).toString()).toBe("PNG")
+  })
+
+  it("refuses an --out folder that holds files, naming it, and writes nothing there", () => {
+    const again = distmt("run", "specs/minatar.spec.ts", "--quick", "--out", out)
+    expect(again.status).not.toBe(0)
+    expect(again.stderr + again.stdout).toMatch(/--out .*expected a new or empty folder/)
+  })
+}, 300_000)
