@@ -156,6 +156,29 @@ describe("DistMT with DQN learners, whole runs", () => {
     expect(run.registered).toBe(0)
   })
 
+  it("with SimNet the server identifies from the instances' features: one entry per task, every instance right, the features counted", async () => {
+    const simnet = compileDeep(spec({ learner: Dqn.learner({ ...c.settings, framesPerAgent: 900, identification: "simnet", identificationFrames: 800 }) }))
+    const run = await Effect.runPromise(runDeepAlgorithm(simnet, "distmt", 0))
+    const own = run.rows.filter((r) => r.slot !== undefined)
+    expect(run.registered).toBe(4)
+    expect(own.every((r) => r.identificationCorrect === true)).toBe(true)
+    // Each request carries 800 transitions × 103 float32 features.
+    expect(run.traffic.bytes).toBeGreaterThan(8 * 800 * 103 * 4)
+  })
+
+  it("a lifelong agent keeps one network: it holds its last network for every task, and what it had at each switch is evaluated apart", async () => {
+    const lifelong = compileDeep(spec({ agents: 2, learner: Dqn.learner({ ...c.settings, lifelong: true, dqn: { ...c.settings.dqn, ewcLambda: 100, fisherSamples: 64 } }) }))
+    const run = await Effect.runPromise(runDeepAlgorithm(lifelong, "independent", 0))
+    expect(run.rows).toHaveLength(2 * 4)
+    for (const r of run.rows) {
+      expect(r.evaluatedWhenLearned).toBeDefined()
+      // The last task's network is the one held at the end: the same weights, the same episodes.
+      if (r.slot === 3) expect(r.evaluatedWhenLearned).toEqual(r.evaluated)
+    }
+    // Earlier tasks are held by a network trained on later ones since: not the one they were learned with.
+    expect(run.rows.some((r) => r.slot! < 3 && r.evaluatedWhenLearned!.mean !== r.evaluated!.mean)).toBe(true)
+  })
+
   it("independent faces every task with the same frames per agent, split among them", async () => {
     const run = await Effect.runPromise(runDeepAlgorithm(c, "independent", 0))
     expect(run.rows).toHaveLength(8 * 4)

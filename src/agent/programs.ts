@@ -266,9 +266,9 @@ export const distmtAgentOn = <P>(
   serverAgent(server, agent, instances, config.learn, config.sharing, (server, learning) =>
     Effect.gen(function*() {
       const explore = yield* learning.phase(config.identify)
-      const { lower, upper, more } = explore.certificate
+      // The certificate's interval, with the deep stage's extra coordinates or evidence if it has them.
+      const { width: _width, ...interval } = explore.certificate
       // Capped identification (§3): an interval wider than c_Sep/2 could overlap several tasks.
-      const interval = more === undefined ? { lower, upper } : { lower, upper, more }
       const request = config.adaptive && !explore.reached ? undefined : server.identify(agent, interval)
       return { episodes: explore.episodes, request, reached: explore.reached }
     }))

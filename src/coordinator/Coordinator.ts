@@ -33,6 +33,11 @@ export interface Interval {
    * sets it (and the cluster's protocol does not carry it).
    */
   readonly more?: { readonly lower: ReadonlyArray<number>; readonly upper: ReadonlyArray<number> }
+  /**
+   * What a server that identifies by a learned similarity needs of the instance: its experience's
+   * features (the deep stage's SimNet, src/deep/distmt/simnet.ts), sent with the request.
+   */
+  readonly evidence?: Float32Array
 }
 
 export type TaskStatus = "learning" | "solved" | "open"
@@ -133,6 +138,7 @@ const overlaps = (a: Interval, b: Interval): boolean =>
 
 /** I_j ∩ I, coordinate by coordinate (§3 step 2). */
 const intersect = (a: Interval, b: Interval): Interval => {
+  // The evidence was the request's: the registry keeps intervals only.
   const base = { lower: Math.max(a.lower, b.lower), upper: Math.min(a.upper, b.upper) }
   if (a.more === undefined || b.more === undefined) return a.more === undefined ? (b.more === undefined ? base : { ...base, more: b.more }) : { ...base, more: a.more }
   return {
@@ -275,13 +281,23 @@ export const linearSizes: Sizes<Policy> = { policyBytes, transitions, transition
  * are gone: each entry gets a fresh outcome for its epoch, and a waiter that asks again (by task
  * and epoch) waits on it.
  */
+/**
+ * How `identify` finds the registered task an interval matches (§3 step 2): by default the first
+ * whose interval overlaps it. A stage may decide otherwise from the request's `evidence` (the deep
+ * stage's SimNet); it runs inside the same atomic step as the registration.
+ */
+export type Match<P> = (entries: ReadonlyArray<Entry<P>>, interval: Interval) => Entry<P> | undefined
+
+const byOverlap = <P>(entries: ReadonlyArray<Entry<P>>, interval: Interval): Entry<P> | undefined =>
+  entries.find((e) => overlaps(e.interval, interval))
+
 export function makeFrom(snapshot: Snapshot): Effect.Effect<InProcessCoordinator>
-export function makeFrom<P>(snapshot: Snapshot<P>, sizes: Sizes<P>): Effect.Effect<InProcessCoordinator<P>>
-export function makeFrom<P>(snapshot: Snapshot<P>, sizes?: Sizes<P>): Effect.Effect<InProcessCoordinator<P>> {
-  return makeWith(snapshot, sizes ?? (linearSizes as unknown as Sizes<P>))
+export function makeFrom<P>(snapshot: Snapshot<P>, sizes: Sizes<P>, match?: Match<P>): Effect.Effect<InProcessCoordinator<P>>
+export function makeFrom<P>(snapshot: Snapshot<P>, sizes?: Sizes<P>, match?: Match<P>): Effect.Effect<InProcessCoordinator<P>> {
+  return makeWith(snapshot, sizes ?? (linearSizes as unknown as Sizes<P>), match ?? byOverlap)
 }
 
-const makeWith = <P>(snapshot: Snapshot<P>, sizes: Sizes<P>): Effect.Effect<InProcessCoordinator<P>> => Effect.gen(function*() {
+const makeWith = <P>(snapshot: Snapshot<P>, sizes: Sizes<P>, match: Match<P>): Effect.Effect<InProcessCoordinator<P>> => Effect.gen(function*() {
   const { policyBytes, transitions, transitionBytes } = sizes
   const state = yield* Ref.make<State<P>>({
     entries: snapshot.entries.map((e) => ({ ...e, outcome: Deferred.makeUnsafe<Outcome<P>>() })),
@@ -296,10 +312,11 @@ const makeWith = <P>(snapshot: Snapshot<P>, sizes: Sizes<P>): Effect.Effect<InPr
     key: number | undefined
   ) =>
     Ref.modify(state, (s): readonly [Identification<P>, State<P>] => {
-      const request = HEADER + INTERVAL + 16 * (interval.more?.lower.length ?? 0)
+      const request = HEADER + INTERVAL + 16 * (interval.more?.lower.length ?? 0) + 4 * (interval.evidence?.length ?? 0)
       const found = find(s.entries)
       if (found === undefined) {
-        const e = newEntry<P>(s.entries.length, key, interval, agent)
+        const { evidence: _evidence, ...kept } = interval
+        const e = newEntry<P>(s.entries.length, key, kept, agent)
         return [
           { _tag: "Registered", task: e.id },
           { entries: [...s.entries, e], pools: [...s.pools, []], traffic: count(s.traffic, 2, request + HEADER) }
@@ -314,7 +331,7 @@ const makeWith = <P>(snapshot: Snapshot<P>, sizes: Sizes<P>): Effect.Effect<InPr
     })
 
   const identify = (agent: number, interval: Interval) =>
-    identifyWith(agent, interval, (entries) => entries.find((e) => overlaps(e.interval, interval)), undefined)
+    identifyWith(agent, interval, (entries) => match(entries, interval), undefined)
 
   const identifyKnown = (agent: number, key: number, interval: Interval) =>
     identifyWith(agent, interval, (entries) => entries.find((e) => e.key === key), key)

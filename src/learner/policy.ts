@@ -42,6 +42,8 @@ export interface Certificate {
    * the linear stage's certificates never have it.
    */
   readonly more?: { readonly lower: ReadonlyArray<number>; readonly upper: ReadonlyArray<number> }
+  /** The deep stage's SimNet input: the features of the identification phase's transitions. */
+  readonly evidence?: Float32Array
 }
 
 /** The bonus β‖φ‖_{Λ⁻¹} = β √(φᵀΛ⁻¹φ) (§2); rounding can make the form a hair negative, hence the max. */

@@ -204,12 +204,25 @@ export interface DqnLearner {
   readonly evaluationFrames?: number
   /** "onnx" (default) or "ts", the plain TypeScript reference (slow; for tests). */
   readonly engine?: "onnx" | "ts"
+  /**
+   * How instances are identified (docs/algorithm.md §9): "occupancy" (default), the box of the
+   * channels' occupancy under random play; or "simnet", the server's similarity network
+   * (docs/deep.md, "SimNet") on `identificationFrames` frames of random play.
+   */
+  readonly identification?: "occupancy" | "simnet"
+  /** Random-play frames an instance sends SimNet (default 2,500; "simnet" only). */
+  readonly identificationFrames?: number
+  /**
+   * Lifelong learning (default false): an agent keeps one network over its instances, consolidated
+   * with EWC (`dqn.ewcLambda`) at each switch, and holds that network for every task at the end.
+   */
+  readonly lifelong?: boolean
 }
 
 /** The DQN settings a spec may change (src/deep/config.ts). */
 export type DqnField =
   | "batchSize" | "replayCapacity" | "replayStart" | "epsilonStart" | "epsilonEnd" | "epsilonFrames" | "trainEvery"
-  | "targetUpdateEvery" | "gamma" | "learningRate" | "hidden" | "convChannels" | "ewcLambda"
+  | "targetUpdateEvery" | "gamma" | "learningRate" | "hidden" | "convChannels" | "ewcLambda" | "fisherSamples"
 
 export const Dqn = {
   learner: (p: Omit<DqnLearner, "_tag">): DqnLearner => ({ _tag: "Dqn", ...p })
@@ -392,6 +405,9 @@ export interface DqnSettings {
   readonly evaluationEpisodes: number
   readonly evaluationFrames: number
   readonly engine: "onnx" | "ts"
+  readonly identification: "occupancy" | "simnet"
+  readonly identificationFrames: number
+  readonly lifelong: boolean
 }
 
 /** The linear stage's learner settings; only the deep stage's runs have others (decode checks that). */

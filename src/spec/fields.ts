@@ -118,14 +118,18 @@ const DqnLearner = Schema.Struct({
     learningRate: Schema.optionalKey(Positive),
     hidden: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(4096))),
     convChannels: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(256))),
-    ewcLambda: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)))
+    ewcLambda: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
+    fisherSamples: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(1_000_000)))
   })),
   returnTarget: Schema.Union([Schema.Finite, Schema.Array(Schema.Finite).check(Schema.isMinLength(1))]).annotate({
     expected: "a return to reach (one number, or one per context)"
   }),
   evaluationEpisodes: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(100_000))),
   evaluationFrames: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(1_000_000))),
-  engine: Schema.optionalKey(Schema.Literals(["onnx", "ts"]))
+  engine: Schema.optionalKey(Schema.Literals(["onnx", "ts"])),
+  identification: Schema.optionalKey(Schema.Literals(["occupancy", "simnet"])),
+  identificationFrames: Schema.optionalKey(WholePositive.check(Schema.isLessThanOrEqualTo(1_000_000))),
+  lifelong: Schema.optionalKey(Schema.Boolean)
 })
 
 export const Learner = Schema.Union([LsviLearner, DqnLearner]).annotate({

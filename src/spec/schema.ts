@@ -186,7 +186,10 @@ const withDefaults = (s: typeof ExperimentInput.Type): Experiment => {
       returnTarget: learner.returnTarget,
       evaluationEpisodes: learner.evaluationEpisodes ?? 20,
       evaluationFrames: learner.evaluationFrames ?? 2_000,
-      engine: learner.engine ?? "onnx"
+      engine: learner.engine ?? "onnx",
+      identification: learner.identification ?? "occupancy",
+      identificationFrames: learner.identificationFrames ?? 2_500,
+      lifelong: learner.lifelong ?? false
     }
     : { _tag: "LsviUcb", beta: learner.beta ?? "theory", cBeta: learner.cBeta ?? 1, lambda: learner.lambda ?? 1 }
   const stopping = s.stopping ?? { _tag: "Adaptive" as const }

@@ -17,14 +17,14 @@ const opt = (x: unknown): string => (x === undefined ? "" : String(x))
 export const RESULT_COLUMNS = [
   "algorithm", "seed", "agent", "slot", "task", "role", "source", "entry", "identification_episodes", "learning_episodes",
   "identification_correct", "return", "return_lower", "return_upper", "evaluation_episodes", "target", "success",
-  "train_return_lower", "train_return_upper"
+  "train_return_lower", "train_return_upper", "return_when_learned"
 ] as const
 
 const resultLine = (r: DeepRow): string =>
   [
     r.algorithm, r.seed, r.agent, opt(r.slot), r.task, opt(r.role), r.source, opt(r.entry), r.identificationEpisodes, r.learningEpisodes,
     opt(r.identificationCorrect), num(r.evaluated?.mean), num(r.evaluated?.lower), num(r.evaluated?.upper), opt(r.evaluated?.episodes),
-    r.target, r.success, num(r.certificate.lower), num(r.certificate.upper)
+    r.target, r.success, num(r.certificate.lower), num(r.certificate.upper), num(r.evaluatedWhenLearned?.mean)
   ].join(",")
 
 export const resultsCsv = (runs: ReadonlyArray<DeepRun>): string =>
@@ -55,6 +55,11 @@ export interface DeepAlgorithmSummary {
   readonly bytes: number
   readonly experienceBytes: number
   readonly wallSeconds: number
+  /**
+   * Lifelong learning: the mean, over the tasks an agent learned, of the return its network had
+   * when it finished the task minus the return of the network it holds at the end (undefined otherwise).
+   */
+  readonly forgetting: number | undefined
 }
 
 export const summarize = (runs: ReadonlyArray<DeepRun>, algorithm: Algorithm): DeepAlgorithmSummary => {
@@ -75,7 +80,10 @@ export const summarize = (runs: ReadonlyArray<DeepRun>, algorithm: Algorithm): D
     messages: mean(mine.map((r) => r.traffic.messages + r.traffic.experience.messages)),
     bytes: mean(mine.map((r) => r.traffic.bytes + r.traffic.experience.bytes)),
     experienceBytes: mean(mine.map((r) => r.traffic.experience.bytes)),
-    wallSeconds: mean(mine.map((r) => r.wallSeconds))
+    wallSeconds: mean(mine.map((r) => r.wallSeconds)),
+    forgetting: rows.some((r) => r.evaluatedWhenLearned !== undefined)
+      ? mean(rows.flatMap((r) => (r.evaluatedWhenLearned === undefined || r.evaluated === undefined ? [] : [r.evaluatedWhenLearned.mean - r.evaluated.mean])))
+      : undefined
   }
 }
 

@@ -25,6 +25,7 @@ import * as Rng from "../../rng/Rng.ts"
 import { DqnAgent } from "../agent.ts"
 import type { DqnConfig } from "../config.ts"
 import type { EngineName } from "../engine.ts"
+import { FEATURES, transitionFeatures } from "../simnet/features.ts"
 import { ExperienceLog, forEachTransition } from "./experience.ts"
 import type { NetworkPolicy } from "./policy.ts"
 import { EpisodeStatistic, normalQuantile } from "./statistic.ts"
@@ -49,6 +50,17 @@ export interface DeepInstance {
   readonly delta: number
   /** Keep the transitions gathered before joining a pool (experience sharing). */
   readonly record: boolean
+  /**
+   * Identify with SimNet (simnet.ts): the identification phase plays this many random frames and
+   * sends their features instead of certifying the occupancy box. `gameIndex` is the game's place
+   * in the list of games SimNet knows (the game is seen, the task is not).
+   */
+  readonly simnet?: { readonly frames: number; readonly gameIndex: number }
+  /**
+   * Lifelong learning (docs/algorithm.md §9): the agent's one network, shared by its instances in
+   * turn; the first instance creates it, the run disposes of it.
+   */
+  readonly lifelong?: { agent: DqnAgent | undefined }
   readonly watch: DeepWatch
 }
 
@@ -93,11 +105,23 @@ class DeepLearner {
     this.log = o.record ? new ExperienceLog(o.channels) : undefined
   }
 
+  /**
+   * The instance's network: a fresh one, or with `lifelong` the agent's one network, consolidated
+   * with EWC on the task it leaves (when λ_EWC > 0) and with an empty replay for the new task.
+   */
   readonly ready = Effect.suspend(() =>
     this.agent !== undefined ? Effect.succeed(this.agent) : Effect.map(
-      Effect.promise(() =>
-        DqnAgent.create({ config: this.o.config, channels: this.o.channels, actions: 6, engine: this.o.engine, seed: Rng.make(...this.o.seed, 3).int(2 ** 31) })
-      ),
+      Effect.promise(async () => {
+        const kept = this.o.lifelong?.agent
+        if (kept === undefined) {
+          const fresh = await DqnAgent.create({ config: this.o.config, channels: this.o.channels, actions: 6, engine: this.o.engine, seed: Rng.make(...this.o.seed, 3).int(2 ** 31) })
+          if (this.o.lifelong !== undefined) this.o.lifelong.agent = fresh
+          return fresh
+        }
+        if (this.o.config.ewcLambda > 0) await kept.consolidate()
+        kept.clearReplay()
+        return kept
+      }),
       (agent) => (this.agent = agent)
     )
   )
@@ -107,6 +131,10 @@ class DeepLearner {
    * end of an episode when `stopAtEpisode` says so. Each frame's transition goes to the replay, the
    * record `log` (if any) and the statistic (if any). Returns whether it stopped at an episode's end.
    */
+  /** SimNet's input: the features of each random-play transition (simnet identification only). */
+  private evidence: Float32Array | undefined
+  private evidenceCount = 0
+
   async play(count: number, random: boolean, log: ExperienceLog | undefined, stat: EpisodeStatistic | undefined, stopAtEpisode: () => boolean): Promise<boolean> {
     const agent = this.agent!
     for (let f = 0; f < count; f++) {
@@ -118,6 +146,10 @@ class DeepLearner {
       agent.observe(t)
       log?.push(t)
       stat?.frame(this.next)
+      if (this.evidence !== undefined && this.evidenceCount < this.o.simnet!.frames) {
+        transitionFeatures(this.o.simnet!.gameIndex, this.game.channels, this.obs, action, reward, this.next, done, this.evidence, this.evidenceCount * FEATURES)
+        this.evidenceCount++
+      }
       if (!random && agent.dueForUpdate) await agent.train()
       this.ret += reward
       this.frames++
@@ -138,12 +170,12 @@ class DeepLearner {
   }
 
   /** Runs `play` in chunks, yielding and telling the watch between two. */
-  chunked(random: boolean, log: ExperienceLog | undefined, stat: EpisodeStatistic | undefined, over: () => boolean, stopAtEpisode: () => boolean): Effect.Effect<void> {
+  chunked(random: boolean, log: ExperienceLog | undefined, stat: EpisodeStatistic | undefined, over: () => boolean, stopAtEpisode: () => boolean, left = () => Infinity): Effect.Effect<void> {
     const self = this
     return Effect.gen(function*() {
       while (!over()) {
         const before = self.frames
-        const room = Math.min(CHUNK, self.o.frames - self.frames)
+        const room = Math.min(CHUNK, self.o.frames - self.frames, left())
         if (room <= 0) return
         const ended = yield* Effect.promise(() => self.play(room, random, log, stat, stopAtEpisode))
         self.o.watch.frames(self.frames - before)
@@ -153,7 +185,27 @@ class DeepLearner {
     })
   }
 
+  /**
+   * SimNet's identification phase: a fixed number of random frames, their features sent as the
+   * request's evidence; the server decides (docs/deep.md, "SimNet"). The "certificate" is a point:
+   * there is no width to reach, so the phase always asks.
+   */
+  identifyBySimNet(): Effect.Effect<PhaseResult> {
+    const frames = Math.min(this.o.simnet!.frames, this.o.frames)
+    this.evidence = new Float32Array(frames * FEATURES)
+    const start = this.returns.length
+    return Effect.map(
+      Effect.andThen(this.ready, this.chunked(true, this.log, undefined, () => this.evidenceCount >= frames || this.frames >= this.o.frames, () => false, () => frames - this.evidenceCount)),
+      () => {
+        const evidence = this.evidence!.subarray(0, this.evidenceCount * FEATURES)
+        this.evidence = undefined
+        return { episodes: this.returns.length - start, certificate: { lower: 0, upper: 0, width: 0, evidence }, reached: true }
+      }
+    )
+  }
+
   identify(budget: Budget): Effect.Effect<PhaseResult> {
+    if (this.o.simnet !== undefined) return this.identifyBySimNet()
     const stat = new EpisodeStatistic(this.o.channels, this.o.delta)
     const done = () => stat.episodes >= budget.maxEpisodes || stat.certificate().width <= budget.untilWidth
     return Effect.map(
@@ -210,7 +262,8 @@ class DeepLearner {
   )
 
   readonly dispose: Effect.Effect<void> = Effect.promise(async () => {
-    await this.agent?.dispose()
+    // A lifelong network outlives its instances: the run disposes of it.
+    if (this.o.lifelong === undefined) await this.agent?.dispose()
   })
 }
 

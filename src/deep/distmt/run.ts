@@ -16,12 +16,15 @@ import type { Algorithm, ProgressSink } from "../../run/runExperiment.ts"
 import { silentProgress } from "../../run/runExperiment.ts"
 import { sequenced, VirtualTime } from "../../run/VirtualTime.ts"
 import { type DeepCompiled } from "./compile.ts"
+import type { DqnAgent } from "../agent.ts"
 import type { Experiment } from "../../spec/Spec.ts"
 import { runOnWorkers, type WorkerError } from "./units.ts"
 import { type Estimate, Evaluator, randomReturn } from "./evaluate.ts"
 import { deepLearning, type DeepWatch } from "./learning.ts"
 import { deepSizes, type NetworkPolicy } from "./policy.ts"
+import { simnetMatch } from "./simnet.ts"
 import { statisticSeparation } from "./statistic.ts"
+import { GAME_NAMES } from "../../env/minatar/index.ts"
 
 /** The deep stage's agent settings (§3): identify until the box is c_Sep/2 wide; learn by frames. */
 export const deepAgentConfig = (c: DeepCompiled): AgentConfig => {
@@ -58,6 +61,11 @@ export interface DeepRow {
   readonly success: boolean
   /** The interval the policy was published with (the last training returns). */
   readonly certificate: Certificate
+  /**
+   * Lifelong learning: the greedy return of the network as it was when the agent finished this
+   * task, before the later tasks (`evaluated` is the network it holds at the end).
+   */
+  readonly evaluatedWhenLearned?: Estimate
 }
 
 /** A learning-curve point: an episode of an agent ended at its `frame`-th frame of the run with `ret`. */
@@ -103,12 +111,16 @@ export const runDeepAlgorithm = (
       : assign(s.assignment, N, M, seed)
     progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
     const time = new VirtualTime(N)
-    const inner = yield* makeFrom<NetworkPolicy>({ ...emptySnapshot, entries: [] }, deepSizes(c.channels))
+    // With SimNet the server decides matches from the request's evidence (simnet.ts).
+    const match = c.settings.identification === "simnet" ? simnetMatch<NetworkPolicy>(c, seed) : undefined
+    const inner = yield* makeFrom<NetworkPolicy>({ ...emptySnapshot, entries: [] }, deepSizes(c.channels), match)
     const server = sequenced(inner, time)
     const config = deepAgentConfig(c)
     const frames = new Array<number>(N).fill(0)
     const curve: Array<DeepCurvePoint> = []
     const disposers: Array<Effect.Effect<void>> = []
+    // Lifelong learning: each agent's one network, kept over its instances.
+    const networks = Array.from({ length: N }, (): { agent: DqnAgent | undefined } => ({ agent: undefined }))
     const record = algorithm !== "independent" && s.sharing === "experience"
     const started = performance.now()
     const agentRun = (agent: number): Effect.Effect<AgentResult<NetworkPolicy>> => {
@@ -134,7 +146,11 @@ export const runDeepAlgorithm = (
           seed: [seed, agent, slot, task],
           delta: s.delta,
           record,
-          watch
+          watch,
+          ...(c.settings.lifelong ? { lifelong: networks[agent] } : {}),
+          ...(c.settings.identification === "simnet" && algorithm === "distmt"
+            ? { simnet: { frames: c.settings.identificationFrames, gameIndex: GAME_NAMES.indexOf(c.tasks[task].game) } }
+            : {})
         }, (d) => disposers.push(d))
       })
       const run = algorithm === "distmt"
@@ -151,8 +167,17 @@ export const runDeepAlgorithm = (
     const wallSeconds = (performance.now() - started) / 1000
     const traffic = yield* inner.traffic
     const registry = yield* inner.registry
-    const rows = yield* Effect.promise(() => deepRows(c, algorithm, seed, results, tasksOf))
+    // A lifelong agent holds its one network for every task at the end; what it held when it
+    // finished each task is kept apart, so that the rows show what was forgotten since.
+    const final = networks.map((n) => (n.agent === undefined ? undefined : { shape: n.agent.shape, params: n.agent.engine.params() }))
+    const held = results.map((r, agent) => {
+      const last = final[agent]
+      if (last === undefined) return r
+      return { ...r, outcomes: r.outcomes.map((o) => (o.source === "learned" ? { ...o, policy: last, whenLearned: o.policy } : o)) }
+    })
+    const rows = yield* Effect.promise(() => deepRows(c, algorithm, seed, held, tasksOf))
     yield* Effect.forEach(disposers, (d) => d, { discard: true })
+    yield* Effect.promise(() => Promise.all(networks.map((n) => n.agent?.dispose())))
     return {
       algorithm,
       seed,
@@ -173,7 +198,7 @@ const deepRows = async (
   c: DeepCompiled,
   algorithm: Algorithm,
   seed: number,
-  results: ReadonlyArray<AgentResult<NetworkPolicy>>,
+  results: ReadonlyArray<AgentResult<NetworkPolicy> & { readonly outcomes: ReadonlyArray<{ readonly whenLearned?: NetworkPolicy }> }>,
   tasksOf: ReadonlyArray<ReadonlyArray<number>>
 ): Promise<Array<DeepRow>> => {
   const s = c.settings
@@ -199,7 +224,8 @@ const deepRows = async (
           role: o.role,
           source: o.source,
           identificationCorrect: checks?.correct.get(o),
-          certificate: o.certificate
+          certificate: o.certificate,
+          ...(o.whenLearned === undefined ? {} : { evaluatedWhenLearned: await evaluator.evaluate(o.whenLearned, task) })
         }, o.policy)
       }
       if (checks === undefined) continue
