@@ -13,6 +13,8 @@ import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type BenchOptions, type BenchResult, dump, estimatedBytes, featureBytesOf, makeDirectory, runBench } from "../bench/lsviBench.ts"
 import { dqnBenchCommand } from "../deep/benchCommand.ts"
+import { simnetBenchCommand } from "../deep/simnetBenchCommand.ts"
+import { forgettingCommand } from "../deep/forgettingCommand.ts"
 
 export class BenchError extends Data.TaggedError("BenchError")<{ readonly message: string }> {}
 
@@ -121,5 +123,5 @@ const lsvi = Command.make("lsvi", flags, (f) =>
 
 export const bench = Command.make("bench").pipe(
   Command.withDescription("Benchmarks of the numeric core."),
-  Command.withSubcommands([lsvi, dqnBenchCommand])
+  Command.withSubcommands([lsvi, dqnBenchCommand, simnetBenchCommand, forgettingCommand])
 )
