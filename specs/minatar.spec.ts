@@ -43,7 +43,10 @@ export default Experiment.make({
   }),
   baselines: ["independent", "oracle"],
   seeds: 2,
+  // The paper's scaling check at M = 10 (`distmt sweep specs/minatar.spec.ts`); `distmt run` ignores it.
+  sweep: { agents: [5, 10, 20, 50] },
   quick: {
+    sweep: { agents: [2, 4] },
     agents: 4,
     contexts: Contexts.list([{ game: 0 }, { game: 0, brickRows: 1 }, { game: 1 }, { game: 1, alienRows: 1 }]),
     learner: Dqn.learner({

@@ -73,3 +73,32 @@ describe("distmt run specs/minatar.spec.ts --quick", () => {
     expect(again.stderr + again.stdout).toMatch(/--out .*expected a new or empty folder/)
   })
 }, 300_000)
+
+describe("distmt sweep specs/minatar.spec.ts --quick", () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-sweep-")), "sweep")
+  const first = distmt("sweep", "specs/minatar.spec.ts", "--quick", "--out", out)
+
+  it("runs every point as a whole deep run and tabulates them", () => {
+    expect(first.status, first.stderr).toBe(0)
+    const rows = parseCsv(fs.readFileSync(path.join(out, "sweep.csv"), "utf8"))
+    // The quick variant sweeps agents over {2, 4}: two points, three algorithms each.
+    expect(rows.map((r) => `${r.agents}/${r.algorithm}`)).toEqual(["2/distmt", "2/independent", "2/oracle", "4/distmt", "4/independent", "4/oracle"])
+    for (const n of [2, 4]) {
+      const summary = JSON.parse(fs.readFileSync(path.join(out, "points", `agents=${n}`, "summary.json"), "utf8"))
+      expect(summary.complete).toBe(true)
+      expect(summary.spec.agents).toBe(n)
+      // sweep.csv's figures are the point's own.
+      const distmtRow = rows.find((r) => r.agents === String(n) && r.algorithm === "distmt")!
+      expect(Number(distmtRow.mean_return)).toBeCloseTo(summary.algorithms[0].meanReturn, 3)
+    }
+    expect(fs.readFileSync(path.join(out, "report.md"), "utf8")).toMatch(/\| 4 \| oracle \|/)
+  })
+
+  it("a rerun finds every point finished and runs none again", () => {
+    const before = fs.statSync(path.join(out, "points", "agents=2", "results.csv")).mtimeMs
+    const again = distmt("sweep", "specs/minatar.spec.ts", "--quick", "--out", out)
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stdout.match(/finished earlier/g)).toHaveLength(2)
+    expect(fs.statSync(path.join(out, "points", "agents=2", "results.csv")).mtimeMs).toBe(before)
+  })
+}, 300_000)

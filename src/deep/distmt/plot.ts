@@ -40,7 +40,8 @@ const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
 
 /** Per algorithm, the median and quartiles over (seed, agent) of the mean return per bin of frames. */
 export const returnBands = (points: ReadonlyArray<ReturnPoint>): Array<CurveBand> => {
-  const last = Math.max(1, ...points.map((p) => p.frame))
+  // A run has a million points or more: a spread into Math.max would overflow the stack.
+  const last = points.reduce((m, p) => Math.max(m, p.frame), 1)
   const width = last / BINS
   const algorithms = [...new Set(points.map((p) => p.algorithm))]
   return algorithms.map((algorithm) => {

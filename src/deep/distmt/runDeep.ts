@@ -20,12 +20,14 @@ import { type DeepResults, runDeepExperiment } from "./run.ts"
 
 export class DeepOutError extends Data.TaggedError("DeepOutError")<{ readonly message: string }> {}
 
-/** A progress line in frames: the deep stage's unit of work. */
-const frameProgress = (total: number): ProgressSink & { readonly finish: () => void } => {
+/**
+ * A progress line in frames, the deep stage's unit of work: the units started last (one per worker),
+ * the frames of all units against the run's total, the rate, and the time left at that rate.
+ */
+const frameProgress = (total: number, workers: number): ProgressSink & { readonly finish: () => void } => {
   const tty = process.stderr.isTTY === true
-  let label = ""
+  const labels: Array<string> = []
   let frames = 0
-  let unitFrames = 0
   let last = 0
   const started = performance.now()
   const draw = (force: boolean) => {
@@ -33,19 +35,21 @@ const frameProgress = (total: number): ProgressSink & { readonly finish: () => v
     // A terminal's line is redrawn twice a second; a log gets a line every 30 s.
     if (!force && now - last < (tty ? 500 : 30_000)) return
     last = now
-    const rate = frames / Math.max(1e-3, (now - started) / 1000)
-    const line = `distmt · ${label}: ${unitFrames.toLocaleString("en-US")} frames; all units ${frames.toLocaleString("en-US")}/${total.toLocaleString("en-US")} (${Math.round(rate).toLocaleString("en-US")}/s)`
+    const seconds = (now - started) / 1000
+    const rate = frames / Math.max(1e-3, seconds)
+    const left = frames > 0 ? Math.max(0, (total - frames) / rate) : Number.NaN
+    const eta = Number.isFinite(left) ? `, about ${left < 90 ? `${Math.round(left)} s` : `${Math.round(left / 60)} min`} left` : ""
+    const line = `distmt · ${labels.slice(-workers).join(" & ")}: ${frames.toLocaleString("en-US")}/${total.toLocaleString("en-US")} frames ` +
+      `(${Math.round(rate).toLocaleString("en-US")}/s${eta}), ${Math.round(seconds)} s`
     process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`)
   }
   return {
     start: (l) => {
-      if (label !== "") draw(true)
-      label = l
-      unitFrames = 0
+      labels.push(l)
+      draw(true)
     },
     episodes: (n) => {
       frames += n
-      unitFrames += n
       draw(false)
     },
     instanceDone: () => {},
@@ -85,10 +89,10 @@ export const runDeep = (spec: Experiment, out: string | undefined, threads: numb
         `${spec.seeds} seed${spec.seeds === 1 ? "" : "s"}, algorithms: distmt${spec.baselines.map((b) => `, ${b}`).join("")}, ` +
         `${Math.min(threads === "auto" ? os.availableParallelism() : threads, units)} unit(s) at a time`
     )
-    const progress = frameProgress(units * spec.agents * framesPerAgent)
-    const partial = (runs: DeepResults["runs"]) => write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
     // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
     const workers = Math.min(threads === "auto" ? os.availableParallelism() : threads, units)
+    const progress = frameProgress(units * spec.agents * framesPerAgent, workers)
+    const partial = (runs: DeepResults["runs"]) => write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
     const results = yield* runDeepExperiment(c, progress, partial, workers).pipe(
       Effect.onInterrupt(() => Effect.sync(() => {
         progress.finish()
@@ -96,9 +100,9 @@ export const runDeep = (spec: Experiment, out: string | undefined, threads: numb
       }))
     )
     progress.finish()
-    // The report first, then summary.json, which says the folder is complete.
-    yield* Effect.promise(() => writeDeepReport(dir, results))
+    // The results are complete once summary.json says so; the report is drawn from them after.
     yield* write(dir, results, true)
+    yield* Effect.tryPromise({ try: () => writeDeepReport(dir, results), catch: (e) => new DeepOutError({ message: `the results are saved in ${dir}/, but the report failed: ${String(e)}` }) })
     yield* Console.log(`\n${deepTable(results)}`)
     yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, curves.csv, report.md, plots/)`)
     return dir

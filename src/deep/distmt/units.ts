@@ -61,8 +61,11 @@ export const runOnWorkers = <E, R>(
       (ws) => Effect.promise(() => Promise.all(ws.map((w) => w.terminate())))
     )
     const free = [...workers]
+    // Longest first, so that no long unit runs alone at the end: `independent` trains least (its
+    // agents split their frames among every task, each warming up its replay), so it goes last.
+    const queue = units.map((u, id) => ({ ...u, id, spec })).sort((a, b) => Number(a.algorithm === "independent") - Number(b.algorithm === "independent"))
     yield* Effect.forEach(
-      units.map((u, id) => ({ ...u, id, spec })),
+      queue,
       (request) =>
         Effect.acquireUseRelease(
           Effect.sync(() => free.pop()!),

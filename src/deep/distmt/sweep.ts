@@ -1,0 +1,101 @@
+/**
+ * `distmt sweep` for a deep-stage spec: every point of the spec's sweep (lists of values; the paper's
+ * scaling check is `sweep: { agents: [5, 10, 20, 50] }`) as a whole deep run in its own folder
+ * DIR/points/<point>/, then sweep.csv and report.md over the points. A point whose folder holds a
+ * complete run is not run again, so an interrupted sweep resumes at the point it was in.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { Console, Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { writeAtomic } from "../../report/files.ts"
+import { decode } from "../../spec/schema.ts"
+import type { Experiment, SweepValue } from "../../spec/Spec.ts"
+import { pointInput } from "../../spec/sweep.ts"
+import type { DeepAlgorithmSummary } from "./files.ts"
+import { DeepOutError, runDeep } from "./runDeep.ts"
+
+const label = (v: SweepValue): string => (typeof v === "object" ? v._tag : String(v))
+
+/** A point's folder name: `agents=5`, `agents=5,cSep=0.05`. */
+export const pointName = (values: Readonly<Record<string, SweepValue>>): string =>
+  Object.entries(values).map(([k, v]) => `${k}=${label(v)}`).join(",") || "spec"
+
+/** Every combination of the axes' values, the last axis varying fastest. */
+export const grid = (axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>): Array<Record<string, SweepValue>> => {
+  let points: Array<Record<string, SweepValue>> = [{}]
+  for (const [k, values] of axes) points = points.flatMap((p) => values.map((v) => ({ ...p, [k]: v })))
+  return points
+}
+
+/** A point's summary.json, if its folder holds a complete run. */
+const finished = (dir: string): ReadonlyArray<DeepAlgorithmSummary> | undefined => {
+  try {
+    const s = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))
+    return s?.stage === "deep" && s.complete === true ? s.algorithms : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const fmt = (x: number | null | undefined, digits = 2): string => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "")
+
+export const runDeepSweep = (spec: Experiment, source: string, dir: string, threads: number | "auto" = spec.threads) =>
+  Effect.gen(function*() {
+    const axes = Object.entries(spec.sweep)
+    if (axes.length === 0) return yield* new DeepOutError({ message: `${source}: no sweep axes: give the spec a sweep, e.g. sweep: { agents: [5, 10, 20, 50] }` })
+    const lists: Array<readonly [string, ReadonlyArray<SweepValue>]> = []
+    for (const [k, axis] of axes) {
+      if (!Array.isArray(axis)) return yield* new DeepOutError({ message: `${source}: sweep.${k}: a deep-stage sweep takes lists of values, not Sweep.range` })
+      lists.push([k, axis])
+    }
+    // Every point is decoded before anything runs: a bad value is reported with nothing written.
+    const points: Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }> = []
+    for (const values of grid(lists)) points.push({ values, spec: yield* decode(pointInput(spec, values), source) })
+    yield* Console.log(`distmt sweep: ${spec.name} (deep stage): ${points.length} points, ${lists.map(([k, v]) => `${k} ∈ {${v.map(label).join(", ")}}`).join(", ")}; results in ${dir}/`)
+    const rows: Array<{ readonly values: Record<string, SweepValue>; readonly algorithms: ReadonlyArray<DeepAlgorithmSummary> }> = []
+    for (const p of points) {
+      const pdir = path.join(dir, "points", pointName(p.values))
+      let done = finished(pdir)
+      if (done === undefined) {
+        // An unfinished point of this sweep is run again from its start (a deep run does not resume).
+        fs.rmSync(pdir, { recursive: true, force: true })
+        fs.mkdirSync(path.dirname(pdir), { recursive: true })
+        yield* Console.log(`\n── point ${pointName(p.values)}`)
+        yield* runDeep(p.spec, pdir, threads)
+        done = finished(pdir)
+      } else {
+        yield* Console.log(`\n── point ${pointName(p.values)}: finished earlier in ${pdir}/`)
+      }
+      rows.push({ values: p.values, algorithms: done ?? [] })
+    }
+    const keys = lists.map(([k]) => k)
+    const head = [...keys, "algorithm", "success", "mean_return", "identification_accuracy", "frames_per_agent", "registered", "bytes", "wall_seconds"]
+    const lines = rows.flatMap((r) =>
+      r.algorithms.map((a) =>
+        [...keys.map((k) => label(r.values[k])), a.algorithm, fmt(a.success, 4), fmt(a.meanReturn, 4), fmt(a.identificationAccuracy, 4), Math.round(a.framesPerAgent), fmt(a.registered, 1), Math.round(a.bytes), fmt(a.wallSeconds, 1)].join(",")
+      )
+    )
+    yield* writeAtomic(path.join(dir, "sweep.csv"), [head.join(","), ...lines].join("\n") + "\n")
+    const table = [
+      `| ${[...keys, "algorithm", "success", "mean return", "ident. acc.", "frames/agent", "registered", "MB", "wall s"].join(" | ")} |`,
+      `| ${[...keys, "", "", "", "", "", "", "", ""].map(() => "---").join(" | ")} |`,
+      ...rows.flatMap((r) =>
+        r.algorithms.map((a) =>
+          `| ${[...keys.map((k) => label(r.values[k])), a.algorithm, fmt(a.success), fmt(a.meanReturn), fmt(a.identificationAccuracy) || "—", Math.round(a.framesPerAgent).toLocaleString("en-US"), fmt(a.registered, 1), fmt(a.bytes / 1e6, 1), fmt(a.wallSeconds, 1)].join(" | ")} |`
+        )
+      )
+    ].join("\n")
+    const report = [
+      `# ${spec.name}: sweep`,
+      "",
+      spec.description ?? "",
+      "",
+      "Each point is a whole deep run (docs/deep.md, \"DistMT with deep learners\"); its folder under points/ has its own report.md, curves and plots.",
+      "",
+      table,
+      ""
+    ].join("\n")
+    yield* writeAtomic(path.join(dir, "report.md"), report)
+    yield* Console.log(`\n${table}\n\nSweep results in ${dir}/ (sweep.csv, report.md, points/)`)
+  }).pipe(Effect.provide(NodeServices.layer))
