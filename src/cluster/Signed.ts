@@ -5,7 +5,7 @@
  *
  * Why an Rpc middleware and not only TLS: a persisted message is written to PostgreSQL by the
  * sender and read back by the owner, never crossing a runner's socket; the envelope's headers are
- * stored with it, so a signature in the headers covers both paths (NOTES-cluster.md, "Security").
+ * stored with it, so a signature in the headers covers both paths (docs/cluster.md, security model).
  *
  * What is signed (version 1), one field per line:
  *   "distmt-v1", the rpc tag, the request id (a cluster-wide snowflake, the same on both ends and in

@@ -36,7 +36,7 @@ export interface HostPort {
 /**
  * What an entity layer may require from the runner that hosts it: the cluster (to register itself
  * and to call other entities), both halves of the signing middleware, and the cluster's PostgreSQL
- * (for state that must survive a runner: NOTES-cluster.md, entity memory is lost on fail-over).
+ * (for state that must survive a runner: entity memory is lost on fail-over, docs/cluster.md).
  */
 export type RunnerServices =
   | Sharding

@@ -3,7 +3,7 @@
  * variables: Effect's `ShardingConfig.layerFromEnv` reads upper-case variables such as `HOST`, `PORT`
  * and `SHARDS_PER_GROUP`, which shells and CI set for other reasons (a stray `PORT` would move the
  * runner; a `SHARDS_PER_GROUP` that differs between runners corrupts the shard map). docs/cluster.md
- * ("Settings") explains each value; /work/shared/NOTES-cluster.md has the measurements behind them.
+ * ("Settings") explains each value and the take-over times measured with them.
  */
 import { Duration, Option } from "effect"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"

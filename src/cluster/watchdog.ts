@@ -1,7 +1,7 @@
 /**
  * Warns when a runner's event loop was blocked long enough to endanger its shards: a runner that
  * cannot renew its shard locks within `shardLockExpiration` loses all of them to the others
- * (NOTES-cluster.md: a 12 s block with a 6 s expiry moved 150 shards). CPU-bound work belongs in
+ * (when the cluster was first tried here, a 12 s block with a 6 s expiry moved 150 shards). CPU-bound work belongs in
  * worker threads; this makes a violation visible in the runner's log instead of a silent take-over.
  */
 import { Duration, Effect } from "effect"

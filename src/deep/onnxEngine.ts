@@ -22,7 +22,7 @@ let ortModule: typeof Ort | undefined
 const loadOrt = async (): Promise<typeof Ort> => (ortModule ??= (await import("onnxruntime-node")) as typeof Ort)
 
 const SESSION_OPTIONS: Ort.InferenceSession.SessionOptions = {
-  // One thread per engine: measured faster than two on this network (NOTES-deep.md); parallelism
+  // One thread per engine: measured faster than two on this network (docs/deep.md, "The choice"); parallelism
   // comes from running engines in several processes or workers.
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
