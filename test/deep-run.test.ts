@@ -67,10 +67,28 @@ describe("distmt run specs/minatar.spec.ts --quick", () => {
     expect(fs.readFileSync(path.join(out, "plots", "task-0.png")).subarray(1, 4).toString()).toBe("PNG")
   })
 
-  it("refuses an --out folder that holds files, naming it, and writes nothing there", () => {
+  it("resumes a folder missing a unit: runs only that one, and ends with the uninterrupted run's files", () => {
+    const results = fs.readFileSync(path.join(out, "results.csv"), "utf8")
+    const curves = fs.readFileSync(path.join(out, "curves.csv"), "utf8")
+    // As if the run had stopped before its oracle unit.
+    fs.rmSync(path.join(out, "units", "oracle-seed0.json"))
+    fs.writeFileSync(path.join(out, "results.csv"), "stale")
     const again = distmt("run", "specs/minatar.spec.ts", "--quick", "--out", out)
-    expect(again.status).not.toBe(0)
-    expect(again.stderr + again.stdout).toMatch(/--out .*expected a new or empty folder/)
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stdout).toMatch(/resuming: 2 of 3 \(algorithm, seed\) units/)
+    expect(fs.readFileSync(path.join(out, "results.csv"), "utf8")).toBe(results)
+    expect(fs.readFileSync(path.join(out, "curves.csv"), "utf8")).toBe(curves)
+  })
+
+  it("refuses an --out folder that holds another spec's run, naming it, and writes nothing there", () => {
+    const before = fs.readFileSync(path.join(out, "summary.json"), "utf8")
+    const other = distmt("run", "specs/minatar.spec.ts", "--quick", "--set", "seeds=2", "--out", out)
+    expect(other.status).not.toBe(0)
+    expect(other.stderr + other.stdout).toMatch(/--out .*another spec/)
+    expect(fs.readFileSync(path.join(out, "summary.json"), "utf8")).toBe(before)
+    const linear = distmt("run", "specs/minatar.spec.ts", "--quick", "--out", path.join(root, "specs"))
+    expect(linear.status).not.toBe(0)
+    expect(linear.stderr + linear.stdout).toMatch(/--out .*specs.*holds other files/)
   })
 }, 300_000)
 

@@ -266,18 +266,22 @@ export const runDeepExperiment = <E = never, R = never>(
   c: DeepCompiled,
   progress: ProgressSink = silentProgress,
   onRun: (finished: ReadonlyArray<DeepRun>) => Effect.Effect<void, E, R> = () => Effect.void,
-  workers = 1
+  workers = 1,
+  /** Units finished earlier (a resumed run): they take their place in the order and are not run again. */
+  done: ReadonlyArray<DeepRun> = []
 ): Effect.Effect<DeepResults, E | WorkerError, R> =>
   Effect.gen(function*() {
     const s = c.spec
-    const units = deepUnits(s)
+    const isDone = (u: { readonly algorithm: Algorithm; readonly seed: number }) => done.some((d) => d.algorithm === u.algorithm && d.seed === u.seed)
+    const all = deepUnits(s)
+    const units = all.filter((u) => !isDone(u))
     progress.plan?.(units)
-    const runs: Array<DeepRun> = []
+    const runs: Array<DeepRun> = [...done]
     const finished = (run: DeepRun) =>
       Effect.suspend(() => {
         runs.push(run)
         // Saved in the order of the units, whatever order they finish in.
-        runs.sort((a, b) => units.findIndex((u) => u.algorithm === a.algorithm && u.seed === a.seed) - units.findIndex((u) => u.algorithm === b.algorithm && u.seed === b.seed))
+        runs.sort((a, b) => all.findIndex((u) => u.algorithm === a.algorithm && u.seed === a.seed) - all.findIndex((u) => u.algorithm === b.algorithm && u.seed === b.seed))
         return onRun(runs)
       })
     if (workers <= 1) {

@@ -16,7 +16,8 @@ import type { Experiment } from "../../spec/Spec.ts"
 import { curvesCsv, deepTable, resultsCsv, summaryJson } from "./files.ts"
 import { compileDeep } from "./compile.ts"
 import { writeDeepReport } from "./report.ts"
-import { type DeepResults, runDeepExperiment } from "./run.ts"
+import { type DeepResults, deepUnits, runDeepExperiment } from "./run.ts"
+import { finishedUnits, saveUnit } from "./unitFiles.ts"
 
 export class DeepOutError extends Data.TaggedError("DeepOutError")<{ readonly message: string }> {}
 
@@ -67,36 +68,63 @@ const write = (dir: string, r: DeepResults, complete: boolean) =>
     yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(r, complete))
   }).pipe(Effect.provide(NodeServices.layer))
 
-export const runDeep = (spec: Experiment, out: string | undefined, threads: number | "auto" = spec.threads) =>
+/**
+ * What an --out folder holds: nothing (a new run), a deep run of the same spec (resumed from its
+ * finished units), or something else, which is refused with what it is.
+ */
+const folderProblem = (dir: string, spec: Experiment): string | undefined => {
+  if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) return undefined
+  let summary: { readonly stage?: unknown; readonly spec?: unknown } | undefined
+  try {
+    summary = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))
+  } catch {
+    return "expected a new or empty folder, or one holding a run of this spec; it holds other files"
+  }
+  if (summary?.stage !== "deep") return "it holds a linear-stage run; give another folder"
+  if (JSON.stringify(summary.spec) !== JSON.stringify(JSON.parse(JSON.stringify(spec)))) {
+    return "it holds a deep run of another spec (or with other overrides); give another folder, or --fresh to start over there"
+  }
+  return undefined
+}
+
+export const runDeep = (spec: Experiment, out: string | undefined, threads: number | "auto" = spec.threads, fresh = false) =>
   Effect.scoped(Effect.gen(function*() {
     const c = compileDeep(spec)
     const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
     let dir: string
     if (out === undefined) dir = yield* newRunDir(path.join("runs", spec.name), stamp)
     else {
-      if (fs.existsSync(out) && fs.readdirSync(out).length > 0) {
-        return yield* new DeepOutError({ message: `--out ${out}: expected a new or empty folder (a deep run does not resume yet)` })
-      }
+      const problem = fresh ? undefined : folderProblem(out, spec)
+      if (problem !== undefined) return yield* new DeepOutError({ message: `--out ${out}: ${problem}` })
       dir = out
     }
     yield* lockDir(dir, out === undefined ? dir : `--out ${dir}`)
-    const units = spec.seeds * (1 + spec.baselines.length)
+    // --fresh starts over: this run's own files go, nothing else.
+    if (fresh) for (const f of ["summary.json", "results.csv", "curves.csv", "report.md", "units", "plots"]) fs.rmSync(path.join(dir, f), { recursive: true, force: true })
+    const done = finishedUnits(dir, deepUnits(spec))
+    if (done.length > 0) yield* Console.log(`resuming: ${done.length} of ${deepUnits(spec).length} (algorithm, seed) units already finished in ${dir}/`)
+    const units = spec.seeds * (1 + spec.baselines.length) - done.length
     const framesPerAgent = spec.learner._tag === "Dqn" ? spec.learner.framesPerAgent : 0
     yield* Console.log(
       `distmt: ${spec.name}: deep stage, N = ${spec.agents} agents, M = ${c.tasks.length} tasks ` +
         `(${[...new Set(c.tasks.map((t) => t.game))].join(", ")}), ${framesPerAgent.toLocaleString("en-US")} frames per agent, ` +
         `network ${c.shape.channels}×10×10 → conv ${c.shape.convChannels} → ${c.shape.hidden} → 6, cSep = ${spec.cSep}, ` +
         `${spec.seeds} seed${spec.seeds === 1 ? "" : "s"}, algorithms: distmt${spec.baselines.map((b) => `, ${b}`).join("")}, ` +
-        `${Math.min(threads === "auto" ? os.availableParallelism() : threads, units)} unit(s) at a time`
+        `${Math.max(1, Math.min(threads === "auto" ? os.availableParallelism() : threads, units))} unit(s) at a time`
     )
     // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
-    const workers = Math.min(threads === "auto" ? os.availableParallelism() : threads, units)
+    const workers = Math.max(1, Math.min(threads === "auto" ? os.availableParallelism() : threads, units))
     const progress = frameProgress(units * spec.agents * framesPerAgent, workers)
-    const partial = (runs: DeepResults["runs"]) => write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
-    const results = yield* runDeepExperiment(c, progress, partial, workers).pipe(
+    // After each unit: its own file (for a resume), then the run's files as they stand.
+    const partial = (runs: DeepResults["runs"]) =>
+      Effect.andThen(
+        Effect.sync(() => runs.forEach((r) => saveUnit(dir, r))),
+        write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
+      )
+    const results = yield* runDeepExperiment(c, progress, partial, workers, done).pipe(
       Effect.onInterrupt(() => Effect.sync(() => {
         progress.finish()
-        process.stderr.write(`\ninterrupted: the finished units are saved in ${dir}/ (summary.json says complete: false)\n`)
+        process.stderr.write(`\ninterrupted: the finished units are saved in ${dir}/; run again with --out ${dir} to resume\n`)
       }))
     )
     progress.finish()

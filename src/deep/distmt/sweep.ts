@@ -2,7 +2,7 @@
  * `distmt sweep` for a deep-stage spec: every point of the spec's sweep (lists of values; the paper's
  * scaling check is `sweep: { agents: [5, 10, 20, 50] }`) as a whole deep run in its own folder
  * DIR/points/<point>/, then sweep.csv and report.md over the points. A point whose folder holds a
- * complete run is not run again, so an interrupted sweep resumes at the point it was in.
+ * complete run is not run again, and an unfinished one resumes from its finished units.
  */
 import { NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
@@ -58,8 +58,7 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
       const pdir = path.join(dir, "points", pointName(p.values))
       let done = finished(pdir)
       if (done === undefined) {
-        // An unfinished point of this sweep is run again from its start (a deep run does not resume).
-        fs.rmSync(pdir, { recursive: true, force: true })
+        // An unfinished point resumes from its finished units (runDeep.ts).
         fs.mkdirSync(path.dirname(pdir), { recursive: true })
         yield* Console.log(`\n── point ${pointName(p.values)}`)
         yield* runDeep(p.spec, pdir, threads)
