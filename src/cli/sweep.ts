@@ -24,6 +24,7 @@ import {
   sweepCsv,
   sweepSummaryJson
 } from "../report/sweepFiles.ts"
+import type { AlgorithmRun } from "../run/runExperiment.ts"
 import { pointKey, planUnits, type SweepUnit } from "../run/sweepPlan.ts"
 import { costProblem, estimateCost, jobsProblem } from "../spec/cost.ts"
 import { describeAxis, describePoint, expandSweep, type SampleOptions } from "../spec/sweep.ts"
@@ -35,7 +36,10 @@ import { isLockFile, lockDir, outDirProblem } from "./outDir.ts"
 import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
 import { sweepProgress } from "./sweepProgress.ts"
+import type { WorkRequest } from "./sweepWorker.ts"
 import { makeWorkerPool } from "./workerPool.ts"
+
+const SWEEP_WORKER = new URL("./sweepWorker.ts", import.meta.url).href
 
 export class SweepDirError extends Data.TaggedError("SweepDirError")<{ readonly dir: string; readonly reason: string }> {
   override get message(): string {
@@ -258,7 +262,7 @@ export const sweepCommand = Command.make(
       if (todo.length > 0) {
         yield* Effect.scoped(
           Effect.gen(function*() {
-            const pool = yield* makeWorkerPool(Math.min(workers, todo.length))
+            const pool = yield* makeWorkerPool<Omit<WorkRequest, "id">, AlgorithmRun>(SWEEP_WORKER, Math.min(workers, todo.length), "a sweep worker")
             yield* Effect.forEach(
               todo,
               (u) =>

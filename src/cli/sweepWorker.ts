@@ -15,6 +15,7 @@ import { decode } from "../spec/schema.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { pointInput, type SweepValue } from "../spec/sweep.ts"
 import { loadSpec } from "./loadSpec.ts"
+import type { PoolReply } from "./workerPool.ts"
 
 export interface WorkRequest {
   readonly id: number
@@ -28,10 +29,8 @@ export interface WorkRequest {
   readonly seed: number
 }
 
-export type WorkReply =
-  | { readonly _tag: "Progress"; readonly id: number; readonly episodes: number }
-  | { readonly _tag: "Done"; readonly id: number; readonly run: AlgorithmRun }
-  | { readonly _tag: "Failed"; readonly id: number; readonly message: string }
+/** What the worker posts (src/cli/workerPool.ts). */
+export type WorkReply = PoolReply<AlgorithmRun>
 
 const port = parentPort!
 const specs = new Map<string, Experiment>()

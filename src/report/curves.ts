@@ -67,7 +67,8 @@ export interface CurveBand {
   readonly points: ReadonlyArray<{ readonly x: number; readonly median: number; readonly lo: number; readonly hi: number; readonly running: number }>
 }
 
-const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
+/** The q-quantile of sorted values, interpolated linearly (the plots' bands). */
+export const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
   const i = (sorted.length - 1) * q
   const lo = Math.floor(i)
   return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (i - lo)

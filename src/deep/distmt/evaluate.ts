@@ -12,23 +12,7 @@ import type { Engine } from "../engine.ts"
 import { makeEngine } from "../makeEngine.ts"
 import { initParams, type NetShape } from "../network.ts"
 import type { NetworkPolicy } from "./policy.ts"
-import { normalQuantile } from "./statistic.ts"
-
-/** A mean return with its confidence interval (normal approximation, level 1 − δ). */
-export interface Estimate {
-  readonly mean: number
-  readonly lower: number
-  readonly upper: number
-  readonly episodes: number
-}
-
-export const estimate = (xs: ReadonlyArray<number>, delta: number): Estimate => {
-  const n = xs.length
-  const mean = xs.reduce((a, b) => a + b, 0) / n
-  const sd = n < 2 ? Number.POSITIVE_INFINITY : Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1))
-  const half = normalQuantile(1 - delta / 2) * sd / Math.sqrt(n)
-  return { mean, lower: mean - half, upper: mean + half, episodes: n }
-}
+import { type Estimate, estimate } from "./statistic.ts"
 
 /** Stream label of the evaluation episodes: apart from every stream the agents draw from. */
 const EVALUATION = 0x6576616c

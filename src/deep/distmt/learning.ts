@@ -28,7 +28,7 @@ import type { EngineName } from "../engine.ts"
 import { FEATURES, transitionFeatures } from "../simnet/features.ts"
 import { ExperienceLog, forEachTransition } from "./experience.ts"
 import type { NetworkPolicy } from "./policy.ts"
-import { EpisodeStatistic, normalQuantile } from "./statistic.ts"
+import { EpisodeStatistic, estimate } from "./statistic.ts"
 
 /** What the run watches of an instance: frames played (virtual time, progress), each episode's return. */
 export interface DeepWatch {
@@ -75,10 +75,8 @@ const never: Certificate = { lower: Number.NEGATIVE_INFINITY, upper: Number.POSI
 const returnInterval = (returns: ReadonlyArray<number>, delta: number): Certificate => {
   const xs = returns.slice(-WINDOW)
   if (xs.length < 2) return never
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1))
-  const half = normalQuantile(1 - delta / 2) * sd / Math.sqrt(xs.length)
-  return { lower: mean - half, upper: mean + half, width: 2 * half }
+  const { lower, upper } = estimate(xs, delta)
+  return { lower, upper, width: upper - lower }
 }
 
 class DeepLearner {

@@ -5,7 +5,7 @@
  * (seed, agent) curves with a value in that bin, the band their interquartile range. Random-play
  * (identification) episodes count: they are part of what the agent did with its frames.
  */
-import { type CurveBand, curveChartSpec } from "../../report/curves.ts"
+import { type CurveBand, curveChartSpec, quantile } from "../../report/curves.ts"
 import { renderSvg } from "../../report/plots.ts"
 
 export interface ReturnPoint {
@@ -31,12 +31,6 @@ export const parseDeepCurves = (csv: string): Array<ReturnPoint> | string => {
 }
 
 const BINS = 30
-
-const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
-  const i = (sorted.length - 1) * q
-  const lo = Math.floor(i)
-  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (i - lo)
-}
 
 /** Per algorithm, the median and quartiles over (seed, agent) of the mean return per bin of frames. */
 export const returnBands = (points: ReadonlyArray<ReturnPoint>): Array<CurveBand> => {

@@ -6,24 +6,25 @@
  * its true task (evaluate.ts). Ground truth lives here, never in the agents' code path.
  */
 import { Effect } from "effect"
-import type { AgentConfig, AgentResult, InstanceOutcome } from "../../agent/programs.ts"
+import type { AgentConfig, AgentResult } from "../../agent/programs.ts"
 import { distmtAgentOn, independentAgent, oracleAgentOn } from "../../agent/programs.ts"
 import { emptySnapshot, makeFrom, noTraffic, type Traffic } from "../../coordinator/Coordinator.ts"
 import type { Certificate } from "../../learner/Lsvi.ts"
 import { assign } from "../../run/assignment.ts"
 import { identificationChecks } from "../../run/evaluate.ts"
-import type { Algorithm, ProgressSink } from "../../run/runExperiment.ts"
+import type { Algorithm, ProgressSink, Row } from "../../run/runExperiment.ts"
 import { silentProgress } from "../../run/runExperiment.ts"
 import { sequenced, VirtualTime } from "../../run/VirtualTime.ts"
 import { type DeepCompiled } from "./compile.ts"
 import type { DqnAgent } from "../agent.ts"
 import type { Experiment } from "../../spec/Spec.ts"
-import { runOnWorkers, type WorkerError } from "./units.ts"
-import { type Estimate, Evaluator, randomReturn } from "./evaluate.ts"
+import type { WorkerError } from "../../cli/workerPool.ts"
+import { runOnWorkers } from "./units.ts"
+import { Evaluator, randomReturn } from "./evaluate.ts"
 import { deepLearning, type DeepWatch } from "./learning.ts"
 import { deepSizes, type NetworkPolicy } from "./policy.ts"
 import { simnetMatch } from "./simnet.ts"
-import { statisticSeparation } from "./statistic.ts"
+import { type Estimate, statisticSeparation } from "./statistic.ts"
 import { GAME_NAMES } from "../../env/minatar/index.ts"
 
 /** The deep stage's agent settings (§3): identify until the box is c_Sep/2 wide; learn by frames. */
@@ -42,19 +43,14 @@ export const deepAgentConfig = (c: DeepCompiled): AgentConfig => {
   }
 }
 
-/** One (algorithm, seed, agent, task): what the agent did and how its policy plays the true task. */
-export interface DeepRow {
-  readonly algorithm: Algorithm
-  readonly seed: number
-  readonly agent: number
-  readonly slot: number | undefined
-  readonly task: number
-  readonly identificationEpisodes: number
-  readonly learningEpisodes: number
-  readonly entry: number | undefined
-  readonly role: InstanceOutcome["role"] | undefined
-  readonly source: InstanceOutcome["source"] | "fetched" | "missing"
-  readonly identificationCorrect: boolean | undefined
+/**
+ * One (algorithm, seed, agent, task): what the agent did, as in the linear stage's row, and how its
+ * policy plays the true task, in place of the exact values and the policy's table.
+ */
+export interface DeepRow extends Pick<
+  Row,
+  "algorithm" | "seed" | "agent" | "slot" | "task" | "identificationEpisodes" | "learningEpisodes" | "entry" | "role" | "source" | "identificationCorrect"
+> {
   /** The greedy return on fresh episodes of the true task (ground truth). */
   readonly evaluated: Estimate | undefined
   readonly target: number

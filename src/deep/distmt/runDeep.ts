@@ -101,19 +101,20 @@ export const runDeep = (spec: Experiment, out: string | undefined, threads: numb
     yield* lockDir(dir, out === undefined ? dir : `--out ${dir}`)
     // --fresh starts over: this run's own files go, nothing else.
     if (fresh) for (const f of ["summary.json", "results.csv", "curves.csv", "report.md", "units", "plots"]) fs.rmSync(path.join(dir, f), { recursive: true, force: true })
-    const done = finishedUnits(dir, deepUnits(spec))
-    if (done.length > 0) yield* Console.log(`resuming: ${done.length} of ${deepUnits(spec).length} (algorithm, seed) units already finished in ${dir}/`)
-    const units = spec.seeds * (1 + spec.baselines.length) - done.length
+    const all = deepUnits(spec)
+    const done = finishedUnits(dir, all)
+    if (done.length > 0) yield* Console.log(`resuming: ${done.length} of ${all.length} (algorithm, seed) units already finished in ${dir}/`)
+    const units = all.length - done.length
+    // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
+    const workers = Math.max(1, Math.min(threads === "auto" ? os.availableParallelism() : threads, units))
     const framesPerAgent = spec.learner._tag === "Dqn" ? spec.learner.framesPerAgent : 0
     yield* Console.log(
       `distmt: ${spec.name}: deep stage, N = ${spec.agents} agents, M = ${c.tasks.length} tasks ` +
         `(${[...new Set(c.tasks.map((t) => t.game))].join(", ")}), ${framesPerAgent.toLocaleString("en-US")} frames per agent, ` +
         `network ${c.shape.channels}×10×10 → conv ${c.shape.convChannels} → ${c.shape.hidden} → 6, cSep = ${spec.cSep}, ` +
         `${spec.seeds} seed${spec.seeds === 1 ? "" : "s"}, algorithms: distmt${spec.baselines.map((b) => `, ${b}`).join("")}, ` +
-        `${Math.max(1, Math.min(threads === "auto" ? os.availableParallelism() : threads, units))} unit(s) at a time`
+        `${workers} unit(s) at a time`
     )
-    // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
-    const workers = Math.max(1, Math.min(threads === "auto" ? os.availableParallelism() : threads, units))
     const progress = frameProgress(units * spec.agents * framesPerAgent, workers)
     // After each unit: its own file (for a resume), then the run's files as they stand.
     const partial = (runs: DeepResults["runs"]) =>

@@ -41,6 +41,22 @@ export const normalQuantile = (p: number): number => {
     (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
 }
 
+/** A mean return with its confidence interval (normal approximation, level 1 − δ). */
+export interface Estimate {
+  readonly mean: number
+  readonly lower: number
+  readonly upper: number
+  readonly episodes: number
+}
+
+export const estimate = (xs: ReadonlyArray<number>, delta: number): Estimate => {
+  const n = xs.length
+  const mean = xs.reduce((a, b) => a + b, 0) / n
+  const sd = n < 2 ? Number.POSITIVE_INFINITY : Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1))
+  const half = normalQuantile(1 - delta / 2) * sd / Math.sqrt(n)
+  return { mean, lower: mean - half, upper: mean + half, episodes: n }
+}
+
 /** Running mean and variance of each coordinate over episodes (Welford). */
 export class EpisodeStatistic {
   private n = 0

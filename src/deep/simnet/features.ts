@@ -149,13 +149,7 @@ export class Explorer {
       this.recording = false
       for (let i = 0; i < frames; i++) {
         const { reward, done } = this.game.step(this.rng.int(6), this.rng)
-        this.steps++
-        this.episodeReturn += reward
-        if (done) {
-          this.returns.push(this.episodeReturn)
-          this.episodeReturn = 0
-          this.game.reset(this.rng)
-        }
+        this.count(reward, done)
       }
       return this
     }
@@ -172,20 +166,25 @@ export class Explorer {
       this.game.observe(this.next)
       transitionFeatures(this.gameIndex, this.game.channels, this.obs, a, reward, this.next, done, this.data, this.frames * FEATURES)
       this.frames++
-      this.steps++
-      this.episodeReturn += reward
-      if (done) {
-        this.returns.push(this.episodeReturn)
-        this.episodeReturn = 0
-        this.game.reset(this.rng)
-        this.game.observe(this.obs)
-      } else {
+      if (this.count(reward, done)) this.game.observe(this.obs)
+      else {
         const t = this.obs
         this.obs = this.next
         this.next = t
       }
     }
     return this
+  }
+
+  /** Counts a stepped frame and its reward; at an episode's end keeps its return and resets the game (true). */
+  private count(reward: number, done: boolean): boolean {
+    this.steps++
+    this.episodeReturn += reward
+    if (!done) return false
+    this.returns.push(this.episodeReturn)
+    this.episodeReturn = 0
+    this.game.reset(this.rng)
+    return true
   }
 
   /** The recorded features, FEATURES floats per transition, in time order (a view, not a copy). */
