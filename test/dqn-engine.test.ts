@@ -1,17 +1,22 @@
 /**
- * The fast engine (onnxruntime running the whole training step as one ONNX graph) against the
- * TypeScript reference on the full MinAtar network: Q-values, gradients (with and without the EWC
- * term), and one Adam step (weights and moments).
+ * The fast engine (onnxruntime computing the gradient as one ONNX graph, Adam in WebAssembly)
+ * against the TypeScript reference on the full MinAtar network: Q-values, gradients (with and
+ * without the EWC term), and one Adam step (weights and moments); and its parts: the embedded
+ * WebAssembly is dqn.wat compiled, and the convolution's patches are the observations' patches.
  *
  * Tolerance: both compute in float32 with different summation orders, so values agree to about
  * 1e-6 of their scale; the bounds below are 1e-5 of the largest magnitude (relative) and 1e-7
  * absolute for weights after one step of size ≤ 2.5e-4.
  */
+import { readFile } from "node:fs/promises"
+import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { dqnConfig } from "../src/deep/config.ts"
 import type { Engine } from "../src/deep/engine.ts"
 import { makeEngine } from "../src/deep/makeEngine.ts"
 import { initParams, type NetShape } from "../src/deep/network.ts"
+import { Patches } from "../src/deep/onnx/graphs.ts"
+import { dqnWasmBytes } from "../src/deep/wasm/kernels.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { maxDiff, randomBatch } from "./dqn-helpers.ts"
 
@@ -97,5 +102,40 @@ describe("onnx engine against the TypeScript reference", () => {
     expect(abs).toBeLessThan(REL * scale)
     await onnx.setEwc(undefined)
     expect(maxDiff(await onnx.gradients(b), plain).abs).toBe(0)
+  })
+})
+
+describe("the engine's parts", () => {
+  it("the embedded bytes are dqn.wat compiled (npm run build:wasm is up to date)", async () => {
+    const { compileWat } = (await import("../tools/wat.mjs" as string)) as {
+      compileWat: (text: string, o: { fma: boolean }) => Promise<Uint8Array>
+    }
+    const wat = await readFile(fileURLToPath(new URL("../src/deep/wasm/dqn.wat", import.meta.url)), "utf8")
+    expect(Buffer.from(await compileWat(wat, { fma: false })).equals(Buffer.from(dqnWasmBytes()))).toBe(true)
+  })
+
+  it("Patches gives each observation's 3×3 patches, batch after batch (stale entries cleared)", () => {
+    // The definition, entry by entry, against the scatter with its sparse clear, on batches of
+    // rising and falling density so that a later batch has fewer lit cells than the one before.
+    const C = 3, n = 5
+    const patches = new Patches(n, C)
+    for (const [seed, density] of [[1, 0.3], [2, 0.02], [3, 0], [4, 0.5], [5, 0.1]] as const) {
+      const rng = Rng.make(seed)
+      const obs = Float32Array.from({ length: n * C * 100 }, () => (rng.next() < density ? 1 + rng.int(3) : 0))
+      const got = patches.of(obs)
+      let lit = 0
+      for (let b = 0; b < n; b++)
+        for (let oy = 0; oy < 8; oy++)
+          for (let ox = 0; ox < 8; ox++)
+            for (let c = 0; c < C; c++)
+              for (let ky = 0; ky < 3; ky++)
+                for (let kx = 0; kx < 3; kx++) {
+                  const want = obs[b * C * 100 + c * 100 + (oy + ky) * 10 + ox + kx]
+                  const at = (b * 64 + oy * 8 + ox) * C * 9 + c * 9 + ky * 3 + kx
+                  if (got[at] !== want) expect.fail(`batch ${seed}: patch entry ${at} is ${got[at]}, expected ${want}`)
+                  if (want !== 0) lit++
+                }
+      expect(lit > 0).toBe(density > 0)
+    }
   })
 })

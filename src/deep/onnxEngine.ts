@@ -1,21 +1,24 @@
 /**
- * The fast engine: onnxruntime-node running the whole training step as one graph (onnx/graphs.ts)
- * on one intra-op thread. Chosen by measurement (docs/deep.md, "Engine and speed"): several times
- * the TypeScript reference's training steps per second, and faster than PyTorch on CPU with the
- * same thread count.
+ * The fast engine: onnxruntime-node computes the training step's gradient as one graph
+ * (onnx/graphs.ts) on one intra-op thread, and one WebAssembly pass (wasm/dqn.wat) applies Adam,
+ * with the EWC term, to every parameter at once. Chosen by measurement (docs/deep.md, "Engine and
+ * speed"): several times the TypeScript reference's training steps per second, and faster than
+ * PyTorch on CPU with the same thread count.
  *
- * The weights, the target weights and Adam's moments live in onnxruntime tensors: each step feeds
- * them in and adopts the step's outputs as the new state, so nothing is copied on the JS side.
+ * The weights, the target weights, Adam's moments and the gradient live in the kernels' memory
+ * (wasm/kernels.ts); onnxruntime reads the weights and writes the gradient through views of it,
+ * so a step copies no parameters.
  */
 import type * as Ort from "onnxruntime-node"
 import type { DqnConfig } from "./config.ts"
-import { type Engine } from "./engine.ts"
-import { type NetShape, PARAM_NAMES, type Params, inputSize, paramDims } from "./network.ts"
-import { forwardGraph, OPSET, trainGraph } from "./onnx/graphs.ts"
+import { addEwcGradient, type Engine } from "./engine.ts"
+import { cloneParams, copyParams, type NetShape, PARAM_NAMES, type Params, inputSize, paramDims } from "./network.ts"
+import { forwardGraph, gradientGraph, OPSET, Patches } from "./onnx/graphs.ts"
 import { encodeModel } from "./onnx/proto.ts"
 import { adamFactors, type AdamState, type Batch } from "./reference.ts"
+import { type DqnKernels, instantiate, type Layout } from "./wasm/kernels.ts"
 
-type Tensors = Array<Ort.Tensor>
+type Named = Record<string, Ort.Tensor>
 
 /** Loaded on first use, so commands that never train (and the reference engine) don't load the native library. */
 let ortModule: typeof Ort | undefined
@@ -28,141 +31,136 @@ const SESSION_OPTIONS: Ort.InferenceSession.SessionOptions = {
   interOpNumThreads: 1,
   executionMode: "sequential",
   graphOptimizationLevel: "all",
-  // Adam's moments of weights whose gradient has become zero (dead ReLUs, channels never lit) decay
-  // geometrically into denormal floats, which x86 computes very slowly: flush them to zero.
   extra: { session: { set_denormal_as_zero: "1" } }
 }
 
 export class OnnxEngine implements Engine {
   readonly name = "onnx" as const
-  private online: Tensors
-  private target: Tensors
-  private m: Tensors
-  private v: Tensors
+  private readonly online: Params
+  private readonly target: Params
+  private readonly grad: Params
+  private readonly lf: Params
+  private readonly anchor: Params
   private t = 0
-  private ewc: { readonly weight: Tensors; readonly anchor: Tensors } | undefined
-  private ewcSession: Ort.InferenceSession | undefined
-  private readonly scalars: { readonly stepSize: Ort.Tensor; readonly invSqrtBc2: Ort.Tensor }
+  private ewc = false
+  /** Feeds that never change: tensors over the online and target weights. */
+  private readonly weights: Named
+  /** The gradient graph's outputs, written into the kernels' memory. */
+  private readonly fetches: Named & { loss: Ort.Tensor }
   private readonly onehot: Float32Array
-  private readonly outputNames: ReadonlyArray<string>
+  private readonly patches: Patches
+  private readonly nextPatches: Patches
 
   private constructor(
     private readonly ort: typeof Ort,
     readonly shape: NetShape,
     private readonly config: DqnConfig,
-    private readonly trainSession: Ort.InferenceSession,
+    private readonly gradientSession: Ort.InferenceSession,
     private readonly actSession: Ort.InferenceSession,
+    private readonly kernels: DqnKernels,
+    private readonly layout: Layout,
     initial: Params
   ) {
-    this.online = this.tensors(initial)
-    this.target = this.tensors(initial)
-    const zeros = paramDims(shape).map((d) => new Float32Array(d.reduce((a, b) => a * b, 1)))
-    this.m = this.tensors(zeros)
-    this.v = this.tensors(zeros)
-    this.scalars = { stepSize: new ort.Tensor("float32", new Float32Array(1), [1]), invSqrtBc2: new ort.Tensor("float32", new Float32Array(1), [1]) }
+    this.online = layout.views("online")
+    this.target = layout.views("target")
+    this.grad = layout.views("grad")
+    this.lf = layout.views("lf")
+    this.anchor = layout.views("anchor")
+    copyParams(initial, this.online)
+    copyParams(initial, this.target)
+    this.weights = { ...this.named("", this.online), ...this.named("target_", this.target) }
+    this.fetches = { loss: new ort.Tensor("float32", new Float32Array(1), []), ...this.named("grad_", this.grad) }
     this.onehot = new Float32Array(config.batchSize * shape.actions)
-    this.outputNames = ["loss", ...["new_", "new_m_", "new_v_"].flatMap((pre) => PARAM_NAMES.map((n) => pre + n))]
+    this.patches = new Patches(config.batchSize, shape.channels)
+    this.nextPatches = new Patches(config.batchSize, shape.channels)
   }
 
-  /** Builds the graphs and opens the two sessions (training step and acting forward pass). */
+  /** Builds the graphs, opens the two sessions (gradient and acting forward pass) and the kernels' memory. */
   static async create(shape: NetShape, config: DqnConfig, initial: Params): Promise<OnnxEngine> {
     const ort = await loadOrt()
-    const train = await ort.InferenceSession.create(encodeModel(trainGraph(shape, { ...config, batch: config.batchSize, ewc: false }), OPSET), SESSION_OPTIONS)
+    const gradient = await ort.InferenceSession.create(encodeModel(gradientGraph(shape, config.batchSize), OPSET), SESSION_OPTIONS)
     const act = await ort.InferenceSession.create(encodeModel(forwardGraph(shape), OPSET), SESSION_OPTIONS)
-    return new OnnxEngine(ort, shape, config, train, act, initial)
+    const { kernels, layout } = instantiate(shape)
+    return new OnnxEngine(ort, shape, config, gradient, act, kernels, layout, initial)
   }
 
-  private tensors(p: ReadonlyArray<Float32Array>): Tensors {
+  private named(prefix: string, p: Params): Named {
     const dims = paramDims(this.shape)
-    return p.map((t, i) => new this.ort.Tensor("float32", t.slice(), dims[i] as Array<number>))
-  }
-
-  private named(prefix: string, ts: Tensors): Record<string, Ort.Tensor> {
-    return Object.fromEntries(PARAM_NAMES.map((n, i) => [prefix + n, ts[i]]))
+    return Object.fromEntries(PARAM_NAMES.map((n, i) => [prefix + n, new this.ort.Tensor("float32", p[i], dims[i] as Array<number>)]))
   }
 
   async qValues(obs: Float32Array, n: number): Promise<Float32Array> {
     const I = inputSize(this.shape)
     const x = new this.ort.Tensor("float32", obs.length === n * I ? obs : obs.subarray(0, n * I), [n, this.shape.channels, 10, 10])
-    const out = await this.actSession.run({ obs: x, ...this.named("", this.online) })
+    const out = await this.actSession.run({ obs: x, w1: this.weights.w1, b1: this.weights.b1, w2: this.weights.w2, b2: this.weights.b2, w3: this.weights.w3, b3: this.weights.b3 })
     return out.q.data as Float32Array
   }
 
-  private feeds(batch: Batch, t: number): Record<string, Ort.Tensor> {
+  /** Runs the gradient graph on the batch: the loss, and the TD gradient in `this.grad`. */
+  private async tdGradient(batch: Batch): Promise<number> {
     const B = this.config.batchSize, A = this.shape.actions, C = this.shape.channels
     if (batch.size !== B) throw new Error(`onnx engine: the graph is built for batch ${B}, got ${batch.size}`)
     this.onehot.fill(0)
     for (let b = 0; b < B; b++) this.onehot[b * A + batch.actions[b]] = 1
-    const { stepSize, invSqrtBc2 } = adamFactors(this.config, t)
-    ;(this.scalars.stepSize.data as Float32Array)[0] = stepSize
-    ;(this.scalars.invSqrtBc2.data as Float32Array)[0] = invSqrtBc2
     const T = this.ort.Tensor
-    return {
-      obs: new T("float32", batch.obs.subarray(0, B * C * 100), [B, C, 10, 10]),
-      next_obs: new T("float32", batch.nextObs.subarray(0, B * C * 100), [B, C, 10, 10]),
+    const feeds: Named = {
+      patches: new T("float32", this.patches.of(batch.obs), [B * 64, C * 9]),
+      next_patches: new T("float32", this.nextPatches.of(batch.nextObs), [B * 64, C * 9]),
       onehot: new T("float32", this.onehot, [B, A]),
       reward: new T("float32", batch.rewards.subarray(0, B), [B, 1]),
       discount: new T("float32", batch.discount.subarray(0, B), [B, 1]),
-      ...this.named("", this.online),
-      ...this.named("target_", this.target),
-      ...this.named("m_", this.m),
-      ...this.named("v_", this.v),
-      step_size: this.scalars.stepSize,
-      inv_sqrt_bc2: this.scalars.invSqrtBc2,
-      ...(this.ewc === undefined ? {} : { ...this.named("ewc_", this.ewc.weight), ...this.named("anchor_", this.ewc.anchor) })
+      ...this.weights
     }
-  }
-
-  private session(): Ort.InferenceSession {
-    return this.ewc === undefined ? this.trainSession : (this.ewcSession as Ort.InferenceSession)
-  }
-
-  async trainStep(batch: Batch): Promise<number> {
-    const out = await this.session().run(this.feeds(batch, this.t + 1), this.outputNames as Array<string>)
-    this.t += 1
-    const take = (prefix: string) => PARAM_NAMES.map((n) => out[prefix + n])
-    this.online = take("new_")
-    this.m = take("new_m_")
-    this.v = take("new_v_")
+    const out = await this.gradientSession.run(feeds, this.fetches)
     return (out.loss.data as Float32Array)[0]
   }
 
+  async trainStep(batch: Batch): Promise<number> {
+    const loss = await this.tdGradient(batch)
+    this.t += 1
+    const c = this.config, { stepSize, invSqrtBc2 } = adamFactors(c, this.t), L = this.layout
+    this.kernels.adam(
+      L.at("online"), L.at("grad"), L.at("m"), L.at("v"), L.size,
+      c.adamBeta1, 1 - c.adamBeta1, c.adamBeta2, 1 - c.adamBeta2, stepSize, invSqrtBc2, c.adamEpsilon,
+      this.ewc ? 1 : 0, L.at("lf"), L.at("anchor")
+    )
+    return loss
+  }
+
   async gradients(batch: Batch): Promise<Params> {
-    const out = await this.session().run(this.feeds(batch, this.t + 1), PARAM_NAMES.map((n) => `grad_${n}`))
-    return PARAM_NAMES.map((n) => (out[`grad_${n}`].data as Float32Array).slice()) as unknown as Params
+    await this.tdGradient(batch)
+    const g = cloneParams(this.grad)
+    if (this.ewc) addEwcGradient(g, this.online, this.lf, this.anchor)
+    return g
   }
 
   syncTarget(): void {
-    // Tensors are never written in place (each step makes new ones), so sharing them is a copy.
-    this.target = this.online.slice()
+    copyParams(this.online, this.target)
   }
 
   params(): Params {
-    return this.online.map((t) => (t.data as Float32Array).slice()) as unknown as Params
+    return cloneParams(this.online)
   }
 
   setParams(p: Params): void {
-    this.online = this.tensors(p)
-    this.target = this.online.slice()
+    copyParams(p, this.online)
+    copyParams(p, this.target)
   }
 
-  async setEwc(ewc: { readonly weight: Params; readonly anchor: Params } | undefined): Promise<void> {
-    // The EWC variant of the graph has two more inputs per parameter; it is built on first use.
+  setEwc(ewc: { readonly weight: Params; readonly anchor: Params } | undefined): Promise<void> {
+    this.ewc = ewc !== undefined
     if (ewc !== undefined) {
-      this.ewcSession ??= await this.ort.InferenceSession.create(
-        encodeModel(trainGraph(this.shape, { ...this.config, batch: this.config.batchSize, ewc: true }), OPSET),
-        SESSION_OPTIONS
-      )
+      copyParams(ewc.weight, this.lf)
+      copyParams(ewc.anchor, this.anchor)
     }
-    this.ewc = ewc === undefined ? undefined : { weight: this.tensors(ewc.weight), anchor: this.tensors(ewc.anchor) }
+    return Promise.resolve()
   }
 
   adamState(): AdamState {
-    const copy = (ts: Tensors) => ts.map((t) => (t.data as Float32Array).slice()) as unknown as Params
-    return { m: copy(this.m), v: copy(this.v), t: this.t }
+    return { m: cloneParams(this.layout.views("m")), v: cloneParams(this.layout.views("v")), t: this.t }
   }
 
   async dispose(): Promise<void> {
-    for (const s of [this.trainSession, this.actSession, this.ewcSession]) if (s !== undefined) await s.release()
+    for (const s of [this.gradientSession, this.actSession]) await s.release()
   }
 }

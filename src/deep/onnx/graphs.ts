@@ -1,9 +1,8 @@
 /**
- * The DQN's ONNX graphs, built in code: the acting forward pass, and the whole training step
- * (target forward, online forward, Huber TD loss, hand-derived backward pass, optional EWC term,
- * Adam) as one graph whose weights and Adam moments are inputs and outputs. onnxruntime has no
- * training API in Node, so the backward pass is written out here op by op; it mirrors
- * src/deep/reference.ts line for line and test/dqn-engine.test.ts checks the two agree.
+ * The DQN's ONNX graphs, built in code: the acting forward pass, and the training step's gradient
+ * (target forward, online forward, Huber TD loss, hand-derived backward pass) as one graph.
+ * onnxruntime has no training API in Node, so the backward pass is written out here op by op; it
+ * mirrors src/deep/reference.ts line for line and test/dqn-engine.test.ts checks the two agree.
  *
  * Opset 17: ReduceMax/ReduceMean take `axes` as an attribute, ReduceSum as an input.
  */
@@ -43,8 +42,6 @@ const paramInfos = (s: NetShape, prefix: string): Array<ValueInfo> =>
   paramDims(s).map((d, i) => floats(`${prefix}${PARAM_NAMES[i]}`, d))
 
 interface Forward {
-  readonly z1: string
-  readonly z2: string
   readonly h1: string
   readonly h2: string
   readonly q: string
@@ -52,12 +49,85 @@ interface Forward {
 
 /** conv → ReLU → flatten → dense → ReLU → dense, with the parameters named by `p`. */
 const forward = (g: Builder, x: string, p: ReadonlyArray<string>, qName?: string): Forward => {
-  const z1 = g.op("Conv", [x, p[0], p[1]], { kernel_shape: [3, 3] })
-  const h1 = g.op("Flatten", [g.op("Relu", [z1])], { axis: 1 })
-  const z2 = g.op("Gemm", [h1, p[2], p[3]], { transB: 1 })
-  const h2 = g.op("Relu", [z2])
+  const h1 = g.op("Flatten", [g.op("Relu", [g.op("Conv", [x, p[0], p[1]], { kernel_shape: [3, 3] })])], { axis: 1 })
+  return dense(g, h1, p, qName)
+}
+
+/** The two dense layers after the convolution's flattened output h1. */
+const dense = (g: Builder, h1: string, p: ReadonlyArray<string>, qName?: string): Forward => {
+  const h2 = g.op("Relu", [g.op("Gemm", [h1, p[2], p[3]], { transB: 1 })])
   const q = g.op("Gemm", [h2, p[4], p[5]], { transB: 1 }, qName)
-  return { z1, z2, h1, h2, q }
+  return { h1, h2, q }
+}
+
+/**
+ * The 3×3 patches of n observations C×10×10 (im2col) [n·64, C·9]: row b·64 + oy·8 + ox (sample,
+ * output position), column c·9 + ky·3 + kx (the conv weight's [K,C,3,3] order), entry
+ * obs[b, c, oy + ky, ox + kx]. Observations are mostly zeros (a few lit cells), so each non-zero
+ * input is scattered into the ≤ 9 patches that contain it, and the next call clears only the
+ * entries this one wrote: both cost the lit cells, not the 73k entries of a batch's patches.
+ */
+export class Patches {
+  readonly data: Float32Array
+  private readonly written: Int32Array
+  private count = 0
+  /** For input entry i of one observation, the ≤ 9 entries of its patches that hold it (−1: none). */
+  private readonly targets: Int32Array
+
+  constructor(readonly n: number, readonly channels: number) {
+    const CK = channels * 9
+    this.data = new Float32Array(n * CONV_SIDE * CONV_SIDE * CK)
+    this.written = new Int32Array(this.data.length)
+    this.targets = new Int32Array(channels * SIDE * SIDE * 9).fill(-1)
+    for (let c = 0; c < channels; c++)
+      for (let y = 0; y < SIDE; y++)
+        for (let x = 0; x < SIDE; x++) {
+          let k = ((c * SIDE + y) * SIDE + x) * 9
+          // Output positions (oy, ox) = (y − ky, x − kx) inside the 8×8 grid.
+          for (let ky = 0; ky < 3; ky++)
+            for (let kx = 0; kx < 3; kx++) {
+              const oy = y - ky, ox = x - kx
+              if (oy >= 0 && oy < CONV_SIDE && ox >= 0 && ox < CONV_SIDE) this.targets[k++] = (oy * CONV_SIDE + ox) * CK + c * 9 + ky * 3 + kx
+            }
+        }
+  }
+
+  /** Fills `data` with the patches of the first n observations of `obs`. */
+  of(obs: Float32Array): Float32Array {
+    const { data, written, targets, n } = this
+    for (let k = 0; k < this.count; k++) data[written[k]] = 0
+    let count = 0
+    const I = this.channels * SIDE * SIDE, rows = CONV_SIDE * CONV_SIDE * this.channels * 9
+    for (let b = 0; b < n; b++) {
+      const from = b * I, base = b * rows
+      for (let i = 0; i < I; i++) {
+        const v = obs[from + i]
+        if (v === 0) continue
+        for (let k = i * 9, end = k + 9; k < end; k++) {
+          const t = targets[k]
+          if (t < 0) break
+          data[base + t] = v
+          written[count++] = base + t
+        }
+      }
+    }
+    this.count = count
+    return data
+  }
+}
+
+/**
+ * The forward pass from the input's patches (Patches): the convolution as one matrix product,
+ * whose patches the training step reuses for the filter gradient (as an ONNX Conv, with batch and
+ * channels swapped and an 8×8 kernel, that gradient was the graph's slowest node).
+ */
+const forwardPatches = (g: Builder, s: NetShape, batch: number, patches: string, p: ReadonlyArray<string>) => {
+  const K = s.convChannels, P = CONV_SIDE * CONV_SIDE
+  const w1 = g.op("Reshape", [p[0], g.ints([K, s.channels * 9])])
+  // [B·64, K] by output position; the dense layer reads channel-major [B, K·64] (PyTorch's view).
+  const hs = g.op("Relu", [g.op("Gemm", [patches, w1, p[1]], { transB: 1 })])
+  const h1 = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [hs, g.ints([batch, P, K])])], { perm: [0, 2, 1] }), g.ints([batch, K * P])])
+  return dense(g, h1, p)
 }
 
 /** The acting graph: obs [N,C,10,10] and the parameters → q [N,A]. */
@@ -73,36 +143,26 @@ export const forwardGraph = (s: NetShape): Graph => {
   }
 }
 
-export interface TrainGraphOptions {
-  readonly batch: number
-  readonly adamBeta1: number
-  readonly adamBeta2: number
-  readonly adamEpsilon: number
-  /** Adds inputs ewc_<p> (λ·F) and anchor_<p> (θ*) and the gradient term λ·F·(θ − θ*). */
-  readonly ewc: boolean
-}
-
 /**
- * The training step. Inputs: obs, next_obs [B,C,10,10]; onehot [B,A] (the actions taken); reward,
- * discount [B,1] (discount = γ, or 0 at the end of an episode); the online parameters <p>, the
- * target parameters target_<p>, Adam's moments m_<p>, v_<p>; step_size = lr/(1−β₁ᵗ) and
- * inv_sqrt_bc2 = 1/√(1−β₂ᵗ) (shape [1]); with EWC also ewc_<p> and anchor_<p>.
- * Outputs: loss (the mean Huber TD loss before the step), new_<p>, new_m_<p>, new_v_<p>, and the
- * gradients grad_<p> (TD plus EWC; fetched only by tests).
+ * The gradient of the training step's loss. Inputs: patches, next_patches [B·64, C·9] (Patches
+ * of the observations and the next observations); onehot [B,A] (the
+ * actions taken); reward, discount [B,1] (discount = γ, or 0 at the end of an episode); the online
+ * parameters <p> and the target parameters target_<p>. Outputs: loss (the mean Huber TD loss) and
+ * grad_<p>. Adam and the EWC term run outside the graph, in one pass over all parameters
+ * (src/deep/wasm/dqn.wat): as graph ops they were a dozen passes over the dense layer per step.
  */
-export const trainGraph = (s: NetShape, o: TrainGraphOptions): Graph => {
+export const gradientGraph = (s: NetShape, batch: number): Graph => {
   const g = new Builder()
-  const B = o.batch, K = s.convChannels
+  const B = batch, K = s.convChannels
   const p = PARAM_NAMES as ReadonlyArray<string>
-  const zero = g.float(0)
 
   // Target: r + discount · max_a' Q_target(s', a'); no gradient flows through it.
-  const tq = forward(g, "next_obs", prefixed("target_")).q
+  const tq = forwardPatches(g, s, B, "next_patches", prefixed("target_")).q
   const best = g.op("ReduceMax", [tq], { axes: [1], keepdims: 1 })
   const y = g.op("Add", ["reward", g.op("Mul", ["discount", best])])
 
   // Online Q(s, a) and the TD error δ.
-  const on = forward(g, "obs", p)
+  const on = forwardPatches(g, s, B, "patches", p)
   const qa = g.op("ReduceSum", [g.op("Mul", [on.q, "onehot"]), g.ints([1])], { keepdims: 1 })
   const delta = g.op("Sub", [qa, y])
   // Huber(δ) = c·(δ − c/2) with c = clip(δ, −1, 1): δ²/2 inside [−1, 1], |δ| − 1/2 outside;
@@ -111,64 +171,36 @@ export const trainGraph = (s: NetShape, o: TrainGraphOptions): Graph => {
   const huber = g.op("Mul", [c, g.op("Sub", [delta, g.op("Mul", [c, g.float(0.5)])])])
   g.op("ReduceMean", [huber], { keepdims: 0 }, "loss")
 
-  // Backward, as reference.ts: dq = onehot · c / B.
+  // Backward, as reference.ts: dq = onehot · c / B. ReLU's derivative is 1 where its output is
+  // positive, which is Sign(h) since h ≥ 0: one op instead of Greater and Cast.
   const dq = g.op("Mul", ["onehot", g.op("Mul", [c, g.float(1 / B)])])
-  const reluGrad = (d: string, z: string) => g.op("Mul", [d, g.op("Cast", [g.op("Greater", [z, zero])], { to: FLOAT })])
-  const grads: Array<string> = new Array(6)
-  grads[4] = g.op("Gemm", [dq, on.h2], { transA: 1 })
-  grads[5] = g.op("ReduceSum", [dq, g.ints([0])], { keepdims: 0 })
-  const dz2 = reluGrad(g.op("MatMul", [dq, p[4]]), on.z2)
-  grads[2] = g.op("Gemm", [dz2, on.h1], { transA: 1 })
-  grads[3] = g.op("ReduceSum", [dz2, g.ints([0])], { keepdims: 0 })
-  const dh1 = g.op("Reshape", [g.op("MatMul", [dz2, p[2]]), g.ints([-1, K, CONV_SIDE, CONV_SIDE])])
-  const dz1 = reluGrad(dh1, on.z1)
-  // The filter gradient is itself a convolution: the input with batch and channels swapped,
-  // convolved with dz1 (batch and channels swapped) as the kernel, gives [C,K,3,3].
-  const swap = { perm: [1, 0, 2, 3] }
-  const dw1 = g.op("Conv", [g.op("Transpose", ["obs"], swap), g.op("Transpose", [dz1], swap)], { kernel_shape: [CONV_SIDE, CONV_SIDE] })
-  grads[0] = g.op("Transpose", [dw1], swap)
-  grads[1] = g.op("ReduceSum", [dz1, g.ints([0, 2, 3])], { keepdims: 0 })
+  const reluGrad = (d: string, h: string) => g.op("Mul", [d, g.op("Sign", [h])])
+  g.op("Gemm", [dq, on.h2], { transA: 1 }, "grad_w3")
+  g.op("ReduceSum", [dq, g.ints([0])], { keepdims: 0 }, "grad_b3")
+  const dz2 = reluGrad(g.op("MatMul", [dq, p[4]]), on.h2)
+  g.op("Gemm", [dz2, on.h1], { transA: 1 }, "grad_w2")
+  g.op("ReduceSum", [dz2, g.ints([0])], { keepdims: 0 }, "grad_b2")
+  // Back through the convolution, by output position as forwardPatches computed it.
+  const P = CONV_SIDE * CONV_SIDE
+  const dh1 = reluGrad(g.op("MatMul", [dz2, p[2]]), on.h1)
+  const dz1 = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [dh1, g.ints([B, K, P])])], { perm: [0, 2, 1] }), g.ints([B * P, K])])
+  g.op("Reshape", [g.op("Gemm", [dz1, "patches"], { transA: 1 }), g.ints([K, s.channels, 3, 3])], undefined, "grad_w1")
+  g.op("ReduceSum", [dz1, g.ints([0])], { keepdims: 0 }, "grad_b1")
 
-  // Adam, PyTorch's formula; with EWC the penalty's gradient λF(θ − θ*) joins the TD gradient.
-  const b1 = g.float(o.adamBeta1), nb1 = g.float(1 - o.adamBeta1)
-  const b2 = g.float(o.adamBeta2), nb2 = g.float(1 - o.adamBeta2)
-  const eps = g.float(o.adamEpsilon)
-  for (let i = 0; i < 6; i++) {
-    const name = p[i]
-    const grad = o.ewc
-      ? g.op("Add", [grads[i], g.op("Mul", [`ewc_${name}`, g.op("Sub", [name, `anchor_${name}`])])], undefined, `grad_${name}`)
-      : g.op("Identity", [grads[i]], undefined, `grad_${name}`)
-    const m = g.op("Add", [g.op("Mul", [b1, `m_${name}`]), g.op("Mul", [nb1, grad])], undefined, `new_m_${name}`)
-    const v = g.op("Add", [g.op("Mul", [b2, `v_${name}`]), g.op("Mul", [nb2, g.op("Mul", [grad, grad])])], undefined, `new_v_${name}`)
-    const denom = g.op("Add", [g.op("Mul", [g.op("Sqrt", [v]), "inv_sqrt_bc2"]), eps])
-    g.op("Sub", [name, g.op("Div", [g.op("Mul", ["step_size", m]), denom])], undefined, `new_${name}`)
-  }
-
-  const obs = [B, s.channels, SIDE, SIDE]
+  const patches = [B * CONV_SIDE * CONV_SIDE, s.channels * 9]
   return {
-    name: "dqn_train_step",
+    name: "dqn_gradient",
     nodes: g.nodes,
     initializers: g.initializers,
     inputs: [
-      floats("obs", obs),
-      floats("next_obs", obs),
+      floats("patches", patches),
+      floats("next_patches", patches),
       floats("onehot", [B, s.actions]),
       floats("reward", [B, 1]),
       floats("discount", [B, 1]),
       ...paramInfos(s, ""),
-      ...paramInfos(s, "target_"),
-      ...paramInfos(s, "m_"),
-      ...paramInfos(s, "v_"),
-      floats("step_size", [1]),
-      floats("inv_sqrt_bc2", [1]),
-      ...(o.ewc ? [...paramInfos(s, "ewc_"), ...paramInfos(s, "anchor_")] : [])
+      ...paramInfos(s, "target_")
     ],
-    outputs: [
-      floats("loss", []),
-      ...paramInfos(s, "new_"),
-      ...paramInfos(s, "new_m_"),
-      ...paramInfos(s, "new_v_"),
-      ...paramInfos(s, "grad_")
-    ]
+    outputs: [floats("loss", []), ...paramInfos(s, "grad_")]
   }
 }
