@@ -6,7 +6,7 @@
  * tables with one more state row, action column or stage than declared are refused at
  * `environment.build(context i)`, never cut to size. And generated spec files (test/hostileSpecs.ts)
  * with a build or module that never returns, a throwing getter, `process.exit`, a huge size or an
- * oversized table, checked as `run` checks them (the spec-check worker, then the cost estimate),
+ * oversized table, checked as `run` checks them (the spec-check process, then the cost estimate),
  * each end in their one clear line within a bounded time.
  */
 import { Cause, Effect, Exit } from "effect"

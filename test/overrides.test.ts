@@ -114,7 +114,7 @@ describe("overrides on the command line", () => {
     expect(fs.existsSync(out)).toBe(false)
   })
 
-  it("a bad value is the spec check's error, from the worker, naming the override", () => {
+  it("a bad value is the spec check's error, from its process, naming the override", () => {
     const r = distmt("validate", SPEC, "--set", "cSep=0.9")
     expect(r.status).toBe(1)
     expect(r.stderr).toMatch(/^ {2}cSep: expected at most the family's actual separation .*, got 0\.9 \(from --set cSep=0\.9\)$/m)

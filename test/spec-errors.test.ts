@@ -334,7 +334,7 @@ describe("every independent error at once", () => {
   })
 })
 
-describe("distmt validate, end to end through the spec-check worker", () => {
+describe("distmt validate, end to end through the spec-check process", () => {
   it("prints each problem once, in the spec's indexing, with its count", () => {
     const root = path.resolve(import.meta.dirname, "..")
     const file = "test/fixtures/errors/tabular-errors.spec.ts"

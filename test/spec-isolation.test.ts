@@ -2,7 +2,9 @@
  * Issue 15, item 1: a spec cannot hang or take the tool down. Each case is a hostile spec from
  * test/fixtures/hostile/ that, before the spec check ran in a worker (src/cli/specCheck.ts), hung
  * the tool with Ctrl-C ignored, printed an internal stack trace, made `validate` report success
- * after `process.exit(0)`, or lost the parser's message. Now each ends in one structured line.
+ * after `process.exit(0)`, or lost the parser's message; or, while that worker was a thread of the
+ * tool's process, passed the check and then aborted the tool, or killed it with the check. Now the
+ * check is a child process, and each ends in one structured line.
  */
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -85,6 +87,26 @@ describe("a spec that attacks the process or is not plain data", () => {
     expect(r.status).toBe(1)
     expect(r.stdout).not.toMatch(/valid/)
     expect(r.stderr).toMatch(/the spec called process\.exit\(0\) during loading the spec module .*; a spec must not end the process/)
+  })
+
+  it("process.abort() in a build ends the check process only: one line naming the step, exit code 1 (validate said valid, run aborted)", () => {
+    const line = `Cannot load spec ${hostile("abort")}: the spec's code ended the check process (process.abort / signal SIGABRT) during environment.build(context 1)`
+    const r = distmt(["validate", hostile("abort")])
+    expect([r.status, r.signal, r.stdout]).toEqual([1, null, ""])
+    expect(r.stderr.trim().split("\n")).toEqual([line])
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-abort-")), "out")
+    const run = distmt(["run", hostile("abort"), "--out", out])
+    expect([run.status, run.signal]).toEqual([1, null])
+    expect(run.stderr.trim().split("\n")).toEqual([line])
+  })
+
+  it("a spec that sends itself SIGKILL ends the check process only, with one line and exit code 1", () => {
+    const r = distmt(["validate", hostile("kill")])
+    expect(r.status).toBe(1)
+    expect(r.signal).toBeNull()
+    expect(r.stderr.trim().split("\n")).toEqual([
+      `Cannot load spec ${hostile("kill")}: the spec's code ended the check process (signal SIGKILL) during loading the spec module (its top-level code)`
+    ])
   })
 
   it("a top-level await that never settles is named, not taken for an exit", async () => {

@@ -4,7 +4,7 @@
  * line and column), a module without a spec, an export that is not plain data (snapshot.ts).
  * `.ts` files load through tsx, which the `distmt` command registers before it starts.
  *
- * The commands do not call this first: they check the spec in a worker with a time limit
+ * The commands do not call this first: they check the spec in a child process with a time limit
  * (specCheck.ts), and only a spec that passed is loaded here, in the main process.
  */
 import { Data, Effect } from "effect"
@@ -49,6 +49,12 @@ export const loadFailure = (e: unknown, source: string): string => {
 }
 
 const guarded = new Set<string>()
+let guarding = true
+
+/** The spec-check process (specCheckChild.ts) reports a spec's exit to the tool instead of guarding it. */
+export const unguardExit = (): void => {
+  guarding = false
+}
 
 /**
  * In the main process, a spec's call of `process.exit` (a timer set by its top-level code can fire
@@ -57,7 +63,7 @@ const guarded = new Set<string>()
  * anywhere else (the runtime's own exit) go through unchanged.
  */
 const guardExit = (absolute: string, file: string): void => {
-  if (!isMainThread || guarded.has(absolute)) return
+  if (!guarding || !isMainThread || guarded.has(absolute)) return
   guarded.add(absolute)
   const exit = process.exit.bind(process)
   const real = (p: string) => {

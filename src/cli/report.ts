@@ -1,16 +1,24 @@
 /**
  * `distmt report <DIR>`: rebuilds the tables (sweep.csv, rows.csv, summary.json), the plots and
  * report.md / report.html of a sweep folder from its run files; or, for a folder of sweep folders
- * (e.g. `runs/`), each sweep's report and one combined report. `distmt sweep` calls the same code
- * when it finishes.
+ * (e.g. `runs/`), those of each sweep and one combined report. `distmt sweep` ends with the same
+ * code (writeTablesAndReport): each sweep's marker of completion, summary.json, is written last.
  */
 import { Console, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
-import { loadSweep, writeReport } from "../report/report.ts"
-import { writeTables } from "./sweep.ts"
+import type { PlatformError } from "effect/PlatformError"
+import { findSweeps, loadSweep, ReportError } from "../report/report.ts"
+import { lockDir } from "./outDir.ts"
+import { removeStaleTemporaries, writeTablesAndReport } from "./sweep.ts"
 import { reportUserErrors } from "./userErrors.ts"
-import * as fs from "node:fs"
-import * as path from "node:path"
+
+/** A file that could not be written, named as the user knows it: not its temporary copy (writeAtomic). */
+const writeFailure = (dir: string, e: PlatformError) => {
+  const r = e.reason
+  const file = "pathOrDescriptor" in r && typeof r.pathOrDescriptor === "string" ? r.pathOrDescriptor.replace(/\.\d+\.tmp$/, "") : undefined
+  const code = (r.cause as NodeJS.ErrnoException | undefined)?.code ?? r._tag
+  return new ReportError({ dir, reason: file === undefined ? `cannot write its files (${code})` : `cannot write ${file} (${code})` })
+}
 
 export const reportCommand = Command.make(
   "report",
@@ -18,13 +26,16 @@ export const reportCommand = Command.make(
   ({ dir }) =>
     reportUserErrors(
       Effect.gen(function*() {
-        if (fs.existsSync(path.join(dir, "sweep.json"))) {
-          const data = yield* loadSweep(dir)
-          yield* writeTables(dir, data.manifest, data.records)
+        const dirs = yield* findSweeps(dir)
+        // A sweep still writing in a folder is not written over: refused with its PID, as a second sweep is.
+        for (const d of dirs) {
+          yield* lockDir(d, `Cannot report on ${d}`)
+          yield* removeStaleTemporaries(d)
         }
-        const report = yield* writeReport(dir)
+        const sweeps = yield* Effect.forEach(dirs, loadSweep)
+        const report = yield* writeTablesAndReport(dir, sweeps)
         yield* Console.log(report.headline)
         yield* Console.log(`\nReport in ${report.files.join(" and ")} (plots in plots/)`)
-      })
+      }).pipe(Effect.scoped, Effect.catchTag("PlatformError", (e) => Effect.fail(writeFailure(dir, e))))
     )
 ).pipe(Command.withDescription("Write the plots and report.md / report.html of a sweep folder (or of every sweep under a folder)."))

@@ -1,44 +1,54 @@
 /**
- * Checks a spec in a worker thread (specCheckWorker.ts) before the main process loads it: a spec
- * is user code, and the main process must stay in charge whatever that code does.
+ * Checks a spec in a child process (specCheckChild.ts) before the main process loads it: a spec is
+ * user code, and the main process must stay in charge whatever that code does. A worker thread is
+ * not enough: it shares the process, which a spec's `process.abort()`, `process.kill(process.pid,
+ * "SIGKILL")` or native crash ends with the tool in it.
  *
  * - A step of user code (the module's top-level code, a getter, one call of `environment.build`
- *   or `features.map`) that runs longer than the time limit stops the worker, and the error names
+ *   or `features.map`) that runs longer than the time limit stops the check, and the error names
  *   the step: "environment.build(context 2) did not return within 30 s". distmt's own work between
- *   those steps is not timed (it is bounded by the size checks of compile).
- * - The main thread stays free while it waits, so Ctrl-C interrupts the check and stops the worker.
- * - A spec that ends its thread (`process.exit`) or throws outside distmt's calls is refused.
+ *   those steps is not timed (it is bounded by the size checks of compile). The child reports its
+ *   step on a pipe from a thread of its own, so the step is known even while the spec's loop holds
+ *   the child's main thread.
+ * - This process stays free while it waits, so Ctrl-C interrupts the check and kills the child.
+ * - A spec that ends the child (`process.exit`, a signal, an abort, running out of memory) or
+ *   throws outside distmt's calls is refused, in one line that says how and during which step.
  *
  * Only a spec that passed is then loaded in the main process (loadSpec.ts), whose compile and run
- * call the same functions again: they returned in the worker, and a spec's functions are pure.
+ * call the same functions again: they returned in the check, and a spec's functions are pure.
  *
  * The limit: `--spec-timeout SECONDS`, else the environment variable DISTMT_SPEC_TIMEOUT, else 30 s.
  */
 import { Data, Effect, Option } from "effect"
 import { Argument, Flag } from "effect/cli"
+import { spawn } from "node:child_process"
 import * as os from "node:os"
-import { Worker } from "node:worker_threads"
-import { entry } from "../run/threads/pool.ts"
-import { exitCalled, newActivityBuffer, readActivity } from "../spec/activity.ts"
+import type { Readable } from "node:stream"
+import { fileURLToPath } from "node:url"
+import * as v8 from "node:v8"
+import { activityOf, Step } from "../spec/activity.ts"
 import { type Override, OverrideError } from "../spec/overrides.ts"
 import { SpecError } from "../spec/SpecError.ts"
 import type { SampleOptions } from "../spec/sweepSample.ts"
 import { SpecLoadError } from "./loadSpec.ts"
-import type { CheckReply, CheckRequest, CheckSummary } from "./specCheckWorker.ts"
+import type { CheckReply, CheckRequest, CheckSummary } from "./specCheckChild.ts"
 
-export type { CheckSummary } from "./specCheckWorker.ts"
+export type { CheckSummary } from "./specCheckChild.ts"
 
 export const DEFAULT_SPEC_TIMEOUT_SECONDS = 30
 /** The environment variable that sets the limit when the flag is not given. */
 export const SPEC_TIMEOUT_ENV = "DISTMT_SPEC_TIMEOUT"
 
-const workerModule = new URL("./specCheckWorker.ts", import.meta.url).href
+const entry = fileURLToPath(new URL("./specCheckEntry.mjs", import.meta.url))
 
 /** The check's heap: half the machine's memory, at most 4 GiB (a spec is small; its tables are bounded by compile). */
 const CHECK_HEAP_MB = Math.min(4096, Math.floor(os.totalmem() / 2 / 2 ** 20))
 
-/** How often the parent looks at the worker's current step. */
+/** How often the tool compares the time in the check's current step with the limit. */
 const POLL_MS = 100
+
+/** The end of the check process's stderr kept, for V8's out-of-memory message. */
+const STDERR_KEPT = 4096
 
 /** The limit in seconds from the flag or the environment, or why it is not a valid one. */
 export const specTimeoutSeconds = (flag: Option.Option<string>): number | string => {
@@ -63,84 +73,112 @@ export interface CheckOptions {
   readonly timeoutSeconds: number
 }
 
-export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<CheckSummary, SpecLoadError | SpecError | OverrideError> =>
-  Effect.callback<CheckSummary, SpecLoadError | SpecError | OverrideError>((resume) => {
-    const activity = newActivityBuffer()
-    const data: CheckRequest & { readonly module: string; readonly preload: ReadonlyArray<string> } = {
-      module: workerModule,
-      // Effect's index, loaded ahead of tsx's hooks (src/run/threads/entry.mjs).
-      preload: ["effect"],
+type CheckError = SpecLoadError | SpecError | OverrideError
+
+/** How a signal that ended the check process came about, as far as its name tells. */
+const signalCause = (signal: NodeJS.Signals): string =>
+  signal === "SIGABRT"
+    ? "process.abort / signal SIGABRT"
+    : ["SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE"].includes(signal)
+    ? `a native crash / signal ${signal}`
+    : `signal ${signal}`
+
+export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<CheckSummary, CheckError> =>
+  Effect.callback<CheckSummary, CheckError>((resume) => {
+    const request: CheckRequest = {
       file,
       quick: options.quick ?? false,
       sweep: options.sweep ?? false,
       allVariants: options.allVariants ?? false,
       overrides: options.overrides ?? [],
-      ...(options.sample === undefined ? {} : { sample: options.sample }),
-      activity
+      ...(options.sample === undefined ? {} : { sample: options.sample })
     }
-    // The spec's own output is not shown here: the main process loads it again and shows it then.
-    // A heap limit, so that a spec that allocates without end fails here, in one line, not in a V8 crash of the command.
-    const worker = new Worker(entry, { workerData: data, stdout: true, stderr: true, resourceLimits: { maxOldGenerationSizeMb: CHECK_HEAP_MB } })
-    worker.stdout.resume()
-    worker.stderr.resume()
+    // The spec's own output is not shown (stdout ignored): the main process loads it again and shows
+    // it then. stderr is kept for V8's message when the heap limit is reached. A process group of its
+    // own (detached): a spec's process.kill(0, ...) reaches no one else, and a Ctrl-C at the terminal
+    // reaches only the tool, which then stops the check itself (it may be stuck, unable to take a signal).
+    const child = spawn(
+      process.execPath,
+      [`--max-old-space-size=${CHECK_HEAP_MB}`, entry, v8.serialize(request).toString("base64")],
+      { stdio: ["ignore", "ignore", "pipe", "pipe"], detached: true }
+    )
+    let stderr = ""
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_KEPT)
+    })
     let done = false
-    const finish = (result: Effect.Effect<CheckSummary, SpecLoadError | SpecError | OverrideError>) => {
-      if (done) return
+    const stop = () => {
       done = true
       clearInterval(timer)
-      void worker.terminate()
+      // The whole group: whatever the spec started goes too.
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
+      } catch {
+        child.kill("SIGKILL")
+      }
+    }
+    const finish = (result: Effect.Effect<CheckSummary, CheckError>) => {
+      if (done) return
+      stop()
       resume(result)
     }
     const fail = (reason: string) => finish(Effect.fail(new SpecLoadError({ source: file, reason })))
-    let sequence = -1
+    let activity = activityOf(-1, Step.idle, 0, 0)
     let since = Date.now()
     const timer = setInterval(() => {
-      const now = readActivity(activity)
-      if (now.sequence !== sequence) {
-        sequence = now.sequence
-        since = Date.now()
-      } else if (now.timed && Date.now() - since > options.timeoutSeconds * 1000) {
+      if (activity.timed && Date.now() - since > options.timeoutSeconds * 1000) {
         fail(
-          `${now.label} did not return within ${seconds(options.timeoutSeconds)} ` +
+          `${activity.label} did not return within ${seconds(options.timeoutSeconds)} ` +
             `(a longer limit: --spec-timeout SECONDS or ${SPEC_TIMEOUT_ENV})`
         )
       }
     }, POLL_MS)
-    worker.on("message", (reply: CheckReply) => {
-      switch (reply._tag) {
+    let pending = ""
+    ;(child.stdio[3] as Readable).setEncoding("utf8").on("data", (chunk: string) => {
+      const lines = (pending + chunk).split("\n")
+      pending = lines.pop()!
+      for (const line of lines) {
+        if (line.startsWith("s ")) {
+          const [sequence, step, a, b] = line.slice(2).split(" ").map(Number)
+          if (sequence !== activity.sequence) since = Date.now()
+          activity = activityOf(sequence, step, a, b)
+        } else if (line.startsWith("r ")) {
+          answer(v8.deserialize(Buffer.from(line.slice(2), "base64")) as CheckReply)
+        }
+      }
+    })
+    const answer = (r: CheckReply) => {
+      switch (r._tag) {
         case "Valid":
-          return finish(Effect.succeed(reply.summary))
+          return finish(Effect.succeed(r.summary))
         case "SpecError":
-          return finish(Effect.fail(new SpecError({ source: file, issues: reply.issues })))
+          return finish(Effect.fail(new SpecError({ source: file, issues: r.issues })))
         case "SpecLoadError":
-          return fail(reply.reason)
+          return fail(r.reason)
         case "OverrideError":
-          return finish(Effect.fail(new OverrideError({ origin: reply.origin, reason: reply.reason })))
+          return finish(Effect.fail(new OverrideError({ origin: r.origin, reason: r.reason })))
+        case "Exit":
+          return fail(`the spec called process.exit(${r.code}) during ${r.during}; a spec must not end the process`)
+        case "Threw":
+          return fail(`the spec threw outside distmt's calls, during ${r.during}: ${r.message}`)
       }
-    })
-    worker.on("error", (e) => {
-      const during = readActivity(activity).label
-      if ((e as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY") {
-        return fail(`the spec ran out of memory (more than ${CHECK_HEAP_MB} MB) during ${during}`)
+    }
+    child.on("error", (e) => fail(`the check process did not start: ${e.message}`))
+    // On "close", not "exit": the pipe is read to its end first, so a last record is not missed. But
+    // a process the spec started may hold the pipes open after the check process ended: not waited
+    // for long (and killed with the group).
+    child.on("exit", (code, signal) => setTimeout(() => ended(code, signal), 1000).unref())
+    child.on("close", (code, signal) => ended(code, signal))
+    const ended = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (/heap out of memory/.test(stderr)) {
+        return fail(`the spec ran out of memory (more than ${CHECK_HEAP_MB} MB) during ${activity.label}`)
       }
-      fail(`the spec threw outside distmt's calls, during ${during}: ${e.message.split("\n")[0]}`)
-    })
-    worker.on("exit", (code) => {
-      const during = readActivity(activity).label
-      const called = exitCalled(activity)
-      // Without a process.exit call, the thread ended because nothing was left to run: a top-level
-      // await (or a promise of the check) that can never settle.
-      fail(
-        called !== undefined
-          ? `the spec called process.exit(${called}) during ${during}; a spec must not end the process`
-          : `the spec stopped without finishing (exit code ${code}) during ${during}: a top-level await or a promise that never settles?`
-      )
-    })
-    return Effect.sync(() => {
-      done = true
-      clearInterval(timer)
-      void worker.terminate()
-    })
+      if (signal !== null) return fail(`the spec's code ended the check process (${signalCause(signal)}) during ${activity.label}`)
+      // Ended by itself without a reply: nothing was left to run, a top-level await (or a promise of
+      // the check) that can never settle.
+      fail(`the spec stopped without finishing (exit code ${code}) during ${activity.label}: a top-level await or a promise that never settles?`)
+    }
+    return Effect.sync(stop)
   })
 
 /** A bad `--spec-timeout` (or DISTMT_SPEC_TIMEOUT). */
@@ -158,7 +196,7 @@ export const specTimeoutFlag = Flag.String("spec-timeout").pipe(
   )
 )
 
-/** The spec checked in the worker, with the limit from the flag or the environment. */
+/** The spec checked in the child process, with the limit from the flag or the environment. */
 export const checkedSpec = (file: string, flag: Option.Option<string>, options: Omit<CheckOptions, "timeoutSeconds">) =>
   Effect.gen(function*() {
     const timeout = specTimeoutSeconds(flag)

@@ -12,6 +12,7 @@ import { Console, Data, Effect, FileSystem, Option, Path, Semaphore } from "effe
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
 import { writeAtomic } from "../report/files.ts"
+import type { SweepData } from "../report/analysis/index.ts"
 import { writeReport } from "../report/report.ts"
 import {
   type Manifest,
@@ -119,7 +120,7 @@ const readFinished = (dir: string, units: ReadonlyArray<SweepUnit>) =>
  * Temporary files left by an interrupted write (never a finished run: those are renamed into
  * place), in the folder, runs/ and plots/ (a sweep killed while writing its report leaves one there).
  */
-const removeStaleTemporaries = (dir: string) =>
+export const removeStaleTemporaries = (dir: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -150,6 +151,21 @@ export const writeTables = (dir: string, manifest: Manifest, records: ReadonlyMa
     yield* writeAtomic(path.join(dir, "sweep.csv"), sweepCsv(manifest, records))
     yield* writeAtomic(path.join(dir, "rows.csv"), rowsCsv(manifest, records))
     yield* writeSummary(dir, manifest, records, final)
+  })
+
+/**
+ * Rewrites the tables and the report of `dir`, a sweep folder or a folder of them (`sweeps`: the
+ * sweep folders there, read), with the markers of completion last: each sweep's summary.json says
+ * `"complete": false` while any of its files is rewritten, and `true` (if all its runs are
+ * finished) only after all of them, so that no kill or failure leaves a folder that looks complete
+ * with a report half old, half new. `sweep` and `report` both end with it.
+ */
+export const writeTablesAndReport = (dir: string, sweeps: ReadonlyArray<SweepData>) =>
+  Effect.gen(function*() {
+    for (const s of sweeps) yield* writeTables(s.dir, s.manifest, s.records, false)
+    const report = yield* writeReport(dir, sweeps)
+    for (const s of sweeps) yield* writeSummary(s.dir, s.manifest, s.records, true)
+    return report
   })
 
 /** Prints a user-facing error (no stack trace) and sets a failing exit code. */
@@ -303,9 +319,7 @@ export const sweepCommand = Command.make(
         )
       }
       progress.finish()
-      yield* writeTables(dir, manifest, records, false)
-      const report = yield* writeReport(dir)
-      yield* writeSummary(dir, manifest, records, true) // the marker of completion, last
+      const report = yield* writeTablesAndReport(dir, [{ dir, manifest, records }])
       yield* Console.log(`\n${report.headline}`)
       yield* Console.log(`\nResults in ${dir}/: sweep.csv, rows.csv, summary.json, runs/; report.md, report.html and plots/*.svg`)
     }).pipe(Effect.scoped))

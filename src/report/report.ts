@@ -5,7 +5,7 @@
  * one combined report.md / report.html with a section per experiment.
  */
 import { Data, Effect, FileSystem, Path } from "effect"
-import { analyse } from "./analysis/index.ts"
+import { analyse, type SweepData } from "./analysis/index.ts"
 import { type Block, toHtml, toMarkdown } from "./document.ts"
 import { writeAtomic } from "./files.ts"
 import { type Manifest, MANIFEST_FORMAT, parseRunFile, type RunRecord } from "./sweepFiles.ts"
@@ -43,7 +43,7 @@ export const loadSweep = (dir: string) =>
   })
 
 /** The sweep folders at or under `dir` (three levels deep at most), in name order. */
-const findSweeps = (dir: string) =>
+export const findSweeps = (dir: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -68,22 +68,35 @@ const findSweeps = (dir: string) =>
     return out
   })
 
+/** The plots of this folder (plots/*.svg) a report.md links to. */
+const linkedPlots = (md: string): Array<string> =>
+  [...md.matchAll(/!\[[^\]\n]*\]\((plots\/[^)\s]+\.svg)\)/g)].map((m) => m[1]).filter((f) => !f.includes(".."))
+
 const writeBlocks = (dir: string, title: string, blocks: ReadonlyArray<Block>) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     // Plots under this folder's plots/ are written here; a combined report links each sweep's own.
     const own = blocks.flatMap((b) => (b._tag === "Plot" && b.file.startsWith("plots/") && !b.file.includes("..") ? [b] : []))
+    // A plot the earlier report drew and this one does not (a chart dropped or renamed since) would
+    // stay and pass for current: removed, first, so that a kill before the new report.md leaves the
+    // old one still naming what is left to remove. Only what a report linked to: plots/ may hold
+    // the user's own files.
+    const md = path.join(dir, "report.md")
+    const earlier = (yield* fs.exists(md)) ? linkedPlots(yield* fs.readFileString(md)) : []
+    const drawn = new Set(own.map((b) => b.file))
+    for (const f of earlier) if (!drawn.has(f)) yield* fs.remove(path.join(dir, f), { force: true })
     if (own.length > 0) yield* fs.makeDirectory(path.join(dir, "plots"), { recursive: true })
     for (const b of own) yield* writeAtomic(path.join(dir, b.file), b.svg)
     yield* writeAtomic(path.join(dir, "report.md"), toMarkdown(blocks))
     yield* writeAtomic(path.join(dir, "report.html"), toHtml(title, blocks))
   })
 
-/** Writes the report of one sweep folder; returns its headline (for the terminal). */
-const reportOne = (dir: string) =>
+/** Writes the report of one sweep folder (from `loaded` if there, else read); returns its headline (for the terminal). */
+const reportOne = (dir: string, loaded: ReadonlyArray<SweepData>) =>
   Effect.gen(function*() {
-    const data = yield* loadSweep(dir)
+    const path = yield* Path.Path
+    const data = loaded.find((d) => path.resolve(d.dir) === path.resolve(dir)) ?? (yield* loadSweep(dir))
     const { blocks, headline } = yield* Effect.promise(() => analyse(data))
     yield* writeBlocks(dir, `${data.manifest.name}: distmt sweep report`, blocks)
     return { name: data.manifest.name, blocks, headline }
@@ -91,21 +104,22 @@ const reportOne = (dir: string) =>
 
 /**
  * Writes the report of `dir`: a sweep folder, or a folder of sweep folders (then each gets its own
- * report, and `dir` a combined one). Returns a short headline of the findings.
+ * report, and `dir` a combined one). Returns a short headline of the findings. `loaded`: sweep
+ * folders the caller has read already (loadSweep), not read again.
  */
-export const writeReport = (dir: string) =>
+export const writeReport = (dir: string, loaded: ReadonlyArray<SweepData> = []) =>
   Effect.gen(function*() {
     const path = yield* Path.Path
     const sweeps = yield* findSweeps(dir)
     if (sweeps.length === 0) return yield* new ReportError({ dir, reason: "no sweep.json in it or in its sub-folders (run `distmt sweep` first)" })
     if (sweeps.length === 1 && path.resolve(sweeps[0]) === path.resolve(dir)) {
-      const one = yield* reportOne(dir)
+      const one = yield* reportOne(dir, loaded)
       return { headline: `${one.name}: ${one.headline.join("; ")}.`, files: [path.join(dir, "report.md"), path.join(dir, "report.html")] }
     }
     const combined: Array<Block> = [{ _tag: "Heading", level: 1, text: "distmt: experiments report" }]
     const lines: Array<string> = []
     for (const s of sweeps) {
-      const one = yield* reportOne(s)
+      const one = yield* reportOne(s, loaded)
       const rel = path.relative(dir, s)
       lines.push(`${one.name} (${rel}): ${one.headline.join("; ")}.`)
       for (const b of one.blocks) {

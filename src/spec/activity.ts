@@ -1,11 +1,11 @@
 /**
- * What a spec check is doing right now, for the watchdog of the spec-check worker
- * (src/cli/specCheck.ts): loading the module, reading its fields, or one call of a user function
- * such as `environment.build(context 2)`. A user function can loop forever; the worker's thread is
- * then stuck and cannot answer, so it publishes each step in memory shared with the main thread,
- * which reads it when the step has taken longer than the time limit and names it in the error.
+ * What a spec check is doing right now, for the watchdog of the spec check (src/cli/specCheck.ts):
+ * loading the module, reading its fields, or one call of a user function such as
+ * `environment.build(context 2)`. A user function can loop forever; the check process's main thread
+ * is then stuck and cannot answer, so each step is published in memory shared with a reporter
+ * thread of that process (src/cli/specCheckChild.ts), which passes it on to the tool.
  *
- * Outside the worker the cell is an ordinary array that nobody reads: marking a step costs three
+ * Outside the check the cell is an ordinary array that nobody reads: marking a step costs three
  * integer writes, so compile can mark every call of a user function.
  */
 
@@ -21,31 +21,17 @@ export const Step = {
   compile: 7
 } as const
 
-/**
- * [step, first argument, second argument, sequence number, exit]; the sequence changes at every
- * step; exit is 1 + the code of a `process.exit` call (0: none), set by the worker's guard.
- */
-const CELLS = 5
+/** [step, first argument, second argument, sequence number]; the sequence changes at every step. */
+const CELLS = 4
 let cell: Int32Array = new Int32Array(CELLS)
 
-/** Makes the steps visible to another thread (the worker passes the parent's shared buffer). */
+/** Makes the steps visible to another thread (the check process passes its reporter's buffer). */
 export const shareActivity = (buffer: SharedArrayBuffer): void => {
   cell = new Int32Array(buffer)
 }
 
-/** A new shared cell for a worker. */
+/** A new shared cell. */
 export const newActivityBuffer = (): SharedArrayBuffer => new SharedArrayBuffer(CELLS * Int32Array.BYTES_PER_ELEMENT)
-
-/** Records a call of `process.exit(code)` (the thread ends right after: the parent reads it then). */
-export const markExit = (code: number): void => {
-  Atomics.store(cell, 4, 1 + code)
-}
-
-/** The code `process.exit` was called with in the worker, if it was. */
-export const exitCalled = (buffer: SharedArrayBuffer): number | undefined => {
-  const v = Atomics.load(new Int32Array(buffer), 4)
-  return v === 0 ? undefined : v - 1
-}
 
 /** Marks the start of a step. */
 export const mark = (step: number, a = 0, b = 0): void => {
@@ -55,13 +41,25 @@ export const mark = (step: number, a = 0, b = 0): void => {
   Atomics.add(cell, 3, 1)
 }
 
-/** The current step of a shared cell: its sequence number and how it is named in a message. */
-export const readActivity = (
-  buffer: SharedArrayBuffer
-): { readonly sequence: number; readonly label: string; readonly timed: boolean } => {
+export interface Activity {
+  readonly sequence: number
+  /** How the step is named in a message. */
+  readonly label: string
+  /** Whether the time limit applies to the step (the spec's own code runs in it). */
+  readonly timed: boolean
+}
+
+/** A step, from the numbers of a cell (or of the check process's report of one). */
+export const activityOf = (sequence: number, step: number, a: number, b: number): Activity => ({
+  sequence,
+  label: describeStep(step, a, b),
+  timed: USER_STEPS.has(step)
+})
+
+/** The current step of a shared cell. */
+export const readActivity = (buffer: SharedArrayBuffer): Activity => {
   const c = new Int32Array(buffer)
-  const [step, a, b] = [Atomics.load(c, 0), Atomics.load(c, 1), Atomics.load(c, 2)]
-  return { sequence: Atomics.load(c, 3), label: describeStep(step, a, b), timed: USER_STEPS.has(step) }
+  return activityOf(Atomics.load(c, 3), Atomics.load(c, 0), Atomics.load(c, 1), Atomics.load(c, 2))
 }
 
 /** The steps that run the spec's own code, which the time limit applies to (not distmt's own work). */

@@ -1,7 +1,7 @@
 /**
  * What `validate` checks and prints about a spec: decoded, compiled and, when asked, every point
  * of its sweep and its quick variant. The same steps for a spec module checked in the spec-check
- * worker (src/cli/specCheckWorker.ts) and for a spec the library API is given (src/api/validate.ts),
+ * process (src/cli/specCheckChild.ts) and for a spec the library API is given (src/api/validate.ts),
  * each of which says how to load the spec.
  */
 import { Effect } from "effect"

@@ -1,7 +1,7 @@
 /**
  * From a decoded deep-stage spec (`Env.minatar` with `Dqn.learner`; decode has checked both) to
  * what a run needs: the tasks, the networks' shape, the DQN settings and the success targets. No
- * engine is loaded here: the spec check's worker uses it too.
+ * engine is loaded here: the spec check's process uses it too.
  */
 import { makeGame } from "../../env/minatar/index.ts"
 import { type MinAtarTask, minatarTasks } from "../../env/minatar/spec.ts"

@@ -1,4 +1,4 @@
-// Entry of every worker thread (learners, sweeps, the spec check): registers tsx, so that the
+// Entry of every worker thread (learners, sweeps, deep units): registers tsx, so that the
 // worker loads the TypeScript sources (and a user's `.spec.ts` module) without a build step however
 // the parent was started, then imports the worker module named in `workerData.module`.
 //

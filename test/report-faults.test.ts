@@ -1,0 +1,86 @@
+/**
+ * Issue 15, item 4, for `distmt report`: it rewrites the tables, plots and report of a sweep folder,
+ * and its marker of completion (summary.json, `"complete": true`) comes last, as `run` and `sweep`
+ * write theirs. It used to rewrite summary.json first, so that a report that failed or was killed
+ * halfway left a folder that said complete with a report half old, half new. The failure is
+ * injected between two files: report.html made a folder, so the rename that writes it fails after
+ * the plots and report.md are written. Also: plots an earlier report drew and this one does not
+ * are removed (an old success.svg stayed), never a file of the user's; and a sweep still writing
+ * the folder (its lock) is not written over.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { LOCK_FILE } from "../src/cli/outDir.ts"
+import { tinySweepSpec } from "./fixtures/tinySweepSpec.ts"
+
+const root = path.resolve(import.meta.dirname, "..")
+const cli = path.join(root, "bin", "distmt.mjs")
+const distmt = (...args: Array<string>) =>
+  spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "true" } })
+
+// The spec lives in specs/ so that `import ... from "distmt"` resolves as it does for users.
+const specFile = path.join(root, "specs", `.report-faults-${process.pid}.spec.ts`)
+const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-report-faults-")), "sweep")
+const complete = () => (JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")) as { complete: boolean }).complete
+
+beforeAll(() => {
+  fs.writeFileSync(specFile, tinySweepSpec("report-faults", "{ agents: [1, 2] }", []))
+  const r = distmt("sweep", specFile, "--out", out, "--jobs", "1")
+  expect(r.status, r.stderr).toBe(0)
+}, 120_000)
+afterAll(() => fs.rmSync(specFile, { force: true }))
+
+it("a report that fails between two files leaves the folder marked incomplete; a report that succeeds marks it complete", () => {
+  expect(complete()).toBe(true)
+  const html = path.join(out, "report.html")
+  fs.rmSync(html)
+  fs.mkdirSync(path.join(html, "in-the-way"), { recursive: true })
+  const failed = distmt("report", out)
+  expect(failed.status).toBe(1)
+  expect(failed.stderr.trim().split("\n")).toEqual([`Cannot report on ${out}: cannot write ${html} (EISDIR)`])
+  expect(fs.statSync(path.join(out, "report.md")).isFile()).toBe(true)
+  expect(complete()).toBe(false)
+
+  fs.rmSync(html, { recursive: true })
+  const r = distmt("report", out)
+  expect(r.status, r.stderr).toBe(0)
+  expect(fs.readFileSync(html, "utf8")).toMatch(/^<!DOCTYPE html>/)
+  expect(complete()).toBe(true)
+  expect(fs.readdirSync(out).filter((f) => f.endsWith(".tmp"))).toEqual([])
+}, 120_000)
+
+it("a plot an earlier report linked to and this one does not draw is removed; other files in plots/ stay", () => {
+  // Whatever the test above left (it runs alone too).
+  fs.rmSync(path.join(out, "report.html"), { recursive: true, force: true })
+  expect(distmt("report", out).status).toBe(0)
+  const plots = path.join(out, "plots")
+  const drawn = fs.readdirSync(plots).sort()
+  expect(drawn.length).toBeGreaterThan(0)
+  // An earlier report (of an older distmt) that drew one more plot; and a file the user put there.
+  fs.appendFileSync(path.join(out, "report.md"), "\n![Success rate](plots/success.svg)\n")
+  fs.writeFileSync(path.join(plots, "success.svg"), "<svg></svg>")
+  fs.writeFileSync(path.join(plots, "mine.svg"), "<svg></svg>")
+  const r = distmt("report", out)
+  expect(r.status, r.stderr).toBe(0)
+  expect(fs.readdirSync(plots).sort()).toEqual([...drawn, "mine.svg"].sort())
+  expect(complete()).toBe(true)
+}, 120_000)
+
+it("a report on a folder a live process holds the lock of is refused with its PID, and writes nothing", () => {
+  const lock = path.join(out, LOCK_FILE)
+  fs.writeFileSync(lock, `${process.pid}\n`)
+  try {
+    const before = fs.statSync(path.join(out, "summary.json")).mtimeMs
+    const r = distmt("report", out)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim().split("\n")).toEqual([
+      `Cannot report on ${out}: another distmt process (PID ${process.pid}) is writing in this folder; wait for it to end, or give another folder`
+    ])
+    expect(fs.statSync(path.join(out, "summary.json")).mtimeMs).toBe(before)
+  } finally {
+    fs.rmSync(lock, { force: true })
+  }
+}, 120_000)
