@@ -51,6 +51,30 @@ describe("onnx engine against the TypeScript reference", () => {
     expect(d).toBeLessThan(REL * scale)
   })
 
+  it("gives the same Q-values for one observation (the acting pass), whatever the network's shape", async () => {
+    // Batch 1 runs the WebAssembly pass, not the graph: check it on the game shapes and on a
+    // hidden size that is not a multiple of 16 (its dot products' tail).
+    for (const [channels, hidden, actions, seed] of [[4, 128, 6, 11], [10, 64, 18, 12], [6, 20, 6, 13]] as const) {
+      const s: NetShape = { channels, convChannels: 16, hidden, actions }
+      const p = initParams(s, Rng.make(seed))
+      const ts = await makeEngine("ts", s, config, p), onnx = await makeEngine("onnx", s, config, p)
+      opened.push(ts, onnx)
+      for (let k = 0; k < 4; k++) {
+        const b = randomBatch(s, 1, seed * 10 + k, 0.1 + 0.2 * k)
+        const a = (await ts.qValues(b.obs, 1)).slice()
+        const o = await onnx.qValues(b.obs, 1)
+        expect(o.length).toBe(actions)
+        let d = 0, scale = 0
+        for (let i = 0; i < actions; i++) {
+          d = Math.max(d, Math.abs(a[i] - o[i]))
+          scale = Math.max(scale, Math.abs(a[i]))
+        }
+        expect(scale).toBeGreaterThan(1e-3)
+        expect(d).toBeLessThan(REL * scale)
+      }
+    }
+  })
+
   it("gives the same gradients of the TD loss, after the target network has moved away", async () => {
     const [ts, onnx] = await pair(3)
     opened.push(ts, onnx)

@@ -91,6 +91,16 @@ export class OnnxEngine implements Engine {
 
   async qValues(obs: Float32Array, n: number): Promise<Float32Array> {
     const I = inputSize(this.shape)
+    if (n === 1 && this.shape.hidden % 4 === 0) {
+      // Acting: one observation through the WebAssembly pass (its dense loops take H in fours).
+      const L = this.layout, a = L.acting, w = L.at("online"), S = this.shape
+      a.x.set(obs.subarray(0, I))
+      this.kernels.act(
+        w + L.starts[0], w + L.starts[1], w + L.starts[2], w + L.starts[3], w + L.starts[4], w + L.starts[5],
+        a.xAt, a.h1, a.h2, a.q, S.channels, S.convChannels, S.hidden, S.actions
+      )
+      return L.q
+    }
     const x = new this.ort.Tensor("float32", obs.length === n * I ? obs : obs.subarray(0, n * I), [n, this.shape.channels, 10, 10])
     const out = await this.actSession.run({ obs: x, w1: this.weights.w1, b1: this.weights.b1, w2: this.weights.w2, b2: this.weights.b2, w3: this.weights.w3, b3: this.weights.b3 })
     return out.q.data as Float32Array
