@@ -259,9 +259,13 @@ class DeepLearner {
     Effect.map(this.ready, (agent) => ({ shape: agent.shape, params: agent.engine.params() }))
   )
 
+  /** Frees the engine and lets the replay be collected; a second call does nothing. */
   readonly dispose: Effect.Effect<void> = Effect.promise(async () => {
+    const agent = this.agent
+    this.agent = undefined
+    this.log?.clear()
     // A lifelong network outlives its instances: the run disposes of it.
-    if (this.o.lifelong === undefined) await this.agent?.dispose()
+    if (this.o.lifelong === undefined) await agent?.dispose()
   })
 }
 

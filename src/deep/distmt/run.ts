@@ -115,6 +115,10 @@ export const runDeepAlgorithm = (
     const frames = new Array<number>(N).fill(0)
     const curve: Array<DeepCurvePoint> = []
     const disposers: Array<Effect.Effect<void>> = []
+    // Each agent's open instance, freed when the agent opens its next one: its engine's sessions
+    // and its replay (up to replayCapacity transitions, filled by the pool under experience
+    // sharing). Kept to the unit's end, every instance of a 20 × 10 run held 9 GiB at once.
+    const current = new Array<Effect.Effect<void> | undefined>(N)
     // Lifelong learning: each agent's one network, kept over its instances.
     const networks = Array.from({ length: N }, (): { agent: DqnAgent | undefined } => ({ agent: undefined }))
     const record = algorithm !== "independent" && s.sharing === "experience"
@@ -123,6 +127,8 @@ export const runDeepAlgorithm = (
       const per = Math.floor(s.learner._tag === "Dqn" ? s.learner.framesPerAgent / tasksOf[agent].length : 0)
       const instances = tasksOf[agent].map((task, slot) => () => {
         if (slot > 0) progress.instanceDone(agent)
+        const previous = current[agent]
+        if (previous !== undefined) Effect.runFork(previous)
         // The agent's frames before this instance: a curve point's frame counts from the run's start.
         const before = frames[agent]
         const watch: DeepWatch = {
@@ -147,7 +153,10 @@ export const runDeepAlgorithm = (
           ...(c.settings.identification === "simnet" && algorithm === "distmt"
             ? { simnet: { frames: c.settings.identificationFrames, gameIndex: GAME_NAMES.indexOf(c.tasks[task].game) } }
             : {})
-        }, (d) => disposers.push(d))
+        }, (d) => {
+          current[agent] = d
+          disposers.push(d)
+        })
       })
       const run = algorithm === "distmt"
         ? distmtAgentOn(server, agent, instances, config)
