@@ -80,6 +80,21 @@ describe("distmt run specs/minatar.spec.ts --quick", () => {
     expect(fs.readFileSync(path.join(out, "curves.csv"), "utf8")).toBe(curves)
   })
 
+  it("marks the folder complete only after the report: a report that fails leaves it incomplete, and a rerun completes it", () => {
+    // report.md as a folder makes the report's write fail after the results are written.
+    fs.rmSync(path.join(out, "report.md"))
+    fs.mkdirSync(path.join(out, "report.md"))
+    const failed = distmt("run", "specs/minatar.spec.ts", "--quick", "--out", out)
+    expect(failed.status).not.toBe(0)
+    expect(failed.stderr + failed.stdout).toMatch(/the results are saved in .*, but the report failed/)
+    expect(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).complete).toBe(false)
+    fs.rmSync(path.join(out, "report.md"), { recursive: true })
+    const again = distmt("run", "specs/minatar.spec.ts", "--quick", "--out", out)
+    expect(again.status, again.stderr).toBe(0)
+    expect(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).complete).toBe(true)
+    expect(fs.statSync(path.join(out, "report.md")).isFile()).toBe(true)
+  })
+
   it("refuses an --out folder that holds another spec's run, naming it, and writes nothing there", () => {
     const before = fs.readFileSync(path.join(out, "summary.json"), "utf8")
     const other = distmt("run", "specs/minatar.spec.ts", "--quick", "--set", "seeds=2", "--out", out)

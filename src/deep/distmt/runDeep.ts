@@ -1,8 +1,9 @@
 /**
- * `distmt run <spec>` for a deep-stage spec: runs every unit with a progress line, writes
- * results.csv and curves.csv after each unit (results are never lost to a later failure), and
- * summary.json last with `complete: true`. The folder is a new one (runs/<name>/<timestamp>) or an
- * empty `--out`; a deep run does not resume yet (docs/deep.md).
+ * `distmt run <spec>` for a deep-stage spec: runs every unit with a progress line, saves each
+ * finished unit in units/ and writes results.csv and curves.csv after it (results are never lost to
+ * a later failure), then the report, and summary.json last with `complete: true`. The folder is a
+ * new one (runs/<name>/<timestamp>), an empty `--out`, or an `--out` holding a run of the same spec,
+ * which is resumed from its finished units (docs/deep.md, "The files").
  */
 import { NodeServices } from "@effect/platform-node"
 import { Console, Data, Effect } from "effect"
@@ -129,9 +130,12 @@ export const runDeep = (spec: Experiment, out: string | undefined, threads: numb
       }))
     )
     progress.finish()
-    // The results are complete once summary.json says so; the report is drawn from them after.
-    yield* write(dir, results, true)
+    // summary.json's `complete: true` is the folder's marker of completion, so it is written last:
+    // the complete results first (still marked incomplete), then the report drawn from them. A run
+    // killed or failed in between leaves a folder marked incomplete, which the same command resumes.
+    yield* write(dir, results, false)
     yield* Effect.tryPromise({ try: () => writeDeepReport(dir, results), catch: (e) => new DeepOutError({ message: `the results are saved in ${dir}/, but the report failed: ${String(e)}` }) })
+    yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(results, true)).pipe(Effect.provide(NodeServices.layer))
     yield* Console.log(`\n${deepTable(results)}`)
     yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, curves.csv, report.md, plots/)`)
     return dir
