@@ -125,6 +125,16 @@ describe("distmt sweep specs/minatar.spec.ts --quick", () => {
       expect(Number(distmtRow.mean_return)).toBeCloseTo(summary.algorithms[0].meanReturn, 3)
     }
     expect(fs.readFileSync(path.join(out, "report.md"), "utf8")).toMatch(/\| 4 \| oracle \|/)
+    expect(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))).toMatchObject({ stage: "deep-sweep", complete: true, points: ["agents=2", "agents=4"] })
+  })
+
+  it("marks the sweep folder complete only after its report: a report that fails leaves it incomplete", () => {
+    fs.rmSync(path.join(out, "report.md"))
+    fs.mkdirSync(path.join(out, "report.md"))
+    const failed = distmt("sweep", "specs/minatar.spec.ts", "--quick", "--out", out)
+    expect(failed.status).not.toBe(0)
+    expect(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).complete).toBe(false)
+    fs.rmSync(path.join(out, "report.md"), { recursive: true })
   })
 
   it("a rerun finds every point finished and runs none again", () => {

@@ -1,8 +1,9 @@
 /**
  * `distmt sweep` for a deep-stage spec: every point of the spec's sweep (lists of values; the paper's
  * scaling check is `sweep: { agents: [5, 10, 20, 50] }`) as a whole deep run in its own folder
- * DIR/points/<point>/, then sweep.csv and report.md over the points. A point whose folder holds a
- * complete run is not run again, and an unfinished one resumes from its finished units.
+ * DIR/points/<point>/, then sweep.csv and report.md over the points, and summary.json last (the
+ * folder's marker of completion). A point whose folder holds a complete run is not run again, and
+ * an unfinished one resumes from its finished units.
  */
 import { NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
@@ -52,6 +53,12 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
     // Every point is decoded before anything runs: a bad value is reported with nothing written.
     const points: Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }> = []
     for (const values of grid(lists)) points.push({ values, spec: yield* decode(pointInput(spec, values), source) })
+    // summary.json is the sweep folder's marker of completion: incomplete from the start, complete
+    // only after sweep.csv and the report, so a sweep stopped at any moment is told by it.
+    const marker = (complete: boolean) =>
+      writeAtomic(path.join(dir, "summary.json"), JSON.stringify({ stage: "deep-sweep", spec: spec.name, complete, points: points.map((p) => pointName(p.values)) }, null, 2) + "\n")
+    fs.mkdirSync(dir, { recursive: true })
+    yield* marker(false)
     yield* Console.log(`distmt sweep: ${spec.name} (deep stage): ${points.length} points, ${lists.map(([k, v]) => `${k} ∈ {${v.map(label).join(", ")}}`).join(", ")}; results in ${dir}/`)
     const rows: Array<{ readonly values: Record<string, SweepValue>; readonly algorithms: ReadonlyArray<DeepAlgorithmSummary> }> = []
     for (const p of points) {
@@ -96,5 +103,6 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
       ""
     ].join("\n")
     yield* writeAtomic(path.join(dir, "report.md"), report)
+    yield* marker(true)
     yield* Console.log(`\n${table}\n\nSweep results in ${dir}/ (sweep.csv, report.md, points/)`)
   }).pipe(Effect.provide(NodeServices.layer))
