@@ -15,13 +15,24 @@ export type {
   MinAtarEnv,
   TabularTables
 } from "./spec/Spec.ts"
-export { run, runEffect, sweep, sweepEffect, validate, validateEffect } from "./api/index.ts"
+export { run, runDeep, runDeepEffect, runEffect, sweep, sweepEffect, validate, validateEffect } from "./api/index.ts"
 export type {
   Algorithm,
   AlgorithmRun,
   AlgorithmSummary,
   CostError,
+  DeepAlgorithmSummary,
+  DeepCurvePoint,
+  DeepOutError,
+  DeepProgress,
+  DeepRow,
+  DeepRun,
+  DeepRunOptions,
+  DeepRunResult,
+  DeepStageSpec,
+  DeepSummary,
   DistmtError,
+  NotDeepSpec,
   OutDirError,
   OverrideError,
   Progress,
@@ -38,5 +49,6 @@ export type {
   SweepResult,
   SweepRun,
   ValidateOptions,
-  ValidateResult
+  ValidateResult,
+  WorkerError
 } from "./api/index.ts"

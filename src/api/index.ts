@@ -14,6 +14,9 @@ import type { OutDirError } from "../cli/outDir.ts"
 import type { OverrideError } from "../spec/overrides.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 import type { DeepStageSpec } from "../deep/distmt/stage.ts"
+import type { DeepOutError } from "../deep/distmt/runDeep.ts"
+import type { WorkerError } from "../cli/workerPool.ts"
+import type { DeepRunOptions, DeepRunResult, NotDeepSpec } from "./runDeep.ts"
 import type { CostError, RunOptions, RunResult } from "./run.ts"
 import type { ResumeError } from "./runFolder.ts"
 import type { SpecSource } from "./specSource.ts"
@@ -22,6 +25,10 @@ import type { ValidateOptions, ValidateResult } from "./validate.ts"
 
 export type { Progress } from "./progress.ts"
 export type { CostError, RunOptions, RunResult } from "./run.ts"
+export type { DeepProgress, DeepRunOptions, DeepRunResult, NotDeepSpec } from "./runDeep.ts"
+export type { DeepAlgorithmSummary, DeepSummary } from "../deep/distmt/files.ts"
+export type { DeepCurvePoint, DeepRow, DeepRun } from "../deep/distmt/run.ts"
+export type { DeepOutError, DeepStageSpec, WorkerError }
 export type { ResumeError } from "./runFolder.ts"
 export type { SpecSource } from "./specSource.ts"
 export type { SweepOptions, SweepResult, SweepRun } from "./sweep.ts"
@@ -36,9 +43,22 @@ export type { Algorithm, AlgorithmRun, Row } from "../run/runExperiment.ts"
  * issue) `message`: a bad spec (SpecError: every issue with its field's path), a spec module that
  * does not load (SpecLoadError), a bad override (OverrideError), a run too big for the machine
  * (CostError), a folder that cannot be written (OutDirError) or that holds another spec's run
- * (ResumeError), a file system failure (PlatformError).
+ * (ResumeError), a file system failure (PlatformError); a deep-stage spec given to `run`
+ * (DeepStageSpec) or a linear one to `runDeep` (NotDeepSpec), a deep run's folder refused or its
+ * report failed (DeepOutError), a unit's worker thread that failed (WorkerError).
  */
-export type DistmtError = SpecError | SpecLoadError | OverrideError | CostError | OutDirError | ResumeError | PlatformError | DeepStageSpec
+export type DistmtError =
+  | SpecError
+  | SpecLoadError
+  | OverrideError
+  | CostError
+  | OutDirError
+  | ResumeError
+  | PlatformError
+  | DeepStageSpec
+  | NotDeepSpec
+  | DeepOutError
+  | WorkerError
 
 /** Options of the Promise forms: `signal` interrupts the run (finished units stay saved in `out`). */
 export interface PromiseOptions {
@@ -54,6 +74,17 @@ export const runEffect = (spec: SpecSource, options: RunOptions = {}): Effect.Ef
 
 export const run = (spec: SpecSource, options: RunOptions & PromiseOptions = {}): Promise<RunResult> =>
   runPromise(runEffect(spec, options), options)
+
+/**
+ * Runs a deep-stage spec (`Env.minatar` with `Dqn.learner`) as `distmt run` does: DistMT and the
+ * baselines with DQN learners, units on worker threads; into `out` (resumed if it holds this spec's
+ * run) or, without it, writing nothing.
+ */
+export const runDeepEffect = (spec: SpecSource, options: DeepRunOptions = {}): Effect.Effect<DeepRunResult, DistmtError> =>
+  Effect.flatMap(Effect.promise(() => import("./runDeep.ts")), (m) => m.runDeepApi(spec, options))
+
+export const runDeep = (spec: SpecSource, options: DeepRunOptions & PromiseOptions = {}): Promise<DeepRunResult> =>
+  runPromise(runDeepEffect(spec, options), options)
 
 /** Runs every point of a spec's sweep axes × seeds × algorithms in this process; writes no files. */
 export const sweepEffect = (spec: SpecSource, options: SweepOptions = {}): Effect.Effect<SweepResult, DistmtError> =>

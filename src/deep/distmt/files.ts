@@ -89,9 +89,21 @@ export const summarize = (runs: ReadonlyArray<DeepRun>, algorithm: Algorithm): D
 
 export const algorithmsOf = (runs: ReadonlyArray<DeepRun>): ReadonlyArray<Algorithm> => [...new Set(runs.map((r) => r.algorithm))]
 
-export const summaryJson = (r: DeepResults, complete: boolean): string => {
+/** What a deep run's summary.json holds. */
+export interface DeepSummary {
+  readonly stage: "deep"
+  readonly complete: boolean
+  readonly spec: DeepResults["compiled"]["spec"]
+  readonly tasks: ReadonlyArray<{ readonly task: number; readonly game: string; readonly params: unknown; readonly target: number; readonly randomReturn: number | undefined }>
+  readonly network: DeepResults["compiled"]["shape"]
+  readonly dqn: DeepResults["compiled"]["config"]
+  readonly identification: { readonly cSep: number; readonly separation: number; readonly closestPair: unknown }
+  readonly algorithms: ReadonlyArray<DeepAlgorithmSummary>
+}
+
+export const summaryObject = (r: DeepResults, complete: boolean): DeepSummary => {
   const c = r.compiled
-  return JSON.stringify({
+  return {
     stage: "deep",
     complete,
     spec: c.spec,
@@ -100,8 +112,11 @@ export const summaryJson = (r: DeepResults, complete: boolean): string => {
     dqn: c.config,
     identification: { cSep: c.spec.cSep, separation: r.separation.value, closestPair: r.separation.pair ?? null },
     algorithms: algorithmsOf(r.runs).map((a) => summarize(r.runs, a))
-  }, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n"
+  }
 }
+
+export const summaryJson = (r: DeepResults, complete: boolean): string =>
+  JSON.stringify(summaryObject(r, complete), (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n"
 
 const pad = (s: string, n: number) => s.padStart(n)
 

@@ -73,7 +73,7 @@ const write = (dir: string, r: DeepResults, complete: boolean) =>
  * What an --out folder holds: nothing (a new run), a deep run of the same spec (resumed from its
  * finished units), or something else, which is refused with what it is.
  */
-const folderProblem = (dir: string, spec: Experiment): string | undefined => {
+export const folderProblem = (dir: string, spec: Experiment): string | undefined => {
   if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) return undefined
   let summary: { readonly stage?: unknown; readonly spec?: unknown } | undefined
   try {
@@ -88,55 +88,105 @@ const folderProblem = (dir: string, spec: Experiment): string | undefined => {
   return undefined
 }
 
-export const runDeep = (spec: Experiment, out: string | undefined, threads: number | "auto" = spec.threads, fresh = false) =>
+/** How a deep run is carried out: shared by `distmt run` (runDeep, below) and the library API's `runDeep`. */
+export interface DeepExecution {
+  /** The results folder (new, empty, or holding this spec's run, which is resumed); undefined: nothing is written. */
+  readonly dir: string | undefined
+  /** How errors name the folder (the CLI: `--out DIR`). */
+  readonly label: string
+  readonly threads: number | "auto"
+  readonly fresh: boolean
+  readonly progress: ProgressSink
+  /** Told each line a run reports (resuming, the header); the CLI prints them. */
+  readonly log: (line: string) => Effect.Effect<void>
+  /** Told once the units to run are known (after a resumed folder's finished ones are read). */
+  readonly onStart?: (start: { readonly resumed: number; readonly units: number; readonly workers: number; readonly frames: number }) => void
+  readonly onUnitDone?: () => void
+}
+
+/**
+ * Runs a deep spec: with a folder, locked, resumed from its finished units, each finished unit
+ * saved with the run's files as they stand, then the report, and summary.json's `complete: true`
+ * last (the folder's marker of completion: a run killed or failed before it leaves the folder
+ * marked incomplete, and the same command resumes it). Without a folder, nothing is written.
+ */
+export const executeDeep = (spec: Experiment, o: DeepExecution) =>
   Effect.scoped(Effect.gen(function*() {
     const c = compileDeep(spec)
-    const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
-    let dir: string
-    if (out === undefined) dir = yield* newRunDir(path.join("runs", spec.name), stamp)
-    else {
-      const problem = fresh ? undefined : folderProblem(out, spec)
-      if (problem !== undefined) return yield* new DeepOutError({ message: `--out ${out}: ${problem}` })
-      dir = out
-    }
-    yield* lockDir(dir, out === undefined ? dir : `--out ${dir}`)
-    // --fresh starts over: this run's own files go, nothing else.
-    if (fresh) for (const f of ["summary.json", "results.csv", "curves.csv", "report.md", "units", "plots"]) fs.rmSync(path.join(dir, f), { recursive: true, force: true })
     const all = deepUnits(spec)
-    const done = finishedUnits(dir, all)
-    if (done.length > 0) yield* Console.log(`resuming: ${done.length} of ${all.length} (algorithm, seed) units already finished in ${dir}/`)
+    const dir = o.dir
+    let done: ReadonlyArray<DeepResults["runs"][number]> = []
+    if (dir !== undefined) {
+      yield* lockDir(dir, o.label)
+      // A fresh start: this run's own files go, nothing else.
+      if (o.fresh) for (const f of ["summary.json", "results.csv", "curves.csv", "report.md", "units", "plots"]) fs.rmSync(path.join(dir, f), { recursive: true, force: true })
+      done = finishedUnits(dir, all)
+      if (done.length > 0) yield* o.log(`resuming: ${done.length} of ${all.length} (algorithm, seed) units already finished in ${dir}/`)
+    }
     const units = all.length - done.length
     // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
-    const workers = Math.max(1, Math.min(threads === "auto" ? os.availableParallelism() : threads, units))
+    const workers = Math.max(1, Math.min(o.threads === "auto" ? os.availableParallelism() : o.threads, units))
     const framesPerAgent = spec.learner._tag === "Dqn" ? spec.learner.framesPerAgent : 0
-    yield* Console.log(
+    yield* o.log(
       `distmt: ${spec.name}: deep stage, N = ${spec.agents} agents, M = ${c.tasks.length} tasks ` +
         `(${[...new Set(c.tasks.map((t) => t.game))].join(", ")}), ${framesPerAgent.toLocaleString("en-US")} frames per agent, ` +
         `network ${c.shape.channels}×10×10 → conv ${c.shape.convChannels} → ${c.shape.hidden} → 6, cSep = ${spec.cSep}, ` +
         `${spec.seeds} seed${spec.seeds === 1 ? "" : "s"}, algorithms: distmt${spec.baselines.map((b) => `, ${b}`).join("")}, ` +
         `${workers} unit(s) at a time`
     )
-    const progress = frameProgress(units * spec.agents * framesPerAgent, workers)
+    o.onStart?.({ resumed: done.length, units: all.length, workers, frames: units * spec.agents * framesPerAgent })
     // After each unit: its own file (for a resume), then the run's files as they stand.
     const partial = (runs: DeepResults["runs"]) =>
       Effect.andThen(
-        Effect.sync(() => runs.forEach((r) => saveUnit(dir, r))),
-        write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
+        dir === undefined ? Effect.void : Effect.andThen(
+          Effect.sync(() => runs.forEach((r) => saveUnit(dir, r))),
+          write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
+        ),
+        Effect.sync(() => o.onUnitDone?.())
       )
-    const results = yield* runDeepExperiment(c, progress, partial, workers, done).pipe(
+    const results = yield* runDeepExperiment(c, o.progress, partial, workers, done)
+    if (dir !== undefined) {
+      // The complete results first (still marked incomplete), then the report drawn from them, then the marker.
+      yield* write(dir, results, false)
+      yield* Effect.tryPromise({ try: () => writeDeepReport(dir, results), catch: (e) => new DeepOutError({ message: `the results are saved in ${dir}/, but the report failed: ${String(e)}` }) })
+      yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(results, true)).pipe(Effect.provide(NodeServices.layer))
+    }
+    return { results, resumed: done.length }
+  }))
+
+/** A new timestamped folder's stamp: runs/<name>/<stamp>. */
+const stamp = () => new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
+
+/** `distmt run` of a deep spec: the folder (`--out`, or a new runs/<name>/<timestamp>), a progress line, the table. */
+export const runDeep = (spec: Experiment, out: string | undefined, threads: number | "auto" = spec.threads, fresh = false) =>
+  Effect.gen(function*() {
+    let dir: string
+    if (out === undefined) dir = yield* newRunDir(path.join("runs", spec.name), stamp())
+    else {
+      const problem = fresh ? undefined : folderProblem(out, spec)
+      if (problem !== undefined) return yield* new DeepOutError({ message: `--out ${out}: ${problem}` })
+      dir = out
+    }
+    let progress = frameProgress(0, 1)
+    const { results } = yield* executeDeep(spec, {
+      dir,
+      label: out === undefined ? dir : `--out ${dir}`,
+      threads,
+      fresh,
+      // The progress line is made once the frames left and the workers are known (onStart).
+      progress: { start: (l, n) => progress.start(l, n), episodes: (n) => progress.episodes(n), instanceDone: (a) => progress.instanceDone(a) },
+      log: (line) => Console.log(line),
+      onStart: ({ frames, workers }) => {
+        progress = frameProgress(frames, workers)
+      }
+    }).pipe(
       Effect.onInterrupt(() => Effect.sync(() => {
         progress.finish()
         process.stderr.write(`\ninterrupted: the finished units are saved in ${dir}/; run again with --out ${dir} to resume\n`)
-      }))
+      })),
+      Effect.tap(() => Effect.sync(() => progress.finish()))
     )
-    progress.finish()
-    // summary.json's `complete: true` is the folder's marker of completion, so it is written last:
-    // the complete results first (still marked incomplete), then the report drawn from them. A run
-    // killed or failed in between leaves a folder marked incomplete, which the same command resumes.
-    yield* write(dir, results, false)
-    yield* Effect.tryPromise({ try: () => writeDeepReport(dir, results), catch: (e) => new DeepOutError({ message: `the results are saved in ${dir}/, but the report failed: ${String(e)}` }) })
-    yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(results, true)).pipe(Effect.provide(NodeServices.layer))
     yield* Console.log(`\n${deepTable(results)}`)
     yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, curves.csv, report.md, plots/)`)
     return dir
-  }))
+  })

@@ -8,6 +8,6 @@ import type { Experiment } from "../../spec/Spec.ts"
 
 export class DeepStageSpec extends Data.TaggedError("DeepStageSpec")<{ readonly source: string; readonly spec: Experiment }> {
   override get message() {
-    return `${this.source}: a deep-stage spec (Env.minatar) runs with \`distmt run\` on the command line; the library API and sweeps run linear-stage specs for now`
+    return `${this.source}: a deep-stage spec (Env.minatar) runs with runDeep() (or \`distmt run\` on the command line)`
   }
 }

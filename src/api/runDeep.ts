@@ -1,0 +1,106 @@
+/**
+ * The library API's `runDeep` (docs/api.md): a deep-stage spec (`Env.minatar` with `Dqn.learner`)
+ * run as `distmt run` runs it (src/deep/distmt/runDeep.ts, the same code), with the results as
+ * values: summary.json's object and every (algorithm, seed) unit's rows and learning curve.
+ */
+import { Data, Effect } from "effect"
+import type { DeepRun } from "../deep/distmt/run.ts"
+import type { DeepSummary } from "../deep/distmt/files.ts"
+import type { SpecLoadError } from "../cli/loadSpec.ts"
+import type { OutDirError } from "../cli/outDir.ts"
+import { type OverrideError, overridesOfOptions } from "../spec/overrides.ts"
+import type { Experiment } from "../spec/Spec.ts"
+import type { SpecError } from "../spec/SpecError.ts"
+import type { RunOptions } from "./run.ts"
+import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
+
+/** `runDeep` was given a linear-stage spec: `run` runs those. */
+export class NotDeepSpec extends Data.TaggedError("NotDeepSpec")<{ readonly source: string }> {
+  override get message() {
+    return `${this.source}: not a deep-stage spec (its environment is not Env.minatar): run it with run()`
+  }
+}
+
+/** Where a deep run stands, told to `onProgress`. */
+export interface DeepProgress {
+  /** A unit started, its agents played more frames, or it finished. */
+  readonly event: "unit-started" | "frames" | "unit-done"
+  /** The (algorithm, seed) unit that started last: `distmt · seed 0`. */
+  readonly unit: string
+  /** Units finished (those read back from a resumed folder included), and units in all. */
+  readonly unitsDone: number
+  readonly units: number
+  /** Frames played so far by the units this call runs, and in all when they finish. */
+  readonly frames: number
+  readonly totalFrames: number
+}
+
+/** `run`'s folder and override options (docs/api.md), and the deep stage's own. */
+export interface DeepRunOptions extends Pick<RunOptions, "out" | "set" | "seeds" | "fresh"> {
+  /** Units at a time, each on a worker thread: a number, or "auto" for one per core (default: the spec's `threads`). */
+  readonly threads?: number | "auto"
+  /** Run the spec's `quick` variant (as `--quick`). */
+  readonly quick?: boolean
+  readonly onProgress?: (progress: DeepProgress) => void
+}
+
+export interface DeepRunResult {
+  readonly source: string
+  /** The results folder; undefined when nothing was written. */
+  readonly dir: string | undefined
+  /** The spec that ran: decoded, defaults filled in, overrides applied. */
+  readonly spec: Experiment
+  /** What summary.json holds (written or not). */
+  readonly summary: DeepSummary
+  /** Every (algorithm, seed) unit in run order: its rows (results.csv's) and its learning curve (curves.csv's). */
+  readonly runs: ReadonlyArray<DeepRun>
+  /** Units read back from the folder (a resumed run) rather than run. */
+  readonly resumed: number
+}
+
+/** How often, at most, frames alone trigger a call. */
+const FRAMES_EVERY_MS = 250
+
+export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
+  Effect.gen(function*() {
+    const source = sourceName(spec)
+    const decoded = yield* loadSpecSource(spec, {
+      overrides: overridesOfOptions(options.set, options.seeds),
+      ...(options.quick === true ? { quick: true } : {})
+    })
+    if (decoded.environment._tag !== "MinAtar") return yield* new NotDeepSpec({ source })
+    const { DeepOutError, executeDeep, folderProblem } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
+    const { summaryObject } = yield* Effect.promise(() => import("../deep/distmt/files.ts"))
+    const out = options.out
+    const problem = out === undefined || options.fresh === true ? undefined : folderProblem(out, decoded)
+    if (problem !== undefined) return yield* new DeepOutError({ message: `out ${out}: ${problem}` })
+    let state: DeepProgress = { event: "unit-started", unit: "", unitsDone: 0, units: 0, frames: 0, totalFrames: 0 }
+    let last = 0
+    const tell = (next: DeepProgress) => {
+      state = next
+      last = performance.now()
+      options.onProgress?.(state)
+    }
+    const { results, resumed } = yield* executeDeep(decoded, {
+      dir: out,
+      label: `out ${out}`,
+      threads: options.threads ?? decoded.threads,
+      fresh: options.fresh === true,
+      log: () => Effect.void,
+      onStart: ({ resumed, units, frames }) => {
+        state = { ...state, unitsDone: resumed, units, totalFrames: frames }
+      },
+      progress: {
+        start: (unit) => tell({ ...state, event: "unit-started", unit }),
+        episodes: (frames) => {
+          state = { ...state, event: "frames", frames: state.frames + frames }
+          if (performance.now() - last >= FRAMES_EVERY_MS) tell(state)
+        },
+        instanceDone: () => {}
+      },
+      onUnitDone: () => tell({ ...state, event: "unit-done", unitsDone: state.unitsDone + 1 })
+    })
+    return { source, dir: out, spec: decoded, summary: summaryObject(results, true), runs: results.runs, resumed } satisfies DeepRunResult
+  })
+
+export type DeepRunError = SpecError | SpecLoadError | OverrideError | OutDirError | NotDeepSpec

@@ -1,0 +1,61 @@
+/**
+ * The library API's `runDeep` (docs/api.md, "runDeep"): a deep-stage spec run from a script gives
+ * the numbers `distmt run` writes (summary.json, results.csv's rows), with progress; into a folder
+ * it writes the CLI's files and resumes them; a linear spec given to it, or a deep spec given to
+ * `run`, is a typed error that says which function runs it.
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import { type DeepProgress, run, runDeep, runDeepEffect } from "../src/index.ts"
+import { valueWithoutWallClock } from "./folders.ts"
+
+const SPEC = "specs/minatar.spec.ts"
+const asFile = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v)))
+
+describe("runDeep", () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-api-deep-")), "run")
+
+  it("runs the quick variant into a folder: the summary it returns is the summary.json it writes, with progress on the way", async () => {
+    const seen: Array<DeepProgress> = []
+    const r = await runDeep(SPEC, { quick: true, threads: 2, out, onProgress: (p) => seen.push(p) })
+    expect(r.dir).toBe(out)
+    expect(r.resumed).toBe(0)
+    expect(r.summary.complete).toBe(true)
+    expect(r.summary.algorithms.map((a) => a.algorithm)).toEqual(["distmt", "independent", "oracle"])
+    expect(valueWithoutWallClock(asFile(r.summary))).toEqual(valueWithoutWallClock(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))))
+    // One row per (agent, task) per unit, as results.csv has them (header aside).
+    const lines = fs.readFileSync(path.join(out, "results.csv"), "utf8").trim().split("\n").length - 1
+    expect(r.runs.reduce((n, run) => n + run.rows.length, 0)).toBe(lines)
+    expect(seen.filter((p) => p.event === "unit-done").map((p) => p.unitsDone)).toEqual([1, 2, 3])
+    expect(seen.filter((p) => p.event === "unit-started")).toHaveLength(3)
+    const last = seen[seen.length - 1]
+    expect(last.units).toBe(3)
+    expect(last.frames).toBe(last.totalFrames)
+    expect(last.totalFrames).toBe(3 * 4 * 3_000) // 3 units × 4 agents × 3,000 frames (the quick variant)
+  }, 300_000)
+
+  it("resumes the folder: every unit read back, none run, the same rows", async () => {
+    const before = fs.readFileSync(path.join(out, "results.csv"), "utf8")
+    const r = await runDeep(SPEC, { quick: true, threads: 1, out })
+    expect(r.resumed).toBe(3)
+    expect(fs.readFileSync(path.join(out, "results.csv"), "utf8")).toBe(before)
+  }, 300_000)
+
+  it("refuses the folder of another spec's run, writing nothing there", async () => {
+    const before = fs.readFileSync(path.join(out, "summary.json"), "utf8")
+    const e = await Effect.runPromise(Effect.flip(runDeepEffect(SPEC, { quick: true, seeds: 2, out })))
+    expect(e._tag).toBe("DeepOutError")
+    expect(e.message).toMatch(/^out .*another spec/)
+    expect(fs.readFileSync(path.join(out, "summary.json"), "utf8")).toBe(before)
+  })
+
+  it("says which function runs which spec", async () => {
+    const linear = await Effect.runPromise(Effect.flip(runDeepEffect("specs/linear-chain.spec.ts")))
+    expect(linear._tag).toBe("NotDeepSpec")
+    expect(linear.message).toMatch(/not a deep-stage spec .*run\(\)/)
+    await expect(run(SPEC)).rejects.toMatchObject({ _tag: "DeepStageSpec", message: expect.stringMatching(/runDeep\(\)/) })
+  })
+})
