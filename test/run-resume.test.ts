@@ -10,11 +10,13 @@ import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import tiny from "./fixtures/tiny.spec.ts"
-import { decodeLossless, encodeLossless } from "../src/api/codec.ts"
+import { decodeLossless, encodedPieces, encodeLossless } from "../src/api/codec.ts"
+import { prepareUnits, writeUnit } from "../src/api/runFolder.ts"
 import { loadSpec } from "../src/cli/loadSpec.ts"
 import { run } from "../src/index.ts"
 import { runAlgorithm } from "../src/run/runExperiment.ts"
@@ -158,5 +160,32 @@ describe("the unit codec", () => {
       { numRuns: 300 }
     )
     expect(decodeLossless(JSON.parse(JSON.stringify(encodeLossless({ $: "NaN", x: [-0] }))))).toStrictEqual({ $: "NaN", x: [-0] })
+  })
+
+  it("writes in pieces the text it would write at once (unit files are written row by row)", async () => {
+    const whole = (value: unknown) => JSON.stringify(encodeLossless(value))
+    const pieces = (value: unknown, depth: number) => [...encodedPieces(value, depth)].join("")
+    fc.assert(
+      fc.property(
+        fc.anything({ withTypedArray: true, withBigInt: false, withBoxedValues: false, withMap: false, withSet: false, withDate: false, withNullPrototype: false, withSparseArray: true }),
+        fc.integer({ min: 0, max: 4 }),
+        (value, depth) => {
+          expect(pieces(value, depth)).toBe(whole(value))
+        }
+      ),
+      { numRuns: 300 }
+    )
+    const c = await Effect.runPromise(Effect.flatMap(loadSpec(SPEC), (s) => compile(s, SPEC)))
+    const unit = await Effect.runPromise(runAlgorithm(c, "distmt", 0))
+    expect(pieces({ $: 1, run: unit, tags: [{ $: "x" }, [Number.NaN, undefined, -0]] }, 3)).toBe(whole({ $: 1, run: unit, tags: [{ $: "x" }, [Number.NaN, undefined, -0]] }))
+    expect(pieces({ format: "f", run: unit }, 3)).toBe(whole({ format: "f", run: unit }))
+    // Written through writeUnit: one line, the unit as encodeLossless and JSON.stringify write it.
+    const dir = tmp()
+    prepareUnits(dir, false)
+    await Effect.runPromise(writeUnit(dir, c, unit).pipe(Effect.provide(NodeServices.layer)))
+    const text = fs.readFileSync(path.join(dir, "units", "distmt-seed0.json"), "utf8")
+    const file = JSON.parse(text)
+    expect(text).toBe(JSON.stringify({ format: file.format, key: file.key, algorithm: "distmt", seed: 0, run: encodeLossless(unit) }) + "\n")
+    expect(decodeLossless(file.run)).toStrictEqual(unit)
   })
 })

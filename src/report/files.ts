@@ -21,6 +21,35 @@ export const writeAtomic = (file: string, content: string) =>
     yield* fs.rename(tmp, file)
   })
 
+/** Characters gathered before each write of `writeAtomicPieces`. */
+const PIECES_BATCH = 1 << 20
+
+/**
+ * `writeAtomic` of the concatenation of `pieces`, written as they come (in batches of about a MiB),
+ * so that a large file is never one string in memory (a run's unit file, runFolder.ts).
+ */
+export const writeAtomicPieces = (file: string, pieces: Iterable<string>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const tmp = `${file}.${process.pid}.tmp`
+    yield* Effect.scoped(Effect.gen(function*() {
+      const handle = yield* fs.open(tmp, { flag: "w" })
+      const encoder = new TextEncoder()
+      let batch: Array<string> = []
+      let size = 0
+      for (const piece of pieces) {
+        batch.push(piece)
+        size += piece.length
+        if (size < PIECES_BATCH) continue
+        yield* handle.writeAll(encoder.encode(batch.join("")))
+        batch = []
+        size = 0
+      }
+      yield* handle.writeAll(encoder.encode(batch.join("")))
+    }))
+    yield* fs.rename(tmp, file)
+  })
+
 /** The decoded spec as JSON: user functions are recorded by name, since they cannot be serialised. */
 export const specJson = (spec: Experiment): unknown =>
   JSON.parse(JSON.stringify(spec, (_k, v) => (typeof v === "function" ? `<function ${v.name || "anonymous"}>` : v)))
