@@ -87,16 +87,16 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
       threads: options.threads ?? decoded.threads,
       fresh: options.fresh === true,
       log: () => Effect.void,
-      onStart: ({ resumed, units, frames }) => {
+      progress: ({ resumed, units, frames }) => {
         state = { ...state, unitsDone: resumed, units, totalFrames: frames }
-      },
-      progress: {
-        start: (unit) => tell({ ...state, event: "unit-started", unit }),
-        episodes: (frames) => {
-          state = { ...state, event: "frames", frames: state.frames + frames }
-          if (performance.now() - last >= FRAMES_EVERY_MS) tell(state)
-        },
-        instanceDone: () => {}
+        return {
+          start: (unit) => tell({ ...state, event: "unit-started", unit }),
+          episodes: (frames) => {
+            state = { ...state, event: "frames", frames: state.frames + frames }
+            if (performance.now() - last >= FRAMES_EVERY_MS) tell(state)
+          },
+          instanceDone: () => {}
+        }
       },
       onUnitDone: () => tell({ ...state, event: "unit-done", unitsDone: state.unitsDone + 1 })
     })

@@ -96,11 +96,13 @@ export interface DeepExecution {
   readonly label: string
   readonly threads: number | "auto"
   readonly fresh: boolean
-  readonly progress: ProgressSink
   /** Told each line a run reports (resuming, the header); the CLI prints them. */
   readonly log: (line: string) => Effect.Effect<void>
-  /** Told once the units to run are known (after a resumed folder's finished ones are read). */
-  readonly onStart?: (start: { readonly resumed: number; readonly units: number; readonly workers: number; readonly frames: number }) => void
+  /**
+   * The progress sink, made once the work is known (after a resumed folder's finished units are
+   * read): units finished and in all, the workers, and the frames the remaining units will play.
+   */
+  readonly progress: (plan: { readonly resumed: number; readonly units: number; readonly workers: number; readonly frames: number }) => ProgressSink
   readonly onUnitDone?: () => void
 }
 
@@ -134,7 +136,7 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
         `${spec.seeds} seed${spec.seeds === 1 ? "" : "s"}, algorithms: distmt${spec.baselines.map((b) => `, ${b}`).join("")}, ` +
         `${workers} unit(s) at a time`
     )
-    o.onStart?.({ resumed: done.length, units: all.length, workers, frames: units * spec.agents * framesPerAgent })
+    const progress = o.progress({ resumed: done.length, units: all.length, workers, frames: units * spec.agents * framesPerAgent })
     // After each unit: its own file (for a resume), then the run's files as they stand.
     const partial = (runs: DeepResults["runs"]) =>
       Effect.andThen(
@@ -144,7 +146,7 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
         ),
         Effect.sync(() => o.onUnitDone?.())
       )
-    const results = yield* runDeepExperiment(c, o.progress, partial, workers, done)
+    const results = yield* runDeepExperiment(c, progress, partial, workers, done)
     if (dir !== undefined) {
       // The complete results first (still marked incomplete), then the report drawn from them, then the marker.
       yield* write(dir, results, false)
@@ -167,24 +169,20 @@ export const runDeep = (spec: Experiment, out: string | undefined, threads: numb
       if (problem !== undefined) return yield* new DeepOutError({ message: `--out ${out}: ${problem}` })
       dir = out
     }
-    let progress = frameProgress(0, 1)
+    let line: ReturnType<typeof frameProgress> | undefined
     const { results } = yield* executeDeep(spec, {
       dir,
       label: out === undefined ? dir : `--out ${dir}`,
       threads,
       fresh,
-      // The progress line is made once the frames left and the workers are known (onStart).
-      progress: { start: (l, n) => progress.start(l, n), episodes: (n) => progress.episodes(n), instanceDone: (a) => progress.instanceDone(a) },
-      log: (line) => Console.log(line),
-      onStart: ({ frames, workers }) => {
-        progress = frameProgress(frames, workers)
-      }
+      progress: ({ frames, workers }) => (line = frameProgress(frames, workers)),
+      log: (text) => Console.log(text)
     }).pipe(
       Effect.onInterrupt(() => Effect.sync(() => {
-        progress.finish()
+        line?.finish()
         process.stderr.write(`\ninterrupted: the finished units are saved in ${dir}/; run again with --out ${dir} to resume\n`)
       })),
-      Effect.tap(() => Effect.sync(() => progress.finish()))
+      Effect.tap(() => Effect.sync(() => line?.finish()))
     )
     yield* Console.log(`\n${deepTable(results)}`)
     yield* Console.log(`\nResults in ${dir}/ (summary.json, results.csv, curves.csv, report.md, plots/)`)
