@@ -139,7 +139,7 @@ export const deepTable = (r: DeepResults): string => {
   })
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
   const fmt = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]) : pad(c, widths[i]))).join("  ")
-  const random = r.compiled.tasks.map((t, m) => `${m}:${r.random[m].mean.toFixed(2)}`).join(" ")
+  const random = r.compiled.tasks.map((_, m) => `${m}:${r.random[m].mean.toFixed(2)}`).join(" ")
   return [fmt(head), ...lines.map(fmt), "", `random policy's return per task: ${random}`,
     `identification statistic: cSep = ${r.compiled.spec.cSep}, measured separation ${r.separation.value.toPrecision(3)}`].join("\n")
 }

@@ -7,7 +7,7 @@
  * Opset 17: ReduceMax/ReduceMean take `axes` as an attribute, ReduceSum as an input.
  */
 import { CONV_SIDE, type NetShape, PARAM_NAMES, SIDE, paramDims } from "../network.ts"
-import { FLOAT, type Graph, INT64, type Node, type Tensor, type ValueInfo } from "./proto.ts"
+import { FLOAT, type Graph, type Node, type Tensor, type ValueInfo } from "./proto.ts"
 
 export const OPSET = 17
 
