@@ -118,3 +118,10 @@ export const withPassword = (db: string, password: string) => {
   u.password = password
   return u.toString()
 }
+
+/** Rows of a read-only query (the tests look at what the cluster wrote). */
+export const queryRows = <A extends object>(db: string, text: string, params: ReadonlyArray<unknown> = []) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    return yield* sql.unsafe<A>(text, params)
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(db) })), Effect.runPromise)

@@ -10,8 +10,32 @@ import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, dropClusterTables, freePort, root, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
+import { deserialize } from "node:v8"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import type { AgentState } from "../src/cluster/agentState.ts"
+import {
+  cleanEnv,
+  cli,
+  clusterTestsMode,
+  dropClusterTables,
+  freePort,
+  queryRows,
+  root,
+  type Runner,
+  scratch,
+  startRunner,
+  TEST_DB
+} from "./cluster-helpers.ts"
+
+/** The two folders' summary.json agree on everything but wall-clock time. */
+const expectSameSummaries = (local: string, remote: string) => {
+  const [s, t] = [local, remote].map((d) => JSON.parse(fs.readFileSync(path.join(d, "summary.json"), "utf8")))
+  for (const alg of Object.keys(s.algorithms)) {
+    const { wallSeconds: _a, ...x } = s.algorithms[alg]
+    const { wallSeconds: _b, ...y } = t.algorithms[alg]
+    expect(y, alg).toEqual(x)
+  }
+}
 
 const mode = clusterTestsMode()
 if (mode === "skip") console.warn("cluster-run tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
@@ -32,11 +56,21 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
   const env = cleanEnv({ DISTMT_CLUSTER_SECRET: SECRET })
   const runners: Array<Runner> = []
 
+  const start = async () => {
+    const port = await freePort()
+    // Checkpoints inside instances every 0.2 s, so that a runner killed mid-run takes agents that have one.
+    const args = ["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`, "--threads", "1", "--checkpoint-every", "0.2"]
+    return startRunner(args, { cwd, env })
+  }
+
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) {
-      const port = await freePort()
-      runners.push(await startRunner(["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`], { cwd, env }))
-    }
+    for (let i = 0; i < 3; i++) runners.push(await start())
+  }, 200_000)
+
+  // Each test that kills a runner leaves the next one three again (the killed one's log stays).
+  afterEach(async () => {
+    const alive = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length
+    for (let i = alive; i < 3; i++) runners.push(await start())
   }, 200_000)
 
   afterAll(async () => {
@@ -54,15 +88,62 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     for (const file of ["results.csv", "policies.json", "model.json"]) {
       expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
     }
-    const [s, t] = [local, remote].map((d) => JSON.parse(fs.readFileSync(path.join(d, "summary.json"), "utf8")))
-    for (const alg of Object.keys(s.algorithms)) {
-      const { wallSeconds: _a, ...x } = s.algorithms[alg]
-      const { wallSeconds: _b, ...y } = t.algorithms[alg]
-      expect(y, alg).toEqual(x)
-    }
+    expectSameSummaries(local, remote)
     // The servers ran on the runners, not here: their decisions are in the tables.
     expect(runners.some((r) => r.output().includes("REFUSED"))).toBe(false)
   }, 400_000)
+
+  /**
+   * Runs `spec` in process and on the cluster; during the cluster run, once an agent of DistMT-LSVI
+   * (seed 0) has a checkpoint that `inside` accepts, kills (SIGKILL) the runner that hosts it. Then
+   * the survivors' logs must match `resumed`, and the files be the in-process run's.
+   */
+  const killAgentHost = async (name: string, inside: (s: AgentState) => boolean, resumed: RegExp) => {
+    const spec = path.join(root, "test", "fixtures", `${name}.spec.ts`)
+    const local = path.join(cwd, `${name}-local`)
+    const remote = path.join(cwd, `${name}-cluster`)
+    const a = await cli(["run", spec, "--out", local], { cwd, env, timeoutMs: 240_000 })
+    expect(a.status, a.stderr).toBe(0)
+    const run = cli(["run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env, timeoutMs: 300_000 })
+    let host: Runner | undefined
+    for (let i = 0; i < 2400 && host === undefined; i++) {
+      const rows = await queryRows<{ unit: string; agent: number; state: Uint8Array }>(
+        db,
+        `SELECT unit, agent, state FROM distmt_agents WHERE unit LIKE '${name}-%-distmt-0' AND inside AND NOT final ORDER BY agent`
+      )
+      for (const row of rows) {
+        if (!inside(deserialize(row.state) as AgentState)) continue
+        const agent = `${row.unit}.${row.agent}.`
+        host = runners.find((r) => r.child.exitCode === null && r.child.signalCode === null && r.output().includes(`started { agent: '${agent}`))
+        if (host !== undefined) break
+      }
+      if (host === undefined) await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(host, "no agent wrote such a checkpoint").toBeDefined()
+    host!.child.kill("SIGKILL")
+    const b = await run
+    expect(b.status, b.stdout + b.stderr).toBe(0)
+    // Its agents went on elsewhere, from their checkpoints.
+    expect(runners.filter((r) => r !== host).map((r) => r.output()).join("\n")).toMatch(resumed)
+    for (const file of ["results.csv", "policies.json", "curves.csv"]) {
+      expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
+    }
+    expectSameSummaries(local, remote)
+  }
+
+  it("kill -9 of a runner whose agents are inside an instance: they resume on the others from their checkpoints, the same files", () =>
+    killAgentHost(
+      "cluster-agents",
+      (s) => s.current !== undefined,
+      /resumed from its checkpoint: \d+ of 4 instances finished, the next one at episode \d+/
+    ), 600_000)
+
+  it("kill -9 of a runner whose agent is inside a pooled phase (experience sharing): it resumes after its last exchange, the same files", () =>
+    killAgentHost(
+      "cluster-sharing",
+      (s) => s.current?.pooled !== undefined,
+      /resumed from its checkpoint: \d+ of 2 instances finished, the next one at episode \d+ of its pooled phase/
+    ), 600_000)
 
   it("kill -9 of the runner that holds a server mid-run: the server resumes on another runner, the same files", async () => {
     const spec = path.join(root, "test", "fixtures", "cluster-long.spec.ts")
@@ -118,6 +199,11 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expect(again.status, again.stdout + again.stderr).toBe(0)
     // The second submission is attempt 2 of the same runs.
     expect(starts(2)).toBeGreaterThan(0)
+    // Its agents of seed 1 went on from their checkpoints (or had finished): none started over.
+    const logs = runners.map((r) => r.output()).join("\n")
+    const again2 = (what: string) => logs.match(new RegExp(`${what} \\{ agent: 'cluster-long-\\S+-distmt-1\\.\\d+\\.2'`, "g"))?.length ?? 0
+    expect(again2("started")).toBe(0)
+    expect(again2("resumed from its checkpoint[^\\n]*") + again2("already finished")).toBeGreaterThanOrEqual(20)
     for (const file of ["results.csv", "policies.json"]) {
       expect(fs.readFileSync(path.join(out, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
     }

@@ -11,6 +11,7 @@ import { make as makeCoordinator } from "../src/coordinator/Coordinator.ts"
 import { CoordinatorRpcs, Exchange, Identification, Outcome, Policy, serve } from "../src/coordinator/protocol.ts"
 import { chain as chainOf } from "./chain.ts"
 import { remote } from "../src/run/remote.ts"
+import { inProcess, type RunServer } from "../src/run/RunServer.ts"
 import { type Algorithm, runAlgorithm } from "../src/run/runExperiment.ts"
 import { sequenced, VirtualTime } from "../src/run/VirtualTime.ts"
 
@@ -21,22 +22,35 @@ const chain = (over: Record<string, unknown> = {}) => chainOf("protocol", over)
  * messages. With `hints: false` every `Advance` is lost: the order must then come from the clocks
  * the requests carry alone.
  */
-const overRpc = (hints: boolean) => (agents: number) =>
+const overRpc = (hints: boolean, slowWrites = false) => (agents: number) =>
   Effect.gen(function*() {
-    const inner = yield* makeCoordinator
+    const made = yield* makeCoordinator
+    // A server that writes each decision somewhere slow after making it (as the PostgreSQL one
+    // does): waiters learn of a publication before the publisher's turn is over.
+    const inner = slowWrites
+      ? { ...made, publish: (...args: Parameters<typeof made.publish>) => Effect.andThen(made.publish(...args), Effect.sleep("5 millis")) }
+      : made
     const time = new VirtualTime(agents)
     const rpc = yield* RpcTest.makeClient(CoordinatorRpcs).pipe(Effect.provide(serve(sequenced(inner, time), time)))
     const lossy: typeof rpc = hints ? rpc : { ...rpc, Advance: () => Effect.void }
-    return yield* remote(lossy, agents)
+    return (agentSide = yield* remote(lossy, agents))
   })
+
+/** The agents' side of the last server made by `overRpc`, and the last in-process one (`local`). */
+let agentSide: RunServer | undefined
+let inProcessSide: RunServer | undefined
+const local = (agents: number) => Effect.map(inProcess(agents), (s) => (inProcessSide = s))
+const clocks = (s: RunServer | undefined, agents: number) => Array.from({ length: agents }, (_, i) => s!.clock(i))
 
 describe("agents through the protocol get the in-process results", () => {
   const same = (c: ReturnType<typeof chain>, algorithms: ReadonlyArray<Algorithm>, seed: number) =>
     Effect.gen(function*() {
       for (const algorithm of algorithms) {
-        const direct = yield* runAlgorithm(c, algorithm, seed)
-        for (const hints of [true, false]) {
-          const messages = yield* runAlgorithm(c, algorithm, seed, undefined, undefined, { server: overRpc(hints) })
+        const direct = yield* runAlgorithm(c, algorithm, seed, undefined, undefined, { server: local })
+        for (const [hints, slow] of [[true, false], [false, false], [true, true]]) {
+          const messages = yield* runAlgorithm(c, algorithm, seed, undefined, undefined, { server: overRpc(hints, slow) })
+          // Each agent's own clock, moved by the waits it was answered (the cluster's makespan comes from them).
+          expect(clocks(agentSide, c.spec.agents)).toEqual(clocks(inProcessSide, c.spec.agents))
           expect(messages.rows).toEqual(direct.rows)
           expect(messages.traffic).toEqual(direct.traffic)
           expect(messages.registered).toBe(direct.registered)

@@ -94,15 +94,21 @@ export interface Sampled<A> {
 /**
  * A phase run as a sequence of chunks, wherever they run: `next(state)` runs the chunk that continues
  * `state` (undefined at the start of the phase) with `continuePhase`. `watch` is told each chunk's
- * episodes and given its curve points.
+ * episodes and given its curve points. `from` continues a phase that stood there (a resumed
+ * checkpoint, whose episodes and points were told before): chunk boundaries change no number.
  */
 export const inChunks = (
   budget: Budget,
   watch: Watch,
-  next: (state: PhaseState | undefined) => Effect.Effect<Sampled<PhaseState>>
+  next: (state: PhaseState | undefined) => Effect.Effect<Sampled<PhaseState>>,
+  from?: PhaseState
 ): Effect.Effect<PhaseResult> =>
   Effect.gen(function*() {
-    let state: PhaseState | undefined = undefined
+    let state: PhaseState | undefined = from
+    if (state !== undefined && phaseOver(state, budget)) {
+      watch.curve.endPhase(state.episodes)
+      return phaseResult(state, budget)
+    }
     for (;;) {
       const before: number = state?.episodes ?? 0
       const chunk: Sampled<PhaseState> = yield* next(state)
@@ -117,25 +123,36 @@ export const inChunks = (
   })
 
 /**
+ * Where a pooled phase stood after an exchange (a resumed checkpoint): the phase so far, and the
+ * exchange's reply, which the next step absorbs.
+ */
+export interface PooledAt {
+  readonly state: PhaseState
+  readonly pulled: Float64Array
+  readonly cursor: number
+}
+
+/**
  * A pooled phase as a sequence of steps, wherever they run: join the pool with the transitions
  * `log` recorded so far (the instance's identification, which then leaves the log), then alternate
  * `step(state, pulled)` (absorb, back up, maybe run one episode: `continueShared`) and an exchange
  * that pushes the episode's transitions and pulls the others'. `watch` is told each episode and
- * given the curve points.
+ * given the curve points. `from` continues a phase that stood there, without joining again.
  */
 export const inSharedSteps = (
   budget: Budget,
   watch: Watch,
   exchange: Exchanger,
   log: TransitionLog | undefined,
-  step: (state: PhaseState | undefined, pulled: Float64Array) => Effect.Effect<Sampled<SharedStep>>
+  step: (state: PhaseState | undefined, pulled: Float64Array) => Effect.Effect<Sampled<SharedStep>>,
+  from?: PooledAt
 ): Effect.Effect<SharedResult> =>
   Effect.gen(function*() {
     if (log === undefined) return yield* Effect.die(new Error("a pooled phase needs an instance opened with record"))
-    const joining = log.toArray()
+    const joining = from === undefined ? log.toArray() : undefined
     log.clear()
-    let reply = yield* exchange(joining, 0)
-    let state: PhaseState | undefined = undefined
+    let reply: Exchange = joining === undefined ? { _tag: "Pooled", pulled: from!.pulled, cursor: from!.cursor } : yield* exchange(joining, 0)
+    let state: PhaseState | undefined = from?.state
     for (;;) {
       if (reply._tag === "Solved") {
         const { certificate, policy, reached } = reply

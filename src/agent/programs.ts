@@ -203,6 +203,19 @@ const withFetched = <P>(
     }
   })
 
+/**
+ * Where an agent starts and what it keeps as it goes: `restored` are the outcomes of its first
+ * instances, finished by an earlier run of the same agent (a cluster agent resumed from its
+ * checkpoint, src/cluster/AgentEntity.ts); `finished` is told the outcomes so far after each
+ * instance. A fresh agent starts at its first instance and keeps nothing.
+ */
+export interface Resume<P = Policy> {
+  readonly restored: ReadonlyArray<InstanceOutcome<P>>
+  readonly finished: (outcomes: ReadonlyArray<InstanceOutcome<P>>) => Effect.Effect<void>
+}
+
+export const fresh = <P>(): Resume<P> => ({ restored: [], finished: () => Effect.void })
+
 /** How an agent with a server obtains the server's answer for one instance, and at what cost. */
 type Identify<P> = (
   server: CoordinatorShape<P>,
@@ -225,18 +238,20 @@ const serverAgent = <P>(
   instances: ReadonlyArray<Open<P>>,
   learn: Budget,
   sharing: AgentConfig["sharing"],
-  identify: Identify<P>
+  identify: Identify<P>,
+  resume: Resume<P>
 ): Effect.Effect<AgentResult<P>> =>
   Effect.gen(function*() {
-    const outcomes: Array<InstanceOutcome<P>> = []
-    for (const [slot, open] of instances.entries()) {
-      const learning = open()
+    const outcomes: Array<InstanceOutcome<P>> = [...resume.restored]
+    for (let slot = outcomes.length; slot < instances.length; slot++) {
+      const learning = instances[slot]()
       const { episodes, request, reached } = yield* identify(server, learning, slot)
       const base = { agent, slot, identificationEpisodes: episodes, identificationReached: reached }
       if (request === undefined) {
         // Capped identification (§3): learn the instance alone, neither matching nor registering.
         const r = yield* learnAlone(learning, learn, "unidentified")
         outcomes.push({ ...base, ...r, entry: undefined, registered: false, source: "learned" })
+        yield* resume.finished(outcomes)
         continue
       }
       const [answer, r] = yield* ask(server, agent, request, (answer) =>
@@ -248,6 +263,7 @@ const serverAgent = <P>(
         registered: answer._tag === "Registered",
         source: r.role === "downloaded" ? "downloaded" : "learned"
       })
+      yield* resume.finished(outcomes)
     }
     return yield* withFetched(server, agent, outcomes)
   })
@@ -261,7 +277,8 @@ export const distmtAgentOn = <P>(
   server: CoordinatorShape<P>,
   agent: number,
   instances: ReadonlyArray<Open<P>>,
-  config: AgentConfig
+  config: AgentConfig,
+  resume: Resume<P> = fresh()
 ): Effect.Effect<AgentResult<P>> =>
   serverAgent(server, agent, instances, config.learn, config.sharing, (server, learning) =>
     Effect.gen(function*() {
@@ -271,7 +288,7 @@ export const distmtAgentOn = <P>(
       // Capped identification (§3): an interval wider than c_Sep/2 could overlap several tasks.
       const request = config.adaptive && !explore.reached ? undefined : server.identify(agent, interval)
       return { episodes: explore.episodes, request, reached: explore.reached }
-    }))
+    }), resume)
 
 /** DistMT-LSVI for one agent, with the server of the run's `Coordinator` service. */
 export const distmtAgent = (
@@ -289,7 +306,8 @@ export const oracleAgentOn = <P>(
   agent: number,
   instances: ReadonlyArray<Open<P>>,
   keys: ReadonlyArray<number>,
-  config: AgentConfig
+  config: AgentConfig,
+  resume: Resume<P> = fresh()
 ): Effect.Effect<AgentResult<P>> =>
   serverAgent(server, agent, instances, config.solo, config.sharing, (server, _learning, slot) =>
     // The interval is not used to match (keys are), and a learner's values lie in [0, H].
@@ -297,7 +315,7 @@ export const oracleAgentOn = <P>(
       episodes: 0,
       request: server.identifyKnown(agent, keys[slot], { lower: 0, upper: config.horizon }),
       reached: undefined
-    }))
+    }), resume)
 
 /** The `oracle` baseline with the server of the run's `Coordinator` service. */
 export const oracleAgent = (
@@ -314,12 +332,13 @@ export const oracleAgent = (
 export const independentAgent = <P = Policy>(
   agent: number,
   instances: ReadonlyArray<Open<P>>,
-  config: AgentConfig
+  config: AgentConfig,
+  resume: Resume<P> = fresh()
 ): Effect.Effect<AgentResult<P>> =>
   Effect.gen(function*() {
-    const outcomes: Array<InstanceOutcome<P>> = []
-    for (const [slot, open] of instances.entries()) {
-      const r = yield* learnAlone(open(), config.solo, "solo")
+    const outcomes: Array<InstanceOutcome<P>> = [...resume.restored]
+    for (let slot = outcomes.length; slot < instances.length; slot++) {
+      const r = yield* learnAlone(instances[slot](), config.solo, "solo")
       outcomes.push({
         ...r,
         agent,
@@ -330,6 +349,7 @@ export const independentAgent = <P = Policy>(
         registered: false,
         source: "learned"
       })
+      yield* resume.finished(outcomes)
     }
     return { outcomes, fetched: [] }
   })

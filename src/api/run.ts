@@ -9,13 +9,12 @@
  *                write the result files; or, without a folder, run and write nothing
  */
 import { NodeServices } from "@effect/platform-node"
-import { Data, Effect, type Scope } from "effect"
+import { Data, Effect } from "effect"
 import * as path from "node:path"
 import type { SpecLoadError } from "../cli/loadSpec.ts"
 import { checkRunDirOwner, lockDir, newRunDir, OutDirError, outDirProblem, removeStaleTemporaries } from "../cli/outDir.ts"
 import { prepareOutput, type RunSummary, summaryJson, writeResults } from "../report/files.ts"
 import { capWarnings } from "../report/summary.ts"
-import type { RunServer } from "../run/RunServer.ts"
 import {
   type Algorithm,
   type AlgorithmRun,
@@ -78,8 +77,8 @@ export const prepareRun = <E = never>(
     return { source, spec: decoded, compiled, threads: threadsFor(compiled, options.threads ?? decoded.threads), overrides }
   })
 
-/** Where each (algorithm, seed)'s server is: the CLI's `--cluster` (src/cluster/runCluster.ts); in-process by default. */
-export type Servers = (algorithm: Algorithm, seed: number) => (agents: number) => Effect.Effect<RunServer, never, Scope.Scope>
+/** Runs each (algorithm, seed) unit elsewhere: the CLI's `--cluster` (src/cluster/runAgents.ts); in this process by default. */
+export type Units = (algorithm: Algorithm, seed: number) => Effect.Effect<AlgorithmRun>
 
 export interface ExecuteOptions {
   /** The results folder, or a new timestamped folder `<newUnder>/<name>/<timestamp>`; none: nothing is written. */
@@ -93,7 +92,8 @@ export interface ExecuteOptions {
   readonly progress?: ProgressSink
   /** Told when a unit has finished (and been written). */
   readonly onUnitDone?: () => void
-  readonly servers?: (dir: string) => Servers
+  /** Where the units run, given the results folder (the cluster keys a run by it). */
+  readonly units?: (dir: string) => Effect.Effect<Units>
   /** Told once the folder is chosen and checked, before the first unit runs. */
   readonly onStart?: (start: { readonly dir: string | undefined; readonly resumed: number; readonly units: number }) => Effect.Effect<void>
 }
@@ -154,7 +154,7 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
     yield* prepareOutput(dir, c, threads, record)
     if (done.length > 0) yield* writeResults(dir, c, done, false, threads, record)
     yield* options.onStart?.({ dir, resumed: done.length, units }) ?? Effect.void
-    const servers = options.servers?.(dir)
+    const unit = options.units === undefined ? undefined : yield* options.units(dir)
     const results = yield* runExperiment(
       c,
       progress,
@@ -164,7 +164,7 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
           yield* writeResults(dir, c, runs, false, threads, record)
           yield* unitDone
         }),
-      { threads, done, ...(servers === undefined ? {} : { servers }) }
+      { threads, done, ...(unit === undefined ? {} : { unit }) }
     )
     yield* writeResults(dir, c, results.runs, true, threads, record)
     return finish(dir, results.runs, done.length)

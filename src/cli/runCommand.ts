@@ -6,8 +6,8 @@
  */
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { executeRun, type Prepared, prepareRun, type Servers } from "../api/run.ts"
-import { clusterRunFlags, clusterRunKey, withClusterServers } from "../cluster/runCluster.ts"
+import { executeRun, type Prepared, prepareRun, type Units } from "../api/run.ts"
+import { clusterRunFlags, clusterRunKey, withCluster } from "../cluster/runCluster.ts"
 import { summaryTable } from "../report/summary.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { DESCRIPTIONS } from "./commands.ts"
@@ -96,13 +96,13 @@ export const runCommand = Command.make(
         const prepared = ready
         const progress = terminalProgress()
         let dir: string | undefined
-        const execute = (servers?: (dir: string) => Servers) =>
+        const execute = (units?: (dir: string) => Effect.Effect<Units>) =>
           executeRun(prepared, {
             out: Option.isSome(out) ? out.value : { newUnder: "runs" },
             outLabel: (d) => (Option.isSome(out) ? `--out ${d}` : d),
             fresh,
             progress,
-            ...(servers === undefined ? {} : { servers }),
+            ...(units === undefined ? {} : { units }),
             onStart: (start) => {
               dir = start.dir
               return Console.log(startLine(prepared, start.resumed, start.units))
@@ -110,7 +110,7 @@ export const runCommand = Command.make(
           })
         // With --cluster the connection and the secret are checked before anything is written.
         const result = yield* (cluster
-          ? withClusterServers(connection, (servers) => execute((d) => servers(clusterRunKey(prepared.spec, d)))).pipe(
+          ? withCluster(connection, (units) => execute((d) => units(prepared.compiled, clusterRunKey(prepared.spec, d), progress))).pipe(
             Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e))
           )
           : execute()).pipe(

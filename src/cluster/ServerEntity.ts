@@ -38,7 +38,7 @@ export const ServerLive = Server.toLayer(
     yield* Effect.logInfo(
       `DistmtServer ${run} (attempt ${attempt}): started for ${agents} agents, ${restored} task${restored === 1 ? "" : "s"} restored from the tables`
     )
-    const time = new VirtualTime(agents)
+    const time = new VirtualTime(agents, true)
     // Agents that had fetched their policies before a take-over send nothing more: no turn waits for them.
     for (const agent of inner.done) time.retire(agent)
     // A request sent again after a take-over is answered from the tables, not decided twice.

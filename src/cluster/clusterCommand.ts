@@ -20,9 +20,11 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { autoThreads } from "../run/threads/pool.ts"
 import { checkDatabase, ClusterUsageError, describeDbError, pgLayer, redactUrl } from "./database.ts"
 import { pingCommand } from "./pingCommand.ts"
 import { connectionFlags, dbUrlFrom, DEFAULT_PORT, parseClusterName, readTls } from "./runnerCommand.ts"
+import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { ensureLocalSecret, loadSecret, STATE_DIR } from "./secret.ts"
 
 export const STATE_FILE = path.join(STATE_DIR, "cluster.json")
@@ -116,7 +118,11 @@ const up = Command.make(
   {
     ...connectionFlags,
     runners: Flag.Int("runners").pipe(Flag.withDefault(3), Flag.withDescription("how many runner processes")),
-    port: Flag.Int("port").pipe(Flag.withDefault(DEFAULT_PORT), Flag.withDescription("the first runner's port; the others take the next ones"))
+    port: Flag.Int("port").pipe(Flag.withDefault(DEFAULT_PORT), Flag.withDescription("the first runner's port; the others take the next ones")),
+    checkpointEvery: Flag.Finite("checkpoint-every").pipe(
+      Flag.withDefault(CHECKPOINT_SECONDS),
+      Flag.withDescription(`seconds between an agent's checkpoints inside a task instance (default ${CHECKPOINT_SECONDS})`)
+    )
   },
   (flags) =>
     Effect.gen(function*() {
@@ -151,7 +157,12 @@ const up = Command.make(
         clusterName,
         ...(Option.isSome(flags.tlsCert) ? ["--tls-cert", flags.tlsCert.value] : []),
         ...(Option.isSome(flags.tlsKey) ? ["--tls-key", flags.tlsKey.value] : []),
-        ...(Option.isSome(flags.tlsCa) ? ["--tls-ca", flags.tlsCa.value] : [])
+        ...(Option.isSome(flags.tlsCa) ? ["--tls-ca", flags.tlsCa.value] : []),
+        // The runners share this machine's cores: their learner threads together take one per core.
+        "--threads",
+        String(Math.max(1, Math.floor(autoThreads() / flags.runners))),
+        "--checkpoint-every",
+        String(flags.checkpointEvery)
       ]
       const runners: Array<RunnerRecord> = []
       for (let i = 0; i < flags.runners; i++) {

@@ -4,12 +4,18 @@
  * so that its messages are signed and checked.
  */
 import { Layer } from "effect"
+import { AgentLive } from "./AgentEntity.ts"
+import { RunnerThreadsLive } from "./runnerThreads.ts"
 import type { EntitiesLayer } from "./layers.ts"
 import { PingLive } from "./Ping.ts"
 import { ServerLive } from "./ServerEntity.ts"
 
-export const distmtEntities: EntitiesLayer = Layer.mergeAll(
-  PingLive,
-  // The central server of each run (ServerEntity.ts); agents are not entities yet (docs/cluster.md).
-  ServerLive
-)
+/** The entities, with the agents' learner threads and checkpoint interval (`distmt runner --threads`, `--checkpoint-every`). */
+export const distmtEntities = (agents: { readonly threads?: number; readonly checkpointSeconds?: number } = {}): EntitiesLayer =>
+  Layer.mergeAll(
+    PingLive,
+    // The central server of each run (ServerEntity.ts).
+    ServerLive,
+    // The agents of each run (AgentEntity.ts), their episodes on this runner's learner threads.
+    AgentLive.pipe(Layer.provide(RunnerThreadsLive(agents)))
+  )

@@ -1,27 +1,24 @@
 /**
- * `distmt run <spec> --cluster`: the run's servers live on the cluster's runners (ServerEntity.ts),
- * one entity per (algorithm, seed), their state in PostgreSQL; this process runs the agents, on its
- * learner threads, and reaches each server through the signed protocol (src/run/remote.ts). The
- * results are those of the in-process run: the server orders requests by the clocks they carry.
- *
- * What is not there yet (docs/cluster.md): agents as entities on the runners, their checkpoints,
- * and resuming a killed submission.
+ * `distmt run <spec> --cluster`: each unit of the run is a server entity and N agent entities on the
+ * cluster's runners (ServerEntity.ts, AgentEntity.ts), their state and checkpoints in PostgreSQL;
+ * this process submits the units, shows their progress and writes the same files as an in-process
+ * run (runAgents.ts). The results are those of the in-process run: the server orders requests by the
+ * clocks they carry.
  */
 import { Effect, Layer, Option } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import * as path from "node:path"
 import { specJson } from "../report/files.ts"
+import type { Units } from "../api/run.ts"
+import type { ProgressSink } from "../run/runExperiment.ts"
+import type { Compiled } from "../spec/compile.ts"
 import type { Experiment } from "../spec/Spec.ts"
-import { type Caller, remote } from "../run/remote.ts"
-import type { Algorithm } from "../run/runExperiment.ts"
-import type { RunServer } from "../run/RunServer.ts"
 import { checkDatabase, ClusterUsageError } from "./database.ts"
 import { clientLayer } from "./layers.ts"
 import { connectionFlags, dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { loadSecret } from "./secret.ts"
+import { clusterUnits } from "./runAgents.ts"
 import { Server, serverId } from "./ServerEntity.ts"
-import { SqlClient } from "effect/sql/SqlClient"
-import { nextAttempt } from "../coordinator/postgres.ts"
 
 /**
  * A run's key on the cluster: its spec (decoded, defaults filled in) and its results folder. The
@@ -35,11 +32,14 @@ export const clusterRunKey = (spec: Experiment, dir: string): string =>
 /** The `--cluster` flags of `distmt run`: the connection flags of every cluster command. */
 export const clusterRunFlags = connectionFlags
 
+/** What a run on the cluster needs from the submitting process: the cluster's client services. */
+type ClusterServices = Effect.Services<ReturnType<typeof clusterUnits>>
+
 /**
- * Checks the flags and the database, then gives `use` the servers of a run on the cluster: a
- * function from (algorithm, seed) to a run's `RunServer`, each a fresh server entity.
+ * Checks the flags and the database, then gives `use` the way to run units on the cluster: given a
+ * compiled spec, its run key and a progress display, the `unit` runner of `runExperiment`.
  */
-export const withClusterServers = <A, E, R>(
+export const withCluster = <A, E, R>(
   flags: {
     readonly db: Option.Option<string>
     readonly secretFile: Option.Option<string>
@@ -50,10 +50,10 @@ export const withClusterServers = <A, E, R>(
     readonly clusterName: string
   },
   /**
-   * Given the servers of the run whose key is `key` (`clusterRunKey`: the same spec written to the
-   * same folder is the same run, so that a submission killed and given again resumes it, below).
+   * `key` is the run's (`clusterRunKey`: the same spec written to the same folder is the same run,
+   * so that a submission killed and given again resumes it, below).
    */
-  use: (servers: (key: string) => (algorithm: Algorithm, seed: number) => (agents: number) => Effect.Effect<RunServer>) => Effect.Effect<A, E, R>
+  use: (units: (c: Compiled, key: string, progress: ProgressSink) => Effect.Effect<Units>) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
     const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
@@ -63,7 +63,6 @@ export const withClusterServers = <A, E, R>(
     yield* checkDatabase(db)
     return yield* Effect.gen(function*() {
       const client = yield* Server.client
-      const sql = yield* SqlClient
       // One signed round trip before anything is written: a wrong secret, or no runner, is told in
       // one line here rather than as an agent's failure in the middle of the run.
       yield* client(serverId(`check-${randomUUID()}`, 1, 0)).Inspect().pipe(
@@ -84,15 +83,11 @@ export const withClusterServers = <A, E, R>(
             })
         )
       )
-      // Resuming: a submission given again starts a new attempt of each server, rebuilt from the
-      // tables; its agents run again from their seeds and send the same numbered requests, which the
-      // server answers from the replies it kept, so the run goes on where it stopped, with the same numbers.
-      return yield* use((key) => (algorithm, seed) => (agents) =>
-        Effect.gen(function*() {
-          const run = `${key}-${algorithm}-${seed}`
-          const attempt = yield* Effect.orDie(Effect.provideService(nextAttempt(run), SqlClient, sql))
-          return yield* remote(client(serverId(run, agents, attempt)) as unknown as Caller, agents)
-        }))
+      // Resuming: a submission given again starts a new attempt of each unit (runAgents.ts); its
+      // agents resume from their checkpoints and its server from its tables, so the run goes on
+      // where it stopped, with the same numbers.
+      const context = yield* Effect.context<ClusterServices>()
+      return yield* use((c, key, progress) => Effect.provide(clusterUnits(c, key, progress), context))
     }).pipe(Effect.provide(Layer.orDie(clientLayer({ db, clusterName, tls, secret: secret.key }))))
   })
 

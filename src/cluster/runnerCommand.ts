@@ -10,7 +10,9 @@ import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
 import { checkDatabase, ClusterUsageError, describeDbError, parseDbUrl, redactUrl } from "./database.ts"
+import { MAX_THREADS } from "../spec/schema.ts"
 import { distmtEntities } from "./entities.ts"
+import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { DEFAULT_CLUSTER_NAME, type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
 import { loadSecret } from "./secret.ts"
 import type { TlsFiles } from "./transport.ts"
@@ -106,6 +108,9 @@ export const runRunner = (options: {
   readonly secret: { readonly source: string; readonly key: Buffer | undefined }
   readonly tls: TlsFiles | undefined
   readonly entities?: EntitiesLayer | undefined
+  /** The agents' learner threads (default: one per core) and checkpoint interval (AgentEntity.ts). */
+  readonly threads?: number | undefined
+  readonly checkpointSeconds?: number | undefined
 }) =>
   Effect.gen(function*() {
     yield* checkDatabase(options.db)
@@ -116,7 +121,10 @@ export const runRunner = (options: {
       listen: options.listen,
       tls: options.tls,
       secret: options.secret.key,
-      entities: options.entities ?? distmtEntities
+      entities: options.entities ?? distmtEntities({
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+        ...(options.checkpointSeconds === undefined ? {} : { checkpointSeconds: options.checkpointSeconds })
+      })
     })
     const listen = options.listen ?? options.address
     yield* Effect.scoped(
@@ -144,6 +152,14 @@ export const runnerCommand = Command.make(
     advertise: Flag.String("advertise").pipe(
       Flag.optional,
       Flag.withDescription("HOST:PORT other runners use to reach this one, when not --listen's (e.g. listening on 0.0.0.0)")
+    ),
+    threads: Flag.Int("threads").pipe(
+      Flag.optional,
+      Flag.withDescription("learner threads for the agents this runner hosts (default: one per core)")
+    ),
+    checkpointEvery: Flag.Finite("checkpoint-every").pipe(
+      Flag.withDefault(CHECKPOINT_SECONDS),
+      Flag.withDescription(`seconds between an agent's checkpoints inside a task instance (default ${CHECKPOINT_SECONDS}); one is also written after each instance`)
     )
   },
   (flags) =>
@@ -155,11 +171,27 @@ export const runnerCommand = Command.make(
           message: `--listen ${listen.host}: other runners cannot reach "all interfaces"; add --advertise HOST:PORT with this machine's address`
         })
       }
+      const threads = Option.getOrUndefined(flags.threads)
+      if (threads !== undefined && !(threads >= 1 && threads <= MAX_THREADS)) {
+        return yield* new ClusterUsageError({ message: `--threads: expected a whole number from 1 to ${MAX_THREADS}, got ${threads}` })
+      }
+      if (!(flags.checkpointEvery > 0 && flags.checkpointEvery <= 86_400)) {
+        return yield* new ClusterUsageError({ message: `--checkpoint-every: expected seconds above 0 (at most 86400), got ${flags.checkpointEvery}` })
+      }
       const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
       const db = yield* dbUrlFrom(flags.db)
       const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)
       const clusterName = yield* parseClusterName(flags.clusterName)
-      yield* runRunner({ db, clusterName, address: advertise ?? listen, listen: advertise ? listen : undefined, secret, tls })
+      yield* runRunner({
+        db,
+        clusterName,
+        address: advertise ?? listen,
+        listen: advertise ? listen : undefined,
+        secret,
+        tls,
+        threads,
+        checkpointSeconds: flags.checkpointEvery
+      })
     }).pipe(
       Effect.catchTag("ClusterUsageError", (e) =>
         Effect.andThen(Console.error(`distmt runner: ${e.message}`), Effect.sync(() => {

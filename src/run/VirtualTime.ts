@@ -39,14 +39,13 @@ type Status =
    * for before its releaser moved its clock; no turn until `release`.
    */
   | { readonly _tag: "Waiting"; readonly admit: () => void; readonly held: Awaited | undefined }
-  /** Its request is going through now. */
-  | { readonly _tag: "Admitted" }
+  /** Its request is going through now (admitted by `by`, its turn's `admit`). */
+  | { readonly _tag: "Admitted"; readonly by: () => void }
   /** Waiting for `outcome` (a task's publication or re-opening): no request until then. */
   | { readonly _tag: "Blocked"; readonly outcome: Awaited }
   | { readonly _tag: "Done" }
 
 const running: Status = { _tag: "Running" }
-const admitted: Status = { _tag: "Admitted" }
 const done: Status = { _tag: "Done" }
 
 export class VirtualTime {
@@ -55,10 +54,20 @@ export class VirtualTime {
   private busy = false
   /** Agents waiting for the end of the run (§3 step 4). */
   private atEnd: Array<() => void> = []
+  /** Per agent: who waits until its block is released (`released`). */
+  private onRelease: Array<Array<() => void>>
 
-  constructor(agents: number) {
+  /**
+   * `remote`: the agents are elsewhere (a cluster entity's server, src/cluster/ServerEntity.ts). A
+   * request interrupted while it waits for its turn then means its sender's connection is gone, not
+   * the agent: the agent will send the same request again (resumed from its checkpoint), so it is
+   * not retired, only set running again at its clock. In one process an interrupted wait is the
+   * agent's fiber ending, and retires it.
+   */
+  constructor(agents: number, private readonly remote = false) {
     this.clocks = Array.from({ length: agents }, () => 0)
     this.status = Array.from({ length: agents }, () => running)
+    this.onRelease = Array.from({ length: agents }, () => [])
   }
 
   /**
@@ -116,14 +125,35 @@ export class VirtualTime {
       if (waited !== outcome) return
       this.clocks[i] = Math.max(this.clocks[i], at)
       this.status[i] = s._tag === "Waiting" ? { ...s, held: undefined } : running
+      this.wakeReleased(i)
     })
     this.wake()
+  }
+
+  /**
+   * Succeeds once `agent` is no longer blocked: at once if it is not, else when the publication or
+   * re-opening it waits for releases it, its clock moved. A waiter learns that the task settled
+   * (its deferred outcome) possibly before the releaser has moved its clock, e.g. while a server in
+   * PostgreSQL writes the decision; what it answers must carry the moved clock.
+   */
+  released(agent: number): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      if (this.status[agent]._tag !== "Blocked") return resume(Effect.void)
+      this.onRelease[agent].push(() => resume(Effect.void))
+    })
+  }
+
+  private wakeReleased(agent: number): void {
+    const waiting = this.onRelease[agent]
+    this.onRelease[agent] = []
+    waiting.forEach((resume) => resume())
   }
 
   /** The agent sends nothing more (finished, failed or interrupted). */
   readonly retire = (agent: number): void => {
     if (this.status[agent]._tag === "Admitted") this.busy = false
     this.status[agent] = done
+    this.wakeReleased(agent)
     this.wake()
     if (this.status.every((s) => s._tag === "Done")) {
       const waiting = this.atEnd
@@ -146,11 +176,23 @@ export class VirtualTime {
   private admission(agent: number): Effect.Effect<void> {
     return Effect.callback<void>((resume) => {
       const s = this.status[agent]
+      const admit = () => resume(Effect.void)
       // Still blocked: it woke up on its settled outcome before the releaser moved its clock.
-      this.status[agent] = { _tag: "Waiting", admit: () => resume(Effect.void), held: s._tag === "Blocked" ? s.outcome : undefined }
+      this.status[agent] = { _tag: "Waiting", admit, held: s._tag === "Blocked" ? s.outcome : undefined }
       this.wake()
-      // Interrupted before its turn came: the agent is gone.
-      return Effect.sync(() => this.retire(agent))
+      // Interrupted before its turn came: the agent is gone (in one process), or its message is.
+      return Effect.sync(() => {
+        if (!this.remote) return this.retire(agent)
+        // Only this turn is given up: the same request sent again may already be waiting for its own.
+        const now = this.status[agent]
+        if (now._tag === "Waiting" && now.admit === admit) {
+          this.status[agent] = now.held === undefined ? running : { _tag: "Blocked", outcome: now.held }
+        } else if (now._tag === "Admitted" && now.by === admit) {
+          this.busy = false
+          this.status[agent] = running
+        } else return
+        this.wake()
+      })
     })
   }
 
@@ -172,7 +214,7 @@ export class VirtualTime {
     const s = first < 0 ? undefined : this.status[first]
     if (s?._tag !== "Waiting") return
     this.busy = true
-    this.status[first] = admitted
+    this.status[first] = { _tag: "Admitted", by: s.admit }
     s.admit()
   }
 }
@@ -213,7 +255,8 @@ export const sequenced = <P>(server: CoordinatorShape<P>, time: VirtualTime): Co
             if (e.epoch === epoch && e.status !== "solved") time.block(agent, awaited(task, epoch))
           })
         ),
-        server.awaitPolicy(agent, task, epoch)
+        // Answered once the releaser has moved this agent's clock (`released`).
+        Effect.tap(server.awaitPolicy(agent, task, epoch), () => time.released(agent))
       ),
     publish: (agent, task, policy, certificate, reached) =>
       time.turn(agent, releasing(agent, task, true, server.publish(agent, task, policy, certificate, reached))),

@@ -23,15 +23,31 @@ export type Caller = {
     : never
 }
 
+/** A `RunServer` over the protocol, which also tells how many requests each agent has numbered. */
+export interface RemoteServer extends RunServer {
+  readonly seq: (agent: number) => number
+  /**
+   * The agent's next request is numbered `seq` (at least): a resumed agent skips the requests of
+   * the part of a pooled phase its checkpoint holds (src/cluster/agentRun.ts).
+   */
+  readonly skipTo: (agent: number, seq: number) => void
+}
+
 /**
  * A `RunServer` for `agents` agents over `rpc`. The evaluator reads the server's registry, traffic
- * and length in virtual time with `Inspect` once the run is over (agents never do).
+ * and length in virtual time with `Inspect` once the run is over (agents never do). `from` gives
+ * an agent resumed from a checkpoint its clock and the number of its next request
+ * (src/cluster/AgentEntity.ts); agents start at 0 otherwise.
  */
-export const remote = (rpc: Caller, agents: number): Effect.Effect<RunServer> =>
+export const remote = (
+  rpc: Caller,
+  agents: number,
+  from: (agent: number) => { readonly clock: number; readonly seq: number } = () => ({ clock: 0, seq: 0 })
+): Effect.Effect<RemoteServer> =>
   Effect.sync(() => {
-    const clocks = Array.from({ length: agents }, () => 0)
+    const clocks = Array.from({ length: agents }, (_, i) => from(i).clock)
     // Each agent numbers its requests, so that one sent again after a runner died is recognised.
-    const seqs = Array.from({ length: agents }, () => 0)
+    const seqs = Array.from({ length: agents }, (_, i) => from(i).seq)
     const next = (agent: number) => seqs[agent]++
     // Hints in flight; awaited at the end so that none outlives the run.
     const hints = new Set<Fiber.Fiber<unknown, unknown>>()
@@ -76,6 +92,8 @@ export const remote = (rpc: Caller, agents: number): Effect.Effect<RunServer> =>
       },
       retire: (agent) => hint(rpc.Retire({ agent })),
       clock: (agent) => clocks[agent],
+      seq: (agent) => seqs[agent],
+      skipTo: (agent, seq) => void (seqs[agent] = Math.max(seqs[agent], seq)),
       makespan: Effect.map(inspect, (i) => i.makespan)
     }
   })

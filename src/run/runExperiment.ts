@@ -114,7 +114,7 @@ export interface ProgressSink {
 
 export const silentProgress: ProgressSink = { start: () => {}, episodes: () => {}, instanceDone: () => {} }
 
-const lsviConfig = (c: Compiled): LsviConfig => ({
+export const lsviConfig = (c: Compiled): LsviConfig => ({
   horizon: c.horizon,
   dim: c.features.dim,
   actions: c.actions,
@@ -209,10 +209,7 @@ export const runAlgorithm = (
 ): Effect.Effect<AlgorithmRun> =>
   Effect.scoped(Effect.gen(function*() {
     const N = c.spec.agents
-    const M = c.tasks.length
-    const tasksOf = algorithm === "independent"
-      ? Array.from({ length: N }, () => Array.from({ length: M }, (_, m) => m))
-      : assign(c.spec.assignment, N, M, seed)
+    const tasksOf = agentTasks(c, algorithm, seed)
     progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
     const config = agentConfig(c)
     const time = yield* (options.server ?? inProcess)(N)
@@ -247,27 +244,54 @@ export const runAlgorithm = (
     const server = Layer.succeed(Coordinator, time.coordinator)
     const { outcomes: results, traffic, registered } = yield* Effect.provide(program, server)
     const wallSeconds = ((yield* now) - started) / 1000
-    const outcomes = results.map((r) => r.outcomes)
-    const checks = algorithm === "independent" ? undefined : identificationChecks(outcomes, tasksOf)
-    const appeared = [...new Set(tasksOf.flat())].sort((a, b) => a - b)
-    const rows = results.flatMap((r, agent) => [
-      ...r.outcomes.map((o) =>
-        evaluate(c, algorithm, seed, tasksOf[agent][o.slot], { ...o, identificationCorrect: checks?.correct.get(o) })
-      ),
-      ...(checks === undefined ? [] : fetchedRows(agent, tasksOf[agent], appeared, r.fetched, checks.entryOf))
-        .map(({ task, held }) => evaluate(c, algorithm, seed, task, held))
-    ])
-    return {
-      algorithm,
-      seed,
-      rows,
-      traffic: algorithm === "independent" ? noTraffic : traffic,
-      registered: algorithm === "independent" ? 0 : registered,
+    return assemble(c, algorithm, seed, tasksOf, results, curves, {
+      traffic,
+      registered,
       wallSeconds,
-      virtualEpisodes: yield* time.makespan,
-      curve: curvePoints(curves, tasksOf)
-    }
+      virtualEpisodes: yield* time.makespan
+    })
   }))
+
+/** Each agent's true tasks in a unit, in the order it meets them (every task, for `independent`). */
+export const agentTasks = (c: Compiled, algorithm: Algorithm, seed: number): ReadonlyArray<ReadonlyArray<number>> =>
+  algorithm === "independent"
+    ? Array.from({ length: c.spec.agents }, () => Array.from({ length: c.tasks.length }, (_, m) => m))
+    : assign(c.spec.assignment, c.spec.agents, c.tasks.length, seed)
+
+/**
+ * A unit's results from what its agents did, wherever they ran: every agent's outcomes and
+ * fetched policies checked against ground truth (§5), and its curves turned into rows.
+ */
+export const assemble = (
+  c: Compiled,
+  algorithm: Algorithm,
+  seed: number,
+  tasksOf: ReadonlyArray<ReadonlyArray<number>>,
+  results: ReadonlyArray<AgentResult>,
+  curves: ReadonlyArray<ReadonlyArray<InstanceCurve | undefined>>,
+  server: { readonly traffic: Traffic; readonly registered: number; readonly wallSeconds: number; readonly virtualEpisodes: number }
+): AlgorithmRun => {
+  const outcomes = results.map((r) => r.outcomes)
+  const checks = algorithm === "independent" ? undefined : identificationChecks(outcomes, tasksOf)
+  const appeared = [...new Set(tasksOf.flat())].sort((a, b) => a - b)
+  const rows = results.flatMap((r, agent) => [
+    ...r.outcomes.map((o) =>
+      evaluate(c, algorithm, seed, tasksOf[agent][o.slot], { ...o, identificationCorrect: checks?.correct.get(o) })
+    ),
+    ...(checks === undefined ? [] : fetchedRows(agent, tasksOf[agent], appeared, r.fetched, checks.entryOf))
+      .map(({ task, held }) => evaluate(c, algorithm, seed, task, held))
+  ])
+  return {
+    algorithm,
+    seed,
+    rows,
+    traffic: algorithm === "independent" ? noTraffic : server.traffic,
+    registered: algorithm === "independent" ? 0 : server.registered,
+    wallSeconds: server.wallSeconds,
+    virtualEpisodes: server.virtualEpisodes,
+    curve: curvePoints(curves, tasksOf)
+  }
+}
 
 /** Every (algorithm, seed) unit of a run, in the order it runs them: seed by seed, DistMT-LSVI then the baselines. */
 export const runUnits = (c: Compiled): ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }> =>
@@ -287,8 +311,11 @@ export const runExperiment = <E = never, R = never>(
   onRun: (finished: ReadonlyArray<AlgorithmRun>) => Effect.Effect<void, E, R> = () => Effect.void,
   options: {
     readonly threads?: number | "auto"
-    /** Where each (algorithm, seed)'s server is (default: a fresh one in this process). */
-    readonly servers?: (algorithm: Algorithm, seed: number) => (agents: number) => Effect.Effect<RunServer, never, Scope.Scope>
+    /**
+     * Runs each (algorithm, seed) elsewhere (`distmt run --cluster`: agents and server on the
+     * cluster's runners, src/cluster/runAgents.ts); by default `runAlgorithm`, in this process.
+     */
+    readonly unit?: (algorithm: Algorithm, seed: number) => Effect.Effect<AlgorithmRun, E, R>
     /** Units already finished, by an earlier (interrupted) run of the same spec. */
     readonly done?: ReadonlyArray<AlgorithmRun>
   } = {}
@@ -298,7 +325,7 @@ export const runExperiment = <E = never, R = never>(
       options.done?.find((d) => d.algorithm === u.algorithm && d.seed === u.seed)
     const todo = runUnits(c).filter((u) => doneRun(u) === undefined)
     // No learner threads are started for a run with nothing left to do.
-    const count = todo.length === 0 ? 1 : threadsFor(c, options.threads ?? c.spec.threads)
+    const count = todo.length === 0 || options.unit !== undefined ? 1 : threadsFor(c, options.threads ?? c.spec.threads)
     let threads: Threads | undefined = undefined
     if (count > 1) {
       const pool = yield* makeLearnerPool(count)
@@ -312,8 +339,9 @@ export const runExperiment = <E = never, R = never>(
         runs.push(earlier)
         continue
       }
-      const server = options.servers?.(unit.algorithm, unit.seed)
-      runs.push(yield* runAlgorithm(c, unit.algorithm, unit.seed, progress, threads, server === undefined ? {} : { server }))
+      runs.push(
+        yield* (options.unit?.(unit.algorithm, unit.seed) ?? runAlgorithm(c, unit.algorithm, unit.seed, progress, threads))
+      )
       yield* onRun(runs)
     }
     return { compiled: c, runs }

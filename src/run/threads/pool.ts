@@ -15,8 +15,8 @@
 import { Effect, type Scope } from "effect"
 import * as os from "node:os"
 import { Worker } from "node:worker_threads"
-import type { Budget, PhaseResult } from "../../agent/episodes.ts"
-import { inChunks, inSharedSteps, type Learning, type Watch } from "../../agent/Learning.ts"
+import type { Budget, PhaseResult, PhaseState } from "../../agent/episodes.ts"
+import { inChunks, inSharedSteps, type PooledAt, type Learning, type Watch } from "../../agent/Learning.ts"
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
 import { Lsvi, type LsviConfig, type LsviSnapshot, snapshotBuffers, snapshotPolicy } from "../../learner/Lsvi.ts"
 import { TransitionLog } from "../../learner/Transitions.ts"
@@ -52,9 +52,33 @@ export interface LearnerPool {
     readonly watch: Watch
     /** Keep every transition until the instance joins a pool (§3 step 3). */
     readonly record?: boolean
-  }) => Learning
+    /**
+     * Where the instance resumes, instead of a fresh learner (a cluster agent's checkpoint): inside
+     * a phase, or inside a pooled phase after an exchange (`pooled`).
+     */
+    readonly from?: InstanceState & { readonly inPhase: PhaseState | undefined; readonly pooled?: Omit<PooledAt, "state"> | undefined }
+  }) => ThreadLearning
   /** Chunks run so far, and the milliseconds each worker spent running them (for the benchmark). */
   readonly stats: () => { readonly chunks: number; readonly busyMillis: ReadonlyArray<number> }
+}
+
+/**
+ * An instance's whole state between two pieces of work: its learner (undefined before its first
+ * chunk), its random stream, and the transitions kept for a pool.
+ */
+export interface InstanceState {
+  readonly learner: LsviSnapshot | undefined
+  readonly rng: Uint32Array
+  readonly log: Float64Array | undefined
+}
+
+/**
+ * An instance on the learner threads, whose state can be read between two pieces of work (for a
+ * checkpoint, src/cluster/AgentEntity.ts). `state()` gives the arrays themselves: copy them before
+ * the next piece of work, which moves the learner's buffers to a worker.
+ */
+export interface ThreadLearning extends Learning {
+  readonly state: () => InstanceState
 }
 
 type ChunkReply = Extract<Reply, { _tag: "Chunk" }>
@@ -158,15 +182,24 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       return message.model
     }
 
-    const open: LearnerPool["open"] = ({ model, task, rng: rng0, agent, clock, watch, record = false }) => {
+    const open: LearnerPool["open"] = ({ model, task, rng: rng0, agent, clock, watch, record = false, from }) => {
       const config = models[model].config
-      let learner: LsviSnapshot | undefined = undefined
-      let rng = rng0
+      let learner: LsviSnapshot | undefined = from?.learner
+      let rng = from?.rng ?? rng0
       let size = FIRST_CHUNK
       const log = record ? new TransitionLog() : undefined
+      if (from?.log !== undefined) log?.append(from.log)
+      // A resumed instance's next phase, or pooled phase, continues the one its checkpoint was taken in.
+      let inPhase = from?.pooled === undefined ? from?.inPhase : undefined
+      let pooledAt: PooledAt | undefined = from?.pooled === undefined || from.inPhase === undefined
+        ? undefined
+        : { ...from.pooled, state: from.inPhase }
       return {
-        phase: (budget: Budget): Effect.Effect<PhaseResult> =>
-          inChunks(budget, watch, (state) =>
+        state: () => ({ learner, rng, log: log?.toArray() }),
+        phase: (budget: Budget): Effect.Effect<PhaseResult> => {
+          const start = inPhase
+          inPhase = undefined
+          return inChunks(budget, watch, (state) =>
             Effect.map(
               work<ChunkReply>(
                 { _tag: "Chunk", model, task, rng, learner, budget, phase: state, states: watch.states, chunk: size, record },
@@ -182,10 +215,13 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
                 size = Math.min(MAX_CHUNK, 2 * size, Math.max(FIRST_CHUNK, Math.round(size * TARGET_MILLIS / Math.max(reply.millis, 0.01))))
                 return { value: reply.phase, points: reply.points }
               }
-            )),
+            ), start)
+        },
         // One episode per step: the pool is exchanged between every two (§3 step 3).
-        shared: (budget, exchange) =>
-          inSharedSteps(budget, watch, exchange, log, (state, pulled) =>
+        shared: (budget, exchange) => {
+          const start = pooledAt
+          pooledAt = undefined
+          return inSharedSteps(budget, watch, exchange, log, (state, pulled) =>
             Effect.map(
               work<SharedReply>(
                 { _tag: "Shared", model, task, rng, learner, budget, phase: state, states: watch.states, pulled },
@@ -198,7 +234,8 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
                 rng = reply.rng
                 return { value: reply.step, points: reply.points }
               }
-            )),
+            ), start)
+        },
         policy: Effect.sync(() =>
           learner === undefined
             ? new Lsvi(config, () => new Float64Array(0)).policy() // never ran: the prior's policy

@@ -1,0 +1,85 @@
+/**
+ * The agents of a cluster run as entities (issue 10): one `DistmtAgent` per (run, algorithm, seed,
+ * agent, attempt), hosted by whichever runner holds its shard, so that a run's agents spread over
+ * the runners. `Run` runs the agent's whole program (src/agent/programs.ts) against its server
+ * entity (ServerEntity.ts), through the same protocol and virtual clocks as an in-process run
+ * (src/run/remote.ts), with its episodes on the runner's learner threads, off the event loop that
+ * keeps the runner's shard locks alive.
+ *
+ * **Checkpoints.** After each task instance it finishes, the agent writes its outcomes, curves,
+ * virtual clock and request count to PostgreSQL (agentState.ts). An agent whose runner died is
+ * started again by the next `Run` (the submitting process sends it again), on whichever runner
+ * holds its shard then: it begins at its first unfinished instance, whose learner and random stream
+ * start fresh from (seed, agent, slot, task) as in any run, and sends the same numbered requests
+ * with the same clocks; the server answers those it had decided from the replies it kept. So at most
+ * one instance's episodes are computed again, and the numbers are those of the uninterrupted run.
+ *
+ * An agent here never gives a task back (`abandon`): it is not lost when interrupted, only resumed.
+ */
+import { Effect, Schedule, Schema } from "effect"
+import * as Entity from "effect/cluster/Entity"
+import * as Rpc from "effect/rpc/Rpc"
+import { SqlClient } from "effect/sql/SqlClient"
+import { runAgent } from "./agentRun.ts"
+import { current, Replaced } from "./agentState.ts"
+import { signedEntity } from "./Ping.ts"
+import { RunnerThreads } from "./runnerThreads.ts"
+import { Server } from "./ServerEntity.ts"
+
+const Whole = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * Run one agent of a unit to its end. The reply is empty: the agent's results are its final
+ * checkpoint, which the submitting process reads from PostgreSQL.
+ */
+export const RunAgent = Rpc.make("Run", {
+  payload: {
+    /** The unit's key (`<run>-<algorithm>-<seed>`): its server's tables and its agents' checkpoints. */
+    unit: Schema.String,
+    /** The run's key, under which its model is stored. */
+    run: Schema.String,
+    attempt: Whole,
+    algorithm: Schema.Literals(["distmt", "oracle", "independent"]),
+    seed: Schema.Int,
+    agent: Whole,
+    agents: Whole,
+    /** The agent's true tasks in order: the run opens its instances; the agent's program never sees them. */
+    tasks: Schema.Array(Whole)
+  }
+})
+
+export const Agent = signedEntity("DistmtAgent", [RunAgent])
+
+/** The entity id of an agent: its unit, its index and the attempt. */
+export const agentId = (unit: string, agent: number, attempt: number): string => `${unit}.${agent}.${attempt}`
+
+export type Payload = typeof RunAgent.payloadSchema.Type
+
+/**
+ * Stops when the unit's submission has been given again (a newer attempt runs its own agents):
+ * checked every few seconds, so that an agent of an abandoned attempt does not wait forever.
+ */
+const whileCurrent = (p: Payload) =>
+  Effect.repeat(
+    Effect.flatMap(Effect.orDie(current(p.unit, p.attempt)), (yes) =>
+      yes ? Effect.void : Effect.die(new Replaced(`agent ${p.agent} of ${p.unit}: attempt ${p.attempt} was replaced`))),
+    Schedule.spaced("5 seconds")
+  )
+
+export const AgentLive = Agent.toLayer(
+  Effect.gen(function*() {
+    const address = yield* Entity.CurrentAddress
+    // The clients of the servers, made once with the runner's services (signing included).
+    const servers = yield* Server.client
+    const context = yield* Effect.context<RunnerThreads | SqlClient>()
+    return Agent.of({
+      Run: ({ payload }) =>
+        Effect.gen(function*() {
+          // A failure to read the tables is a defect: the submitting process sends `Run` again.
+          const ended = yield* Effect.raceFirst(Effect.orDie(runAgent(payload, servers)), Effect.andThen(whileCurrent(payload), Effect.never))
+          yield* Effect.logInfo(ended)
+        }).pipe(Effect.annotateLogs("agent", address.entityId), Effect.provide(context))
+    })
+  }),
+  { maxIdleTime: "1 minute" }
+)

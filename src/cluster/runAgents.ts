@@ -1,0 +1,104 @@
+/**
+ * The submitting side of `distmt run --cluster`: each (algorithm, seed) unit runs as one server
+ * entity and N agent entities on the runners (ServerEntity.ts, AgentEntity.ts); this process sends
+ * each agent its `Run`, follows the run in the agents' checkpoints, then reads their final
+ * checkpoints and checks the policies against ground truth, which never leaves this process.
+ *
+ * A `Run` that fails because a runner went away (its agent dies with it) is sent again until the
+ * agent has finished: the cluster delivers it to the runner that holds the agent's shard by then,
+ * and the agent resumes from its last checkpoint (AgentEntity.ts).
+ */
+import { Effect, Fiber, Schedule } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import type { AgentResult } from "../agent/programs.ts"
+import { noTraffic } from "../coordinator/Coordinator.ts"
+import { nextAttempt } from "../coordinator/postgres.ts"
+import { instanceCurve } from "../run/curves.ts"
+import { agentConfig, type Algorithm, type AlgorithmRun, agentTasks, assemble, lsviConfig, type ProgressSink } from "../run/runExperiment.ts"
+import type { Compiled } from "../spec/compile.ts"
+import { Agent, agentId } from "./AgentEntity.ts"
+import { type AgentModel, type AgentState, loadState, replay, saveModel, standing } from "./agentState.ts"
+import { Server, serverId } from "./ServerEntity.ts"
+
+/** What the agents of a compiled spec learn on (no ground truth). */
+export const modelOf = (c: Compiled): AgentModel => ({
+  tasks: c.tasks,
+  features: c.features,
+  lsvi: lsviConfig(c),
+  config: agentConfig(c),
+  states: c.states
+})
+
+/** How often the checkpoints are read for progress. */
+const PROGRESS_EVERY = "1 second"
+
+/** An agent's `Run` is sent again every second while it fails (a runner down, a take-over), up to 10 minutes. */
+const RETRY_EVERY = "1 second"
+const RETRIES = 600
+
+/** Tells `progress` what the checkpoints of `unit` say beyond what it was told before. */
+const follow = (unit: string, progress: ProgressSink) =>
+  Effect.gen(function*() {
+    const seen = new Map<number, { slots: number; episodes: number }>()
+    const poll = Effect.map(Effect.orDie(standing(unit)), (rows) => {
+      for (const r of rows) {
+        const before = seen.get(r.agent) ?? { slots: 0, episodes: 0 }
+        if (r.episodes > before.episodes) progress.episodes(r.episodes - before.episodes)
+        for (let k = before.slots; k < r.slots; k++) progress.instanceDone(r.agent)
+        seen.set(r.agent, { slots: Math.max(before.slots, r.slots), episodes: Math.max(before.episodes, r.episodes) })
+      }
+    })
+    return { poll, fiber: yield* Effect.forkChild(Effect.repeat(poll, Schedule.spaced(PROGRESS_EVERY))) }
+  })
+
+/**
+ * A unit runner for `runExperiment` (its `unit` option): runs (algorithm, seed) on the cluster, as
+ * run `run` (clusterRunKey). Needs the cluster's client services and its database.
+ */
+export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const agents = yield* Agent.client
+    const servers = yield* Server.client
+    yield* Effect.orDie(saveModel(run, modelOf(c)))
+    return (algorithm: Algorithm, seed: number): Effect.Effect<AlgorithmRun> =>
+      Effect.gen(function*() {
+        const unit = `${run}-${algorithm}-${seed}`
+        const N = c.spec.agents
+        const tasksOf = agentTasks(c, algorithm, seed)
+        progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
+        // A submission given again is a new attempt: the agents and server of the older one stop.
+        const attempt = yield* Effect.orDie(nextAttempt(unit))
+        const started = performance.now()
+        const watch = yield* follow(unit, progress)
+        yield* Effect.forEach(
+          tasksOf,
+          (tasks, agent) =>
+            agents(agentId(unit, agent, attempt)).Run({ unit, run, attempt, algorithm, seed, agent, agents: N, tasks }).pipe(
+              // A refused signature is final; anything else is a runner gone or a shard moving.
+              Effect.retry({ while: (e) => e._tag !== "AuthError", schedule: Schedule.spaced(RETRY_EVERY), times: RETRIES }),
+              Effect.orDie
+            ),
+          { concurrency: "unbounded", discard: true }
+        )
+        const wallSeconds = (performance.now() - started) / 1000
+        yield* Fiber.interrupt(watch.fiber)
+        yield* watch.poll
+        const states: Array<AgentState> = []
+        for (let agent = 0; agent < N; agent++) {
+          const s = yield* Effect.orDie(loadState(unit, agent))
+          if (s?.fetched === undefined) return yield* Effect.die(new Error(`agent ${agent} of ${unit} ended without its final checkpoint`))
+          states.push(s)
+        }
+        const results: Array<AgentResult> = states.map((s) => ({ outcomes: s.outcomes, fetched: s.fetched ?? [] }))
+        const curves = states.map((s, agent) => s.curves.map((log, slot) => replay(log, instanceCurve(c, tasksOf[agent][slot]))))
+        const inspection = algorithm === "independent" ? undefined : yield* Effect.orDie(servers(serverId(unit, N, attempt)).Inspect())
+        return assemble(c, algorithm, seed, tasksOf, results, curves, {
+          traffic: inspection?.traffic ?? noTraffic,
+          registered: inspection?.registry.length ?? 0,
+          wallSeconds,
+          // The last agent's clock: when every agent held every policy (§3 step 4), as in one process.
+          virtualEpisodes: Math.max(0, ...states.map((s) => s.clock))
+        })
+      }).pipe(Effect.provideService(SqlClient, sql))
+  })
