@@ -202,6 +202,8 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     }
     first.kill("SIGKILL")
     await exited
+    // Seed 1's server, attempt 1, started (its agents' first messages start it; the log may lag).
+    for (let i = 0; i < 600 && starts(1) === before; i++) await new Promise((r) => setTimeout(r, 50))
     expect(starts(1), "no runner started seed 1's server").toBeGreaterThan(before)
     const again = await cli(args.slice(1), { cwd, env, timeoutMs: 300_000 })
     expect(again.status, again.stdout + again.stderr).toBe(0)
