@@ -114,6 +114,20 @@ describe.skipIf(mode === "skip")("cluster infrastructure (PostgreSQL + runner pr
     )
   })
 
+  it("bad --threads or --checkpoint-every is one line naming the flag, and the runner does not start", async () => {
+    const p = await freePort()
+    const cases: Array<[Array<string>, string]> = [
+      [["--threads", "0"], "distmt runner: --threads: expected a whole number from 1 to 64, got 0"],
+      [["--checkpoint-every", "0"], "distmt runner: --checkpoint-every: expected seconds above 0 (at most 86400), got 0"],
+      [["--checkpoint-every", "-3"], "distmt runner: --checkpoint-every: expected seconds above 0 (at most 86400), got -3"]
+    ]
+    for (const [flags, line] of cases) {
+      const r = await cli(["runner", "--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${p}`, ...flags], { cwd, env: withSecret(SECRET), timeoutMs: 60_000 })
+      expect(r.status, flags.join(" ")).toBe(1)
+      expect(r.stderr.trim()).toBe(line)
+    }
+  })
+
   it("a bad, unreachable or refusing database, or a taken port, is one line that says what to do", async () => {
     const dead = await freePort() // nothing listens there once released
     const cases: Array<[Array<string>, RegExp]> = [
