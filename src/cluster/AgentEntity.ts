@@ -6,15 +6,10 @@
  * (src/run/remote.ts), with its episodes on the runner's learner threads, off the event loop that
  * keeps the runner's shard locks alive.
  *
- * **Checkpoints.** After each task instance it finishes, the agent writes its outcomes, curves,
- * virtual clock and request count to PostgreSQL (agentState.ts). An agent whose runner died is
- * started again by the next `Run` (the submitting process sends it again), on whichever runner
- * holds its shard then: it begins at its first unfinished instance, whose learner and random stream
- * start fresh from (seed, agent, slot, task) as in any run, and sends the same numbered requests
- * with the same clocks; the server answers those it had decided from the replies it kept. So at most
- * one instance's episodes are computed again, and the numbers are those of the uninterrupted run.
- *
- * An agent here never gives a task back (`abandon`): it is not lost when interrupted, only resumed.
+ * An agent whose runner died is started again by the next `Run` (the submitting process sends it
+ * again) on whichever runner holds its shard then, from its last checkpoint in PostgreSQL: how it
+ * checkpoints and resumes is agentRun.ts. An agent of an older attempt (its submission was given
+ * again) stops within a few seconds.
  */
 import { Effect, Schedule, Schema } from "effect"
 import * as Entity from "effect/cluster/Entity"
