@@ -149,9 +149,9 @@ export const inSharedSteps = (
 ): Effect.Effect<SharedResult> =>
   Effect.gen(function*() {
     if (log === undefined) return yield* Effect.die(new Error("a pooled phase needs an instance opened with record"))
-    const joining = from === undefined ? log.toArray() : undefined
+    const joining = log.toArray()
     log.clear()
-    let reply: Exchange = joining === undefined ? { _tag: "Pooled", pulled: from!.pulled, cursor: from!.cursor } : yield* exchange(joining, 0)
+    let reply: Exchange = from === undefined ? yield* exchange(joining, 0) : { _tag: "Pooled", pulled: from.pulled, cursor: from.cursor }
     let state: PhaseState | undefined = from?.state
     for (;;) {
       if (reply._tag === "Solved") {

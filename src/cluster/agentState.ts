@@ -126,11 +126,17 @@ export const loadModel = (run: string): Effect.Effect<AgentModel, SqlError, SqlC
 
 /** The checkpoint of `agent` in `unit`, if it has written one. */
 export const loadState = (unit: string, agent: number): Effect.Effect<AgentState | undefined, SqlError, SqlClient> =>
+  Effect.map(loadStates(unit, agent), (states) => states.get(agent))
+
+/** The checkpoints of `unit`'s agents (of one agent when `agent` is given), by agent, in one query. */
+export const loadStates = (unit: string, agent?: number): Effect.Effect<Map<number, AgentState>, SqlError, SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     yield* migrateAgents
-    const rows = yield* sql<{ state: Uint8Array }>`SELECT state FROM distmt_agents WHERE unit = ${unit} AND agent = ${agent}`
-    return rows.length === 0 ? undefined : deserialize(rows[0].state) as AgentState
+    const rows = yield* (agent === undefined
+      ? sql<{ agent: number; state: Uint8Array }>`SELECT agent, state FROM distmt_agents WHERE unit = ${unit}`
+      : sql<{ agent: number; state: Uint8Array }>`SELECT agent, state FROM distmt_agents WHERE unit = ${unit} AND agent = ${agent}`)
+    return new Map(rows.map((r) => [r.agent, deserialize(r.state) as AgentState]))
   })
 
 /** A writer of an older attempt (its submission was given again): it must stop. */

@@ -17,7 +17,7 @@ import { instanceCurve } from "../run/curves.ts"
 import { agentConfig, type Algorithm, type AlgorithmRun, agentTasks, assemble, lsviConfig, type ProgressSink } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
 import { Agent, agentId } from "./AgentEntity.ts"
-import { type AgentModel, type AgentState, loadState, replay, saveModel, standing } from "./agentState.ts"
+import { type AgentModel, type AgentState, loadStates, replay, saveModel, standing } from "./agentState.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
 /** What the agents of a compiled spec learn on (no ground truth). */
@@ -84,9 +84,10 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink) =
         const wallSeconds = (performance.now() - started) / 1000
         yield* Fiber.interrupt(watch.fiber)
         yield* watch.poll
+        const saved = yield* Effect.orDie(loadStates(unit))
         const states: Array<AgentState> = []
         for (let agent = 0; agent < N; agent++) {
-          const s = yield* Effect.orDie(loadState(unit, agent))
+          const s = saved.get(agent)
           if (s?.fetched === undefined) return yield* Effect.die(new Error(`agent ${agent} of ${unit} ended without its final checkpoint`))
           states.push(s)
         }
