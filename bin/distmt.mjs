@@ -17,6 +17,12 @@ if (args.length === 0 || (args.length === 1 && (args[0] === "--help" || args[0] 
   process.stdout.write(overview(canColour()))
 } else {
   const command = args[0]
+  // The commands that check a spec first start the check's process now: its second of loading
+  // overlaps this process's (src/cli/specCheckProcess.mjs).
+  if (["run", "validate", "sweep"].includes(command) && !args.includes("--help") && !args.includes("-h")) {
+    const { startCheckAhead } = await import("../src/cli/specCheckProcess.mjs")
+    startCheckAhead()
+  }
   await Promise.all([
     import("@effect/platform-node/NodeRuntime"),
     import("@effect/platform-node/NodeServices"),

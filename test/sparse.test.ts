@@ -29,7 +29,7 @@ const cases = fc.integer({ min: 1, max: 7 }).chain((d) =>
 )
 
 describe("sparse kernels (src/learner/sparse.ts)", () => {
-  it("Sherman–Morrison, quadratic forms, dot products and Λ⁻¹·x equal the full kernels bit for bit", () => {
+  it("Sherman–Morrison, quadratic forms, dot products and Λ⁻¹·x and Λ⁻¹·y equal the full kernels bit for bit", () => {
     fc.assert(
       fc.property(cases, ({ A, d, lambda, probe, updates, x }) => {
         const full = new Float64Array(d * d)
@@ -49,11 +49,14 @@ describe("sparse kernels (src/learner/sparse.ts)", () => {
           expect(Object.is(quadFormNz(sparse, 0, probe, a, d, nz), quadFormAt(full, 0, d, probe, a * d))).toBe(true)
           expect(Object.is(dotNz(x, 0, probe, a, d, nz), dot(x, 0, probe, a * d, d))).toBe(true)
         }
-        const viaPattern = new Float64Array(d)
-        const direct = new Float64Array(d)
-        pattern.gemv(sparse, 0, x, viaPattern, 0)
-        gemvAt(full, 0, d, x, 0, direct, 0)
-        expect(bits(viaPattern)).toEqual(bits(direct))
+        // Two vectors at once (a backup's w̄ and w̲): each the same as the full gemv.
+        const y = x.map((v, i) => v * (i + 0.5) - 1)
+        const [outX, outY, directX, directY] = [new Float64Array(d), new Float64Array(d), new Float64Array(d), new Float64Array(d)]
+        pattern.gemv2(sparse, 0, x, y, outX, outY, 0)
+        gemvAt(full, 0, d, x, 0, directX, 0)
+        gemvAt(full, 0, d, y, 0, directY, 0)
+        expect(bits(outX)).toEqual(bits(directX))
+        expect(bits(outY)).toEqual(bits(directY))
       }),
       { seed: 1401, numRuns: 300 }
     )

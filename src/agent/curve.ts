@@ -27,10 +27,15 @@ const PER_DECADE = 5
  * to 10^(j/5) (16, 25, 40, 63, 100, 158, …). The same for any chunking of a phase, so curves do not
  * depend on threads.
  */
-export const onGrid = (k: number): boolean => k <= 10 || GRID.has(k)
+export const onGrid = (k: number): boolean => k <= 10 || (k < SMALL ? SMALL_GRID[k] === 1 : GRID.has(k))
 
 /** The episodes past ten on the grid, up to 10¹⁵: a look-up per episode rather than a logarithm. */
 const GRID: ReadonlySet<number> = new Set(Array.from({ length: 15 * PER_DECADE + 1 }, (_, j) => Math.round(10 ** (j / PER_DECADE))))
+
+/** The same below 2¹⁶ as a table: this runs after every episode, and most phases end below it. */
+const SMALL = 1 << 16
+const SMALL_GRID = new Uint8Array(SMALL)
+for (const k of GRID) if (k < SMALL) SMALL_GRID[k] = 1
 
 /** Samples a learner for a curve: the certificate given, the greedy action of every (h, s). */
 export const samplePoint = (

@@ -8,7 +8,7 @@
  *                spec's refused), run the units still missing, write each as it finishes, and
  *                write the result files; or, without a folder, run and write nothing
  */
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Data, Effect } from "effect"
 import * as path from "node:path"
 import type { SpecLoadError } from "../cli/loadSpec.ts"
@@ -161,7 +161,8 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
       (runs) =>
         Effect.gen(function*() {
           yield* writeUnit(dir, c, runs[runs.length - 1])
-          yield* writeResults(dir, c, runs, false, threads, record)
+          // After the last unit the files are written once, below, marked complete.
+          if (runs.length < units) yield* writeResults(dir, c, runs, false, threads, record)
           yield* unitDone
         }),
       { threads, done, ...(unit === undefined ? {} : { unit }) }

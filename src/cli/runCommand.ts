@@ -7,7 +7,7 @@
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { executeRun, type Prepared, prepareRun, type Units } from "../api/run.ts"
-import { clusterRunFlags, clusterRunKey, withCluster } from "../cluster/runCluster.ts"
+import { connectionFlags } from "../cluster/flags.ts"
 import { summaryTable } from "../report/summary.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { DESCRIPTIONS } from "./commands.ts"
@@ -71,7 +71,7 @@ export const runCommand = Command.make(
     ),
     specTimeout: specTimeoutFlag,
     force: forceFlag,
-    ...clusterRunFlags
+    ...connectionFlags
   },
   ({ spec, out, threads: threadsFlag, set, seeds, fresh, cluster, quick, specTimeout, force, ...connection }) =>
     reportUserErrors(
@@ -108,12 +108,15 @@ export const runCommand = Command.make(
               return Console.log(startLine(prepared, start.resumed, start.units))
             }
           })
-        // With --cluster the connection and the secret are checked before anything is written.
-        const result = yield* (cluster
-          ? withCluster(connection, (units) => execute((d) => units(prepared.compiled, clusterRunKey(prepared.spec, d), progress))).pipe(
+        // With --cluster the connection and the secret are checked before anything is written. The
+        // cluster's code (Effect Cluster, SQL, PostgreSQL's client) loads only then.
+        const onCluster = Effect.gen(function*() {
+          const { clusterRunKey, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
+          return yield* withCluster(connection, (units) => execute((d) => units(prepared.compiled, clusterRunKey(prepared.spec, d), progress))).pipe(
             Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e))
           )
-          : execute()).pipe(
+        })
+        const result = yield* (cluster ? onCluster : execute()).pipe(
             Effect.onInterrupt(() =>
               Effect.sync(() => {
                 progress.finish()

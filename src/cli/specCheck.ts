@@ -21,16 +21,14 @@
  */
 import { Data, Effect, Option } from "effect"
 import { Argument, Flag } from "effect/cli"
-import { spawn } from "node:child_process"
-import * as os from "node:os"
 import type { Readable } from "node:stream"
-import { fileURLToPath } from "node:url"
 import * as v8 from "node:v8"
 import { activityOf, Step } from "../spec/activity.ts"
 import { type Override, OverrideError } from "../spec/overrides.ts"
 import { SpecError } from "../spec/SpecError.ts"
 import type { SampleOptions } from "../spec/sweepSample.ts"
 import { SpecLoadError } from "./loadSpec.ts"
+import { CHECK_HEAP_MB, takeCheckProcess } from "./specCheckProcess.mjs"
 import type { CheckReply, CheckRequest, CheckSummary } from "./specCheckChild.ts"
 
 export type { CheckSummary } from "./specCheckChild.ts"
@@ -39,10 +37,6 @@ export const DEFAULT_SPEC_TIMEOUT_SECONDS = 30
 /** The environment variable that sets the limit when the flag is not given. */
 export const SPEC_TIMEOUT_ENV = "DISTMT_SPEC_TIMEOUT"
 
-const entry = fileURLToPath(new URL("./specCheckEntry.mjs", import.meta.url))
-
-/** The check's heap: half the machine's memory, at most 4 GiB (a spec is small; its tables are bounded by compile). */
-const CHECK_HEAP_MB = Math.min(4096, Math.floor(os.totalmem() / 2 / 2 ** 20))
 
 /** How often the tool compares the time in the check's current step with the limit. */
 const POLL_MS = 100
@@ -93,15 +87,11 @@ export const checkSpec = (file: string, options: CheckOptions): Effect.Effect<Ch
       overrides: options.overrides ?? [],
       ...(options.sample === undefined ? {} : { sample: options.sample })
     }
-    // The spec's own output is not shown (stdout ignored): the main process loads it again and shows
-    // it then. stderr is kept for V8's message when the heap limit is reached. A process group of its
-    // own (detached): a spec's process.kill(0, ...) reaches no one else, and a Ctrl-C at the terminal
-    // reaches only the tool, which then stops the check itself (it may be stuck, unable to take a signal).
-    const child = spawn(
-      process.execPath,
-      [`--max-old-space-size=${CHECK_HEAP_MB}`, entry, v8.serialize(request).toString("base64")],
-      { stdio: ["ignore", "ignore", "pipe", "pipe"], detached: true }
-    )
+    // Started ahead by bin/distmt.mjs, or now (specCheckProcess.mjs). The stopping is ours: a Ctrl-C
+    // at the terminal reaches only the tool, and the check may be stuck, unable to take a signal.
+    const child = takeCheckProcess()
+    child.stdin!.on("error", () => {}) // a process that already ended: "close" below says how
+    child.stdin!.end(`${v8.serialize(request).toString("base64")}\n`)
     let stderr = ""
     child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEPT)

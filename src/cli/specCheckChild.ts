@@ -125,8 +125,34 @@ process.on("uncaughtException", (e) => {
   exit(1)
 })
 
-// The request, v8-serialized and base64-encoded, is the process's only argument.
-const request = v8.deserialize(Buffer.from(process.argv[2] ?? "", "base64")) as CheckRequest
+/**
+ * The first line of stdin. The process may have been started ahead of its request
+ * (specCheckProcess.mjs), so it waits here, with its modules loaded; the tool's end closed without a
+ * request means it was not needed.
+ */
+const readRequestLine = (): string => {
+  const chunks: Array<Buffer> = []
+  const buffer = Buffer.alloc(1 << 16)
+  for (;;) {
+    let n: number
+    try {
+      n = fs.readSync(0, buffer)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return ""
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
+      continue
+    }
+    if (n === 0) break
+    chunks.push(Buffer.from(buffer.subarray(0, n)))
+    if (buffer.subarray(0, n).includes(10)) break
+  }
+  return Buffer.concat(chunks).toString("utf8").split("\n")[0]
+}
+
+// The request, v8-serialized and base64-encoded, on one line of stdin.
+const line = readRequestLine()
+if (line === "") exit(0)
+const request = v8.deserialize(Buffer.from(line, "base64")) as CheckRequest
 
 const check = checkSpecWith(
   request.file,

@@ -11,7 +11,7 @@
  * runner storage are PostgreSQL tables (cluster_messages, cluster_replies, cluster_runners,
  * cluster_locks), created at start-up; runners check each other's health by pinging.
  */
-import { NodeCrypto } from "@effect/platform-node"
+import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
 import type { PgClient } from "@effect/sql-pg"
 import { Layer, Option } from "effect"
 import * as RunnerHealth from "effect/cluster/RunnerHealth"
@@ -24,6 +24,7 @@ import type * as RpcMiddleware from "effect/rpc/RpcMiddleware"
 import * as RpcSerialization from "effect/rpc/RpcSerialization"
 import type { SqlClient } from "effect/sql/SqlClient"
 import { pgLayer } from "./database.ts"
+import { DEFAULT_CLUSTER_NAME } from "./flags.ts"
 import * as Settings from "./settings.ts"
 import * as Signed from "./Signed.ts"
 import { clientProtocol, socketServer, type TlsFiles } from "./transport.ts"
@@ -70,13 +71,6 @@ const serialization = RpcSerialization.layerSchemaBinary({ maxFrameSize: 64 * 10
 
 /** Message storage in PostgreSQL (<prefix>_messages/<prefix>_replies); Digest hashes primary keys. */
 const messageStorage = (prefix: string) => SqlMessageStorage.layerWith({ prefix }).pipe(Layer.provide(NodeCrypto.layerDigest))
-
-/**
- * The table prefix of Effect's default cluster. Another prefix (`--cluster-name`) is another cluster
- * in the same database: its own tables and its own namespace of shard advisory locks (a PostgreSQL
- * schema would not separate those, as advisory locks are per database).
- */
-export const DEFAULT_CLUSTER_NAME = "cluster"
 
 /** A runner: hosts `entities` on its shards and can call any entity of the cluster. */
 export const runnerLayer = (options: RunnerOptions) => {

@@ -12,7 +12,8 @@ import { Command, Flag } from "effect/cli"
 import { ClusterUsageError, checkDatabase } from "./database.ts"
 import { clientLayer } from "./layers.ts"
 import { Ping } from "./Ping.ts"
-import { connectionFlags, dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
+import { connectionFlags } from "./flags.ts"
+import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { loadSecret } from "./secret.ts"
 
 const MAX_COUNT = 1_000_000

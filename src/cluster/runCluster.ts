@@ -15,7 +15,7 @@ import type { Compiled } from "../spec/compile.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { checkDatabase, ClusterUsageError } from "./database.ts"
 import { clientLayer } from "./layers.ts"
-import { connectionFlags, dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
+import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { loadSecret } from "./secret.ts"
 import { clusterUnits } from "./runAgents.ts"
 import { Server, serverId } from "./ServerEntity.ts"
@@ -28,9 +28,6 @@ export const clusterRunKey = (spec: Experiment, dir: string): string =>
   `${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}-${
     createHash("sha256").update(JSON.stringify(specJson(spec))).update("\u0000").update(path.resolve(dir)).digest("hex").slice(0, 16)
   }`
-
-/** The `--cluster` flags of `distmt run`: the connection flags of every cluster command. */
-export const clusterRunFlags = connectionFlags
 
 /** What a run on the cluster needs from the submitting process: the cluster's client services. */
 type ClusterServices = Effect.Services<ReturnType<typeof clusterUnits>>

@@ -13,7 +13,8 @@ import { checkDatabase, ClusterUsageError, describeDbError, parseDbUrl, redactUr
 import { MAX_THREADS } from "../spec/schema.ts"
 import { distmtEntities } from "./entities.ts"
 import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
-import { DEFAULT_CLUSTER_NAME, type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
+import { connectionFlags } from "./flags.ts"
+import { type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
 import { loadSecret } from "./secret.ts"
 import type { TlsFiles } from "./transport.ts"
 import { eventLoopWatchdog } from "./watchdog.ts"
@@ -53,22 +54,6 @@ export const readTls = (cert: Option.Option<string>, key: Option.Option<string>,
   })
 
 /** The flags shared by every cluster command that talks to the cluster. */
-export const connectionFlags = {
-  db: Flag.String("db").pipe(Flag.optional, Flag.withDescription("PostgreSQL URL, postgres://USER:PASSWORD@HOST:5432/DB (default: $DISTMT_DB)")),
-  secretFile: Flag.String("secret-file").pipe(
-    Flag.optional,
-    Flag.withDescription("file holding the cluster's shared secret (default: $DISTMT_CLUSTER_SECRET, then .distmt/cluster.secret)")
-  ),
-  insecure: Flag.Boolean("insecure").pipe(Flag.withDefault(false), Flag.withDescription("run without a secret: messages are neither signed nor checked")),
-  tlsCert: Flag.String("tls-cert").pipe(Flag.optional, Flag.withDescription("this process's certificate (PEM), for mutual TLS between runners")),
-  tlsKey: Flag.String("tls-key").pipe(Flag.optional, Flag.withDescription("its private key (PEM)")),
-  tlsCa: Flag.String("tls-ca").pipe(Flag.optional, Flag.withDescription("the cluster's CA certificate (PEM)")),
-  clusterName: Flag.String("cluster-name").pipe(
-    Flag.withDefault(DEFAULT_CLUSTER_NAME),
-    Flag.withDescription("the cluster's table prefix in the database (NAME_runners, NAME_messages…): one database can hold several clusters")
-  )
-}
-
 /** A cluster name is a table prefix: lower-case letters, digits and underscores. */
 export const parseClusterName = (name: string) =>
   /^[a-z][a-z0-9_]{0,39}$/.test(name)

@@ -10,7 +10,8 @@
  * TLS covers the socket path only: persisted messages travel through PostgreSQL, which the HMAC
  * signature (Signed.ts) covers.
  */
-import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import { Effect, Layer } from "effect"
 import * as Runners from "effect/cluster/Runners"
 import * as RpcClient from "effect/rpc/RpcClient"

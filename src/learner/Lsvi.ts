@@ -273,9 +273,22 @@ export class Lsvi implements LsviLearner {
           let bestQ = -Infinity
           let bestA = 0
           for (let a = 0; a < A; a++) {
-            const bonus = this.bonusOf(bOff, phi, nz, a)
+            const at = a * (d + 1)
+            let bonus: number
+            let mean: number
+            if (nz[at] === 1 && d > 1) {
+              // One non-zero (one-hot features): bonusOf and dotOf's operations, inlined here, where
+              // most of an episode's time goes.
+              const i = nz[at + 1]
+              const v = phi[a * d + i]
+              bonus = beta * Math.sqrt(Math.max(0 + v * (0 + B[bOff + i * d + i] * v), 0))
+              mean = 0 + wU[wOff + i] * v
+            } else {
+              bonus = this.bonusOf(bOff, phi, nz, a)
+              mean = this.dotOf(wU, wOff, phi, nz, a)
+            }
             bonuses[a] = bonus
-            const q = Math.min(this.dotOf(wU, wOff, phi, nz, a) + bonus, cap)
+            const q = Math.min(mean + bonus, cap)
             if (q > bestQ) {
               bestQ = q
               bestA = a
@@ -292,10 +305,9 @@ export class Lsvi implements LsviLearner {
         }
         this.greedyCount[h] = features.length
       }
-      this.pattern.gemv(B, h, upper, wU, h * d)
-      this.pattern.gemv(B, h, lower, wL, h * d)
+      this.pattern.gemv2(B, h, upper, lower, wU, wL, h * d)
     }
-    this.fresh.fill(1)
+    for (let h = 0; h < H; h++) this.fresh[h] = 1
     this.startState = -1
   }
 
@@ -325,13 +337,28 @@ export class Lsvi implements LsviLearner {
   /** wᵀφ_a for w at `w[wOff..]` (`dot`), over the non-zeros of a sparse row. */
   private dotOf(w: Float64Array, wOff: number, phi: Float64Array, nz: Int32Array, a: number): number {
     const d = this.config.dim
-    return nz[a * (d + 1)] === d ? K.dot(w, wOff, phi, a * d, d) : dotNz(w, wOff, phi, a, d, nz)
+    const n = nz[a * (d + 1)]
+    if (n === 1 && d > 1) {
+      // One non-zero (one-hot features): dotNz's operations, inlined.
+      const i = nz[a * (d + 1) + 1]
+      return 0 + w[wOff + i] * phi[a * d + i]
+    }
+    return n === d ? K.dot(w, wOff, phi, a * d, d) : dotNz(w, wOff, phi, a, d, nz)
   }
 
   /** β‖φ_a‖_{Λ⁻¹} for the Λ⁻¹ at `LambdaInv[bOff..]` (`bonus`), over the non-zeros of a sparse row. */
   private bonusOf(bOff: number, phi: Float64Array, nz: Int32Array, a: number): number {
     const d = this.config.dim
-    const form = nz[a * (d + 1)] === d ? K.quadFormAt(this.LambdaInv, bOff, d, phi, a * d) : quadFormNz(this.LambdaInv, bOff, phi, a, d, nz)
+    const n = nz[a * (d + 1)]
+    let form: number
+    if (n === 1 && d > 1) {
+      // One non-zero (one-hot features): quadFormNz's operations, inlined.
+      const i = nz[a * (d + 1) + 1]
+      const v = phi[a * d + i]
+      form = 0 + v * (0 + this.LambdaInv[bOff + i * d + i] * v)
+    } else {
+      form = n === d ? K.quadFormAt(this.LambdaInv, bOff, d, phi, a * d) : quadFormNz(this.LambdaInv, bOff, phi, a, d, nz)
+    }
     return this.config.beta * Math.sqrt(Math.max(form, 0))
   }
 
@@ -368,13 +395,16 @@ export class Lsvi implements LsviLearner {
    * (`certificateOf`, each bonus computed once). The greedy action is kept for the episode's first step.
    */
   certificate(start: number): Certificate {
-    const A = this.config.actions
+    const { actions: A, horizon: H } = this.config
     const { bonuses, values } = this
+    // upperWith and lowerWith at h = 0, with φ(s0, ·) looked up once.
+    const phi = this.features(start)
+    const nz = this.nonZeroCache[start]
     let best = 0
     let bestQ = -Infinity
     for (let a = 0; a < A; a++) {
-      bonuses[a] = this.bonusAt(0, start, a)
-      values[a] = this.upperWith(0, start, a, bonuses[a])
+      bonuses[a] = this.bonusOf(0, phi, nz, a)
+      values[a] = Math.min(this.dotOf(this.wUpper, 0, phi, nz, a) + bonuses[a], H)
       if (values[a] > bestQ) {
         bestQ = values[a]
         best = a
@@ -385,7 +415,7 @@ export class Lsvi implements LsviLearner {
       this.startAction = best
     }
     const upper = values[best]
-    const lower = this.lowerWith(0, start, best, bonuses[best])
+    const lower = Math.max(this.dotOf(this.wLower, 0, phi, nz, best) - bonuses[best], 0)
     return { lower, upper, width: upper - lower }
   }
 

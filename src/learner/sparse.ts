@@ -80,20 +80,32 @@ export const shermanMorrisonNz = (
   const n = nz[at]
   const off = a * d
   let m = 0
-  for (let i = 0; i < d; i++) {
-    const row = bOff + i * d
-    let s = 0
+  let dot = 0
+  if (n === 1) {
+    // One non-zero (one-hot features): the general loops (below) with their single inner term, inlined.
+    const j = nz[at + 1]
+    const v = phi[off + j]
+    for (let i = 0; i < d; i++) {
+      const s = 0 + b[bOff + i * d + j] * v
+      work[i] = s
+      if (s !== 0) nzWork[m++] = i
+    }
+    dot = 0 + v * work[j]
+  } else {
+    for (let i = 0; i < d; i++) {
+      const row = bOff + i * d
+      let s = 0
+      for (let p = 1; p <= n; p++) {
+        const j = nz[at + p]
+        s += b[row + j] * phi[off + j]
+      }
+      work[i] = s
+      if (s !== 0) nzWork[m++] = i
+    }
     for (let p = 1; p <= n; p++) {
       const j = nz[at + p]
-      s += b[row + j] * phi[off + j]
+      dot += phi[off + j] * work[j]
     }
-    work[i] = s
-    if (s !== 0) nzWork[m++] = i
-  }
-  let dot = 0
-  for (let p = 1; p <= n; p++) {
-    const j = nz[at + p]
-    dot += phi[off + j] * work[j]
   }
   const denom = 1 + dot
   for (let p = 0; p < m; p++) {
@@ -118,7 +130,7 @@ export const shermanMorrisonNz = (
 export class Pattern {
   private readonly mask: Uint8Array
   private readonly rows: Int32Array
-  /** Per step: every entry is in the pattern (then `gemv` is the full loop, without the lists). */
+  /** Per step: every entry is in the pattern (then `gemv2` is the full loop, without the lists). */
   private readonly full: Uint8Array
 
   /** The pattern of the non-zeros of `b` (H matrices d × d). */
@@ -155,21 +167,32 @@ export class Pattern {
     for (let i = 0; i < d; i++) this.list(h * d + i)
   }
 
-  /** out[outOff..] ← (step h's matrix in `b`)·x over the pattern (`gemv`). */
-  gemv(b: Float64Array, h: number, x: Float64Array, out: Float64Array, outOff: number): void {
+  /**
+   * out[outOff..] ← (step h's matrix in `b`)·x and outY[outOff..] ← the same matrix times y, over
+   * the pattern (`gemv` twice: a backup's w̄ and w̲). Each row's pattern and entries are read once
+   * for both, and each result is the same number as `gemv`'s.
+   */
+  gemv2(b: Float64Array, h: number, x: Float64Array, y: Float64Array, out: Float64Array, outY: Float64Array, outOff: number): void {
     const d = this.d
-    if (this.full[h] === 1) return gemvAt(b, h * d * d, d, x, 0, out, outOff)
+    if (this.full[h] === 1) {
+      gemvAt(b, h * d * d, d, x, 0, out, outOff)
+      gemvAt(b, h * d * d, d, y, 0, outY, outOff)
+      return
+    }
     const rows = this.rows
     for (let i = 0; i < d; i++) {
       const at = (h * d + i) * (d + 1)
       const n = rows[at]
       const row = (h * d + i) * d
       let s = 0
+      let t = 0
       for (let p = 1; p <= n; p++) {
         const j = rows[at + p]
         s += b[row + j] * x[j]
+        t += b[row + j] * y[j]
       }
       out[outOff + i] = s
+      outY[outOff + i] = t
     }
   }
 

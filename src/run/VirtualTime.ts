@@ -56,6 +56,12 @@ export class VirtualTime {
   private atEnd: Array<() => void> = []
   /** Per agent: who waits until its block is released (`released`). */
   private onRelease: Array<Array<() => void>>
+  /**
+   * The agents not yet done, in no order, and each one's place in that list (−1 once done): `wake`
+   * looks only at them, so the thousands of agents that finished early cost nothing at the end.
+   */
+  private readonly active: Array<number>
+  private readonly place: Array<number>
 
   /**
    * `remote`: the agents are elsewhere (a cluster entity's server, src/cluster/ServerEntity.ts). A
@@ -68,6 +74,8 @@ export class VirtualTime {
     this.clocks = Array.from({ length: agents }, () => 0)
     this.status = Array.from({ length: agents }, () => running)
     this.onRelease = Array.from({ length: agents }, () => [])
+    this.active = Array.from({ length: agents }, (_, i) => i)
+    this.place = Array.from({ length: agents }, (_, i) => i)
   }
 
   /**
@@ -153,9 +161,18 @@ export class VirtualTime {
   readonly retire = (agent: number): void => {
     if (this.status[agent]._tag === "Admitted") this.busy = false
     this.status[agent] = done
+    const at = this.place[agent]
+    if (at >= 0) {
+      const last = this.active.pop()!
+      if (last !== agent) {
+        this.active[at] = last
+        this.place[last] = at
+      }
+      this.place[agent] = -1
+    }
     this.wakeReleased(agent)
     this.wake()
-    if (this.status.every((s) => s._tag === "Done")) {
+    if (this.active.length === 0) {
       const waiting = this.atEnd
       this.atEnd = []
       waiting.forEach((resume) => resume())
@@ -205,11 +222,12 @@ export class VirtualTime {
   /** Lets the earliest request through if nothing can still come before it. */
   private wake(): void {
     if (this.busy) return
+    // The earliest (clock, agent) among the agents that may still send a request.
     let first = -1
-    for (let i = 0; i < this.status.length; i++) {
+    for (const i of this.active) {
       const s = this.status[i]
       if (s._tag !== "Running" && (s._tag !== "Waiting" || s.held !== undefined)) continue
-      if (first < 0 || this.clocks[i] < this.clocks[first]) first = i
+      if (first < 0 || this.clocks[i] < this.clocks[first] || (this.clocks[i] === this.clocks[first] && i < first)) first = i
     }
     const s = first < 0 ? undefined : this.status[first]
     if (s?._tag !== "Waiting") return

@@ -26,8 +26,14 @@ export type Held = Pick<
   | "identificationCorrect"
 > & { readonly policy: InstanceOutcome["policy"] | undefined }
 
+/**
+ * What `evaluate` computed for each policy object and task. In one process every agent fetches the
+ * same published policy objects (a thousand agents, ten policies), so each is solved once per task.
+ */
+export type Evaluated = WeakMap<object, Map<number, { readonly actions: Int32Array; readonly vPi: number }>>
+
 /** Ground truth for the policy an agent holds for `task` (§5). */
-export const evaluate = (c: Compiled, algorithm: Algorithm, seed: number, task: number, held: Held): Row => {
+export const evaluate = (c: Compiled, algorithm: Algorithm, seed: number, task: number, held: Held, memo: Evaluated = new WeakMap()): Row => {
   const { policy, ...rest } = held
   const m = c.tasks[task]
   const A = c.actions
@@ -36,8 +42,16 @@ export const evaluate = (c: Compiled, algorithm: Algorithm, seed: number, task: 
   if (policy === undefined) {
     return { ...rest, algorithm, seed, task, vStar, vPi: Number.NaN, gap: Number.NaN, success: false, certificateHeld: false, actions: new Int32Array(0) }
   }
-  const actions = policyTable(policy, c.states, (s) => c.features.values.subarray(s * A * d, (s + 1) * A * d))
-  const vPi = policyValues(m, actions).V[m.start]
+  let byTask = memo.get(policy)
+  if (byTask === undefined) memo.set(policy, byTask = new Map())
+  let known = byTask.get(task)
+  if (known === undefined) {
+    const table = policyTable(policy, c.states, (s) => c.features.values.subarray(s * A * d, (s + 1) * A * d))
+    known = { actions: table, vPi: policyValues(m, table).V[m.start] }
+    byTask.set(task, known)
+  }
+  const actions = known.actions.slice() // each row owns its table
+  const vPi = known.vPi
   const gap = vStar - vPi
   const { certificate } = held
   return {

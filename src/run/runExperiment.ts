@@ -22,7 +22,7 @@ import * as Rng from "../rng/Rng.ts"
 import type { Compiled } from "../spec/compile.ts"
 import { lsviOf } from "../spec/Spec.ts"
 import { assign } from "./assignment.ts"
-import { evaluate, fetchedRows, identificationChecks } from "./evaluate.ts"
+import { evaluate, type Evaluated, fetchedRows, identificationChecks } from "./evaluate.ts"
 import { type CurvePoint, curvePoints, instanceCurve } from "./curves.ts"
 import { autoThreads, type LearnerPool, makeLearnerPool } from "./threads/pool.ts"
 import { inProcess, type RunServer } from "./RunServer.ts"
@@ -274,12 +274,13 @@ export const assemble = (
   const outcomes = results.map((r) => r.outcomes)
   const checks = algorithm === "independent" ? undefined : identificationChecks(outcomes, tasksOf)
   const appeared = [...new Set(tasksOf.flat())].sort((a, b) => a - b)
+  const memo: Evaluated = new WeakMap()
   const rows = results.flatMap((r, agent) => [
     ...r.outcomes.map((o) =>
-      evaluate(c, algorithm, seed, tasksOf[agent][o.slot], { ...o, identificationCorrect: checks?.correct.get(o) })
+      evaluate(c, algorithm, seed, tasksOf[agent][o.slot], { ...o, identificationCorrect: checks?.correct.get(o) }, memo)
     ),
     ...(checks === undefined ? [] : fetchedRows(agent, tasksOf[agent], appeared, r.fetched, checks.entryOf))
-      .map(({ task, held }) => evaluate(c, algorithm, seed, task, held))
+      .map(({ task, held }) => evaluate(c, algorithm, seed, task, held, memo))
   ])
   return {
     algorithm,

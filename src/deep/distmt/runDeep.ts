@@ -5,7 +5,7 @@
  * new one (runs/<name>/<timestamp>), an empty `--out`, or an `--out` holding a run of the same spec,
  * which is resumed from its finished units (docs/deep.md, "The files").
  */
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Console, Data, Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"

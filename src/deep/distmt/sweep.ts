@@ -5,7 +5,7 @@
  * folder's marker of completion). A point whose folder holds a complete run is not run again, and
  * an unfinished one resumes from its finished units.
  */
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Console, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"

@@ -20,16 +20,29 @@ import { inChunks, inSharedSteps, type PooledAt, type Learning, type Watch } fro
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
 import { Lsvi, type LsviConfig, type LsviSnapshot, snapshotBuffers, snapshotPolicy } from "../../learner/Lsvi.ts"
 import { TransitionLog } from "../../learner/Transitions.ts"
+import { JobQueue } from "./jobQueue.ts"
 import type { ChunkMessage, ModelMessage, Reply, SharedMessage } from "./protocol.ts"
 
 export const entry = new URL("./entry.mjs", import.meta.url)
 const workerModule = new URL("./worker.ts", import.meta.url).href
 
-/** Chunks in flight per worker: the next one is already queued when a worker finishes one. */
+/**
+ * Chunks in flight per worker: at least DEPTH, so that the next one is already queued when a worker
+ * finishes one; more while the chunks it holds add up to less than TARGET_MILLIS (the first chunks
+ * of a thousand agents take microseconds each, less than the round trip of their messages), up to
+ * MAX_IN_FLIGHT.
+ */
 const DEPTH = 2
+const MAX_IN_FLIGHT = 64
 /** A chunk's target duration: long against a message's round trip (~0.1 ms), short against a run. */
 const TARGET_MILLIS = 16
 const FIRST_CHUNK = 16
+/**
+ * How much a chunk may grow over the one before: the first chunks are too short to time well, but
+ * doubling took a thousand agents ten round trips each to reach the target, with the threads idle
+ * between them.
+ */
+const GROWTH = 8
 const MAX_CHUNK = 16_384
 
 /** How many threads `threads: "auto"` means here: one per core. */
@@ -88,6 +101,8 @@ type WorkReply = ChunkReply | SharedReply
 interface Job {
   readonly clock: number
   readonly agent: number
+  /** Its expected milliseconds of work, from the instance's last chunk (0 before its first). */
+  readonly expectedMillis: number
   readonly message: ChunkMessage | SharedMessage
   readonly transfer: ReadonlyArray<ArrayBuffer>
   readonly resume: (reply: Effect.Effect<WorkReply>) => void
@@ -96,6 +111,8 @@ interface Job {
 interface Slot {
   readonly worker: Worker
   readonly inFlight: Map<number, Job>
+  /** The expected milliseconds of the jobs in flight. */
+  pendingMillis: number
   busyMillis: number
 }
 
@@ -109,24 +126,28 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
         Array.from({ length: threads }, () => ({
           worker: new Worker(entry, { workerData: { module: workerModule } }),
           inFlight: new Map<number, Job>(),
+          pendingMillis: 0,
           busyMillis: 0
         }))
       ),
       (ss) => Effect.promise(() => Promise.all(ss.map((s) => s.worker.terminate())))
     )
     const models: Array<ModelMessage> = []
-    const queue: Array<Job> = []
+    const queue = new JobQueue<Job>(earlier)
     let nextId = 0
     let chunks = 0
 
     const dispatch = () => {
       for (;;) {
         let slot: Slot | undefined
-        for (const s of slots) if (s.inFlight.size < DEPTH && (slot === undefined || s.inFlight.size < slot.inFlight.size)) slot = s
-        if (slot === undefined || queue.length === 0) return
-        let first = 0
-        for (let i = 1; i < queue.length; i++) if (earlier(queue[i], queue[first])) first = i
-        const [job] = queue.splice(first, 1)
+        for (const s of slots) {
+          const room = s.inFlight.size < DEPTH || (s.pendingMillis < TARGET_MILLIS && s.inFlight.size < MAX_IN_FLIGHT)
+          if (room && (slot === undefined || s.pendingMillis < slot.pendingMillis || (s.pendingMillis === slot.pendingMillis && s.inFlight.size < slot.inFlight.size))) slot = s
+        }
+        if (slot === undefined) return
+        const job = queue.pop()
+        if (job === undefined) return
+        slot.pendingMillis += job.expectedMillis
         slot.inFlight.set(job.message.id, job)
         slot.worker.postMessage(job.message, job.transfer as Array<ArrayBuffer>)
       }
@@ -141,6 +162,7 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
         const job = slot.inFlight.get(reply.id)
         if (job === undefined) return
         slot.inFlight.delete(reply.id)
+        slot.pendingMillis -= job.expectedMillis
         if (reply._tag !== "Failed") {
           chunks++
           slot.busyMillis += reply.millis
@@ -156,12 +178,14 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       message: Omit<ChunkMessage, "id"> | Omit<SharedMessage, "id">,
       clock: number,
       agent: number,
-      transfer: ReadonlyArray<ArrayBuffer>
+      transfer: ReadonlyArray<ArrayBuffer>,
+      expectedMillis = 0
     ) =>
       Effect.callback<R>((resume) => {
         const job: Job = {
           clock,
           agent,
+          expectedMillis,
           message: { ...message, id: nextId++ },
           transfer,
           resume: resume as (reply: Effect.Effect<WorkReply>) => void
@@ -169,10 +193,7 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
         queue.push(job)
         dispatch()
         // Interrupted while queued: drop the job (a chunk already sent finishes and is ignored).
-        return Effect.sync(() => {
-          const i = queue.indexOf(job)
-          if (i >= 0) queue.splice(i, 1)
-        })
+        return Effect.sync(() => queue.drop(job))
       })
 
     const addModel: LearnerPool["addModel"] = (tasks, features, config) => {
@@ -187,6 +208,7 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       let learner: LsviSnapshot | undefined = from?.learner
       let rng = from?.rng ?? rng0
       let size = FIRST_CHUNK
+      let millisPerEpisode = 0 // unknown before the first chunk
       const log = record ? new TransitionLog() : undefined
       if (from?.log !== undefined) log?.append(from.log)
       // A resumed instance's next phase, or pooled phase, continues the one its checkpoint was taken in.
@@ -205,14 +227,16 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
                 { _tag: "Chunk", model, task, rng, learner, budget, phase: state, states: watch.states, chunk: size, record },
                 clock(),
                 agent,
-                learner === undefined ? [] : snapshotBuffers(learner)
+                learner === undefined ? [] : snapshotBuffers(learner),
+                size * millisPerEpisode
               ),
               (reply) => {
                 learner = reply.learner
                 rng = reply.rng
+                millisPerEpisode = reply.millis / size
                 if (reply.transitions !== undefined) log?.append(reply.transitions)
                 // Chunk sizes change nothing in the numbers (continuePhase), only the overheads.
-                size = Math.min(MAX_CHUNK, 2 * size, Math.max(FIRST_CHUNK, Math.round(size * TARGET_MILLIS / Math.max(reply.millis, 0.01))))
+                size = Math.min(MAX_CHUNK, GROWTH * size, Math.max(FIRST_CHUNK, Math.round(size * TARGET_MILLIS / Math.max(reply.millis, 0.01))))
                 return { value: reply.phase, points: reply.points }
               }
             ), start)
