@@ -1,5 +1,5 @@
 /**
- * The whole-run benchmark of `npm run bench -- --runs BASE` (docs/performance.md, "Whole runs"):
+ * The whole-run benchmark of `npm run bench -- --runs BASE` (docs/performance-runs.md, "Whole runs"):
  * `distmt run SPEC` with this checkout and with another one at BASE (say a `git worktree` of the
  * commit before a change), alternating (base, this, then this, base, …) so that a slow spell of the
  * shared machine hits both. Each run is timed by `/usr/bin/time`: wall, user and system seconds and

@@ -3,7 +3,7 @@
  * (src/cli/overview.ts); the CLI itself loads only its own modules for it, not the cluster,
  * PostgreSQL, ONNX Runtime, the report's plotting, the runner, nor the whole `effect` index; a
  * command loads its own module and no other command's. How fast that is, is measured, not asserted
- * here (docs/performance.md, "Start-up").
+ * here (docs/performance-runs.md, "Start-up").
  */
 import { describe, expect, it } from "vitest"
 import { spawnSync } from "node:child_process"

@@ -164,6 +164,18 @@ describe("virtual time (src/run/VirtualTime.ts)", () => {
       { numRuns: 300 }
     ))
 
+  it.effect("turns taken without running an episode add nothing to the queue of next requests", () =>
+    Effect.gen(function*() {
+      // Agent 1 takes a thousand turns at one clock, as an agent that polls the server without
+      // running episodes does, while agent 0 is blocked. Each turn must leave no entry behind in the
+      // queue of possible next requests: ten thousand agents doing this ran a run out of memory.
+      const time = new VirtualTime(2)
+      time.advance(1, 5)
+      yield* time.turn(0, Effect.sync(() => time.block(0, awaited(3, 0))))
+      for (let k = 0; k < 1000; k++) yield* time.turn(1, Effect.void)
+      expect(time.queued()).toBeLessThanOrEqual(2)
+    }))
+
   it.effect("a waiter runs again from its releaser's clock, even when it wakes up first; a retired agent holds nobody up", () =>
     Effect.gen(function*() {
       const time = new VirtualTime(3)

@@ -69,6 +69,8 @@ export class VirtualTime {
   private readonly next = new Heap<{ readonly clock: number; readonly agent: number }>(
     (a, b) => a.clock < b.clock || (a.clock === b.clock && a.agent < b.agent)
   )
+  /** Per agent: the clock of its entry in `next` at its latest clock, or −1 when there is none. */
+  private readonly entered: Array<number>
 
   /**
    * `remote`: the agents are elsewhere (a cluster entity's server, src/cluster/ServerEntity.ts). A
@@ -82,12 +84,20 @@ export class VirtualTime {
     this.status = Array.from({ length: agents }, () => running)
     this.onRelease = Array.from({ length: agents }, () => [])
     this.live = agents
+    this.entered = Array.from({ length: agents }, () => -1)
     for (let i = 0; i < agents; i++) this.candidate(i)
   }
 
-  /** `agent` may now send the next request (running or waiting, at its clock). */
+  /**
+   * `agent` may now send the next request (running or waiting, at its clock). At most one entry per
+   * agent and clock: an agent that takes many turns without running an episode (waiting for a
+   * policy, say) would otherwise pile up entries that stay valid below the top, without bound.
+   */
   private candidate(agent: number): void {
-    this.next.push({ clock: this.clocks[agent], agent })
+    const clock = this.clocks[agent]
+    if (this.entered[agent] === clock) return
+    this.entered[agent] = clock
+    this.next.push({ clock, agent })
   }
 
   /**
@@ -96,6 +106,11 @@ export class VirtualTime {
    */
   makespan(): number {
     return Math.max(0, ...this.clocks)
+  }
+
+  /** Entries in the queue of possible next requests (for the test that it stays bounded). */
+  queued(): number {
+    return this.next.size
   }
 
   /** The agent's virtual time: the episodes it has run, moved up by waits. */
@@ -242,6 +257,7 @@ export class VirtualTime {
     let top = this.next.peek()
     while (top !== undefined && !this.holds(top.agent, top.clock)) {
       this.next.pop()
+      if (this.entered[top.agent] === top.clock) this.entered[top.agent] = -1
       top = this.next.peek()
     }
     if (top === undefined) return
