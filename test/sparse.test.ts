@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { dot, gemvAt, quadFormAt, shermanMorrisonAt } from "../src/linalg/kernels.ts"
-import { dotNz, nonZeros, Pattern, quadFormNz, shermanMorrisonNz } from "../src/learner/sparse.ts"
+import { dotNz, nonZeros, Pattern, quadFormNz, rowDot, rowForm, shermanMorrisonNz } from "../src/learner/sparse.ts"
 
 const bits = (a: Float64Array): Array<string> => Array.from(new BigUint64Array(a.slice().buffer), (x) => x.toString(16))
 
@@ -29,7 +29,7 @@ const cases = fc.integer({ min: 1, max: 7 }).chain((d) =>
 )
 
 describe("sparse kernels (src/learner/sparse.ts)", () => {
-  it("Sherman–Morrison, quadratic forms, dot products and Λ⁻¹·x and Λ⁻¹·y equal the full kernels bit for bit", () => {
+  it("Sherman–Morrison, quadratic forms and dot products (one non-zero, sparse or dense rows) and Λ⁻¹·x and Λ⁻¹·y equal the full kernels bit for bit", () => {
     fc.assert(
       fc.property(cases, ({ A, d, lambda, probe, updates, x }) => {
         const full = new Float64Array(d * d)
@@ -48,6 +48,9 @@ describe("sparse kernels (src/learner/sparse.ts)", () => {
         for (let a = 0; a < A; a++) {
           expect(Object.is(quadFormNz(sparse, 0, probe, a, d, nz), quadFormAt(full, 0, d, probe, a * d))).toBe(true)
           expect(Object.is(dotNz(x, 0, probe, a, d, nz), dot(x, 0, probe, a * d, d))).toBe(true)
+          // The learner's row kernels (one non-zero, sparse or dense), the same numbers again.
+          expect(Object.is(rowForm(sparse, 0, probe, a, d, nz), quadFormAt(full, 0, d, probe, a * d))).toBe(true)
+          expect(Object.is(rowDot(x, 0, probe, a, d, nz), dot(x, 0, probe, a * d, d))).toBe(true)
         }
         // Two vectors at once (a backup's w̄ and w̲): each the same as the full gemv.
         const y = x.map((v, i) => v * (i + 0.5) - 1)

@@ -37,7 +37,6 @@ export const DEFAULT_SPEC_TIMEOUT_SECONDS = 30
 /** The environment variable that sets the limit when the flag is not given. */
 export const SPEC_TIMEOUT_ENV = "DISTMT_SPEC_TIMEOUT"
 
-
 /** How often the tool compares the time in the check's current step with the limit. */
 const POLL_MS = 100
 

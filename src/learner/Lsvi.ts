@@ -22,7 +22,7 @@
  */
 import * as K from "../linalg/kernels.ts"
 import { type Certificate, type FeaturesOf, type LsviConfig, type LsviLearner, type Policy, policyOf } from "./policy.ts"
-import { dotNz, nonZeros, Pattern, quadFormNz, shermanMorrisonNz } from "./sparse.ts"
+import { nonZeros, Pattern, rowDot, rowForm, shermanMorrisonNz } from "./sparse.ts"
 
 export {
   bonus,
@@ -273,22 +273,9 @@ export class Lsvi implements LsviLearner {
           let bestQ = -Infinity
           let bestA = 0
           for (let a = 0; a < A; a++) {
-            const at = a * (d + 1)
-            let bonus: number
-            let mean: number
-            if (nz[at] === 1 && d > 1) {
-              // One non-zero (one-hot features): bonusOf and dotOf's operations, inlined here, where
-              // most of an episode's time goes.
-              const i = nz[at + 1]
-              const v = phi[a * d + i]
-              bonus = beta * Math.sqrt(Math.max(0 + v * (0 + B[bOff + i * d + i] * v), 0))
-              mean = 0 + wU[wOff + i] * v
-            } else {
-              bonus = this.bonusOf(bOff, phi, nz, a)
-              mean = this.dotOf(wU, wOff, phi, nz, a)
-            }
+            const bonus = beta * Math.sqrt(Math.max(rowForm(B, bOff, phi, a, d, nz), 0))
             bonuses[a] = bonus
-            const q = Math.min(mean + bonus, cap)
+            const q = Math.min(rowDot(wU, wOff, phi, a, d, nz) + bonus, cap)
             if (q > bestQ) {
               bestQ = q
               bestA = a
@@ -296,7 +283,7 @@ export class Lsvi implements LsviLearner {
           }
           greedy[j] = bestA
           // Q̲ at the greedy action, as `pessimisticQ` computes it: its bonus is the one just taken.
-          const low = Math.max(this.dotOf(wL, wOff, phi, nz, bestA) - bonuses[bestA], 0)
+          const low = Math.max(rowDot(wL, wOff, phi, bestA, d, nz) - bonuses[bestA], 0)
           const at = j * d
           for (let i = 0; i < d; i++) {
             upper[i] += bestQ * sums[at + i]
@@ -334,32 +321,9 @@ export class Lsvi implements LsviLearner {
     return best
   }
 
-  /** wᵀφ_a for w at `w[wOff..]` (`dot`), over the non-zeros of a sparse row. */
-  private dotOf(w: Float64Array, wOff: number, phi: Float64Array, nz: Int32Array, a: number): number {
-    const d = this.config.dim
-    const n = nz[a * (d + 1)]
-    if (n === 1 && d > 1) {
-      // One non-zero (one-hot features): dotNz's operations, inlined.
-      const i = nz[a * (d + 1) + 1]
-      return 0 + w[wOff + i] * phi[a * d + i]
-    }
-    return n === d ? K.dot(w, wOff, phi, a * d, d) : dotNz(w, wOff, phi, a, d, nz)
-  }
-
-  /** β‖φ_a‖_{Λ⁻¹} for the Λ⁻¹ at `LambdaInv[bOff..]` (`bonus`), over the non-zeros of a sparse row. */
+  /** β‖φ_a‖_{Λ⁻¹} for the Λ⁻¹ at `LambdaInv[bOff..]` (`bonus`). */
   private bonusOf(bOff: number, phi: Float64Array, nz: Int32Array, a: number): number {
-    const d = this.config.dim
-    const n = nz[a * (d + 1)]
-    let form: number
-    if (n === 1 && d > 1) {
-      // One non-zero (one-hot features): quadFormNz's operations, inlined.
-      const i = nz[a * (d + 1) + 1]
-      const v = phi[a * d + i]
-      form = 0 + v * (0 + this.LambdaInv[bOff + i * d + i] * v)
-    } else {
-      form = n === d ? K.quadFormAt(this.LambdaInv, bOff, d, phi, a * d) : quadFormNz(this.LambdaInv, bOff, phi, a, d, nz)
-    }
-    return this.config.beta * Math.sqrt(Math.max(form, 0))
+    return this.config.beta * Math.sqrt(Math.max(rowForm(this.LambdaInv, bOff, phi, a, this.config.dim, nz), 0))
   }
 
   /** β‖φ(s,a)‖_{Λ_h⁻¹}. */
@@ -371,13 +335,13 @@ export class Lsvi implements LsviLearner {
   /** Q̄_h = min{w̄ᵀφ(s,a) + bonus, H − h} (`optimisticQ`), given the bonus. */
   private upperWith(h: number, state: number, action: number, bonus: number): number {
     const { dim: d, horizon: H } = this.config
-    return Math.min(this.dotOf(this.wUpper, h * d, this.features(state), this.nonZeroCache[state], action) + bonus, H - h)
+    return Math.min(rowDot(this.wUpper, h * d, this.features(state), action, d, this.nonZeroCache[state]) + bonus, H - h)
   }
 
   /** Q̲_h = max{w̲ᵀφ(s,a) − bonus, 0} (`pessimisticQ`), given the bonus. */
   private lowerWith(h: number, state: number, action: number, bonus: number): number {
     const d = this.config.dim
-    return Math.max(this.dotOf(this.wLower, h * d, this.features(state), this.nonZeroCache[state], action) - bonus, 0)
+    return Math.max(rowDot(this.wLower, h * d, this.features(state), action, d, this.nonZeroCache[state]) - bonus, 0)
   }
 
   /** Q̄_h(s,a) under the last backup. */
@@ -404,7 +368,7 @@ export class Lsvi implements LsviLearner {
     let bestQ = -Infinity
     for (let a = 0; a < A; a++) {
       bonuses[a] = this.bonusOf(0, phi, nz, a)
-      values[a] = Math.min(this.dotOf(this.wUpper, 0, phi, nz, a) + bonuses[a], H)
+      values[a] = Math.min(rowDot(this.wUpper, 0, phi, a, this.config.dim, nz) + bonuses[a], H)
       if (values[a] > bestQ) {
         bestQ = values[a]
         best = a
@@ -415,7 +379,7 @@ export class Lsvi implements LsviLearner {
       this.startAction = best
     }
     const upper = values[best]
-    const lower = Math.max(this.dotOf(this.wLower, 0, phi, nz, best) - bonuses[best], 0)
+    const lower = Math.max(rowDot(this.wLower, 0, phi, best, this.config.dim, nz) - bonuses[best], 0)
     return { lower, upper, width: upper - lower }
   }
 

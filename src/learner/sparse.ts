@@ -13,7 +13,7 @@
  * positive definite Λ), which the argument needs (0·∞ would be NaN).
  */
 
-import { gemvAt } from "../linalg/kernels.ts"
+import { dot, gemvAt, quadFormAt } from "../linalg/kernels.ts"
 
 /**
  * The non-zero entries of each action's row of φ(s,·) (A rows of d): row a's count at a·(d+1),
@@ -59,6 +59,33 @@ export const quadFormNz = (b: Float64Array, bOff: number, phi: Float64Array, a: 
     s += phi[off + i] * r
   }
   return s
+}
+
+/**
+ * ⟨w[wOff..], φ_a⟩ for row a of φ(s,·) with its non-zeros `nz` (`dot`): a row with one non-zero
+ * (one-hot features, where an episode spends most of its time) as the single term dotNz would
+ * add, a sparse row by dotNz, a dense row by the full kernel. The same number each way.
+ */
+export const rowDot = (w: Float64Array, wOff: number, phi: Float64Array, a: number, d: number, nz: Int32Array): number => {
+  const at = a * (d + 1)
+  const n = nz[at]
+  if (n === 1 && d > 1) {
+    const i = nz[at + 1]
+    return 0 + w[wOff + i] * phi[a * d + i]
+  }
+  return n === d ? dot(w, wOff, phi, a * d, d) : dotNz(w, wOff, phi, a, d, nz)
+}
+
+/** φ_aᵀBφ_a for the d × d matrix at `b[bOff..]` (`quadForm`), like `rowDot`: one non-zero, sparse or dense. */
+export const rowForm = (b: Float64Array, bOff: number, phi: Float64Array, a: number, d: number, nz: Int32Array): number => {
+  const at = a * (d + 1)
+  const n = nz[at]
+  if (n === 1 && d > 1) {
+    const i = nz[at + 1]
+    const v = phi[a * d + i]
+    return 0 + v * (0 + b[bOff + i * d + i] * v)
+  }
+  return n === d ? quadFormAt(b, bOff, d, phi, a * d) : quadFormNz(b, bOff, phi, a, d, nz)
 }
 
 /**

@@ -157,6 +157,7 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       const fail = (reason: string) => {
         for (const job of slot.inFlight.values()) job.resume(Effect.die(new Error(reason)))
         slot.inFlight.clear()
+        slot.pendingMillis = 0
       }
       slot.worker.on("message", (reply: Reply) => {
         const job = slot.inFlight.get(reply.id)
