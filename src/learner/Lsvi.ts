@@ -245,7 +245,7 @@ export class Lsvi implements LsviLearner {
    * Call after adding an episode's transitions, before acting or reading the certificate.
    */
   backup(): void {
-    const { horizon: H, dim: d, actions: A, beta } = this.config
+    const { horizon: H, dim: d, actions: A } = this.config
     const B = this.LambdaInv
     const wU = this.wUpper
     const wL = this.wLower
@@ -273,7 +273,7 @@ export class Lsvi implements LsviLearner {
           let bestQ = -Infinity
           let bestA = 0
           for (let a = 0; a < A; a++) {
-            const bonus = beta * Math.sqrt(Math.max(rowForm(B, bOff, phi, a, d, nz), 0))
+            const bonus = this.bonusOf(bOff, phi, nz, a)
             bonuses[a] = bonus
             const q = Math.min(rowDot(wU, wOff, phi, a, d, nz) + bonus, cap)
             if (q > bestQ) {

@@ -33,7 +33,7 @@ export type Held = Pick<
 export type Evaluated = WeakMap<object, Map<number, { readonly actions: Int32Array; readonly vPi: number }>>
 
 /** Ground truth for the policy an agent holds for `task` (§5). */
-export const evaluate = (c: Compiled, algorithm: Algorithm, seed: number, task: number, held: Held, memo: Evaluated = new WeakMap()): Row => {
+export const evaluate = (c: Compiled, algorithm: Algorithm, seed: number, task: number, held: Held, memo: Evaluated): Row => {
   const { policy, ...rest } = held
   const m = c.tasks[task]
   const A = c.actions
