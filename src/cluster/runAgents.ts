@@ -8,7 +8,7 @@
  * agent has finished: the cluster delivers it to the runner that holds the agent's shard by then,
  * and the agent resumes from its last checkpoint (AgentEntity.ts).
  */
-import { Effect, Fiber, Schedule } from "effect"
+import { Cause, Data, Effect, Fiber, Schedule } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { AgentResult } from "../agent/programs.ts"
 import { noTraffic } from "../coordinator/Coordinator.ts"
@@ -35,6 +35,9 @@ const PROGRESS_EVERY = "1 second"
 /** An agent's `Run` is sent again every second while it fails (a runner down, a take-over), up to 10 minutes. */
 const RETRY_EVERY = "1 second"
 const RETRIES = 600
+
+/** An agent's `Run` that the cluster ended as an interruption: sent again. */
+class RunInterrupted extends Data.TaggedError("RunInterrupted") {}
 
 /** Tells `progress` what the checkpoints of `unit` say beyond what it was told before. */
 const follow = (unit: string, progress: ProgressSink) =>
@@ -75,6 +78,10 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink) =
           tasksOf,
           (tasks, agent) =>
             agents(agentId(unit, agent, attempt)).Run({ unit, run, attempt, algorithm, seed, agent, agents: N, tasks }).pipe(
+              // The cluster may also end a call to an entity whose runner died as an interruption of
+              // the request (not of this fiber, which an interruption from outside still stops): it
+              // is sent again like any other failure. It once ended a whole run with exit code 130.
+              Effect.catchCauseIf(Cause.hasInterruptsOnly, () => Effect.fail(new RunInterrupted())),
               // A refused signature is final; anything else is a runner gone or a shard moving.
               Effect.retry({ while: (e) => e._tag !== "AuthError", schedule: Schedule.spaced(RETRY_EVERY), times: RETRIES }),
               Effect.orDie
