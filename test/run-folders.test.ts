@@ -17,7 +17,7 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { loadSpec } from "../src/cli/loadSpec.ts"
 import { LOCK_FILE } from "../src/cli/outDir.ts"
-import { prepareOutput } from "../src/report/files.ts"
+import { prepareOutput, writeAtomic } from "../src/report/files.ts"
 import { compile } from "../src/spec/compile.ts"
 import { deadPid } from "./folders.ts"
 
@@ -53,7 +53,9 @@ describe("a folder's lock", () => {
   it("a stale lock (its process gone) is taken over, the killed run's temporaries removed, the lock released at the end", () => {
     const dir = tmp()
     fs.writeFileSync(path.join(dir, LOCK_FILE), `${deadPid()}\n`)
+    // Both names: this version's `<pid>.<n>.tmp` and the `<pid>.tmp` of versions before it.
     fs.writeFileSync(path.join(dir, "results.csv.12345.tmp"), "half a file")
+    fs.writeFileSync(path.join(dir, "summary.json.12345.3.tmp"), "half a file")
     const r = distmt("run", SPEC, "--out", dir)
     expect(r.status, r.stderr).toBe(0)
     expect(fs.readdirSync(dir).sort()).toEqual(["curves.csv", "model.json", "policies.json", "results.csv", "summary.json", "units"])
@@ -83,5 +85,21 @@ describe("the completion marker", () => {
     expect(summary.threads).toBe(1)
     expect(summary.algorithms).toEqual({})
     expect(fs.existsSync(path.join(dir, "model.json"))).toBe(true)
+  })
+})
+
+describe("atomic writes", () => {
+  // A deep run with two workers writes results.csv after each unit; two units finishing together
+  // wrote it twice at once through one temporary name, and the second rename found no file
+  // (CI: "NotFound: FileSystem.rename (…/results.csv.16504.tmp)").
+  it("two writes of one file at once both succeed, the file holds one of them whole, and no temporary is left", async () => {
+    const dir = tmp()
+    const file = path.join(dir, "results.csv")
+    const contents = Array.from({ length: 8 }, (_, i) => `${i}`.repeat(200_000 + i))
+    await Effect.runPromise(
+      Effect.forEach(contents, (c) => writeAtomic(file, c), { concurrency: "unbounded", discard: true }).pipe(Effect.provide(NodeServices.layer))
+    )
+    expect(contents).toContain(fs.readFileSync(file, "utf8"))
+    expect(fs.readdirSync(dir)).toEqual(["results.csv"])
   })
 })

@@ -6,6 +6,7 @@
 import { Data, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { isTemporary } from "../report/temporary.ts"
 
 export class OutDirError extends Data.TaggedError("OutDirError")<{ readonly label: string; readonly reason: string }> {
   override get message(): string {
@@ -224,13 +225,13 @@ export const lockDir = (dir: string, label: string) =>
 
 /**
  * Removes the temporary files an interrupted writer left in `dir` and in its `units/` folder
- * (`<file>.<pid>.tmp`; src/api/runFolder.ts); call it holding the lock.
+ * (src/report/temporary.ts); call it holding the lock.
  */
 export const removeStaleTemporaries = (dir: string): void => {
   for (const sub of [dir, path.join(dir, "units")]) {
     if (!fs.existsSync(sub)) continue
     for (const f of fs.readdirSync(sub)) {
-      if (/\.\d+\.tmp$/.test(f)) fs.rmSync(path.join(sub, f), { force: true })
+      if (isTemporary(f)) fs.rmSync(path.join(sub, f), { force: true })
     }
   }
 }

@@ -8,6 +8,7 @@ import { Console, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import type { PlatformError } from "effect/PlatformError"
 import { findSweeps, loadSweep, ReportError } from "../report/report.ts"
+import { fileOfTemporary } from "../report/temporary.ts"
 import { lockDir } from "./outDir.ts"
 import { removeStaleTemporaries, writeTablesAndReport } from "./sweep.ts"
 import { reportUserErrors } from "./userErrors.ts"
@@ -15,7 +16,7 @@ import { reportUserErrors } from "./userErrors.ts"
 /** A file that could not be written, named as the user knows it: not its temporary copy (writeAtomic). */
 const writeFailure = (dir: string, e: PlatformError) => {
   const r = e.reason
-  const file = "pathOrDescriptor" in r && typeof r.pathOrDescriptor === "string" ? r.pathOrDescriptor.replace(/\.\d+\.tmp$/, "") : undefined
+  const file = "pathOrDescriptor" in r && typeof r.pathOrDescriptor === "string" ? fileOfTemporary(r.pathOrDescriptor) : undefined
   const code = (r.cause as NodeJS.ErrnoException | undefined)?.code ?? r._tag
   return new ReportError({ dir, reason: file === undefined ? `cannot write its files (${code})` : `cannot write ${file} (${code})` })
 }

@@ -12,6 +12,7 @@ import { Console, Data, Effect, FileSystem, Option, Path, Semaphore } from "effe
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
 import { writeAtomic } from "../report/files.ts"
+import { isTemporary } from "../report/temporary.ts"
 import type { SweepData } from "../report/analysis/index.ts"
 import { writeReport } from "../report/report.ts"
 import {
@@ -65,7 +66,7 @@ const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptio
     if (problem !== undefined) return yield* new SweepDirError({ dir, reason: problem })
     if (!(yield* fs.exists(dir))) return undefined
     // A lock or temporaries left by a sweep killed before it wrote sweep.json do not make the folder another's.
-    const entries = (yield* fs.readDirectory(dir)).filter((f) => !isLockFile(f) && !/\.\d+\.tmp$/.test(f))
+    const entries = (yield* fs.readDirectory(dir)).filter((f) => !isLockFile(f) && !isTemporary(f))
     if (!entries.includes("sweep.json")) {
       if (entries.length === 0) return undefined
       return yield* new SweepDirError({
@@ -127,7 +128,7 @@ export const removeStaleTemporaries = (dir: string) =>
     for (const sub of [dir, path.join(dir, "runs"), path.join(dir, "plots")]) {
       if (!(yield* fs.exists(sub))) continue
       for (const f of yield* fs.readDirectory(sub)) {
-        if (/\.\d+\.tmp$/.test(f)) yield* fs.remove(path.join(sub, f))
+        if (isTemporary(f)) yield* fs.remove(path.join(sub, f))
       }
     }
   })

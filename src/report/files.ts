@@ -11,12 +11,13 @@ import type { Compiled } from "../spec/compile.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { curvesCsv } from "./curves.ts"
 import { summarize } from "./summary.ts"
+import { temporaryOf } from "./temporary.ts"
 
 /** Writes `content` to `file` through a temporary file in the same folder and a rename. */
 export const writeAtomic = (file: string, content: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const tmp = `${file}.${process.pid}.tmp`
+    const tmp = temporaryOf(file)
     yield* fs.writeFileString(tmp, content)
     yield* fs.rename(tmp, file)
   })
@@ -31,7 +32,7 @@ const PIECES_BATCH = 1 << 20
 export const writeAtomicPieces = (file: string, pieces: Iterable<string>) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const tmp = `${file}.${process.pid}.tmp`
+    const tmp = temporaryOf(file)
     yield* Effect.scoped(Effect.gen(function*() {
       const handle = yield* fs.open(tmp, { flag: "w" })
       const encoder = new TextEncoder()

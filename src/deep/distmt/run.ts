@@ -5,7 +5,7 @@
  * coordinator in virtual-time order (frames are the clock); then every held policy is evaluated on
  * its true task (evaluate.ts). Ground truth lives here, never in the agents' code path.
  */
-import { Effect } from "effect"
+import { Effect, Semaphore } from "effect"
 import type { AgentConfig, AgentResult } from "../../agent/programs.ts"
 import { distmtAgentOn, independentAgent, oracleAgentOn } from "../../agent/programs.ts"
 import { emptySnapshot, makeFrom, noTraffic, type Traffic } from "../../coordinator/Coordinator.ts"
@@ -282,13 +282,16 @@ export const runDeepExperiment = <E = never, R = never>(
     const units = all.filter((u) => !isDone(u))
     progress.plan?.(units)
     const runs: Array<DeepRun> = [...done]
+    // One unit's `onRun` at a time: two workers may finish together, and the files written after
+    // a unit must never go back to fewer units than an earlier write held.
+    const onRunLock = yield* Semaphore.make(1)
     const finished = (run: DeepRun) =>
-      Effect.suspend(() => {
+      onRunLock.withPermits(1)(Effect.suspend(() => {
         runs.push(run)
         // Saved in the order of the units, whatever order they finish in.
         runs.sort((a, b) => all.findIndex((u) => u.algorithm === a.algorithm && u.seed === a.seed) - all.findIndex((u) => u.algorithm === b.algorithm && u.seed === b.seed))
         return onRun(runs)
-      })
+      }))
     if (workers <= 1) {
       for (const u of units) yield* Effect.flatMap(runDeepAlgorithm(c, u.algorithm, u.seed, progress), finished)
     } else {

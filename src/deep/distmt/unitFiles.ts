@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { temporaryOf } from "../../report/temporary.ts"
 import type { Algorithm } from "../../run/runExperiment.ts"
 import type { DeepRun } from "./run.ts"
 
@@ -28,7 +29,7 @@ export const saveUnit = (dir: string, run: DeepRun): void => {
   const file = fileOf(dir, run)
   if (fs.existsSync(file)) return
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  const tmp = `${file}.${process.pid}.tmp`
+  const tmp = temporaryOf(file)
   fs.writeFileSync(tmp, encodeUnit(run))
   fs.renameSync(tmp, file)
 }

@@ -1,0 +1,19 @@
+/**
+ * The temporary files of atomic writes (files.ts `writeAtomic`, unitFiles.ts): `<file>.<pid>.<n>.tmp`,
+ * `n` counting this process's writes. A name of its own per write: two writes of one file at once
+ * (a deep run's two workers finishing units together) must not share a temporary, or the second
+ * rename finds none. The pid lets a folder's next writer tell a killed writer's leftovers.
+ */
+let writes = 0
+
+/** A fresh temporary name beside `file`. */
+export const temporaryOf = (file: string): string => `${file}.${process.pid}.${++writes}.tmp`
+
+/** `<pid>.<n>.tmp`, and `<pid>.tmp` as versions before 2026-11 named them. */
+const TEMPORARY = /\.\d+(?:\.\d+)?\.tmp$/
+
+/** Whether a file name is an atomic write's temporary. */
+export const isTemporary = (name: string): boolean => TEMPORARY.test(name)
+
+/** The file a temporary stands for, as the user knows it. */
+export const fileOfTemporary = (name: string): string => name.replace(TEMPORARY, "")
