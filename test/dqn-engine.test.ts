@@ -14,9 +14,9 @@ import { afterAll, describe, expect, it } from "vitest"
 import { dqnConfig } from "../src/deep/config.ts"
 import type { Engine } from "../src/deep/engine.ts"
 import { makeEngine } from "../src/deep/makeEngine.ts"
-import { initParams, type NetShape } from "../src/deep/network.ts"
+import { initParams, type NetShape, PARAM_NAMES } from "../src/deep/network.ts"
 import { Patches } from "../src/deep/onnx/graphs.ts"
-import { dqnWasmBytes } from "../src/deep/wasm/kernels.ts"
+import { type DqnKernels, dqnWasmBytes, dqnWasmPlainBytes } from "../src/deep/wasm/kernels.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { maxDiff, randomBatch } from "./dqn-helpers.ts"
 
@@ -92,6 +92,31 @@ describe("onnx engine against the TypeScript reference", () => {
     expect(abs).toBeLessThan(REL * scale)
   })
 
+  it("gives the same gradient of each parameter on other shapes (filters and dense rows not in fours)", async () => {
+    // The convolution runs outside the graph (wasm/dqn.wat `convForward`) on filters padded to a
+    // multiple of four: 6 and 5 filters pad two and three. The dense layer's weight gradient too
+    // (`denseWeightGrad`), in blocks of four rows: hidden sizes 21 and 6 leave one and two rows
+    // over. Each tensor is compared on its own scale, so a wrong one cannot hide behind a larger
+    // gradient elsewhere.
+    for (const [channels, convChannels, hidden, actions, seed] of [[6, 6, 21, 6, 51], [4, 5, 6, 3, 52], [10, 16, 32, 18, 53]] as const) {
+      const s: NetShape = { channels, convChannels, hidden, actions }
+      const p = initParams(s, Rng.make(seed))
+      const ts = await makeEngine("ts", s, config, p), onnx = await makeEngine("onnx", s, config, p)
+      opened.push(ts, onnx)
+      const b = randomBatch(s, 32, seed, 0.2)
+      const gt = await ts.gradients(b), go = await onnx.gradients(b)
+      PARAM_NAMES.forEach((name, i) => {
+        let abs = 0, scale = 0
+        gt[i].forEach((x, j) => {
+          abs = Math.max(abs, Math.abs(x - go[i][j]))
+          scale = Math.max(scale, Math.abs(x))
+        })
+        expect(scale, name).toBeGreaterThan(1e-4)
+        expect(abs, name).toBeLessThan(REL * scale)
+      })
+    }
+  })
+
   it("takes the same Adam step: weights and both moments", async () => {
     const [ts, onnx] = await pair(4)
     opened.push(ts, onnx)
@@ -135,7 +160,33 @@ describe("the engine's parts", () => {
       compileWat: (text: string, o: { fma: boolean }) => Promise<Uint8Array>
     }
     const wat = await readFile(fileURLToPath(new URL("../src/deep/wasm/dqn.wat", import.meta.url)), "utf8")
-    expect(Buffer.from(await compileWat(wat, { fma: false })).equals(Buffer.from(dqnWasmBytes()))).toBe(true)
+    expect(Buffer.from(await compileWat(wat, { fma: true })).equals(Buffer.from(dqnWasmBytes()))).toBe(true)
+    expect(Buffer.from(await compileWat(wat, { fma: false })).equals(Buffer.from(dqnWasmPlainBytes()))).toBe(true)
+  })
+
+  it("denseWeightGrad forms dzᵀx, with fused multiply-adds and without, on row counts that leave rows over", () => {
+    // Both builds of the module (the engine takes the first this runtime accepts), against the
+    // sum in float64; H = 7 takes one block of four rows and three single rows.
+    for (const bytes of [dqnWasmBytes(), dqnWasmPlainBytes()]) {
+      if (!WebAssembly.validate(bytes)) continue
+      const memory = new WebAssembly.Memory({ initial: 4, maximum: 4 })
+      const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as DqnKernels
+      for (const [B, H, F] of [[32, 128, 64], [5, 7, 16], [3, 1, 8]] as const) {
+        const f = new Float32Array(memory.buffer)
+        const rng = Rng.make(B * H * F)
+        const dz = 0, x = B * H, g = x + B * F, panel = g + H * F
+        for (let i = 0; i < g; i++) f[i] = rng.next() - 0.5
+        f.fill(Number.NaN, g, panel + B * F)
+        k.denseWeightGrad(dz * 4, x * 4, g * 4, B, H, F, panel * 4)
+        for (let i = 0; i < H; i++) {
+          for (let j = 0; j < F; j++) {
+            let sum = 0
+            for (let b = 0; b < B; b++) sum += f[dz + b * H + i] * f[x + b * F + j]
+            expect(Math.abs(f[g + i * F + j] - sum), `B ${B} H ${H} F ${F}: g[${i}, ${j}]`).toBeLessThan(1e-5)
+          }
+        }
+      }
+    }
   })
 
   it("Patches gives each observation's 3×3 patches, batch after batch (stale entries cleared)", () => {

@@ -1,14 +1,17 @@
 // WebAssembly text → binary with wabt (the WebAssembly Binary Toolkit), SIMD enabled.
 // Shared by tools/build-wasm.mjs and the test that checks the embedded bytes against the source.
 //
-// lsvi.wat uses fused multiply-adds (`f64x2.relaxed_madd`, relaxed SIMD). For runtimes without
-// relaxed SIMD the same source is also compiled with every `(f64x2.relaxed_madd a b c)` written
-// as `(f64x2.add (f64x2.mul a b) c)` (`{ fma: false }`): the same kernels, one rounding more per step.
+// lsvi.wat and dqn.wat use fused multiply-adds (`f64x2.relaxed_madd`, `f32x4.relaxed_madd`,
+// relaxed SIMD). For runtimes without relaxed SIMD the same source is also compiled with every
+// `(T.relaxed_madd a b c)` written as `(T.add (T.mul a b) c)` (`{ fma: false }`): the same kernels,
+// one rounding more per step.
 import wabtInit from "wabt"
 
-/** The text with each folded `(f64x2.relaxed_madd a b c)` replaced by `(f64x2.add (f64x2.mul a b) c)`. */
-export const withoutFma = (text) => {
-  const head = "(f64x2.relaxed_madd"
+/** The text with each folded `(T.relaxed_madd a b c)` replaced by `(T.add (T.mul a b) c)`, T = f64x2 and f32x4. */
+export const withoutFma = (text) => withoutFmaOf("f32x4", withoutFmaOf("f64x2", text))
+
+const withoutFmaOf = (type, text) => {
+  const head = `(${type}.relaxed_madd`
   let out = ""
   let at = 0
   for (;;) {
@@ -31,14 +34,14 @@ export const withoutFma = (text) => {
       args.push(text.slice(from, j))
     }
     while (text[j] !== ")") j++
-    out += `(f64x2.add (f64x2.mul ${args[0]} ${args[1]}) ${args[2]})`
+    out += `(${type}.add (${type}.mul ${args[0]} ${args[1]}) ${args[2]})`
     at = j + 1
   }
 }
 
 export const compileWat = async (text, { fma = true } = {}) => {
   const wabt = await wabtInit()
-  const mod = wabt.parseWat("lsvi.wat", fma ? text : withoutFma(text), { simd: true, relaxed_simd: fma })
+  const mod = wabt.parseWat("module.wat", fma ? text : withoutFma(text), { simd: true, relaxed_simd: fma })
   try {
     mod.validate()
     return Uint8Array.from(mod.toBinary({ log: false, write_debug_names: false }).buffer)

@@ -1,13 +1,21 @@
 /**
- * The fast engine: onnxruntime-node computes the training step's gradient as one graph
- * (onnx/graphs.ts) on one intra-op thread, and one WebAssembly pass (wasm/dqn.wat) applies Adam,
- * with the EWC term, to every parameter at once. Chosen by measurement (docs/deep.md, "Engine and
- * speed"): several times the TypeScript reference's training steps per second, and faster than
- * PyTorch on CPU with the same thread count.
+ * The fast engine: onnxruntime-node runs the dense layers' part of the training step (both
+ * networks' forward passes, the loss and most of the backward pass) as one graph (onnx/graphs.ts)
+ * on one intra-op thread, and WebAssembly (wasm/dqn.wat) the rest: the convolutions, w2's gradient
+ * and one Adam pass, with the EWC term, over every parameter at once. Chosen by measurement
+ * (docs/deep.md, "Engine and speed"): several times the TypeScript reference's training steps per
+ * second, and faster than PyTorch on CPU with the same thread count.
  *
  * The weights, the target weights, Adam's moments and the gradient live in the kernels' memory
  * (wasm/kernels.ts); onnxruntime reads the weights and writes the gradient through views of it,
  * so a step copies no parameters.
+ *
+ * The split keeps the graph's outputs small: the convolution runs from the observations' lit cells
+ * (`convForward`, for both networks) and w2's gradient dz2ᵀ·h1 is formed from the graph's dz2
+ * (`denseWeightGrad`). onnxruntime-node returns every output of a run in a buffer of its own, made
+ * anew each step, and V8 counts those buffers against its heap. With the 512 KiB weight gradient
+ * among the outputs it marked the whole heap about every hundred steps, on four helper threads: a
+ * quarter of the step's CPU time (docs/deep.md, "How a step runs").
  */
 import type * as Ort from "onnxruntime-node"
 import type { DqnConfig } from "./config.ts"
@@ -19,6 +27,9 @@ import { adamFactors, type AdamState, type Batch } from "./reference.ts"
 import { type DqnKernels, instantiate, type Layout } from "./wasm/kernels.ts"
 
 type Named = Record<string, Ort.Tensor>
+
+/** The dense layers' parameters: what the gradient graph reads of each network (onnx/graphs.ts). */
+const DENSE = ["w2", "b2", "w3", "b3"]
 
 /** Loaded on first use, so commands that never train (and the reference engine) don't load the native library. */
 let ortModule: typeof Ort | undefined
@@ -43,13 +54,16 @@ export class OnnxEngine implements Engine {
   private readonly anchor: Params
   private t = 0
   private ewc = false
-  /** Feeds that never change: tensors over the online and target weights. */
+  /** Tensors over the online weights (the batched forward graph's feeds). */
   private readonly weights: Named
+  /** The gradient graph's feeds: tensors over fixed areas of the kernels' memory and the engine's arrays. */
+  private readonly feeds: Named
   /** The gradient graph's outputs, written into the kernels' memory. */
   private readonly fetches: Named & { loss: Ort.Tensor }
   private readonly onehot: Float32Array
+  private readonly reward: Float32Array
+  private readonly discount: Float32Array
   private readonly patches: Patches
-  private readonly nextPatches: Patches
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -68,11 +82,29 @@ export class OnnxEngine implements Engine {
     this.anchor = layout.views("anchor")
     copyParams(initial, this.online)
     copyParams(initial, this.target)
-    this.weights = { ...this.named("", this.online), ...this.named("target_", this.target) }
-    this.fetches = { loss: new ort.Tensor("float32", new Float32Array(1), []), ...this.named("grad_", this.grad) }
-    this.onehot = new Float32Array(config.batchSize * shape.actions)
-    this.patches = new Patches(config.batchSize, shape.channels)
-    this.nextPatches = new Patches(config.batchSize, shape.channels)
+    this.weights = this.named("", this.online)
+    const B = config.batchSize, A = shape.actions, C = shape.channels, T = layout.training, F = T.h1.length / B
+    this.onehot = new Float32Array(B * A)
+    this.reward = new Float32Array(B)
+    this.discount = new Float32Array(B)
+    this.patches = new Patches(B, C)
+    const tensor = (data: Float32Array, dims: Array<number>) => new ort.Tensor("float32", data, dims)
+    this.feeds = {
+      h1: tensor(T.h1, [B, F]),
+      h1_mask: tensor(T.h1Mask, [B, F]),
+      h1_next: tensor(T.h1n, [B, F]),
+      patches: tensor(this.patches.data, [B * 64, C * 9]),
+      onehot: tensor(this.onehot, [B, A]),
+      reward: tensor(this.reward, [B, 1]),
+      discount: tensor(this.discount, [B, 1]),
+      ...this.named("", this.online, DENSE),
+      ...this.named("target_", this.target, DENSE)
+    }
+    this.fetches = {
+      loss: tensor(new Float32Array(1), []),
+      ...this.named("grad_", this.grad, ["w1", "b1", "b2", "w3", "b3"]),
+      dz2: tensor(T.dz2, [B, shape.hidden])
+    }
   }
 
   /** Builds the graphs, opens the two sessions (gradient and acting forward pass) and the kernels' memory. */
@@ -80,13 +112,16 @@ export class OnnxEngine implements Engine {
     const ort = await loadOrt()
     const gradient = await ort.InferenceSession.create(encodeModel(gradientGraph(shape, config.batchSize), OPSET), SESSION_OPTIONS)
     const act = await ort.InferenceSession.create(encodeModel(forwardGraph(shape), OPSET), SESSION_OPTIONS)
-    const { kernels, layout } = instantiate(shape)
+    const { kernels, layout } = instantiate(shape, config.batchSize)
     return new OnnxEngine(ort, shape, config, gradient, act, kernels, layout, initial)
   }
 
-  private named(prefix: string, p: Params): Named {
+  /** Tensors over the parameters of `p` named in `names` (all by default), as `prefix` + name. */
+  private named(prefix: string, p: Params, names: ReadonlyArray<string> = PARAM_NAMES): Named {
     const dims = paramDims(this.shape)
-    return Object.fromEntries(PARAM_NAMES.map((n, i) => [prefix + n, new this.ort.Tensor("float32", p[i], dims[i] as Array<number>)]))
+    return Object.fromEntries(
+      PARAM_NAMES.flatMap((n, i) => (names.includes(n) ? [[prefix + n, new this.ort.Tensor("float32", p[i], dims[i] as Array<number>)]] : []))
+    )
   }
 
   async qValues(obs: Float32Array, n: number): Promise<Float32Array> {
@@ -106,22 +141,27 @@ export class OnnxEngine implements Engine {
     return out.q.data as Float32Array
   }
 
-  /** Runs the gradient graph on the batch: the loss, and the TD gradient in `this.grad`. */
+  /**
+   * The batch's TD gradient into `this.grad`, and its loss: both networks' convolutions in
+   * WebAssembly (from the lit cells), the rest of the forward and backward passes in the graph,
+   * then w2's gradient from the graph's dz2 in WebAssembly.
+   */
   private async tdGradient(batch: Batch): Promise<number> {
-    const B = this.config.batchSize, A = this.shape.actions, C = this.shape.channels
+    const B = this.config.batchSize, A = this.shape.actions, S = this.shape
     if (batch.size !== B) throw new Error(`onnx engine: the graph is built for batch ${B}, got ${batch.size}`)
+    const L = this.layout, T = L.training, K = this.kernels, I = S.channels * 100
+    T.obs.set(batch.obs.subarray(0, B * I))
+    T.nextObs.set(batch.nextObs.subarray(0, B * I))
+    const online = L.at("online"), target = L.at("target")
+    K.convForward(online + L.starts[0], online + L.starts[1], T.obsAt, B, S.channels, S.convChannels, T.h1At, T.h1MaskAt, T.convScratchAt)
+    K.convForward(target + L.starts[0], target + L.starts[1], T.nextObsAt, B, S.channels, S.convChannels, T.h1nAt, 0, T.convScratchAt)
+    this.patches.of(batch.obs)
     this.onehot.fill(0)
     for (let b = 0; b < B; b++) this.onehot[b * A + batch.actions[b]] = 1
-    const T = this.ort.Tensor
-    const feeds: Named = {
-      patches: new T("float32", this.patches.of(batch.obs), [B * 64, C * 9]),
-      next_patches: new T("float32", this.nextPatches.of(batch.nextObs), [B * 64, C * 9]),
-      onehot: new T("float32", this.onehot, [B, A]),
-      reward: new T("float32", batch.rewards.subarray(0, B), [B, 1]),
-      discount: new T("float32", batch.discount.subarray(0, B), [B, 1]),
-      ...this.weights
-    }
-    const out = await this.gradientSession.run(feeds, this.fetches)
+    this.reward.set(batch.rewards.subarray(0, B))
+    this.discount.set(batch.discount.subarray(0, B))
+    const out = await this.gradientSession.run(this.feeds, this.fetches)
+    K.denseWeightGrad(T.dz2At, T.h1At, L.at("grad") + L.starts[2], B, S.hidden, T.h1.length / B, T.panelAt)
     return (out.loss.data as Float32Array)[0]
   }
 

@@ -41,6 +41,9 @@ const floats = (name: string, dims: ReadonlyArray<number | string>): ValueInfo =
 const paramInfos = (s: NetShape, prefix: string): Array<ValueInfo> =>
   paramDims(s).map((d, i) => floats(`${prefix}${PARAM_NAMES[i]}`, d))
 
+/** The dense layers' parameters w2, b2, w3, b3: what the gradient graph reads of a network. */
+const denseInfos = (s: NetShape, prefix: string): Array<ValueInfo> => paramInfos(s, prefix).filter((_, i) => i >= 2)
+
 interface Forward {
   readonly h1: string
   readonly h2: string
@@ -116,20 +119,6 @@ export class Patches {
   }
 }
 
-/**
- * The forward pass from the input's patches (Patches): the convolution as one matrix product,
- * whose patches the training step reuses for the filter gradient (as an ONNX Conv, with batch and
- * channels swapped and an 8×8 kernel, that gradient was the graph's slowest node).
- */
-const forwardPatches = (g: Builder, s: NetShape, batch: number, patches: string, p: ReadonlyArray<string>) => {
-  const K = s.convChannels, P = CONV_SIDE * CONV_SIDE
-  const w1 = g.op("Reshape", [p[0], g.ints([K, s.channels * 9])])
-  // [B·64, K] by output position; the dense layer reads channel-major [B, K·64] (PyTorch's view).
-  const hs = g.op("Relu", [g.op("Gemm", [patches, w1, p[1]], { transB: 1 })])
-  const h1 = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [hs, g.ints([batch, P, K])])], { perm: [0, 2, 1] }), g.ints([batch, K * P])])
-  return dense(g, h1, p)
-}
-
 /** The acting graph: obs [N,C,10,10] and the parameters → q [N,A]. */
 export const forwardGraph = (s: NetShape): Graph => {
   const g = new Builder()
@@ -144,12 +133,21 @@ export const forwardGraph = (s: NetShape): Graph => {
 }
 
 /**
- * The gradient of the training step's loss. Inputs: patches, next_patches [B·64, C·9] (Patches
- * of the observations and the next observations); onehot [B,A] (the
- * actions taken); reward, discount [B,1] (discount = γ, or 0 at the end of an episode); the online
- * parameters <p> and the target parameters target_<p>. Outputs: loss (the mean Huber TD loss) and
- * grad_<p>. Adam and the EWC term run outside the graph, in one pass over all parameters
- * (src/deep/wasm/dqn.wat): as graph ops they were a dozen passes over the dense layer per step.
+ * The gradient of the training step's loss, from the dense layers on. Inputs: h1, h1_next [B,K·64]
+ * (the online network's convolution output on the observations and the target network's on the
+ * next observations, computed by the engine: wasm/dqn.wat `convForward`); h1_mask (1 where h1 > 0,
+ * else 0: ReLU's derivative, from convForward too); patches [B·64, C·9]
+ * (Patches of the observations, for the filter gradient); onehot [B,A] (the actions taken);
+ * reward, discount [B,1] (discount = γ, or 0 at the end of an episode); the online dense parameters
+ * w2, b2, w3, b3 and the target's target_w2 … target_b3. Outputs: loss (the mean Huber TD loss),
+ * grad_<p> for every parameter but w2, and dz2 [B,H], from which the engine forms w2's gradient
+ * dz2ᵀ·h1 (`denseWeightGrad`). Adam and the EWC term run outside the graph, in one pass over all
+ * parameters (src/deep/wasm/dqn.wat): as graph ops they were a dozen passes over the dense layer
+ * per step.
+ *
+ * What stays in the graph are the products with the 128×1024 dense layer, where onnxruntime's
+ * 256-bit kernels beat WebAssembly's 128-bit ones. Its outputs are all small: onnxruntime-node
+ * returns each output in a fresh buffer, and V8 counts those against its heap (onnxEngine.ts).
  */
 export const gradientGraph = (s: NetShape, batch: number): Graph => {
   const g = new Builder()
@@ -157,12 +155,12 @@ export const gradientGraph = (s: NetShape, batch: number): Graph => {
   const p = PARAM_NAMES as ReadonlyArray<string>
 
   // Target: r + discount · max_a' Q_target(s', a'); no gradient flows through it.
-  const tq = forwardPatches(g, s, B, "next_patches", prefixed("target_")).q
+  const tq = dense(g, "h1_next", prefixed("target_")).q
   const best = g.op("ReduceMax", [tq], { axes: [1], keepdims: 1 })
   const y = g.op("Add", ["reward", g.op("Mul", ["discount", best])])
 
   // Online Q(s, a) and the TD error δ.
-  const on = forwardPatches(g, s, B, "patches", p)
+  const on = dense(g, "h1", p)
   const qa = g.op("ReduceSum", [g.op("Mul", [on.q, "onehot"]), g.ints([1])], { keepdims: 1 })
   const delta = g.op("Sub", [qa, y])
   // Huber(δ) = c·(δ − c/2) with c = clip(δ, −1, 1): δ²/2 inside [−1, 1], |δ| − 1/2 outside;
@@ -174,33 +172,35 @@ export const gradientGraph = (s: NetShape, batch: number): Graph => {
   // Backward, as reference.ts: dq = onehot · c / B. ReLU's derivative is 1 where its output is
   // positive, which is Sign(h) since h ≥ 0: one op instead of Greater and Cast.
   const dq = g.op("Mul", ["onehot", g.op("Mul", [c, g.float(1 / B)])])
-  const reluGrad = (d: string, h: string) => g.op("Mul", [d, g.op("Sign", [h])])
+  const reluGrad = (d: string, h: string, name?: string) => g.op("Mul", [d, g.op("Sign", [h])], undefined, name)
   g.op("Gemm", [dq, on.h2], { transA: 1 }, "grad_w3")
   g.op("ReduceSum", [dq, g.ints([0])], { keepdims: 0 }, "grad_b3")
-  const dz2 = reluGrad(g.op("MatMul", [dq, p[4]]), on.h2)
-  g.op("Gemm", [dz2, on.h1], { transA: 1 }, "grad_w2")
+  // w2's gradient dz2ᵀ·h1 is formed by the engine from dz2 (a 512 KiB output, made anew each
+  // step, kept V8's collector busy).
+  const dz2 = reluGrad(g.op("MatMul", [dq, p[4]]), on.h2, "dz2")
   g.op("ReduceSum", [dz2, g.ints([0])], { keepdims: 0 }, "grad_b2")
-  // Back through the convolution, by output position as forwardPatches computed it.
+  // Back through the convolution: dz1 by output position [B·64, K], as the patches' rows.
   const P = CONV_SIDE * CONV_SIDE
-  const dh1 = reluGrad(g.op("MatMul", [dz2, p[2]]), on.h1)
+  const dh1 = g.op("Mul", [g.op("MatMul", [dz2, p[2]]), "h1_mask"])
   const dz1 = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [dh1, g.ints([B, K, P])])], { perm: [0, 2, 1] }), g.ints([B * P, K])])
   g.op("Reshape", [g.op("Gemm", [dz1, "patches"], { transA: 1 }), g.ints([K, s.channels, 3, 3])], undefined, "grad_w1")
   g.op("ReduceSum", [dz1, g.ints([0])], { keepdims: 0 }, "grad_b1")
 
-  const patches = [B * CONV_SIDE * CONV_SIDE, s.channels * 9]
   return {
     name: "dqn_gradient",
     nodes: g.nodes,
     initializers: g.initializers,
     inputs: [
-      floats("patches", patches),
-      floats("next_patches", patches),
+      floats("h1", [B, K * P]),
+      floats("h1_mask", [B, K * P]),
+      floats("h1_next", [B, K * P]),
+      floats("patches", [B * P, s.channels * 9]),
       floats("onehot", [B, s.actions]),
       floats("reward", [B, 1]),
       floats("discount", [B, 1]),
-      ...paramInfos(s, ""),
-      ...paramInfos(s, "target_")
+      ...denseInfos(s, ""),
+      ...denseInfos(s, "target_")
     ],
-    outputs: [floats("loss", []), ...paramInfos(s, "grad_")]
+    outputs: [floats("loss", []), ...paramInfos(s, "grad_").filter((v) => v.name !== "grad_w2"), floats("dz2", [B, s.hidden])]
   }
 }

@@ -2,12 +2,13 @@
  * The DQN engine's WebAssembly kernels (dqn.wat), loaded from the bytes embedded in dqnWasm.ts, and
  * the memory they work in: every parameter set the engine keeps (online, target, Adam's two
  * moments, the gradient, EWC's λF and anchor θ*) as one flat float32 region, each parameter tensor
- * starting on a 16-byte boundary, then the acting pass's input and activations. onnxruntime reads
+ * starting on a 16-byte boundary, then the acting pass's input and activations, then the training
+ * step's areas (Training). onnxruntime reads
  * and writes the same memory through typed-array views, so nothing is copied between the graph and
  * the optimiser.
  */
 import { type NetShape, paramDims, type Params } from "../network.ts"
-import { dqnWasmBase64 } from "./dqnWasm.ts"
+import { dqnWasmBase64, dqnWasmPlainBase64 } from "./dqnWasm.ts"
 
 export interface DqnKernels {
   readonly adam: (
@@ -15,6 +16,13 @@ export interface DqnKernels {
     b1: number, nb1: number, b2: number, nb2: number, step: number, invSqrtBc2: number, eps: number,
     ewc: number, lf: number, anchor: number
   ) => void
+  /** g = dzᵀ x: g [H, F], dz [B, H], x [B, F] (F a multiple of 8), with B·F floats of scratch at `panel`. */
+  readonly denseWeightGrad: (dz: number, x: number, g: number, B: number, H: number, F: number, panel: number) => void
+  /**
+   * h1 [n, K, 8, 8] = ReLU(conv3×3(obs) + b1) for n observations [n, C, 10, 10], and where `mask` ≠ 0
+   * ReLU's derivative 1[h1 > 0] there, with (C·9 + 64)·K4 floats of scratch.
+   */
+  readonly convForward: (w1: number, b1: number, obs: number, n: number, C: number, K: number, h1: number, mask: number, scratch: number) => void
   readonly act: (
     w1: number, b1: number, w2: number, b2: number, w3: number, b3: number,
     x: number, h1: number, h2: number, q: number,
@@ -22,8 +30,11 @@ export interface DqnKernels {
   ) => void
 }
 
-/** The module's bytes (exported for the test that checks them against dqn.wat). */
+/** The module's bytes, with fused multiply-adds (exported for the test that checks them against dqn.wat). */
 export const dqnWasmBytes = (): Uint8Array => Uint8Array.from(Buffer.from(dqnWasmBase64, "base64"))
+
+/** The same module without relaxed SIMD, for runtimes that have 128-bit SIMD but not relaxed SIMD. */
+export const dqnWasmPlainBytes = (): Uint8Array => Uint8Array.from(Buffer.from(dqnWasmPlainBase64, "base64"))
 
 let compiled: WebAssembly.Module | undefined
 
@@ -45,28 +56,70 @@ export interface Layout {
   readonly acting: { readonly x: Float32Array; readonly xAt: number; readonly h1: number; readonly h2: number; readonly q: number }
   /** The acting pass's Q-values (a view of q). */
   readonly q: Float32Array
+  /** The training step's areas (Training). */
+  readonly training: Training
+}
+
+/**
+ * What a training step keeps in the memory, as views (float32 arrays) and byte offsets (`…At`):
+ * the batch's observations and next observations [B, C, 10, 10], copied in; the online and target
+ * networks' convolution outputs h1 and h1n [B, K·64] and h1's ReLU mask (convForward), which the graph reads; the
+ * graph's dz2 [B, H]; and the scratch of convForward (C·9·K4 + 64·K4 floats) and of denseWeightGrad
+ * (B·K·64 floats).
+ */
+export interface Training {
+  readonly obs: Float32Array
+  readonly obsAt: number
+  readonly nextObs: Float32Array
+  readonly nextObsAt: number
+  readonly h1: Float32Array
+  readonly h1At: number
+  readonly h1Mask: Float32Array
+  readonly h1MaskAt: number
+  readonly h1n: Float32Array
+  readonly h1nAt: number
+  readonly dz2: Float32Array
+  readonly dz2At: number
+  readonly convScratchAt: number
+  readonly panelAt: number
 }
 
 const round4 = (n: number) => Math.ceil(n / 4) * 4
 
-/** Allocates the memory for a network of shape `s` and instantiates the kernels over it. */
-export const instantiate = (s: NetShape): { readonly kernels: DqnKernels; readonly layout: Layout } => {
+/** Allocates the memory for a network of shape `s` trained on batches of `batch` and instantiates the kernels over it. */
+export const instantiate = (s: NetShape, batch: number): { readonly kernels: DqnKernels; readonly layout: Layout } => {
   const sizes = paramDims(s).map((d) => d.reduce((a, b) => a * b, 1))
   const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, n) => a + round4(n), 0))
   const size = starts[5] + round4(sizes[5])
-  // After the regions: x [C·100], h1 [K·64], h2 [H], q [A], each from a 16-byte boundary.
-  const scratch = [s.channels * 100, s.convChannels * 64, s.hidden, s.actions].map(round4)
-  const scratchAt = scratch.map((_, i) => (REGIONS.length * size + scratch.slice(0, i).reduce((a, n) => a + n, 0)) * 4)
-  const bytes = scratchAt[3] + scratch[3] * 4
+  // After the regions, each area from a 16-byte boundary: the acting pass's x [C·100], h1 [K·64],
+  // h2 [H], q [A]; then the training step's (Training).
+  const I = s.channels * 100, F = s.convChannels * 64, K4 = round4(s.convChannels)
+  const areas = {
+    x: I, actH1: F, h2: s.hidden, q: s.actions,
+    obs: batch * I, nextObs: batch * I, h1: batch * F, h1Mask: batch * F, h1n: batch * F, dz2: batch * s.hidden,
+    convScratch: (s.channels * 9 + 64) * K4, panel: batch * F
+  }
+  const offsets: Record<string, number> = {}
+  let end = REGIONS.length * size * 4
+  for (const [name, n] of Object.entries(areas)) {
+    offsets[name] = end
+    end += round4(n) * 4
+  }
   // Fixed size: growing a memory detaches its buffer, and onnxruntime holds views into it.
-  const pages = Math.ceil(bytes / 65536)
+  const pages = Math.ceil(end / 65536)
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages })
-  compiled ??= new WebAssembly.Module(dqnWasmBytes())
+  compiled ??= new WebAssembly.Module([dqnWasmBytes(), dqnWasmPlainBytes()].find((b) => WebAssembly.validate(b)) ?? dqnWasmPlainBytes())
   const kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as DqnKernels
   const at = (r: Region) => REGIONS.indexOf(r) * size * 4
   const views = (r: Region): Params =>
     sizes.map((n, i) => new Float32Array(memory.buffer, at(r) + starts[i] * 4, n)) as unknown as Params
-  const acting = { x: new Float32Array(memory.buffer, scratchAt[0], s.channels * 100), xAt: scratchAt[0], h1: scratchAt[1], h2: scratchAt[2], q: scratchAt[3] }
-  const q = new Float32Array(memory.buffer, scratchAt[3], s.actions)
-  return { kernels, layout: { size, at, views, starts: starts.map((n) => n * 4), acting, q } }
+  const view = (name: keyof typeof areas) => new Float32Array(memory.buffer, offsets[name], areas[name])
+  const acting = { x: view("x"), xAt: offsets.x, h1: offsets.actH1, h2: offsets.h2, q: offsets.q }
+  const q = view("q")
+  const training: Training = {
+    obs: view("obs"), obsAt: offsets.obs, nextObs: view("nextObs"), nextObsAt: offsets.nextObs,
+    h1: view("h1"), h1At: offsets.h1, h1Mask: view("h1Mask"), h1MaskAt: offsets.h1Mask, h1n: view("h1n"), h1nAt: offsets.h1n, dz2: view("dz2"), dz2At: offsets.dz2,
+    convScratchAt: offsets.convScratch, panelAt: offsets.panel
+  }
+  return { kernels, layout: { size, at, views, starts: starts.map((n) => n * 4), acting, q, training } }
 }
