@@ -16,7 +16,7 @@ import type { Engine } from "../src/deep/engine.ts"
 import { makeEngine } from "../src/deep/makeEngine.ts"
 import { initParams, type NetShape, PARAM_NAMES } from "../src/deep/network.ts"
 import { Patches } from "../src/deep/onnx/graphs.ts"
-import { type DqnKernels, dqnWasmBytes, dqnWasmPlainBytes } from "../src/deep/wasm/kernels.ts"
+import { type DqnKernels, dqnWasmBytes, stepWasmBytes, stepWasmPlainBytes } from "../src/deep/wasm/kernels.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { maxDiff, randomBatch } from "./dqn-helpers.ts"
 
@@ -155,19 +155,21 @@ describe("onnx engine against the TypeScript reference", () => {
 })
 
 describe("the engine's parts", () => {
-  it("the embedded bytes are dqn.wat compiled (npm run build:wasm is up to date)", async () => {
+  it("the embedded bytes are dqn.wat and step.wat compiled (npm run build:wasm is up to date)", async () => {
     const { compileWat } = (await import("../tools/wat.mjs" as string)) as {
       compileWat: (text: string, o: { fma: boolean }) => Promise<Uint8Array>
     }
-    const wat = await readFile(fileURLToPath(new URL("../src/deep/wasm/dqn.wat", import.meta.url)), "utf8")
-    expect(Buffer.from(await compileWat(wat, { fma: true })).equals(Buffer.from(dqnWasmBytes()))).toBe(true)
-    expect(Buffer.from(await compileWat(wat, { fma: false })).equals(Buffer.from(dqnWasmPlainBytes()))).toBe(true)
+    const source = (name: string) => readFile(fileURLToPath(new URL(`../src/deep/wasm/${name}`, import.meta.url)), "utf8")
+    const dqn = await source("dqn.wat"), step = await source("step.wat")
+    expect(Buffer.from(await compileWat(dqn, { fma: false })).equals(Buffer.from(dqnWasmBytes()))).toBe(true)
+    expect(Buffer.from(await compileWat(step, { fma: true })).equals(Buffer.from(stepWasmBytes()))).toBe(true)
+    expect(Buffer.from(await compileWat(step, { fma: false })).equals(Buffer.from(stepWasmPlainBytes()))).toBe(true)
   })
 
   it("denseWeightGrad forms dzᵀx, with fused multiply-adds and without, on row counts that leave rows over", () => {
     // Both builds of the module (the engine takes the first this runtime accepts), against the
     // sum in float64; H = 7 takes one block of four rows and three single rows.
-    for (const bytes of [dqnWasmBytes(), dqnWasmPlainBytes()]) {
+    for (const bytes of [stepWasmBytes(), stepWasmPlainBytes()]) {
       if (!WebAssembly.validate(bytes)) continue
       const memory = new WebAssembly.Memory({ initial: 4, maximum: 4 })
       const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as DqnKernels

@@ -1,5 +1,5 @@
 /**
- * `distmt bench dqn`'s measurements (docs/performance.md, "Deep learner"): for each engine, training
+ * `distmt bench dqn`'s measurements (docs/performance-deep.md): for each engine, training
  * steps per second (batch 32, MinAtar network on Breakout's 4 channels, Adam and the target
  * network's forward pass included), batch-1 inferences per second (acting), and the end-to-end loop
  * (Breakout, ε-greedy at ε = 0.1, replay, one update every 4 frames) in frames per second.

@@ -67,4 +67,4 @@ export const dqnBenchCommand = Command.make("dqn", flags, (f) =>
       Effect.andThen(Console.error(e.message), Effect.sync(() => {
         process.exitCode = 1
       })))
-  )).pipe(Command.withDescription("Time the DQN learner: training steps, acting and the end-to-end loop, engine against the reference (docs/performance.md)."))
+  )).pipe(Command.withDescription("Time the DQN learner: training steps, acting and the end-to-end loop, engine against the reference (docs/performance-deep.md)."))

@@ -1,10 +1,10 @@
 /**
  * The fast engine: onnxruntime-node runs the dense layers' part of the training step (both
  * networks' forward passes, the loss and most of the backward pass) as one graph (onnx/graphs.ts)
- * on one intra-op thread, and WebAssembly (wasm/dqn.wat) the rest: the convolutions, w2's gradient
- * and one Adam pass, with the EWC term, over every parameter at once. Chosen by measurement
- * (docs/deep.md, "Engine and speed"): several times the TypeScript reference's training steps per
- * second, and faster than PyTorch on CPU with the same thread count.
+ * on one intra-op thread, and WebAssembly the rest: the convolutions and w2's gradient
+ * (wasm/step.wat), and one Adam pass, with the EWC term, over every parameter at once (wasm/dqn.wat).
+ * Chosen by measurement (docs/deep.md, "Engine and speed"): several times the TypeScript
+ * reference's training steps per second, and faster than PyTorch on CPU with the same thread count.
  *
  * The weights, the target weights, Adam's moments and the gradient live in the kernels' memory
  * (wasm/kernels.ts); onnxruntime reads the weights and writes the gradient through views of it,

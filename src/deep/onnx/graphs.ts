@@ -133,17 +133,18 @@ export const forwardGraph = (s: NetShape): Graph => {
 }
 
 /**
- * The gradient of the training step's loss, from the dense layers on. Inputs: h1, h1_next [B,K·64]
- * (the online network's convolution output on the observations and the target network's on the
- * next observations, computed by the engine: wasm/dqn.wat `convForward`); h1_mask (1 where h1 > 0,
- * else 0: ReLU's derivative, from convForward too); patches [B·64, C·9]
- * (Patches of the observations, for the filter gradient); onehot [B,A] (the actions taken);
- * reward, discount [B,1] (discount = γ, or 0 at the end of an episode); the online dense parameters
- * w2, b2, w3, b3 and the target's target_w2 … target_b3. Outputs: loss (the mean Huber TD loss),
- * grad_<p> for every parameter but w2, and dz2 [B,H], from which the engine forms w2's gradient
- * dz2ᵀ·h1 (`denseWeightGrad`). Adam and the EWC term run outside the graph, in one pass over all
- * parameters (src/deep/wasm/dqn.wat): as graph ops they were a dozen passes over the dense layer
- * per step.
+ * The gradient of the training step's loss, from the dense layers on. Inputs:
+ * - h1, h1_next [B,K·64]: the online network's convolution output on the observations and the
+ *   target network's on the next observations, and h1_mask (1 where h1 > 0, else 0: ReLU's
+ *   derivative), all computed by the engine (wasm/step.wat `convForward`);
+ * - patches [B·64, C·9]: Patches of the observations, for the filter gradient;
+ * - onehot [B,A] (the actions taken); reward, discount [B,1] (discount = γ, or 0 at the end of an
+ *   episode);
+ * - the online dense parameters w2, b2, w3, b3 and the target's target_w2 … target_b3.
+ * Outputs: loss (the mean Huber TD loss), grad_<p> for every parameter but w2, and dz2 [B,H], from
+ * which the engine forms w2's gradient dz2ᵀ·h1 (`denseWeightGrad`). Adam and the EWC term run
+ * outside the graph, in one pass over all parameters (src/deep/wasm/dqn.wat): as graph ops they
+ * were a dozen passes over the dense layer per step.
  *
  * What stays in the graph are the products with the 128×1024 dense layer, where onnxruntime's
  * 256-bit kernels beat WebAssembly's 128-bit ones. Its outputs are all small: onnxruntime-node

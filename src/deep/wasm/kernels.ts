@@ -1,5 +1,7 @@
 /**
- * The DQN engine's WebAssembly kernels (dqn.wat), loaded from the bytes embedded in dqnWasm.ts, and
+ * The DQN engine's WebAssembly kernels (dqn.wat: Adam and acting; step.wat: the training step's
+ * convolution and dense weight gradient), loaded from the bytes embedded in dqnWasm.ts and
+ * stepWasm.ts, both instantiated over one memory, and
  * the memory they work in: every parameter set the engine keeps (online, target, Adam's two
  * moments, the gradient, EWC's λF and anchor θ*) as one flat float32 region, each parameter tensor
  * starting on a 16-byte boundary, then the acting pass's input and activations, then the training
@@ -8,7 +10,8 @@
  * the optimiser.
  */
 import { type NetShape, paramDims, type Params } from "../network.ts"
-import { dqnWasmBase64, dqnWasmPlainBase64 } from "./dqnWasm.ts"
+import { dqnWasmBase64 } from "./dqnWasm.ts"
+import { stepWasmBase64, stepWasmPlainBase64 } from "./stepWasm.ts"
 
 export interface DqnKernels {
   readonly adam: (
@@ -30,13 +33,18 @@ export interface DqnKernels {
   ) => void
 }
 
-/** The module's bytes, with fused multiply-adds (exported for the test that checks them against dqn.wat). */
-export const dqnWasmBytes = (): Uint8Array => Uint8Array.from(Buffer.from(dqnWasmBase64, "base64"))
+const bytesOf = (base64: string): Uint8Array => Uint8Array.from(Buffer.from(base64, "base64"))
 
-/** The same module without relaxed SIMD, for runtimes that have 128-bit SIMD but not relaxed SIMD. */
-export const dqnWasmPlainBytes = (): Uint8Array => Uint8Array.from(Buffer.from(dqnWasmPlainBase64, "base64"))
+/** dqn.wat's bytes (exported, like the others, for the test that checks them against the source). */
+export const dqnWasmBytes = (): Uint8Array => bytesOf(dqnWasmBase64)
 
-let compiled: WebAssembly.Module | undefined
+/** step.wat's bytes, with fused multiply-adds (relaxed SIMD). */
+export const stepWasmBytes = (): Uint8Array => bytesOf(stepWasmBase64)
+
+/** step.wat without relaxed SIMD, for runtimes that have 128-bit SIMD but not relaxed SIMD. */
+export const stepWasmPlainBytes = (): Uint8Array => bytesOf(stepWasmPlainBase64)
+
+let compiled: { readonly dqn: WebAssembly.Module; readonly step: WebAssembly.Module } | undefined
 
 /** The regions of the engine's memory, in order. */
 export const REGIONS = ["online", "target", "m", "v", "grad", "lf", "anchor"] as const
@@ -108,8 +116,15 @@ export const instantiate = (s: NetShape, batch: number): { readonly kernels: Dqn
   // Fixed size: growing a memory detaches its buffer, and onnxruntime holds views into it.
   const pages = Math.ceil(end / 65536)
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages })
-  compiled ??= new WebAssembly.Module([dqnWasmBytes(), dqnWasmPlainBytes()].find((b) => WebAssembly.validate(b)) ?? dqnWasmPlainBytes())
-  const kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as DqnKernels
+  compiled ??= {
+    dqn: new WebAssembly.Module(dqnWasmBytes()),
+    step: new WebAssembly.Module([stepWasmBytes(), stepWasmPlainBytes()].find((b) => WebAssembly.validate(b)) ?? stepWasmPlainBytes())
+  }
+  const imports = { env: { memory } }
+  const kernels = {
+    ...new WebAssembly.Instance(compiled.dqn, imports).exports,
+    ...new WebAssembly.Instance(compiled.step, imports).exports
+  } as unknown as DqnKernels
   const at = (r: Region) => REGIONS.indexOf(r) * size * 4
   const views = (r: Region): Params =>
     sizes.map((n, i) => new Float32Array(memory.buffer, at(r) + starts[i] * 4, n)) as unknown as Params
