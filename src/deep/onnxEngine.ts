@@ -102,7 +102,7 @@ export class OnnxEngine implements Engine {
     }
     this.fetches = {
       loss: tensor(new Float32Array(1), []),
-      ...this.named("grad_", this.grad, ["w1", "b1", "b2", "w3", "b3"]),
+      ...this.named("grad_", this.grad, PARAM_NAMES.filter((n) => n !== "w2")), // w2's: denseWeightGrad
       dz2: tensor(T.dz2, [B, shape.hidden])
     }
   }
@@ -132,7 +132,7 @@ export class OnnxEngine implements Engine {
       a.x.set(obs.subarray(0, I))
       this.kernels.act(
         w + L.starts[0], w + L.starts[1], w + L.starts[2], w + L.starts[3], w + L.starts[4], w + L.starts[5],
-        a.xAt, a.h1, a.h2, a.q, S.channels, S.convChannels, S.hidden, S.actions
+        a.x.byteOffset, a.h1, a.h2, a.q, S.channels, S.convChannels, S.hidden, S.actions
       )
       return L.q
     }
@@ -147,21 +147,21 @@ export class OnnxEngine implements Engine {
    * then w2's gradient from the graph's dz2 in WebAssembly.
    */
   private async tdGradient(batch: Batch): Promise<number> {
-    const B = this.config.batchSize, A = this.shape.actions, S = this.shape
+    const B = this.config.batchSize, S = this.shape, A = S.actions, C = S.channels, CK = S.convChannels
     if (batch.size !== B) throw new Error(`onnx engine: the graph is built for batch ${B}, got ${batch.size}`)
-    const L = this.layout, T = L.training, K = this.kernels, I = S.channels * 100
-    T.obs.set(batch.obs.subarray(0, B * I))
-    T.nextObs.set(batch.nextObs.subarray(0, B * I))
+    const L = this.layout, T = L.training, K = this.kernels
+    T.obs.set(batch.obs.subarray(0, B * C * 100))
+    T.nextObs.set(batch.nextObs.subarray(0, B * C * 100))
     const online = L.at("online"), target = L.at("target")
-    K.convForward(online + L.starts[0], online + L.starts[1], T.obsAt, B, S.channels, S.convChannels, T.h1At, T.h1MaskAt, T.convScratchAt)
-    K.convForward(target + L.starts[0], target + L.starts[1], T.nextObsAt, B, S.channels, S.convChannels, T.h1nAt, 0, T.convScratchAt)
+    K.convForward(online + L.starts[0], online + L.starts[1], T.obs.byteOffset, B, C, CK, T.h1.byteOffset, T.h1Mask.byteOffset, T.convScratchAt)
+    K.convForward(target + L.starts[0], target + L.starts[1], T.nextObs.byteOffset, B, C, CK, T.h1n.byteOffset, 0, T.convScratchAt)
     this.patches.of(batch.obs)
     this.onehot.fill(0)
     for (let b = 0; b < B; b++) this.onehot[b * A + batch.actions[b]] = 1
     this.reward.set(batch.rewards.subarray(0, B))
     this.discount.set(batch.discount.subarray(0, B))
     const out = await this.gradientSession.run(this.feeds, this.fetches)
-    K.denseWeightGrad(T.dz2At, T.h1At, L.at("grad") + L.starts[2], B, S.hidden, T.h1.length / B, T.panelAt)
+    K.denseWeightGrad(T.dz2.byteOffset, T.h1.byteOffset, L.at("grad") + L.starts[2], B, S.hidden, T.h1.length / B, T.panelAt)
     return (out.loss.data as Float32Array)[0]
   }
 

@@ -61,7 +61,7 @@ export interface Layout {
   /** Byte offsets of the six parameter tensors within a region. */
   readonly starts: ReadonlyArray<number>
   /** The acting pass's observation [C,10,10] (a view) and the byte offsets of h1, h2 and q. */
-  readonly acting: { readonly x: Float32Array; readonly xAt: number; readonly h1: number; readonly h2: number; readonly q: number }
+  readonly acting: { readonly x: Float32Array; readonly h1: number; readonly h2: number; readonly q: number }
   /** The acting pass's Q-values (a view of q). */
   readonly q: Float32Array
   /** The training step's areas (Training). */
@@ -69,25 +69,19 @@ export interface Layout {
 }
 
 /**
- * What a training step keeps in the memory, as views (float32 arrays) and byte offsets (`…At`):
- * the batch's observations and next observations [B, C, 10, 10], copied in; the online and target
- * networks' convolution outputs h1 and h1n [B, K·64] and h1's ReLU mask (convForward), which the graph reads; the
- * graph's dz2 [B, H]; and the scratch of convForward (C·9·K4 + 64·K4 floats) and of denseWeightGrad
- * (B·K·64 floats).
+ * What a training step keeps in the memory, as views (a kernel takes a view's `byteOffset`): the
+ * batch's observations and next observations [B, C, 10, 10], copied in; the online and target
+ * networks' convolution outputs h1 and h1n [B, K·64] and h1's ReLU mask (convForward), which the
+ * graph reads; the graph's dz2 [B, H]; then the byte offsets of the scratch of convForward
+ * (C·9·K4 + 64·K4 floats) and of denseWeightGrad (B·K·64 floats).
  */
 export interface Training {
   readonly obs: Float32Array
-  readonly obsAt: number
   readonly nextObs: Float32Array
-  readonly nextObsAt: number
   readonly h1: Float32Array
-  readonly h1At: number
   readonly h1Mask: Float32Array
-  readonly h1MaskAt: number
   readonly h1n: Float32Array
-  readonly h1nAt: number
   readonly dz2: Float32Array
-  readonly dz2At: number
   readonly convScratchAt: number
   readonly panelAt: number
 }
@@ -129,11 +123,10 @@ export const instantiate = (s: NetShape, batch: number): { readonly kernels: Dqn
   const views = (r: Region): Params =>
     sizes.map((n, i) => new Float32Array(memory.buffer, at(r) + starts[i] * 4, n)) as unknown as Params
   const view = (name: keyof typeof areas) => new Float32Array(memory.buffer, offsets[name], areas[name])
-  const acting = { x: view("x"), xAt: offsets.x, h1: offsets.actH1, h2: offsets.h2, q: offsets.q }
+  const acting = { x: view("x"), h1: offsets.actH1, h2: offsets.h2, q: offsets.q }
   const q = view("q")
   const training: Training = {
-    obs: view("obs"), obsAt: offsets.obs, nextObs: view("nextObs"), nextObsAt: offsets.nextObs,
-    h1: view("h1"), h1At: offsets.h1, h1Mask: view("h1Mask"), h1MaskAt: offsets.h1Mask, h1n: view("h1n"), h1nAt: offsets.h1n, dz2: view("dz2"), dz2At: offsets.dz2,
+    obs: view("obs"), nextObs: view("nextObs"), h1: view("h1"), h1Mask: view("h1Mask"), h1n: view("h1n"), dz2: view("dz2"),
     convScratchAt: offsets.convScratch, panelAt: offsets.panel
   }
   return { kernels, layout: { size, at, views, starts: starts.map((n) => n * 4), acting, q, training } }
