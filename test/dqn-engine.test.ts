@@ -15,8 +15,7 @@ import { dqnConfig } from "../src/deep/config.ts"
 import type { Engine } from "../src/deep/engine.ts"
 import { makeEngine } from "../src/deep/makeEngine.ts"
 import { initParams, type NetShape, PARAM_NAMES } from "../src/deep/network.ts"
-import { Patches } from "../src/deep/onnx/graphs.ts"
-import { type DqnKernels, dqnWasmBytes, stepWasmBytes, stepWasmPlainBytes } from "../src/deep/wasm/kernels.ts"
+import { convWasmBytes, type DqnKernels, dqnWasmBytes, stepWasmBytes, stepWasmPlainBytes } from "../src/deep/wasm/kernels.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { maxDiff, randomBatch } from "./dqn-helpers.ts"
 
@@ -155,13 +154,14 @@ describe("onnx engine against the TypeScript reference", () => {
 })
 
 describe("the engine's parts", () => {
-  it("the embedded bytes are dqn.wat and step.wat compiled (npm run build:wasm is up to date)", async () => {
+  it("the embedded bytes are dqn.wat, conv.wat and step.wat compiled (npm run build:wasm is up to date)", async () => {
     const { compileWat } = (await import("../tools/wat.mjs" as string)) as {
       compileWat: (text: string, o: { fma: boolean }) => Promise<Uint8Array>
     }
     const source = (name: string) => readFile(fileURLToPath(new URL(`../src/deep/wasm/${name}`, import.meta.url)), "utf8")
-    const dqn = await source("dqn.wat"), step = await source("step.wat")
+    const dqn = await source("dqn.wat"), conv = await source("conv.wat"), step = await source("step.wat")
     expect(Buffer.from(await compileWat(dqn, { fma: false })).equals(Buffer.from(dqnWasmBytes()))).toBe(true)
+    expect(Buffer.from(await compileWat(conv, { fma: false })).equals(Buffer.from(convWasmBytes()))).toBe(true)
     expect(Buffer.from(await compileWat(step, { fma: true })).equals(Buffer.from(stepWasmBytes()))).toBe(true)
     expect(Buffer.from(await compileWat(step, { fma: false })).equals(Buffer.from(stepWasmPlainBytes()))).toBe(true)
   })
@@ -191,15 +191,56 @@ describe("the engine's parts", () => {
     }
   })
 
-  it("Patches gives each observation's 3×3 patches, batch after batch (stale entries cleared)", () => {
-    // The definition, entry by entry, against the scatter with its sparse clear, on batches of
-    // rising and falling density so that a later batch has fewer lit cells than the one before.
-    const C = 3, n = 5
-    const patches = new Patches(n, C)
+  it("denseWeightGradAdam takes the same Adam step as denseWeightGrad then adam, bit for bit, with and without EWC", () => {
+    // The training step forms w2's gradient four rows at a time and hands each block to Adam at
+    // once; the gradients path writes it whole and Adam runs over it after. Same numbers each way,
+    // on row counts that leave rows over (H = 7: one block and three single rows).
+    for (const bytes of [stepWasmBytes(), stepWasmPlainBytes()]) {
+      if (!WebAssembly.validate(bytes)) continue
+      for (const [B, H, F, ewc] of [[32, 128, 64, 0], [5, 7, 16, 1], [3, 1, 8, 1]] as const) {
+        const runs = [true, false].map((fused) => {
+          const memory = new WebAssembly.Memory({ initial: 8, maximum: 8 })
+          const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as DqnKernels
+          const f = new Float32Array(memory.buffer)
+          // dz, x, then w, m, v, lf, anchor (H·F each), then g, the panels and the rows
+          const dz = 0, x = B * H, w = x + B * F, m = w + H * F, v = m + H * F, lf = v + H * F, anchor = lf + H * F
+          const g = anchor + H * F, panel = g + H * F, rows = panel + B * F
+          const rng = Rng.make(B * H * F + ewc)
+          for (let i = 0; i < g; i++) f[i] = rng.next() - 0.5
+          for (let i = v; i < lf; i++) f[i] = Math.abs(f[i]) // second moments are ≥ 0
+          const factors = [0.9, 0.1, 0.999, 0.001, 2.5e-4, 1.2, 1e-8] as const
+          if (fused) k.denseWeightGradAdam(dz * 4, x * 4, B, H, F, panel * 4, rows * 4, w * 4, m * 4, v * 4, ...factors, ewc, lf * 4, anchor * 4)
+          else {
+            k.denseWeightGrad(dz * 4, x * 4, g * 4, B, H, F, panel * 4)
+            k.adam(w * 4, g * 4, m * 4, v * 4, H * F, ...factors, ewc, lf * 4, anchor * 4)
+          }
+          return { w: f.slice(w, w + H * F), m: f.slice(m, m + H * F), v: f.slice(v, v + H * F) }
+        })
+        for (const part of ["w", "m", "v"] as const) {
+          const [fused, separate] = [runs[0][part], runs[1][part]]
+          const at = fused.findIndex((y, i) => !Object.is(y, separate[i]))
+          expect(at, `B ${B} H ${H} F ${F} ewc ${ewc}: ${part}[${at}] ${fused[at]} against ${separate[at]}`).toBe(-1)
+        }
+      }
+    }
+  })
+
+  it("convForward writes each observation's 3×3 patches, batch after batch (earlier entries cleared)", () => {
+    // The definition, entry by entry, on batches of rising and falling density so that a later
+    // batch has fewer lit cells than the one before; the target network's pass (patches 0) writes none.
+    const C = 3, K = 4, n = 5
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4 })
+    const k = new WebAssembly.Instance(new WebAssembly.Module(convWasmBytes()), { env: { memory } }).exports as unknown as DqnKernels
+    const f = new Float32Array(memory.buffer)
+    // w1 [K, C, 3, 3], b1 [K], obs [n, C, 10, 10], h1 [n, K·64], scratch, patches [n·64, C·9]
+    const w1 = 0, b1 = w1 + K * C * 9, obs = b1 + K, h1 = obs + n * C * 100, scratch = h1 + n * K * 64
+    const patches = scratch + (C * 9 + 64) * K, P = n * 64 * C * 9
     for (const [seed, density] of [[1, 0.3], [2, 0.02], [3, 0], [4, 0.5], [5, 0.1]] as const) {
       const rng = Rng.make(seed)
-      const obs = Float32Array.from({ length: n * C * 100 }, () => (rng.next() < density ? 1 + rng.int(3) : 0))
-      const got = patches.of(obs)
+      for (let i = 0; i < n * C * 100; i++) f[obs + i] = rng.next() < density ? 1 + rng.int(3) : 0
+      f.fill(7, patches + P, patches + P + 16) // past the end: must stay
+      k.convForward(w1 * 4, b1 * 4, obs * 4, n, C, K, h1 * 4, 0, scratch * 4, patches * 4)
+      k.convForward(w1 * 4, b1 * 4, obs * 4, n, C, K, h1 * 4, 0, scratch * 4, 0)
       let lit = 0
       for (let b = 0; b < n; b++)
         for (let oy = 0; oy < 8; oy++)
@@ -207,12 +248,13 @@ describe("the engine's parts", () => {
             for (let c = 0; c < C; c++)
               for (let ky = 0; ky < 3; ky++)
                 for (let kx = 0; kx < 3; kx++) {
-                  const want = obs[b * C * 100 + c * 100 + (oy + ky) * 10 + ox + kx]
+                  const want = f[obs + b * C * 100 + c * 100 + (oy + ky) * 10 + ox + kx]
                   const at = (b * 64 + oy * 8 + ox) * C * 9 + c * 9 + ky * 3 + kx
-                  if (got[at] !== want) expect.fail(`batch ${seed}: patch entry ${at} is ${got[at]}, expected ${want}`)
+                  if (f[patches + at] !== want) expect.fail(`batch ${seed}: patch entry ${at} is ${f[patches + at]}, expected ${want}`)
                   if (want !== 0) lit++
                 }
       expect(lit > 0).toBe(density > 0)
+      expect(f[patches + P]).toBe(7)
     }
   })
 })

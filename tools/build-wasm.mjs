@@ -4,7 +4,7 @@
 // - src/linalg/wasm/lsvi.wat → lsviWasm.ts, once with fused multiply-adds (relaxed SIMD) and once
 //   without, for runtimes that lack relaxed SIMD (tools/wat.mjs);
 // - src/deep/wasm/step.wat → stepWasm.ts, the same two ways;
-// - src/deep/wasm/dqn.wat → dqnWasm.ts (128-bit SIMD only).
+// - src/deep/wasm/conv.wat → convWasm.ts and src/deep/wasm/dqn.wat → dqnWasm.ts (128-bit SIMD only).
 // test/fastpath.test.ts and test/dqn-engine.test.ts check that the embedded bytes are the sources compiled.
 //
 //   npm run build:wasm
@@ -50,4 +50,5 @@ const embed = async (wat, ts, name, { relaxed = true } = {}) => {
 
 await embed("../src/linalg/wasm/lsvi.wat", "../src/linalg/wasm/lsviWasm.ts", "lsviWasm")
 await embed("../src/deep/wasm/step.wat", "../src/deep/wasm/stepWasm.ts", "stepWasm")
+await embed("../src/deep/wasm/conv.wat", "../src/deep/wasm/convWasm.ts", "convWasm", { relaxed: false })
 await embed("../src/deep/wasm/dqn.wat", "../src/deep/wasm/dqnWasm.ts", "dqnWasm", { relaxed: false })

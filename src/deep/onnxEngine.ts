@@ -1,8 +1,9 @@
 /**
  * The fast engine: onnxruntime-node runs the dense layers' part of the training step (both
  * networks' forward passes, the loss and most of the backward pass) as one graph (onnx/graphs.ts)
- * on one intra-op thread, and WebAssembly the rest: the convolutions and w2's gradient
- * (wasm/step.wat), and one Adam pass, with the EWC term, over every parameter at once (wasm/dqn.wat).
+ * on one intra-op thread, and WebAssembly the rest: the convolutions with the patches
+ * (wasm/conv.wat), w2's gradient and Adam with the EWC term (wasm/step.wat; w2's gradient is
+ * taken by Adam as it is formed, four rows at a time, and never stored whole).
  * Chosen by measurement (docs/deep.md, "Engine and speed"): several times the TypeScript
  * reference's training steps per second, and faster than PyTorch on CPU with the same thread count.
  *
@@ -12,7 +13,7 @@
  *
  * The split keeps the graph's outputs small: the convolution runs from the observations' lit cells
  * (`convForward`, for both networks) and w2's gradient dz2ᵀ·h1 is formed from the graph's dz2
- * (`denseWeightGrad`). onnxruntime-node returns every output of a run in a buffer of its own, made
+ * (`denseWeightGradAdam`). onnxruntime-node returns every output of a run in a buffer of its own, made
  * anew each step, and V8 counts those buffers against its heap. With the 512 KiB weight gradient
  * among the outputs it marked the whole heap about every hundred steps, on four helper threads: a
  * quarter of the step's CPU time (docs/deep.md, "How a step runs").
@@ -21,7 +22,7 @@ import type * as Ort from "onnxruntime-node"
 import type { DqnConfig } from "./config.ts"
 import { addEwcGradient, type Engine } from "./engine.ts"
 import { cloneParams, copyParams, type NetShape, PARAM_NAMES, type Params, inputSize, paramDims } from "./network.ts"
-import { forwardGraph, gradientGraph, OPSET, Patches } from "./onnx/graphs.ts"
+import { forwardGraph, gradientGraph, OPSET } from "./onnx/graphs.ts"
 import { encodeModel } from "./onnx/proto.ts"
 import { adamFactors, type AdamState, type Batch } from "./reference.ts"
 import { type DqnKernels, instantiate, type Layout } from "./wasm/kernels.ts"
@@ -63,7 +64,6 @@ export class OnnxEngine implements Engine {
   private readonly onehot: Float32Array
   private readonly reward: Float32Array
   private readonly discount: Float32Array
-  private readonly patches: Patches
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -87,13 +87,12 @@ export class OnnxEngine implements Engine {
     this.onehot = new Float32Array(B * A)
     this.reward = new Float32Array(B)
     this.discount = new Float32Array(B)
-    this.patches = new Patches(B, C)
     const tensor = (data: Float32Array, dims: Array<number>) => new ort.Tensor("float32", data, dims)
     this.feeds = {
       h1: tensor(T.h1, [B, F]),
       h1_mask: tensor(T.h1Mask, [B, F]),
       h1_next: tensor(T.h1n, [B, F]),
-      patches: tensor(this.patches.data, [B * 64, C * 9]),
+      patches: tensor(T.patches, [B * 64, C * 9]),
       onehot: tensor(this.onehot, [B, A]),
       reward: tensor(this.reward, [B, 1]),
       discount: tensor(this.discount, [B, 1]),
@@ -143,42 +142,53 @@ export class OnnxEngine implements Engine {
 
   /**
    * The batch's TD gradient into `this.grad`, and its loss: both networks' convolutions in
-   * WebAssembly (from the lit cells), the rest of the forward and backward passes in the graph,
-   * then w2's gradient from the graph's dz2 in WebAssembly.
+   * WebAssembly (from the lit cells), the rest of the forward and backward passes in the graph.
+   * w2's gradient, dz2ᵀ·h1 from the graph's dz2, is formed after it: here only when `withW2`;
+   * the training step forms it inside its Adam step instead.
    */
-  private async tdGradient(batch: Batch): Promise<number> {
+  private async tdGradient(batch: Batch, withW2: boolean): Promise<number> {
     const B = this.config.batchSize, S = this.shape, A = S.actions, C = S.channels, CK = S.convChannels
     if (batch.size !== B) throw new Error(`onnx engine: the graph is built for batch ${B}, got ${batch.size}`)
     const L = this.layout, T = L.training, K = this.kernels
     T.obs.set(batch.obs.subarray(0, B * C * 100))
     T.nextObs.set(batch.nextObs.subarray(0, B * C * 100))
     const online = L.at("online"), target = L.at("target")
-    K.convForward(online + L.starts[0], online + L.starts[1], T.obs.byteOffset, B, C, CK, T.h1.byteOffset, T.h1Mask.byteOffset, T.convScratchAt)
-    K.convForward(target + L.starts[0], target + L.starts[1], T.nextObs.byteOffset, B, C, CK, T.h1n.byteOffset, 0, T.convScratchAt)
-    this.patches.of(batch.obs)
+    K.convForward(online + L.starts[0], online + L.starts[1], T.obs.byteOffset, B, C, CK, T.h1.byteOffset, T.h1Mask.byteOffset, T.convScratchAt, T.patches.byteOffset)
+    K.convForward(target + L.starts[0], target + L.starts[1], T.nextObs.byteOffset, B, C, CK, T.h1n.byteOffset, 0, T.convScratchAt, 0)
     this.onehot.fill(0)
     for (let b = 0; b < B; b++) this.onehot[b * A + batch.actions[b]] = 1
     this.reward.set(batch.rewards.subarray(0, B))
     this.discount.set(batch.discount.subarray(0, B))
     const out = await this.gradientSession.run(this.feeds, this.fetches)
-    K.denseWeightGrad(T.dz2.byteOffset, T.h1.byteOffset, L.at("grad") + L.starts[2], B, S.hidden, T.h1.length / B, T.panelAt)
+    if (withW2) K.denseWeightGrad(T.dz2.byteOffset, T.h1.byteOffset, L.at("grad") + L.starts[2], B, S.hidden, T.h1.length / B, T.panelAt)
     return (out.loss.data as Float32Array)[0]
   }
 
+  /**
+   * One Adam step (with the EWC term): Adam over the parameters before w2 and after it, and w2's
+   * gradient formed and taken by Adam in one pass (`denseWeightGradAdam`): the same numbers as
+   * forming all gradients, then one Adam pass over every parameter.
+   */
   async trainStep(batch: Batch): Promise<number> {
-    const loss = await this.tdGradient(batch)
+    const loss = await this.tdGradient(batch, false)
     this.t += 1
-    const c = this.config, { stepSize, invSqrtBc2 } = adamFactors(c, this.t), L = this.layout
-    this.kernels.adam(
-      L.at("online"), L.at("grad"), L.at("m"), L.at("v"), L.size,
-      c.adamBeta1, 1 - c.adamBeta1, c.adamBeta2, 1 - c.adamBeta2, stepSize, invSqrtBc2, c.adamEpsilon,
-      this.ewc ? 1 : 0, L.at("lf"), L.at("anchor")
+    const c = this.config, { stepSize, invSqrtBc2 } = adamFactors(c, this.t), L = this.layout, T = L.training, K = this.kernels
+    const factors = [c.adamBeta1, 1 - c.adamBeta1, c.adamBeta2, 1 - c.adamBeta2, stepSize, invSqrtBc2, c.adamEpsilon] as const
+    const ewc = this.ewc ? 1 : 0
+    const adamOver = (from: number, to: number) =>
+      K.adam(L.at("online") + from, L.at("grad") + from, L.at("m") + from, L.at("v") + from, (to - from) / 4, ...factors, ewc, L.at("lf") + from, L.at("anchor") + from)
+    const w2 = L.starts[2]
+    adamOver(0, w2)
+    adamOver(L.starts[3], L.size * 4)
+    K.denseWeightGradAdam(
+      T.dz2.byteOffset, T.h1.byteOffset, this.config.batchSize, this.shape.hidden, T.h1.length / this.config.batchSize, T.panelAt, T.rowsAt,
+      L.at("online") + w2, L.at("m") + w2, L.at("v") + w2, ...factors, ewc, L.at("lf") + w2, L.at("anchor") + w2
     )
     return loss
   }
 
   async gradients(batch: Batch): Promise<Params> {
-    await this.tdGradient(batch)
+    await this.tdGradient(batch, true)
     const g = cloneParams(this.grad)
     if (this.ewc) addEwcGradient(g, this.online, this.lf, this.anchor)
     return g

@@ -63,62 +63,6 @@ const dense = (g: Builder, h1: string, p: ReadonlyArray<string>, qName?: string)
   return { h1, h2, q }
 }
 
-/**
- * The 3×3 patches of n observations C×10×10 (im2col) [n·64, C·9]: row b·64 + oy·8 + ox (sample,
- * output position), column c·9 + ky·3 + kx (the conv weight's [K,C,3,3] order), entry
- * obs[b, c, oy + ky, ox + kx]. Observations are mostly zeros (a few lit cells), so each non-zero
- * input is scattered into the ≤ 9 patches that contain it, and the next call clears only the
- * entries this one wrote: both cost the lit cells, not the 73k entries of a batch's patches.
- */
-export class Patches {
-  readonly data: Float32Array
-  private readonly written: Int32Array
-  private count = 0
-  /** For input entry i of one observation, the ≤ 9 entries of its patches that hold it (−1: none). */
-  private readonly targets: Int32Array
-
-  constructor(readonly n: number, readonly channels: number) {
-    const CK = channels * 9
-    this.data = new Float32Array(n * CONV_SIDE * CONV_SIDE * CK)
-    this.written = new Int32Array(this.data.length)
-    this.targets = new Int32Array(channels * SIDE * SIDE * 9).fill(-1)
-    for (let c = 0; c < channels; c++)
-      for (let y = 0; y < SIDE; y++)
-        for (let x = 0; x < SIDE; x++) {
-          let k = ((c * SIDE + y) * SIDE + x) * 9
-          // Output positions (oy, ox) = (y − ky, x − kx) inside the 8×8 grid.
-          for (let ky = 0; ky < 3; ky++)
-            for (let kx = 0; kx < 3; kx++) {
-              const oy = y - ky, ox = x - kx
-              if (oy >= 0 && oy < CONV_SIDE && ox >= 0 && ox < CONV_SIDE) this.targets[k++] = (oy * CONV_SIDE + ox) * CK + c * 9 + ky * 3 + kx
-            }
-        }
-  }
-
-  /** Fills `data` with the patches of the first n observations of `obs`. */
-  of(obs: Float32Array): Float32Array {
-    const { data, written, targets, n } = this
-    for (let k = 0; k < this.count; k++) data[written[k]] = 0
-    let count = 0
-    const I = this.channels * SIDE * SIDE, rows = CONV_SIDE * CONV_SIDE * this.channels * 9
-    for (let b = 0; b < n; b++) {
-      const from = b * I, base = b * rows
-      for (let i = 0; i < I; i++) {
-        const v = obs[from + i]
-        if (v === 0) continue
-        for (let k = i * 9, end = k + 9; k < end; k++) {
-          const t = targets[k]
-          if (t < 0) break
-          data[base + t] = v
-          written[count++] = base + t
-        }
-      }
-    }
-    this.count = count
-    return data
-  }
-}
-
 /** The acting graph: obs [N,C,10,10] and the parameters → q [N,A]. */
 export const forwardGraph = (s: NetShape): Graph => {
   const g = new Builder()
@@ -137,7 +81,8 @@ export const forwardGraph = (s: NetShape): Graph => {
  * - h1, h1_next [B,K·64]: the online network's convolution output on the observations and the
  *   target network's on the next observations, and h1_mask (1 where h1 > 0, else 0: ReLU's
  *   derivative), all computed by the engine (wasm/step.wat `convForward`);
- * - patches [B·64, C·9]: Patches of the observations, for the filter gradient;
+ * - patches [B·64, C·9]: the observations' 3×3 patches (im2col; `convForward` writes them), for
+ *   the filter gradient;
  * - onehot [B,A] (the actions taken); reward, discount [B,1] (discount = γ, or 0 at the end of an
  *   episode);
  * - the online dense parameters w2, b2, w3, b3 and the target's target_w2 … target_b3.
