@@ -10,7 +10,7 @@ import { make as makeCoordinator } from "../src/coordinator/Coordinator.ts"
 import { compileDeep } from "../src/deep/distmt/compile.ts"
 import { ExperienceLog, forEachTransition, transitionWidth } from "../src/deep/distmt/experience.ts"
 import { deepSizes } from "../src/deep/distmt/policy.ts"
-import { runDeepAlgorithm } from "../src/deep/distmt/run.ts"
+import { type DeepRun, runDeepAlgorithm, unitFinisher } from "../src/deep/distmt/run.ts"
 import { EpisodeStatistic, normalQuantile, statisticSeparation } from "../src/deep/distmt/statistic.ts"
 import { makeGame } from "../src/env/minatar/index.ts"
 import * as Rng from "../src/rng/Rng.ts"
@@ -117,6 +117,32 @@ describe("the server's box rule (docs/algorithm.md, The deep stage)", () => {
       const registry = yield* server.registry
       expect(registry[a.task].interval).toEqual({ lower: 0.5, upper: 1, more: { lower: [0.2, 5.5], upper: [0.8, 6] } })
     }))
+})
+
+describe("a deep run's units as they finish", () => {
+  it("onRun runs one unit at a time, with the units so far in their order, however many finish together", async () => {
+    // Units finishing at once on several workers: each onRun takes a while (it writes files); a
+    // second one must wait, and no write may hold fewer units than the one before it.
+    const all = [0, 1].flatMap((seed) => (["distmt", "independent", "oracle"] as const).map((algorithm) => ({ algorithm, seed })))
+    const unit = (i: number) => ({ ...all[i] }) as unknown as DeepRun
+    const seen: Array<Array<string>> = []
+    let active = 0, overlapped = false
+    const onRun = (runs: ReadonlyArray<DeepRun>) =>
+      Effect.gen(function*() {
+        if (active > 0) overlapped = true
+        active += 1
+        seen.push(runs.map((r) => `${r.algorithm}/${r.seed}`))
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+        active -= 1
+      })
+    const { runs, finished } = await Effect.runPromise(unitFinisher(all, [unit(4)], onRun))
+    await Effect.runPromise(Effect.all([5, 0, 3, 1, 2].map((i) => finished(unit(i))), { concurrency: "unbounded" }))
+    expect(overlapped).toBe(false)
+    expect(seen.map((s) => s.length)).toEqual([2, 3, 4, 5, 6])
+    const name = (i: number) => `${all[i].algorithm}/${all[i].seed}`
+    for (const s of seen) expect(s).toEqual(all.map((_, i) => name(i)).filter((n) => s.includes(n)))
+    expect(runs.map((r) => `${r.algorithm}/${r.seed}`)).toEqual(all.map((_, i) => name(i)))
+  })
 })
 
 describe("DistMT with DQN learners, whole runs", () => {

@@ -263,6 +263,29 @@ export const deepUnits = (s: Experiment): ReadonlyArray<{ readonly algorithm: Al
   )
 
 /**
+ * What a deep run does as each unit finishes: `finished(run)` adds it to `runs` (which starts with
+ * the units `done` earlier), keeps `runs` in the order of `all` whatever order the units finish in,
+ * and calls `onRun(runs)`, one unit at a time: two workers may finish together, and the files
+ * written after a unit must never go back to fewer units than an earlier write held.
+ */
+export const unitFinisher = <E, R>(
+  all: ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }>,
+  done: ReadonlyArray<DeepRun>,
+  onRun: (finished: ReadonlyArray<DeepRun>) => Effect.Effect<void, E, R>
+): Effect.Effect<{ readonly runs: Array<DeepRun>; readonly finished: (run: DeepRun) => Effect.Effect<void, E, R> }> =>
+  Effect.map(Semaphore.make(1), (lock) => {
+    const runs: Array<DeepRun> = [...done]
+    const at = (r: DeepRun) => all.findIndex((u) => u.algorithm === r.algorithm && u.seed === r.seed)
+    const finished = (run: DeepRun) =>
+      lock.withPermits(1)(Effect.suspend(() => {
+        runs.push(run)
+        runs.sort((a, b) => at(a) - at(b))
+        return onRun(runs)
+      }))
+    return { runs, finished }
+  })
+
+/**
  * Every seed × (DistMT and the spec's baselines), then the references every report needs. With
  * `workers` > 1 the units run on that many worker threads at once (units.ts), with the same
  * results: each unit is a function of its seed.
@@ -281,17 +304,7 @@ export const runDeepExperiment = <E = never, R = never>(
     const all = deepUnits(s)
     const units = all.filter((u) => !isDone(u))
     progress.plan?.(units)
-    const runs: Array<DeepRun> = [...done]
-    // One unit's `onRun` at a time: two workers may finish together, and the files written after
-    // a unit must never go back to fewer units than an earlier write held.
-    const onRunLock = yield* Semaphore.make(1)
-    const finished = (run: DeepRun) =>
-      onRunLock.withPermits(1)(Effect.suspend(() => {
-        runs.push(run)
-        // Saved in the order of the units, whatever order they finish in.
-        runs.sort((a, b) => all.findIndex((u) => u.algorithm === a.algorithm && u.seed === a.seed) - all.findIndex((u) => u.algorithm === b.algorithm && u.seed === b.seed))
-        return onRun(runs)
-      }))
+    const { runs, finished } = yield* unitFinisher(all, done, onRun)
     if (workers <= 1) {
       for (const u of units) yield* Effect.flatMap(runDeepAlgorithm(c, u.algorithm, u.seed, progress), finished)
     } else {
