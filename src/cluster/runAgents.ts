@@ -14,7 +14,7 @@ import type { AgentResult } from "../agent/programs.ts"
 import { noTraffic } from "../coordinator/Coordinator.ts"
 import { nextAttempt } from "../coordinator/postgres.ts"
 import { instanceCurve } from "../run/curves.ts"
-import { agentConfig, type Algorithm, type AlgorithmRun, agentTasks, assemble, lsviConfig, type ProgressSink } from "../run/runExperiment.ts"
+import { agentConfig, type Algorithm, type AlgorithmRun, assemble, lsviConfig, type ProgressSink, startUnit } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
 import { Agent, agentId } from "./AgentEntity.ts"
 import { type AgentModel, type AgentState, loadStates, replay, saveModel, standing } from "./agentState.ts"
@@ -68,8 +68,7 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink) =
       Effect.gen(function*() {
         const unit = `${run}-${algorithm}-${seed}`
         const N = c.spec.agents
-        const tasksOf = agentTasks(c, algorithm, seed)
-        progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
+        const tasksOf = startUnit(c, algorithm, seed, progress)
         // A submission given again is a new attempt: the agents and server of the older one stop.
         const attempt = yield* Effect.orDie(nextAttempt(unit))
         const started = performance.now()
@@ -93,12 +92,13 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink) =
         yield* watch.poll
         const saved = yield* Effect.orDie(loadStates(unit))
         const states: Array<AgentState> = []
+        const results: Array<AgentResult> = []
         for (let agent = 0; agent < N; agent++) {
           const s = saved.get(agent)
           if (s?.fetched === undefined) return yield* Effect.die(new Error(`agent ${agent} of ${unit} ended without its final checkpoint`))
           states.push(s)
+          results.push({ outcomes: s.outcomes, fetched: s.fetched })
         }
-        const results: Array<AgentResult> = states.map((s) => ({ outcomes: s.outcomes, fetched: s.fetched ?? [] }))
         const curves = states.map((s, agent) => s.curves.map((log, slot) => replay(log, instanceCurve(c, tasksOf[agent][slot]))))
         const inspection = algorithm === "independent" ? undefined : yield* Effect.orDie(servers(serverId(unit, N, attempt)).Inspect())
         return assemble(c, algorithm, seed, tasksOf, results, curves, {

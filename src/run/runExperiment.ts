@@ -209,8 +209,7 @@ export const runAlgorithm = (
 ): Effect.Effect<AlgorithmRun> =>
   Effect.scoped(Effect.gen(function*() {
     const N = c.spec.agents
-    const tasksOf = agentTasks(c, algorithm, seed)
-    progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
+    const tasksOf = startUnit(c, algorithm, seed, progress)
     const config = agentConfig(c)
     const time = yield* (options.server ?? inProcess)(N)
     const agentIds = Array.from({ length: N }, (_, i) => i)
@@ -251,6 +250,16 @@ export const runAlgorithm = (
       virtualEpisodes: yield* time.makespan
     })
   }))
+
+/**
+ * A unit's tasks per agent (`agentTasks`), with its progress line started: "algorithm · seed s"
+ * over every (agent, task) instance. In process and on the cluster alike.
+ */
+export const startUnit = (c: Compiled, algorithm: Algorithm, seed: number, progress: ProgressSink): ReadonlyArray<ReadonlyArray<number>> => {
+  const tasksOf = agentTasks(c, algorithm, seed)
+  progress.start(`${algorithm} · seed ${seed}`, tasksOf.reduce((n, t) => n + t.length, 0))
+  return tasksOf
+}
 
 /** Each agent's true tasks in a unit, in the order it meets them (every task, for `independent`). */
 export const agentTasks = (c: Compiled, algorithm: Algorithm, seed: number): ReadonlyArray<ReadonlyArray<number>> =>
