@@ -1,8 +1,9 @@
 /**
- * The fast engine (onnxruntime computing the gradient as one ONNX graph, Adam in WebAssembly)
- * against the TypeScript reference on the full MinAtar network: Q-values, gradients (with and
- * without the EWC term), and one Adam step (weights and moments); and its parts: the embedded
- * WebAssembly is dqn.wat compiled, and the convolution's patches are the observations' patches.
+ * The fast engine (onnxruntime for the dense layers, the convolution, w2's gradient and Adam in
+ * WebAssembly) against the TypeScript reference on the full MinAtar network: Q-values, gradients
+ * (with and without the EWC term), and one Adam step (weights and moments); and its parts: the
+ * embedded WebAssembly is the .wat sources compiled, w2's gradient (alone and inside Adam's step),
+ * and the convolution's patches are the observations' patches.
  *
  * Tolerance: both compute in float32 with different summation orders, so values agree to about
  * 1e-6 of their scale; the bounds below are 1e-5 of the largest magnitude (relative) and 1e-7
@@ -92,7 +93,7 @@ describe("onnx engine against the TypeScript reference", () => {
   })
 
   it("gives the same gradient of each parameter on other shapes (filters and dense rows not in fours)", async () => {
-    // The convolution runs outside the graph (wasm/dqn.wat `convForward`) on filters padded to a
+    // The convolution runs outside the graph (wasm/conv.wat `convForward`) on filters padded to a
     // multiple of four: 6 and 5 filters pad two and three. The dense layer's weight gradient too
     // (`denseWeightGrad`), in blocks of four rows: hidden sizes 21 and 6 leave one and two rows
     // over. Each tensor is compared on its own scale, so a wrong one cannot hide behind a larger

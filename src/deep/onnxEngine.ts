@@ -101,7 +101,7 @@ export class OnnxEngine implements Engine {
     }
     this.fetches = {
       loss: tensor(new Float32Array(1), []),
-      ...this.named("grad_", this.grad, PARAM_NAMES.filter((n) => n !== "w2")), // w2's: denseWeightGrad
+      ...this.named("grad_", this.grad, PARAM_NAMES.filter((n) => n !== "w2")), // w2's: formed after the graph
       dz2: tensor(T.dz2, [B, shape.hidden])
     }
   }
@@ -180,8 +180,9 @@ export class OnnxEngine implements Engine {
     const w2 = L.starts[2]
     adamOver(0, w2)
     adamOver(L.starts[3], L.size * 4)
+    const B = c.batchSize
     K.denseWeightGradAdam(
-      T.dz2.byteOffset, T.h1.byteOffset, this.config.batchSize, this.shape.hidden, T.h1.length / this.config.batchSize, T.panelAt, T.rowsAt,
+      T.dz2.byteOffset, T.h1.byteOffset, B, this.shape.hidden, T.h1.length / B, T.panelAt, T.rowsAt,
       L.at("online") + w2, L.at("m") + w2, L.at("v") + w2, ...factors, ewc, L.at("lf") + w2, L.at("anchor") + w2
     )
     return loss

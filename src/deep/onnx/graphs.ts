@@ -87,9 +87,9 @@ export const forwardGraph = (s: NetShape): Graph => {
  *   episode);
  * - the online dense parameters w2, b2, w3, b3 and the target's target_w2 … target_b3.
  * Outputs: loss (the mean Huber TD loss), grad_<p> for every parameter but w2, and dz2 [B,H], from
- * which the engine forms w2's gradient dz2ᵀ·h1 (`denseWeightGrad`). Adam and the EWC term run
- * outside the graph, in one pass over all parameters (src/deep/wasm/dqn.wat): as graph ops they
- * were a dozen passes over the dense layer per step.
+ * which the engine forms w2's gradient dz2ᵀ·h1 (src/deep/wasm/step.wat: `denseWeightGrad`, or inside
+ * Adam's step, `denseWeightGradAdam`). Adam and the EWC term run outside the graph, in WebAssembly
+ * (step.wat `adam`): as graph ops they were a dozen passes over the dense layer per step.
  *
  * What stays in the graph are the products with the 128×1024 dense layer, where onnxruntime's
  * 256-bit kernels beat WebAssembly's 128-bit ones. Its outputs are all small: onnxruntime-node
