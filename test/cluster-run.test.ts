@@ -220,6 +220,26 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     }
   }, 600_000)
 
+  it("--fresh in a folder that holds a cluster run starts its units over: no agent resumes an old checkpoint, the same files", async () => {
+    const out = path.join(cwd, "fresh")
+    const args = ["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
+    const first = await cli(args, { cwd, env, timeoutMs: 180_000 })
+    expect(first.status, first.stdout + first.stderr).toBe(0)
+    const results = fs.readFileSync(path.join(out, "results.csv"), "utf8")
+    // Lines of this spec's agents of attempt 2 (the second submission), in the logs of every runner.
+    const lines = (what: string) =>
+      runners.map((r) => r.output()).join("\n").match(new RegExp(`${what} \\{ agent: 'cluster-fixture-\\S+\\.\\d+\\.2'`, "g"))?.length ?? 0
+    const before = { started: lines("started"), resumed: lines("resumed from its checkpoint[^\\n]*"), finished: lines("already finished") }
+    const again = await cli([...args, "--fresh"], { cwd, env, timeoutMs: 180_000 })
+    expect(again.status, again.stdout + again.stderr).toBe(0)
+    // Both units (DistMT-LSVI and oracle, 4 agents each) ran again from the start.
+    for (let i = 0; i < 100 && lines("started") - before.started < 8; i++) await new Promise((r) => setTimeout(r, 50))
+    expect(lines("started") - before.started).toBe(8)
+    expect(lines("resumed from its checkpoint[^\\n]*") - before.resumed).toBe(0)
+    expect(lines("already finished") - before.finished).toBe(0)
+    expect(fs.readFileSync(path.join(out, "results.csv"), "utf8")).toBe(results)
+  }, 400_000)
+
   it("a wrong secret is refused with one line and nothing is written", async () => {
     const out = path.join(cwd, "refused")
     const r = await cli(["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out], {

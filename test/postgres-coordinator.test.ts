@@ -8,10 +8,10 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { type Entry, type InProcessCoordinator, makeFrom } from "../src/coordinator/Coordinator.ts"
-import { durable, load } from "../src/coordinator/postgres.ts"
+import { durable, load, nextAttempt } from "../src/coordinator/postgres.ts"
 import { Contexts } from "../src/index.ts"
 import { CHAIN_CONTEXTS, chain as chainOf } from "./chain.ts"
 import { type Algorithm, runAlgorithm } from "../src/run/runExperiment.ts"
@@ -69,6 +69,35 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       expect(second.done).toEqual([])
       yield* second.fetchAll(1)
       expect((yield* durable(run)).done).toEqual([1])
+    }).pipe(Effect.provide(pg)))
+
+  it.live("a server of a replaced attempt writes nothing more: its next decision dies, the tables stay as they were", () =>
+    Effect.gen(function*() {
+      const run = `test-fence-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
+      const attempt = yield* nextAttempt(run)
+      const old = yield* durable(run, attempt)
+      expect((yield* old.request(0, 0).identify(0, { lower: 0.4, upper: 0.6 }))._tag).toBe("Registered")
+      yield* old.request(1, 0).exchange(1, 0, Float64Array.from([0, 1, 0, 0.5, 2]), 0)
+      const before = yield* load(run)
+      expect(before.entries).toHaveLength(1)
+      expect(before.pools[0]).toHaveLength(1)
+      // The run is submitted again: a new attempt, whose server is the only one that may write.
+      expect(yield* nextAttempt(run)).toBe(attempt + 1)
+      const decisions: ReadonlyArray<Effect.Effect<unknown>> = [
+        old.request(2, 0).exchange(2, 0, Float64Array.from([1, 0, 1, 0.25, 3]), 0),
+        old.request(3, 0).identify(3, { lower: 0.0, upper: 0.1 }),
+        old.fetchAll(1)
+      ]
+      for (const decision of decisions) {
+        const exit = yield* Effect.exit(decision)
+        expect(Exit.isFailure(exit) && String(Cause.squash(exit.cause))).toMatch(/was replaced by attempt 2/)
+      }
+      expect(yield* load(run)).toEqual(before)
+      expect((yield* durable(run)).done).toEqual([])
+      // The new attempt's server decides and writes as usual.
+      const current = yield* durable(run, attempt + 1)
+      yield* current.request(2, 0).exchange(2, 0, Float64Array.from([1, 0, 1, 0.25, 3]), 0)
+      expect((yield* load(run)).pools[0]).toHaveLength(2)
     }).pipe(Effect.provide(pg)))
 
   for (const sharing of ["policy", "experience"] as const) {

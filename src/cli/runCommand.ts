@@ -112,7 +112,8 @@ export const runCommand = Command.make(
         // cluster's code (Effect Cluster, SQL, PostgreSQL's client) loads only then.
         const onCluster = Effect.gen(function*() {
           const { clusterRunKey, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
-          return yield* withCluster(connection, (units) => execute((d) => units(prepared.compiled, clusterRunKey(prepared.spec, d), progress))).pipe(
+          // --fresh starts the run over on the cluster too: the database forgets its units (runAgents.ts).
+          return yield* withCluster(connection, (units) => execute((d) => units(prepared.compiled, clusterRunKey(prepared.spec, d), progress, fresh))).pipe(
             Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e))
           )
         })

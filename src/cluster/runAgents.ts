@@ -17,7 +17,7 @@ import { instanceCurve } from "../run/curves.ts"
 import { agentConfig, type Algorithm, type AlgorithmRun, assemble, lsviConfig, type ProgressSink, startUnit } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
 import { Agent, agentId } from "./AgentEntity.ts"
-import { type AgentModel, type AgentState, loadStates, replay, saveModel, standing } from "./agentState.ts"
+import { type AgentModel, type AgentState, loadStates, migrateAgents, replay, saveModel, standing } from "./agentState.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
 /** What the agents of a compiled spec learn on (no ground truth). */
@@ -55,10 +55,30 @@ const follow = (unit: string, progress: ProgressSink) =>
   })
 
 /**
- * A unit runner for `runExperiment` (its `unit` option): runs (algorithm, seed) on the cluster, as
- * run `run` (clusterRunKey). Needs the cluster's client services and its database.
+ * Forgets what the database holds of `unit` (its server's tables, its kept replies, its agents'
+ * checkpoints), for a run started over (`--fresh`): without this, the same spec in the same folder
+ * is the same run (clusterRunKey), and its agents would resume from the old checkpoints. Called
+ * after `nextAttempt`, so that the server and agents of the older attempt, if still running, can
+ * write nothing more (their writes check the attempt under its row's lock).
  */
-export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink) =>
+export const forgetUnit = (unit: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* migrateAgents
+    yield* sql.withTransaction(Effect.gen(function*() {
+      for (const table of ["distmt_tasks", "distmt_pool", "distmt_traffic", "distmt_replies", "distmt_done"]) {
+        yield* sql`DELETE FROM ${sql(table)} WHERE run = ${unit}`
+      }
+      yield* sql`DELETE FROM distmt_agents WHERE unit = ${unit}`
+    }))
+  })
+
+/**
+ * A unit runner for `runExperiment` (its `unit` option): runs (algorithm, seed) on the cluster, as
+ * run `run` (clusterRunKey). Needs the cluster's client services and its database. `fresh`: each
+ * unit starts over, whatever the database holds of an earlier run of it (`forgetUnit`).
+ */
+export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, fresh = false) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const agents = yield* Agent.client
@@ -71,6 +91,7 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink) =
         const tasksOf = startUnit(c, algorithm, seed, progress)
         // A submission given again is a new attempt: the agents and server of the older one stop.
         const attempt = yield* Effect.orDie(nextAttempt(unit))
+        if (fresh) yield* Effect.orDie(forgetUnit(unit))
         const started = performance.now()
         const watch = yield* follow(unit, progress)
         yield* Effect.forEach(

@@ -50,7 +50,7 @@ export const withCluster = <A, E, R>(
    * `key` is the run's (`clusterRunKey`: the same spec written to the same folder is the same run,
    * so that a submission killed and given again resumes it, below).
    */
-  use: (units: (c: Compiled, key: string, progress: ProgressSink) => Effect.Effect<Units>) => Effect.Effect<A, E, R>
+  use: (units: (c: Compiled, key: string, progress: ProgressSink, fresh: boolean) => Effect.Effect<Units>) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
     const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
@@ -84,7 +84,7 @@ export const withCluster = <A, E, R>(
       // agents resume from their checkpoints and its server from its tables, so the run goes on
       // where it stopped, with the same numbers.
       const context = yield* Effect.context<ClusterServices>()
-      return yield* use((c, key, progress) => Effect.provide(clusterUnits(c, key, progress), context))
+      return yield* use((c, key, progress, fresh) => Effect.provide(clusterUnits(c, key, progress, fresh), context))
     }).pipe(Effect.provide(Layer.orDie(clientLayer({ db, clusterName, tls, secret: secret.key }))))
   })
 
