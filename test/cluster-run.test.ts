@@ -83,8 +83,18 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     const remote = path.join(cwd, "cluster")
     const a = await cli(["run", SPEC, "--out", local], { cwd, env, timeoutMs: 120_000 })
     expect(a.status, a.stderr).toBe(0)
+    const rows = async () =>
+      (await Promise.all([
+        queryRows<{ n: number }>(db, "SELECT count(*)::int AS n FROM distmt_agents WHERE unit LIKE 'cluster-fixture-%'"),
+        ...["distmt_tasks", "distmt_replies", "distmt_traffic"].map((t) =>
+          queryRows<{ n: number }>(db, `SELECT count(*)::int AS n FROM ${t} WHERE run LIKE 'cluster-fixture-%'`)
+        )
+      ])).map((r) => r[0].n)
+    const before = await rows()
     const b = await cli(["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env, timeoutMs: 180_000 })
     expect(b.status, b.stdout + b.stderr).toBe(0)
+    // A finished unit leaves nothing in the database but its attempt: its results are in the folder.
+    expect(await rows()).toEqual(before)
     for (const file of ["results.csv", "policies.json", "model.json"]) {
       expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
     }
@@ -220,24 +230,42 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     }
   }, 600_000)
 
-  it("--fresh in a folder that holds a cluster run starts its units over: no agent resumes an old checkpoint, the same files", async () => {
+  it("--fresh in a folder whose cluster run was killed starts its units over: no agent resumes an old checkpoint, the same files", async () => {
+    const local = path.join(cwd, "local")
+    if (!fs.existsSync(path.join(local, "results.csv"))) {
+      const a = await cli(["run", SPEC, "--out", local], { cwd, env, timeoutMs: 120_000 })
+      expect(a.status, a.stderr).toBe(0)
+    }
     const out = path.join(cwd, "fresh")
-    const args = ["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
-    const first = await cli(args, { cwd, env, timeoutMs: 180_000 })
-    expect(first.status, first.stdout + first.stderr).toBe(0)
-    const results = fs.readFileSync(path.join(out, "results.csv"), "utf8")
-    // Lines of this spec's agents of attempt 2 (the second submission), in the logs of every runner.
+    const args = [path.join(root, "bin", "distmt.mjs"), "run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
+    const units = async () =>
+      new Set((await queryRows<{ unit: string }>(db, "SELECT DISTINCT unit FROM distmt_agents WHERE unit LIKE 'cluster-fixture-%'")).map((r) => r.unit))
+    const earlier = await units()
+    const first = spawn(process.execPath, args, { cwd, env })
+    const exited = new Promise<void>((resolve) => first.on("exit", () => resolve()))
+    // Killed once an agent of this run has a checkpoint: the database then holds part of the run.
+    for (let i = 0; i < 2400; i++) {
+      if ([...(await units())].some((u) => !earlier.has(u))) break
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    first.kill("SIGKILL")
+    await exited
+    expect([...(await units())].some((u) => !earlier.has(u)), "no checkpoint before the kill").toBe(true)
+    await new Promise((r) => setTimeout(r, 1000))
+    // This spec's agents as the runners' logs tell them, from now on.
     const lines = (what: string) =>
-      runners.map((r) => r.output()).join("\n").match(new RegExp(`${what} \\{ agent: 'cluster-fixture-\\S+\\.\\d+\\.2'`, "g"))?.length ?? 0
+      runners.map((r) => r.output()).join("\n").match(new RegExp(`${what} \\{ agent: 'cluster-fixture-`, "g"))?.length ?? 0
     const before = { started: lines("started"), resumed: lines("resumed from its checkpoint[^\\n]*"), finished: lines("already finished") }
-    const again = await cli([...args, "--fresh"], { cwd, env, timeoutMs: 180_000 })
+    const again = await cli([...args.slice(1), "--fresh"], { cwd, env, timeoutMs: 180_000 })
     expect(again.status, again.stdout + again.stderr).toBe(0)
     // Both units (DistMT-LSVI and oracle, 4 agents each) ran again from the start.
     for (let i = 0; i < 100 && lines("started") - before.started < 8; i++) await new Promise((r) => setTimeout(r, 50))
     expect(lines("started") - before.started).toBe(8)
     expect(lines("resumed from its checkpoint[^\\n]*") - before.resumed).toBe(0)
     expect(lines("already finished") - before.finished).toBe(0)
-    expect(fs.readFileSync(path.join(out, "results.csv"), "utf8")).toBe(results)
+    for (const file of ["results.csv", "policies.json"]) {
+      expect(fs.readFileSync(path.join(out, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
+    }
   }, 400_000)
 
   it("a wrong secret is refused with one line and nothing is written", async () => {

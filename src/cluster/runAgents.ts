@@ -56,10 +56,12 @@ const follow = (unit: string, progress: ProgressSink) =>
 
 /**
  * Forgets what the database holds of `unit` (its server's tables, its kept replies, its agents'
- * checkpoints), for a run started over (`--fresh`): without this, the same spec in the same folder
- * is the same run (clusterRunKey), and its agents would resume from the old checkpoints. Called
- * after `nextAttempt`, so that the server and agents of the older attempt, if still running, can
- * write nothing more (their writes check the attempt under its row's lock).
+ * checkpoints). Once the unit has finished: they only served to resume it, and a run with
+ * experience sharing keeps a reply per exchange (430 MB after seven runs of the quick E6 spec). For a run
+ * started over (`--fresh`), after `nextAttempt`: without this, the same spec in the same folder is
+ * the same run (clusterRunKey), and its agents would resume from the old checkpoints; the server
+ * and agents of the older attempt, if still running, can write nothing more (their writes check the
+ * attempt under its row's lock). The attempt itself is kept, so that attempts only grow.
  */
 export const forgetUnit = (unit: string) =>
   Effect.gen(function*() {
@@ -122,6 +124,9 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, f
         }
         const curves = states.map((s, agent) => s.curves.map((log, slot) => replay(log, instanceCurve(c, tasksOf[agent][slot]))))
         const inspection = algorithm === "independent" ? undefined : yield* Effect.orDie(servers(serverId(unit, N, attempt)).Inspect())
+        // Everything the unit's results need is here now (they go to the run's folder next; a
+        // process that dies before that runs the unit again from the start).
+        yield* Effect.orDie(forgetUnit(unit))
         return assemble(c, algorithm, seed, tasksOf, results, curves, {
           traffic: inspection?.traffic ?? noTraffic,
           registered: inspection?.registry.length ?? 0,
