@@ -183,6 +183,26 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     }
   }, 600_000)
 
+  /**
+   * Starts `distmt <args>` and kills it (SIGKILL) once an agent of a unit matching `like` (SQL
+   * LIKE) that had no checkpoint before has one: the database then holds part of the run, and the
+   * killed process cannot have written those units' results. Resolves once it has exited.
+   */
+  const submitAndKill = async (args: ReadonlyArray<string>, like: string) => {
+    const units = async () =>
+      new Set((await queryRows<{ unit: string }>(db, "SELECT DISTINCT unit FROM distmt_agents WHERE unit LIKE $1", [like])).map((r) => r.unit))
+    const earlier = await units()
+    const first = spawn(process.execPath, [path.join(root, "bin", "distmt.mjs"), ...args], { cwd, env })
+    const exited = new Promise<void>((resolve) => first.on("exit", () => resolve()))
+    for (let i = 0; i < 4800; i++) {
+      if ([...(await units())].some((u) => !earlier.has(u))) break
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    first.kill("SIGKILL")
+    await exited
+    expect([...(await units())].some((u) => !earlier.has(u)), `no checkpoint of ${like} before the kill`).toBe(true)
+  }
+
   it("the submitting process killed mid-run, the same command given again: the run resumes, the same files", async () => {
     const spec = path.join(root, "test", "fixtures", "cluster-long.spec.ts")
     const local = path.join(cwd, "long-local")
@@ -191,32 +211,20 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
       expect(a.status, a.stderr).toBe(0)
     }
     const out = path.join(cwd, "resumed")
-    const args = [path.join(root, "bin", "distmt.mjs"), "run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
+    const args = ["run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
     // Servers started so far (by the runners still alive), to tell this run's from earlier tests'.
     const starts = (attempt: number) =>
       runners
         .filter((r) => r.child.exitCode === null && r.child.signalCode === null)
         .reduce((n, r) => n + (r.output().match(new RegExp(`DistmtServer cluster-long-\\S+-distmt-1 \\(attempt ${attempt}\\): started`, "g"))?.length ?? 0), 0)
     const before = starts(1)
-    // Seed 1's units so far (an earlier test ran the same spec into another folder).
-    const seed1 = async () =>
-      new Set((await queryRows<{ unit: string }>(db, "SELECT DISTINCT unit FROM distmt_agents WHERE unit LIKE 'cluster-long-%-distmt-1'")).map((r) => r.unit))
-    const earlier = await seed1()
-    const first = spawn(process.execPath, args, { cwd, env })
-    const exited = new Promise<void>((resolve) => first.on("exit", () => resolve()))
-    // Killed once seed 1's agents have checkpoints, well before they all finish: this process can
-    // then not have written seed 1's results, and the second submission resumes it.
-    for (let i = 0; i < 2400; i++) {
-      const now = [...(await seed1())].filter((u) => !earlier.has(u))
-      if (now.length > 0) break
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    first.kill("SIGKILL")
-    await exited
+    // Killed once seed 1's agents have checkpoints, well before they all finish (an earlier test ran
+    // the same spec into another folder: its units do not count): the second submission resumes it.
+    await submitAndKill(args, "cluster-long-%-distmt-1")
     // Seed 1's server, attempt 1, started (its agents' first messages start it; the log may lag).
     for (let i = 0; i < 600 && starts(1) === before; i++) await new Promise((r) => setTimeout(r, 50))
     expect(starts(1), "no runner started seed 1's server").toBeGreaterThan(before)
-    const again = await cli(args.slice(1), { cwd, env, timeoutMs: 300_000 })
+    const again = await cli(args, { cwd, env, timeoutMs: 300_000 })
     expect(again.status, again.stdout + again.stderr).toBe(0)
     // The second submission is attempt 2 of the same runs.
     expect(starts(2)).toBeGreaterThan(0)
@@ -237,26 +245,14 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
       expect(a.status, a.stderr).toBe(0)
     }
     const out = path.join(cwd, "fresh")
-    const args = [path.join(root, "bin", "distmt.mjs"), "run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
-    const units = async () =>
-      new Set((await queryRows<{ unit: string }>(db, "SELECT DISTINCT unit FROM distmt_agents WHERE unit LIKE 'cluster-fixture-%'")).map((r) => r.unit))
-    const earlier = await units()
-    const first = spawn(process.execPath, args, { cwd, env })
-    const exited = new Promise<void>((resolve) => first.on("exit", () => resolve()))
-    // Killed once an agent of this run has a checkpoint: the database then holds part of the run.
-    for (let i = 0; i < 2400; i++) {
-      if ([...(await units())].some((u) => !earlier.has(u))) break
-      await new Promise((r) => setTimeout(r, 25))
-    }
-    first.kill("SIGKILL")
-    await exited
-    expect([...(await units())].some((u) => !earlier.has(u)), "no checkpoint before the kill").toBe(true)
+    const args = ["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
+    await submitAndKill(args, "cluster-fixture-%")
     await new Promise((r) => setTimeout(r, 1000))
     // This spec's agents as the runners' logs tell them, from now on.
     const lines = (what: string) =>
       runners.map((r) => r.output()).join("\n").match(new RegExp(`${what} \\{ agent: 'cluster-fixture-`, "g"))?.length ?? 0
     const before = { started: lines("started"), resumed: lines("resumed from its checkpoint[^\\n]*"), finished: lines("already finished") }
-    const again = await cli([...args.slice(1), "--fresh"], { cwd, env, timeoutMs: 180_000 })
+    const again = await cli([...args, "--fresh"], { cwd, env, timeoutMs: 180_000 })
     expect(again.status, again.stdout + again.stderr).toBe(0)
     // Both units (DistMT-LSVI and oracle, 4 agents each) ran again from the start.
     for (let i = 0; i < 100 && lines("started") - before.started < 8; i++) await new Promise((r) => setTimeout(r, 50))
