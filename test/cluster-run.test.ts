@@ -11,8 +11,11 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { deserialize } from "node:v8"
+import { Cause, Effect, Exit, Layer } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { Agent } from "../src/cluster/AgentEntity.ts"
 import type { AgentState } from "../src/cluster/agentState.ts"
+import { clientLayer } from "../src/cluster/layers.ts"
 import {
   cleanEnv,
   cli,
@@ -263,6 +266,28 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
       expect(fs.readFileSync(path.join(out, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
     }
   }, 400_000)
+
+  it("an agent whose program fails for good (its run's model is missing) fails its Run at once, typed, and is not restarted", async () => {
+    const before = runners.map((r) => r.output().match(/Defect in entity, restarting/g)?.length ?? 0)
+    const started = performance.now()
+    const exit = await Effect.runPromise(
+      Effect.gen(function*() {
+        const agents = yield* Agent.client
+        return yield* Effect.exit(agents(`no-such-unit.0.${Date.now()}`).Run({
+          unit: "no-such-unit", run: "no-such-run", attempt: 1, algorithm: "independent", seed: 0, agent: 0, agents: 1, tasks: [0]
+        }))
+      }).pipe(
+        Effect.timeout("60 seconds"),
+        Effect.provide(Layer.orDie(clientLayer({ db, clusterName: NAME, secret: Buffer.from(SECRET) })))
+      )
+    )
+    expect(performance.now() - started).toBeLessThan(30_000)
+    expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "AgentFailed", message: "no model of run no-such-run in distmt_models" })
+    // The runner says so once, and did not restart the entity to run it again.
+    for (let i = 0; i < 40 && !runners.some((r) => r.output().includes("failed, not to be run again")); i++) await new Promise((r) => setTimeout(r, 50))
+    expect(runners.some((r) => r.output().includes("failed, not to be run again"))).toBe(true)
+    expect(runners.map((r) => r.output().match(/Defect in entity, restarting/g)?.length ?? 0)).toEqual(before)
+  }, 120_000)
 
   it("a wrong secret is refused with one line and nothing is written", async () => {
     const out = path.join(cwd, "refused")

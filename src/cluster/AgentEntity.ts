@@ -24,6 +24,25 @@ import { Server } from "./ServerEntity.ts"
 const Whole = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 /**
+ * An agent's program failed in a way that running it again would repeat (a bug, a model that is
+ * not there): the run must stop and say why. Without it the cluster restarts the entity and runs
+ * the request again, for ever, and the submitting process waits without a word (measured: a `Run`
+ * whose model was missing, restarted 27 times in 40 s, its call never answered).
+ */
+export class AgentFailed extends Schema.TaggedError<AgentFailed>()("AgentFailed", {
+  message: Schema.String
+}) {}
+
+/**
+ * Whether a defect of an agent's program may go away if the program runs again: the database
+ * failed (`SqlError`, which the tables' reads and writes turn into defects), or the agent belongs
+ * to an attempt that was replaced (`Replaced`, its entity stops). These stay defects, for the
+ * cluster to restart the entity; any other defect is `AgentFailed`.
+ */
+export const transient = (defect: unknown): boolean =>
+  defect instanceof Replaced || (typeof defect === "object" && defect !== null && (defect as { _tag?: unknown })._tag === "SqlError")
+
+/**
  * Run one agent of a unit to its end. The reply is empty: the agent's results are its final
  * checkpoint, which the submitting process reads from PostgreSQL.
  */
@@ -40,7 +59,8 @@ export const RunAgent = Rpc.make("Run", {
     agents: Whole,
     /** The agent's true tasks in order: the run opens its instances; the agent's program never sees them. */
     tasks: Schema.Array(Whole)
-  }
+  },
+  error: AgentFailed
 })
 
 export const Agent = signedEntity("DistmtAgent", [RunAgent])
@@ -73,7 +93,18 @@ export const AgentLive = Agent.toLayer(
           // A failure to read the tables is a defect: the submitting process sends `Run` again.
           const ended = yield* Effect.raceFirst(Effect.orDie(runAgent(payload, servers)), Effect.andThen(whileCurrent(payload), Effect.never))
           yield* Effect.logInfo(ended)
-        }).pipe(Effect.annotateLogs("agent", address.entityId), Effect.provide(context))
+        }).pipe(
+          Effect.catchDefect((defect) =>
+            transient(defect)
+              ? Effect.die(defect)
+              : Effect.andThen(
+                Effect.logError("failed, not to be run again", defect),
+                Effect.fail(new AgentFailed({ message: defect instanceof Error ? defect.message : String(defect) }))
+              )
+          ),
+          Effect.annotateLogs("agent", address.entityId),
+          Effect.provide(context)
+        )
     })
   }),
   { maxIdleTime: "1 minute" }

@@ -104,8 +104,14 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, f
               // the request (not of this fiber, which an interruption from outside still stops): it
               // is sent again like any other failure. It once ended a whole run with exit code 130.
               Effect.catchCauseIf(Cause.hasInterruptsOnly, () => Effect.fail(new RunInterrupted())),
-              // A refused signature is final; anything else is a runner gone or a shard moving.
-              Effect.retry({ while: (e) => e._tag !== "AuthError", schedule: Schedule.spaced(RETRY_EVERY), times: RETRIES }),
+              // A refused signature or a failed agent is final; anything else is a runner gone or a
+              // shard moving.
+              Effect.retry({
+                while: (e) => e._tag !== "AuthError" && e._tag !== "AgentFailed",
+                schedule: Schedule.spaced(RETRY_EVERY),
+                times: RETRIES
+              }),
+              Effect.mapError((e) => e._tag === "AgentFailed" ? new Error(`agent ${agent} of ${unit} failed on its runner (its stack is in that runner's log): ${e.message}`) : e),
               Effect.orDie
             ),
           { concurrency: "unbounded", discard: true }
