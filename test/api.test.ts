@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
 import tiny from "./fixtures/tiny.spec.ts"
 import { decodeLossless } from "../src/api/codec.ts"
-import { run, runEffect, sweep, validate } from "../src/index.ts"
+import { Contexts, Env, Experiment, Lsvi, run, runEffect, sweep, validate } from "../src/index.ts"
 import { Effect } from "effect"
 import { valueWithoutWallClock } from "./folders.ts"
 
@@ -81,6 +81,30 @@ describe("validate and sweep", () => {
     expect(printed.status, printed.stderr).toBe(0)
     expect(printed.stdout).toContain(`${v.tasks} tasks (separation ${v.separation.toPrecision(4)} ≥ cSep ${v.cSep}), ${v.agents} agents, d = ${v.dim}`)
     expect([v.name, v.points]).toEqual(["tiny-fixture", 1])
+  })
+
+  it("validate checks the quick variant as run --quick runs it (as written), not only its sweep's points", async () => {
+    // E2's shape before its fix: ten tasks as written; the variant spaces them by 0.4 and sweeps
+    // two and four, so its points fit, but `run --quick` (no sweep) asks for ten that do not.
+    const e2 = (quickContexts: Record<string, number>) =>
+      Experiment.make({
+        name: "quick-as-written",
+        environment: Env.linearChain({ length: 2, horizon: 3 }),
+        contexts: Contexts.separated({ count: 10, lowest: 0.2, vary: "reward", within: [0, 1], bases: [{ goal: 1, slip: 0.1 }, { goal: 0, slip: 0.1 }] }),
+        agents: 2,
+        epsilon: 0.08,
+        cSep: 0.2,
+        delta: 0.05,
+        learner: Lsvi.ucb({ beta: 2 }),
+        sweep: { "contexts.count": [2, 4] },
+        quick: { contexts: quickContexts, cSep: 0.4, epsilon: 0.15, sweep: { "contexts.count": [2, 4] } }
+      })
+    const refused = await validate(e2({ lowest: 0.3 })).then(() => undefined, (e: unknown) => e)
+    expect(refused).toMatchObject({ _tag: "SpecError" })
+    const issues = (refused as { issues: ReadonlyArray<{ path: string; message: string }> }).issues
+    expect(issues.map((i) => [i.path, /\(in the quick variant, run --quick\)/.test(i.message)])).toEqual([["contexts", true]])
+    const fixed = await validate(e2({ lowest: 0.3, count: 4 }))
+    expect([fixed.points, fixed.quickPoints]).toEqual([2, 2])
   })
 
   it("sweep gives the numbers of distmt sweep's summary.json", async () => {

@@ -18,7 +18,7 @@ import { sequenced, VirtualTime } from "../src/run/VirtualTime.ts"
 import { compileDeep } from "../src/deep/distmt/compile.ts"
 import { compile } from "../src/spec/compile.ts"
 import { decode } from "../src/spec/schema.ts"
-import { Assignment, Contexts, Env, Experiment, Lsvi, Stopping } from "../src/index.ts"
+import { Assignment, Contexts, Env, Experiment, Lsvi, Stopping, validate } from "../src/index.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 
@@ -190,6 +190,15 @@ describe("shipped specs and examples", () => {
       // A games spec compiles for the deep stage (src/deep/distmt/compile.ts), the others for the linear one.
       const tasks = spec.environment._tag === "MinAtar" ? compileDeep(spec).tasks : (await Effect.runPromise(compile(spec, file))).tasks
       expect(tasks.length).toBeGreaterThan(0)
+    })
+  }
+
+  // `distmt run <spec> --quick` runs the variant as written (no sweep): it must compile too, not
+  // only the points of its sweep (E1's and E2's did not: ten tasks spaced by 0.4).
+  for (const file of files) {
+    it(`${file}: its quick variant as written validates (what run --quick runs)`, async () => {
+      const v = await validate(path.join(root, file))
+      expect(v.name.length).toBeGreaterThan(0)
     })
   }
 })

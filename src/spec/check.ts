@@ -87,9 +87,9 @@ export interface CheckRequestOptions {
   readonly sample?: SampleOptions
 }
 
-/** An issue found only in the quick variant says so. */
-const withQuickNote = (e: SpecError): SpecError =>
-  new SpecError({ source: e.source, issues: e.issues.map((i) => ({ ...i, message: `${i.message} (in the quick variant, sweep --quick)` })) })
+/** An issue found only in the quick variant says so, and which command meets it. */
+const withQuickNote = (command: "sweep --quick" | "run --quick") => (e: SpecError): SpecError =>
+  new SpecError({ source: e.source, issues: e.issues.map((i) => ({ ...i, message: `${i.message} (in the quick variant, ${command})` })) })
 
 /**
  * The spec as written is compiled when it runs as written (`run`, and `validate` checks what `run`
@@ -114,10 +114,12 @@ export const checkSpecWith = <E>(
     let quickPoints: number | undefined
     if (request.allVariants && (yield* hasQuick)) {
       const quick = yield* load(true)
-      const check = request.sweep && Object.keys(quick.sweep).length > 0
-        ? Effect.map(expandSweep(quick, source, expand), (ps) => ps.length)
-        : Effect.as(compile(quick, source), 1)
-      quickPoints = yield* check.pipe(Effect.mapError((e) => withQuickNote(e)))
+      // As written, as `run --quick` runs it (the sweep's fields stay those of the spec as written
+      // where the variant does not set them), then its sweep's points, as `sweep --quick` runs them.
+      yield* compile(quick, source).pipe(Effect.mapError(withQuickNote("run --quick")))
+      quickPoints = request.sweep && Object.keys(quick.sweep).length > 0
+        ? yield* Effect.map(expandSweep(quick, source, expand), (ps) => ps.length).pipe(Effect.mapError(withQuickNote("sweep --quick")))
+        : 1
     }
     mark(Step.idle)
     return {
