@@ -57,11 +57,11 @@ const follow = (unit: string, progress: ProgressSink) =>
 /**
  * Forgets what the database holds of `unit` (its server's tables, its kept replies, its agents'
  * checkpoints). Once the unit has finished: they only served to resume it, and a run with
- * experience sharing keeps a reply per exchange (430 MB after seven runs of the quick E6 spec). For a run
- * started over (`--fresh`), after `nextAttempt`: without this, the same spec in the same folder is
- * the same run (clusterRunKey), and its agents would resume from the old checkpoints; the server
- * and agents of the older attempt, if still running, can write nothing more (their writes check the
- * attempt under its row's lock). The attempt itself is kept, so that attempts only grow.
+ * experience sharing keeps a reply per exchange (430 MB after seven runs of the quick E6 spec).
+ * For a run started over (`--fresh`), after `nextAttempt`: without this, the same spec in the same
+ * folder is the same run (clusterRunKey), and its agents would resume from the old checkpoints;
+ * the server and agents of the older attempt, if still running, can write nothing more (their
+ * writes check the attempt under its row's lock). The attempt itself is kept: attempts only grow.
  */
 export const forgetUnit = (unit: string) =>
   Effect.gen(function*() {
@@ -111,7 +111,11 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, f
                 schedule: Schedule.spaced(RETRY_EVERY),
                 times: RETRIES
               }),
-              Effect.mapError((e) => e._tag === "AgentFailed" ? new Error(`agent ${agent} of ${unit} failed on its runner (its stack is in that runner's log): ${e.message}`) : e),
+              Effect.mapError((e) =>
+                e._tag === "AgentFailed"
+                  ? new Error(`agent ${agent} of ${unit} failed on its runner (its stack is in that runner's log): ${e.message}`)
+                  : e
+              ),
               Effect.orDie
             ),
           { concurrency: "unbounded", discard: true }
