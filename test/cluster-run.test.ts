@@ -40,6 +40,13 @@ const expectSameSummaries = (local: string, remote: string) => {
   }
 }
 
+/** The files of the two folders are byte for byte the same. */
+const expectSameFiles = (local: string, remote: string, files: ReadonlyArray<string>) => {
+  for (const file of files) {
+    expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
+  }
+}
+
 const mode = clusterTestsMode()
 if (mode === "skip") console.warn("cluster-run tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
 
@@ -98,13 +105,21 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expect(b.status, b.stdout + b.stderr).toBe(0)
     // A finished unit leaves nothing in the database but its attempt: its results are in the folder.
     expect(await rows()).toEqual(before)
-    for (const file of ["results.csv", "policies.json", "model.json"]) {
-      expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
-    }
+    expectSameFiles(local, remote, ["results.csv", "policies.json", "model.json"])
     expectSameSummaries(local, remote)
     // The servers ran on the runners, not here: their decisions are in the tables.
     expect(runners.some((r) => r.output().includes("REFUSED"))).toBe(false)
   }, 400_000)
+
+  /** The folder of `spec` run in this process (the reference), run now unless an earlier test did. */
+  const inProcess = async (spec: string, name: string) => {
+    const local = path.join(cwd, name)
+    if (!fs.existsSync(path.join(local, "results.csv"))) {
+      const a = await cli(["run", spec, "--out", local], { cwd, env, timeoutMs: 240_000 })
+      expect(a.status, a.stderr).toBe(0)
+    }
+    return local
+  }
 
   /**
    * Runs `spec` in process and on the cluster; during the cluster run, once an agent of DistMT-LSVI
@@ -113,10 +128,8 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
    */
   const killAgentHost = async (name: string, inside: (s: AgentState) => boolean, resumed: RegExp) => {
     const spec = path.join(root, "test", "fixtures", `${name}.spec.ts`)
-    const local = path.join(cwd, `${name}-local`)
+    const local = await inProcess(spec, `${name}-local`)
     const remote = path.join(cwd, `${name}-cluster`)
-    const a = await cli(["run", spec, "--out", local], { cwd, env, timeoutMs: 240_000 })
-    expect(a.status, a.stderr).toBe(0)
     const run = cli(["run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env, timeoutMs: 300_000 })
     let host: Runner | undefined
     for (let i = 0; i < 2400 && host === undefined; i++) {
@@ -138,9 +151,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expect(b.status, b.stdout + b.stderr).toBe(0)
     // Its agents went on elsewhere, from their checkpoints.
     expect(runners.filter((r) => r !== host).map((r) => r.output()).join("\n")).toMatch(resumed)
-    for (const file of ["results.csv", "policies.json", "curves.csv"]) {
-      expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
-    }
+    expectSameFiles(local, remote, ["results.csv", "policies.json", "curves.csv"])
     expectSameSummaries(local, remote)
   }
 
@@ -181,9 +192,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     // Taken over: another runner started the same server, from the tables.
     const survivors = runners.filter((r) => r !== host)
     expect(survivors.some((r) => started.test(r.output()))).toBe(true)
-    for (const file of ["results.csv", "policies.json"]) {
-      expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
-    }
+    expectSameFiles(local, remote, ["results.csv", "policies.json"])
   }, 600_000)
 
   /**
@@ -208,11 +217,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
 
   it("the submitting process killed mid-run, the same command given again: the run resumes, the same files", async () => {
     const spec = path.join(root, "test", "fixtures", "cluster-long.spec.ts")
-    const local = path.join(cwd, "long-local")
-    if (!fs.existsSync(path.join(local, "results.csv"))) {
-      const a = await cli(["run", spec, "--out", local], { cwd, env, timeoutMs: 240_000 })
-      expect(a.status, a.stderr).toBe(0)
-    }
+    const local = await inProcess(spec, "long-local")
     const out = path.join(cwd, "resumed")
     const args = ["run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
     // Servers started so far (by the runners still alive), to tell this run's from earlier tests'.
@@ -236,17 +241,11 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     const logs = runners.map((r) => r.output()).join("\n")
     const again2 = (what: string) => logs.match(new RegExp(`${what} \\{ agent: 'cluster-long-\\S+-distmt-1\\.\\d+\\.2'`, "g"))?.length ?? 0
     expect(again2("resumed from its checkpoint[^\\n]*") + again2("already finished")).toBeGreaterThan(0)
-    for (const file of ["results.csv", "policies.json"]) {
-      expect(fs.readFileSync(path.join(out, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
-    }
+    expectSameFiles(local, out, ["results.csv", "policies.json"])
   }, 600_000)
 
   it("--fresh in a folder whose cluster run was killed starts its units over: no agent resumes an old checkpoint, the same files", async () => {
-    const local = path.join(cwd, "local")
-    if (!fs.existsSync(path.join(local, "results.csv"))) {
-      const a = await cli(["run", SPEC, "--out", local], { cwd, env, timeoutMs: 120_000 })
-      expect(a.status, a.stderr).toBe(0)
-    }
+    const local = await inProcess(SPEC, "local")
     const out = path.join(cwd, "fresh")
     const args = ["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
     await submitAndKill(args, "cluster-fixture-%")
@@ -262,9 +261,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expect(lines("started") - before.started).toBe(8)
     expect(lines("resumed from its checkpoint[^\\n]*") - before.resumed).toBe(0)
     expect(lines("already finished") - before.finished).toBe(0)
-    for (const file of ["results.csv", "policies.json"]) {
-      expect(fs.readFileSync(path.join(out, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
-    }
+    expectSameFiles(local, out, ["results.csv", "policies.json"])
   }, 400_000)
 
   it("an agent whose program fails for good (its run's model is missing) fails its Run at once, typed, and is not restarted", async () => {

@@ -17,7 +17,7 @@ import { instanceCurve } from "../run/curves.ts"
 import { agentConfig, type Algorithm, type AlgorithmRun, assemble, lsviConfig, type ProgressSink, startUnit } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
 import { Agent, agentId } from "./AgentEntity.ts"
-import { type AgentModel, type AgentState, loadStates, migrateAgents, replay, saveModel, standing } from "./agentState.ts"
+import { type AgentModel, type AgentState, loadStates, replay, saveModel, standing } from "./agentState.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
 /** What the agents of a compiled spec learn on (no ground truth). */
@@ -62,11 +62,12 @@ const follow = (unit: string, progress: ProgressSink) =>
  * folder is the same run (clusterRunKey), and its agents would resume from the old checkpoints;
  * the server and agents of the older attempt, if still running, can write nothing more (their
  * writes check the attempt under its row's lock). The attempt itself is kept: attempts only grow.
+ * The tables exist by then: `clusterUnits` saved the model (`saveModel` creates distmt_agents)
+ * and took the attempt (`nextAttempt` creates the server's tables).
  */
 export const forgetUnit = (unit: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
-    yield* migrateAgents
     yield* sql.withTransaction(Effect.gen(function*() {
       for (const table of ["distmt_tasks", "distmt_pool", "distmt_traffic", "distmt_replies", "distmt_done"]) {
         yield* sql`DELETE FROM ${sql(table)} WHERE run = ${unit}`
