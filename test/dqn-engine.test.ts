@@ -226,6 +226,46 @@ describe("the engine's parts", () => {
     }
   })
 
+  it("adam sets each lane of a moment below the smallest normal float32 to +0, the other lanes untouched", () => {
+    // WebAssembly has no flush-to-zero mode, and subnormal moments make x86 very slow: the kernel
+    // flushes them itself. Lanes chosen so that each moment is flushed or kept on its own: m tiny
+    // beside v normal and the reverse, one of each just above the threshold, a negative one
+    // (flushed to +0, not −0), and four ordinary lanes with a gradient.
+    const TINY = 1.1754944e-38
+    const m0 = [1e-3, 1e-38, 2e-38, -1e-38, 0.2, -0.1, 0.05, 1e-3]
+    const v0 = [1e-38, 1e-3, 1.2e-38, 1e-3, 0.3, 0.01, 1e-4, 2e-38]
+    const g0 = [0, 0, 0, 0, 0.5, -0.25, 1e-3, 0]
+    const [b1, nb1, b2, nb2] = [0.9, 0.1, 0.999, 0.001].map(Math.fround)
+    const f = Math.fround
+    const flushed = (x: number) => (Math.abs(x) < TINY ? 0 : x)
+    for (const bytes of [stepWasmBytes(), stepWasmPlainBytes()]) {
+      if (!WebAssembly.validate(bytes)) continue
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 })
+      const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as DqnKernels
+      const a = new Float32Array(memory.buffer)
+      const w = 0, g = 8, m = 16, v = 24
+      a.set([1, 1, 1, 1, 1, 1, 1, 1], w)
+      a.set(g0, g)
+      a.set(m0, m)
+      a.set(v0, v)
+      const [gs, ms, vs] = [a.slice(g, g + 8), a.slice(m, m + 8), a.slice(v, v + 8)]
+      k.adam(w * 4, g * 4, m * 4, v * 4, 8, b1, nb1, b2, nb2, 2.5e-4, 1.2, 1e-8, 0, 0, 0)
+      for (let j = 0; j < 8; j++) {
+        const mj = flushed(f(f(b1 * ms[j]) + f(nb1 * gs[j])))
+        const vj = flushed(f(f(b2 * vs[j]) + f(nb2 * f(gs[j] * gs[j]))))
+        expect(Object.is(a[m + j], mj), `m lane ${j}: ${a[m + j]} against ${mj}`).toBe(true)
+        expect(Object.is(a[v + j], vj), `v lane ${j}: ${a[v + j]} against ${vj}`).toBe(true)
+      }
+      // the lanes the test means to flush are flushed, and the near ones kept
+      expect([a[m + 1], a[m + 3], a[v + 0]]).toEqual([0, 0, 0])
+      expect(Object.is(a[m + 3], 0)).toBe(true)
+      expect(a[m + 2]).toBeGreaterThanOrEqual(TINY)
+      expect(a[v + 2]).toBeGreaterThanOrEqual(TINY)
+      // a weight whose first moment is now +0 does not move
+      expect(a[w + 1]).toBe(1)
+    }
+  })
+
   it("convForward writes each observation's 3×3 patches, batch after batch (earlier entries cleared)", () => {
     // The definition, entry by entry, on batches of rising and falling density so that a later
     // batch has fewer lit cells than the one before; the target network's pass (patches 0) writes none.

@@ -52,14 +52,6 @@
         (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
         (br $kynext))))
 
-  ;; out[0..3] = ReLU(col), and unless maskDelta = 0, out + maskDelta (the same place in the mask)
-  ;; 1 where col > 0, else 0 (convForward).
-  (func $reluColumn (param $out i32) (param $maskDelta i32) (param $col v128)
-    (v128.store (local.get $out) (f32x4.pmax (v128.const f32x4 0 0 0 0) (local.get $col)))
-    (if (local.get $maskDelta)
-      (then (v128.store (i32.add (local.get $out) (local.get $maskDelta))
-        (v128.and (f32x4.gt (local.get $col) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))))))
-
   ;; The convolution's output for a batch, from the observations' non-zero entries:
   ;; h1[b, k, p] = ReLU(b1[k] + Σ_{c,ky,kx} w1[k, c, ky, kx] · obs[b, c, oy + ky, ox + kx]),
   ;; p = oy·8 + ox, for n observations obs [n, C, 10, 10] into h1 [n, K, 8, 8] (channel-major, the
@@ -82,7 +74,7 @@
     (param $patches i32)
     (local $K4 i32) (local $rowBytes i32) (local $z i32) (local $t i32) (local $k i32) (local $b i32)
     (local $i i32) (local $r i32) (local $v f32) (local $zr i32) (local $wr i32) (local $end i32) (local $p i32) (local $out i32)
-    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $col v128)
     (local $maskDelta i32) (local $patchBytes i32) (local $patch i32)
     (local.set $patchBytes (i32.mul (local.get $C) (i32.const 36)))
     (if (local.get $patches)
@@ -180,18 +172,36 @@
                 (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
                 (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
                 (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
-                ;; channel k + r at positions p .. p + 3
                 (local.set $out (i32.add (local.get $h1) (i32.shl (i32.add (i32.shl (local.get $k) (i32.const 6)) (local.get $p)) (i32.const 2))))
-                (call $reluColumn (local.get $out) (local.get $maskDelta) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+                ;; ReLU of channel k + r at positions p .. p + 3, and unless maskDelta = 0 the mask, 1
+                ;; where the column is > 0, else 0 (written out four times: as a function, whose column
+                ;; V8 passed through memory, this part took longer than the convolution's sums)
+                (local.set $col (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+                (v128.store (local.get $out) (f32x4.pmax (v128.const f32x4 0 0 0 0) (local.get $col)))
+                (if (local.get $maskDelta)
+                  (then (v128.store (i32.add (local.get $out) (local.get $maskDelta))
+                    (v128.and (f32x4.gt (local.get $col) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))))
                 (if (i32.lt_u (i32.add (local.get $k) (i32.const 1)) (local.get $K))
-                  (then (call $reluColumn (i32.add (local.get $out) (i32.const 256)) (local.get $maskDelta)
-                    (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))))
+                  (then
+                    (local.set $col (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+                    (v128.store offset=256 (local.get $out) (f32x4.pmax (v128.const f32x4 0 0 0 0) (local.get $col)))
+                    (if (local.get $maskDelta)
+                      (then (v128.store offset=256 (i32.add (local.get $out) (local.get $maskDelta))
+                        (v128.and (f32x4.gt (local.get $col) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))))))
                 (if (i32.lt_u (i32.add (local.get $k) (i32.const 2)) (local.get $K))
-                  (then (call $reluColumn (i32.add (local.get $out) (i32.const 512)) (local.get $maskDelta)
-                    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))))
+                  (then
+                    (local.set $col (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+                    (v128.store offset=512 (local.get $out) (f32x4.pmax (v128.const f32x4 0 0 0 0) (local.get $col)))
+                    (if (local.get $maskDelta)
+                      (then (v128.store offset=512 (i32.add (local.get $out) (local.get $maskDelta))
+                        (v128.and (f32x4.gt (local.get $col) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))))))
                 (if (i32.lt_u (i32.add (local.get $k) (i32.const 3)) (local.get $K))
-                  (then (call $reluColumn (i32.add (local.get $out) (i32.const 768)) (local.get $maskDelta)
-                    (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))))
+                  (then
+                    (local.set $col (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+                    (v128.store offset=768 (local.get $out) (f32x4.pmax (v128.const f32x4 0 0 0 0) (local.get $col)))
+                    (if (local.get $maskDelta)
+                      (then (v128.store offset=768 (i32.add (local.get $out) (local.get $maskDelta))
+                        (v128.and (f32x4.gt (local.get $col) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)))))))
                 (local.set $p (i32.add (local.get $p) (i32.const 4)))
                 (br $pnext)))
             (local.set $k (i32.add (local.get $k) (i32.const 4)))
