@@ -31,7 +31,9 @@ const small = { hidden: 32, convChannels: 8 }
 describe("replay buffer", () => {
   it("keeps the last `capacity` transitions and samples only those", () => {
     const r = new Replay(3, 2)
-    for (let k = 0; k < 5; k++) r.add({ obs: Float32Array.of(k % 2, 1), action: k, reward: k, done: k === 4, nextObs: Float32Array.of(1, 0) })
+    for (let k = 0; k < 5; k++) {
+      r.add({ obs: Float32Array.of(k % 2, 1), action: k, reward: k, done: k === 4, nextObs: Float32Array.of((k + 1) % 2, 0) })
+    }
     expect(r.size).toBe(3)
     const b = makeBatch(64, 2)
     r.sample(Rng.make(1), 0.9, b)
@@ -40,7 +42,9 @@ describe("replay buffer", () => {
     for (let i = 0; i < 64; i++) {
       expect(b.actions[i]).toBe(b.rewards[i])
       expect(b.discount[i]).toBeCloseTo(b.rewards[i] === 4 ? 0 : 0.9, 6) // the last one ended its episode
-      expect(b.obs[2 * i]).toBe(b.rewards[i] % 2)
+      // each observation and next observation is its own transition's, entry by entry
+      expect([b.obs[2 * i], b.obs[2 * i + 1]]).toEqual([b.rewards[i] % 2, 1])
+      expect([b.nextObs[2 * i], b.nextObs[2 * i + 1]]).toEqual([(b.rewards[i] + 1) % 2, 0])
     }
     r.clear()
     expect(r.size).toBe(0)
