@@ -174,8 +174,8 @@
                 (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
                 (local.set $out (i32.add (local.get $h1) (i32.shl (i32.add (i32.shl (local.get $k) (i32.const 6)) (local.get $p)) (i32.const 2))))
                 ;; ReLU of channel k + r at positions p .. p + 3, and unless maskDelta = 0 the mask, 1
-                ;; where the column is > 0, else 0 (written out four times: as a function, whose column
-                ;; V8 passed through memory, this part took longer than the convolution's sums)
+                ;; where the column is > 0, else 0. Written out four times: as a function, which V8
+                ;; called with the column passed through memory, a step's two passes took 2× as long.
                 (local.set $col (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
                 (v128.store (local.get $out) (f32x4.pmax (v128.const f32x4 0 0 0 0) (local.get $col)))
                 (if (local.get $maskDelta)
