@@ -105,6 +105,7 @@ export class LsviIncremental implements LsviLearner {
       wL: a.alloc(H * dp),
       rhs: a.alloc(dp),
       rhsLow: a.alloc(dp),
+      ring: a.alloc(128),
       zero: a.alloc(1),
       U: a.alloc(d * ((d + 7) & ~7)),
       wUpper: this.wUpper,

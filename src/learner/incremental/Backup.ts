@@ -34,6 +34,7 @@ export interface Core {
   readonly wL: number // H × dp
   readonly rhs: number // dp
   readonly rhsLow: number // dp
+  readonly ring: number // 128: scratch of the step kernel's phase 1 (lsvi.wat, $rowsQuad)
   readonly zero: number // one float64 0: the c of a "change" that changes nothing
   readonly U: number // d × d8: Rᵀ for the forms kernel, R = L⁻¹, Λ = LLᵀ (d8 = d rounded up to 8)
   /** w̄_h and w̲_h at h·d, as of the last backup. */
@@ -99,7 +100,7 @@ const stepChunk = (c: Core, h: number, ch: Chunk, fresh: number, u: number, cc: 
   const wl = c.wL + (h + 1) * dp * 8
   const twin = c.twin ? 1 : 0
   const args = [ch.next, ch.q, ch.phi, ch.count, fresh, A, d, dp, w, wl, c.B[h + 1], u, cc, m, beta, H - h - 1, twin,
-    c.rhs, c.rhsLow, c.store.val] as const
+    c.rhs, c.rhsLow, c.store.val, c.ring] as const
   if (c.simd !== undefined) c.simd.step(...args)
   else stepJs(c.store.arena.f64, ...args)
 }

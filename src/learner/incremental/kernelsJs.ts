@@ -27,7 +27,8 @@ export const stepJs = (
   twin: number,
   rhs: number,
   rhsl: number,
-  _val: number // scratch of the WebAssembly kernel's phases; this one-pass statement needs none
+  _val: number, // scratch of the WebAssembly kernel's phases; this one-pass statement needs none
+  _ring: number // likewise
 ): void => {
   let row = next >> 3
   let qi = q >> 3

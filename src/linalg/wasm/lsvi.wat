@@ -166,23 +166,49 @@
           (i32.const 0) (local.get $u) (local.get $c) (i32.const 1) (local.get $w) (local.get $beta) (local.get $cap)
           (local.get $val)))))
 
-  ;; Phase 1 of a step, the common case of exactly one pending change (one episode per backup), four
-  ;; rows at a time: one sweep of rows r..r+3 gives x_rᵀu and w̄ᵀx_r for the four rows (u and w̄ are
-  ;; loaded once for all four, with fused multiply-adds), and the form update, √, bonus and cap run
-  ;; two rows per SIMD register. pmin/pmax are the plain comparisons b < a ? b : a, a < b ? b : a:
-  ;; the same numbers as min/max here, where nothing is NaN. Up to three last rows go to $rowsPair.
-  (func $rowsQuad (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
-    (param $u i32) (param $c i32) (param $w i32) (param $beta f64) (param $cap f64) (param $val i32)
-    (local $r i32) (local $k i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $rowBytes i32) (local $end2 i32)
-    (local $su0 v128) (local $su1 v128) (local $su2 v128) (local $su3 v128)
-    (local $sw0 v128) (local $sw1 v128) (local $sw2 v128) (local $sw3 v128)
-    (local $xa v128) (local $uv v128) (local $wv v128) (local $S v128) (local $M v128) (local $Q v128)
-    (local $cv v128) (local $bv v128) (local $capv v128)
-    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
-    (local.set $end2 (i32.and (local.get $rowBytes) (i32.const -32)))
+  ;; The second half of phase 1 for the rows whose S = x_rᵀu and M = w̄ᵀx_r $rowsQuad left in its
+  ;; ring, two rows per entry (S of rows r, r+1, then M of the same rows): the form update, √, bonus
+  ;; and cap, two rows per SIMD register, written to q and val (the same expressions as $rowsPair).
+  (func $finish (param $sm i32) (param $end i32) (param $q i32) (param $val i32) (param $c i32)
+    (param $beta f64) (param $cap f64)
+    (local $cv v128) (local $bv v128) (local $capv v128) (local $S v128) (local $Q v128)
     (local.set $cv (v128.load64_splat (local.get $c)))
     (local.set $bv (f64x2.splat (local.get $beta)))
     (local.set $capv (f64x2.splat (local.get $cap)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $sm) (local.get $end)))
+        (local.set $S (v128.load (local.get $sm)))
+        (local.set $Q (f64x2.sub (v128.load (local.get $q))
+          (f64x2.mul (local.get $cv) (f64x2.mul (local.get $S) (local.get $S)))))
+        (v128.store (local.get $q) (local.get $Q))
+        (v128.store (local.get $val) (f64x2.pmin
+          (f64x2.add (v128.load offset=16 (local.get $sm))
+            (f64x2.mul (local.get $bv) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
+          (local.get $capv)))
+        (local.set $sm (i32.add (local.get $sm) (i32.const 32)))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $val (i32.add (local.get $val) (i32.const 16)))
+        (br $next))))
+
+  ;; Phase 1 of a step, the common case of exactly one pending change (one episode per backup), four
+  ;; rows at a time: one sweep of rows r..r+3 gives x_rᵀu and w̄ᵀx_r for the four rows (u and w̄ are
+  ;; loaded once for all four, with fused multiply-adds). The sweeps store nothing but these sums,
+  ;; into a ring of 16 groups (1 KiB, `ring`) that stays in the first-level cache; every 64 rows,
+  ;; $finish turns them into forms and values. Stores into q and val inside the sweeps, which miss the
+  ;; first-level cache, kept the loop from running while the rows came from memory: phase 1 took the
+  ;; time of its arithmetic plus that of the read, 1.4× what it takes this way (docs/performance.md).
+  ;; Up to three last rows go to $rowsPair.
+  (func $rowsQuad (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
+    (param $u i32) (param $c i32) (param $w i32) (param $beta f64) (param $cap f64) (param $val i32) (param $ring i32)
+    (local $sm i32) (local $ringEnd i32) (local $r i32) (local $k i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $rowBytes i32) (local $end2 i32)
+    (local $su0 v128) (local $su1 v128) (local $su2 v128) (local $su3 v128)
+    (local $sw0 v128) (local $sw1 v128) (local $sw2 v128) (local $sw3 v128)
+    (local $xa v128) (local $uv v128) (local $wv v128)
+    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (local.set $end2 (i32.and (local.get $rowBytes) (i32.const -32)))
+    (local.set $sm (local.get $ring))
+    (local.set $ringEnd (i32.add (local.get $ring) (i32.const 1024)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (i32.add (local.get $r) (i32.const 3)) (local.get $n)))
@@ -243,39 +269,35 @@
             (local.set $xa (v128.load (i32.add (local.get $x3) (local.get $k))))
             (local.set $su3 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su3)))
             (local.set $sw3 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw3)))))
-        ;; rows r, r+1: S = (x_rᵀu, x_{r+1}ᵀu), M = (w̄ᵀx_r, w̄ᵀx_{r+1}), lane sums of the accumulators
-        (local.set $S (f64x2.add
+        ;; (S, M) of rows r, r+1, then of r+2, r+3: lane sums of the accumulators
+        (v128.store (local.get $sm) (f64x2.add
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $su0) (local.get $su1))
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $su0) (local.get $su1))))
-        (local.set $M (f64x2.add
+        (v128.store offset=16 (local.get $sm) (f64x2.add
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $sw0) (local.get $sw1))
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $sw0) (local.get $sw1))))
-        (local.set $Q (f64x2.sub (v128.load (local.get $q))
-          (f64x2.mul (local.get $cv) (f64x2.mul (local.get $S) (local.get $S)))))
-        (v128.store (local.get $q) (local.get $Q))
-        (v128.store (local.get $val) (f64x2.pmin
-          (f64x2.add (local.get $M)
-            (f64x2.mul (local.get $bv) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
-          (local.get $capv)))
-        ;; rows r+2, r+3
-        (local.set $S (f64x2.add
+        (v128.store offset=32 (local.get $sm) (f64x2.add
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $su2) (local.get $su3))
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $su2) (local.get $su3))))
-        (local.set $M (f64x2.add
+        (v128.store offset=48 (local.get $sm) (f64x2.add
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $sw2) (local.get $sw3))
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $sw2) (local.get $sw3))))
-        (local.set $Q (f64x2.sub (v128.load offset=16 (local.get $q))
-          (f64x2.mul (local.get $cv) (f64x2.mul (local.get $S) (local.get $S)))))
-        (v128.store offset=16 (local.get $q) (local.get $Q))
-        (v128.store offset=16 (local.get $val) (f64x2.pmin
-          (f64x2.add (local.get $M)
-            (f64x2.mul (local.get $bv) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
-          (local.get $capv)))
+        (local.set $sm (i32.add (local.get $sm) (i32.const 64)))
+        (if (i32.eq (local.get $sm) (local.get $ringEnd))
+          (then
+            (call $finish (local.get $ring) (local.get $sm) (local.get $q) (local.get $val) (local.get $c)
+              (local.get $beta) (local.get $cap))
+            (local.set $q (i32.add (local.get $q) (i32.const 512)))
+            (local.set $val (i32.add (local.get $val) (i32.const 512)))
+            (local.set $sm (local.get $ring))))
         (local.set $x (i32.add (local.get $x3) (local.get $rowBytes)))
-        (local.set $q (i32.add (local.get $q) (i32.const 32)))
-        (local.set $val (i32.add (local.get $val) (i32.const 32)))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
         (br $next)))
+    ;; the groups of the last, partial ring (each 64 bytes of it is four rows, 32 bytes of q and val)
+    (call $finish (local.get $ring) (local.get $sm) (local.get $q) (local.get $val) (local.get $c)
+      (local.get $beta) (local.get $cap))
+    (local.set $q (i32.add (local.get $q) (i32.shr_u (i32.sub (local.get $sm) (local.get $ring)) (i32.const 1))))
+    (local.set $val (i32.add (local.get $val) (i32.shr_u (i32.sub (local.get $sm) (local.get $ring)) (i32.const 1))))
     (if (i32.lt_u (local.get $r) (local.get $n))
       (then
         (call $rowsPair (local.get $x) (local.get $q) (i32.sub (local.get $n) (local.get $r)) (local.get $d) (local.get $dp)
@@ -317,6 +339,7 @@
   ;;   q     n·A:      φᵀ Λ_{h+1}⁻¹ φ of those rows, kept up to date here
   ;;   phi   n rows:   φ_h^τ = φ(s_h^τ, a_h^τ)
   ;;   val   n·A + n:  scratch: Q̄ of each row, then V̄ and V̲ of each transition
+  ;;   ring  128:      scratch of phase 1 ($rowsQuad), 16-byte aligned
   ;;
   ;; Phase 1: the rows of transitions τ < fresh0 have their forms brought up to date by the m
   ;; pending changes of Λ_{h+1}; the rows of τ ≥ fresh0 (new since the last backup) get them from
@@ -328,7 +351,7 @@
     (param $next i32) (param $q i32) (param $phi i32) (param $n i32) (param $fresh0 i32)
     (param $A i32) (param $d i32) (param $dp i32)
     (param $w i32) (param $wl i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
-    (param $beta f64) (param $cap f64) (param $twin i32) (param $rhs i32) (param $rhsl i32) (param $val i32)
+    (param $beta f64) (param $cap f64) (param $twin i32) (param $rhs i32) (param $rhsl i32) (param $val i32) (param $ring i32)
     (local $t i32) (local $a i32) (local $old i32) (local $rowBytes i32) (local $o i32) (local $v f64) (local $best f64)
     (local $bestA i32) (local $row i32) (local $low i32) (local $vm v128)
     (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
@@ -337,7 +360,7 @@
     (if (i32.eq (local.get $m) (i32.const 1))
       (then
         (call $rowsQuad (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
-          (local.get $u) (local.get $c) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val)))
+          (local.get $u) (local.get $c) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val) (local.get $ring)))
       (else
         (call $rows (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp) (i32.const 0)
           (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta) (local.get $cap)

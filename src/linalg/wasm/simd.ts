@@ -30,7 +30,8 @@ export interface SimdKernels {
     twin: number,
     rhs: number,
     rhsl: number,
-    val: number
+    val: number,
+    ring: number
   ) => void
   /** L += Σ φφᵀ over n rows, upper part (rows i, i+1 from column i rounded down to 8; the caller mirrors it). */
   readonly gram: (phi: number, n: number, d: number, dp: number, L: number) => void
