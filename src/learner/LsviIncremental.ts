@@ -105,7 +105,7 @@ export class LsviIncremental implements LsviLearner {
       wL: a.alloc(H * dp),
       rhs: a.alloc(dp),
       rhsLow: a.alloc(dp),
-      ring: a.alloc(128),
+      tmp: a.alloc(Math.max(128, 2 * dp)),
       zero: a.alloc(1),
       U: a.alloc(d * ((d + 7) & ~7)),
       wUpper: this.wUpper,
@@ -331,9 +331,9 @@ export class LsviIncremental implements LsviLearner {
   }
 
   /**
-   * The stored data of step h, chunk by chunk, as copies-free views (valid until the next
-   * `addTransition*`, which may grow the memory): φ (count × d), r (count), and at h < H − 1 the
-   * next-state rows (count × A × d). Used to dump the data set (`distmt bench lsvi --dump`).
+   * The stored data of step h, chunk by chunk: copies of φ (count × d) and, at h < H − 1, of the
+   * next-state rows (count × A × d); r (count) as a view, valid until the next `addTransition*`,
+   * which may grow the memory. Used to dump the data set (`distmt bench lsvi --dump`).
    */
   storedChunks(h: number): Generator<{ readonly phi: Float64Array; readonly reward: Float64Array; readonly next: Float64Array | undefined }> {
     return this.core.store.storedChunks(h)

@@ -34,7 +34,7 @@ export interface Core {
   readonly wL: number // H × dp
   readonly rhs: number // dp
   readonly rhsLow: number // dp
-  readonly ring: number // 128: scratch of the step kernel's phase 1 (lsvi.wat, $rowsQuad)
+  readonly tmp: number // max(128, 2·dp): scratch of the kernels (lsvi.wat: the ring of $rowsQuad, gathered rows)
   readonly zero: number // one float64 0: the c of a "change" that changes nothing
   readonly U: number // d × d8: Rᵀ for the forms kernel, R = L⁻¹, Λ = LLᵀ (d8 = d rounded up to 8)
   /** w̄_h and w̲_h at h·d, as of the last backup. */
@@ -76,7 +76,7 @@ const inverse = (c: Core, h: number): void => {
 /** q = ‖R φ‖² for every next-state row of one chunk of step h − 1, with U = Rᵀ of step h. */
 const formsOf = (c: Core, ch: Chunk): void => {
   const { actions: A, dim: d } = c.config
-  if (c.simd !== undefined) c.simd.forms(ch.next, ch.count * A, d, c.dp, c.U, ch.q)
+  if (c.simd !== undefined) c.simd.forms(ch.next, ch.count * A, d, c.dp, c.U, ch.q, c.tmp)
   else formsJs(c.store.arena.f64, ch.next, ch.count * A, d, c.dp, c.U, ch.q)
 }
 
@@ -100,7 +100,7 @@ const stepChunk = (c: Core, h: number, ch: Chunk, fresh: number, u: number, cc: 
   const wl = c.wL + (h + 1) * dp * 8
   const twin = c.twin ? 1 : 0
   const args = [ch.next, ch.q, ch.phi, ch.count, fresh, A, d, dp, w, wl, c.B[h + 1], u, cc, m, beta, H - h - 1, twin,
-    c.rhs, c.rhsLow, c.store.val, c.ring] as const
+    c.rhs, c.rhsLow, c.store.val, c.tmp] as const
   if (c.simd !== undefined) c.simd.step(...args)
   else stepJs(c.store.arena.f64, ...args)
 }

@@ -6,14 +6,29 @@
  *
  * A chunk of step h holds, for up to `capacity` transitions τ, in this order (the order the step
  * kernel reads them, so one chunk is one stream): the next-state rows φ(s_{h+1}^τ, a) for every a
- * (A rows of dp), their kept forms q = φᵀΛ_{h+1}⁻¹φ (A values), φ_h^τ (dp) and r_h^τ. A feature
- * row has d entries stored with stride dp = d rounded up to even; the padding entry is 0.
- * Chunks grow by an eighth of what the step already stores, so the slack is at most 1/8.
+ * (A rows per transition, row τ·A + a), their kept forms q = φᵀΛ_{h+1}⁻¹φ (A values), φ_h^τ (dp)
+ * and r_h^τ. A feature row has d entries stored with stride dp = d rounded up to even; the padding
+ * entry is 0. Chunks grow by an eighth of what the step already stores, so the slack is at most 1/8.
+ *
+ * The next-state rows are in panels of four rows (`panelIndex`): entries i, i+1 (i even) of the four
+ * rows 4P … 4P + 3 lie side by side, so that the step kernel's sweep of four rows at once reads
+ * memory in order (docs/performance.md). The φ_h rows are plain rows of dp.
  */
 import type { SimdKernels } from "../../linalg/wasm/simd.ts"
 
 const PAGE = 65536
 const MIN_CHUNK = 32
+
+/**
+ * Where entry i of next-state row r lies in its chunk's panels, in float64 values from the chunk's
+ * `next`: panel P = ⌊r/4⌋ holds 4·dp values, pair ⌊i/2⌋ of the panel holds 8 (two of each of its
+ * four rows), and row r mod 4 has the two values at 2·(r mod 4) in it.
+ */
+export const panelIndex = (dp: number, r: number, i: number): number =>
+  (r >> 2) * 4 * dp + (i >> 1) * 8 + (r & 3) * 2 + (i & 1)
+
+/** The float64 values that n next-state rows take in panels (a last, partial panel counts whole). */
+export const panelValues = (dp: number, n: number): number => ((n + 3) >> 2) * 4 * dp
 
 /** A bump allocator over a growable WebAssembly memory; offsets are bytes, 16-byte aligned. */
 export class Arena {
@@ -79,7 +94,7 @@ export class Store {
     const last = h + 1 >= H
     const a = this.arena
     // In the order the step kernel reads them: the next-state rows, their forms, then φ_h (one stream).
-    const next = last ? 0 : a.alloc(capacity * A * dp)
+    const next = last ? 0 : a.alloc(panelValues(dp, capacity * A))
     const q = last ? 0 : a.alloc(capacity * A)
     const phi = a.alloc(capacity * dp)
     const reward = a.alloc(capacity)
@@ -106,9 +121,9 @@ export class Store {
     for (let i = 0; i < d; i++) f[po + i] = f[xo + i]
     f[(chunk.reward >> 3) + t] = reward
     if (h + 1 < this.horizon && nextPhi !== undefined) {
-      const no = (chunk.next >> 3) + t * A * dp
+      const no = chunk.next >> 3
       for (let a = 0; a < A; a++) {
-        for (let i = 0; i < d; i++) f[no + a * dp + i] = nextPhi[nextOff + a * d + i]
+        for (let i = 0; i < d; i++) f[no + panelIndex(dp, t * A + a, i)] = nextPhi[nextOff + a * d + i]
       }
     }
     chunk.count = t + 1
@@ -117,14 +132,15 @@ export class Store {
 
   /**
    * Reads every stored next-state row once and returns their sum: the memory floor that the
-   * backup's one pass per step over those rows cannot beat (timed by the bench).
+   * backup's one pass per step over those rows cannot beat (timed by the bench). A last, partial
+   * panel is read whole, as the step kernel reads it.
    */
   sweepNextStates(simd: SimdKernels | undefined): number {
     const { actions: A, horizon: H, dp } = this
     let total = 0
     for (let h = 0; h + 1 < H; h++) {
       for (const ch of this.chunks[h]) {
-        const n = ch.count * A * dp
+        const n = panelValues(dp, ch.count * A)
         if (simd !== undefined) {
           total += simd.sweep(ch.next, n)
         } else {
@@ -138,9 +154,9 @@ export class Store {
   }
 
   /**
-   * The stored data of step h, chunk by chunk, as copies-free views (valid until the next
-   * append, which may grow the memory): φ (count × d), r (count), and at h < H − 1 the
-   * next-state rows (count × A × d).
+   * The stored data of step h, chunk by chunk: copies of φ (count × d) and, at h < H − 1, of the
+   * next-state rows (count × A × d, row τ·A + a, out of their panels); r (count) as a view, valid
+   * until the next append, which may grow the memory.
    */
   *storedChunks(h: number): Generator<{ readonly phi: Float64Array; readonly reward: Float64Array; readonly next: Float64Array | undefined }> {
     const { dim: d, actions: A, horizon: H, dp } = this
@@ -150,14 +166,10 @@ export class Store {
       for (let t = 0; t < ch.count; t++) phi.set(f.subarray((ch.phi >> 3) + t * dp, (ch.phi >> 3) + t * dp + d), t * d)
       let next: Float64Array | undefined
       if (h + 1 < H) {
-        if (dp === d) {
-          next = f.subarray(ch.next >> 3, (ch.next >> 3) + ch.count * A * d)
-        } else {
-          next = new Float64Array(ch.count * A * d)
-          for (let row = 0; row < ch.count * A; row++) {
-            const o = (ch.next >> 3) + row * dp
-            next.set(f.subarray(o, o + d), row * d)
-          }
+        next = new Float64Array(ch.count * A * d)
+        const o = ch.next >> 3
+        for (let row = 0; row < ch.count * A; row++) {
+          for (let i = 0; i < d; i++) next[row * d + i] = f[o + panelIndex(dp, row, i)]
         }
       }
       yield { phi, reward: f.subarray(ch.reward >> 3, (ch.reward >> 3) + ch.count), next }

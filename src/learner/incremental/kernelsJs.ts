@@ -2,8 +2,16 @@
  * The TypeScript statements of the SIMD kernels of src/linalg/wasm/lsvi.wat: the same loops, same
  * arguments (pointers are byte offsets into the learner's memory), one element at a time. They are
  * the readable statement of each kernel and the fallback where WebAssembly SIMD is missing
- * (`kernel: "js"`); the tests check both kernels against the direct formula.
+ * (`kernel: "js"`); the tests check both kernels against the direct formula. Next-state rows are
+ * read out of their panels (Store.ts) one row at a time.
  */
+import { panelIndex } from "./Store.ts"
+
+/** Next-state row r of the panels at byte offset `next`, copied to x (dp entries). */
+const rowOf = (f: Float64Array, next: number, dp: number, r: number, x: Float64Array): Float64Array => {
+  for (let i = 0; i < dp; i++) x[i] = f[(next >> 3) + panelIndex(dp, r, i)]
+  return x
+}
 
 /** The TypeScript statement of the `step` kernel of lsvi.wat (same arguments, offsets in bytes). */
 export const stepJs = (
@@ -28,9 +36,10 @@ export const stepJs = (
   rhs: number,
   rhsl: number,
   _val: number, // scratch of the WebAssembly kernel's phases; this one-pass statement needs none
-  _ring: number // likewise
+  _tmp: number // likewise
 ): void => {
-  let row = next >> 3
+  const x = new Float64Array(dp)
+  const bestX = new Float64Array(dp)
   let qi = q >> 3
   let p = phi >> 3
   const W = w >> 3
@@ -40,9 +49,9 @@ export const stepJs = (
   const RL = rhsl >> 3
   for (let t = 0; t < n; t++) {
     let best = -Infinity
-    let bestRow = row
     let bestQ = 0
     for (let a = 0; a < A; a++) {
+      rowOf(f, next, dp, t * A + a, x)
       let qv: number
       if (t >= fresh0) {
         // q = φᵀBφ from scratch
@@ -50,8 +59,8 @@ export const stepJs = (
         for (let i = 0; i < d; i++) {
           let s = 0
           const bi = Bo + i * dp
-          for (let k = 0; k < dp; k++) s += f[bi + k] * f[row + k]
-          qv += f[row + i] * s
+          for (let k = 0; k < dp; k++) s += f[bi + k] * x[k]
+          qv += x[i] * s
         }
       } else {
         // q ← q − c_j (φᵀu_j)² for each pending change of Λ_{h+1}
@@ -59,26 +68,25 @@ export const stepJs = (
         for (let j = 0; j < m; j++) {
           const uj = (u >> 3) + j * dp
           let s = 0
-          for (let k = 0; k < dp; k++) s += f[row + k] * f[uj + k]
+          for (let k = 0; k < dp; k++) s += x[k] * f[uj + k]
           qv -= f[(c >> 3) + j] * (s * s)
         }
       }
       f[qi] = qv
       let mean = 0
-      for (let k = 0; k < dp; k++) mean += f[row + k] * f[W + k]
+      for (let k = 0; k < dp; k++) mean += x[k] * f[W + k]
       const val = Math.min(mean + beta * Math.sqrt(Math.max(qv, 0)), cap)
       if (val > best) {
         best = val
-        bestRow = row
+        bestX.set(x)
         bestQ = qv
       }
-      row += dp
       qi++
     }
     for (let k = 0; k < dp; k++) f[R + k] += best * f[p + k]
     if (twin !== 0) {
       let mean = 0
-      for (let k = 0; k < dp; k++) mean += f[bestRow + k] * f[WL + k]
+      for (let k = 0; k < dp; k++) mean += bestX[k] * f[WL + k]
       const low = Math.max(mean - beta * Math.sqrt(Math.max(bestQ, 0)), 0)
       for (let k = 0; k < dp; k++) f[RL + k] += low * f[p + k]
     }
@@ -101,19 +109,19 @@ export const gramJs = (f: Float64Array, phi: number, n: number, d: number, dp: n
 }
 
 /** The TypeScript statement of the `forms` kernel: q_r = ‖R x_r‖², U = Rᵀ with rows of stride d8. */
-export const formsJs = (f: Float64Array, x: number, n: number, d: number, dp: number, U: number, q: number): void => {
+export const formsJs = (f: Float64Array, next: number, n: number, d: number, dp: number, U: number, q: number): void => {
   const d8 = (d + 7) & ~7
-  let xo = x >> 3
+  const x = new Float64Array(dp)
   const Uo = U >> 3
   for (let r = 0; r < n; r++) {
+    rowOf(f, next, dp, r, x)
     let s = 0
     for (let i = 0; i < d; i++) {
       let y = 0
-      for (let j = 0; j <= i; j++) y += f[xo + j] * f[Uo + j * d8 + i]
+      for (let j = 0; j <= i; j++) y += x[j] * f[Uo + j * d8 + i]
       s += y * y
     }
     f[(q >> 3) + r] = s
-    xo += dp
   }
 }
 

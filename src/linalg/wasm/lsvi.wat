@@ -7,6 +7,10 @@
 ;; products with it add exact zeros and every result is the same number as without padding.
 ;; Matrices are d rows of dp entries. Vectors start on 16-byte boundaries.
 ;;
+;; The stored next-state rows of a chunk are in panels of four rows (src/learner/incremental/Store.ts):
+;; entries i, i+1 (i even) of row 4P + j are the 16 bytes at P·4·dp·8 + 64·(i/2) + 16·j, so that a
+;; sweep of four rows at once ($rowsQuad) reads memory in order. $gather copies one row out.
+;;
 ;; Same numbers (docs/algorithm.md §2): the kernels compute exactly the quantities of §2 (dot products,
 ;; quadratic forms, Sherman–Morrison downdates of them); only the order of floating-point additions
 ;; differs from the direct formula, which the tests bound at 1e-8 relative.
@@ -66,18 +70,37 @@
         (local.set $k (i32.sub (local.get $k) (i32.const 1)))
         (br $next))))
 
-  ;; Phase 1 of a step, general case, for n rows x_r (stride dp): q_r ← q_r − Σ_j c_j (x_rᵀu_j)²
-  ;; over the m pending rank-1 changes of Λ_{h+1} (Sherman–Morrison applied to the form: u_j = Λ⁻¹φ_j
-  ;; before change j, c_j = 1/(1 + φ_jᵀu_j)); or, with fresh ≠ 0, q_r = x_rᵀBx_r from scratch. Then
-  ;; val_r = Q̄ = min{ w̄ᵀx_r + β√max(q_r, 0), cap }.
-  (func $rows (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
+  ;; Row r of the panels at `next` (dp entries), copied to out.
+  (func $gather (param $next i32) (param $r i32) (param $dp i32) (param $out i32)
+    (local $p i32) (local $end i32)
+    (local.set $p (i32.add (local.get $next)
+      (i32.add (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (i32.shl (local.get $dp) (i32.const 5)))
+        (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 4)))))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $dp) (i32.const 3))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+        (v128.store (local.get $out) (v128.load (local.get $p)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $p (i32.add (local.get $p) (i32.const 64)))
+        (br $next))))
+
+  ;; Phase 1 of a step, general case, for the n rows r0 … r0 + n − 1 of the panels at `next`, each
+  ;; gathered into tmp (dp entries) as x_r: q_r ← q_r − Σ_j c_j (x_rᵀu_j)² over the m pending rank-1
+  ;; changes of Λ_{h+1} (Sherman–Morrison applied to the form: u_j = Λ⁻¹φ_j before change j,
+  ;; c_j = 1/(1 + φ_jᵀu_j)); or, with fresh ≠ 0, q_r = x_rᵀBx_r from scratch. Then
+  ;; val_r = Q̄ = min{ w̄ᵀx_r + β√max(q_r, 0), cap }. q and val point at the entries of row r0.
+  (func $rows (param $next i32) (param $r0 i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
     (param $fresh i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
-    (param $w i32) (param $beta f64) (param $cap f64) (param $val i32)
+    (param $w i32) (param $beta f64) (param $cap f64) (param $val i32) (param $tmp i32)
     (local $r i32) (local $j i32) (local $uj i32) (local $cj i32) (local $qv f64) (local $s f64) (local $rowBytes i32)
+    (local $x i32)
     (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (local.set $x (local.get $tmp))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $r) (local.get $n)))
+        (call $gather (local.get $next) (i32.add (local.get $r0) (local.get $r)) (local.get $dp) (local.get $x))
         (if (local.get $fresh)
           (then (local.set $qv (call $quad (local.get $B) (local.get $x) (local.get $d) (local.get $dp))))
           (else
@@ -100,75 +123,14 @@
           (f64.add (call $dot (local.get $x) (local.get $w) (local.get $dp))
             (f64.mul (local.get $beta) (f64.sqrt (f64.max (local.get $qv) (f64.const 0)))))
           (local.get $cap)))
-        (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
         (local.set $q (i32.add (local.get $q) (i32.const 8)))
         (local.set $val (i32.add (local.get $val) (i32.const 8)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $next))))
 
-  ;; Phase 1 of a step, the common case of exactly one pending change (one episode per backup), two
-  ;; rows at a time: one sweep of rows r and r+1 gives x_rᵀu, x_{r+1}ᵀu, w̄ᵀx_r and w̄ᵀx_{r+1}
-  ;; (u and w̄ are loaded once for both rows), and the form update, √, bonus and cap run on both
-  ;; rows in one SIMD register. pmin/pmax are the plain comparisons b < a ? b : a, a < b ? b : a:
-  ;; the same numbers as min/max here, where nothing is NaN. An odd last row goes to $rows.
-  (func $rowsPair (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
-    (param $u i32) (param $c i32) (param $w i32) (param $beta f64) (param $cap f64) (param $val i32)
-    (local $r i32) (local $k i32) (local $x1 i32) (local $rowBytes i32)
-    (local $su0 v128) (local $su1 v128) (local $sw0 v128) (local $sw1 v128) (local $xa v128) (local $xb v128)
-    (local $uv v128) (local $wv v128) (local $S v128) (local $M v128) (local $Q v128)
-    (local $cv v128) (local $bv v128) (local $capv v128)
-    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
-    (local.set $cv (v128.load64_splat (local.get $c)))
-    (local.set $bv (f64x2.splat (local.get $beta)))
-    (local.set $capv (f64x2.splat (local.get $cap)))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (i32.add (local.get $r) (i32.const 1)) (local.get $n)))
-        (local.set $x1 (i32.add (local.get $x) (local.get $rowBytes)))
-        (local.set $su0 (v128.const f64x2 0 0)) (local.set $su1 (v128.const f64x2 0 0))
-        (local.set $sw0 (v128.const f64x2 0 0)) (local.set $sw1 (v128.const f64x2 0 0))
-        (local.set $k (i32.const 0))
-        (block $doneK
-          (loop $nextK
-            (br_if $doneK (i32.ge_u (local.get $k) (local.get $rowBytes)))
-            (local.set $xa (v128.load (i32.add (local.get $x) (local.get $k))))
-            (local.set $xb (v128.load (i32.add (local.get $x1) (local.get $k))))
-            (local.set $uv (v128.load (i32.add (local.get $u) (local.get $k))))
-            (local.set $wv (v128.load (i32.add (local.get $w) (local.get $k))))
-            (local.set $su0 (f64x2.add (local.get $su0) (f64x2.mul (local.get $xa) (local.get $uv))))
-            (local.set $su1 (f64x2.add (local.get $su1) (f64x2.mul (local.get $xb) (local.get $uv))))
-            (local.set $sw0 (f64x2.add (local.get $sw0) (f64x2.mul (local.get $xa) (local.get $wv))))
-            (local.set $sw1 (f64x2.add (local.get $sw1) (f64x2.mul (local.get $xb) (local.get $wv))))
-            (local.set $k (i32.add (local.get $k) (i32.const 16)))
-            (br $nextK)))
-        ;; S = (x_rᵀu, x_{r+1}ᵀu), M = (w̄ᵀx_r, w̄ᵀx_{r+1}): lane sums of the accumulators
-        (local.set $S (f64x2.add
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $su0) (local.get $su1))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $su0) (local.get $su1))))
-        (local.set $M (f64x2.add
-          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $sw0) (local.get $sw1))
-          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $sw0) (local.get $sw1))))
-        (local.set $Q (f64x2.sub (v128.load (local.get $q))
-          (f64x2.mul (local.get $cv) (f64x2.mul (local.get $S) (local.get $S)))))
-        (v128.store (local.get $q) (local.get $Q))
-        (v128.store (local.get $val) (f64x2.pmin
-          (f64x2.add (local.get $M)
-            (f64x2.mul (local.get $bv) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
-          (local.get $capv)))
-        (local.set $x (i32.add (local.get $x1) (local.get $rowBytes)))
-        (local.set $q (i32.add (local.get $q) (i32.const 16)))
-        (local.set $val (i32.add (local.get $val) (i32.const 16)))
-        (local.set $r (i32.add (local.get $r) (i32.const 2)))
-        (br $next)))
-    (if (i32.lt_u (local.get $r) (local.get $n))
-      (then
-        (call $rows (local.get $x) (local.get $q) (i32.const 1) (local.get $d) (local.get $dp) (i32.const 0)
-          (i32.const 0) (local.get $u) (local.get $c) (i32.const 1) (local.get $w) (local.get $beta) (local.get $cap)
-          (local.get $val)))))
-
   ;; The second half of phase 1 for the rows whose S = x_rᵀu and M = w̄ᵀx_r $rowsQuad left in its
   ;; ring, two rows per entry (S of rows r, r+1, then M of the same rows): the form update, √, bonus
-  ;; and cap, two rows per SIMD register, written to q and val (the same expressions as $rowsPair).
+  ;; and cap, two rows per SIMD register, written to q and val.
   (func $finish (param $sm i32) (param $end i32) (param $q i32) (param $val i32) (param $c i32)
     (param $beta f64) (param $cap f64)
     (local $cv v128) (local $bv v128) (local $capv v128) (local $S v128) (local $Q v128)
@@ -191,84 +153,89 @@
         (local.set $val (i32.add (local.get $val) (i32.const 16)))
         (br $next))))
 
-  ;; Phase 1 of a step, the common case of exactly one pending change (one episode per backup), four
-  ;; rows at a time: one sweep of rows r..r+3 gives x_rᵀu and w̄ᵀx_r for the four rows (u and w̄ are
-  ;; loaded once for all four, with fused multiply-adds). The sweeps store nothing but these sums,
-  ;; into a ring of 16 groups (1 KiB, `ring`) that stays in the first-level cache; every 64 rows,
-  ;; $finish turns them into forms and values. Stores into q and val inside the sweeps, which miss the
-  ;; first-level cache, kept the loop from running while the rows came from memory: phase 1 took the
-  ;; time of its arithmetic plus that of the read, 1.4× what it takes this way (docs/performance.md).
-  ;; Up to three last rows go to $rowsPair.
+  ;; Phase 1 of a step, the common case of exactly one pending change (one episode per backup), on
+  ;; the n rows of the panels at x, one panel (four rows) at a time: one sweep of the panel, in memory
+  ;; order, gives x_rᵀu and w̄ᵀx_r for its four rows (u and w̄ are loaded once for all four, with fused
+  ;; multiply-adds). The sweeps store nothing but these sums, into a ring of 16 panels (1 KiB, from
+  ;; tmp) that stays in the first-level cache; every 64 rows, $finish turns them into forms and
+  ;; values. Stores into q and val inside the sweeps, which miss the first-level cache, kept the
+  ;; loop from running while the rows came from memory; and four rows of the row-major layout read
+  ;; at once, 256 bytes apart, came from memory slower than one stream (docs/performance.md). The
+  ;; rows of a last, partial panel go to $rows.
   (func $rowsQuad (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
-    (param $u i32) (param $c i32) (param $w i32) (param $beta f64) (param $cap f64) (param $val i32) (param $ring i32)
-    (local $sm i32) (local $ringEnd i32) (local $r i32) (local $k i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $rowBytes i32) (local $end2 i32)
+    (param $u i32) (param $c i32) (param $w i32) (param $beta f64) (param $cap f64) (param $val i32) (param $tmp i32)
+    (local $sm i32) (local $ringEnd i32) (local $r i32) (local $p i32) (local $pu i32) (local $pw i32) (local $pEnd i32)
+    (local $panelBytes i32) (local $pairs32 i32)
     (local $su0 v128) (local $su1 v128) (local $su2 v128) (local $su3 v128)
     (local $sw0 v128) (local $sw1 v128) (local $sw2 v128) (local $sw3 v128)
     (local $xa v128) (local $uv v128) (local $wv v128)
-    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
-    (local.set $end2 (i32.and (local.get $rowBytes) (i32.const -32)))
-    (local.set $sm (local.get $ring))
-    (local.set $ringEnd (i32.add (local.get $ring) (i32.const 1024)))
+    (local.set $panelBytes (i32.shl (local.get $dp) (i32.const 5)))
+    ;; the panel's bytes that hold pairs of pairs (entries 4k … 4k + 3 of the four rows)
+    (local.set $pairs32 (i32.and (local.get $panelBytes) (i32.const -128)))
+    (local.set $sm (local.get $tmp))
+    (local.set $ringEnd (i32.add (local.get $tmp) (i32.const 1024)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (i32.add (local.get $r) (i32.const 3)) (local.get $n)))
-        (local.set $x1 (i32.add (local.get $x) (local.get $rowBytes)))
-        (local.set $x2 (i32.add (local.get $x1) (local.get $rowBytes)))
-        (local.set $x3 (i32.add (local.get $x2) (local.get $rowBytes)))
         (local.set $su0 (v128.const f64x2 0 0)) (local.set $su1 (v128.const f64x2 0 0))
         (local.set $su2 (v128.const f64x2 0 0)) (local.set $su3 (v128.const f64x2 0 0))
         (local.set $sw0 (v128.const f64x2 0 0)) (local.set $sw1 (v128.const f64x2 0 0))
         (local.set $sw2 (v128.const f64x2 0 0)) (local.set $sw3 (v128.const f64x2 0 0))
-        (local.set $k (i32.const 0))
+        (local.set $p (local.get $x)) (local.set $pu (local.get $u)) (local.set $pw (local.get $w))
+        (local.set $pEnd (i32.add (local.get $x) (local.get $pairs32)))
         (block $doneK
           (loop $nextK
-            (br_if $doneK (i32.ge_u (local.get $k) (local.get $end2)))
-            (local.set $uv (v128.load (i32.add (local.get $u) (local.get $k))))
-            (local.set $wv (v128.load (i32.add (local.get $w) (local.get $k))))
-            (local.set $xa (v128.load (i32.add (local.get $x) (local.get $k))))
+            (br_if $doneK (i32.ge_u (local.get $p) (local.get $pEnd)))
+            (local.set $uv (v128.load (local.get $pu)))
+            (local.set $wv (v128.load (local.get $pw)))
+            (local.set $xa (v128.load offset=0 (local.get $p)))
             (local.set $su0 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su0)))
             (local.set $sw0 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw0)))
-            (local.set $xa (v128.load (i32.add (local.get $x1) (local.get $k))))
+            (local.set $xa (v128.load offset=16 (local.get $p)))
             (local.set $su1 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su1)))
             (local.set $sw1 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw1)))
-            (local.set $xa (v128.load (i32.add (local.get $x2) (local.get $k))))
+            (local.set $xa (v128.load offset=32 (local.get $p)))
             (local.set $su2 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su2)))
             (local.set $sw2 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw2)))
-            (local.set $xa (v128.load (i32.add (local.get $x3) (local.get $k))))
+            (local.set $xa (v128.load offset=48 (local.get $p)))
             (local.set $su3 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su3)))
             (local.set $sw3 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw3)))
-            (local.set $uv (v128.load offset=16 (i32.add (local.get $u) (local.get $k))))
-            (local.set $wv (v128.load offset=16 (i32.add (local.get $w) (local.get $k))))
-            (local.set $xa (v128.load offset=16 (i32.add (local.get $x) (local.get $k))))
+            (local.set $uv (v128.load offset=16 (local.get $pu)))
+            (local.set $wv (v128.load offset=16 (local.get $pw)))
+            (local.set $xa (v128.load offset=64 (local.get $p)))
             (local.set $su0 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su0)))
             (local.set $sw0 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw0)))
-            (local.set $xa (v128.load offset=16 (i32.add (local.get $x1) (local.get $k))))
+            (local.set $xa (v128.load offset=80 (local.get $p)))
             (local.set $su1 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su1)))
             (local.set $sw1 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw1)))
-            (local.set $xa (v128.load offset=16 (i32.add (local.get $x2) (local.get $k))))
+            (local.set $xa (v128.load offset=96 (local.get $p)))
             (local.set $su2 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su2)))
             (local.set $sw2 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw2)))
-            (local.set $xa (v128.load offset=16 (i32.add (local.get $x3) (local.get $k))))
+            (local.set $xa (v128.load offset=112 (local.get $p)))
             (local.set $su3 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su3)))
             (local.set $sw3 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw3)))
-            (local.set $k (i32.add (local.get $k) (i32.const 32)))
+            (local.set $p (i32.add (local.get $p) (i32.const 128)))
+            (local.set $pu (i32.add (local.get $pu) (i32.const 32)))
+            (local.set $pw (i32.add (local.get $pw) (i32.const 32)))
             (br $nextK)))
-        (if (i32.lt_u (local.get $k) (local.get $rowBytes))
+        ;; dp/2 odd: one last pair of entries
+        (if (i32.lt_u (local.get $pairs32) (local.get $panelBytes))
           (then
-            (local.set $uv (v128.load (i32.add (local.get $u) (local.get $k))))
-            (local.set $wv (v128.load (i32.add (local.get $w) (local.get $k))))
-            (local.set $xa (v128.load (i32.add (local.get $x) (local.get $k))))
+            (local.set $uv (v128.load (local.get $pu)))
+            (local.set $wv (v128.load (local.get $pw)))
+            (local.set $xa (v128.load offset=0 (local.get $p)))
             (local.set $su0 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su0)))
             (local.set $sw0 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw0)))
-            (local.set $xa (v128.load (i32.add (local.get $x1) (local.get $k))))
+            (local.set $xa (v128.load offset=16 (local.get $p)))
             (local.set $su1 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su1)))
             (local.set $sw1 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw1)))
-            (local.set $xa (v128.load (i32.add (local.get $x2) (local.get $k))))
+            (local.set $xa (v128.load offset=32 (local.get $p)))
             (local.set $su2 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su2)))
             (local.set $sw2 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw2)))
-            (local.set $xa (v128.load (i32.add (local.get $x3) (local.get $k))))
+            (local.set $xa (v128.load offset=48 (local.get $p)))
             (local.set $su3 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su3)))
-            (local.set $sw3 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw3)))))
+            (local.set $sw3 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw3)))
+          ))
         ;; (S, M) of rows r, r+1, then of r+2, r+3: lane sums of the accumulators
         (v128.store (local.get $sm) (f64x2.add
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $su0) (local.get $su1))
@@ -285,23 +252,25 @@
         (local.set $sm (i32.add (local.get $sm) (i32.const 64)))
         (if (i32.eq (local.get $sm) (local.get $ringEnd))
           (then
-            (call $finish (local.get $ring) (local.get $sm) (local.get $q) (local.get $val) (local.get $c)
+            (call $finish (local.get $tmp) (local.get $sm) (local.get $q) (local.get $val) (local.get $c)
               (local.get $beta) (local.get $cap))
             (local.set $q (i32.add (local.get $q) (i32.const 512)))
             (local.set $val (i32.add (local.get $val) (i32.const 512)))
-            (local.set $sm (local.get $ring))))
-        (local.set $x (i32.add (local.get $x3) (local.get $rowBytes)))
+            (local.set $sm (local.get $tmp))))
+        (local.set $x (i32.add (local.get $x) (local.get $panelBytes)))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
         (br $next)))
-    ;; the groups of the last, partial ring (each 64 bytes of it is four rows, 32 bytes of q and val)
-    (call $finish (local.get $ring) (local.get $sm) (local.get $q) (local.get $val) (local.get $c)
+    ;; the panels of the last, partial ring (each 64 bytes of it is four rows, 32 bytes of q and val)
+    (call $finish (local.get $tmp) (local.get $sm) (local.get $q) (local.get $val) (local.get $c)
       (local.get $beta) (local.get $cap))
-    (local.set $q (i32.add (local.get $q) (i32.shr_u (i32.sub (local.get $sm) (local.get $ring)) (i32.const 1))))
-    (local.set $val (i32.add (local.get $val) (i32.shr_u (i32.sub (local.get $sm) (local.get $ring)) (i32.const 1))))
+    (local.set $q (i32.add (local.get $q) (i32.shr_u (i32.sub (local.get $sm) (local.get $tmp)) (i32.const 1))))
+    (local.set $val (i32.add (local.get $val) (i32.shr_u (i32.sub (local.get $sm) (local.get $tmp)) (i32.const 1))))
+    ;; x is now the last, partial panel: its rows are rows 0 … n − r − 1 of the panels at x
     (if (i32.lt_u (local.get $r) (local.get $n))
       (then
-        (call $rowsPair (local.get $x) (local.get $q) (i32.sub (local.get $n) (local.get $r)) (local.get $d) (local.get $dp)
-          (local.get $u) (local.get $c) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val)))))
+        (call $rows (local.get $x) (i32.const 0) (local.get $q) (i32.sub (local.get $n) (local.get $r)) (local.get $d)
+          (local.get $dp) (i32.const 0) (i32.const 0) (local.get $u) (local.get $c) (i32.const 1) (local.get $w)
+          (local.get $beta) (local.get $cap) (local.get $val) (local.get $tmp)))))
 
   ;; y[0..dp) += Σ_t v_t x_t over n rows x_t (stride dp): the rhs of a step, Σ_τ V(s'_τ) φ_h^τ, in one
   ;; sequential read of the rows, two rows per sweep of y (y stays in the first-level cache). The
@@ -335,11 +304,11 @@
 
   ;; One step h of the backward pass (docs/algorithm.md §2) over n stored transitions of one chunk:
   ;;
-  ;;   next  n·A rows: φ(s'_τ, a), the features of the stored next state for every action
+  ;;   next  n·A rows: φ(s'_τ, a), the features of the stored next state for every action, in panels
   ;;   q     n·A:      φᵀ Λ_{h+1}⁻¹ φ of those rows, kept up to date here
   ;;   phi   n rows:   φ_h^τ = φ(s_h^τ, a_h^τ)
   ;;   val   n·A + n:  scratch: Q̄ of each row, then V̄ and V̲ of each transition
-  ;;   ring  128:      scratch of phase 1 ($rowsQuad), 16-byte aligned
+  ;;   tmp   max(128, 2·dp): scratch: the ring of $rowsQuad, a row gathered from the panels
   ;;
   ;; Phase 1: the rows of transitions τ < fresh0 have their forms brought up to date by the m
   ;; pending changes of Λ_{h+1}; the rows of τ ≥ fresh0 (new since the last backup) get them from
@@ -351,26 +320,24 @@
     (param $next i32) (param $q i32) (param $phi i32) (param $n i32) (param $fresh0 i32)
     (param $A i32) (param $d i32) (param $dp i32)
     (param $w i32) (param $wl i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
-    (param $beta f64) (param $cap f64) (param $twin i32) (param $rhs i32) (param $rhsl i32) (param $val i32) (param $ring i32)
-    (local $t i32) (local $a i32) (local $old i32) (local $rowBytes i32) (local $o i32) (local $v f64) (local $best f64)
+    (param $beta f64) (param $cap f64) (param $twin i32) (param $rhs i32) (param $rhsl i32) (param $val i32) (param $tmp i32)
+    (local $t i32) (local $a i32) (local $old i32) (local $o i32) (local $v f64) (local $best f64)
     (local $bestA i32) (local $row i32) (local $low i32) (local $vm v128)
-    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
     (local.set $old (i32.mul (local.get $fresh0) (local.get $A)))
     (local.set $low (i32.add (local.get $val) (i32.shl (i32.mul (local.get $n) (local.get $A)) (i32.const 3))))
     (if (i32.eq (local.get $m) (i32.const 1))
       (then
         (call $rowsQuad (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
-          (local.get $u) (local.get $c) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val) (local.get $ring)))
+          (local.get $u) (local.get $c) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val) (local.get $tmp)))
       (else
-        (call $rows (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp) (i32.const 0)
-          (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta) (local.get $cap)
-          (local.get $val))))
-    (call $rows
-      (i32.add (local.get $next) (i32.mul (local.get $old) (local.get $rowBytes)))
+        (call $rows (local.get $next) (i32.const 0) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
+          (i32.const 0) (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta)
+          (local.get $cap) (local.get $val) (local.get $tmp))))
+    (call $rows (local.get $next) (local.get $old)
       (i32.add (local.get $q) (i32.shl (local.get $old) (i32.const 3)))
       (i32.sub (i32.mul (local.get $n) (local.get $A)) (local.get $old)) (local.get $d) (local.get $dp) (i32.const 1)
       (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta) (local.get $cap)
-      (i32.add (local.get $val) (i32.shl (local.get $old) (i32.const 3))))
+      (i32.add (local.get $val) (i32.shl (local.get $old) (i32.const 3))) (local.get $tmp))
     (local.set $o (local.get $val))
     (if (i32.eqz (local.get $twin))
       (then
@@ -421,7 +388,9 @@
             (f64.store (i32.add (local.get $low) (i32.shl (local.get $t) (i32.const 3)))
               (f64.max
                 (f64.sub
-                  (call $dot (i32.add (local.get $next) (i32.mul (local.get $row) (local.get $rowBytes))) (local.get $wl) (local.get $dp))
+                  (block (result f64)
+                    (call $gather (local.get $next) (local.get $row) (local.get $dp) (local.get $tmp))
+                    (call $dot (local.get $tmp) (local.get $wl) (local.get $dp)))
                   (f64.mul (local.get $beta)
                     (f64.sqrt (f64.max (f64.load (i32.add (local.get $q) (i32.shl (local.get $row) (i32.const 3)))) (f64.const 0)))))
                 (f64.const 0)))))
@@ -526,20 +495,24 @@
   (func (export "gemvT") (param $y i32) (param $v i32) (param $x i32) (param $n i32) (param $dp i32)
     (call $gemvT (local.get $y) (local.get $v) (local.get $x) (local.get $n) (local.get $dp)))
 
-  ;; q_r = ‖R x_r‖² for n rows x_r (stride dp), where R = L⁻¹ for the Cholesky factor Λ = L Lᵀ, so
-  ;; that q_r = x_rᵀ Λ⁻¹ x_r (the bonus form of §2) with half the products of xᵀBx. U = Rᵀ is upper
-  ;; triangular, d rows of stride d8 = d rounded up to 8, zero-padded. The output is cut in blocks
-  ;; of 8 entries, y_J = Σ_{j < min(J+8, d)} x_j U[j, J..J+8), held in four SIMD registers.
-  (func (export "forms") (param $x i32) (param $n i32) (param $d i32) (param $dp i32) (param $U i32) (param $q i32)
-    (local $r i32) (local $I i32) (local $j i32) (local $jEnd i32) (local $d8Bytes i32) (local $u i32) (local $xj i32)
+  ;; q_r = ‖R x_r‖² for the n rows x_r of the panels at x, where R = L⁻¹ for the Cholesky factor
+  ;; Λ = L Lᵀ, so that q_r = x_rᵀ Λ⁻¹ x_r (the bonus form of §2) with half the products of xᵀBx. U = Rᵀ
+  ;; is upper triangular, d rows of stride d8 = d rounded up to 8, zero-padded. The output is cut in
+  ;; blocks of 8 entries, y_J = Σ_{j < min(J+8, d)} x_j U[j, J..J+8), held in four SIMD registers.
+  ;; Two rows at a time, read from their panel in place; an odd last row is gathered into tmp (dp entries).
+  (func (export "forms") (param $x i32) (param $n i32) (param $d i32) (param $dp i32) (param $U i32) (param $q i32) (param $tmp i32)
+    (local $r i32) (local $I i32) (local $j i32) (local $jEnd i32) (local $d8Bytes i32) (local $u i32) (local $xj i32) (local $base i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $xs v128) (local $acc v128)
-    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $ys v128) (local $uv v128) (local $acc1 v128) (local $rowBytes i32)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $ys v128) (local $uv v128) (local $acc1 v128)
     (local.set $d8Bytes (i32.shl (i32.and (i32.add (local.get $d) (i32.const 7)) (i32.const -8)) (i32.const 3)))
     ;; Two rows at a time: U is loaded once for rows r and r+1 (eight SIMD accumulators).
-    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
     (block $donePairs
       (loop $nextPair
         (br_if $donePairs (i32.ge_u (i32.add (local.get $r) (i32.const 1)) (local.get $n)))
+        ;; rows r, r+1 (r even) share their panel's pairs: row r at 16·(r mod 4), row r+1 16 bytes on
+        (local.set $base (i32.add (local.get $x)
+          (i32.add (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (i32.shl (local.get $dp) (i32.const 5)))
+            (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 4)))))
         (local.set $acc (v128.const f64x2 0 0))
         (local.set $acc1 (v128.const f64x2 0 0))
         (local.set $I (i32.const 0))
@@ -553,13 +526,14 @@
             (local.set $jEnd (i32.add (local.get $I) (i32.const 8)))
             (if (i32.gt_u (local.get $jEnd) (local.get $d)) (then (local.set $jEnd (local.get $d))))
             (local.set $u (i32.add (local.get $U) (i32.shl (local.get $I) (i32.const 3))))
-            (local.set $xj (local.get $x))
+            (local.set $xj (local.get $base))
             (local.set $j (i32.const 0))
+            ;; entries j, j+1 of both rows are the 32 bytes at xj: two values of U's rows j, j+1 each
             (block $doneJ
               (loop $nextJ
-                (br_if $doneJ (i32.ge_u (local.get $j) (local.get $jEnd)))
-                (local.set $xs (v128.load64_splat (local.get $xj)))
-                (local.set $ys (v128.load64_splat (i32.add (local.get $xj) (local.get $rowBytes))))
+                (br_if $doneJ (i32.ge_u (i32.add (local.get $j) (i32.const 1)) (local.get $jEnd)))
+                (local.set $xs (v128.load64_splat offset=0 (local.get $xj)))
+                (local.set $ys (v128.load64_splat offset=16 (local.get $xj)))
                 (local.set $uv (v128.load (local.get $u)))
                 (local.set $a0 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a0)))
                 (local.set $b0 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b0)))
@@ -573,9 +547,41 @@
                 (local.set $a3 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a3)))
                 (local.set $b3 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b3)))
                 (local.set $u (i32.add (local.get $u) (local.get $d8Bytes)))
-                (local.set $xj (i32.add (local.get $xj) (i32.const 8)))
-                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (local.set $xs (v128.load64_splat offset=8 (local.get $xj)))
+                (local.set $ys (v128.load64_splat offset=24 (local.get $xj)))
+                (local.set $uv (v128.load (local.get $u)))
+                (local.set $a0 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a0)))
+                (local.set $b0 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b0)))
+                (local.set $uv (v128.load offset=16 (local.get $u)))
+                (local.set $a1 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a1)))
+                (local.set $b1 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b1)))
+                (local.set $uv (v128.load offset=32 (local.get $u)))
+                (local.set $a2 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a2)))
+                (local.set $b2 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b2)))
+                (local.set $uv (v128.load offset=48 (local.get $u)))
+                (local.set $a3 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a3)))
+                (local.set $b3 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b3)))
+                (local.set $u (i32.add (local.get $u) (local.get $d8Bytes)))
+                (local.set $xj (i32.add (local.get $xj) (i32.const 64)))
+                (local.set $j (i32.add (local.get $j) (i32.const 2)))
                 (br $nextJ)))
+            (if (i32.lt_u (local.get $j) (local.get $jEnd))
+              (then
+                (local.set $xs (v128.load64_splat offset=0 (local.get $xj)))
+                (local.set $ys (v128.load64_splat offset=16 (local.get $xj)))
+                (local.set $uv (v128.load (local.get $u)))
+                (local.set $a0 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a0)))
+                (local.set $b0 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b0)))
+                (local.set $uv (v128.load offset=16 (local.get $u)))
+                (local.set $a1 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a1)))
+                (local.set $b1 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b1)))
+                (local.set $uv (v128.load offset=32 (local.get $u)))
+                (local.set $a2 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a2)))
+                (local.set $b2 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b2)))
+                (local.set $uv (v128.load offset=48 (local.get $u)))
+                (local.set $a3 (f64x2.relaxed_madd (local.get $xs) (local.get $uv) (local.get $a3)))
+                (local.set $b3 (f64x2.relaxed_madd (local.get $ys) (local.get $uv) (local.get $b3)))
+              ))
             (local.set $acc (f64x2.add (local.get $acc)
               (f64x2.add
                 (f64x2.add (f64x2.mul (local.get $a0) (local.get $a0)) (f64x2.mul (local.get $a1) (local.get $a1)))
@@ -589,13 +595,13 @@
         (f64.store (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
         (f64.store offset=8 (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $acc1)) (f64x2.extract_lane 1 (local.get $acc1))))
         (local.set $q (i32.add (local.get $q) (i32.const 16)))
-        (local.set $x (i32.add (local.get $x) (i32.shl (local.get $rowBytes) (i32.const 1))))
         (local.set $r (i32.add (local.get $r) (i32.const 2)))
         (br $nextPair)))
     ;; An odd last row alone.
     (block $doneR
       (loop $nextR
         (br_if $doneR (i32.ge_u (local.get $r) (local.get $n)))
+        (call $gather (local.get $x) (local.get $r) (local.get $dp) (local.get $tmp))
         (local.set $acc (v128.const f64x2 0 0))
         (local.set $I (i32.const 0))
         (block $doneI
@@ -606,7 +612,7 @@
             (local.set $jEnd (i32.add (local.get $I) (i32.const 8)))
             (if (i32.gt_u (local.get $jEnd) (local.get $d)) (then (local.set $jEnd (local.get $d))))
             (local.set $u (i32.add (local.get $U) (i32.shl (local.get $I) (i32.const 3))))
-            (local.set $xj (local.get $x))
+            (local.set $xj (local.get $tmp))
             (local.set $j (i32.const 0))
             (block $doneJ
               (loop $nextJ
@@ -628,7 +634,6 @@
             (br $nextI)))
         (f64.store (local.get $q) (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
         (local.set $q (i32.add (local.get $q) (i32.const 8)))
-        (local.set $x (i32.add (local.get $x) (i32.shl (local.get $dp) (i32.const 3))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $nextR))))
 

@@ -31,12 +31,12 @@ export interface SimdKernels {
     rhs: number,
     rhsl: number,
     val: number,
-    ring: number
+    tmp: number
   ) => void
   /** L += Σ φφᵀ over n rows, upper part (rows i, i+1 from column i rounded down to 8; the caller mirrors it). */
   readonly gram: (phi: number, n: number, d: number, dp: number, L: number) => void
-  /** q_r = ‖R x_r‖² for n rows of stride dp, with U = Rᵀ upper triangular (d rows of stride d rounded up to 8). */
-  readonly forms: (x: number, n: number, d: number, dp: number, U: number, q: number) => void
+  /** q_r = ‖R x_r‖² for the n rows of the panels at x, with U = Rᵀ upper triangular (d rows of stride d rounded up to 8); tmp: 2·dp scratch. */
+  readonly forms: (x: number, n: number, d: number, dp: number, U: number, q: number, tmp: number) => void
   /** y[0..dp) += Σ_t v_t x_t over n rows x_t of stride dp (v: n float64 values). */
   readonly gemvT: (y: number, v: number, x: number, n: number, dp: number) => void
   /** Σ of n float64 values (n even): one read of each, for the memory floor of the bench. */
