@@ -99,10 +99,14 @@ const stepChunk = (c: Core, h: number, ch: Chunk, fresh: number, u: number, cc: 
   const w = c.wU + (h + 1) * dp * 8
   const wl = c.wL + (h + 1) * dp * 8
   const twin = c.twin ? 1 : 0
-  const args = [ch.next, ch.q, ch.phi, ch.count, fresh, A, d, dp, w, wl, c.B[h + 1], u, cc, m, beta, H - h - 1, twin,
-    c.rhs, c.rhsLow, c.store.val, c.tmp] as const
-  if (c.simd !== undefined) c.simd.step(...args)
-  else stepJs(c.store.arena.f64, ...args)
+  const cap = H - h - 1
+  if (c.simd !== undefined) {
+    c.simd.step(ch.next, ch.q, ch.phi, ch.count, fresh, A, d, dp, w, wl, c.B[h + 1], u, cc, m, beta, cap, twin,
+      c.rhs, c.rhsLow, c.store.val, c.tmp)
+  } else {
+    stepJs(c.store.arena.f64, ch.next, ch.q, ch.phi, ch.count, fresh, A, d, dp, w, wl, c.B[h + 1], u, cc, m, beta, cap,
+      twin, c.rhs, c.rhsLow, c.store.val, c.tmp)
+  }
 }
 
 /** rhs ← Σφr of step h (both rhs and rhsLow). */
