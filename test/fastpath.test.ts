@@ -26,7 +26,7 @@ import { buildLinearChain } from "../src/env/linearChain.ts"
 import { buildRandomLinear, randomLinearFeatures } from "../src/env/randomLinear.ts"
 import { inverseSpd, maxRelativeError, scaledIdentity, solveSpd } from "../src/linalg/kernels.ts"
 import { readNpy, writeNpy } from "../src/linalg/npy.ts"
-import { lsviWasmBytes, simdAvailable } from "../src/linalg/wasm/simd.ts"
+import { lsviFullWasmBytes, lsviWasmBytes, simdAvailable } from "../src/linalg/wasm/simd.ts"
 import { Lsvi, type LsviConfig } from "../src/learner/Lsvi.ts"
 import { LsviIncremental } from "../src/learner/LsviIncremental.ts"
 import * as Rng from "../src/rng/Rng.ts"
@@ -321,12 +321,17 @@ describe("incremental and grouped learners agree on finite MDPs (states repeat)"
 })
 
 describe("the WebAssembly module and the .npy files", () => {
-  it("the embedded bytes are lsvi.wat compiled (npm run build:wasm is up to date)", async () => {
+  it("the embedded bytes are lsvi.wat and lsviFull.wat compiled (npm run build:wasm is up to date)", async () => {
     const { compileWat } = (await import("../tools/wat.mjs" as string)) as {
       compileWat: (text: string) => Promise<Uint8Array>
     }
-    const wat = await readFile(fileURLToPath(new URL("../src/linalg/wasm/lsvi.wat", import.meta.url)), "utf8")
-    expect(Buffer.from(await compileWat(wat)).equals(Buffer.from(lsviWasmBytes()))).toBe(true)
+    for (const [file, bytes] of [
+      ["lsvi.wat", lsviWasmBytes()],
+      ["lsviFull.wat", lsviFullWasmBytes()]
+    ] as const) {
+      const wat = await readFile(fileURLToPath(new URL(`../src/linalg/wasm/${file}`, import.meta.url)), "utf8")
+      expect(Buffer.from(await compileWat(wat)).equals(Buffer.from(bytes)), file).toBe(true)
+    }
   })
 
   it("writes .npy v1 headers aligned to 64 bytes and reads back what it wrote", () => {

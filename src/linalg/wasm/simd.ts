@@ -1,14 +1,16 @@
 /**
- * The SIMD kernels of lsvi.wat, loaded from the bytes embedded in lsviWasm.ts.
+ * The SIMD kernels of lsvi.wat (the per-episode step) and lsviFull.wat (the backup from scratch),
+ * loaded from the bytes embedded in lsviWasm.ts and lsviFullWasm.ts.
  *
- * The module is compiled once per process (it is 1 KiB); each learner instantiates it over its own
- * `WebAssembly.Memory`, where it keeps its stored features, so the kernels read them in place.
+ * The modules are compiled once per process (3 KiB each); each learner instantiates them over its
+ * own `WebAssembly.Memory`, where it keeps its stored features, so the kernels read them in place.
  * Where WebAssembly SIMD is missing, `simdAvailable()` is false and callers use the TypeScript loops
  * of the same kernels (src/learner/incremental/kernelsJs.ts, `kernel: "js"`).
  */
+import { lsviFullWasmBase64, lsviFullWasmPlainBase64 } from "./lsviFullWasm.ts"
 import { lsviWasmBase64, lsviWasmPlainBase64 } from "./lsviWasm.ts"
 
-/** The exports of lsvi.wat; pointers are byte offsets into the learner's memory. */
+/** The exports of lsvi.wat and lsviFull.wat; pointers are byte offsets into the learner's memory. */
 export interface SimdKernels {
   readonly step: (
     next: number,
@@ -43,20 +45,31 @@ export interface SimdKernels {
   readonly sweep: (x: number, n: number) => number
 }
 
-/** The module's bytes, with fused multiply-adds (exported for the test that checks them against lsvi.wat). */
-export const lsviWasmBytes = (): Uint8Array => Uint8Array.from(Buffer.from(lsviWasmBase64, "base64"))
+const bytesOf = (base64: string): Uint8Array => Uint8Array.from(Buffer.from(base64, "base64"))
 
-/** The same module without relaxed SIMD, for runtimes that have 128-bit SIMD but not relaxed SIMD. */
-export const lsviWasmPlainBytes = (): Uint8Array => Uint8Array.from(Buffer.from(lsviWasmPlainBase64, "base64"))
+/** The modules' bytes, with fused multiply-adds (exported for the test that checks them against the sources). */
+export const lsviWasmBytes = (): Uint8Array => bytesOf(lsviWasmBase64)
+export const lsviFullWasmBytes = (): Uint8Array => bytesOf(lsviFullWasmBase64)
 
-let compiled: WebAssembly.Module | null | undefined = undefined
+interface Modules {
+  readonly step: WebAssembly.Module
+  readonly full: WebAssembly.Module
+}
 
-const moduleOnce = (): WebAssembly.Module | null => {
+let compiled: Modules | null | undefined = undefined
+
+/** With fused multiply-adds (relaxed SIMD) where the runtime accepts them, else without. */
+const modulesOnce = (): Modules | null => {
   if (compiled === undefined) {
     compiled = null
-    for (const bytes of [lsviWasmBytes(), lsviWasmPlainBytes()]) {
-      if (WebAssembly.validate(bytes)) {
-        compiled = new WebAssembly.Module(bytes)
+    for (const [step, full] of [
+      [lsviWasmBase64, lsviFullWasmBase64],
+      [lsviWasmPlainBase64, lsviFullWasmPlainBase64]
+    ] as const) {
+      const s = bytesOf(step)
+      const f = bytesOf(full)
+      if (WebAssembly.validate(s) && WebAssembly.validate(f)) {
+        compiled = { step: new WebAssembly.Module(s), full: new WebAssembly.Module(f) }
         break
       }
     }
@@ -65,12 +78,13 @@ const moduleOnce = (): WebAssembly.Module | null => {
 }
 
 /** Whether this runtime runs the SIMD kernels (WebAssembly with 128-bit SIMD). */
-export const simdAvailable = (): boolean => moduleOnce() !== null
+export const simdAvailable = (): boolean => modulesOnce() !== null
 
 /** The kernels bound to `memory`. Throws if WebAssembly SIMD is unavailable (check `simdAvailable`). */
 export const instantiate = (memory: WebAssembly.Memory): SimdKernels => {
-  const mod = moduleOnce()
-  if (mod === null) throw new Error("WebAssembly SIMD is not available in this runtime")
-  const instance = new WebAssembly.Instance(mod, { env: { memory } })
-  return instance.exports as unknown as SimdKernels
+  const modules = modulesOnce()
+  if (modules === null) throw new Error("WebAssembly SIMD is not available in this runtime")
+  const step = new WebAssembly.Instance(modules.step, { env: { memory } }).exports
+  const full = new WebAssembly.Instance(modules.full, { env: { memory, gather: step.gather } }).exports
+  return { ...step, ...full } as unknown as SimdKernels
 }
