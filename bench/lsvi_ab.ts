@@ -1,0 +1,83 @@
+/**
+ * Side by side: the incremental LSVI-UCB learner of two checkouts in one process, alternating, so
+ * that the machine's drift (±15 % over minutes here) hits both alike (docs/performance.md).
+ *
+ *   npx tsx bench/lsvi_ab.ts BASE_CHECKOUT NEW_CHECKOUT [ROUNDS=12] [--full] [--episodes K]
+ *
+ * Each checkout gets its own learner over the bench's synthetic data (synthetic.ts, d = 32, A = 4,
+ * H = 20, seed 1), built to K − 40 episodes. Each round times three per-episode updates (one more
+ * episode added, then the incremental backup) of each checkout, or with --full three backups from
+ * scratch, and keeps the middle one. Prints each checkout's median time, the median and range of
+ * the per-round ratios BASE / NEW, and the largest relative difference between the two w̄.
+ */
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
+
+const args = process.argv.slice(2)
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name)
+  return i < 0 ? undefined : args.splice(i, name === "--full" ? 1 : 2)[1] ?? ""
+}
+const full = flag("--full") !== undefined
+const episodes = Number(flag("--episodes") ?? 2000)
+const [base, next, roundsText] = args
+if (base === undefined || next === undefined) {
+  throw new Error("usage: npx tsx bench/lsvi_ab.ts BASE_CHECKOUT NEW_CHECKOUT [ROUNDS] [--full] [--episodes K]")
+}
+const rounds = Number(roundsText ?? 12)
+const shape = { episodes, dim: 32, actions: 4, horizon: 20, seed: 1 }
+
+const setup = async (tree: string) => {
+  const load = (file: string) => import(pathToFileURL(path.resolve(tree, file)).href)
+  const { LsviIncremental } = await load("src/learner/LsviIncremental.ts")
+  const { episode } = await load("src/bench/synthetic.ts")
+  const { horizon: H, actions: A, dim: d } = shape
+  const learner = new LsviIncremental({ horizon: H, dim: d, actions: A, beta: 1, lambda: 1 }, () => {
+    throw new Error("bench: features are given directly")
+  }, { twin: false })
+  const buffer = episode(shape, 0)
+  let k = 0
+  const add = (): void => {
+    for (let h = 0; h < H; h++) learner.addTransitionFeatures(h, buffer.phi, h * d, buffer.reward[h], buffer.next, h * A * d)
+  }
+  for (; k < episodes - 40; k++) {
+    episode(shape, k, buffer)
+    add()
+  }
+  learner.fullBackup()
+  const once = (): number => {
+    if (full) {
+      const t = performance.now()
+      learner.fullBackup()
+      return performance.now() - t
+    }
+    episode(shape, k++, buffer) // generating the data is not timed
+    const t = performance.now()
+    add()
+    learner.backup()
+    return performance.now() - t
+  }
+  return { learner, once }
+}
+
+const sides = [await setup(base), await setup(next)]
+for (const side of sides) for (let i = 0; i < 3; i++) side.once()
+const median = (xs: Array<number>): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+const times: Array<Array<number>> = [[], []]
+const ratios: Array<number> = []
+for (let r = 0; r < rounds; r++) {
+  const order = r % 2 === 0 ? [0, 1] : [1, 0]
+  const round = [0, 0]
+  for (const i of order) round[i] = median([sides[i].once(), sides[i].once(), sides[i].once()])
+  times[0].push(round[0])
+  times[1].push(round[1])
+  ratios.push(round[0] / round[1])
+}
+const [w0, w1] = sides.map((s) => s.learner.wUpper as Float64Array)
+let diff = 0
+for (let i = 0; i < w0.length; i++) diff = Math.max(diff, Math.abs(w0[i] - w1[i]) / Math.max(Math.abs(w0[i]), 1e-300))
+console.log(
+  `${full ? "backup from scratch" : "per-episode update"}, K = ${episodes}: base ${median(times[0]).toFixed(2)} ms, ` +
+    `new ${median(times[1]).toFixed(2)} ms; base / new ${median(ratios).toFixed(3)} ` +
+    `(${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}, ${rounds} rounds); max rel diff w̄ ${diff.toExponential(2)}`
+)

@@ -1,0 +1,80 @@
+/**
+ * Phase 1 of the step kernel alone ($rowsQuad of lsvi.wat), from memory and in cache, beside a plain
+ * sum of the same rows (the floor), for one or more versions of lsvi.wat in one process, alternating
+ * (docs/performance.md, "Why the panels and the ring"):
+ *
+ *   git show REV:src/linalg/wasm/lsvi.wat > /tmp/old.wat
+ *   node bench/lsvi_phase1.mjs /tmp/old.wat src/linalg/wasm/lsvi.wat
+ *
+ * d = 32, 240 chunks of 1,024 rows (61 MB, beyond the caches) with each chunk's forms after its
+ * rows, as in Store.ts; "in cache" is one chunk (256 KiB) 50 times. Random rows: phase 1 does the
+ * same work whatever their layout. Prints ns per row (medians of 27 rounds) and, for each version
+ * after the first, whether its forms and values equal the first version's (a version that reads
+ * the rows in another layout, panels against rows, combines other entries and differs).
+ */
+import { readFileSync } from "node:fs"
+import { compileWat } from "../tools/wat.mjs"
+
+const files = process.argv.slice(2)
+if (files.length === 0) throw new Error("usage: node bench/lsvi_phase1.mjs A.wat [B.wat …]")
+const d = 32, dp = 32, R = 1024, chunks = 240
+const chunkBytes = R * dp * 8 + R * 8
+const val = chunks * chunkBytes, u = val + R * 24, w = u + dp * 8, c = w + dp * 8, tmp = c + 1024
+const memory = new WebAssembly.Memory({ initial: Math.ceil((tmp + 16384) / 65536) })
+const sumWat = `(module (import "env" "memory" (memory 1))
+  (func (export "sum") (param $x i32) (param $n i32) (result f64) (local $end i32) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 3))))
+    (block $done (loop $next (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $s0 (f64x2.add (local.get $s0) (v128.load (local.get $x))))
+      (local.set $s1 (f64x2.add (local.get $s1) (v128.load offset=16 (local.get $x))))
+      (local.set $s2 (f64x2.add (local.get $s2) (v128.load offset=32 (local.get $x))))
+      (local.set $s3 (f64x2.add (local.get $s3) (v128.load offset=48 (local.get $x))))
+      (local.set $x (i32.add (local.get $x) (i32.const 64))) (br $next)))
+    (f64x2.extract_lane 0 (f64x2.add (f64x2.add (local.get $s0) (local.get $s1)) (f64x2.add (local.get $s2) (local.get $s3))))))`
+const { sum } = new WebAssembly.Instance(new WebAssembly.Module(await compileWat(sumWat)), { env: { memory } }).exports
+const kernels = []
+for (const file of files) {
+  // $rowsQuad is internal: export it; a version without the scratch argument ignores the last one.
+  const text = readFileSync(file, "utf8").replace("(func $rowsQuad", '(func $rowsQuad (export "rowsQuad")')
+  const imports = { env: { memory, gather: () => { throw new Error("gather") } } }
+  kernels.push(new WebAssembly.Instance(new WebAssembly.Module(await compileWat(text)), imports).exports.rowsQuad)
+}
+const f = new Float64Array(memory.buffer)
+for (let i = 0; i < val / 8; i++) f[i] = Math.random() - 0.5
+for (let i = 0; i < dp; i++) {
+  f[u / 8 + i] = (Math.random() - 0.5) * 1e-3
+  f[w / 8 + i] = Math.random()
+}
+f[c / 8] = 1e-3
+const formsOf = (k) => k * chunkBytes + R * dp * 8
+const resetForms = () => { for (let k = 0; k < chunks; k++) f.fill(1e6, formsOf(k) / 8, formsOf(k) / 8 + R) }
+const fromMemory = (rowsQuad) => { for (let k = 0; k < chunks; k++) rowsQuad(k * chunkBytes, formsOf(k), R, d, dp, u, c, w, 1, 19, val, tmp) }
+const inCache = (rowsQuad) => { for (let i = 0; i < 50; i++) rowsQuad(0, formsOf(0), R, d, dp, u, c, w, 1, 19, val, tmp) }
+const ns = (ms, rows) => (ms * 1e6) / rows
+const res = kernels.map(() => ({ memory: [], cache: [], sum: [] }))
+for (let round = 0; round < 30; round++) {
+  kernels.forEach((rowsQuad, i) => {
+    resetForms()
+    let t = performance.now()
+    fromMemory(rowsQuad)
+    res[i].memory.push(ns(performance.now() - t, chunks * R))
+    t = performance.now()
+    for (let k = 0; k < chunks; k++) sum(k * chunkBytes, R * dp)
+    res[i].sum.push(ns(performance.now() - t, chunks * R))
+    t = performance.now()
+    inCache(rowsQuad)
+    res[i].cache.push(ns(performance.now() - t, 50 * R))
+  })
+}
+const outputs = kernels.map((rowsQuad) => {
+  resetForms()
+  fromMemory(rowsQuad)
+  return [...f.subarray(formsOf(5) / 8, formsOf(5) / 8 + R), ...f.subarray(val / 8, val / 8 + R)]
+})
+const median = (xs) => [...xs.slice(3)].sort((a, b) => a - b)[(xs.length - 3) >> 1].toFixed(2)
+files.forEach((file, i) => {
+  const same = i === 0 ? "" : outputs[i].every((v, j) => v === outputs[0][j])
+    ? "  same numbers as the first"
+    : "  other numbers than the first (expected only if its rows have another layout)"
+  console.log(`${file}: in cache ${median(res[i].cache)}  from memory ${median(res[i].memory)}  plain sum ${median(res[i].sum)} ns/row${same}`)
+})
