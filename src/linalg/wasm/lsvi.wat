@@ -130,52 +130,63 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $next))))
 
-  ;; The second half of phase 1 for the rows whose S = x_rᵀu and M = w̄ᵀx_r $rowsQuad left in its
-  ;; ring, two rows per entry (S of rows r, r+1, then M of the same rows): the form update, √, bonus
-  ;; and cap, two rows per SIMD register, written to q and val.
-  (func $finish (param $sm i32) (param $end i32) (param $q i32) (param $val i32) (param $c i32)
-    (param $beta f64) (param $cap f64)
-    (local $cv v128) (local $bv v128) (local $capv v128) (local $S v128) (local $Q v128)
-    (local.set $cv (v128.load64_splat (local.get $c)))
-    (local.set $bv (f64x2.splat (local.get $beta)))
-    (local.set $capv (f64x2.splat (local.get $cap)))
+  ;; The ring of $rowsQuad holds, per panel of four rows, 64 bytes: the forms q of its rows, then
+  ;; their values Q̄. $ringIn reads the forms of n rows (a multiple of 4) from q into it; $ringOut
+  ;; writes the updated forms and the values of n rows from it to q and val.
+  (func $ringIn (param $ring i32) (param $n i32) (param $q i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $ring) (i32.shl (local.get $n) (i32.const 4))))
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $sm) (local.get $end)))
-        (local.set $S (v128.load (local.get $sm)))
-        (local.set $Q (f64x2.sub (v128.load (local.get $q))
-          (f64x2.mul (local.get $cv) (f64x2.mul (local.get $S) (local.get $S)))))
-        (v128.store (local.get $q) (local.get $Q))
-        (v128.store (local.get $val) (f64x2.pmin
-          (f64x2.add (v128.load offset=16 (local.get $sm))
-            (f64x2.mul (local.get $bv) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
-          (local.get $capv)))
-        (local.set $sm (i32.add (local.get $sm) (i32.const 32)))
-        (local.set $q (i32.add (local.get $q) (i32.const 16)))
-        (local.set $val (i32.add (local.get $val) (i32.const 16)))
+        (br_if $done (i32.ge_u (local.get $ring) (local.get $end)))
+        (v128.store (local.get $ring) (v128.load (local.get $q)))
+        (v128.store offset=16 (local.get $ring) (v128.load offset=16 (local.get $q)))
+        (local.set $ring (i32.add (local.get $ring) (i32.const 64)))
+        (local.set $q (i32.add (local.get $q) (i32.const 32)))
+        (br $next))))
+
+  (func $ringOut (param $ring i32) (param $n i32) (param $q i32) (param $val i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $ring) (i32.shl (local.get $n) (i32.const 4))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $ring) (local.get $end)))
+        (v128.store (local.get $q) (v128.load (local.get $ring)))
+        (v128.store offset=16 (local.get $q) (v128.load offset=16 (local.get $ring)))
+        (v128.store (local.get $val) (v128.load offset=32 (local.get $ring)))
+        (v128.store offset=16 (local.get $val) (v128.load offset=48 (local.get $ring)))
+        (local.set $ring (i32.add (local.get $ring) (i32.const 64)))
+        (local.set $q (i32.add (local.get $q) (i32.const 32)))
+        (local.set $val (i32.add (local.get $val) (i32.const 32)))
         (br $next))))
 
   ;; Phase 1 of a step, the common case of exactly one pending change (one episode per backup), on
   ;; the n rows of the panels at x, one panel (four rows) at a time: one sweep of the panel, in memory
   ;; order, gives x_rᵀu and w̄ᵀx_r for its four rows (u and w̄ are loaded once for all four, with fused
-  ;; multiply-adds). The sweeps store nothing but these sums, into a ring of 16 panels (1 KiB, from
-  ;; tmp) that stays in the first-level cache; every 64 rows, $finish turns them into forms and
-  ;; values. Stores into q and val inside the sweeps, which miss the first-level cache, kept the
-  ;; loop from running while the rows came from memory; and four rows of the row-major layout read
-  ;; at once, 256 bytes apart, came from memory slower than one stream (docs/performance.md). The
-  ;; rows of a last, partial panel go to $rows.
+  ;; multiply-adds); then the form update, √, bonus and cap run on two rows per SIMD register. The
+  ;; forms and values go through a ring of 16 panels (1 KiB, at tmp) that stays in the first-level
+  ;; cache: the forms of the next 64 rows are read into it before their sweeps, and 64 rows' forms and
+  ;; values are written out after them. Loads and stores of q and val inside the sweeps, which miss
+  ;; that cache, kept the loop from running while the rows came from memory; four rows of the
+  ;; row-major layout read at once, 256 bytes apart, came from memory slower than one stream; and the
+  ;; √ of 64 rows run after their sweeps, rather than beside them, cost 3 to 9 % of the update
+  ;; (docs/performance.md). The rows of a last, partial panel go to $rows.
   (func $rowsQuad (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
     (param $u i32) (param $c i32) (param $w i32) (param $beta f64) (param $cap f64) (param $val i32) (param $tmp i32)
     (local $sm i32) (local $ringEnd i32) (local $r i32) (local $p i32) (local $pu i32) (local $pw i32) (local $pEnd i32)
-    (local $panelBytes i32) (local $pairs32 i32)
+    (local $panelBytes i32) (local $pairs32 i32) (local $full i32) (local $left i32)
     (local $su0 v128) (local $su1 v128) (local $su2 v128) (local $su3 v128)
     (local $sw0 v128) (local $sw1 v128) (local $sw2 v128) (local $sw3 v128)
-    (local $xa v128) (local $uv v128) (local $wv v128)
+    (local $xa v128) (local $uv v128) (local $wv v128) (local $S v128) (local $M v128) (local $Q v128)
     (local.set $panelBytes (i32.shl (local.get $dp) (i32.const 5)))
     ;; the panel's bytes that hold pairs of pairs (entries 4k … 4k + 3 of the four rows)
     (local.set $pairs32 (i32.and (local.get $panelBytes) (i32.const -128)))
     (local.set $sm (local.get $tmp))
     (local.set $ringEnd (i32.add (local.get $tmp) (i32.const 1024)))
+    ;; the rows of whole panels, and the forms of the first 64 of them into the ring
+    (local.set $full (i32.and (local.get $n) (i32.const -4)))
+    (call $ringIn (local.get $tmp) (select (i32.const 64) (local.get $full) (i32.gt_u (local.get $full) (i32.const 64)))
+      (local.get $q))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (i32.add (local.get $r) (i32.const 3)) (local.get $n)))
@@ -238,33 +249,49 @@
             (local.set $su3 (f64x2.relaxed_madd (local.get $xa) (local.get $uv) (local.get $su3)))
             (local.set $sw3 (f64x2.relaxed_madd (local.get $xa) (local.get $wv) (local.get $sw3)))
           ))
-        ;; (S, M) of rows r, r+1, then of r+2, r+3: lane sums of the accumulators
-        (v128.store (local.get $sm) (f64x2.add
+        ;; S = (x_rᵀu, x_{r+1}ᵀu), M = (w̄ᵀx_r, w̄ᵀx_{r+1}), lane sums of the accumulators; then rows r+2, r+3
+        (local.set $S (f64x2.add
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $su0) (local.get $su1))
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $su0) (local.get $su1))))
-        (v128.store offset=16 (local.get $sm) (f64x2.add
+        (local.set $M (f64x2.add
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $sw0) (local.get $sw1))
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $sw0) (local.get $sw1))))
-        (v128.store offset=32 (local.get $sm) (f64x2.add
+        (local.set $Q (f64x2.sub (v128.load offset=0 (local.get $sm))
+          (f64x2.mul (v128.load64_splat (local.get $c)) (f64x2.mul (local.get $S) (local.get $S)))))
+        (v128.store offset=0 (local.get $sm) (local.get $Q))
+        (v128.store offset=32 (local.get $sm) (f64x2.pmin
+          (f64x2.add (local.get $M)
+            (f64x2.mul (f64x2.splat (local.get $beta)) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
+          (f64x2.splat (local.get $cap))))
+        (local.set $S (f64x2.add
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $su2) (local.get $su3))
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $su2) (local.get $su3))))
-        (v128.store offset=48 (local.get $sm) (f64x2.add
+        (local.set $M (f64x2.add
           (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $sw2) (local.get $sw3))
           (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $sw2) (local.get $sw3))))
+        (local.set $Q (f64x2.sub (v128.load offset=16 (local.get $sm))
+          (f64x2.mul (v128.load64_splat (local.get $c)) (f64x2.mul (local.get $S) (local.get $S)))))
+        (v128.store offset=16 (local.get $sm) (local.get $Q))
+        (v128.store offset=48 (local.get $sm) (f64x2.pmin
+          (f64x2.add (local.get $M)
+            (f64x2.mul (f64x2.splat (local.get $beta)) (f64x2.sqrt (f64x2.pmax (local.get $Q) (v128.const f64x2 0 0)))))
+          (f64x2.splat (local.get $cap))))
         (local.set $sm (i32.add (local.get $sm) (i32.const 64)))
         (if (i32.eq (local.get $sm) (local.get $ringEnd))
           (then
-            (call $finish (local.get $tmp) (local.get $sm) (local.get $q) (local.get $val) (local.get $c)
-              (local.get $beta) (local.get $cap))
+            (call $ringOut (local.get $tmp) (i32.const 64) (local.get $q) (local.get $val))
             (local.set $q (i32.add (local.get $q) (i32.const 512)))
             (local.set $val (i32.add (local.get $val) (i32.const 512)))
+            (local.set $left (i32.sub (i32.sub (local.get $full) (local.get $r)) (i32.const 4)))
+            (call $ringIn (local.get $tmp) (select (i32.const 64) (local.get $left) (i32.gt_u (local.get $left) (i32.const 64)))
+              (local.get $q))
             (local.set $sm (local.get $tmp))))
         (local.set $x (i32.add (local.get $x) (local.get $panelBytes)))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
         (br $next)))
     ;; the panels of the last, partial ring (each 64 bytes of it is four rows, 32 bytes of q and val)
-    (call $finish (local.get $tmp) (local.get $sm) (local.get $q) (local.get $val) (local.get $c)
-      (local.get $beta) (local.get $cap))
+    (call $ringOut (local.get $tmp) (i32.shr_u (i32.sub (local.get $sm) (local.get $tmp)) (i32.const 4)) (local.get $q)
+      (local.get $val))
     (local.set $q (i32.add (local.get $q) (i32.shr_u (i32.sub (local.get $sm) (local.get $tmp)) (i32.const 1))))
     (local.set $val (i32.add (local.get $val) (i32.shr_u (i32.sub (local.get $sm) (local.get $tmp)) (i32.const 1))))
     ;; x is now the last, partial panel: its rows are rows 0 … n − r − 1 of the panels at x
