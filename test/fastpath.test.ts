@@ -128,9 +128,10 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
   })
 
   for (const kernel of kernels) {
-    it(`${kernel}: w̄ and w̲ match after every backup, with 1 to 5 episodes per backup and frequent refreshes`, () => {
+    it(`${kernel}: w̄ and w̲ match after every backup, with 1 to 5 episodes per backup and frequent refreshes, with and without the twin`, () => {
       let compared = 0
       let lowerCompared = 0
+      let withoutTwin = 0
       const cases = fc.record({
         dim: fc.integer({ min: 2, max: 9 }),
         actions: fc.integer({ min: 1, max: 4 }),
@@ -139,13 +140,19 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
         beta: fc.constantFrom(0, 0.3, 1, 3),
         lambda: fc.constantFrom(1, 0.5, 2.5),
         batches: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 8 }),
-        refreshEvery: fc.constantFrom(3, 7, 4096)
+        refreshEvery: fc.constantFrom(3, 7, 4096),
+        // Q̄ alone (the bench's setting) runs its own kernel path for the max over actions
+        twin: fc.boolean()
       })
       fc.assert(
         fc.property(cases, (c) => {
           const config: LsviConfig = { horizon: c.horizon, dim: c.dim, actions: c.actions, beta: c.beta, lambda: c.lambda }
           const shape: SyntheticShape = { episodes: 0, dim: c.dim, actions: c.actions, horizon: c.horizon, seed: c.seed }
-          const learner = new LsviIncremental(config, () => new Float64Array(0), { kernel, refreshEvery: c.refreshEvery })
+          const learner = new LsviIncremental(config, () => new Float64Array(0), {
+            kernel,
+            refreshEvery: c.refreshEvery,
+            twin: c.twin
+          })
           const data: Array<Episode> = []
           learner.backup()
           for (const batch of c.batches) {
@@ -157,8 +164,9 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
             learner.backup()
             const ref = direct(config, data)
             compared++
+            if (!c.twin) withoutTwin++
             expect(agree(learner.wUpper, ref.wUpper), `w̄ after ${data.length} episodes, ${JSON.stringify(c)}`).toBe(true)
-            if (ref.fragile === 0) {
+            if (c.twin && ref.fragile === 0) {
               lowerCompared++
               expect(agree(learner.wLower, ref.wLower), `w̲ after ${data.length} episodes, ${JSON.stringify(c)}`).toBe(true)
             }
@@ -167,7 +175,8 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
         { seed: 5005, numRuns: 80 }
       )
       expect(compared).toBeGreaterThan(200)
-      expect(lowerCompared).toBeGreaterThanOrEqual(0.95 * compared)
+      expect(withoutTwin).toBeGreaterThan(60)
+      expect(lowerCompared).toBeGreaterThanOrEqual(0.95 * (compared - withoutTwin))
     })
   }
 

@@ -351,7 +351,7 @@
     (param $w i32) (param $wl i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
     (param $beta f64) (param $cap f64) (param $twin i32) (param $rhs i32) (param $rhsl i32) (param $val i32) (param $tmp i32)
     (local $t i32) (local $a i32) (local $old i32) (local $o i32) (local $v f64) (local $best f64)
-    (local $bestA i32) (local $row i32) (local $low i32) (local $vm v128)
+    (local $bestA i32) (local $row i32) (local $low i32) (local $vm v128) (local $vm1 v128) (local $o1 i32) (local $tBytes i32)
     (local.set $old (i32.mul (local.get $fresh0) (local.get $A)))
     (local.set $low (i32.add (local.get $val) (i32.shl (i32.mul (local.get $n) (local.get $A)) (i32.const 3))))
     (if (i32.eq (local.get $m) (i32.const 1))
@@ -371,7 +371,34 @@
     (if (i32.eqz (local.get $twin))
       (then
         ;; Without the twin only V̄ = max_a Q̄ is needed: the maximum two actions per SIMD register
-        ;; (pmax is a < b ? b : a, the same number as max here, where nothing is NaN).
+        ;; (pmax is a < b ? b : a, the same number as max here, where nothing is NaN). With A even,
+        ;; two transitions at a time, and their two maxima side by side in one register: the loop
+        ;; below took 10 % of an update at A = 4, one transition at a time.
+        (if (i32.eqz (i32.and (local.get $A) (i32.const 1)))
+          (then
+            (local.set $tBytes (i32.shl (local.get $A) (i32.const 3)))
+            (block $donePairs
+              (loop $nextPair
+                (br_if $donePairs (i32.ge_u (i32.add (local.get $t) (i32.const 1)) (local.get $n)))
+                (local.set $o1 (i32.add (local.get $o) (local.get $tBytes)))
+                (local.set $vm (v128.load (local.get $o)))
+                (local.set $vm1 (v128.load (local.get $o1)))
+                (local.set $a (i32.const 16))
+                (block $doneA
+                  (loop $nextA
+                    (br_if $doneA (i32.ge_u (local.get $a) (local.get $tBytes)))
+                    (local.set $vm (f64x2.pmax (local.get $vm) (v128.load (i32.add (local.get $o) (local.get $a)))))
+                    (local.set $vm1 (f64x2.pmax (local.get $vm1) (v128.load (i32.add (local.get $o1) (local.get $a)))))
+                    (local.set $a (i32.add (local.get $a) (i32.const 16)))
+                    (br $nextA)))
+                ;; val[t], val[t+1]: rows t, t+1 belong to transitions already done (or to these two, read above)
+                (v128.store (i32.add (local.get $val) (i32.shl (local.get $t) (i32.const 3)))
+                  (f64x2.pmax
+                    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $vm) (local.get $vm1))
+                    (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $vm) (local.get $vm1))))
+                (local.set $o (i32.add (local.get $o1) (local.get $tBytes)))
+                (local.set $t (i32.add (local.get $t) (i32.const 2)))
+                (br $nextPair)))))
         (block $doneT
           (loop $nextT
             (br_if $doneT (i32.ge_u (local.get $t) (local.get $n)))
