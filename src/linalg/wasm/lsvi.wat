@@ -168,9 +168,10 @@
   ;; cache: the forms of the next 64 rows are read into it before their sweeps, and 64 rows' forms and
   ;; values are written out after them. Loads and stores of q and val inside the sweeps, which miss
   ;; that cache, kept the loop from running while the rows came from memory; four rows of the
-  ;; row-major layout read at once, 256 bytes apart, came from memory slower than one stream; and the
-  ;; √ of 64 rows run after their sweeps, rather than beside them, cost 3 to 9 % of the update
-  ;; (docs/performance.md). The rows of a last, partial panel go to $rows.
+  ;; row-major layout read at once, 256 bytes apart, came from memory slower than one stream
+  ;; (docs/performance.md). With the √ of 64 rows run after their sweeps rather than beside them,
+  ;; the update took about as long (0.98 to 1.09 times, five side-by-side runs). The rows of a last,
+  ;; partial panel go to $rows.
   (func $rowsQuad (param $x i32) (param $q i32) (param $n i32) (param $d i32) (param $dp i32)
     (param $u i32) (param $c i32) (param $w i32) (param $beta f64) (param $cap f64) (param $val i32) (param $tmp i32)
     (local $sm i32) (local $ringEnd i32) (local $r i32) (local $p i32) (local $pu i32) (local $pw i32) (local $pEnd i32)
