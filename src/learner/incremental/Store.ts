@@ -2,7 +2,7 @@
  * The layout of the stored rows of `LsviIncremental` (src/learner/LsviIncremental.ts): one
  * `WebAssembly.Memory` per learner, filled by a bump allocator, and per step h a list of chunks of
  * flat float64 arrays. Every pointer is a byte offset into that memory, so the SIMD kernels
- * (src/linalg/wasm/lsvi.wat) read the rows in place.
+ * (src/linalg/wasm/lsvi.wat, lsviFull.wat) read the rows in place.
  *
  * A chunk of step h holds, for up to `capacity` transitions τ, in this order (the order the step
  * kernel reads them, so one chunk is one stream): the next-state rows φ(s_{h+1}^τ, a) for every a

@@ -1,9 +1,9 @@
 /**
- * The TypeScript statements of the SIMD kernels of src/linalg/wasm/lsvi.wat: the same loops, same
- * arguments (pointers are byte offsets into the learner's memory), one element at a time. They are
- * the readable statement of each kernel and the fallback where WebAssembly SIMD is missing
- * (`kernel: "js"`); the tests check both kernels against the direct formula. Next-state rows are
- * read out of their panels (Store.ts) one row at a time.
+ * The TypeScript statements of the SIMD kernels of src/linalg/wasm/lsvi.wat and lsviFull.wat: the
+ * same loops, same arguments (pointers are byte offsets into the learner's memory), one element at
+ * a time. They are the readable statement of each kernel and the fallback where WebAssembly SIMD is
+ * missing (`kernel: "js"`); the tests check both kernels against the direct formula. Next-state
+ * rows are read out of their panels (Store.ts) one row at a time.
  */
 import { panelIndex } from "./Store.ts"
 
