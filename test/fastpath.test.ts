@@ -17,7 +17,7 @@ import * as path from "node:path"
 import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
-import { dump, runBench } from "../src/bench/lsviBench.ts"
+import { dump, featureBytesOf, runBench } from "../src/bench/lsviBench.ts"
 import { type Episode, episode, type SyntheticShape } from "../src/bench/synthetic.ts"
 import { checkOptions } from "../src/cli/bench.ts"
 import { type FeatureTable, oneHotFeatures } from "../src/env/FiniteMdp.ts"
@@ -29,6 +29,7 @@ import { readNpy, writeNpy } from "../src/linalg/npy.ts"
 import { lsviFullWasmBytes, lsviWasmBytes, simdAvailable } from "../src/linalg/wasm/simd.ts"
 import { Lsvi, type LsviConfig } from "../src/learner/Lsvi.ts"
 import { LsviIncremental } from "../src/learner/LsviIncremental.ts"
+import { chunkGrowth } from "../src/learner/incremental/Store.ts"
 import * as Rng from "../src/rng/Rng.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -273,6 +274,26 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
     const ref = direct(config, data)
     const err = maxRelativeError(learner.wUpper, ref.wUpper)
     expect(err).toBeLessThanOrEqual(1e-8)
+  })
+})
+
+describe("the incremental learner's memory", () => {
+  it("stays within 1.5× the stored features from K = 500 on, with chunks that grow as fast as that allows", () => {
+    // The slack of the last chunks is what the chunk growth trades for speed (Store.ts, chunkGrowth):
+    // few features per transition (small d) leave little room for it.
+    expect([4, 8, 16, 32, 64].map((d) => chunkGrowth(d, 4, d))).toEqual([8, 5, 4, 3, 3])
+    for (const d of [4, 8, 32, 64]) {
+      const shape = { episodes: 0, dim: d, actions: 4, horizon: 5, seed: 3 }
+      const e = episode(shape, 0) // the values do not matter here, only how many are stored
+      const learner = new LsviIncremental({ horizon: 5, dim: d, actions: 4, beta: 1, lambda: 1 }, () => new Float64Array(0))
+      let worst = 0
+      for (let k = 1; k <= 3000; k++) {
+        for (let h = 0; h < 5; h++) learner.addTransitionFeatures(h, e.phi, h * d, e.reward[h], e.next, h * 4 * d)
+        if (k >= 500) worst = Math.max(worst, learner.bytes() / featureBytesOf({ ...shape, episodes: k }))
+      }
+      expect(worst, `d = ${d}`).toBeLessThanOrEqual(1.5)
+      expect(worst, `d = ${d}`).toBeGreaterThan(1)
+    }
   })
 })
 

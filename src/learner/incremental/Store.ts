@@ -8,7 +8,8 @@
  * kernel reads them, so one chunk is one stream): the next-state rows φ(s_{h+1}^τ, a) for every a
  * (A rows per transition, row τ·A + a), their kept forms q = φᵀΛ_{h+1}⁻¹φ (A values), φ_h^τ (dp)
  * and r_h^τ. A feature row has d entries stored with stride dp = d rounded up to even; the padding
- * entry is 0. Chunks grow by an eighth of what the step already stores, so the slack is at most 1/8.
+ * entry is 0. Chunks grow by 1/g of what the step already stores (`chunkGrowth`), so the slack is
+ * at most 1/g.
  *
  * The next-state rows are in panels of four rows (`panelIndex`): entries i, i+1 (i even) of the four
  * rows 4P … 4P + 3 lie side by side, so that the step kernel's sweep of four rows at once reads
@@ -18,6 +19,21 @@ import type { SimdKernels } from "../../linalg/wasm/simd.ts"
 
 const PAGE = 65536
 const MIN_CHUNK = 32
+/** What the stored rows, their forms and the slack of the last chunks may take, over the features. */
+const MEMORY_BUDGET = 1.4
+
+/**
+ * How fast the chunks of a step grow: a new chunk holds 1/g of what the step already stores, so the
+ * last chunk leaves at most 1/g of it empty. Every chunk costs a few µs per backup beyond its rows
+ * (its streams start cold; docs/performance.md), so g is the smallest in 2 … 8 for which the stored
+ * values, A·dp + A + dp + 1 per transition against A·d + d features, stay within MEMORY_BUDGET.
+ */
+export const chunkGrowth = (dim: number, actions: number, dp: number): number => {
+  const stored = actions * dp + actions + dp + 1
+  const features = actions * dim + dim
+  const slack = MEMORY_BUDGET / (stored / features) - 1
+  return slack <= 1 / 8 ? 8 : Math.max(2, Math.ceil(1 / slack))
+}
 
 /**
  * Where entry i of next-state row r lies in its chunk's panels, in float64 values from the chunk's
@@ -78,10 +94,12 @@ export class Store {
   /** Scratch of the step kernel for one chunk (Q̄ of every row, then V̄ and V̲ of every transition). */
   val = 0
   private valRows = 0
+  private readonly growth: number
 
   constructor(readonly horizon: number, readonly dim: number, readonly actions: number, readonly dp: number) {
     this.chunks = Array.from({ length: horizon }, () => [])
     this.count = new Array(horizon).fill(0)
+    this.growth = chunkGrowth(dim, actions, dp)
   }
 
   /** The chunk that takes the next transition of step h (a new one when the last is full). */
@@ -90,7 +108,7 @@ export class Store {
     const tail = list[list.length - 1]
     if (tail !== undefined && tail.count < tail.capacity) return tail
     const { horizon: H, actions: A, dp } = this
-    const capacity = Math.max(MIN_CHUNK, Math.ceil(this.count[h] / 8))
+    const capacity = Math.max(MIN_CHUNK, Math.ceil(this.count[h] / this.growth))
     const last = h + 1 >= H
     const a = this.arena
     // In the order the step kernel reads them: the next-state rows, their forms, then φ_h (one stream).
