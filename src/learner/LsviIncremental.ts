@@ -23,7 +23,8 @@
  * bounds the drift; docs/performance.md has the measurements behind the default.
  *
  * Memory: every buffer lives in one `WebAssembly.Memory` per learner, filled by a bump allocator;
- * chunks grow by an eighth of what is stored, so the slack is at most 1/8 of the stored features.
+ * chunks grow by 1/g of what is stored (g from 2 to 8, `chunkGrowth` in incremental/Store.ts), so
+ * that the stored values and the slack stay within 1.4 times the stored features.
  *
  * Three files: this one (the class, and the update as each transition arrives), incremental/Store.ts
  * (the layout of the stored rows), incremental/Backup.ts (the incremental backup and the backup from
