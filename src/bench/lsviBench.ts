@@ -15,6 +15,7 @@ import * as path from "node:path"
 import { maxRelativeError } from "../linalg/kernels.ts"
 import { writeNpy } from "../linalg/npy.ts"
 import { LsviIncremental } from "../learner/LsviIncremental.ts"
+import { chunkGrowth } from "../learner/incremental/Store.ts"
 import { episode, type SyntheticShape } from "./synthetic.ts"
 
 export interface BenchOptions extends SyntheticShape {
@@ -65,11 +66,15 @@ export interface BenchResult {
 export const featureBytesOf = (o: SyntheticShape): number =>
   8 * o.episodes * o.dim * (o.horizon + Math.max(o.horizon - 1, 0) * o.actions)
 
-/** Bytes of the learner for this shape, roughly (for refusing sizes that cannot fit before allocating). */
+/**
+ * Bytes of the learner for this shape, roughly (for refusing sizes that cannot fit before
+ * allocating): the stored values, and the last chunks' slack of at most 1/g (`chunkGrowth`).
+ */
 export const estimatedBytes = (o: SyntheticShape): number => {
   const dp = o.dim + (o.dim & 1)
   const perTransition = dp + 1 + o.actions * (dp + 1)
-  return Math.ceil(8 * o.episodes * o.horizon * perTransition * 1.13)
+  const slack = 1 / chunkGrowth(o.dim, o.actions, dp)
+  return Math.ceil(8 * o.episodes * o.horizon * perTransition * (1.005 + slack))
 }
 
 const median = (xs: ReadonlyArray<number>): number => {
