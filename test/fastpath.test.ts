@@ -10,108 +10,19 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { execFileSync } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { readFile } from "node:fs/promises"
-import { fileURLToPath } from "node:url"
-import { Effect } from "effect"
-import { dump, featureBytesOf, runBench } from "../src/bench/lsviBench.ts"
+import { featureBytesOf } from "../src/bench/lsviBench.ts"
 import { type Episode, episode, type SyntheticShape } from "../src/bench/synthetic.ts"
-import { checkOptions } from "../src/cli/bench.ts"
 import { type FeatureTable, oneHotFeatures } from "../src/env/FiniteMdp.ts"
 import { makeInstance } from "../src/env/Instance.ts"
 import { buildLinearChain } from "../src/env/linearChain.ts"
 import { buildRandomLinear, randomLinearFeatures } from "../src/env/randomLinear.ts"
-import { inverseSpd, maxRelativeError, scaledIdentity, solveSpd } from "../src/linalg/kernels.ts"
-import { readNpy, writeNpy } from "../src/linalg/npy.ts"
-import { lsviFullWasmBytes, lsviWasmBytes, simdAvailable } from "../src/linalg/wasm/simd.ts"
+import { maxRelativeError } from "../src/linalg/kernels.ts"
+import { simdAvailable } from "../src/linalg/wasm/simd.ts"
 import { Lsvi, type LsviConfig } from "../src/learner/Lsvi.ts"
 import { LsviIncremental } from "../src/learner/LsviIncremental.ts"
 import { chunkGrowth } from "../src/learner/incremental/Store.ts"
 import * as Rng from "../src/rng/Rng.ts"
-
-// ---------------------------------------------------------------------------------------------
-// The direct formula of §2 on raw episodes: Λ_h built explicitly, Λ_{h+1}⁻¹ by a direct inverse,
-// w_h by a Cholesky solve. Written here from the definitions, sharing nothing with the learner.
-
-interface Direct {
-  readonly wUpper: Float64Array
-  readonly wLower: Float64Array
-  /** Greedy choices π_{h+1}(s') that rounding could flip (see test/learner.test.ts); w̲ is compared only without them. */
-  readonly fragile: number
-}
-
-const direct = (config: LsviConfig, data: ReadonlyArray<Episode>): Direct => {
-  const { actions: A, beta, dim: d, horizon: H, lambda } = config
-  const wUpper = new Float64Array(H * d)
-  const wLower = new Float64Array(H * d)
-  let fragile = 0
-  let nextInv = scaledIdentity(d, 1 / lambda)
-  for (let h = H - 1; h >= 0; h--) {
-    const Lambda = scaledIdentity(d, lambda)
-    const rhsU = new Float64Array(d)
-    const rhsL = new Float64Array(d)
-    for (const e of data) {
-      for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) Lambda.data[i * d + j] += e.phi[h * d + i] * e.phi[h * d + j]
-      let vU = 0
-      let vL = 0
-      if (h + 1 < H) {
-        const raw: Array<number> = []
-        const size: Array<number> = []
-        const lows: Array<number> = []
-        for (let a = 0; a < A; a++) {
-          const o = (h * A + a) * d
-          let mean = 0
-          let meanLow = 0
-          let form = 0
-          let scale = 0
-          for (let i = 0; i < d; i++) {
-            mean += wUpper[(h + 1) * d + i] * e.next[o + i]
-            meanLow += wLower[(h + 1) * d + i] * e.next[o + i]
-            scale += Math.abs(wUpper[(h + 1) * d + i] * e.next[o + i])
-            for (let j = 0; j < d; j++) form += e.next[o + i] * nextInv.data[i * d + j] * e.next[o + j]
-          }
-          const bonus = beta * Math.sqrt(Math.max(form, 0))
-          raw.push(mean + bonus)
-          size.push(scale + bonus)
-          lows.push(Math.max(meanLow - bonus, 0))
-        }
-        const cap = H - h - 1
-        const q = raw.map((x) => Math.min(x, cap))
-        let best = 0
-        for (let a = 1; a < A; a++) if (q[a] > q[best]) best = a
-        const solidlyCapped = raw[best] - cap > 1e-9 * Math.max(size[best], cap)
-        if (!solidlyCapped) {
-          for (let a = 0; a < A; a++) {
-            if (a === best) continue
-            // Bit-identical rows tie exactly in any implementation: no rounding can split them.
-            let identical = true
-            for (let i = 0; i < d; i++) identical &&= e.next[(h * A + a) * d + i] === e.next[(h * A + best) * d + i]
-            if (!identical && Math.abs(q[a] - q[best]) <= 1e-9 * Math.max(size[a], size[best])) fragile++
-          }
-        }
-        vU = q[best]
-        vL = lows[best]
-      }
-      for (let i = 0; i < d; i++) {
-        rhsU[i] += e.phi[h * d + i] * (e.reward[h] + vU)
-        rhsL[i] += e.phi[h * d + i] * (e.reward[h] + vL)
-      }
-    }
-    wUpper.set(solveSpd(Lambda, rhsU), h * d)
-    wLower.set(solveSpd(Lambda, rhsL), h * d)
-    nextInv = inverseSpd(Lambda)
-  }
-  return { wUpper, wLower, fragile }
-}
-
-const agree = (actual: Float64Array, expected: Float64Array): boolean => {
-  const scale = expected.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
-  if (scale === 0) return actual.every((x) => Math.abs(x) <= 1e-300)
-  return maxRelativeError(actual, expected) <= 1e-8
-}
+import { agree, direct } from "./lsviDirect.ts"
 
 const add = (learner: LsviIncremental, e: Episode, config: LsviConfig): void => {
   const { actions: A, dim: d, horizon: H } = config
@@ -347,118 +258,5 @@ describe("incremental and grouped learners agree on finite MDPs (states repeat)"
       }),
       { seed: 77, numRuns: 30 }
     )
-  })
-})
-
-describe("the WebAssembly module and the .npy files", () => {
-  it("the embedded bytes are lsvi.wat and lsviFull.wat compiled (npm run build:wasm is up to date)", async () => {
-    const { compileWat } = (await import("../tools/wat.mjs" as string)) as {
-      compileWat: (text: string) => Promise<Uint8Array>
-    }
-    for (const [file, bytes] of [
-      ["lsvi.wat", lsviWasmBytes()],
-      ["lsviFull.wat", lsviFullWasmBytes()]
-    ] as const) {
-      const wat = await readFile(fileURLToPath(new URL(`../src/linalg/wasm/${file}`, import.meta.url)), "utf8")
-      expect(Buffer.from(await compileWat(wat)).equals(Buffer.from(bytes)), file).toBe(true)
-    }
-  })
-
-  it("writes .npy v1 headers aligned to 64 bytes and reads back what it wrote", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-npy-"))
-    try {
-      const file = path.join(dir, "x.npy")
-      const data = Float64Array.from({ length: 2 * 3 * 4 }, (_, i) => i * 0.5 - 3)
-      writeNpy(file, [2, 3, 4], [data.subarray(0, 5), data.subarray(5)])
-      const bytes = fs.readFileSync(file)
-      expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]))
-      const headerLength = bytes[8] | (bytes[9] << 8)
-      expect((10 + headerLength) % 64).toBe(0)
-      expect(bytes.subarray(10, 10 + headerLength).toString("latin1")).toMatch(
-        /^\{'descr': '<f8', 'fortran_order': False, 'shape': \(2, 3, 4\), \} *\n$/
-      )
-      const back = readNpy(file)
-      expect(back.shape).toEqual([2, 3, 4])
-      expect(Array.from(back.data)).toEqual(Array.from(data))
-      writeNpy(path.join(dir, "v.npy"), [3], [Float64Array.of(1, 2, 3)])
-      expect(readNpy(path.join(dir, "v.npy")).shape).toEqual([3])
-      expect(() => writeNpy(path.join(dir, "bad.npy"), [2, 2], [Float64Array.of(1, 2, 3)])).toThrow(/needs 4 values, got 3/)
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
-  })
-
-  const numpy = (() => {
-    try {
-      execFileSync("python3", ["-c", "import numpy"], { stdio: "ignore" })
-      return true
-    } catch {
-      return false
-    }
-  })()
-
-  it.skipIf(!numpy)("NumPy reads the files (skipped where python3 with NumPy is missing)", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-npy-"))
-    try {
-      const file = path.join(dir, "x.npy")
-      writeNpy(file, [2, 3], [Float64Array.of(1.5, -2, 3, 4, 5, 1e-300)])
-      const out = execFileSync("python3", ["-c", `import numpy as np; a = np.load(${JSON.stringify(file)}); print(a.shape, a.dtype, repr(a.ravel().tolist()))`])
-        .toString().trim()
-      expect(out).toBe("(2, 3) float64 [1.5, -2.0, 3.0, 4.0, 5.0, 1e-300]")
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
-  })
-})
-
-describe("distmt bench lsvi", () => {
-  it("checks its flags and names the bad one", () => {
-    const base = { episodes: 100, dim: 8, actions: 2, horizon: 5, seed: 0, beta: 1, lambda: 1 }
-    expect(Effect.runSync(checkOptions(base))).toEqual(base)
-    const error = (o: Partial<typeof base>): string => Effect.runSync(Effect.flip(checkOptions({ ...base, ...o }))).message
-    expect(error({ episodes: 1 })).toMatch(/--episodes must be an integer in \[2, /)
-    expect(error({ dim: 0, actions: 2.5 })).toMatch(/--dim must be .*got 0; --actions must be an integer .*got 2.5/)
-    expect(error({ seed: -1 })).toMatch(/--seed/)
-    expect(error({ beta: -1 })).toMatch(/--beta must be a finite number ≥ 0/)
-    expect(error({ lambda: 0 })).toMatch(/--lambda must be a finite number > 0/)
-    expect(error({ episodes: 1_000_000, dim: 64, actions: 8, horizon: 20 })).toMatch(/too large: .* GiB/)
-  })
-
-  it("the dumped files hold the data set, and the direct formula on them gives w.npy", () => {
-    const shape = { episodes: 40, dim: 5, actions: 3, horizon: 4, seed: 9 }
-    const run = runBench({ ...shape, beta: 0.8, lambda: 1.5, updates: 3, warmup: 1 })
-    expect(run.result.episodeUpdateRuns).toBe(3)
-    expect(run.result.incrementalVsFullMaxRelDiff).toBeLessThanOrEqual(1e-12)
-    expect(run.result.memoryRatio).toBeGreaterThan(1)
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-dump-"))
-    try {
-      dump(dir, run)
-      const { actions: A, dim: d, episodes: K, horizon: H } = shape
-      const phi = readNpy(path.join(dir, "phi.npy"))
-      const reward = readNpy(path.join(dir, "reward.npy"))
-      const next = readNpy(path.join(dir, "phi_next.npy"))
-      const w = readNpy(path.join(dir, "w.npy"))
-      expect([phi.shape, reward.shape, next.shape, w.shape]).toEqual([[H, K, d], [H, K], [H, K, A, d], [H, d]])
-      const meta = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8")) as { lambda: number; beta: number }
-      expect([meta.lambda, meta.beta]).toEqual([1.5, 0.8])
-      // Episode k of the synthetic data set, read back from the files (h-major there).
-      const episodes: Array<Episode> = Array.from({ length: K }, (_, k) => {
-        const e = { phi: new Float64Array(H * d), reward: new Float64Array(H), next: new Float64Array(H * A * d) }
-        for (let h = 0; h < H; h++) {
-          e.phi.set(phi.data.subarray((h * K + k) * d, (h * K + k + 1) * d), h * d)
-          e.reward[h] = reward.data[h * K + k]
-          e.next.set(next.data.subarray((h * K + k) * A * d, (h * K + k + 1) * A * d), h * A * d)
-        }
-        return e
-      })
-      for (let k = 0; k < K; k++) {
-        expect(Array.from(episodes[k].phi)).toEqual(Array.from(episode(shape, k).phi))
-        expect(Array.from(episodes[k].next)).toEqual(Array.from(episode(shape, k).next))
-      }
-      const ref = direct({ horizon: H, dim: d, actions: A, beta: 0.8, lambda: 1.5 }, episodes)
-      expect(agree(w.data, ref.wUpper)).toBe(true)
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
   })
 })
