@@ -15,7 +15,7 @@ import * as path from "node:path"
 import { maxRelativeError } from "../linalg/kernels.ts"
 import { writeNpy } from "../linalg/npy.ts"
 import { LsviIncremental } from "../learner/LsviIncremental.ts"
-import { chunkGrowth } from "../learner/incremental/Store.ts"
+import { chunkGrowth, valuesPerTransition } from "../learner/incremental/Store.ts"
 import { episode, type SyntheticShape } from "./synthetic.ts"
 
 export interface BenchOptions extends SyntheticShape {
@@ -72,9 +72,8 @@ export const featureBytesOf = (o: SyntheticShape): number =>
  */
 export const estimatedBytes = (o: SyntheticShape): number => {
   const dp = o.dim + (o.dim & 1)
-  const perTransition = dp + 1 + o.actions * (dp + 1)
   const slack = 1 / chunkGrowth(o.dim, o.actions, dp)
-  return Math.ceil(8 * o.episodes * o.horizon * perTransition * (1.005 + slack))
+  return Math.ceil(8 * o.episodes * o.horizon * valuesPerTransition(o.actions, dp) * (1.005 + slack))
 }
 
 const median = (xs: ReadonlyArray<number>): number => {

@@ -22,16 +22,19 @@ const MIN_CHUNK = 32
 /** What the stored rows, their forms and the slack of the last chunks may take, over the features. */
 const MEMORY_BUDGET = 1.4
 
+/** The float64 values a chunk stores per transition: A next-state rows of dp, their A forms, φ_h (dp) and r_h. */
+export const valuesPerTransition = (actions: number, dp: number): number => actions * (dp + 1) + dp + 1
+
 /**
  * How fast the chunks of a step grow: a new chunk holds 1/g of what the step already stores, so the
  * last chunk leaves at most 1/g of it empty. Every chunk costs a few µs per backup beyond its rows
  * (its streams start cold; docs/performance.md), so g is the smallest in 2 … 8 for which the stored
- * values, A·dp + A + dp + 1 per transition against A·d + d features, stay within MEMORY_BUDGET.
+ * values (`valuesPerTransition`) against the A·d + d features per transition, with the slack, stay
+ * within MEMORY_BUDGET.
  */
 export const chunkGrowth = (dim: number, actions: number, dp: number): number => {
-  const stored = actions * dp + actions + dp + 1
   const features = actions * dim + dim
-  const slack = MEMORY_BUDGET / (stored / features) - 1
+  const slack = MEMORY_BUDGET / (valuesPerTransition(actions, dp) / features) - 1
   return slack <= 1 / 8 ? 8 : Math.max(2, Math.ceil(1 / slack))
 }
 
