@@ -72,12 +72,17 @@
         (local.set $k (i32.sub (local.get $k) (i32.const 1)))
         (br $next))))
 
+  ;; Where row r of the panels at `next` starts: its panel, r/4 rounded down (4·dp values each), then
+  ;; 16·(r mod 4) bytes; its pair k (entries 2k, 2k+1) is 64·k bytes on.
+  (func $panelRow (param $next i32) (param $r i32) (param $dp i32) (result i32)
+    (i32.add (local.get $next)
+      (i32.add (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (i32.shl (local.get $dp) (i32.const 5)))
+        (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 4)))))
+
   ;; Row r of the panels at `next` (dp entries), copied to out.
   (func $gather (param $next i32) (param $r i32) (param $dp i32) (param $out i32)
     (local $p i32) (local $end i32)
-    (local.set $p (i32.add (local.get $next)
-      (i32.add (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (i32.shl (local.get $dp) (i32.const 5)))
-        (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 4)))))
+    (local.set $p (call $panelRow (local.get $next) (local.get $r) (local.get $dp)))
     (local.set $end (i32.add (local.get $out) (i32.shl (local.get $dp) (i32.const 3))))
     (block $done
       (loop $next
@@ -96,15 +101,13 @@
     (param $fresh i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
     (param $w i32) (param $beta f64) (param $cap f64) (param $val i32) (param $tmp i32)
     (local $r i32) (local $j i32) (local $uj i32) (local $cj i32) (local $qv f64) (local $s f64) (local $rowBytes i32)
-    (local $x i32)
     (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
-    (local.set $x (local.get $tmp))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $r) (local.get $n)))
-        (call $gather (local.get $next) (i32.add (local.get $r0) (local.get $r)) (local.get $dp) (local.get $x))
+        (call $gather (local.get $next) (i32.add (local.get $r0) (local.get $r)) (local.get $dp) (local.get $tmp))
         (if (local.get $fresh)
-          (then (local.set $qv (call $quad (local.get $B) (local.get $x) (local.get $d) (local.get $dp))))
+          (then (local.set $qv (call $quad (local.get $B) (local.get $tmp) (local.get $d) (local.get $dp))))
           (else
             (local.set $qv (f64.load (local.get $q)))
             (local.set $uj (local.get $u))
@@ -113,7 +116,7 @@
             (block $doneJ
               (loop $nextJ
                 (br_if $doneJ (i32.ge_u (local.get $j) (local.get $m)))
-                (local.set $s (call $dot (local.get $x) (local.get $uj) (local.get $dp)))
+                (local.set $s (call $dot (local.get $tmp) (local.get $uj) (local.get $dp)))
                 (local.set $qv (f64.sub (local.get $qv)
                   (f64.mul (f64.load (local.get $cj)) (f64.mul (local.get $s) (local.get $s)))))
                 (local.set $uj (i32.add (local.get $uj) (local.get $rowBytes)))
@@ -122,7 +125,7 @@
                 (br $nextJ)))))
         (f64.store (local.get $q) (local.get $qv))
         (f64.store (local.get $val) (f64.min
-          (f64.add (call $dot (local.get $x) (local.get $w) (local.get $dp))
+          (f64.add (call $dot (local.get $tmp) (local.get $w) (local.get $dp))
             (f64.mul (local.get $beta) (f64.sqrt (f64.max (local.get $qv) (f64.const 0)))))
           (local.get $cap)))
         (local.set $q (i32.add (local.get $q) (i32.const 8)))
@@ -184,13 +187,17 @@
     (local.set $pairs32 (i32.and (local.get $panelBytes) (i32.const -128)))
     (local.set $sm (local.get $tmp))
     (local.set $ringEnd (i32.add (local.get $tmp) (i32.const 1024)))
-    ;; the rows of whole panels, and the forms of the first 64 of them into the ring
+    ;; the rows of whole panels
     (local.set $full (i32.and (local.get $n) (i32.const -4)))
-    (call $ringIn (local.get $tmp) (select (i32.const 64) (local.get $full) (i32.gt_u (local.get $full) (i32.const 64)))
-      (local.get $q))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (i32.add (local.get $r) (i32.const 3)) (local.get $n)))
+        ;; a ring's first panel: the forms of its (up to) 64 rows into the ring
+        (if (i32.eq (local.get $sm) (local.get $tmp))
+          (then
+            (local.set $left (i32.sub (local.get $full) (local.get $r)))
+            (call $ringIn (local.get $tmp) (select (i32.const 64) (local.get $left) (i32.gt_u (local.get $left) (i32.const 64)))
+              (local.get $q))))
         (local.set $su0 (v128.const f64x2 0 0)) (local.set $su1 (v128.const f64x2 0 0))
         (local.set $su2 (v128.const f64x2 0 0)) (local.set $su3 (v128.const f64x2 0 0))
         (local.set $sw0 (v128.const f64x2 0 0)) (local.set $sw1 (v128.const f64x2 0 0))
@@ -283,9 +290,6 @@
             (call $ringOut (local.get $tmp) (i32.const 64) (local.get $q) (local.get $val))
             (local.set $q (i32.add (local.get $q) (i32.const 512)))
             (local.set $val (i32.add (local.get $val) (i32.const 512)))
-            (local.set $left (i32.sub (i32.sub (local.get $full) (local.get $r)) (i32.const 4)))
-            (call $ringIn (local.get $tmp) (select (i32.const 64) (local.get $left) (i32.gt_u (local.get $left) (i32.const 64)))
-              (local.get $q))
             (local.set $sm (local.get $tmp))))
         (local.set $x (i32.add (local.get $x) (local.get $panelBytes)))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
@@ -462,6 +466,7 @@
   (func (export "gemvT") (param $y i32) (param $v i32) (param $x i32) (param $n i32) (param $dp i32)
     (call $gemvT (local.get $y) (local.get $v) (local.get $x) (local.get $n) (local.get $dp)))
 
-  ;; $gather for the forms kernel of lsviFull.wat, which imports it.
+  ;; $panelRow and $gather for the forms kernel of lsviFull.wat, which imports them.
+  (export "panelRow" (func $panelRow))
   (export "gather" (func $gather))
 )

@@ -2,14 +2,15 @@
 ;; src/learner/incremental/Backup.ts: start-up, resume, refresh), in WebAssembly with 128-bit SIMD:
 ;; the Gram matrix Λ of the stored φ rows, and the bonus form of every stored next-state row. The
 ;; conventions (byte offsets into the imported memory, rows of stride dp = d rounded up to even with
-;; a zero padding entry, the next-state rows in panels of four) are those of lsvi.wat, whose $gather
-;; this module imports. `npm run build:wasm` compiles this file into lsviFullWasm.ts.
+;; a zero padding entry, the next-state rows in panels of four) are those of lsvi.wat, whose
+;; $panelRow and $gather this module imports. `npm run build:wasm` compiles this file into lsviFullWasm.ts.
 ;;
 ;; Same numbers (docs/algorithm.md §2): only the order of floating-point additions differs from the
 ;; direct formula, which the tests bound at 1e-8 relative.
 (module
   (import "env" "memory" (memory 1))
-  ;; row r of the panels at next, copied to out (dp entries): lsvi.wat's $gather
+  ;; where row r of the panels at next starts, and the row copied to out (dp entries): lsvi.wat's
+  (import "env" "panelRow" (func $panelRow (param $next i32) (param $r i32) (param $dp i32) (result i32)))
   (import "env" "gather" (func $gather (param $next i32) (param $r i32) (param $dp i32) (param $out i32)))
 
   ;; L += Σ_τ φ_τ φ_τᵀ over n rows φ_τ (stride dp), upper part: rows i, i+1 from column (i rounded
@@ -117,9 +118,7 @@
       (loop $nextPair
         (br_if $donePairs (i32.ge_u (i32.add (local.get $r) (i32.const 1)) (local.get $n)))
         ;; rows r, r+1 (r even) share their panel's pairs: row r at 16·(r mod 4), row r+1 16 bytes on
-        (local.set $base (i32.add (local.get $x)
-          (i32.add (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (i32.shl (local.get $dp) (i32.const 5)))
-            (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 4)))))
+        (local.set $base (call $panelRow (local.get $x) (local.get $r) (local.get $dp)))
         (local.set $acc (v128.const f64x2 0 0))
         (local.set $acc1 (v128.const f64x2 0 0))
         (local.set $I (i32.const 0))

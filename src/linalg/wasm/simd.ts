@@ -85,6 +85,6 @@ export const instantiate = (memory: WebAssembly.Memory): SimdKernels => {
   const modules = modulesOnce()
   if (modules === null) throw new Error("WebAssembly SIMD is not available in this runtime")
   const step = new WebAssembly.Instance(modules.step, { env: { memory } }).exports
-  const full = new WebAssembly.Instance(modules.full, { env: { memory, gather: step.gather } }).exports
+  const full = new WebAssembly.Instance(modules.full, { env: { memory, panelRow: step.panelRow, gather: step.gather } }).exports
   return { ...step, ...full } as unknown as SimdKernels
 }
