@@ -9,8 +9,7 @@
  * order alternating between rounds, and times them in CPU-seconds of the process. Prints each
  * checkout's median rate and the median of the per-round ratios NEW / BASE.
  */
-import * as path from "node:path"
-import { pathToFileURL } from "node:url"
+import { alternate, fromCheckout, median } from "./ab.ts"
 
 const [base, next] = process.argv.slice(2, 4)
 if (base === undefined || next === undefined) throw new Error("usage: npx tsx bench/dqn_ab.ts BASE_CHECKOUT NEW_CHECKOUT [ROUNDS] [FRAMES]")
@@ -18,8 +17,7 @@ const rounds = Number(process.argv[4] ?? 16)
 const frames = Number(process.argv[5] ?? 4000)
 
 const setup = async (tree: string) => {
-  // Each checkout's own modules (a path relative to the working directory).
-  const from = (file: string) => import(pathToFileURL(path.resolve(tree, file)).href)
+  const from = fromCheckout(tree)
   const { makeGame } = await from("src/env/minatar/index.ts")
   const { DqnAgent } = await from("src/deep/agent.ts")
   const { dqnConfig } = await from("src/deep/config.ts")
@@ -37,12 +35,7 @@ const setup = async (tree: string) => {
   }
 }
 
-const runs = [await setup(base), await setup(next)]
-const rates: [Array<number>, Array<number>] = [[], []]
-for (let r = 0; r < rounds; r++) {
-  for (const which of r % 2 === 0 ? [0, 1] : [1, 0]) rates[which].push(await runs[which]())
-}
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+const rates = await alternate(rounds, [await setup(base), await setup(next)])
 const range = (xs: ReadonlyArray<number>) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`
 console.log(`end-to-end frames per CPU-second, ${rounds} rounds of ${frames} frames each:`)
 console.log(`  ${base}: median ${median(rates[0]).toFixed(0)} (${range(rates[0])})`)

@@ -10,8 +10,7 @@
  * scratch, and keeps the middle one. Prints each checkout's median time, the median and range of
  * the per-round ratios BASE / NEW, and the largest relative difference between the two w̄.
  */
-import * as path from "node:path"
-import { pathToFileURL } from "node:url"
+import { alternate, fromCheckout, median } from "./ab.ts"
 
 const args = process.argv.slice(2)
 const flag = (name: string): string | undefined => {
@@ -28,7 +27,7 @@ const rounds = Number(roundsText ?? 12)
 const shape = { episodes, dim: 32, actions: 4, horizon: 20, seed: 1 }
 
 const setup = async (tree: string) => {
-  const load = (file: string) => import(pathToFileURL(path.resolve(tree, file)).href)
+  const load = fromCheckout(tree)
   const { LsviIncremental } = await load("src/learner/LsviIncremental.ts")
   const { episode } = await load("src/bench/synthetic.ts")
   const { horizon: H, actions: A, dim: d } = shape
@@ -62,17 +61,9 @@ const setup = async (tree: string) => {
 
 const sides = [await setup(base), await setup(next)]
 for (const side of sides) for (let i = 0; i < 3; i++) side.once()
-const median = (xs: Array<number>): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-const times: Array<Array<number>> = [[], []]
-const ratios: Array<number> = []
-for (let r = 0; r < rounds; r++) {
-  const order = r % 2 === 0 ? [0, 1] : [1, 0]
-  const round = [0, 0]
-  for (const i of order) round[i] = median([sides[i].once(), sides[i].once(), sides[i].once()])
-  times[0].push(round[0])
-  times[1].push(round[1])
-  ratios.push(round[0] / round[1])
-}
+const middleOf3 = (once: () => number) => (): number => median([once(), once(), once()])
+const times = await alternate(rounds, [middleOf3(sides[0].once), middleOf3(sides[1].once)])
+const ratios = times[0].map((t, i) => t / times[1][i])
 const [w0, w1] = sides.map((s) => s.learner.wUpper as Float64Array)
 let diff = 0
 for (let i = 0; i < w0.length; i++) diff = Math.max(diff, Math.abs(w0[i] - w1[i]) / Math.max(Math.abs(w0[i]), 1e-300))
