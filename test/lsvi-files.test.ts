@@ -92,6 +92,39 @@ describe("distmt bench lsvi", () => {
     expect(error({ episodes: 1_000_000, dim: 64, actions: 8, horizon: 20 })).toMatch(/too large: .* GiB/)
   })
 
+  it("its two floors read what they say: the next-state rows; those, their forms and the φ_h rows", () => {
+    const shape = { episodes: 30, dim: 5, actions: 3, horizon: 4, seed: 2 } // d and A odd: padding, partial panels
+    const { learner } = runBench({ ...shape, beta: 1, lambda: 1, updates: 2, warmup: 1 })
+    const { actions: A, dim: d, horizon: H } = shape
+    let next = 0
+    let forms = 0
+    let phi = 0
+    let scale = 0
+    for (let h = 0; h + 1 < H; h++) {
+      const B = learner.lambdaInverse(h + 1).data // the forms are φᵀΛ_{h+1}⁻¹φ, from scratch after runBench's last backup
+      for (const chunk of learner.storedChunks(h)) {
+        for (const x of chunk.phi) {
+          phi += x
+          scale += Math.abs(x)
+        }
+        const rows = chunk.next ?? new Float64Array(0)
+        for (let r = 0; r < rows.length / d; r++) {
+          let q = 0
+          for (let i = 0; i < d; i++) {
+            next += rows[r * d + i]
+            scale += Math.abs(rows[r * d + i])
+            for (let k = 0; k < d; k++) q += rows[r * d + i] * B[i * d + k] * rows[r * d + k]
+          }
+          forms += q
+          scale += q
+        }
+        expect(rows.length).toBe(chunk.phi.length * A)
+      }
+    }
+    expect(Math.abs(learner.sweepNextStates() - next)).toBeLessThanOrEqual(1e-12 * scale)
+    expect(Math.abs(learner.sweepUpdateReads() - (next + forms + phi))).toBeLessThanOrEqual(1e-12 * scale)
+  })
+
   it("the dumped files hold the data set, and the direct formula on them gives w.npy", () => {
     const shape = { episodes: 40, dim: 5, actions: 3, horizon: 4, seed: 9 }
     const run = runBench({ ...shape, beta: 0.8, lambda: 1.5, updates: 3, warmup: 1 })

@@ -49,6 +49,11 @@ export interface BenchResult {
   readonly episodeUpdateRuns: number
   /** Median seconds of one read of every stored next-state value: the floor of the update's pass. */
   readonly floorSeconds: number
+  /**
+   * Median seconds of one read of everything the update reads (next-state rows, their forms, the φ_h
+   * rows): the floor of the whole update, timed like `floorSeconds`, right after it.
+   */
+  readonly readsFloorSeconds: number
   /** Peak resident memory of the process minus its resident memory before the learner existed. */
   readonly peakBytes: number
   /** Peak resident memory of the whole process (Node itself included). */
@@ -148,13 +153,20 @@ export const runBench = (o: BenchOptions, log: (line: string) => void = () => {}
   }
   const diff = maxRelativeError(w, learner.wUpper)
 
-  const floorTimes: Array<number> = []
+  // Each floor the same way: two reads to warm up, then nine timed, one after the other (so the
+  // floor of the next-state rows is timed as before the second floor existed).
   let sink = 0
-  for (let r = 0; r < 2 + 9; r++) {
-    const s = now()
-    sink += learner.sweepNextStates()
-    if (r >= 2) floorTimes.push(now() - s)
+  const floor = (sweep: () => number): Array<number> => {
+    const times: Array<number> = []
+    for (let r = 0; r < 2 + 9; r++) {
+      const s = now()
+      sink += sweep()
+      if (r >= 2) times.push(now() - s)
+    }
+    return times
   }
+  const floorTimes = floor(() => learner.sweepNextStates())
+  const readsTimes = floor(() => learner.sweepUpdateReads())
   if (Number.isNaN(sink)) log("(the stored features hold NaN)")
 
   const learnerBytes = learner.bytes()
@@ -179,6 +191,7 @@ export const runBench = (o: BenchOptions, log: (line: string) => void = () => {}
       episodeUpdateMeanSeconds: updateTimes.reduce((s, x) => s + x, 0) / updateTimes.length,
       episodeUpdateRuns: updateTimes.length,
       floorSeconds: median(floorTimes),
+      readsFloorSeconds: median(readsTimes),
       peakBytes: Math.max(processPeak - rssBefore, 0),
       processPeakBytes: processPeak,
       learnerBytes,

@@ -56,6 +56,9 @@ export const formatResult = (r: BenchResult): string =>
     `  per-episode update        ${ms(r.episodeUpdateSeconds)}  (median of ${r.episodeUpdateRuns}; mean ${ms(r.episodeUpdateMeanSeconds)})`,
     `  floor: one read of the stored next-state features ${ms(r.floorSeconds)} ` +
       `(the update takes ${(r.episodeUpdateSeconds / r.floorSeconds).toFixed(2)}× that)`,
+    `  one read of all the update reads (next-state rows, forms, φ_h) ${ms(r.readsFloorSeconds)} ` +
+      `(${(r.readsFloorSeconds / r.floorSeconds).toFixed(2)}× the floor; the update takes ` +
+      `${(r.episodeUpdateSeconds / r.readsFloorSeconds).toFixed(2)}× that)`,
     `  memory: learner ${mib(r.learnerBytes)} = ${r.memoryRatio.toFixed(3)}× the stored features (${mib(r.featureBytes)}); ` +
       `peak RSS growth ${mib(r.peakBytes)}, process peak ${mib(r.processPeakBytes)}`,
     `  w̄ incremental vs from scratch: max relative difference ${r.incrementalVsFullMaxRelDiff.toExponential(2)}`

@@ -326,6 +326,11 @@ export class LsviIncremental implements LsviLearner {
     return this.core.store.sweepNextStates(this.core.simd)
   }
 
+  /** Reads once everything an incremental backup reads (next-state rows, forms, φ_h rows): its floor. */
+  sweepUpdateReads(): number {
+    return this.core.store.sweepUpdateReads(this.core.simd)
+  }
+
   /** Transitions stored at step h. */
   transitions(h: number): number {
     return this.core.store.count[h]

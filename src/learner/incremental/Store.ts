@@ -175,6 +175,30 @@ export class Store {
   }
 
   /**
+   * Reads once every value that the step kernel of an incremental backup reads (the next-state
+   * rows, their forms and the φ_h rows of every step but the last) and returns their sum: the floor
+   * of the whole update's reads, beside `sweepNextStates` (the bench and bench/lsvi_floors.ts).
+   */
+  sweepUpdateReads(simd: SimdKernels | undefined): number {
+    const { actions: A, horizon: H, dp } = this
+    const sum = (at: number, n: number): number => {
+      const even = (n + 1) & ~1 // the arrays are allocated in 16-byte steps, so the one more value is there
+      if (simd !== undefined) return simd.sweep(at, even)
+      const f = this.arena.f64
+      let total = 0
+      for (let i = 0; i < even; i++) total += f[(at >> 3) + i]
+      return total
+    }
+    let total = 0
+    for (let h = 0; h + 1 < H; h++) {
+      for (const ch of this.chunks[h]) {
+        total += sum(ch.next, panelValues(dp, ch.count * A)) + sum(ch.q, ch.count * A) + sum(ch.phi, ch.count * dp)
+      }
+    }
+    return total
+  }
+
+  /**
    * The stored data of step h, chunk by chunk: copies of φ (count × d) and, at h < H − 1, of the
    * next-state rows (count × A × d, row τ·A + a, out of their panels); r (count) as a view, valid
    * until the next append, which may grow the memory.
