@@ -11,6 +11,7 @@
  * the per-round ratios BASE / NEW, and the largest relative difference between the two w̄.
  */
 import { alternate, fromCheckout, median } from "./ab.ts"
+import { syntheticLearner } from "./lsviLearner.ts"
 
 const args = process.argv.slice(2)
 const flag = (name: string): string | undefined => {
@@ -24,36 +25,15 @@ if (base === undefined || next === undefined) {
   throw new Error("usage: npx tsx bench/lsvi_ab.ts BASE_CHECKOUT NEW_CHECKOUT [ROUNDS] [--full] [--episodes K]")
 }
 const rounds = Number(roundsText ?? 12)
-const shape = { episodes, dim: 32, actions: 4, horizon: 20, seed: 1 }
-
 const setup = async (tree: string) => {
   const load = fromCheckout(tree)
   const { LsviIncremental } = await load("src/learner/LsviIncremental.ts")
   const { episode } = await load("src/bench/synthetic.ts")
-  const { horizon: H, actions: A, dim: d } = shape
-  const learner = new LsviIncremental({ horizon: H, dim: d, actions: A, beta: 1, lambda: 1 }, () => {
-    throw new Error("bench: features are given directly")
-  }, { twin: false })
-  const buffer = episode(shape, 0)
-  let k = 0
-  const add = (): void => {
-    for (let h = 0; h < H; h++) learner.addTransitionFeatures(h, buffer.phi, h * d, buffer.reward[h], buffer.next, h * A * d)
-  }
-  for (; k < episodes - 40; k++) {
-    episode(shape, k, buffer)
-    add()
-  }
-  learner.fullBackup()
+  const { learner, update } = syntheticLearner({ LsviIncremental, episode }, episodes, 40)
   const once = (): number => {
-    if (full) {
-      const t = performance.now()
-      learner.fullBackup()
-      return performance.now() - t
-    }
-    episode(shape, k++, buffer) // generating the data is not timed
+    if (!full) return update()
     const t = performance.now()
-    add()
-    learner.backup()
+    learner.fullBackup()
     return performance.now() - t
   }
   return { learner, once }
