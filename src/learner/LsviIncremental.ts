@@ -97,6 +97,7 @@ export class LsviIncremental implements LsviLearner {
       qValid: new Array(H).fill(0),
       pendingCount: new Array(H).fill(0),
       sinceRefresh: new Array(H).fill(0),
+      lambdaRows: new Array(H).fill(0),
       pendingU: perStep(maxPending * dp),
       pendingC: perStep(maxPending),
       Lambda: perStep(d * dp),
@@ -199,17 +200,12 @@ export class LsviIncremental implements LsviLearner {
         core.pendingCount[h] = 0
       }
     }
-    // B ← B − (Bφ)(Bφ)ᵀ / (1 + φᵀBφ);  Λ ← Λ + φφᵀ;  Σφr ← Σφr + rφ
-    const L = core.Lambda[h] >> 3
+    // B ← B − (Bφ)(Bφ)ᵀ / (1 + φᵀBφ);  Σφr ← Σφr + rφ. Λ ← Λ + φφᵀ waits until Λ is read (a refresh,
+    // every refreshEvery changes): the stored φ rows are the pending terms (`foldLambda` in Backup.ts).
     for (let i = 0; i < d; i++) {
       const ui = f[u + i] / cInv
-      const xi = f[x + i]
       const bi = Bh + i * dp
-      const li = L + i * dp
-      for (let k = 0; k < d; k++) {
-        f[bi + k] -= ui * f[u + k]
-        f[li + k] += xi * f[x + k]
-      }
+      for (let k = 0; k < d; k++) f[bi + k] -= ui * f[u + k]
     }
     const pr = core.phiReward[h] >> 3
     for (let i = 0; i < d; i++) f[pr + i] += reward * f[x + i]

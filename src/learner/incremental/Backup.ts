@@ -27,6 +27,8 @@ export interface Core {
   readonly pendingC: Array<number>
   readonly pendingCount: Array<number>
   readonly sinceRefresh: Array<number>
+  /** How many of step h's stored rows Λ_h holds; the rest are added when Λ_h is read (`foldLambda`). */
+  readonly lambdaRows: Array<number>
   readonly Lambda: Array<number> // d × dp
   readonly B: Array<number> // d × dp
   readonly phiReward: Array<number> // dp
@@ -42,6 +44,33 @@ export interface Core {
   readonly wLower: Float64Array
 }
 
+/** Λ_h += φφᵀ over the stored rows of step h that Λ_h does not hold yet (the Gram kernel over them). */
+const foldLambda = (c: Core, h: number): void => {
+  const d = c.config.dim
+  const dp = c.dp
+  const L = c.Lambda[h]
+  let start = 0
+  for (const ch of c.store.chunks[h]) {
+    const from = Math.max(c.lambdaRows[h] - start, 0)
+    if (from < ch.count) {
+      const at = ch.phi + from * dp * 8
+      if (c.simd !== undefined) c.simd.gram(at, ch.count - from, d, dp, L)
+      else gramJs(c.store.arena.f64, at, ch.count - from, d, dp, L)
+    }
+    start += ch.count
+  }
+  c.lambdaRows[h] = c.store.count[h]
+  mirror(c, h)
+}
+
+/** The Gram kernels fill the upper part of Λ_h (and some entries beside the diagonal): mirror it. */
+const mirror = (c: Core, h: number): void => {
+  const d = c.config.dim
+  const f = c.store.arena.f64
+  const Lo = c.Lambda[h] >> 3
+  for (let i = 0; i < d; i++) for (let k = 0; k < i; k++) f[Lo + i * c.dp + k] = f[Lo + k * c.dp + i]
+}
+
 /**
  * B_h ← Λ_h⁻¹ computed directly from Λ_h (Cholesky: Λ = LLᵀ, R = L⁻¹, B = RᵀR), and U ← Rᵀ for the
  * forms kernel (‖R φ‖² = φᵀΛ_h⁻¹φ with half the products of φᵀBφ).
@@ -50,6 +79,7 @@ const inverse = (c: Core, h: number): void => {
   const d = c.config.dim
   const dp = c.dp
   const d8 = (d + 7) & ~7
+  foldLambda(c, h)
   const f = c.store.arena.f64
   const Lam = K.zeros(d, d)
   const Lo = c.Lambda[h] >> 3
@@ -135,14 +165,12 @@ const solve = (c: Core, h: number): void => {
     let s = 0
     let sl = 0
     const bi = Bo + i * dp
-    for (let k = 0; k < d; k++) {
-      s += f[bi + k] * f[R + k]
-      sl += f[bi + k] * f[RL + k]
-    }
+    for (let k = 0; k < d; k++) s += f[bi + k] * f[R + k]
+    if (c.twin) for (let k = 0; k < d; k++) sl += f[bi + k] * f[RL + k]
     f[wu + i] = s
-    f[wl + i] = c.twin ? sl : 0
+    f[wl + i] = sl
     c.wUpper[h * d + i] = s
-    c.wLower[h * d + i] = c.twin ? sl : 0
+    c.wLower[h * d + i] = sl
   }
 }
 
@@ -202,8 +230,8 @@ export const fullBackup = (c: Core): void => {
       }
       f = c.store.arena.f64
     }
-    // The gram kernels fill the upper part: mirror it.
-    for (let i = 0; i < d; i++) for (let k = 0; k < i; k++) f[Lo + i * dp + k] = f[Lo + k * dp + i]
+    c.lambdaRows[h] = c.store.count[h]
+    mirror(c, h)
   }
   for (let h = H - 1; h >= 0; h--) {
     startRhs(c, h)
