@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { withoutWallTimes } from "./threads.ts"
+import { comparableSummary, SUMMARY_COMPARED } from "./threads.ts"
 
 export interface RunTiming {
   readonly side: "base" | "this"
@@ -51,7 +51,7 @@ const runOnce = (
     const files: Record<string, string> = {}
     // A deep-stage run writes no policies.json: compare the files the run wrote.
     for (const f of COMPARED) if (fs.existsSync(path.join(out, "run", f))) files[f] = fs.readFileSync(path.join(out, "run", f), "utf8")
-    files["summary.json (wall times aside)"] = withoutWallTimes(fs.readFileSync(path.join(out, "run", "summary.json"), "utf8"))
+    files[SUMMARY_COMPARED] = comparableSummary(fs.readFileSync(path.join(out, "run", "summary.json"), "utf8"))
     return { timing: { side, wallSeconds: wall, userSeconds: user, systemSeconds: system, peakMiB: kib / 1024 }, files }
   } finally {
     fs.rmSync(out, { recursive: true, force: true })

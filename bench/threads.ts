@@ -4,7 +4,7 @@
  * machine hits both. For each thread count it reports the best process wall time (start-up, run,
  * ground truth and files: what a user waits for) and the best time of the runs themselves (the
  * summary's wall seconds, summed over algorithms and seeds), and it checks that every run wrote the
- * same results: results.csv, policies.json and summary.json but its wall times, byte for byte.
+ * same results: results.csv, policies.json and summary.json but its wall times and thread count, byte for byte.
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -37,9 +37,16 @@ interface One {
   readonly results: Readonly<Record<string, string>>
 }
 
-/** summary.json without its wall times (the one thing that may differ). */
-export const withoutWallTimes = (text: string): string =>
-  JSON.stringify(JSON.parse(text), (k, v) => (k === "wallSeconds" ? undefined : v))
+/**
+ * summary.json without what two runs of the same results may write differently: the wall times, and
+ * the learner threads the run used (`threads`, at the top and in the spec's record, which say what
+ * happened; src/report/files.ts).
+ */
+export const comparableSummary = (text: string): string =>
+  JSON.stringify(JSON.parse(text), (k, v) => (k === "wallSeconds" || k === "threads" ? undefined : v))
+
+/** The label of summary.json in a comparison of runs' files. */
+export const SUMMARY_COMPARED = "summary.json (wall times and threads aside)"
 
 const runOnce = (root: string, spec: string, threads: number, fail: (m: string) => never): One => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), `distmt-threads-${threads}-`))
@@ -65,7 +72,7 @@ const runOnce = (root: string, spec: string, threads: number, fail: (m: string) 
       results: {
         "results.csv": fs.readFileSync(path.join(out, "results.csv"), "utf8"),
         "policies.json": fs.readFileSync(path.join(out, "policies.json"), "utf8"),
-        "summary.json (wall times aside)": withoutWallTimes(summaryText)
+        [SUMMARY_COMPARED]: comparableSummary(summaryText)
       }
     }
   } finally {

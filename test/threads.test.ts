@@ -14,6 +14,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { comparableSummary } from "../bench/threads.ts"
 import { continuePhase, type PhaseState, runPhase } from "../src/agent/episodes.ts"
 import { makeInstance } from "../src/env/Instance.ts"
 import { Lsvi } from "../src/learner/Lsvi.ts"
@@ -269,6 +270,28 @@ describe("choosing threads", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       expect(String(exit)).toMatch(/threads/)
     }
+  })
+
+  it("runs on one and two threads write the same files, compared as the threads bench compares them", () => {
+    const files = (threads: number) => {
+      const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-threads-")), "run")
+      const r = spawnSync(process.execPath, [path.join(root, "bin/distmt.mjs"), "run", "specs/two-agents.spec.ts", "--threads", `${threads}`, "--out", out], {
+        cwd: root,
+        encoding: "utf8"
+      })
+      expect(r.status, r.stderr).toBe(0)
+      const read = (f: string) => fs.readFileSync(path.join(out, f), "utf8")
+      return { results: read("results.csv"), policies: read("policies.json"), summary: read("summary.json") }
+    }
+    const [one, two] = [files(1), files(2)]
+    expect(two.results).toBe(one.results)
+    expect(two.policies).toBe(one.policies)
+    expect(JSON.parse(two.summary).threads).toBe(2) // the record differs, as it should
+    expect(comparableSummary(two.summary)).toBe(comparableSummary(one.summary))
+    // and the comparison still sees a result that differs
+    const changed = JSON.parse(one.summary)
+    changed.algorithms.distmt.messages += 1
+    expect(comparableSummary(JSON.stringify(changed))).not.toBe(comparableSummary(one.summary))
   })
 
   it("distmt run --threads with a bad value: one clear line, exit 1, nothing written", () => {
