@@ -110,6 +110,6 @@ export const runsTable = (r: RunsResult): Array<string> => {
     ...sides.map((s) => row([s.side, s.wall.toFixed(2), s.user.toFixed(2), s.peak.toFixed(0)])),
     row(["base/this", `${(b.wall / t.wall).toFixed(2)}×`, `${(b.user / t.user).toFixed(2)}×`, `${(b.peak / t.peak).toFixed(2)}×`]),
     "",
-    `results identical (results.csv, policies.json, curves.csv, summary.json but wall times): ${r.identical ? "yes" : `NO: ${r.differences.join("; ")}`}`
+    `results identical (results.csv, policies.json, curves.csv, summary.json but wall times and threads): ${r.identical ? "yes" : `NO: ${r.differences.join("; ")}`}`
   ]
 }
