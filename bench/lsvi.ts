@@ -22,7 +22,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { BenchResult } from "../src/bench/lsviBench.ts"
+import { type BenchResult, median } from "../src/bench/lsviBench.ts"
 
 export interface Size {
   readonly K: number
@@ -75,12 +75,6 @@ export interface Row {
 
 /** The environment variables removed from the references' environment (and only theirs). */
 const OPENBLAS_GUARDS = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] as const
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 
 /** The median over the rounds of f, over the rounds where f is defined (NaN if none). */
 const over = (rounds: ReadonlyArray<Round>, f: (r: Round) => number | undefined): number => {

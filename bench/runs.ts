@@ -13,6 +13,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { median } from "../src/bench/lsviBench.ts"
 import { comparableSummary, SUMMARY_COMPARED } from "./threads.ts"
 
 export interface RunTiming {
@@ -83,11 +84,6 @@ export const benchRuns = (
     Object.keys(reference).flatMap((f) => (one.files[f] === reference[f] ? [] : [`${f} of a ${one.timing.side} run differs from the first run's`]))
   )
   return { spec, args, runs: all.map((o) => o.timing), identical: differences.length === 0, differences: [...new Set(differences)] }
-}
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
 /** The table: per side the median wall and user seconds and the largest peak memory; then base / this. */

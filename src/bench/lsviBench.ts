@@ -81,7 +81,8 @@ export const estimatedBytes = (o: SyntheticShape): number => {
   return Math.ceil(8 * o.episodes * o.horizon * valuesPerTransition(o.actions, dp) * (1.005 + slack))
 }
 
-const median = (xs: ReadonlyArray<number>): number => {
+/** The median (the mean of the two middle values of an even count); bench/lsvi.ts and bench/runs.ts use it too. */
+export const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   const n = s.length
   return n % 2 === 1 ? s[(n - 1) >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2

@@ -160,16 +160,7 @@ export class Store {
     const { actions: A, horizon: H, dp } = this
     let total = 0
     for (let h = 0; h + 1 < H; h++) {
-      for (const ch of this.chunks[h]) {
-        const n = panelValues(dp, ch.count * A)
-        if (simd !== undefined) {
-          total += simd.sweep(ch.next, n)
-        } else {
-          const f = this.arena.f64
-          const o = ch.next >> 3
-          for (let i = 0; i < n; i++) total += f[o + i]
-        }
-      }
+      for (const ch of this.chunks[h]) total += this.sum(simd, ch.next, panelValues(dp, ch.count * A))
     }
     return total
   }
@@ -181,20 +172,26 @@ export class Store {
    */
   sweepUpdateReads(simd: SimdKernels | undefined): number {
     const { actions: A, horizon: H, dp } = this
-    const sum = (at: number, n: number): number => {
-      const even = (n + 1) & ~1 // the arrays are allocated in 16-byte steps, so the one more value is there
-      if (simd !== undefined) return simd.sweep(at, even)
-      const f = this.arena.f64
-      let total = 0
-      for (let i = 0; i < even; i++) total += f[(at >> 3) + i]
-      return total
-    }
     let total = 0
     for (let h = 0; h + 1 < H; h++) {
       for (const ch of this.chunks[h]) {
-        total += sum(ch.next, panelValues(dp, ch.count * A)) + sum(ch.q, ch.count * A) + sum(ch.phi, ch.count * dp)
+        total += this.sum(simd, ch.next, panelValues(dp, ch.count * A)) + this.sum(simd, ch.q, ch.count * A) +
+          this.sum(simd, ch.phi, ch.count * dp)
       }
     }
+    return total
+  }
+
+  /**
+   * The sum of the n float64 values at byte offset `at`, read once (the SIMD sweep, or a loop), with
+   * one more value when n is odd: the arrays are allocated in 16-byte steps, so it is there.
+   */
+  private sum(simd: SimdKernels | undefined, at: number, n: number): number {
+    const even = (n + 1) & ~1
+    if (simd !== undefined) return simd.sweep(at, even)
+    const f = this.arena.f64
+    let total = 0
+    for (let i = 0; i < even; i++) total += f[(at >> 3) + i]
     return total
   }
 
