@@ -121,6 +121,10 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     return local
   }
 
+  /** The end of each surviving runner's log, for the message of a run that did not finish after a kill. */
+  const survivorsLog = (host: Runner | undefined): string =>
+    runners.filter((r) => r !== host).map((r, i) => `\n── runner ${i} (last 3000 characters):\n${r.output().slice(-3000)}`).join("")
+
   /**
    * Runs `spec` in process and on the cluster; during the cluster run, once an agent of DistMT-LSVI
    * (seed 0) has a checkpoint that `inside` accepts, kills (SIGKILL) the runner that hosts it. Then
@@ -148,7 +152,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expect(host, "no agent wrote such a checkpoint").toBeDefined()
     host!.child.kill("SIGKILL")
     const b = await run
-    expect(b.status, b.stdout + b.stderr).toBe(0)
+    expect(b.status, b.stdout + b.stderr + survivorsLog(host)).toBe(0)
     // Its agents went on elsewhere, from their checkpoints.
     expect(runners.filter((r) => r !== host).map((r) => r.output()).join("\n")).toMatch(resumed)
     expectSameFiles(local, remote, ["results.csv", "policies.json", "curves.csv"])
@@ -188,7 +192,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     // after its last decision, when no other runner needs to take the server over.
     host!.child.kill("SIGKILL")
     const b = await run
-    expect(b.status, b.stdout + b.stderr).toBe(0)
+    expect(b.status, b.stdout + b.stderr + survivorsLog(host)).toBe(0)
     // Taken over: another runner started the same server, from the tables.
     const survivors = runners.filter((r) => r !== host)
     expect(survivors.some((r) => started.test(r.output()))).toBe(true)
