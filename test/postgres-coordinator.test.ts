@@ -8,10 +8,11 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Redacted } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { type Entry, type InProcessCoordinator, makeFrom } from "../src/coordinator/Coordinator.ts"
 import { durable, load, nextAttempt } from "../src/coordinator/postgres.ts"
+import { AwaitReply } from "../src/coordinator/protocol.ts"
 import { Contexts } from "../src/index.ts"
 import { CHAIN_CONTEXTS, chain as chainOf } from "./chain.ts"
 import { type Algorithm, runAlgorithm } from "../src/run/runExperiment.ts"
@@ -98,6 +99,53 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       const current = yield* durable(run, attempt + 1)
       yield* current.request(2, 0).exchange(2, 0, Float64Array.from([1, 0, 1, 0.25, 3]), 0)
       expect((yield* load(run)).pools[0]).toHaveLength(2)
+    }).pipe(Effect.provide(pg)))
+
+  /**
+   * Runs `write` while another connection holds the row its transaction locks first (the attempt
+   * fence), so that it stops there; interrupts it, as the cluster interrupts the handler of a
+   * request whose sender's runner died (kill -9); then lets the lock go.
+   */
+  const interruptedWhileWriting = (run: string, write: Effect.Effect<unknown>) =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient
+      const locked = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
+        yield* sql`SELECT attempt FROM distmt_attempts WHERE run = ${run} FOR UPDATE`
+        yield* Deferred.succeed(locked, undefined)
+        yield* Deferred.await(release)
+      })))
+      yield* Deferred.await(locked)
+      const fiber = yield* Effect.forkChild(write)
+      const waiting = sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`
+      while ((yield* waiting)[0].n === 0) yield* Effect.sleep("20 millis")
+      const interrupted = yield* Effect.forkChild(Fiber.interrupt(fiber))
+      yield* Effect.sleep("100 millis")
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      yield* Fiber.await(interrupted)
+    })
+
+  it.live("a decision interrupted while it is written (its sender's runner died) is kept: sent again, the request gets the same reply", () =>
+    Effect.gen(function*() {
+      const run = `test-interrupted-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
+      const attempt = yield* nextAttempt(run)
+      const server = yield* durable(run, attempt)
+      const interval = { lower: 0.4, upper: 0.6 }
+      // The decision is made in the server's memory, then stops at the lock on its way to the tables.
+      yield* interruptedWhileWriting(run, server.request(2, 0).identify(2, interval))
+      // The agent, resumed elsewhere, sends the request again: it registered the task, and must be
+      // told so, not that somebody (itself) is learning it, which it would wait for forever.
+      expect(yield* server.request(2, 0).identify(2, interval)).toEqual({ _tag: "Registered", task: 0 })
+      const rebuilt = yield* durable(run, attempt)
+      expect(yield* rebuilt.request(2, 0).identify(2, interval)).toEqual({ _tag: "Registered", task: 0 })
+      expect(withoutWaiters(yield* rebuilt.registry)).toEqual(withoutWaiters(yield* server.registry))
+      // A wait's answer (AwaitPolicy's, with the clock it moved to) is kept the same way.
+      const answer = { outcome: { _tag: "Reopened" as const }, clock: 17 }
+      yield* interruptedWhileWriting(run, server.remember(3, 0, AwaitReply, Effect.succeed(answer)))
+      expect(server.kept(3, 0, AwaitReply)).toEqual(answer)
+      expect((yield* durable(run, attempt)).kept(3, 0, AwaitReply)).toEqual(answer)
     }).pipe(Effect.provide(pg)))
 
   for (const sharing of ["policy", "experience"] as const) {

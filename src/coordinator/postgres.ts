@@ -211,13 +211,20 @@ export const durable = (run: string, attempt?: number): Effect.Effect<Durable, S
     const done = (yield* sql<{ agent: number }>`SELECT agent FROM distmt_done WHERE run = ${run} ORDER BY agent`).map((r) => r.agent)
     const lock = yield* Semaphore.make(1)
     const now = Effect.all({ entries: inner.registry, pools: inner.pools, traffic: inner.traffic })
+    /**
+     * `op` decided in memory, then written with its reply, uninterruptibly: the cluster interrupts
+     * the handler of a request whose sender's runner died, and an interruption between the two left
+     * the memory ahead of the tables with no reply kept. The agent, resumed elsewhere, sent the
+     * request again and was answered from that memory: told that the task it had just registered
+     * was being learned (by itself), it waited for its own policy, and the run with it, for ever.
+     */
     const decide = <A>(
       op: Effect.Effect<A>,
       reply?: { readonly agent: number; readonly seq: number; readonly json: (a: A) => string },
       also: Effect.Effect<void, SqlError> = Effect.void
     ): Effect.Effect<A> =>
       lock.withPermits(1)(
-        Effect.gen(function*() {
+        Effect.uninterruptible(Effect.gen(function*() {
           const before = yield* now
           const lengths = before.pools.map((p) => p.length)
           const answer = yield* op
@@ -231,9 +238,8 @@ export const durable = (run: string, attempt?: number): Effect.Effect<Durable, S
           )))
           if (reply !== undefined) stored.set(`${reply.agent}/${reply.seq}`, text!)
           return answer
-        })
+        }))
       )
-    /** `op` decided once for request (agent, seq): its reply kept with the decision, in one transaction. */
     /** A kept reply, as its request's schema decodes it from the text in `distmt_replies`. */
     const textOf = <A>(codec: Schema.Codec<A, unknown>) => (a: A): string => JSON.stringify(Schema.encodeSync(Schema.toCodecJson(codec))(a))
     /** `op` decided once for request (agent, seq): its reply kept with the decision, in one transaction. */
@@ -274,7 +280,8 @@ export const durable = (run: string, attempt?: number): Effect.Effect<Durable, S
       Effect.suspend(() => {
         const k = kept(agent, seq, codec)
         if (k !== undefined) return Effect.succeed(k)
-        return Effect.tap(reply, (a) => {
+        // The wait may be interrupted; once it has its answer, the answer is kept (as in `decide`).
+        return Effect.uninterruptibleMask((restore) => Effect.tap(restore(reply), (a) => {
           const text = textOf(codec)(a)
           return Effect.orDie(Effect.andThen(
             sql.withTransaction(Effect.andThen(
@@ -283,7 +290,7 @@ export const durable = (run: string, attempt?: number): Effect.Effect<Durable, S
             )),
             Effect.sync(() => stored.set(`${agent}/${seq}`, text))
           ))
-        })
+        }))
       })
     return { ...shape, registry: inner.registry, pools: inner.pools, request, done, remember, kept }
   })
