@@ -69,7 +69,8 @@ export const startLine = (saved: AgentState | undefined, instances: number): str
         }`)
 
 export const runAgent = (p: Payload, servers: ServerClients) =>
-  Effect.gen(function*() {
+  // Scoped: the agent holds its run's model on the threads until it ends (runnerThreads.ts).
+  Effect.scoped(Effect.gen(function*() {
     const threads = yield* RunnerThreads
     const sql = yield* SqlClient
     const { model, id } = yield* threads.model(p.run)
@@ -205,4 +206,4 @@ export const runAgent = (p: Payload, servers: ServerClients) =>
     // The outcomes as the final fetch left them: each policy the server's copy of its task's.
     yield* Effect.orDie(write(stateOf(result)))
     return "finished"
-  })
+  }))

@@ -1,50 +1,95 @@
 /**
  * A runner's learner threads (src/run/threads/), shared by the agent entities it hosts
  * (AgentEntity.ts): their episodes run there, off the event loop whose pauses would cost the runner
- * its shard locks. Each run's tables are sent to the threads once, when its first agent arrives.
+ * its shard locks. Each run's tables are sent to the threads when its first agent arrives, and
+ * dropped some time after its last agent has gone: a runner serves run after run for as long as it
+ * lives, and would otherwise keep the tables of every one of them, on every thread.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import type { SqlClient } from "effect/sql/SqlClient"
 import { autoThreads, type LearnerPool, makeLearnerPool } from "../run/threads/pool.ts"
 import { type AgentModel, loadModel } from "./agentState.ts"
 
 /**
  * The runner's learner threads, shared by the agents it hosts, and the models they have been given
- * (each run's tables are sent to the threads once).
+ * (each run's tables are sent to the threads once while its agents run).
  */
 export class RunnerThreads extends Context.Service<RunnerThreads, {
   readonly pool: LearnerPool
   /** How often an agent writes a checkpoint inside an instance (at most; docs/cluster.md). */
   readonly checkpointMillis: number
-  readonly model: (run: string) => Effect.Effect<{ readonly model: AgentModel; readonly id: number }, unknown, SqlClient>
+  /**
+   * The model of run `run` on the threads, for as long as the scope lasts: an agent holds its run's
+   * model while it runs.
+   */
+  readonly model: (run: string) => Effect.Effect<{ readonly model: AgentModel; readonly id: number }, unknown, SqlClient | Scope.Scope>
 }>()("distmt/RunnerThreads") {}
 
 /** Checkpoints inside an instance at most every 10 seconds by default (`distmt runner --checkpoint-every`). */
 export const CHECKPOINT_SECONDS = 10
 
-export const RunnerThreadsLive = (options: { readonly threads?: number; readonly checkpointSeconds?: number } = {}) =>
+/**
+ * Models that no agent holds are kept, the most recently used first, up to this many: the units of
+ * one run follow each other (its agents all leave between two), and reloading a model costs a read
+ * of the database and a copy to every thread.
+ */
+export const IDLE_MODELS = 4
+
+interface Held {
+  readonly model: AgentModel
+  readonly id: number
+  users: number
+  /** When it was last let go (a counter, not a time). */
+  released: number
+}
+
+export const RunnerThreadsLive = (options: {
+  readonly threads?: number
+  readonly checkpointSeconds?: number
+  /** Where a run's model comes from (the database's `distmt_models`; a test gives its own). */
+  readonly load?: (run: string) => Effect.Effect<AgentModel, unknown, SqlClient>
+} = {}) =>
   Layer.effect(
     RunnerThreads,
     Effect.gen(function*() {
       const pool = yield* makeLearnerPool(options.threads ?? autoThreads())
-      const models = new Map<string, { readonly model: AgentModel; readonly id: number }>()
+      const load = options.load ?? loadModel
+      const models = new Map<string, Held>()
+      let clock = 0
+      /** Drops the models no agent holds beyond the IDLE_MODELS most recently let go. */
+      const evict = () => {
+        const idle = [...models.entries()].filter(([, h]) => h.users === 0).sort((a, b) => b[1].released - a[1].released)
+        for (const [run, held] of idle.slice(IDLE_MODELS)) {
+          models.delete(run)
+          pool.removeModel(held.id)
+        }
+      }
+      const acquire = (run: string) =>
+        Effect.suspend(() => {
+          const known = models.get(run)
+          if (known !== undefined) return Effect.succeed(known)
+          return Effect.map(load(run), (model) => {
+            // Two agents may load it at once: the first to finish registers it.
+            const again = models.get(run)
+            if (again !== undefined) return again
+            const held: Held = { model, id: pool.addModel(model.tasks, model.features, model.lsvi), users: 0, released: 0 }
+            models.set(run, held)
+            return held
+          })
+        }).pipe(Effect.tap((held) => Effect.sync(() => void held.users++)))
       return {
         pool,
         checkpointMillis: 1000 * (options.checkpointSeconds ?? CHECKPOINT_SECONDS),
         model: (run) =>
-          Effect.suspend(() => {
-            const known = models.get(run)
-            if (known !== undefined) return Effect.succeed(known)
-            return Effect.map(loadModel(run), (model) => {
-              // Two agents may load it at once: the first to finish registers it.
-              const again = models.get(run)
-              if (again !== undefined) return again
-              const entry = { model, id: pool.addModel(model.tasks, model.features, model.lsvi) }
-              models.set(run, entry)
-              return entry
-            })
-          })
+          Effect.map(
+            Effect.acquireRelease(acquire(run), (held) =>
+              Effect.sync(() => {
+                held.users--
+                held.released = ++clock
+                evict()
+              })),
+            (held) => ({ model: held.model, id: held.id })
+          )
       }
     })
   )
-

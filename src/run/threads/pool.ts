@@ -21,7 +21,7 @@ import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
 import { Lsvi, type LsviConfig, type LsviSnapshot, snapshotBuffers, snapshotPolicy } from "../../learner/Lsvi.ts"
 import { TransitionLog } from "../../learner/Transitions.ts"
 import { JobQueue } from "./jobQueue.ts"
-import type { ChunkMessage, ModelMessage, Reply, SharedMessage } from "./protocol.ts"
+import type { ChunkMessage, ForgetMessage, ModelMessage, Reply, SharedMessage } from "./protocol.ts"
 
 export const entry = new URL("./entry.mjs", import.meta.url)
 const workerModule = new URL("./worker.ts", import.meta.url).href
@@ -53,6 +53,12 @@ export interface LearnerPool {
   /** Sends a spec's tables to every worker; chunks then name them by the returned id. */
   readonly addModel: (tasks: ReadonlyArray<FiniteMdp>, features: FeatureTable, config: LsviConfig) => number
   /**
+   * Drops a model's tables here and on every worker (a runner that serves run after run, which
+   * would otherwise keep every run's tables). No instance of it may be opened afterwards; a chunk of
+   * it still in flight fails, which only an agent that was interrupted can have sent.
+   */
+  readonly removeModel: (model: number) => void
+  /**
    * Opens an instance of `task` whose environment draws from the stream `rng` (a state from
    * src/rng/Rng.ts). `clock` is the agent's virtual time: the earliest waiting chunk runs first.
    */
@@ -71,8 +77,11 @@ export interface LearnerPool {
      */
     readonly from?: InstanceState & { readonly inPhase: PhaseState | undefined; readonly pooled?: Omit<PooledAt, "state"> | undefined }
   }) => ThreadLearning
-  /** Chunks run so far, and the milliseconds each worker spent running them (for the benchmark). */
-  readonly stats: () => { readonly chunks: number; readonly busyMillis: ReadonlyArray<number> }
+  /**
+   * Chunks run so far, the milliseconds each worker spent running them (for the benchmark), and the
+   * models held.
+   */
+  readonly stats: () => { readonly chunks: number; readonly busyMillis: ReadonlyArray<number>; readonly models: number }
 }
 
 /**
@@ -132,7 +141,8 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       ),
       (ss) => Effect.promise(() => Promise.all(ss.map((s) => s.worker.terminate())))
     )
-    const models: Array<ModelMessage> = []
+    const models = new Map<number, ModelMessage>()
+    let nextModel = 0
     const queue = new JobQueue<Job>(earlier)
     let nextId = 0
     let chunks = 0
@@ -198,14 +208,21 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       })
 
     const addModel: LearnerPool["addModel"] = (tasks, features, config) => {
-      const message: ModelMessage = { _tag: "Model", model: models.length, tasks, features, config }
-      models.push(message)
+      const message: ModelMessage = { _tag: "Model", model: nextModel++, tasks, features, config }
+      models.set(message.model, message)
       for (const s of slots) s.worker.postMessage(message)
       return message.model
     }
 
+    const removeModel: LearnerPool["removeModel"] = (model) => {
+      if (!models.delete(model)) return
+      for (const s of slots) s.worker.postMessage({ _tag: "Forget", model } satisfies ForgetMessage)
+    }
+
     const open: LearnerPool["open"] = ({ model, task, rng: rng0, agent, clock, watch, record = false, from }) => {
-      const config = models[model].config
+      const known = models.get(model)
+      if (known === undefined) throw new Error(`LearnerPool: no model ${model} (removed, or never added)`)
+      const config = known.config
       let learner: LsviSnapshot | undefined = from?.learner
       let rng = from?.rng ?? rng0
       let size = FIRST_CHUNK
@@ -269,7 +286,7 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       }
     }
 
-    const stats = () => ({ chunks, busyMillis: slots.map((s) => s.busyMillis) })
+    const stats = () => ({ chunks, busyMillis: slots.map((s) => s.busyMillis), models: models.size })
 
-    return { threads, addModel, open, stats }
+    return { threads, addModel, removeModel, open, stats }
   })

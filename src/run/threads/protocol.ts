@@ -16,6 +16,12 @@ export interface ModelMessage {
   readonly config: LsviConfig
 }
 
+/** A model no longer used: its tables are dropped. */
+export interface ForgetMessage {
+  readonly _tag: "Forget"
+  readonly model: number
+}
+
 /** An instance's whole state, which travels with each piece of work on it. */
 interface InstanceWork {
   readonly id: number
@@ -45,7 +51,7 @@ export interface SharedMessage extends InstanceWork {
   readonly pulled: Float64Array
 }
 
-export type Request = ModelMessage | ChunkMessage | SharedMessage
+export type Request = ModelMessage | ForgetMessage | ChunkMessage | SharedMessage
 
 export type Reply =
   | {

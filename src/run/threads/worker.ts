@@ -19,6 +19,10 @@ port.on("message", (request: Request) => {
     models.set(request.model, request)
     return
   }
+  if (request._tag === "Forget") {
+    models.delete(request.model)
+    return
+  }
   try {
     const started = performance.now()
     const model = models.get(request.model)
