@@ -8,7 +8,7 @@
  * - whole runs on two learner threads give the same rows, learning curves and traffic as runs on one.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Cause, Effect, Exit, Fiber } from "effect"
 import * as fc from "fast-check"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -20,6 +20,7 @@ import { makeInstance } from "../src/env/Instance.ts"
 import { Lsvi } from "../src/learner/Lsvi.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { type Algorithm, runAlgorithm } from "../src/run/runExperiment.ts"
+import { inProcess } from "../src/run/RunServer.ts"
 import { makeLearnerPool } from "../src/run/threads/pool.ts"
 import { awaited, VirtualTime } from "../src/run/VirtualTime.ts"
 import { compile } from "../src/spec/compile.ts"
@@ -175,6 +176,29 @@ describe("virtual time (src/run/VirtualTime.ts)", () => {
       yield* time.turn(0, Effect.sync(() => time.block(0, awaited(3, 0))))
       for (let k = 0; k < 1000; k++) yield* time.turn(1, Effect.void)
       expect(time.queued()).toBeLessThanOrEqual(2)
+    }))
+
+  it.live("agents that wait for each other's tasks, with nobody left to publish, fail with who waits for what instead of waiting for ever", () =>
+    Effect.gen(function*() {
+      const { coordinator: server, advance } = yield* inProcess(3)
+      // Agents 0 and 1 each register a task and run episodes, then each is told to wait for the
+      // other's: a cycle that no request can break. Agent 2 runs episodes, then waits for task 0 too.
+      expect(yield* server.identify(0, { lower: 0.1, upper: 0.2 })).toEqual({ _tag: "Registered", task: 0 })
+      advance(0, 10)
+      expect(yield* server.identify(1, { lower: 0.6, upper: 0.7 })).toEqual({ _tag: "Registered", task: 1 })
+      advance(1, 10)
+      const waits = yield* Effect.forEach([
+        server.awaitPolicy(0, 1, 0),
+        server.awaitPolicy(1, 0, 0),
+        Effect.andThen(Effect.sync(() => advance(2, 5)), server.awaitPolicy(2, 0, 0))
+      ], (wait) => Effect.forkChild(wait))
+      // Every wait ends, the last one blocked (whose turn found the run stuck) as well.
+      for (const wait of waits) {
+        const exit = yield* Fiber.await(wait).pipe(Effect.timeout("5 seconds"))
+        expect(Exit.isFailure(exit) && String(Cause.squash(exit.cause))).toMatch(
+          /no agent can go on \(a deadlock of the protocol\): agent 0 waits for task 1, epoch 0; agent 1 waits for task 0, epoch 0; agent 2 waits for task 0, epoch 0/
+        )
+      }
     }))
 
   it.effect("a waiter runs again from its releaser's clock, even when it wakes up first; a retired agent holds nobody up", () =>

@@ -37,9 +37,9 @@ type Status =
   | { readonly _tag: "Running" }
   /**
    * Asking for a turn at (clock, agent). `held`: the agent woke up on the settled `outcome` it waited
-   * for before its releaser moved its clock; no turn until `release`.
+   * for before its releaser moved its clock; no turn until `release`. `fail` ends the wait (`stuck`).
    */
-  | { readonly _tag: "Waiting"; readonly admit: () => void; readonly held: Awaited | undefined }
+  | { readonly _tag: "Waiting"; readonly admit: () => void; readonly fail: (error: Error) => void; readonly held: Awaited | undefined }
   /** Its request is going through now (admitted by `by`, its turn's `admit`). */
   | { readonly _tag: "Admitted"; readonly by: () => void }
   /** Waiting for `outcome` (a task's publication or re-opening): no request until then. */
@@ -71,6 +71,10 @@ export class VirtualTime {
   )
   /** Per agent: the clock of its entry in `next` at its latest clock, or −1 when there is none. */
   private readonly entered: Array<number>
+  /** The waits for a publication in progress (`deadlock`), ended with an error if no agent can go on. */
+  private readonly parked = new Set<(error: Error) => void>()
+  /** Set once no agent can go on (`stuck`): nothing changes it any more. */
+  private failure: Error | undefined
 
   /**
    * `remote`: the agents are elsewhere (a cluster entity's server, src/cluster/ServerEntity.ts). A
@@ -216,8 +220,9 @@ export class VirtualTime {
     return Effect.callback<void>((resume) => {
       const s = this.status[agent]
       const admit = () => resume(Effect.void)
+      const fail = (error: Error) => resume(Effect.die(error))
       // Still blocked: it woke up on its settled outcome before the releaser moved its clock.
-      this.status[agent] = { _tag: "Waiting", admit, held: s._tag === "Blocked" ? s.outcome : undefined }
+      this.status[agent] = { _tag: "Waiting", admit, fail, held: s._tag === "Blocked" ? s.outcome : undefined }
       this.candidate(agent)
       this.wake()
       // Interrupted before its turn came: the agent is gone (in one process), or its message is.
@@ -235,6 +240,38 @@ export class VirtualTime {
         this.wake()
       })
     })
+  }
+
+  /**
+   * Fails, when no agent can go on, the wait for a publication that `awaitPolicy` is in; never
+   * succeeds. Without it such a run would wait for ever, without a word.
+   */
+  deadlock(): Effect.Effect<never> {
+    return Effect.callback<never>((resume) => {
+      // The wait may begin after the step that made the run stuck (the turn that blocked it).
+      if (this.failure !== undefined) return resume(Effect.die(this.failure))
+      const fail = (error: Error) => resume(Effect.die(error))
+      this.parked.add(fail)
+      return Effect.sync(() => void this.parked.delete(fail))
+    })
+  }
+
+  /**
+   * No agent is running, none is admitted and none may ask for a turn: every agent still in the run
+   * waits for a publication or re-opening that only a waiting agent could make. No request can ever
+   * go through again, so each wait ends with an error that says who waits for what (a bug of the
+   * protocol: in one run, an agent resumed on the cluster was told to wait for its own task).
+   */
+  private stuck(): void {
+    const waits = this.status.flatMap((s, agent) => {
+      const outcome = s._tag === "Blocked" ? s.outcome : s._tag === "Waiting" ? s.held : undefined
+      return outcome === undefined ? [] : [`agent ${agent} waits for task ${outcome.replace("/", ", epoch ")}`]
+    })
+    const error = this.failure ??= new Error(`no agent can go on (a deadlock of the protocol): ${waits.join("; ")}`)
+    const parked = [...this.parked]
+    this.parked.clear()
+    for (const fail of parked) fail(error)
+    for (const s of this.status) if (s._tag === "Waiting") s.fail(error)
   }
 
   private finish(agent: number): void {
@@ -260,7 +297,10 @@ export class VirtualTime {
       if (this.entered[top.agent] === top.clock) this.entered[top.agent] = -1
       top = this.next.peek()
     }
-    if (top === undefined) return
+    if (top === undefined) {
+      if (this.live > 0) this.stuck()
+      return
+    }
     const first = top.agent
     const s = this.status[first]
     if (s._tag !== "Waiting") return
@@ -306,8 +346,9 @@ export const sequenced = <P>(server: CoordinatorShape<P>, time: VirtualTime): Co
             if (e.epoch === epoch && e.status !== "solved") time.block(agent, awaited(task, epoch))
           })
         ),
-        // Answered once the releaser has moved this agent's clock (`released`).
-        Effect.tap(server.awaitPolicy(agent, task, epoch), () => time.released(agent))
+        // Answered once the releaser has moved this agent's clock (`released`), unless no agent
+        // can go on any more (`deadlock`).
+        Effect.raceFirst(Effect.tap(server.awaitPolicy(agent, task, epoch), () => time.released(agent)), time.deadlock())
       ),
     publish: (agent, task, policy, certificate, reached) =>
       time.turn(agent, releasing(agent, task, true, server.publish(agent, task, policy, certificate, reached))),
