@@ -64,19 +64,24 @@ export const RunnerThreadsLive = (options: {
           pool.removeModel(held.id)
         }
       }
+      /** The model counted as held in the same step as it is found, so that no `evict` comes between. */
+      const take = (held: Held): Held => {
+        held.users++
+        return held
+      }
       const acquire = (run: string) =>
         Effect.suspend(() => {
           const known = models.get(run)
-          if (known !== undefined) return Effect.succeed(known)
+          if (known !== undefined) return Effect.succeed(take(known))
           return Effect.map(load(run), (model) => {
             // Two agents may load it at once: the first to finish registers it.
             const again = models.get(run)
-            if (again !== undefined) return again
+            if (again !== undefined) return take(again)
             const held: Held = { model, id: pool.addModel(model.tasks, model.features, model.lsvi), users: 0, released: 0 }
             models.set(run, held)
-            return held
+            return take(held)
           })
-        }).pipe(Effect.tap((held) => Effect.sync(() => void held.users++)))
+        })
       return {
         pool,
         checkpointMillis: 1000 * (options.checkpointSeconds ?? CHECKPOINT_SECONDS),
