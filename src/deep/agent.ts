@@ -29,6 +29,8 @@ export interface AgentOptions {
 export class DqnAgent {
   /** Frames observed so far. */
   frames = 0
+  /** The frame at which the current task began (`beginTask`): ε and the first update count from it. */
+  private taskStart = 0
   /** Training steps taken so far. */
   updates = 0
   /** The loss of the last training step. */
@@ -52,9 +54,9 @@ export class DqnAgent {
     return new DqnAgent(o.config, shape, engine, new Replay(o.config.replayCapacity, inputSize(shape)), RngLib.make(o.seed, 2))
   }
 
-  /** ε at the current frame. */
+  /** ε at the current frame of the task. */
   get epsilon(): number {
-    return epsilonAt(this.config, this.frames)
+    return epsilonAt(this.config, this.frames - this.taskStart)
   }
 
   /** The greedy action (ties to the lowest index). */
@@ -86,9 +88,10 @@ export class DqnAgent {
     this.replay.add(t)
   }
 
-  /** Whether a training step is due at this frame. */
+  /** Whether a training step is due at this frame (counted from the task's start). */
   get dueForUpdate(): boolean {
-    return this.frames >= this.config.replayStart && this.replay.size >= this.config.batchSize && this.frames % this.config.trainEvery === 0
+    const f = this.frames - this.taskStart
+    return f >= this.config.replayStart && this.replay.size >= this.config.batchSize && f % this.config.trainEvery === 0
   }
 
   /** One training step on a sampled batch; copies the target network when its period comes. */
@@ -115,6 +118,16 @@ export class DqnAgent {
   /** Forgets the stored transitions (a new task's replay). */
   clearReplay(): void {
     this.replay.clear()
+  }
+
+  /**
+   * A new task of a stream (src/deep/forgetting.ts): a fresh replay, and the ε schedule and the
+   * first training step counted again from here. The network, Adam's moments, the target network
+   * and any consolidation carry over.
+   */
+  beginTask(): void {
+    this.replay.clear()
+    this.taskStart = this.frames
   }
 
   dispose(): Promise<void> {

@@ -4,7 +4,7 @@
  *
  * The protocol (docs/deep.md, "Forgetting: EWC on a stream of tasks"):
  *
- * - Task t starts with a fresh replay (`clearReplay()`) and restarts the ε schedule of the config
+ * - Task t starts with a fresh replay and restarts the ε schedule of the config (`beginTask()`)
  *   (uniform random play for `replayStart` frames, then ε falls linearly to `epsilonEnd` over
  *   `epsilonFrames`); training steps run every `trainEvery` frames once the task's replay holds
  *   `replayStart` transitions. The network, Adam's moments and the target network carry over.
@@ -28,6 +28,7 @@ import * as Rng from "../rng/Rng.ts"
 import { DqnAgent } from "./agent.ts"
 import { type DqnConfig, epsilonAt } from "./config.ts"
 import type { EngineName } from "./engine.ts"
+import { runDqn } from "./loop.ts"
 import type { Consolidation } from "./ewc.ts"
 import type { Params } from "./network.ts"
 
@@ -224,51 +225,37 @@ export const runStream = async (o: StreamOptions): Promise<StreamResult> => {
   const log: Array<TaskLog> = []
   const consolidations: Array<Consolidation> = []
   const params: Array<Params> = []
-  const size = channels * 100
   try {
     for (let t = 0; t < o.tasks.length; t++) {
       const task = o.tasks[t]
       if (t > 0) {
         consolidations.push(await agent.consolidate())
-        agent.clearReplay()
+        agent.beginTask()
       }
-      const game = makeGame(task.game, task.context)
-      const gameRng = Rng.make(o.seed, 3, t)
-      const actRng = Rng.make(o.seed, 4, t)
-      let obs = new Float32Array(size)
-      let next = new Float32Array(size)
       const taskReturns: Array<number> = []
       const start = performance.now()
       const updates0 = agent.updates
-      let ret = 0
-      game.reset(gameRng)
-      game.observe(obs)
-      for (let f = 0; f < o.framesPerTask; f++) {
-        const eps = epsilonAt(config, f)
-        const action = eps >= 1 || actRng.next() < eps ? actRng.int(6) : await agent.greedy(obs)
-        const { reward, done } = game.step(action, gameRng)
-        ret += reward
-        game.observe(next)
-        agent.observe({ obs, action, reward, done, nextObs: next })
-        if (f + 1 >= Math.max(config.replayStart, config.batchSize) && (f + 1) % config.trainEvery === 0) await agent.train()
-        if (done) {
-          taskReturns.push(ret)
-          ret = 0
-          game.reset(gameRng)
-          game.observe(next)
-        }
-        const tmp = obs
-        obs = next
-        next = tmp
-        if (o.progress !== undefined && (f + 1) % 25_000 === 0) {
+      // The frame loop of every DQN run (loop.ts); the task's own streams, its ε schedule and first
+      // update counted from its start (`beginTask`).
+      await runDqn({
+        game: makeGame(task.game, task.context),
+        config,
+        engine: o.engine,
+        seed: o.seed,
+        frames: o.framesPerTask,
+        agent,
+        stream: [t],
+        onEpisode: (e) => void taskReturns.push(e.return),
+        onFrame: (frames) => {
+          if (o.progress === undefined || frames % 25_000 !== 0) return
           const tail = taskReturns.slice(-100)
           o.progress(
-            `λ ${config.ewcLambda}, seed ${o.seed}, task ${t + 1}/${o.tasks.length} ${taskName(task)}: frame ${(f + 1).toLocaleString("en-US")}, ` +
-              `ε ${eps.toFixed(2)}, last 100 episodes ${(tail.reduce((a, x) => a + x, 0) / Math.max(1, tail.length)).toFixed(2)}, ` +
+            `λ ${config.ewcLambda}, seed ${o.seed}, task ${t + 1}/${o.tasks.length} ${taskName(task)}: frame ${frames.toLocaleString("en-US")}, ` +
+              `ε ${epsilonAt(config, frames - 1).toFixed(2)}, last 100 episodes ${(tail.reduce((a, x) => a + x, 0) / Math.max(1, tail.length)).toFixed(2)}, ` +
               `${((performance.now() - start) / 1000).toFixed(0)} s`
           )
         }
-      }
+      })
       const now = agent.engine.params()
       if (o.keepParams === true) params.push(now)
       const c = consolidations.at(-1)

@@ -44,6 +44,10 @@ export interface LoopOptions {
   readonly frames: number
   /** Called after every finished episode. */
   readonly onEpisode?: (e: Episode, agent: DqnAgent) => void
+  /** Called after every frame, with the frames of this call so far. */
+  readonly onFrame?: (frames: number, agent: DqnAgent) => void
+  /** Keys after the seed of the game's and the exploration's random streams (a task's index in a stream). */
+  readonly stream?: ReadonlyArray<number>
   /** An existing agent to continue (a task stream); by default a new one from the seed. */
   readonly agent?: DqnAgent
 }
@@ -51,8 +55,8 @@ export interface LoopOptions {
 export const runDqn = async (o: LoopOptions): Promise<LoopResult & { readonly agent: DqnAgent }> => {
   const { game, config } = o
   const agent = o.agent ?? await DqnAgent.create({ config, channels: game.channels, actions: game.actions, engine: o.engine, seed: o.seed })
-  const gameRng = Rng.make(o.seed, 3)
-  const actRng = Rng.make(o.seed, 4)
+  const gameRng = Rng.make(o.seed, 3, ...(o.stream ?? []))
+  const actRng = Rng.make(o.seed, 4, ...(o.stream ?? []))
   const size = game.channels * 100
   // Two observation buffers swapped each frame: the next state becomes the current one, no copy.
   let obs = new Float32Array(size)
@@ -88,6 +92,7 @@ export const runDqn = async (o: LoopOptions): Promise<LoopResult & { readonly ag
     const t = obs
     obs = next
     next = t
+    o.onFrame?.(f + 1, agent)
   }
   const cpu = process.cpuUsage(cpu0)
   return {
