@@ -15,6 +15,9 @@ import { Cause, Effect, Exit, Layer } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { Agent } from "../src/cluster/AgentEntity.ts"
 import type { AgentState } from "../src/cluster/agentState.ts"
+import { forgetUnit } from "../src/cluster/runAgents.ts"
+import { Server, serverId } from "../src/cluster/ServerEntity.ts"
+import { nextAttempt } from "../src/coordinator/postgres.ts"
 import { clientLayer } from "../src/cluster/layers.ts"
 import {
   cleanEnv,
@@ -290,6 +293,40 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     const count = (text: string) => runners.reduce((n, r) => n + r.output().split("\n").filter((l) => l.includes(text)).length, 0)
     expect(count(`failed, not to be run again Error: no model of run ${run}`)).toBe(1)
     expect(count(`no model of run ${run}`)).toBe(1)
+  }, 120_000)
+
+  it("agents that wait for each other at a server on the cluster are told so, not left waiting", async () => {
+    const unit = `deadlock-${Date.now()}`
+    const interval = (lower: number) => ({ lower, upper: lower + 0.1 })
+    const exits = await Effect.runPromise(
+      Effect.gen(function*() {
+        const attempt = yield* nextAttempt(unit)
+        const server = (yield* Server.client)(serverId(unit, 3, attempt))
+        // Agents 0 and 1 each register a task and run episodes; then each waits for the other's
+        // task, and agent 2 for one of them: no agent is left to publish anything.
+        expect(yield* server.Identify({ agent: 0, seq: 0, clock: 0, interval: interval(0.1) })).toEqual({ _tag: "Registered", task: 0 })
+        yield* server.Advance({ agent: 0, clock: 10 })
+        expect(yield* server.Identify({ agent: 1, seq: 0, clock: 0, interval: interval(0.6) })).toEqual({ _tag: "Registered", task: 1 })
+        yield* server.Advance({ agent: 1, clock: 10 })
+        yield* server.Advance({ agent: 2, clock: 5 })
+        const waits = [
+          server.AwaitPolicy({ agent: 0, seq: 1, clock: 10, task: 1, epoch: 0 }),
+          server.AwaitPolicy({ agent: 1, seq: 1, clock: 10, task: 0, epoch: 0 }),
+          server.AwaitPolicy({ agent: 2, seq: 0, clock: 5, task: 0, epoch: 0 })
+        ]
+        const exits = yield* Effect.forEach(waits, (wait) => Effect.exit(wait), { concurrency: "unbounded" })
+        yield* forgetUnit(unit)
+        return exits
+      }).pipe(
+        Effect.timeout("60 seconds"),
+        Effect.provide(Layer.orDie(clientLayer({ db, clusterName: NAME, secret: Buffer.from(SECRET) })))
+      )
+    )
+    for (const exit of exits) {
+      expect(Exit.isFailure(exit) && String(Cause.squash(exit.cause))).toMatch(
+        /no agent can go on \(a deadlock of the protocol\): agent 0 waits for task 1, epoch 0; agent 1 waits for task 0, epoch 0; agent 2 waits for task 0, epoch 0/
+      )
+    }
   }, 120_000)
 
   it("a wrong secret is refused with one line and nothing is written", async () => {

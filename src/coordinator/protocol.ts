@@ -11,6 +11,7 @@
  */
 import { Effect, Schema, SchemaTransformation } from "effect"
 import { Rpc, type RpcClient, RpcGroup } from "effect/rpc"
+import { Deadlock } from "../run/VirtualTime.ts"
 import type { CoordinatorShape } from "./Coordinator.ts"
 
 /** The floats of `bytes` (a whole number of 8-byte floats), in memory of their own. */
@@ -124,25 +125,33 @@ const Seq = Whole
  * moved up to its releaser's.
  */
 export class CoordinatorRpcs extends RpcGroup.make(
-  Rpc.make("Identify", { payload: { agent: Agent, seq: Seq, clock: Clock, interval: Interval }, success: Identification }),
+  Rpc.make("Identify", {
+    payload: { agent: Agent, seq: Seq, clock: Clock, interval: Interval },
+    success: Identification,
+    error: Deadlock
+  }),
   Rpc.make("IdentifyKnown", {
     payload: { agent: Agent, seq: Seq, clock: Clock, key: Schema.Int, interval: Interval },
-    success: Identification
+    success: Identification,
+    error: Deadlock
   }),
   Rpc.make("AwaitPolicy", {
     payload: { agent: Agent, seq: Seq, clock: Clock, task: Task, epoch: Schema.Int },
-    success: AwaitReply
+    success: AwaitReply,
+    error: Deadlock
   }),
-  Rpc.make("Claim", { payload: { agent: Agent, seq: Seq, clock: Clock, task: Task }, success: Identification }),
+  Rpc.make("Claim", { payload: { agent: Agent, seq: Seq, clock: Clock, task: Task }, success: Identification, error: Deadlock }),
   Rpc.make("Publish", {
-    payload: { agent: Agent, clock: Clock, task: Task, policy: Policy, certificate: Certificate, reached: Schema.Boolean }
+    payload: { agent: Agent, clock: Clock, task: Task, policy: Policy, certificate: Certificate, reached: Schema.Boolean },
+    error: Deadlock
   }),
-  Rpc.make("Abandon", { payload: { agent: Agent, clock: Clock, task: Task } }),
+  Rpc.make("Abandon", { payload: { agent: Agent, clock: Clock, task: Task }, error: Deadlock }),
   Rpc.make("Exchange", {
     payload: { agent: Agent, seq: Seq, clock: Clock, task: Task, pushed: Float64Bytes, cursor: Schema.Int },
-    success: Exchange
+    success: Exchange,
+    error: Deadlock
   }),
-  Rpc.make("FetchAll", { payload: { agent: Agent, clock: Clock }, success: Schema.Array(Published) }),
+  Rpc.make("FetchAll", { payload: { agent: Agent, clock: Clock }, success: Schema.Array(Published), error: Deadlock }),
   Rpc.make("Advance", { payload: { agent: Agent, clock: Clock } }),
   Rpc.make("Retire", { payload: { agent: Agent } }),
   Rpc.make("Inspect", { success: Inspection })
@@ -177,11 +186,16 @@ export const handlers = (
   numbered: (agent: number, seq: number) => CoordinatorShape = () => server,
   replies?: KeptReplies
 ) => {
-  const at = <A>(agent: number, clock: number, request: () => Effect.Effect<A>) =>
-    Effect.suspend(() => {
-      time.at(agent, clock)
-      return request()
-    })
+  // A request that no agent can ever let through fails with `Deadlock`, typed: as a defect it would
+  // restart a cluster's server, which would find the same waits again, for ever.
+  const at = <A>(agent: number, clock: number, request: () => Effect.Effect<A>): Effect.Effect<A, Deadlock> =>
+    Effect.catchDefect(
+      Effect.suspend(() => {
+        time.at(agent, clock)
+        return request()
+      }),
+      (defect) => defect instanceof Deadlock ? Effect.fail(defect) : Effect.die(defect)
+    )
   return CoordinatorRpcs.of({
     Identify: ({ agent, seq, clock, interval }) => at(agent, clock, () => numbered(agent, seq).identify(agent, interval)),
     IdentifyKnown: ({ agent, seq, clock, key, interval }) =>

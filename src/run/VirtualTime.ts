@@ -23,9 +23,17 @@
  * The state is plain mutable fields behind `Effect.sync`: every change is one synchronous step on
  * the JavaScript thread the fibers share, so no two changes interleave.
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { CoordinatorShape } from "../coordinator/Coordinator.ts"
 import { Heap } from "./heap.ts"
+
+/**
+ * No agent can go on (`VirtualTime`'s `stuck`): every agent still in the run waits for something
+ * only a waiting agent could do. The waits die with it; a server on the cluster answers it as a typed
+ * error (src/coordinator/protocol.ts), since a defect there would only restart the server, which
+ * would find the same waits again.
+ */
+export class Deadlock extends Schema.TaggedError<Deadlock>()("Deadlock", { message: Schema.String }) {}
 
 /** What a blocked agent waits for: one epoch of one task, `${task}/${epoch}` (plain data). */
 export type Awaited = string
@@ -39,7 +47,7 @@ type Status =
    * Asking for a turn at (clock, agent). `held`: the agent woke up on the settled `outcome` it waited
    * for before its releaser moved its clock; no turn until `release`. `fail` ends the wait (`stuck`).
    */
-  | { readonly _tag: "Waiting"; readonly admit: () => void; readonly fail: (error: Error) => void; readonly held: Awaited | undefined }
+  | { readonly _tag: "Waiting"; readonly admit: () => void; readonly fail: (error: Deadlock) => void; readonly held: Awaited | undefined }
   /** Its request is going through now (admitted by `by`, its turn's `admit`). */
   | { readonly _tag: "Admitted"; readonly by: () => void }
   /** Waiting for `outcome` (a task's publication or re-opening): no request until then. */
@@ -54,7 +62,7 @@ export class VirtualTime {
   private readonly status: Array<Status>
   private busy = false
   /** Agents waiting for the end of the run (§3 step 4). */
-  private atEnd: Array<() => void> = []
+  private atEnd: Array<{ readonly resume: () => void; readonly fail: (error: Deadlock) => void }> = []
   /** Per agent: who waits until its block is released (`released`). */
   private onRelease: Array<Array<() => void>>
   /** Agents not yet done. */
@@ -72,9 +80,9 @@ export class VirtualTime {
   /** Per agent: the clock of its entry in `next` at its latest clock, or −1 when there is none. */
   private readonly entered: Array<number>
   /** The waits for a publication in progress (`deadlock`), ended with an error if no agent can go on. */
-  private readonly parked = new Set<(error: Error) => void>()
+  private readonly parked = new Set<(error: Deadlock) => void>()
   /** Set once no agent can go on (`stuck`): nothing changes it any more. */
-  private failure: Error | undefined
+  private failure: Deadlock | undefined
 
   /**
    * `remote`: the agents are elsewhere (a cluster entity's server, src/cluster/ServerEntity.ts). A
@@ -201,7 +209,7 @@ export class VirtualTime {
     if (this.live === 0) {
       const waiting = this.atEnd
       this.atEnd = []
-      waiting.forEach((resume) => resume())
+      waiting.forEach((w) => w.resume())
     }
   }
 
@@ -211,7 +219,7 @@ export class VirtualTime {
    */
   end(agent: number): Effect.Effect<void> {
     return Effect.callback<void>((resume) => {
-      this.atEnd.push(() => resume(Effect.void))
+      this.atEnd.push({ resume: () => resume(Effect.void), fail: (error) => resume(Effect.die(error)) })
       this.retire(agent)
     })
   }
@@ -220,7 +228,7 @@ export class VirtualTime {
     return Effect.callback<void>((resume) => {
       const s = this.status[agent]
       const admit = () => resume(Effect.void)
-      const fail = (error: Error) => resume(Effect.die(error))
+      const fail = (error: Deadlock) => resume(Effect.die(error))
       // Still blocked: it woke up on its settled outcome before the releaser moved its clock.
       this.status[agent] = { _tag: "Waiting", admit, fail, held: s._tag === "Blocked" ? s.outcome : undefined }
       this.candidate(agent)
@@ -250,7 +258,7 @@ export class VirtualTime {
     return Effect.callback<never>((resume) => {
       // The wait may begin after the step that made the run stuck (the turn that blocked it).
       if (this.failure !== undefined) return resume(Effect.die(this.failure))
-      const fail = (error: Error) => resume(Effect.die(error))
+      const fail = (error: Deadlock) => resume(Effect.die(error))
       this.parked.add(fail)
       return Effect.sync(() => void this.parked.delete(fail))
     })
@@ -267,11 +275,15 @@ export class VirtualTime {
       const outcome = s._tag === "Blocked" ? s.outcome : s._tag === "Waiting" ? s.held : undefined
       return outcome === undefined ? [] : [`agent ${agent} waits for task ${outcome.replace("/", ", epoch ")}`]
     })
-    const error = this.failure ??= new Error(`no agent can go on (a deadlock of the protocol): ${waits.join("; ")}`)
+    const error = this.failure ??= new Deadlock({ message: `no agent can go on (a deadlock of the protocol): ${waits.join("; ")}` })
     const parked = [...this.parked]
     this.parked.clear()
     for (const fail of parked) fail(error)
     for (const s of this.status) if (s._tag === "Waiting") s.fail(error)
+    // The agents that finished and wait for the others to (§3 step 4) would wait for ever too.
+    const ended = this.atEnd
+    this.atEnd = []
+    for (const w of ended) w.fail(error)
   }
 
   private finish(agent: number): void {
