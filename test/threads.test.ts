@@ -180,9 +180,11 @@ describe("virtual time (src/run/VirtualTime.ts)", () => {
 
   it.live("agents that wait for each other's tasks, with nobody left to publish, fail with who waits for what instead of waiting for ever", () =>
     Effect.gen(function*() {
-      const { coordinator: server, advance } = yield* inProcess(3)
-      // Agents 0 and 1 each register a task and run episodes, then each is told to wait for the
-      // other's: a cycle that no request can break. Agent 2 runs episodes, then waits for task 0 too.
+      const { coordinator: server, advance } = yield* inProcess(4)
+      // Agent 3 has finished and waits for the others to (§3 step 4). Agents 0 and 1 each register
+      // a task and run episodes, then each is told to wait for the other's: a cycle that no request
+      // can break. Agent 2 runs episodes, then waits for task 0 too.
+      const ended = yield* Effect.forkChild(server.fetchAll(3))
       expect(yield* server.identify(0, { lower: 0.1, upper: 0.2 })).toEqual({ _tag: "Registered", task: 0 })
       advance(0, 10)
       expect(yield* server.identify(1, { lower: 0.6, upper: 0.7 })).toEqual({ _tag: "Registered", task: 1 })
@@ -192,8 +194,8 @@ describe("virtual time (src/run/VirtualTime.ts)", () => {
         server.awaitPolicy(1, 0, 0),
         Effect.andThen(Effect.sync(() => advance(2, 5)), server.awaitPolicy(2, 0, 0))
       ], (wait) => Effect.forkChild(wait))
-      // Every wait ends, the last one blocked (whose turn found the run stuck) as well.
-      for (const wait of waits) {
+      // Every wait ends, the last one blocked (whose turn found the run stuck) and the finished agent's too.
+      for (const wait of [...waits, ended] as ReadonlyArray<Fiber.Fiber<unknown>>) {
         const exit = yield* Fiber.await(wait).pipe(Effect.timeout("5 seconds"))
         expect(Exit.isFailure(exit) && String(Cause.squash(exit.cause))).toMatch(
           /no agent can go on \(a deadlock of the protocol\): agent 0 waits for task 1, epoch 0; agent 1 waits for task 0, epoch 0; agent 2 waits for task 0, epoch 0/
