@@ -99,6 +99,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     const rows = async () =>
       (await Promise.all([
         queryRows<{ n: number }>(db, "SELECT count(*)::int AS n FROM distmt_agents WHERE unit LIKE 'cluster-fixture-%'"),
+        queryRows<{ n: number }>(db, "SELECT count(*)::int AS n FROM distmt_models WHERE run LIKE 'cluster-fixture-%'"),
         ...["distmt_tasks", "distmt_replies", "distmt_traffic"].map((t) =>
           queryRows<{ n: number }>(db, `SELECT count(*)::int AS n FROM ${t} WHERE run LIKE 'cluster-fixture-%'`)
         )
@@ -106,7 +107,8 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     const before = await rows()
     const b = await cli(["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env, timeoutMs: 180_000 })
     expect(b.status, b.stdout + b.stderr).toBe(0)
-    // A finished unit leaves nothing in the database but its attempt: its results are in the folder.
+    // A finished unit leaves nothing in the database but its attempt, and a finished run not even
+    // its model: its results are in the folder.
     expect(await rows()).toEqual(before)
     expectSameFiles(local, remote, ["results.csv", "policies.json", "model.json"])
     expectSameSummaries(local, remote)

@@ -116,6 +116,16 @@ export const saveModel = (run: string, model: AgentModel) =>
     yield* sql`INSERT INTO distmt_models ${sql.insert({ run, model: blob(model) })} ON CONFLICT (run) DO NOTHING`
   })
 
+/**
+ * Forgets run `run`'s model once the run is over and its files written: only its agents read it.
+ * A run given again saves it again (`saveModel`, at every submission).
+ */
+export const forgetModel = (run: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* sql`DELETE FROM distmt_models WHERE run = ${run}`
+  })
+
 export const loadModel = (run: string): Effect.Effect<AgentModel, SqlError, SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient

@@ -5,7 +5,7 @@
  * run (runAgents.ts). The results are those of the in-process run: the server orders requests by the
  * clocks they carry.
  */
-import { Effect, Layer, Option } from "effect"
+import { Cause, Console, Effect, Layer, Option } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import * as path from "node:path"
 import { specJson } from "../report/files.ts"
@@ -17,6 +17,7 @@ import { checkDatabase, ClusterUsageError } from "./database.ts"
 import { clientLayer } from "./layers.ts"
 import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { loadSecret } from "./secret.ts"
+import { forgetModel } from "./agentState.ts"
 import { clusterUnits } from "./runAgents.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
@@ -84,7 +85,21 @@ export const withCluster = <A, E, R>(
       // agents resume from their checkpoints and its server from its tables, so the run goes on
       // where it stopped, with the same numbers.
       const context = yield* Effect.context<ClusterServices>()
-      return yield* use((c, key, progress, fresh) => Effect.provide(clusterUnits(c, key, progress, fresh), context))
+      // The runs this submission ran: once they are over and their files written, the database
+      // forgets their models (a run stopped before that keeps it, to be resumed).
+      const runs = new Set<string>()
+      const result = yield* use((c, key, progress, fresh) => {
+        runs.add(key)
+        return Effect.provide(clusterUnits(c, key, progress, fresh), context)
+      })
+      for (const run of runs) {
+        yield* Effect.provide(forgetModel(run), context).pipe(
+          Effect.catchCause((cause) =>
+            Console.error(`distmt: the run's model stays in distmt_models (it could not be deleted: ${Cause.pretty(cause).split("\n")[0]})`)
+          )
+        )
+      }
+      return result
     }).pipe(Effect.provide(Layer.orDie(clientLayer({ db, clusterName, tls, secret: secret.key }))))
   })
 
