@@ -37,7 +37,6 @@ const findTorch = (): { readonly python: string; readonly version: string } | { 
   return { why: `${whys.join("; ")} (install Debian's python3-torch: apt-get install -y python3-torch)` }
 }
 
-const pad = (s: string, n: number): string => (s.length >= n ? s : " ".repeat(n - s.length) + s)
 const n0 = (x: number): string => Math.round(x).toLocaleString("en-US")
 const cell = (r: Rate | undefined): string => (r === undefined ? "—" : `${n0(r.perCpuSecond)} (${n0(r.perWallSecond)})`)
 
@@ -64,15 +63,15 @@ export const dqnPart = (root: string, seconds: number, fail: (m: string) => neve
     }
     const cols: ReadonlyArray<readonly [string, number]> = [["", 14], ["train steps/s", 18], ["inferences/s", 18], ["frames/s end to end", 20], ["train vs PyTorch", 16]]
     console.log("(batch 32, per CPU-second of the process, per wall-clock second in brackets; end to end: Breakout, ε = 0.1, one update every 4 frames)\n")
-    console.log(cols.map(([n, w], i) => (i === 0 ? n.padEnd(w) : pad(n, w))).join("  "))
+    console.log(cols.map(([n, w], i) => (i === 0 ? n.padEnd(w) : n.padStart(w))).join("  "))
     console.log(cols.map(([, w]) => "─".repeat(w)).join("  "))
     const row = (name: string, train: Rate | undefined, infer: Rate | undefined, frames: Rate | undefined) =>
       console.log([
         name.padEnd(14),
-        pad(cell(train), 18),
-        pad(cell(infer), 18),
-        pad(cell(frames), 20),
-        pad(train !== undefined && torchRun !== undefined ? `${(train.perCpuSecond / torchRun.trainSteps.perCpuSecond).toFixed(2)}×` : "—", 16)
+        cell(train).padStart(18),
+        cell(infer).padStart(18),
+        cell(frames).padStart(20),
+        (train !== undefined && torchRun !== undefined ? `${(train.perCpuSecond / torchRun.trainSteps.perCpuSecond).toFixed(2)}×` : "—").padStart(16)
       ].join("  "))
     for (const e of distmt.engines) row(`distmt ${e.engine}`, e.trainSteps, e.inferences, e.endToEndFrames)
     if (torchRun !== undefined) row(`PyTorch ${torchRun.torch.split("+")[0]}`, torchRun.trainSteps, torchRun.inferences, undefined)

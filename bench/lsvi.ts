@@ -84,7 +84,6 @@ const over = (rounds: ReadonlyArray<Round>, f: (r: Round) => number | undefined)
 
 const label = (s: Size): string => `K=${s.K} d=${s.d} A=${s.A} H=${s.H}`
 const ms = (x: number): string => (1000 * x).toFixed(2)
-const pad = (s: string, n: number): string => (s.length >= n ? s : " ".repeat(n - s.length) + s)
 const times = (x: number, digits = 2): string => (Number.isNaN(x) ? "—" : `${x.toFixed(digits)}×`)
 
 /** The measures of one size, each a function of a round. */
@@ -110,7 +109,7 @@ const COLUMNS: ReadonlyArray<readonly [string, number]> = [
 ]
 
 const header = (): string =>
-  [COLUMNS.map(([n, w], i) => (i === 0 ? n.padEnd(w) : pad(n, w))).join("  "), COLUMNS.map(([, w]) => "─".repeat(w)).join("  ")].join("\n")
+  [COLUMNS.map(([n, w], i) => (i === 0 ? n.padEnd(w) : n.padStart(w))).join("  "), COLUMNS.map(([, w]) => "─".repeat(w)).join("  ")].join("\n")
 
 const line = (row: Row): string => {
   const rs = row.rounds
@@ -135,7 +134,7 @@ const line = (row: Row): string => {
     (first.learnerBytes / 2 ** 20).toFixed(1),
     first.memoryRatio.toFixed(3)
   ]
-  return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i][1]) : pad(c, COLUMNS[i][1]))).join("  ")
+  return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i][1]) : c.padStart(COLUMNS[i][1]))).join("  ")
 }
 
 /** The LSVI part: `rounds` rounds per size, the table, and the targets of issue 14. */

@@ -40,7 +40,11 @@ const THREADS_SPEC = "specs/twenty-agents.spec.ts"
 /** Two threads must run the 20-agent spec at least this many times faster than one (issue 5). */
 const THREADS_TARGET = 1.6
 
-const pad = (s: string, n: number): string => (s.length >= n ? s : " ".repeat(n - s.length) + s)
+/** The value of `flag`, a positive whole number, or a failure that names the flag. */
+const positive = (flag: string, v = ""): number => {
+  if (!/^[1-9][0-9]*$/.test(v)) fail(`${flag}: expected a positive whole number, got ${v === "" ? "nothing" : v}`)
+  return Number(v)
+}
 
 const fail = (message: string): never => {
   console.error(`npm run bench: ${message}`)
@@ -77,20 +81,13 @@ const parseArgs = (argv: ReadonlyArray<string>) => {
       const v = argv[++i]
       if (v !== "lsvi" && v !== "threads") fail(`--only: expected lsvi or threads, got ${v ?? "nothing"}`)
       only = v as "lsvi" | "threads"
-    } else if (a === "--repeat") {
-      const v = argv[++i] ?? ""
-      if (!/^[1-9][0-9]*$/.test(v)) fail(`--repeat: expected a positive whole number, got ${v === "" ? "nothing" : v}`)
-      repeat = Number(v)
-    } else if (a === "--rounds") {
-      const v = argv[++i] ?? ""
-      if (!/^[1-9][0-9]*$/.test(v)) fail(`--rounds: expected a positive whole number, got ${v === "" ? "nothing" : v}`)
-      rounds = Number(v)
-    } else if (a === "--spec") {
+    } else if (a === "--repeat") repeat = positive(a, argv[++i])
+    else if (a === "--rounds") rounds = positive(a, argv[++i])
+    else if (a === "--spec") {
       spec = argv[++i] ?? fail("--spec needs a spec file")
       specGiven = true
       if (!fs.existsSync(spec)) fail(`--spec: no file ${spec}`)
-    }
-    else if (a === "--sizes") {
+    } else if (a === "--sizes") {
       const v = argv[++i] ?? fail("--sizes needs a value like 2000x32x4x20,500x8x2x10")
       sizes = v.split(",").map((s) => {
         const m = /^(\d+)x(\d+)x(\d+)x(\d+)$/.exec(s.trim())
@@ -112,7 +109,7 @@ const threadsPart = (spec: string, repeat: number): ThreadsResult => {
   const algorithms = Object.keys(one.perAlgorithm)
   const cols = ["threads", "process s", "runs s", ...algorithms.map((a) => `${a} s`)]
   const widths = cols.map((c) => Math.max(9, c.length))
-  const row = (cells: ReadonlyArray<string>) => cells.map((c, i) => pad(c, widths[i])).join("  ")
+  const row = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padStart(widths[i])).join("  ")
   console.log(`\n${row(cols)}\n${widths.map((w) => "─".repeat(w)).join("  ")}`)
   for (const t of r.rows) {
     console.log(row([`${t.threads}`, t.processSeconds.toFixed(2), t.runSeconds.toFixed(2), ...algorithms.map((a) => t.perAlgorithm[a].toFixed(2))]))
