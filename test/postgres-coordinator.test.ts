@@ -148,6 +148,39 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       expect((yield* durable(run, attempt)).kept(3, 0, AwaitReply)).toEqual(answer)
     }).pipe(Effect.provide(pg)))
 
+  it.live("a write that PostgreSQL holds up past the limit fails the decision, and the server refuses the next until rebuilt", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient
+      const run = `test-limit-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
+      const attempt = yield* nextAttempt(run)
+      const server = yield* durable(run, attempt, 300)
+      const interval = { lower: 0.4, upper: 0.6 }
+      const locked = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      // Another connection holds the row each decision's transaction locks first, and keeps it.
+      const holder = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
+        yield* sql`SELECT attempt FROM distmt_attempts WHERE run = ${run} FOR UPDATE`
+        yield* Deferred.succeed(locked, undefined)
+        yield* Deferred.await(release)
+      })))
+      yield* Deferred.await(locked)
+      // The decision fails while the lock is still held, for 5 s (without the limit it would wait
+      // and then succeed).
+      yield* Effect.forkChild(Effect.andThen(Effect.sleep("5 seconds"), Deferred.succeed(release, undefined)))
+      const exit = yield* Effect.exit(server.request(2, 0).identify(2, interval))
+      expect(yield* Deferred.isDone(release)).toBe(false)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
+      // Its memory is ahead of the tables: it decides nothing more.
+      const next = yield* Effect.exit(server.request(3, 0).identify(3, { lower: 0.0, upper: 0.1 }))
+      expect(Exit.isFailure(next) && String(Cause.squash(next.cause))).toMatch(/lost a write \(canceling statement due to statement timeout\): it must be rebuilt/)
+      // Rebuilt from the tables, nothing was decided: the request is decided afresh.
+      const rebuilt = yield* durable(run, attempt)
+      expect(yield* rebuilt.request(2, 0).identify(2, interval)).toEqual({ _tag: "Registered", task: 0 })
+      expect((yield* load(run)).entries).toHaveLength(1)
+    }).pipe(Effect.provide(pg)))
+
   for (const sharing of ["policy", "experience"] as const) {
     it.live(`${sharing} sharing: every decision written first, the in-process results, and the tables rebuild the server`, () =>
       Effect.gen(function*() {

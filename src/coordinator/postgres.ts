@@ -8,11 +8,12 @@
  * process died.
  *
  * Operations are serialized (one at a time, as a cluster entity handles its messages), so the order
- * of the commits is the order of the decisions. A failed write fails the operation: its caller sees
- * no reply, and the server's memory, ahead of the tables, must be rebuilt by `restore` (the cluster
- * restarts the entity, whose start-up restores). Waiting (`awaitPolicy`) holds no lock.
+ * of the commits is the order of the decisions. A failed write (or one that PostgreSQL holds up past
+ * `WRITE_LIMIT_MS`) fails the operation: its caller sees no reply, the server refuses every later
+ * decision, and its memory, ahead of the tables, must be rebuilt by `restore` (the cluster restarts
+ * the entity, whose start-up restores). Waiting (`awaitPolicy`) holds no lock.
  */
-import { Effect, Schema, Semaphore } from "effect"
+import { Cause, Effect, Schema, Semaphore } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { Certificate, Policy } from "../learner/Lsvi.ts"
@@ -62,6 +63,19 @@ export const nextAttempt = (run: string): Effect.Effect<number, SqlError, SqlCli
       ON CONFLICT (run) DO UPDATE SET attempt = distmt_attempts.attempt + 1 RETURNING attempt`
     return rows[0].attempt
   })
+
+/**
+ * How long PostgreSQL may take over one statement of a decision's write, lock waits included
+ * (`durable`): a write held up longer fails, and the server is rebuilt from the tables.
+ */
+export const WRITE_LIMIT_MS = 30_000
+
+/** The message of the last error in `error`'s chain of causes (PostgreSQL's own, for a failed query). */
+const innermost = (error: unknown): string => {
+  let e = error
+  while (e instanceof Error && e.cause !== undefined) e = e.cause
+  return e instanceof Error ? e.message : String(e)
+}
 
 /** A server of an older attempt tried to write: it must stop. */
 class Fenced extends Error {}
@@ -191,10 +205,18 @@ const write = (
  * before it is answered. Defects on a failed write: the caller cannot go on with a decision that is
  * not durable, and the server must be restored.
  */
-export const durable = (run: string, attempt?: number): Effect.Effect<Durable, SqlError, SqlClient> =>
+export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMIT_MS): Effect.Effect<Durable, SqlError, SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     yield* migrate
+    /**
+     * First in each transaction: PostgreSQL cancels any of its statements that runs (or waits for a
+     * lock) longer than the limit. A decision's write cannot be interrupted (below), so without it a
+     * stuck database would hold the server, and a runner's shutdown, for as long as it is stuck.
+     */
+    const limit = sql`SELECT set_config('statement_timeout', ${String(writeLimitMs)}, true)`
+    /** Why a write failed, once one has: the memory may be ahead of the tables from then on. */
+    let lost: string | undefined
     /** Inside each transaction: this server's attempt is still the run's latest (row locked until commit). */
     const fence: Effect.Effect<void, SqlError> = attempt === undefined ? Effect.void : Effect.flatMap(
       sql<{ attempt: number }>`SELECT attempt FROM distmt_attempts WHERE run = ${run} FOR UPDATE`,
@@ -225,17 +247,20 @@ export const durable = (run: string, attempt?: number): Effect.Effect<Durable, S
     ): Effect.Effect<A> =>
       lock.withPermits(1)(
         Effect.uninterruptible(Effect.gen(function*() {
+          if (lost !== undefined) {
+            return yield* Effect.die(new Error(`the server of ${run} lost a write (${lost}): it must be rebuilt from the tables`))
+          }
           const before = yield* now
           const lengths = before.pools.map((p) => p.length)
           const answer = yield* op
           const after = yield* now
           const text = reply?.json(answer)
           yield* Effect.orDie(sql.withTransaction(Effect.andThen(
-            Effect.andThen(fence, write(sql, run, before, after, lengths)),
+            Effect.andThen(Effect.andThen(limit, fence), write(sql, run, before, after, lengths)),
             reply === undefined
               ? also
               : Effect.andThen(sql`INSERT INTO distmt_replies ${sql.insert({ run, agent: reply.agent, seq: reply.seq, reply: text! })}`, also)
-          )))
+          )).pipe(Effect.tapCause((cause) => Effect.sync(() => lost = innermost(Cause.squash(cause))))))
           if (reply !== undefined) stored.set(`${reply.agent}/${reply.seq}`, text!)
           return answer
         }))
@@ -285,7 +310,7 @@ export const durable = (run: string, attempt?: number): Effect.Effect<Durable, S
           const text = textOf(codec)(a)
           return Effect.orDie(Effect.andThen(
             sql.withTransaction(Effect.andThen(
-              fence,
+              Effect.andThen(limit, fence),
               sql`INSERT INTO distmt_replies ${sql.insert({ run, agent, seq, reply: text })} ON CONFLICT DO NOTHING`
             )),
             Effect.sync(() => stored.set(`${agent}/${seq}`, text))
