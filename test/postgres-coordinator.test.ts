@@ -102,11 +102,10 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
     }).pipe(Effect.provide(pg)))
 
   /**
-   * Runs `write` while another connection holds the row its transaction locks first (the attempt
-   * fence), so that it stops there; interrupts it, as the cluster interrupts the handler of a
-   * request whose sender's runner died (kill -9); then lets the lock go.
+   * Another connection takes the row that each decision's transaction locks first (the attempt
+   * fence) and holds it until `release` is done.
    */
-  const interruptedWhileWriting = (run: string, write: Effect.Effect<unknown>) =>
+  const holdFence = (run: string) =>
     Effect.gen(function*() {
       const sql = yield* SqlClient
       const locked = yield* Deferred.make<void>()
@@ -117,6 +116,18 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
         yield* Deferred.await(release)
       })))
       yield* Deferred.await(locked)
+      return { release, holder }
+    })
+
+  /**
+   * Runs `write` while another connection holds the row its transaction locks first (the attempt
+   * fence), so that it stops there; interrupts it, as the cluster interrupts the handler of a
+   * request whose sender's runner died (kill -9); then lets the lock go.
+   */
+  const interruptedWhileWriting = (run: string, write: Effect.Effect<unknown>) =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient
+      const { release, holder } = yield* holdFence(run)
       const fiber = yield* Effect.forkChild(write)
       const waiting = sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`
       while ((yield* waiting)[0].n === 0) yield* Effect.sleep("20 millis")
@@ -150,20 +161,11 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
 
   it.live("a write that PostgreSQL holds up past the limit fails the decision, and the server refuses the next until rebuilt", () =>
     Effect.gen(function*() {
-      const sql = yield* SqlClient
       const run = `test-limit-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
       const attempt = yield* nextAttempt(run)
       const server = yield* durable(run, attempt, 300)
       const interval = { lower: 0.4, upper: 0.6 }
-      const locked = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      // Another connection holds the row each decision's transaction locks first, and keeps it.
-      const holder = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
-        yield* sql`SELECT attempt FROM distmt_attempts WHERE run = ${run} FOR UPDATE`
-        yield* Deferred.succeed(locked, undefined)
-        yield* Deferred.await(release)
-      })))
-      yield* Deferred.await(locked)
+      const { release, holder } = yield* holdFence(run)
       // The decision fails while the lock is still held, for 5 s (without the limit it would wait
       // and then succeed).
       yield* Effect.forkChild(Effect.andThen(Effect.sleep("5 seconds"), Deferred.succeed(release, undefined)))
