@@ -58,4 +58,10 @@ describe("runDeep", () => {
     expect(linear.message).toMatch(/not a deep-stage spec .*run\(\)/)
     await expect(run(SPEC)).rejects.toMatchObject({ _tag: "DeepStageSpec", message: expect.stringMatching(/runDeep\(\)/) })
   })
+
+  it("refuses a threads option that is not a whole number from 1 to 64 or \"auto\"", async () => {
+    for (const threads of [0, 1.5, Number.NaN]) {
+      await expect(runDeep(SPEC, { quick: true, threads })).rejects.toMatchObject({ _tag: "OverrideError", message: expect.stringMatching(/^threads: expected/) })
+    }
+  })
 })

@@ -66,6 +66,14 @@ describe("run", () => {
     expect(bad).toMatchObject({ _tag: "SpecError", issues: [{ path: "epsilon" }] })
     const override = await run(tiny, { set: { epsilom: 1 } }).catch((e: unknown) => e)
     expect(override).toMatchObject({ _tag: "OverrideError", message: `set["epsilom"]: the spec has no field epsilom (docs/spec-reference.md lists them)` })
+    // The threads option is checked as the spec's threads field and --threads are.
+    for (const threads of [0, -5, 2.5, Number.NaN, 65]) {
+      expect(await run(tiny, { threads }).catch((e: unknown) => e)).toMatchObject({
+        _tag: "OverrideError",
+        message: `threads: expected a whole number of threads from 1 to 64, or "auto" (one per core); got ${String(threads)}`
+      })
+      expect(await sweep(tiny, { threads }).catch((e: unknown) => e)).toMatchObject({ _tag: "OverrideError" })
+    }
     const file = path.join(tmp(), "file")
     fs.writeFileSync(file, "")
     expect(await run(tiny, { out: file }).catch((e: unknown) => e)).toMatchObject({ _tag: "OutDirError" })

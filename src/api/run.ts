@@ -26,7 +26,7 @@ import {
 } from "../run/runExperiment.ts"
 import { type Compiled, compile } from "../spec/compile.ts"
 import { costProblem, estimateCost } from "../spec/cost.ts"
-import { type Override, type OverrideError, overridesOfOptions, overridesRecord, withOverrideOrigins } from "../spec/overrides.ts"
+import { type Override, type OverrideError, overridesOfOptions, overridesRecord, threadsOption, withOverrideOrigins } from "../spec/overrides.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 import { DeepStageSpec } from "../deep/distmt/stage.ts"
@@ -74,7 +74,8 @@ export const prepareRun = <E = never>(
     // Refused before anything is written if it cannot fit in memory or would never finish (src/spec/cost.ts).
     const tooCostly = options.force === true ? undefined : costProblem(estimateCost(compiled))
     if (tooCostly !== undefined) return yield* new CostError({ message: `${source}: ${tooCostly}` })
-    return { source, spec: decoded, compiled, threads: threadsFor(compiled, options.threads ?? decoded.threads), overrides }
+    const threads = yield* threadsOption(options.threads)
+    return { source, spec: decoded, compiled, threads: threadsFor(compiled, threads ?? decoded.threads), overrides }
   })
 
 /** Runs each (algorithm, seed) unit elsewhere: the CLI's `--cluster` (src/cluster/runAgents.ts); in this process by default. */

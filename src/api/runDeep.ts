@@ -8,7 +8,7 @@ import type { DeepRun } from "../deep/distmt/run.ts"
 import type { DeepSummary } from "../deep/distmt/files.ts"
 import type { SpecLoadError } from "../cli/loadSpec.ts"
 import type { OutDirError } from "../cli/outDir.ts"
-import { type OverrideError, overridesOfOptions } from "../spec/overrides.ts"
+import { type OverrideError, overridesOfOptions, threadsOption } from "../spec/overrides.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 import type { RunOptions } from "./run.ts"
@@ -64,6 +64,7 @@ const FRAMES_EVERY_MS = 250
 export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
   Effect.gen(function*() {
     const source = sourceName(spec)
+    const threads = yield* threadsOption(options.threads)
     const decoded = yield* loadSpecSource(spec, {
       overrides: overridesOfOptions(options.set, options.seeds),
       ...(options.quick === true ? { quick: true } : {})
@@ -84,7 +85,7 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const { results, resumed } = yield* executeDeep(decoded, {
       dir: out,
       label: `out ${out}`,
-      threads: options.threads ?? decoded.threads,
+      threads: threads ?? decoded.threads,
       fresh: options.fresh === true,
       log: () => Effect.void,
       progress: ({ resumed, units, frames }) => {

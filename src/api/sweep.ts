@@ -10,7 +10,7 @@ import { type RunRecord, manifestOf, sweepSummaryJson, type ManifestPoint } from
 import { type AlgorithmRun, runExperiment } from "../run/runExperiment.ts"
 import { planUnits, RUN_FORMAT } from "../run/sweepPlan.ts"
 import { costProblem, estimateCost } from "../spec/cost.ts"
-import { overridesOfOptions, overridesRecord, sweepAxisOverride, withOverrideOrigins } from "../spec/overrides.ts"
+import { overridesOfOptions, overridesRecord, sweepAxisOverride, threadsOption, withOverrideOrigins } from "../spec/overrides.ts"
 import { describePoint, expandSweep, type SampleOptions, type SweepValue } from "../spec/sweep.ts"
 import { type Progress, progressCallback } from "./progress.ts"
 import { CostError } from "./run.ts"
@@ -59,6 +59,7 @@ export const sweepApi = (spec: SpecSource, options: SweepOptions = {}) =>
     const source = sourceName(spec)
     const quick = options.quick ?? false
     const overrides = overridesOfOptions(options.set, options.seeds)
+    const threads = yield* threadsOption(options.threads)
     const decoded = yield* loadSpecSource(spec, { quick, overrides })
     const axisOverride = sweepAxisOverride(Object.keys(decoded.sweep), overrides)
     if (axisOverride !== undefined) return yield* axisOverride
@@ -77,7 +78,7 @@ export const sweepApi = (spec: SpecSource, options: SweepOptions = {}) =>
         p.compiled,
         points.length > 1 ? { ...progress, start: (label, n) => progress.start(`${describePoint(p.values)} · ${label}`, n) } : progress,
         () => Effect.sync(progress.unitDone),
-        options.threads === undefined ? {} : { threads: options.threads }
+        threads === undefined ? {} : { threads }
       )
       for (const run of results.runs) {
         const unit = units.find((u) => u.point.index === p.index && u.algorithm === run.algorithm && u.seed === run.seed)!

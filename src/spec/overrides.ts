@@ -9,7 +9,7 @@
  */
 import { Data, Effect, Result, Schema, SchemaIssue } from "effect"
 import { type FieldPath, getAt, isPlainObject, parseFieldPath } from "./paths.ts"
-import { decode, ExperimentInput } from "./schema.ts"
+import { decode, ExperimentInput, MAX_THREADS, Threads } from "./schema.ts"
 import { formatPath, show, SpecError } from "./SpecError.ts"
 
 export interface Override {
@@ -55,6 +55,19 @@ export const parseOverrideFlags = (sets: ReadonlyArray<string>, seeds: string | 
     if (seeds !== undefined) out.push({ path: "seeds", value: parseValue(seeds), origin: `--seeds ${seeds}` })
     return out
   })
+
+/**
+ * The API's `threads` option, checked as the spec's `threads` field is (the CLI checks `--threads`
+ * the same way): it is not an override, since the results do not depend on it, but 0, 2.5 or NaN
+ * must not run, nor be recorded in summary.json.
+ */
+export const threadsOption = (value: number | "auto" | undefined): Effect.Effect<number | "auto" | undefined, OverrideError> =>
+  value === undefined || Schema.is(Threads)(value)
+    ? Effect.succeed(value)
+    : Effect.fail(new OverrideError({
+      origin: "threads",
+      reason: `expected a whole number of threads from 1 to ${MAX_THREADS}, or "auto" (one per core); got ${show(value)}`
+    }))
 
 /** The overrides of the API's options: `set` in its key order, then `seeds`. */
 export const overridesOfOptions = (set: Readonly<Record<string, unknown>> | undefined, seeds: number | undefined): ReadonlyArray<Override> => [

@@ -46,6 +46,11 @@ export const DEFAULT_THREADS: number | "auto" = "auto"
 /** More learner threads than this is a typo, not a machine. */
 export const MAX_THREADS = 64
 
+/** Learner threads: the spec's `threads`, and the `threads` option of the library API (src/spec/overrides.ts `threadsOption`). */
+export const Threads = Schema.Union([PositiveInt.check(Schema.isLessThanOrEqualTo(MAX_THREADS)), Schema.Literal("auto")]).annotate({
+  expected: `a whole number of threads from 1 to ${MAX_THREADS}, or "auto" (one per core)`
+})
+
 /** The spec as written (optional fields optional). */
 export const ExperimentInput = Schema.Struct({
   name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
@@ -65,11 +70,7 @@ export const ExperimentInput = Schema.Struct({
   baselines: Schema.optionalKey(Schema.Array(Schema.Literals(["independent", "oracle"]))),
   seeds: Schema.optionalKey(PositiveInt),
   seed: Schema.optionalKey(NonNegativeInt),
-  threads: Schema.optionalKey(
-    Schema.Union([PositiveInt.check(Schema.isLessThanOrEqualTo(MAX_THREADS)), Schema.Literal("auto")]).annotate({
-      expected: `a whole number of threads from 1 to ${MAX_THREADS}, or "auto" (one per core)`
-    })
-  ),
+  threads: Schema.optionalKey(Threads),
   description: Schema.optionalKey(Schema.String),
   sweep: Schema.optionalKey(Schema.Record(Schema.String, SweepAxis))
 })
