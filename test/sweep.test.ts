@@ -166,6 +166,14 @@ describe("the quick variant", () => {
       expect(quick).not.toHaveProperty("quick")
     }))
 
+  it.effect("is asked for with --quick: a spec without one is refused, not run in full", () =>
+    Effect.gen(function*() {
+      const input = base()
+      expect((yield* decode(input, SOURCE)).epsilon).toBe(0.15)
+      const e = yield* Effect.flip(decode(input, SOURCE, { quick: true }))
+      expect(e.issues).toEqual([{ path: "quick", message: expect.stringMatching(/^expected a quick variant for --quick \(missing\)/) }])
+    }))
+
   it.effect("is checked even without --quick; its issues are named under quick.", () =>
     Effect.gen(function*() {
       const e = yield* failure(base({ quick: { epsilon: -1, sweep: { agents: [0] }, stopping: Stopping.schedule({ k1: 5 } as any) } as any }))

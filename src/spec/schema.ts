@@ -166,6 +166,14 @@ export const decode = (input: unknown, source: string, options: DecodeOptions = 
       }
     }
   }
+  // --quick on a spec with no variant would run the full experiment, maybe for hours: refused.
+  if (options.quick === true && !hasQuick) {
+    issues.push({
+      path: "quick",
+      message: "expected a quick variant for --quick (missing): add `quick: { ... }` with the fields to make smaller " +
+        "(docs/spec-reference.md, \"The quick variant\"), or run the spec as written, without --quick"
+    })
+  }
   if (issues.length > 0) return Effect.fail(new SpecError({ source, issues: [...issues, ...familyIssues(written, issues)] }))
   const s = options.quick === true && merged?.spec !== undefined ? merged.spec : base.spec!
   return Effect.succeed(withDefaults(s))
