@@ -332,6 +332,14 @@ describe("every independent error at once", () => {
       "epsilon: expected at most the horizon H = 3 (values lie in [0, H]), got 5"
     ])
   })
+
+  it("ε above H is reported beside a field's own problem, not after it is fixed", async () => {
+    const out = await lines({ ...spec(spoiled(() => {}), { epsilon: 5 }), agents: -2 })
+    expect(out).toEqual([
+      "agents: expected a value greater than 0, got -2",
+      "epsilon: expected at most the horizon H = 3 (values lie in [0, H]), got 5"
+    ])
+  })
 })
 
 describe("distmt validate, end to end through the spec-check process", () => {

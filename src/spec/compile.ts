@@ -9,7 +9,7 @@ import type { FeatureTable, FiniteMdp } from "../env/FiniteMdp.ts"
 import { optimalValues, separation, type Values } from "../env/solve.ts"
 import type { Context, Experiment } from "./Spec.ts"
 import { mark, Step } from "./activity.ts"
-import { buildFamily } from "./family.ts"
+import { buildFamily, epsilonIssue } from "./family.ts"
 import { show, SpecError } from "./SpecError.ts"
 import { Issues } from "./issues.ts"
 import { resolveBeta, type ResolvedExperiment, resolveStopping } from "./theory.ts"
@@ -63,7 +63,7 @@ export const compile = (spec: Experiment, source: string): Effect.Effect<Compile
         spec.cSep
       )
     }
-    if (spec.epsilon > H) issues.add("epsilon", `expected at most the horizon H = ${H} (values lie in [0, H])`, spec.epsilon)
+    epsilonIssue(issues, spec.epsilon, H)
     const stopping = resolveStopping(spec, family.dim, H)
     if (family.fits && stopping.issue !== undefined) issues.push(stopping.issue)
     if (issues.size > 0 || features === undefined) return Effect.fail(new SpecError({ source, issues: issues.list }))

@@ -306,6 +306,14 @@ const separatedContexts = (issues: Issues, family: Family): ReadonlyArray<Contex
 }
 
 /**
+ * ε above the horizon: every value lies in [0, H] (docs/algorithm.md §1), so no policy could be
+ * told ε-optimal. Checked by compile, and beside the fields' own problems (fields.ts `familyIssues`).
+ */
+export const epsilonIssue = (issues: Issues, epsilon: number, H: number): void => {
+  if (epsilon > H) issues.add("epsilon", `expected at most the horizon H = ${H} (values lie in [0, H])`, epsilon)
+}
+
+/**
  * Builds and checks the family's contexts, tasks and features, adding every problem found to
  * `issues`. Nothing is allocated when the sizes are beyond the limits.
  */

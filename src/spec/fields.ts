@@ -5,7 +5,7 @@
  */
 import { Result, Schema } from "effect"
 import { MinAtarEnvSchema } from "../env/minatar/spec.ts"
-import { buildFamily, type Family } from "./family.ts"
+import { buildFamily, epsilonIssue, type Family } from "./family.ts"
 import { Issues } from "./issues.ts"
 import { isPlainObject } from "./paths.ts"
 import type { Experiment } from "./Spec.ts"
@@ -153,8 +153,9 @@ const FAMILY_FIELDS = ["environment", "contexts", "features"]
 
 /**
  * When a spec fails to decode, what compile would say about its tables, contexts and feature map,
- * if those fields decoded: every independent problem of a spec is reported at once, not the tables'
- * only after `agents` is fixed. Nothing is built when any of them has an issue of its own.
+ * and about ε against the horizon, if those fields decoded: every independent problem of a spec is
+ * reported at once, not the tables' only after `agents` is fixed. Nothing is built when any of them
+ * has an issue of its own.
  */
 export const familyIssues = (input: unknown, reported: ReadonlyArray<SpecIssue>): ReadonlyArray<SpecIssue> => {
   if (!isPlainObject(input)) return []
@@ -165,11 +166,13 @@ export const familyIssues = (input: unknown, reported: ReadonlyArray<SpecIssue>)
   if (Result.isFailure(family) || family.success.environment._tag === "MinAtar") return []
   const cSep = Schema.decodeUnknownResult(CSep)(input.cSep)
   const issues = new Issues()
-  buildFamily(issues, {
+  const built = buildFamily(issues, {
     environment: family.success.environment as Family["environment"],
     contexts: family.success.contexts,
     features: (family.success.features ?? { _tag: "Native" }) as Experiment["features"],
     cSep: Result.isSuccess(cSep) ? cSep.success : undefined
   })
+  const epsilon = Schema.decodeUnknownResult(Schema.Finite)(input.epsilon)
+  if (Result.isSuccess(epsilon) && !reported.some((i) => within(i.path, "epsilon"))) epsilonIssue(issues, epsilon.success, built.horizon)
   return issues.list
 }
