@@ -62,6 +62,12 @@ describe.skipIf(mode === "skip")("cluster infrastructure (PostgreSQL + runner pr
     await dropClusterTables(db, NAME)
   })
 
+  it("a client of a cluster name with no runner up is told so at once, with the names that have runners", async () => {
+    const r = await cli(["cluster", "ping", "--db", db, "--cluster-name", `${NAME}_none`, "--timeout", "40"], { cwd, env: withSecret(SECRET) })
+    expect(r.status).toBe(1)
+    expect(r.stderr).toMatch(new RegExp(`^distmt cluster ping: no runner is up in cluster "${NAME}_none" \\(--cluster-name\\): .*runners are up with (.* or )?--cluster-name ${NAME}\\b`))
+  })
+
   it("a runner answers signed Pings from a client-only process, volatile and persisted", async () => {
     expect(runner.output()).toMatch(new RegExp(`ready on 127\\.0\\.0\\.1:${port}.*secret: \\$DISTMT_CLUSTER_SECRET`))
     const [volatile, persisted] = await Promise.all([

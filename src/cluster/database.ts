@@ -108,3 +108,46 @@ export const checkDatabase = (url: string) =>
   )
 
 export type PgLayer = Layer.Layer<PgClient.PgClient | SqlClient, unknown>
+
+/**
+ * How recent a runner's heartbeat must be for it to count as up: a runner renews it with its shard
+ * locks every 2 s (settings.ts); this leaves room for a runner slowed down, not for a dead one.
+ */
+const RUNNER_UP_SECONDS = 30
+
+/**
+ * The clusters of this database with a runner up, by name, and how many: read from their
+ * `<name>_runners` tables (Effect Cluster's runner storage, one table per cluster name).
+ */
+export const clustersUp: Effect.Effect<ReadonlyMap<string, number>, unknown, SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient
+  const tables = yield* sql<{ name: string }>`SELECT c.table_name AS name FROM information_schema.columns c
+    WHERE c.table_schema = current_schema() AND c.table_name LIKE '%\_runners' AND c.column_name = 'last_heartbeat'`
+  const up = new Map<string, number>()
+  for (const { name } of tables) {
+    const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(name)}
+      WHERE last_heartbeat > now() - make_interval(secs => ${RUNNER_UP_SECONDS})`
+    if (rows[0].n > 0) up.set(name.slice(0, -"_runners".length), rows[0].n)
+  }
+  return up
+})
+
+/**
+ * Fails at once, in one line, when no runner of cluster `clusterName` is up, and names the clusters
+ * that have some (a forgotten --cluster-name), rather than letting the first message wait a minute
+ * for an answer that cannot come.
+ */
+export const checkRunnersUp = (url: string, clusterName: string) =>
+  Effect.gen(function*() {
+    const up = yield* clustersUp
+    if (up.has(clusterName)) return
+    const others = [...up.keys()].map((n) => `--cluster-name ${n}`).join(" or ")
+    return yield* new ClusterUsageError({
+      message: `no runner is up in cluster "${clusterName}" (--cluster-name): none has renewed its place in ${redactUrl(url)} in the last ${RUNNER_UP_SECONDS} s; ` +
+        (others === "" ? "start them with `distmt cluster up` or `distmt runner`, with the same --db" : `runners are up with ${others}`)
+    })
+  }).pipe(
+    Effect.provide(pgLayer(url)),
+    Effect.mapError((e) => e instanceof ClusterUsageError ? e : new ClusterUsageError({ message: describeDbError(url, e) }))
+  )
+

@@ -9,7 +9,7 @@
  */
 import { Console, Duration, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { ClusterUsageError, checkDatabase } from "./database.ts"
+import { checkDatabase, checkRunnersUp, ClusterUsageError } from "./database.ts"
 import { clientLayer } from "./layers.ts"
 import { Ping } from "./Ping.ts"
 import { connectionFlags } from "./flags.ts"
@@ -90,6 +90,7 @@ export const pingCommand = Command.make(
       const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)
       const clusterName = yield* parseClusterName(flags.clusterName)
       yield* checkDatabase(db)
+      yield* checkRunnersUp(db, clusterName)
 
       const session = Effect.gen(function*() {
         const client = yield* Ping.client

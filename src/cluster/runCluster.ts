@@ -13,7 +13,7 @@ import type { Units } from "../api/run.ts"
 import type { ProgressSink } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
 import type { Experiment } from "../spec/Spec.ts"
-import { checkDatabase, ClusterUsageError } from "./database.ts"
+import { checkDatabase, checkRunnersUp, ClusterUsageError } from "./database.ts"
 import { clientLayer } from "./layers.ts"
 import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { loadSecret } from "./secret.ts"
@@ -59,6 +59,7 @@ export const withCluster = <A, E, R>(
     const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)
     const clusterName = yield* parseClusterName(flags.clusterName)
     yield* checkDatabase(db)
+    yield* checkRunnersUp(db, clusterName)
     return yield* Effect.gen(function*() {
       const client = yield* Server.client
       // One signed round trip before anything is written: a wrong secret, or no runner, is told in
