@@ -41,6 +41,19 @@ describe("npx tsx run <spec>", () => {
     expect(r.status).toBe(1)
     expect(r.stderr).toMatch(/Cannot load spec test\/fixtures\/no-such\.spec\.ts: no such file/)
   })
+
+  it("a command line that does not parse: its error and where the options are, not a screenful of help", () => {
+    const out = path.join(tmp(), "run")
+    const r = spawnSync(process.execPath, [path.join(root, "bin/distmt.mjs"), "run", SPEC, "--bogus", "--out", out], { cwd: root, encoding: "utf8" })
+    expect(r.status).toBe(1)
+    expect(r.stdout).toBe("")
+    expect(r.stderr.trim().split("\n")).toEqual([
+      "ERROR",
+      "  Unrecognized flag: --bogus in command distmt run",
+      "(`distmt run --help` lists the arguments and options)"
+    ])
+    expect(fs.existsSync(out)).toBe(false)
+  })
 })
 
 describe("npx tsx <spec>", () => {

@@ -24,7 +24,9 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { type CommandName, DESCRIPTIONS, LOADERS } from "./commands.ts"
 import { DISTMT_DESCRIPTION } from "./overview.ts"
@@ -46,4 +48,20 @@ const distmt = Command.make("distmt").pipe(
   Command.withSubcommands(subcommands)
 )
 
-Command.run(distmt, { version: VERSION }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+/**
+ * A command line that does not parse (an unknown flag, a missing argument) gets its errors and one
+ * line that says where the options are, on stderr, as every other bad input does; Effect's default
+ * prints the whole help first, which pushes the error to the bottom of a screenful.
+ */
+const presenter = CliOutput.layerPresenter({
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.gen(function*() {
+        const formatter = yield* CliOutput.Formatter
+        yield* Console.error(formatter.formatErrors(event.errors))
+        yield* Console.error(`(\`${event.commandPath.join(" ")} --help\` lists the arguments and options)`)
+      })
+      : CliOutput.defaultPresenter.present(event)
+})
+
+Command.run(distmt, { version: VERSION }).pipe(Effect.provide([NodeServices.layer, presenter]), NodeRuntime.runMain)
