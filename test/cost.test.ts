@@ -47,6 +47,14 @@ describe("the commands", () => {
     const r = distmt(["validate", "test/fixtures/tiny.spec.ts"])
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/estimate: at most 20000 episodes, learner memory about 768 B, result files about .* \(4 rows\)/)
+    expect(r.stderr).toBe("")
+  })
+
+  it("validate says that run would refuse a valid spec too big to finish, and why", () => {
+    const r = distmt(["validate", "test/fixtures/cost/seeds-1e9.spec.ts"])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/: valid\./)
+    expect(r.stderr).toMatch(/^note: run and sweep refuse it as it is: seeds: 1e9 → at most .* episodes, more than 1e12: it would not finish; pass --force/)
   })
 
   for (const [file, field] of [

@@ -5,7 +5,7 @@
  */
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import { costLine } from "../spec/cost.ts"
+import { costLine, costProblem } from "../spec/cost.ts"
 import { DESCRIPTIONS } from "./commands.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { rangesLine, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
@@ -37,11 +37,14 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
       }
       yield* Console.log(
         `${spec}: valid. ${c.tasks} tasks (separation ${c.separation.toPrecision(4)} ≥ cSep ${c.cSep}), ` +
-          `${c.agents} agents, d = ${c.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}${points}${quick}`
+          `${c.agents} agent${c.agents === 1 ? "" : "s"}, d = ${c.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}${points}${quick}`
       )
       if (c.rangeAxes !== undefined) yield* Console.log(rangesLine(c.rangeAxes, sample))
       // The estimate run and sweep check against the machine's memory (src/spec/cost.ts).
       yield* Console.log(costLine(c.cost))
+      // Well-formed, but too big for this machine or to finish: say now what run would say later.
+      const refused = costProblem(c.cost)
+      if (refused !== undefined) yield* Console.error(`note: run and sweep refuse it as it is: ${refused}`)
     })
   )).pipe(Command.withDescription(DESCRIPTIONS.validate))
 
