@@ -9,6 +9,7 @@
 // registered: they skip the hooks, which halves their loading time (the hooks would see each of
 // their hundreds of files). Later imports of them hit the module cache.
 import { register } from "tsx/esm/api"
+import { resolveDistmtAnywhere } from "../src/spec/resolveSelf.mjs"
 
 const args = process.argv.slice(2)
 if (args.length === 0 || (args.length === 1 && (args[0] === "--help" || args[0] === "-h"))) {
@@ -31,5 +32,6 @@ if (args.length === 0 || (args.length === 1 && (args[0] === "--help" || args[0] 
     ...(!command.startsWith("-") ? [import("effect")] : [])
   ])
   register()
+  resolveDistmtAnywhere()
   await import("../src/cli/main.ts")
 }

@@ -4,7 +4,7 @@
  * Invaders), DistMT with DQN learners and shared experience against `independent` (every agent
  * learns every task alone with the same frames) and `oracle` (identities given).
  */
-import { Contexts, Dqn, Env, Experiment, Stopping } from "../src/spec/Spec.ts"
+import { Contexts, Dqn, Env, Experiment, Stopping } from "distmt"
 
 export default Experiment.make({
   name: "minatar",

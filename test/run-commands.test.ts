@@ -42,6 +42,18 @@ describe("npx tsx run <spec>", () => {
     expect(r.stderr).toMatch(/Cannot load spec test\/fixtures\/no-such\.spec\.ts: no such file/)
   })
 
+  it("a spec outside this package imports \"distmt\" all the same: it validates and runs", () => {
+    const dir = tmp() // no node_modules and no package.json here or above: "distmt" resolves to this package
+    const spec = path.join(dir, "mine.spec.ts")
+    fs.copyFileSync(path.join(root, SPEC), spec)
+    expect(fs.readFileSync(spec, "utf8")).toMatch(/from "distmt"/)
+    const bin = (...args: Array<string>) => spawnSync(process.execPath, [path.join(root, "bin/distmt.mjs"), ...args], { cwd: dir, encoding: "utf8" })
+    const v = bin("validate", spec)
+    expect(v.status, v.stderr).toBe(0)
+    expect(v.stdout).toMatch(/mine\.spec\.ts: valid\./)
+    ranSpec(bin("run", spec, "--out", path.join(dir, "out")), path.join(dir, "out"))
+  })
+
   it("a command line that does not parse: its error and where the options are, not a screenful of help", () => {
     const out = path.join(tmp(), "run")
     const r = spawnSync(process.execPath, [path.join(root, "bin/distmt.mjs"), "run", SPEC, "--bogus", "--out", out], { cwd: root, encoding: "utf8" })

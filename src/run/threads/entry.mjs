@@ -7,7 +7,9 @@
 // them, which halves their loading time (bin/distmt.mjs does the same).
 import { register } from "tsx/esm/api"
 import { workerData } from "node:worker_threads"
+import { resolveDistmtAnywhere } from "../../spec/resolveSelf.mjs"
 
 await Promise.all((workerData.preload ?? []).map((p) => import(p)))
 register()
+resolveDistmtAnywhere()
 await import(workerData.module)
