@@ -9,6 +9,7 @@ import * as fc from "fast-check"
 import { make as makeCoordinator } from "../src/coordinator/Coordinator.ts"
 import { compileDeep } from "../src/deep/distmt/compile.ts"
 import { ExperienceLog, forEachTransition, transitionWidth } from "../src/deep/distmt/experience.ts"
+import { summarize } from "../src/deep/distmt/files.ts"
 import { deepSizes } from "../src/deep/distmt/policy.ts"
 import { type DeepRun, runDeepAlgorithm, unitFinisher } from "../src/deep/distmt/run.ts"
 import { EpisodeStatistic, normalQuantile, statisticSeparation } from "../src/deep/distmt/statistic.ts"
@@ -180,6 +181,8 @@ describe("DistMT with DQN learners, whole runs", () => {
     const own = run.rows.filter((r) => r.slot !== undefined)
     expect(own.every((r) => r.role === "unidentified" && r.identificationEpisodes <= 40)).toBe(true)
     expect(run.registered).toBe(0)
+    // Every one of the 8 instances: a rate of 1, as the linear stage counts it (not 8, the count per seed it was).
+    expect(summarize([run], "distmt").unidentifiedRate).toBe(1)
   })
 
   it("with SimNet the server identifies from the instances' features: one entry per task, every instance right, the features counted", async () => {

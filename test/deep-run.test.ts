@@ -54,6 +54,11 @@ describe("distmt run specs/minatar.spec.ts --quick", () => {
     }
     const distmtSummary = summary.algorithms.find((s: { algorithm: string }) => s.algorithm === "distmt")
     expect(distmtSummary.bytes).toBeGreaterThan(0)
+    // Unidentified is a share of the instances met (rows with a slot), as in the linear stage; it was a count per seed.
+    for (const s of summary.algorithms) {
+      const instances = rows.filter((row) => row.algorithm === s.algorithm && row.slot !== "")
+      expect(s.unidentifiedRate).toBeCloseTo(instances.filter((row) => row.role === "unidentified").length / instances.length, 12)
+    }
     expect(summary.algorithms.find((s: { algorithm: string }) => s.algorithm === "independent").bytes).toBe(0)
   })
 
@@ -62,6 +67,14 @@ describe("distmt run specs/minatar.spec.ts --quick", () => {
     const table = r.stdout.split("\n").filter((l) => /^(distmt|independent|oracle)\s/.test(l))
     expect(table).toHaveLength(3)
     for (const line of table) expect(report).toContain(line)
+    // Its "unidentified" column is summary.json's rate, as the linear table's is (it printed 1.0 beside "ident. acc. 1.00" for 1 of 4).
+    const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))
+    const header = r.stdout.split("\n").find((l) => l.startsWith("algorithm"))!.trim().split(/\s{2,}/)
+    for (const line of table) {
+      const cells = line.trim().split(/\s{2,}/)
+      const s = summary.algorithms.find((a: { algorithm: string }) => a.algorithm === cells[0])
+      expect(cells[header.indexOf("unidentified")]).toBe(cells[0] === "independent" ? "—" : s.unidentifiedRate.toFixed(2))
+    }
     for (let m = 0; m < 4; m++) expect(report).toContain(`![task ${m}](plots/task-${m}.png)`)
     // A PNG, not an empty file.
     expect(fs.readFileSync(path.join(out, "plots", "task-0.png")).subarray(1, 4).toString()).toBe("PNG")

@@ -186,6 +186,68 @@ describe("honest wording: arithmetic or a measured effect (issue 9)", () => {
     }))
 })
 
+/** A sweep folder as `distmt sweep` leaves it: sweep.json and the finished runs' files. */
+const writeSweepFolder = (dir: string, data: SweepData) => {
+  fs.mkdirSync(path.join(dir, "runs"), { recursive: true })
+  fs.writeFileSync(path.join(dir, "sweep.json"), JSON.stringify(data.manifest))
+  for (const u of data.manifest.units) {
+    const rec = data.records.get(u.key)
+    if (rec === undefined) continue
+    // Without a curve (a run file written before curves existed, which parseRunFile reads as an empty one).
+    fs.writeFileSync(path.join(dir, u.file), JSON.stringify({ ...rec, run: { ...rec.run, curve: undefined, rows: rec.run.rows.map(({ actions: _a, ...r }) => r) } }))
+  }
+}
+
+describe("a sweep with few or no finished runs", () => {
+  it.effect("with none, says there are no results yet and how many runs are done, never a verdict or an empty table", () =>
+    Effect.gen(function*() {
+      // It used to say "Every run reached success 1.00: this **agrees**" over no run, and the terminal line "scaling: .".
+      const none = yield* e3Quick(() => 0, () => false)
+      const { blocks, headline } = yield* Effect.promise(() => analyse(none))
+      const md = toMarkdown(blocks)
+      expect(headline).toEqual(["no results yet: 0 of 36 runs finished"])
+      expect(md).toContain("- Runs: 0 of 36 finished — **no results yet**.")
+      expect(paragraphWith(md, "**No results yet.**")).toContain("0 of the sweep's 36 runs have finished, so nothing is measured and no claim of the paper is checked")
+      expect(md).not.toMatch(/agree|Every run|exactly optimal|\| algorithm \||NaN/)
+      expect(blocks.filter((b) => b._tag === "Plot" || b._tag === "Table")).toEqual([])
+    }))
+
+  it.effect("with some, states its verdicts as over the runs done, in the report and in the terminal's line", () =>
+    Effect.gen(function*() {
+      const partial = yield* e3Quick(() => 0, (u) => u.seed === 0)
+      const { blocks, headline } = yield* Effect.promise(() => analyse(partial))
+      expect(headline[0]).toBe("incomplete: 12 of 36 runs finished, the figures are over these")
+      expect(paragraphWith(toMarkdown(blocks), "**Success.**")).toContain("Every one of the 12 runs finished (of 36) reached success 1.00: this **agrees** over the runs done.")
+    }))
+
+  it.effect("where no instance asked the server, gives no identification accuracy and no verdict", () =>
+    Effect.gen(function*() {
+      const data = yield* e3Quick(() => 0)
+      // Every DistMT-LSVI instance hit its identification cap: accuracy is a mean over nothing.
+      const records = new Map([...data.records].map(([key, rec]): [string, RunRecord] => {
+        if (rec.run.algorithm !== "distmt") return [key, rec]
+        const rows = rec.run.rows.map((r) => (r.slot === undefined ? r : { ...r, role: "unidentified" as const, identificationCorrect: undefined, entry: undefined }))
+        return [key, { ...rec, run: { ...rec.run, rows } }]
+      }))
+      const { blocks, headline } = yield* Effect.promise(() => analyse({ ...data, records }))
+      const p = paragraphWith(toMarkdown(blocks), "**Identification.**")
+      expect(p).toContain("no instance asked the server, so there is no identification accuracy to measure")
+      expect(p).toContain("with no identification to check, there is no verdict.")
+      expect(p).not.toMatch(/NaN|agrees|every run identified/)
+      expect(headline).toContain("no instance identified")
+    }))
+
+  it.effect("where a setting has finished only its baselines, reports the others' scaling rather than failing", () =>
+    Effect.gen(function*() {
+      // Two settings of ε; DistMT-LSVI's runs at ε = 0.2 not finished yet (a resumed or parallel sweep finishes in any order).
+      const over = { quick: { ...scaling.quick, sweep: { agents: [1, 2, 4, 8], epsilon: [0.15, 0.2] } } }
+      const data = yield* e3Quick(() => 0, (u) => !(u.algorithm === "distmt" && u.point.compiled.spec.epsilon === 0.2), over)
+      const md = toMarkdown((yield* Effect.promise(() => analyse(data))).blocks)
+      expect(paragraphWith(md, "**Scaling with N (ε = 0.15).**")).toContain("the fitted slope is")
+      expect(md).not.toContain("**Scaling with N (ε = 0.2).**")
+    }))
+})
+
 describe("plots and report files", () => {
   it.effect("a line chart is a valid SVG with its title, axes and no NaN, on log axes too", () =>
     Effect.gen(function*() {
@@ -213,13 +275,7 @@ describe("plots and report files", () => {
     Effect.gen(function*() {
       const data = yield* e3Quick(() => 0)
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-report-"))
-      fs.writeFileSync(path.join(dir, "sweep.json"), JSON.stringify(data.manifest))
-      fs.mkdirSync(path.join(dir, "runs"))
-      for (const u of data.manifest.units) {
-        const rec = data.records.get(u.key)!
-        // Without a curve (a run file written before curves existed, which parseRunFile reads as an empty one).
-        fs.writeFileSync(path.join(dir, u.file), JSON.stringify({ ...rec, run: { ...rec.run, curve: undefined, rows: rec.run.rows.map(({ actions: _a, ...r }) => r) } }))
-      }
+      writeSweepFolder(dir, data)
       const r = yield* writeReport(dir).pipe(Effect.provide(NodeServices.layer))
       expect(r.headline).toMatch(/^scaling: /)
       const md = fs.readFileSync(path.join(dir, "report.md"), "utf8")
@@ -236,5 +292,19 @@ describe("plots and report files", () => {
       }
       // No temporary files are left behind.
       expect(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([])
+    }))
+
+  it.effect("a combined report over two sweeps of one spec names each one's folder in its heading", () =>
+    Effect.gen(function*() {
+      const data = yield* e3Quick(() => 0, (u) => u.seed === 0)
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-report-combined-"))
+      writeSweepFolder(path.join(dir, "a"), data)
+      writeSweepFolder(path.join(dir, "b"), data)
+      yield* writeReport(dir).pipe(Effect.provide(NodeServices.layer))
+      // Both used to be "## scaling (quick): sweep report", which could not be told apart.
+      const headings = fs.readFileSync(path.join(dir, "report.md"), "utf8").split("\n").filter((l) => l.startsWith("## scaling"))
+      expect(headings).toEqual(["## scaling (quick): sweep report in `a`", "## scaling (quick): sweep report in `b`"])
+      // Each sweep's own report keeps its title.
+      expect(fs.readFileSync(path.join(dir, "a", "report.md"), "utf8")).toMatch(/^# scaling \(quick\): sweep report\n/)
     }))
 })

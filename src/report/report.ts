@@ -123,7 +123,8 @@ export const writeReport = (dir: string, loaded: ReadonlyArray<SweepData> = []) 
       const rel = path.relative(dir, s)
       lines.push(`${one.name} (${rel}): ${one.headline.join("; ")}.`)
       for (const b of one.blocks) {
-        if (b._tag === "Heading") combined.push({ ...b, level: b.level === 1 ? 2 : 3 })
+        // Two sweeps of one spec share a title ("scaling (quick): sweep report"): the folder tells their sections apart.
+        if (b._tag === "Heading") combined.push(b.level === 1 ? { ...b, level: 2, text: `${b.text} in \`${rel}\`` } : { ...b, level: 3 })
         else if (b._tag === "Plot") combined.push({ ...b, file: `${rel}/${b.file}` })
         else combined.push(b)
       }

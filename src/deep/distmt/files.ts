@@ -46,8 +46,12 @@ export interface DeepAlgorithmSummary {
   readonly meanReturn: number
   /** Fraction of asked identifications that found the right task (undefined for `independent`). */
   readonly identificationAccuracy: number | undefined
-  /** Instances whose identification hit its cap and learned alone (§3, capped identification). */
-  readonly unidentified: number
+  /**
+   * Share of task instances whose identification hit its cap and learned alone (§3, capped
+   * identification): a rate, as the linear stage's `unidentifiedRate`, so that the two tables'
+   * "unidentified" columns read alike.
+   */
+  readonly unidentifiedRate: number
   readonly framesPerAgent: number
   readonly identificationEpisodesPerAgent: number
   readonly registered: number
@@ -66,6 +70,8 @@ export const summarize = (runs: ReadonlyArray<DeepRun>, algorithm: Algorithm): D
   const mine = runs.filter((r) => r.algorithm === algorithm)
   const rows = mine.flatMap((r) => r.rows)
   const asked = rows.filter((r) => r.identificationCorrect !== undefined)
+  // Rows of the instances an agent met, not of the tasks it fetched at the end.
+  const instances = rows.filter((r) => r.slot !== undefined)
   const agents = mine.reduce((n, r) => n + r.frames.length, 0)
   return {
     algorithm,
@@ -73,7 +79,7 @@ export const summarize = (runs: ReadonlyArray<DeepRun>, algorithm: Algorithm): D
     success: mean(rows.map((r) => (r.success ? 1 : 0))),
     meanReturn: mean(rows.flatMap((r) => (r.evaluated === undefined ? [] : [r.evaluated.mean]))),
     identificationAccuracy: algorithm === "independent" || asked.length === 0 ? undefined : mean(asked.map((r) => (r.identificationCorrect ? 1 : 0))),
-    unidentified: rows.filter((r) => r.role === "unidentified").length / Math.max(1, mine.length),
+    unidentifiedRate: instances.length === 0 ? 0 : instances.filter((r) => r.role === "unidentified").length / instances.length,
     framesPerAgent: mine.reduce((n, r) => n + r.frames.reduce((a, b) => a + b, 0), 0) / Math.max(1, agents),
     identificationEpisodesPerAgent: rows.reduce((n, r) => n + r.identificationEpisodes, 0) / Math.max(1, agents),
     registered: mean(mine.map((r) => r.registered)),
@@ -130,7 +136,8 @@ export const deepTable = (r: DeepResults): string => {
       s.success.toFixed(2),
       s.meanReturn.toFixed(2),
       s.identificationAccuracy === undefined ? "—" : s.identificationAccuracy.toFixed(2),
-      s.unidentified.toFixed(1),
+      // `independent` does not identify: nothing can be left unidentified (— as in the linear stage's table).
+      a === "independent" ? "—" : s.unidentifiedRate.toFixed(2),
       Math.round(s.framesPerAgent).toLocaleString("en-US"),
       s.registered.toFixed(1),
       `${(s.bytes / 2 ** 20).toFixed(1)} MiB`,

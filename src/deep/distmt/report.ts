@@ -59,7 +59,7 @@ export const writeDeepReport = async (dir: string, r: DeepResults): Promise<Read
   })
   const ident = algorithms.flatMap((a) => {
     const s = summarize(r.runs, a)
-    return s.identificationAccuracy === undefined ? [] : [`${a} ${fmt(s.identificationAccuracy)} (unidentified per seed: ${s.unidentified.toFixed(1)})`]
+    return s.identificationAccuracy === undefined ? [] : [`${a} ${fmt(s.identificationAccuracy)} (unidentified: ${fmt(s.unidentifiedRate)} of instances)`]
   })
   const md = [
     `# ${c.spec.name}`,

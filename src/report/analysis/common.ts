@@ -34,6 +34,12 @@ export const NAMES: Record<Algorithm, string> = { distmt: "DistMT-LSVI", indepen
 /** The acceptance band of docs/algorithm.md §7 E3 around the paper's slope of −1. */
 export const SLOPE_BAND: readonly [number, number] = [-1.2, -0.8]
 
+/** How many of the sweep's planned runs have finished: what every verdict of a partial sweep is over. */
+export const runsDone = (d: SweepData): { readonly finished: number; readonly planned: number } => ({
+  finished: d.manifest.units.filter((u) => d.records.has(u.key)).length,
+  planned: d.manifest.units.length
+})
+
 export const observations = (d: SweepData): Array<Observation> =>
   d.manifest.units.flatMap((u) => {
     const rec = d.records.get(u.key)

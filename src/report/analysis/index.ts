@@ -17,7 +17,7 @@ import { describeAxis } from "../../spec/sweep.ts"
 import { type Block, heading, list, paragraph } from "../document.ts"
 import { communication } from "./communication.ts"
 import { learningCurves } from "./curves.ts"
-import { type Analysis, fmt, isGrid, NAMES, observations, type SweepData, valueLabel } from "./common.ts"
+import { type Analysis, fmt, isGrid, NAMES, observations, runsDone, type SweepData, valueLabel } from "./common.ts"
 import { sampledAnalysis } from "./sampled.ts"
 import { scaling } from "./scaling.ts"
 import { separability } from "./separability.ts"
@@ -31,7 +31,7 @@ export { type Analysis, fmt, NAMES, type Observation, observations, shortAxis, S
 export const analyse = async (d: SweepData): Promise<{ readonly blocks: ReadonlyArray<Block>; readonly headline: ReadonlyArray<string> }> => {
   const obs = observations(d)
   const m = d.manifest
-  const finished = m.units.filter((u) => d.records.has(u.key)).length
+  const { finished, planned } = runsDone(d)
   const blocks: Array<Block> = [heading(1, `${m.name}${m.quick ? " (quick)" : ""}: sweep report`)]
   if (m.description !== undefined) blocks.push(paragraph(m.description))
   const p0 = m.points[0]
@@ -50,10 +50,23 @@ export const analyse = async (d: SweepData): Promise<{ readonly blocks: Readonly
           `Setting: ε = ${fmt(p0.epsilon)}${m.axes.some(([k]) => k === "epsilon") ? " (swept)" : ""}, declared cSep = ${fmt(p0.cSep)}${m.axes.some(([k]) => k === "cSep") ? " (swept)" : ""}, ` +
             `actual separation ${p0.separation === null ? "∞ (one task)" : fmt(p0.separation)}, β = ${fmt(p0.beta)}, stopping rule ${p0.adaptive ? "adaptive (certificate widths)" : "schedule (K1, K2)"}.`
         ]),
-      `Runs: ${finished} of ${m.units.length} finished${finished < m.units.length ? " — **incomplete**: the numbers below use the finished runs only; run the sweep again to finish it" : ""}.`
+      `Runs: ${finished} of ${planned} finished${
+        obs.length === 0 ? " — **no results yet**" : finished < planned ? " — **incomplete**: the numbers below use the finished runs only; run the sweep again to finish it" : ""
+      }.`
     ])
   )
-  const headline: Array<string> = []
+  // Over no runs every "all runs …" would hold vacuously (an empty table, "this agrees"): say plainly that nothing is measured yet.
+  if (obs.length === 0) {
+    blocks.push(
+      paragraph(
+        `**No results yet.** ${finished} of the sweep's ${planned} runs ${finished === 1 ? "has" : "have"} finished, so nothing is measured and no claim of the paper ` +
+          "is checked: there is no verdict, table or plot. Run the same `distmt sweep` command again to resume the sweep, then `distmt report` again."
+      )
+    )
+    return { blocks, headline: [`no results yet: ${finished} of ${planned} runs finished`] }
+  }
+  // The terminal's one line is read without the report: it says first that its figures are over part of the sweep.
+  const headline: Array<string> = finished < planned ? [`incomplete: ${finished} of ${planned} runs finished, the figures are over these`] : []
   // The analyses along an axis hold the other axes fixed: they need a grid (sampled.ts otherwise).
   const alongAxes: Array<Analysis | undefined> = isGrid(m)
     ? [

@@ -23,6 +23,8 @@ export const scaling = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
   for (const [label, gobs] of groups) {
     const suffix = label === "" ? "" : ` (${label})`
     const gd = gobs.filter((o) => o.algorithm === "distmt")
+    // A partial sweep may have finished only the baselines of a setting: no DistMT-LSVI to measure there.
+    if (gd.length === 0) continue
     const Ns = sortedUnique(gd.map((o) => o.point.agents))
     const M = gd[0].point.tasks
     // Partition's arithmetic (common.ts, byArithmetic) holds over the fit range N ≤ M only when every point of the group is partition.

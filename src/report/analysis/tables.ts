@@ -21,6 +21,7 @@ import {
   type Observation,
   otherLabel,
   pct,
+  runsDone,
   seriesOf,
   shortAxis,
   sortedUnique,
@@ -42,21 +43,32 @@ export const identification = (d: SweepData, obs: ReadonlyArray<Observation>): A
   // Against the tasks the run met, not M: a `random(k)` assignment may leave tasks out.
   const extraEntries = dist.filter((o) => o.m.registered !== o.m.tasksMet)
   const unidentified = mean(dist.map((o) => o.m.unidentifiedRate))
+  // No run asked: no accuracy (a mean of nothing) and no verdict ("no run misidentified" would hold vacuously).
+  const none = asked.length === 0
   return {
     blocks: [
       heading(2, "Identification"),
       paragraph(
-        `**Identification.** Over all ${dist.length} DistMT-LSVI runs, ${pct(acc)} of task instances were identified with the right task ` +
-          (wrongRuns.length === 0
-            ? "(every run identified every instance right)"
-            : `(${wrongRuns.length} run${wrongRuns.length === 1 ? "" : "s"} had misidentified instances)`) +
+        `**Identification.** Over all ${dist.length} DistMT-LSVI runs, ` +
+          (none
+            ? "no instance asked the server, so there is no identification accuracy to measure"
+            : `${pct(acc)} of task instances were identified with the right task ` +
+              (wrongRuns.length === 0
+                ? "(every run identified every instance right)"
+                : `(${wrongRuns.length} run${wrongRuns.length === 1 ? "" : "s"} had misidentified instances)`)) +
           `; ${unidentified === 0 ? "no instance was left unidentified" : `${pct(unidentified)} of instances were left **unidentified** (their identification reached its cap above cSep/2; they learned alone and count neither as right nor as wrong)`}` +
           `, and ${extraEntries.length === 0 ? "the server's registry held exactly one entry per task that appeared in every run" : `${extraEntries.length} run${extraEntries.length === 1 ? "" : "s"} registered a different number of entries than tasks`}. ` +
           `The paper's separability argument says that with adaptive identification (explore until the certificate's width is at most cSep/2) ` +
-          `and a valid certificate, identification is always right: ${wrongRuns.length === 0 ? "this **agrees**." : "the misidentified runs **disagree** (check the certificates column: a certificate that fails to hold means β is too small)."}`
+          `and a valid certificate, identification is always right: ${
+            none
+              ? "with no identification to check, there is no verdict."
+              : wrongRuns.length === 0
+              ? "this **agrees**."
+              : "the misidentified runs **disagree** (check the certificates column: a certificate that fails to hold means β is too small)."
+          }`
       )
     ],
-    headline: [`identification accuracy ${pct(acc)}`]
+    headline: [none ? "no instance identified" : `identification accuracy ${pct(acc)}`]
   }
 }
 
@@ -82,6 +94,10 @@ export const success = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
     headline.push(`${NAMES[alg]} success ${fmtFixed(mean(rates))}`)
   }
   const all = obs.every((o) => o.m.successRate === 1)
+  // A partial sweep's verdict names what it is over: the runs finished, not the sweep.
+  const { finished, planned } = runsDone(d)
+  const partial = finished < planned
+  const everyRun = partial ? `Every one of the ${finished} runs finished (of ${planned})` : "Every run"
   const schedule = d.manifest.points.some((p) => !p.adaptive)
   const delta = mean(d.manifest.points.map((p) => Number((p.spec as { delta?: number }).delta ?? NaN)))
   const gaps = await gapDistribution(d)
@@ -91,7 +107,7 @@ export const success = async (d: SweepData, obs: ReadonlyArray<Observation>): Pr
         `from the tables: ${parts.join("; ")}. The paper guarantees that every agent ends with an ε-optimal policy for every task it met, ` +
         `with probability at least 1 − δ${Number.isFinite(delta) ? ` = ${fmt(1 - delta)}` : ""}` +
         (schedule ? ", provided the schedule's K1 and K2 are large enough — with fixed budgets, success falls where identification fails or K2 is short" : "") +
-        `. ${all ? "Every run reached success 1.00: this **agrees**." : schedule ? "Runs below 1.00 are expected where the budgets are too small (see the misidentification plot)." : "Runs below 1.00 **disagree** with the guarantee unless they are within its δ."} ` +
+        `. ${all ? `${everyRun} reached success 1.00: this **agrees**${partial ? " over the runs done" : ""}.` : schedule ? "Runs below 1.00 are expected where the budgets are too small (see the misidentification plot)." : "Runs below 1.00 **disagree** with the guarantee unless they are within its δ."} ` +
         (gaps.block === undefined
           ? `Every final policy is exactly optimal (gap 0): ${gaps.parts.join("; ")}; there is no distribution of gaps to plot.`
           : `The gaps themselves, whose distribution the plot shows against ε: ${gaps.parts.join("; ")}.`)
