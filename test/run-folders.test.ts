@@ -7,6 +7,12 @@
  * validation-hostile.test.ts.) Before, a second writer went ahead and removed the first's
  * temporaries, a killed run left `.tmp` files for good, and a folder killed before its first
  * summary had none.
+ *
+ * A run's `--out` (or the API's `out`) that holds files of someone else's (a results.csv of their
+ * own, a summary.json that is no run's) is refused, and nothing in it changes; a folder a run was
+ * killed in before its summary.json is still the run's. Before, a run went ahead in any folder
+ * without a readable summary.json, writing over the user's files, and removed every file whose name
+ * looked like a temporary (`data.7.tmp`).
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -17,6 +23,7 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { loadSpec } from "../src/cli/loadSpec.ts"
 import { LOCK_FILE } from "../src/cli/outDir.ts"
+import { run } from "../src/index.ts"
 import { prepareOutput, writeAtomic } from "../src/report/files.ts"
 import { compile } from "../src/spec/compile.ts"
 import { deadPid } from "./folders.ts"
@@ -26,7 +33,19 @@ const cli = path.join(root, "bin", "distmt.mjs")
 const distmt = (...args: Array<string>) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", timeout: 120_000 })
 const SPEC = "test/fixtures/tiny.spec.ts"
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "distmt-folders-"))
-
+const NOT_A_RUN = "give a new or empty folder, or the folder of an earlier run of this spec to resume it"
+/** A folder of the user's: a results.csv of their own and a file named like a temporary. */
+const usersFolder = (): string => {
+  const dir = tmp()
+  fs.writeFileSync(path.join(dir, "results.csv"), "important\n")
+  fs.writeFileSync(path.join(dir, "data.7.tmp"), "mine\n")
+  return dir
+}
+const unchanged = (dir: string) => {
+  expect(fs.readdirSync(dir).sort()).toEqual(["data.7.tmp", "results.csv"])
+  expect(fs.readFileSync(path.join(dir, "results.csv"), "utf8")).toBe("important\n")
+  expect(fs.readFileSync(path.join(dir, "data.7.tmp"), "utf8")).toBe("mine\n")
+}
 
 describe("a folder's lock", () => {
   it("a run into a folder another live process writes is refused, naming its PID; nothing is touched", () => {
@@ -68,6 +87,66 @@ describe("a folder's lock", () => {
     const r = distmt("run", SPEC, "--out", dir)
     expect(r.status).toBe(1)
     expect(r.stderr.trim()).toBe(`--out ${dir}: it holds the results of the spec "someone-else", not "tiny-fixture"; give another folder`)
+  })
+})
+
+describe("a folder that is not a run's", () => {
+  it("a run into a folder of other files is refused in one line; nothing in it is written or removed", () => {
+    const dir = usersFolder()
+    const r = distmt("run", SPEC, "--out", dir)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`--out ${dir}: the folder is not empty and holds no distmt run (no summary.json); ${NOT_A_RUN}`)
+    unchanged(dir)
+  })
+
+  it("a summary.json that is no run's does not make the folder a run's", () => {
+    const dir = tmp()
+    fs.writeFileSync(path.join(dir, "summary.json"), `{"accuracy": 0.9}`)
+    const r = distmt("run", SPEC, "--out", dir, "--fresh")
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`--out ${dir}: its summary.json is not a distmt run's; ${NOT_A_RUN}`)
+    expect(fs.readdirSync(dir)).toEqual(["summary.json"])
+    expect(fs.readFileSync(path.join(dir, "summary.json"), "utf8")).toBe(`{"accuracy": 0.9}`)
+  })
+
+  it("the library API's run refuses it with OutDirError", async () => {
+    const dir = usersFolder()
+    const refused = await run(SPEC, { out: dir }).catch((e: unknown) => e)
+    expect(refused).toMatchObject({
+      _tag: "OutDirError",
+      message: `${dir}: the folder is not empty and holds no distmt run (no summary.json); ${NOT_A_RUN}`
+    })
+    unchanged(dir)
+  })
+
+  it("a run killed before its summary.json is still the run's: the rerun resumes its units and removes its temporaries", () => {
+    const reference = tmp()
+    expect(distmt("run", SPEC, "--out", reference).status).toBe(0)
+    // What a killed run can leave before prepareOutput renames summary.json: its lock, units/ and temporaries.
+    const dir = tmp()
+    fs.writeFileSync(path.join(dir, LOCK_FILE), `${deadPid()}\n`)
+    fs.writeFileSync(path.join(dir, "summary.json.12345.1.tmp"), "half a file")
+    fs.mkdirSync(path.join(dir, "units"))
+    fs.copyFileSync(path.join(reference, "units", "distmt-seed0.json"), path.join(dir, "units", "distmt-seed0.json"))
+    fs.writeFileSync(path.join(dir, "units", "distmt-seed1.json.12345.2.tmp"), "half a unit")
+    const r = distmt("run", SPEC, "--out", dir)
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toContain("resuming: 1 of 1 (algorithm, seed) units already finished in this folder")
+    expect(fs.readdirSync(dir).sort()).toEqual(["curves.csv", "model.json", "policies.json", "results.csv", "summary.json", "units"])
+    expect(fs.readdirSync(path.join(dir, "units"))).toEqual(["distmt-seed0.json"])
+  })
+
+  it("a rerun in a run's folder removes the run's temporaries, not a file of the user's named like one", () => {
+    const dir = tmp()
+    expect(distmt("run", SPEC, "--out", dir).status).toBe(0)
+    fs.writeFileSync(path.join(dir, "results.csv.12345.tmp"), "half a file")
+    fs.writeFileSync(path.join(dir, "data.7.tmp"), "mine\n")
+    fs.writeFileSync(path.join(dir, "units", "notes.3.tmp"), "mine too\n")
+    const r = distmt("run", SPEC, "--out", dir)
+    expect(r.status, r.stderr).toBe(0)
+    expect(fs.readdirSync(dir).sort()).toEqual(["curves.csv", "data.7.tmp", "model.json", "policies.json", "results.csv", "summary.json", "units"])
+    expect(fs.readdirSync(path.join(dir, "units")).sort()).toEqual(["distmt-seed0.json", "notes.3.tmp"])
+    expect(fs.readFileSync(path.join(dir, "data.7.tmp"), "utf8")).toBe("mine\n")
   })
 })
 

@@ -5,6 +5,10 @@
  * after `process.exit(0)`, or lost the parser's message; or, while that worker was a thread of the
  * tool's process, passed the check and then aborted the tool, or killed it with the check. Now the
  * check is a child process, and each ends in one structured line.
+ *
+ * A file that cannot export a spec (a script, examples/api.ts) is refused before it is imported:
+ * `validate examples/api.ts` used to run the script whole, writing its run folder, and only then
+ * say "exports no spec".
  */
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -152,5 +156,36 @@ describe("a spec that attacks the process or is not plain data", () => {
 
   it("a good spec still passes the check", async () => {
     expect(await checked("test/fixtures/tiny.spec.ts")).toBe("valid")
+  })
+})
+
+describe("a file that is not a spec", () => {
+  it("a script with no default export is refused by validate, run and sweep without being run", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-script-"))
+    const file = path.join(dir, "script.ts")
+    const ran = path.join(dir, "ran")
+    fs.writeFileSync(file, `import { writeFileSync } from "node:fs"\nwriteFileSync(${JSON.stringify(ran)}, "the script ran")\nconsole.log("a script, with a spec of its own")\n`)
+    for (const command of [["validate"], ["run", "--out", path.join(dir, "out")], ["sweep", "--out", path.join(dir, "sweep")]]) {
+      const r = distmt([command[0], file, ...command.slice(1)])
+      expect(r.status, command[0]).toBe(1)
+      expect(r.stdout, command[0]).toBe("")
+      expect(r.stderr.trim(), command[0]).toBe(
+        `Cannot load spec ${file}: it has no default export, so it is not a spec and was not run (a spec file ends with \`export default Experiment.make({ ... })\`)`
+      )
+    }
+    expect(fs.readdirSync(dir)).toEqual(["script.ts"])
+  })
+
+  it("a spec exported by name, or through export *, is still imported; a module that exports none is refused after", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-exports-"))
+    const named = path.join(dir, "named.spec.ts")
+    fs.writeFileSync(named, `import tiny from ${JSON.stringify(path.join(root, "test/fixtures/tiny.spec.ts"))}\nexport const spec = tiny\n`)
+    const star = path.join(dir, "star.spec.ts")
+    fs.writeFileSync(star, `export * from ${JSON.stringify(named)}\n`)
+    const none = path.join(dir, "none.spec.ts")
+    fs.writeFileSync(none, "export const spec = undefined\n")
+    expect(await checked(named)).toBe("valid")
+    expect(await checked(star)).toBe("valid")
+    expect(await checked(none)).toBe(`Cannot load spec ${none}: the module exports no spec (expected \`export default Experiment.make({ ... })\`)`)
   })
 })

@@ -4,15 +4,16 @@
  *
  *   prepareRun   load (a spec module or a value; overrides applied), compile, refuse a run that
  *                cannot fit in memory or finish, and resolve the threads: nothing is written
- *   executeRun   choose and check the folder (a run of the same spec there is resumed, another
- *                spec's refused), run the units still missing, write each as it finishes, and
- *                write the result files; or, without a folder, run and write nothing
+ *   executeRun   choose and check the folder (a run of the same spec there is resumed; another
+ *                spec's, a sweep or files that are no run's refused), run the units still
+ *                missing, write each as it finishes, and write the result files; or, without a
+ *                folder, run and write nothing
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Data, Effect } from "effect"
 import * as path from "node:path"
 import type { SpecLoadError } from "../cli/loadSpec.ts"
-import { checkRunDirOwner, lockDir, newRunDir, OutDirError, outDirProblem, removeStaleTemporaries } from "../cli/outDir.ts"
+import { lockDir, newRunDir, OutDirError, outDirProblem } from "../cli/outDir.ts"
 import { prepareOutput, type RunSummary, summaryJson, writeResults } from "../report/files.ts"
 import { capWarnings } from "../report/summary.ts"
 import {
@@ -31,7 +32,7 @@ import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 import { DeepStageSpec } from "../deep/distmt/stage.ts"
 import { type Progress, progressCallback } from "./progress.ts"
-import { finishedUnits, prepareUnits, writeUnit } from "./runFolder.ts"
+import { checkRunFolder, finishedUnits, prepareUnits, removeStaleTemporaries, writeUnit } from "./runFolder.ts"
 import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
 
 /** A run refused before anything runs: its estimate exceeds the machine's memory or any sane episode count (src/spec/cost.ts). */
@@ -147,7 +148,8 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
     if (problem !== undefined) return yield* new OutDirError({ label, reason: problem })
     // One writer per folder (a lock naming its PID); every check below only reads, so a refused run leaves the folder as it was.
     yield* lockDir(dir, label)
-    yield* checkRunDirOwner(dir, spec.name, label)
+    // A folder of someone else's files (or another spec's run, or a sweep) is refused (runFolder.ts).
+    yield* checkRunFolder(dir, spec.name, label)
     const done = options.fresh === true ? [] : yield* finishedUnits(dir, c, options.resumeHint ?? "use --fresh or another --out")
     // From here on the folder is this run's: the temporaries a killed run left go, and with --fresh its units.
     removeStaleTemporaries(dir)

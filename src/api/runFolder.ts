@@ -9,13 +9,18 @@
  * naming it), and each unit file carries a key of its inputs, the exact tables included, so that a
  * change inside one of the spec's functions is refused too. Threads are not compared: the results
  * do not depend on them.
+ *
+ * A run writes only into a folder that is new, empty or recognisably a run's (runFolderProblem): a
+ * folder of someone else's files is refused before anything in it is written or removed.
  */
 import { Data, Effect } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
+import { isLockFile, OutDirError } from "../cli/outDir.ts"
 import { specJson, writeAtomicPieces } from "../report/files.ts"
+import { fileOfTemporary, isTemporary } from "../report/temporary.ts"
 import { type Algorithm, type AlgorithmRun, runUnits } from "../run/runExperiment.ts"
 import { pointKey } from "../run/sweepPlan.ts"
 import type { Compiled } from "../spec/compile.ts"
@@ -38,6 +43,10 @@ export class ResumeError extends Data.TaggedError("ResumeError")<{ readonly dir:
 type Unit = { readonly algorithm: Algorithm; readonly seed: number }
 
 const unitFile = (dir: string, u: Unit) => path.join(dir, UNITS_DIR, `${u.algorithm}-seed${u.seed}.json`)
+/** The name of a unit file (unitFile). */
+const UNIT_NAME = /^[^/]+-seed\d+\.json$/
+/** The files a run writes beside units/ (src/report/files.ts prepareOutput and writeResults). */
+const RUN_FILES: ReadonlySet<string> = new Set(["summary.json", "model.json", "results.csv", "curves.csv", "policies.json"])
 
 /** Everything a unit's result depends on but its threads: the spec's fields and exact tables, β, algorithm and seed. */
 const unitKey = (c: Compiled, u: Unit): string =>
@@ -131,3 +140,67 @@ export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Ef
     }
     return Effect.succeed(done)
   })
+
+/**
+ * A temporary that a killed run of ours left (`summary.json.<pid>.<n>.tmp`, in units/
+ * `distmt-seed0.json.<pid>.<n>.tmp`): the temporary of one of a run's own files, not merely a name
+ * ending in `.tmp`, which a user's file may have too.
+ */
+const ownTemporary = (name: string, inUnits: boolean): boolean =>
+  isTemporary(name) && (inUnits ? UNIT_NAME.test(fileOfTemporary(name)) : RUN_FILES.has(fileOfTemporary(name)))
+
+/** The entries of `dir` besides the lock and a killed run's temporaries; undefined if it is not a readable folder. */
+const entriesOf = (dir: string, inUnits: boolean): ReadonlyArray<string> | undefined => {
+  try {
+    return fs.readdirSync(dir).filter((f) => !isLockFile(f) && !ownTemporary(f, inUnits))
+  } catch {
+    return undefined
+  }
+}
+
+const NOT_A_RUN = "give a new or empty folder, or the folder of an earlier run of this spec to resume it"
+
+/**
+ * Why `dir` cannot hold a run of the spec `name`, reading only; undefined if it is new, empty, or a
+ * run's folder of that spec (whether that run can be resumed is finishedUnits' question). A run
+ * writes summary.json before anything but its lock, units/ and their temporaries (prepareOutput),
+ * so a folder without one is a run's only if that is all it holds, as a run killed before then
+ * leaves it: anything else is someone else's files (a results.csv of their own), and a run there
+ * would write over them.
+ */
+export const runFolderProblem = (dir: string, name: string): string | undefined => {
+  if (!fs.existsSync(dir)) return undefined
+  const entries = entriesOf(dir, false)
+  if (entries === undefined) return `cannot read it; ${NOT_A_RUN}`
+  if (entries.length === 0) return undefined
+  if (entries.includes("sweep.json")) return "it holds a sweep (sweep.json); give another folder"
+  if (!entries.includes("summary.json")) {
+    const units = entries.length === 1 && entries[0] === UNITS_DIR ? entriesOf(path.join(dir, UNITS_DIR), true) : undefined
+    if (units !== undefined && units.every((f) => UNIT_NAME.test(f))) return undefined
+    return `the folder is not empty and holds no distmt run (no summary.json); ${NOT_A_RUN}`
+  }
+  const earlier = readJson(path.join(dir, "summary.json"))
+  const other = isPlainObject(earlier) && isPlainObject(earlier.spec) ? earlier.spec.name : undefined
+  if (typeof other !== "string") return `its summary.json is not a distmt run's; ${NOT_A_RUN}`
+  return other === name ? undefined : `it holds the results of the spec "${other}", not "${name}"; give another folder`
+}
+
+/** Fails with runFolderProblem's line, naming the folder as `label`; writes nothing. */
+export const checkRunFolder = (dir: string, name: string, label: string): Effect.Effect<void, OutDirError> =>
+  Effect.suspend(() => {
+    const reason = runFolderProblem(dir, name)
+    return reason === undefined ? Effect.void : Effect.fail(new OutDirError({ label, reason }))
+  })
+
+/**
+ * Removes the temporaries a killed run left in `dir` and in its units/ (ownTemporary): call it
+ * holding the lock, once checkRunFolder has found the folder a run's.
+ */
+export const removeStaleTemporaries = (dir: string): void => {
+  for (const [sub, inUnits] of [[dir, false], [path.join(dir, UNITS_DIR), true]] as const) {
+    if (!fs.existsSync(sub)) continue
+    for (const f of fs.readdirSync(sub)) {
+      if (ownTemporary(f, inUnits)) fs.rmSync(path.join(sub, f), { force: true })
+    }
+  }
+}

@@ -82,6 +82,23 @@ const guardExit = (absolute: string, file: string): void => {
   }) as typeof process.exit
 }
 
+/**
+ * Whether a module's text could export a spec (its default export, or its export named `spec`):
+ * some form of either must be written in it. Importing a module runs it, so a script given where a
+ * spec belongs (`validate examples/api.ts`) ran whole, writing its files, before "exports no spec";
+ * a file that fails this is refused unimported. Only evaluating a module tells what it exports, so
+ * the test is lenient and errs towards importing: any `default` (an export `default`, `{ x as
+ * default }`, `{ default } from`), `export *`, `export` followed anywhere by the word `spec`, or
+ * CommonJS's `exports` and TypeScript's `export =` let the file through, comments and strings
+ * included. A file let through that exports no spec is still run, and refused after.
+ */
+const mayExportSpec = (source: string): boolean => {
+  if (/\bdefault\b|\bexport\s*[*=]|\bexports\b/.test(source)) return true
+  // After the first `export` (a regular expression from every `export` on would be quadratic).
+  const first = /\bexport\b/.exec(source)
+  return first !== null && /\bspec\b/.test(source.slice(first.index))
+}
+
 export interface LoadOptions extends DecodeOptions {
   /** `--set path=value` and `--seeds N` (src/spec/overrides.ts), applied before decoding. */
   readonly overrides?: ReadonlyArray<Override>
@@ -107,6 +124,16 @@ export const loadSpec = (file: string, options: LoadOptions = {}): Effect.Effect
     const absolute = path.resolve(file)
     if (!fs.existsSync(absolute)) return yield* new SpecLoadError({ source: file, reason: "no such file" })
     if (fs.statSync(absolute).isDirectory()) return yield* new SpecLoadError({ source: file, reason: "is a directory, expected a .spec.ts file" })
+    const sourceText = yield* Effect.try({
+      try: () => fs.readFileSync(absolute, "utf8"),
+      catch: (e) => new SpecLoadError({ source: file, reason: `cannot read it: ${text(e)}` })
+    })
+    if (!mayExportSpec(sourceText)) {
+      return yield* new SpecLoadError({
+        source: file,
+        reason: "it has no default export, so it is not a spec and was not run (a spec file ends with `export default Experiment.make({ ... })`)"
+      })
+    }
     // A spec imported by distmt itself must not also run itself as if executed directly (selfRun.ts).
     Reflect.set(globalThis, LOADED_BY_DISTMT, true)
     guardExit(absolute, file)

@@ -6,7 +6,6 @@
 import { Data, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { isTemporary } from "../report/temporary.ts"
 
 export class OutDirError extends Data.TaggedError("OutDirError")<{ readonly label: string; readonly reason: string }> {
   override get message(): string {
@@ -222,34 +221,3 @@ export const lockDir = (dir: string, label: string) =>
         if (holderOf(file) === String(process.pid)) fs.rmSync(file, { force: true })
       })
   )
-
-/**
- * Removes the temporary files an interrupted writer left in `dir` and in its `units/` folder
- * (src/report/temporary.ts); call it holding the lock.
- */
-export const removeStaleTemporaries = (dir: string): void => {
-  for (const sub of [dir, path.join(dir, "units")]) {
-    if (!fs.existsSync(sub)) continue
-    for (const f of fs.readdirSync(sub)) {
-      if (isTemporary(f)) fs.rmSync(path.join(sub, f), { force: true })
-    }
-  }
-}
-
-/** A run folder that holds another spec's results (or a sweep) is refused; the same spec's is rewritten. */
-export const checkRunDirOwner = (dir: string, name: string, label: string) =>
-  Effect.suspend(() => {
-    if (fs.existsSync(path.join(dir, "sweep.json"))) {
-      return Effect.fail(new OutDirError({ label, reason: "it holds a sweep (sweep.json); give another folder" }))
-    }
-    let earlier: unknown
-    try {
-      earlier = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))
-    } catch {
-      return Effect.void // no (readable) summary: no run of another spec to protect
-    }
-    const other = (earlier as { spec?: { name?: unknown } } | null)?.spec?.name
-    return typeof other === "string" && other !== name
-      ? Effect.fail(new OutDirError({ label, reason: `it holds the results of the spec "${other}", not "${name}"; give another folder` }))
-      : Effect.void
-  })
