@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { type DeepProgress, run, runDeep, runDeepEffect } from "../src/index.ts"
 import { valueWithoutWallClock } from "./folders.ts"
+import { folderProblem } from "../src/deep/distmt/runDeep.ts"
 
 const SPEC = "specs/minatar.spec.ts"
 const asFile = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v)))
@@ -50,6 +51,23 @@ describe("runDeep", () => {
     expect(e._tag).toBe("DeepOutError")
     expect(e.message).toMatch(/^out .*another spec/)
     expect(fs.readFileSync(path.join(out, "summary.json"), "utf8")).toBe(before)
+  })
+
+  it("with fresh, refuses a folder of other files or of a linear run as well, and deletes nothing there", async () => {
+    const mine = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-api-deep-mine-"))
+    fs.writeFileSync(path.join(mine, "results.csv"), "important\n")
+    const linear = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-api-deep-linear-"))
+    fs.writeFileSync(path.join(linear, "summary.json"), JSON.stringify({ complete: true, spec: { name: "chain" } }))
+    fs.writeFileSync(path.join(linear, "results.csv"), "rows\n")
+    for (const [dir, reason] of [[mine, /holds other files/], [linear, /linear-stage run/]] as const) {
+      const e = await Effect.runPromise(Effect.flip(runDeepEffect(SPEC, { quick: true, fresh: true, out: dir })))
+      expect(e._tag).toBe("DeepOutError")
+      expect(e.message).toMatch(reason)
+    }
+    expect(fs.readFileSync(path.join(mine, "results.csv"), "utf8")).toBe("important\n")
+    expect(fs.readdirSync(linear).sort()).toEqual(["results.csv", "summary.json"])
+    // A deep run of another spec is what fresh starts over (the test above refuses it without).
+    expect(folderProblem(out, { ...JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).spec, seeds: 9 }, true)).toBeUndefined()
   })
 
   it("says which function runs which spec", async () => {

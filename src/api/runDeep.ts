@@ -73,7 +73,7 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const { DeepOutError, executeDeep, folderProblem } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
     const { summaryObject } = yield* Effect.promise(() => import("../deep/distmt/files.ts"))
     const out = options.out
-    const problem = out === undefined || options.fresh === true ? undefined : folderProblem(out, decoded)
+    const problem = out === undefined ? undefined : folderProblem(out, decoded, options.fresh === true)
     if (problem !== undefined) return yield* new DeepOutError({ message: `out ${out}: ${problem}` })
     let state: DeepProgress = { event: "unit-started", unit: "", unitsDone: 0, units: 0, frames: 0, totalFrames: 0 }
     let last = 0

@@ -71,9 +71,10 @@ const write = (dir: string, r: DeepResults, complete: boolean) =>
 
 /**
  * What an --out folder holds: nothing (a new run), a deep run of the same spec (resumed from its
- * finished units), or something else, which is refused with what it is.
+ * finished units), or something else, which is refused with what it is; with `fresh`, a deep run of
+ * another spec is started over, and anything else is still refused.
  */
-export const folderProblem = (dir: string, spec: Experiment): string | undefined => {
+export const folderProblem = (dir: string, spec: Experiment, fresh = false): string | undefined => {
   if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) return undefined
   let summary: { readonly stage?: unknown; readonly spec?: unknown } | undefined
   try {
@@ -82,7 +83,8 @@ export const folderProblem = (dir: string, spec: Experiment): string | undefined
     return "expected a new or empty folder, or one holding a run of this spec; it holds other files"
   }
   if (summary?.stage !== "deep") return "it holds a linear-stage run; give another folder"
-  if (JSON.stringify(summary.spec) !== JSON.stringify(JSON.parse(JSON.stringify(spec)))) {
+  // --fresh starts a deep run over another deep run's files, and over nothing else (it deletes them).
+  if (!fresh && JSON.stringify(summary.spec) !== JSON.stringify(JSON.parse(JSON.stringify(spec)))) {
     return "it holds a deep run of another spec (or with other overrides); give another folder, or --fresh to start over there"
   }
   return undefined
@@ -165,7 +167,7 @@ export const runDeep = (spec: Experiment, out: string | undefined, threads: numb
     let dir: string
     if (out === undefined) dir = yield* newRunDir(path.join("runs", spec.name), stamp())
     else {
-      const problem = fresh ? undefined : folderProblem(out, spec)
+      const problem = folderProblem(out, spec, fresh)
       if (problem !== undefined) return yield* new DeepOutError({ message: `--out ${out}: ${problem}` })
       dir = out
     }
