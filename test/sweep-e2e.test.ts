@@ -129,6 +129,13 @@ describe("distmt sweep: interrupted, then resumed", () => {
     expect(o.status).toBe(1)
     expect(o.stderr).toMatch(/is not empty and holds no sweep.json/)
     expect(fs.readdirSync(other)).toEqual(["notes.txt"])
+    // A folder of files that only look like a sweep's temporaries (`<name>.<n>.<n>.tmp`) is someone else's too.
+    const lookalike = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-other-"))
+    fs.writeFileSync(path.join(lookalike, "data.7.1.tmp"), "mine")
+    const l = distmt("sweep", specFile, "--out", lookalike)
+    expect(l.status).toBe(1)
+    expect(l.stderr).toMatch(/is not empty and holds no sweep.json/)
+    expect(fs.readdirSync(lookalike)).toEqual(["data.7.1.tmp"])
     // report on a folder without a sweep.
     const rep = distmt("report", other)
     expect(rep.status).toBe(1)

@@ -12,7 +12,7 @@ import { Console, Data, Effect, FileSystem, Option, Path, Semaphore } from "effe
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
 import { writeAtomic } from "../report/files.ts"
-import { isTemporary } from "../report/temporary.ts"
+import { fileOfTemporary, isTemporary } from "../report/temporary.ts"
 import type { SweepData } from "../report/analysis/index.ts"
 import { writeReport } from "../report/report.ts"
 import {
@@ -66,7 +66,7 @@ const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptio
     if (problem !== undefined) return yield* new SweepDirError({ dir, reason: problem })
     if (!(yield* fs.exists(dir))) return undefined
     // A lock or temporaries left by a sweep killed before it wrote sweep.json do not make the folder another's.
-    const entries = (yield* fs.readDirectory(dir)).filter((f) => !isLockFile(f) && !isTemporary(f))
+    const entries = (yield* fs.readDirectory(dir)).filter((f) => !isLockFile(f) && !sweepTemporary(f, "top"))
     if (!entries.includes("sweep.json")) {
       if (entries.length === 0) return undefined
       return yield* new SweepDirError({
@@ -117,6 +117,20 @@ const readFinished = (dir: string, units: ReadonlyArray<SweepUnit>) =>
     return records
   })
 
+/** The files a sweep writes at its top, each atomically (so with a temporary of its own while it is written). */
+const SWEEP_FILES = new Set(["sweep.json", "sweep.csv", "rows.csv", "summary.json", "report.md", "report.html"])
+
+/**
+ * Whether `name` is the temporary of a file the sweep writes there: at its top one of SWEEP_FILES,
+ * in runs/ a run's .json, in plots/ a plot's .svg. A user's file that merely ends in `.7.tmp` is
+ * neither ignored nor removed.
+ */
+const sweepTemporary = (name: string, where: "top" | "runs" | "plots"): boolean => {
+  if (!isTemporary(name)) return false
+  const file = fileOfTemporary(name)
+  return where === "top" ? SWEEP_FILES.has(file) : file.endsWith(where === "runs" ? ".json" : ".svg")
+}
+
 /**
  * Temporary files left by an interrupted write (never a finished run: those are renamed into
  * place), in the folder, runs/ and plots/ (a sweep killed while writing its report leaves one there).
@@ -125,10 +139,11 @@ export const removeStaleTemporaries = (dir: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    for (const sub of [dir, path.join(dir, "runs"), path.join(dir, "plots")]) {
+    for (const where of ["top", "runs", "plots"] as const) {
+      const sub = where === "top" ? dir : path.join(dir, where)
       if (!(yield* fs.exists(sub))) continue
       for (const f of yield* fs.readDirectory(sub)) {
-        if (isTemporary(f)) yield* fs.remove(path.join(sub, f))
+        if (sweepTemporary(f, where)) yield* fs.remove(path.join(sub, f))
       }
     }
   })
