@@ -122,20 +122,17 @@ describe("distmt sweep: interrupted, then resumed", () => {
     const q = distmt("sweep", specFile, "--quick", "--out", out)
     expect(q.status).toBe(1)
     expect(q.stderr.trim()).toBe(`Cannot sweep into ${out}: it holds a full sweep; run without --quick to resume it, or give another folder`)
-    // A folder that holds something else.
-    const other = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-other-"))
-    fs.writeFileSync(path.join(other, "notes.txt"), "mine")
-    const o = distmt("sweep", specFile, "--out", other)
-    expect(o.status).toBe(1)
-    expect(o.stderr).toMatch(/is not empty and holds no sweep.json/)
-    expect(fs.readdirSync(other)).toEqual(["notes.txt"])
-    // A folder of files that only look like a sweep's temporaries (`<name>.<n>.<n>.tmp`) is someone else's too.
-    const lookalike = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-other-"))
-    fs.writeFileSync(path.join(lookalike, "data.7.1.tmp"), "mine")
-    const l = distmt("sweep", specFile, "--out", lookalike)
-    expect(l.status).toBe(1)
-    expect(l.stderr).toMatch(/is not empty and holds no sweep.json/)
-    expect(fs.readdirSync(lookalike)).toEqual(["data.7.1.tmp"])
+    // A folder that holds something else, also a file that only looks like a sweep's temporary
+    // (`<name>.<n>.<n>.tmp`): refused, and left as it was.
+    let other = ""
+    for (const file of ["notes.txt", "data.7.1.tmp"]) {
+      other = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-other-"))
+      fs.writeFileSync(path.join(other, file), "mine")
+      const o = distmt("sweep", specFile, "--out", other)
+      expect(o.status).toBe(1)
+      expect(o.stderr).toMatch(/is not empty and holds no sweep.json/)
+      expect(fs.readdirSync(other)).toEqual([file])
+    }
     // report on a folder without a sweep.
     const rep = distmt("report", other)
     expect(rep.status).toBe(1)
