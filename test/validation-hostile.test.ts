@@ -99,6 +99,20 @@ describe("errors about output paths", () => {
     expect(fs.readFileSync(notes, "utf8")).toBe("mine\n")
   })
 
+  it("an empty --out, --jobs 0 and plot of a file are each one line about the flag or the path", () => {
+    const empty = distmt("run", "test/fixtures/tiny.spec.ts", "--out", "")
+    expect(empty.status).toBe(1)
+    expect(empty.stderr.trim()).toBe("--out : expected a folder, got an empty path")
+    const jobs = distmt("sweep", "test/fixtures/tiny.spec.ts", "--jobs", "0", "--out", path.join(tmp(), "sweep"))
+    expect(jobs.status).toBe(1)
+    expect(jobs.stderr.trim()).toBe("--jobs: expected a whole number of sweep workers from 1 on, got 0")
+    const file = path.join(tmp(), "notes.txt")
+    fs.writeFileSync(file, "mine\n")
+    const plot = distmt("plot", file)
+    expect(plot.status).toBe(1)
+    expect(plot.stderr.trim()).toBe(`Cannot plot ${file}: is a file; give the folder of a run`)
+  })
+
   // Root may write anywhere, so the permission case can only be seen by another user.
   it.skipIf(process.getuid?.() === 0)("a folder without write permission is named", () => {
     const dir = tmp()

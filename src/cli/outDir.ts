@@ -41,6 +41,7 @@ const shown = (p: string): string => {
  * may write in, or not exist yet with its nearest existing ancestor a folder we may write in.
  */
 export const outDirProblem = (dir: string): string | undefined => {
+  if (dir.trim() === "") return "expected a folder, got an empty path"
   const info = statOf(dir)
   if (info !== undefined) {
     if (!info.isDirectory()) return "exists and is not a folder; give a folder"

@@ -59,7 +59,8 @@ const plotDeepRun = (dir: string) =>
 /** Writes the curve plots of the run in `dir`; returns the files written. */
 export const plotRun = (dir: string) =>
   Effect.gen(function*() {
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return yield* new PlotError({ dir, reason: "no such folder" })
+    if (!fs.existsSync(dir)) return yield* new PlotError({ dir, reason: "no such folder" })
+    if (!fs.statSync(dir).isDirectory()) return yield* new PlotError({ dir, reason: "is a file; give the folder of a run" })
     if (isDeepRun(dir)) return yield* plotDeepRun(dir)
     const settings = runSettings(dir)
     if (typeof settings === "string") return yield* new PlotError({ dir, reason: settings })

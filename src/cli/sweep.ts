@@ -49,6 +49,13 @@ export class SweepDirError extends Data.TaggedError("SweepDirError")<{ readonly 
   }
 }
 
+/** `--jobs` below 1: the flag's error, not the folder's. */
+class JobsError extends Data.TaggedError("JobsError")<{ readonly jobs: number }> {
+  override get message(): string {
+    return `--jobs: expected a whole number of sweep workers from 1 on, got ${this.jobs}`
+  }
+}
+
 /** The default results folder: fixed, so that running the same command again resumes; a sample's names its seed. */
 export const defaultSweepDir = (name: string, quick: boolean, sample?: SampleOptions) =>
   `runs/${name}/${sample === undefined ? "sweep" : `sample-seed${sample.seed}`}${quick ? "-quick" : ""}`
@@ -225,9 +232,7 @@ export const sweepCommand = Command.make(
       const points = yield* expandSweep(decoded, spec, { sample })
       const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, sample))
       const workers = Math.max(1, Math.min(Option.getOrElse(jobs, () => os.availableParallelism()), 64))
-      if (Option.isSome(jobs) && jobs.value < 1) {
-        return yield* new SweepDirError({ dir, reason: `--jobs must be at least 1, got ${jobs.value}` })
-      }
+      if (Option.isSome(jobs) && jobs.value < 1) return yield* new JobsError({ jobs: jobs.value })
       // Each point's estimate, before the plan lists its seeds (src/spec/cost.ts).
       const costs = points.map((p) => ({
         point: p,
