@@ -31,8 +31,23 @@ import { Exchange, floatsOf, Identification } from "./protocol.ts"
 const bytes = (f: Float64Array): Uint8Array => new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength))
 const floats = floatsOf
 
+/**
+ * `migration` run once per SQL client (a process's connection pool), not at every server or agent
+ * start: once it has succeeded, the tables exist for as long as the process lives (nothing of
+ * distmt's drops them). A migration that fails is tried again by the next caller.
+ */
+export const oncePerClient = (migration: Effect.Effect<void, SqlError, SqlClient>): Effect.Effect<void, SqlError, SqlClient> => {
+  const done = new WeakSet<object>()
+  return Effect.gen(function*() {
+    const sql = yield* SqlClient
+    if (done.has(sql)) return
+    yield* migration
+    done.add(sql)
+  })
+}
+
 /** Creates the tables if they are missing (the run's role needs the right to). */
-export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(function*() {
+export const migrate: Effect.Effect<void, SqlError, SqlClient> = oncePerClient(Effect.gen(function*() {
   const sql = yield* SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_tasks (
     run text NOT NULL, id integer NOT NULL, key integer, lower float8 NOT NULL, upper float8 NOT NULL,
@@ -48,7 +63,7 @@ export const migrate: Effect.Effect<void, SqlError, SqlClient> = Effect.gen(func
     PRIMARY KEY (run, agent, seq))`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_done (run text NOT NULL, agent integer NOT NULL, PRIMARY KEY (run, agent))`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_attempts (run text PRIMARY KEY, attempt integer NOT NULL)`
-})
+}))
 
 /**
  * Starts attempt k + 1 of run `run` (1 for a new run) and returns it. A resubmitted run's server
