@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { type DeepProgress, run, runDeep, runDeepEffect } from "../src/index.ts"
-import { valueWithoutWallClock } from "./folders.ts"
+import { deadPid, valueWithoutWallClock } from "./folders.ts"
 import { folderProblem } from "../src/deep/distmt/runDeep.ts"
 
 const SPEC = "specs/minatar.spec.ts"
@@ -69,6 +69,27 @@ describe("runDeep", () => {
     // A deep run of another spec is what fresh starts over (the test above refuses it without).
     expect(folderProblem(out, { ...JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).spec, seeds: 9 }, true)).toBeUndefined()
   })
+
+  it("resumes a folder left by a run stopped before its first unit (its lock and units/ only), and refuses one with more", async () => {
+    const stopped = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-api-deep-stopped-"))
+    fs.writeFileSync(path.join(stopped, ".distmt.lock"), `${deadPid()}\n`)
+    fs.mkdirSync(path.join(stopped, "units"))
+    fs.writeFileSync(path.join(stopped, "summary.json.99999.1.tmp"), "half")
+    // summary.json, with the spec and marked incomplete, is there before the first unit has run.
+    let first: unknown
+    const onProgress = () => {
+      if (first !== undefined) return
+      const file = path.join(stopped, "summary.json")
+      first = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : null
+    }
+    expect(folderProblem(stopped, (await runDeep(SPEC, { quick: true, out: stopped, onProgress })).spec)).toBeUndefined()
+    expect(first).toMatchObject({ complete: false, spec: { name: expect.any(String) } })
+    expect(JSON.parse(fs.readFileSync(path.join(stopped, "summary.json"), "utf8")).complete).toBe(true)
+    const mixed = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-api-deep-mixed-"))
+    fs.writeFileSync(path.join(mixed, ".distmt.lock"), `${deadPid()}\n`)
+    fs.writeFileSync(path.join(mixed, "notes.7.1.tmp"), "mine")
+    await expect(runDeep(SPEC, { quick: true, out: mixed })).rejects.toMatchObject({ _tag: "DeepOutError", message: expect.stringMatching(/holds other files/) })
+  }, 300_000)
 
   it("says which function runs which spec", async () => {
     const linear = await Effect.runPromise(Effect.flip(runDeepEffect("specs/linear-chain.spec.ts")))

@@ -10,8 +10,9 @@ import { Console, Data, Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { lockDir, newRunDir } from "../../cli/outDir.ts"
+import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
 import { writeAtomic } from "../../report/files.ts"
+import { fileOfTemporary, isTemporary } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
 import { curvesCsv, deepTable, resultsCsv, summaryJson } from "./files.ts"
@@ -63,6 +64,9 @@ const frameProgress = (total: number, workers: number): ProgressSink & { readonl
   }
 }
 
+/** The files a deep run writes at the top of its folder (and `--fresh` removes). */
+const RUN_FILES = new Set(["summary.json", "results.csv", "curves.csv", "report.md"])
+
 const write = (dir: string, r: DeepResults, complete: boolean) =>
   Effect.gen(function*() {
     yield* writeAtomic(path.join(dir, "results.csv"), resultsCsv(r.runs))
@@ -76,7 +80,11 @@ const write = (dir: string, r: DeepResults, complete: boolean) =>
  * another spec is started over, and anything else is still refused.
  */
 export const folderProblem = (dir: string, spec: Experiment, fresh = false): string | undefined => {
-  if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) return undefined
+  if (!fs.existsSync(dir)) return undefined
+  // What a run stopped before it wrote summary.json leaves (it writes one first thing since
+  // 2026-11-30): its lock, its units, its own temporaries. Such a folder is resumed.
+  const left = fs.readdirSync(dir).filter((f) => !isLockFile(f) && f !== "units" && !(isTemporary(f) && RUN_FILES.has(fileOfTemporary(f))))
+  if (left.length === 0) return undefined
   let summary: { readonly stage?: unknown; readonly spec?: unknown } | undefined
   try {
     summary = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))
@@ -124,8 +132,11 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
     if (dir !== undefined) {
       yield* lockDir(dir, o.label)
       // A fresh start: this run's own files go, nothing else.
-      if (o.fresh) for (const f of ["summary.json", "results.csv", "curves.csv", "report.md", "units", "plots"]) fs.rmSync(path.join(dir, f), { recursive: true, force: true })
+      if (o.fresh) for (const f of [...RUN_FILES, "units", "plots"]) fs.rmSync(path.join(dir, f), { recursive: true, force: true })
       done = finishedUnits(dir, all)
+      // summary.json first, with the spec (no unit yet): a run stopped before its first unit
+      // leaves a folder that says whose it is, and is resumed rather than taken for another's.
+      if (!fs.existsSync(path.join(dir, "summary.json"))) yield* write(dir, { compiled: c, runs: done, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
       if (done.length > 0) yield* o.log(`resuming: ${done.length} of ${all.length} (algorithm, seed) units already finished in ${dir}/`)
     }
     const units = all.length - done.length
