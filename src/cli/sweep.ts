@@ -219,16 +219,22 @@ export const sweepCommand = Command.make(
       // Every point checked in a time-limited worker first; only then loaded here (specCheck.ts).
       yield* checkedSpec(spec, specTimeout, { quick, sweep: true, overrides, sample })
       const decoded = yield* loadSpec(spec, { quick, overrides })
+      // An override of an axis would be replaced at every point: refused (src/spec/overrides.ts).
+      const axisOverride = sweepAxisOverride(Object.keys(decoded.sweep), overrides)
+      if (axisOverride !== undefined) return yield* axisOverride
       // A spec of games sweeps on the deep stage's runner: each point a whole deep run (src/deep/distmt/sweep.ts).
       if (decoded.environment._tag === "MinAtar") {
         const { runDeepSweep } = yield* Effect.promise(() => import("../deep/distmt/sweep.ts"))
         const { DeepOutError } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
         if (sample !== undefined || dryRun) return yield* new DeepOutError({ message: `${spec}: --sample and --dry-run are for linear-stage sweeps` })
+        // Its points run one after another, each on one worker per core: --jobs has nothing to set.
+        if (Option.isSome(jobs)) {
+          return yield* new DeepOutError({
+            message: `${spec}: --jobs is for linear-stage sweeps; a deep-stage sweep runs its points one after another, each on one worker thread per core (the spec's threads)`
+          })
+        }
         return yield* runDeepSweep(decoded, spec, Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, undefined)))
       }
-      // An override of an axis would be replaced at every point: refused (src/spec/overrides.ts).
-      const axisOverride = sweepAxisOverride(Object.keys(decoded.sweep), overrides)
-      if (axisOverride !== undefined) return yield* axisOverride
       const points = yield* expandSweep(decoded, spec, { sample })
       const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, sample))
       const workers = Math.max(1, Math.min(Option.getOrElse(jobs, () => os.availableParallelism()), 64))

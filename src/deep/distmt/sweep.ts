@@ -29,14 +29,41 @@ export const grid = (axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepVa
   return points
 }
 
-/** A point's summary.json, if its folder holds a complete run. */
-const finished = (dir: string): ReadonlyArray<DeepAlgorithmSummary> | undefined => {
+/** A spec as summary.json records it (JSON: builders' functions and undefined fields dropped). */
+const asRecorded = (spec: Experiment): string => JSON.stringify(JSON.parse(JSON.stringify(spec)))
+
+const readSummary = (dir: string): { readonly stage?: unknown; readonly spec?: unknown; readonly complete?: unknown; readonly algorithms?: unknown } | undefined => {
   try {
-    const s = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))
-    return s?.stage === "deep" && s.complete === true ? s.algorithms : undefined
+    return JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))
   } catch {
     return undefined
   }
+}
+
+/**
+ * A point's summary, if its folder holds a complete run of this very point (spec and overrides): a
+ * run of another one, left by a sweep given other overrides, is not taken for it (runDeep then
+ * refuses its folder, saying so).
+ */
+const finished = (dir: string, spec: Experiment): ReadonlyArray<DeepAlgorithmSummary> | undefined => {
+  const s = readSummary(dir)
+  return s?.stage === "deep" && s.complete === true && JSON.stringify(s.spec) === asRecorded(spec)
+    ? s.algorithms as ReadonlyArray<DeepAlgorithmSummary>
+    : undefined
+}
+
+/**
+ * What a deep sweep's folder holds: nothing (a new sweep), or a deep sweep of the same spec and
+ * overrides (resumed); anything else is refused before anything is written there.
+ */
+export const sweepFolderProblem = (dir: string, spec: Experiment): string | undefined => {
+  if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) return undefined
+  const s = readSummary(dir)
+  if (s === undefined) return "expected a new or empty folder, or one holding a deep sweep of this spec; it holds other files"
+  if (s.stage !== "deep-sweep") return "it holds something else than a deep-stage sweep (a run, or a linear-stage sweep); give another folder"
+  // Sweeps written before 2026-11-30 recorded the spec's name only: their points are still checked one by one.
+  const same = typeof s.spec === "string" ? s.spec === spec.name : JSON.stringify(s.spec) === asRecorded(spec)
+  return same ? undefined : "it holds a deep sweep of another spec (or with other overrides); give another folder"
 }
 
 const fmt = (x: number | null | undefined, digits = 2): string => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "")
@@ -53,23 +80,29 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
     // Every point is decoded before anything runs: a bad value is reported with nothing written.
     const points: Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }> = []
     for (const values of grid(lists)) points.push({ values, spec: yield* decode(pointInput(spec, values), source) })
+    const problem = sweepFolderProblem(dir, spec)
+    if (problem !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${problem}` })
     // summary.json is the sweep folder's marker of completion: incomplete from the start, complete
-    // only after sweep.csv and the report, so a sweep stopped at any moment is told by it.
+    // only after sweep.csv and the report, so a sweep stopped at any moment is told by it. It
+    // records the spec as decoded (overrides applied), which a sweep given again must match.
     const marker = (complete: boolean) =>
-      writeAtomic(path.join(dir, "summary.json"), JSON.stringify({ stage: "deep-sweep", spec: spec.name, complete, points: points.map((p) => pointName(p.values)) }, null, 2) + "\n")
+      writeAtomic(
+        path.join(dir, "summary.json"),
+        JSON.stringify({ stage: "deep-sweep", spec: JSON.parse(asRecorded(spec)), complete, points: points.map((p) => pointName(p.values)) }, null, 2) + "\n"
+      )
     fs.mkdirSync(dir, { recursive: true })
     yield* marker(false)
     yield* Console.log(`distmt sweep: ${spec.name} (deep stage): ${points.length} points, ${lists.map(([k, v]) => `${k} ∈ {${v.map(label).join(", ")}}`).join(", ")}; results in ${dir}/`)
     const rows: Array<{ readonly values: Record<string, SweepValue>; readonly algorithms: ReadonlyArray<DeepAlgorithmSummary> }> = []
     for (const p of points) {
       const pdir = path.join(dir, "points", pointName(p.values))
-      let done = finished(pdir)
+      let done = finished(pdir, p.spec)
       if (done === undefined) {
         // An unfinished point resumes from its finished units (runDeep.ts).
         fs.mkdirSync(path.dirname(pdir), { recursive: true })
         yield* Console.log(`\n── point ${pointName(p.values)}`)
         yield* runDeep(p.spec, pdir, threads)
-        done = finished(pdir)
+        done = finished(pdir, p.spec)
       } else {
         yield* Console.log(`\n── point ${pointName(p.values)}: finished earlier in ${pdir}/`)
       }
