@@ -88,6 +88,33 @@ describe("--set and --seeds", () => {
   })
 })
 
+describe("overrides and the quick variant", () => {
+  // The tiny spec with a quick variant that lists contexts of its own: its list replaces the spec's.
+  const raw = { ...(snapshotSpec(tiny).value as Record<string, unknown>), quick: { seeds: 1, contexts: { _tag: "List", items: [{ goal: 1, reward: 0.9 }] } } }
+  const load = (sets: ReadonlyArray<string>, quick: boolean) => {
+    const overrides = parsed(sets)
+    if (Result.isFailure(overrides)) throw new Error(overrides.failure.message)
+    const r = Effect.runSync(Effect.result(Effect.flatMap(applyOverrides(raw, overrides.success, quick), (input) => decode(input, SPEC, { quick }))))
+    return Result.isSuccess(r) ? r.success : r.failure.message
+  }
+
+  it("an override inside a field the variant replaces (a list) applies to the variant's own value with --quick", () => {
+    const q = load(["contexts.items[0].slip=0.3", "seeds=3"], true) as Experiment
+    // slip is not in the variant's own context: the override adds it there (the variant's list replaces the spec's).
+    expect(q.contexts).toEqual({ _tag: "List", items: [{ goal: 1, reward: 0.9, slip: 0.3 }] })
+    expect(q.seeds).toBe(3)
+    const full = load(["contexts.items[0].slip=0.3"], false) as Experiment
+    expect(full.contexts).toEqual({ _tag: "List", items: [{ goal: 1, reward: 1, slip: 0.3 }, { goal: 0, reward: 0.2, slip: 0.1 }] })
+  })
+
+  it("one that the variant's value has no place for is an error with --quick, and applies to the spec without", () => {
+    expect(load(["contexts.items[1].slip=0.3"], true)).toBe(
+      "--set contexts.items[1].slip=0.3: contexts.items has 1 entry; there is no contexts.items[1] in the quick variant (--quick), whose value there replaces the spec's"
+    )
+    expect((load(["contexts.items[1].slip=0.3"], false) as Experiment).contexts).toMatchObject({ items: [{ slip: 0.1 }, { slip: 0.3 }] })
+  })
+})
+
 describe("overrides on the command line", () => {
   it("run records them in summary.json and runs the overridden spec", () => {
     const out = tmp()

@@ -97,7 +97,7 @@ const setField = (node: unknown, path: FieldPath, i: number, o: Override, defaul
   const next = formatPath(path.slice(0, i + 1))
   if (Array.isArray(node)) {
     if (typeof key !== "number") return fail(o, `${here} is a list; expected an index, e.g. ${here}[0]`)
-    if (key >= node.length) return fail(o, `${here} has ${node.length} entries; there is no ${next}`)
+    if (key >= node.length) return fail(o, `${here} has ${node.length} entr${node.length === 1 ? "y" : "ies"}; there is no ${next}`)
     const copy = [...node]
     copy[key] = setField(node[key], path, i + 1, o, defaults)
     return copy
@@ -151,11 +151,31 @@ const unknownFields = (spec: Record<string, unknown>, added: ReadonlyArray<Overr
 }
 
 /**
- * The raw spec with every override applied, or the first malformed one as a one-line error. An
- * override of a field that the spec's `quick` variant also sets replaces it there too, so that
- * `sweep --quick --set seeds=2` runs 2 seeds whatever the variant says.
+ * Whether the spec's `quick` variant, merged over the spec (paths.ts `deepMerge`), replaces the value
+ * at `path`: it sets that very field, or a field on the way that replaces rather than merges (a
+ * list, a value that is not an object, a builder of another kind), as `contexts.items` in a variant
+ * that lists its own contexts replaces the spec's.
  */
-export const applyOverrides = (raw: unknown, overrides: ReadonlyArray<Override>): Effect.Effect<unknown, OverrideError> =>
+const quickReplaces = (spec: unknown, quick: unknown, path: FieldPath): boolean => {
+  for (let i = 1; i <= path.length; i++) {
+    const q = getAt(quick, path.slice(0, i))
+    if (!q.found) return false
+    if (i === path.length) return true
+    const base = getAt(spec, path.slice(0, i)).value
+    if (!isPlainObject(base) || !isPlainObject(q.value)) return true
+    if ("_tag" in q.value && q.value._tag !== base._tag) return true
+  }
+  return false
+}
+
+/**
+ * The raw spec with every override applied, or the first malformed one as a one-line error. An
+ * override of a field that the spec's `quick` variant replaces is applied there too (quickReplaces),
+ * so that `sweep --quick --set seeds=2` runs 2 seeds whatever the variant says, and `--quick --set
+ * contexts.items[0].goal=2` changes the variant's own first context. With `quick`, an override that
+ * cannot be applied to the variant (an index beyond its list) is an error rather than dropped.
+ */
+export const applyOverrides = (raw: unknown, overrides: ReadonlyArray<Override>, quick = false): Effect.Effect<unknown, OverrideError> =>
   Effect.gen(function*() {
     if (overrides.length === 0 || !isPlainObject(raw)) return raw // decode says what a non-object is
     // The spec as written, decoded with its defaults: where a field it leaves out starts from.
@@ -167,9 +187,12 @@ export const applyOverrides = (raw: unknown, overrides: ReadonlyArray<Override>)
       const path = parseFieldPath(o.path)
       if (path === undefined) return yield* new OverrideError({ origin: o.origin, reason: `${JSON.stringify(o.path)} is not a field path; ${PATH_HINT}` })
       if (!getAt(spec, path).found && !getAt(defaults, path).found) added.push(o)
+      const before = spec
       spec = (yield* setFieldEffect(spec, path, o, defaults)) as Record<string, unknown>
-      if (isPlainObject(spec.quick) && path[0] !== "quick" && getAt(spec.quick, path).found) {
-        spec = { ...spec, quick: yield* setFieldEffect(spec.quick, path, o, undefined) }
+      if (isPlainObject(spec.quick) && path[0] !== "quick" && quickReplaces(before, spec.quick, path)) {
+        const inQuick = yield* Effect.result(setFieldEffect(spec.quick, path, o, undefined))
+        if (Result.isSuccess(inQuick)) spec = { ...spec, quick: inQuick.success }
+        else if (quick) return yield* new OverrideError({ origin: o.origin, reason: `${inQuick.failure.reason} in the quick variant (--quick), whose value there replaces the spec's` })
       }
     }
     const unknown = unknownFields(spec, added)[0]
