@@ -9,7 +9,7 @@ import * as fc from "fast-check"
 import { make as makeCoordinator } from "../src/coordinator/Coordinator.ts"
 import { compileDeep } from "../src/deep/distmt/compile.ts"
 import { ExperienceLog, forEachTransition, transitionWidth } from "../src/deep/distmt/experience.ts"
-import { summarize } from "../src/deep/distmt/files.ts"
+import { deepTable, summarize } from "../src/deep/distmt/files.ts"
 import { deepSizes } from "../src/deep/distmt/policy.ts"
 import { type DeepRun, runDeepAlgorithm, unitFinisher } from "../src/deep/distmt/run.ts"
 import { EpisodeStatistic, normalQuantile, statisticSeparation } from "../src/deep/distmt/statistic.ts"
@@ -166,6 +166,20 @@ describe("DistMT with DQN learners, whole runs", () => {
     expect(run.rows).toHaveLength(8 * 4)
     expect(run.rows.every((r) => r.source !== "missing" && r.evaluated !== undefined)).toBe(true)
     expect(run.frames.every((f) => f > 1_900 && f <= 2_000)).toBe(true)
+  })
+
+  it("rows with no policy (missing) are failures, are left out of the mean return, and the table says how many", async () => {
+    const run = await distmt
+    // Two of its rows as a run where no policy of those tasks was ever published would leave them.
+    const rows = run.rows.map((r, i) => (i < 2 ? { ...r, source: "missing" as const, evaluated: undefined, success: false } : r))
+    const missing: DeepRun = { ...run, rows }
+    const s = summarize([missing], "distmt")
+    expect(s.missing).toBe(2)
+    const held = rows.slice(2).map((r) => r.evaluated!.mean)
+    expect(s.meanReturn).toBeCloseTo(held.reduce((a, b) => a + b, 0) / held.length, 12)
+    const table = deepTable({ compiled: c, runs: [missing], random: c.tasks.map(() => ({ mean: 0 })) as never, separation: { value: 1, pair: undefined } })
+    expect(table).toContain(`distmt: 2 of ${rows.length} (agent, task) rows hold no policy (missing): failures in success, not in the return`)
+    expect(deepTable({ compiled: c, runs: [run], random: c.tasks.map(() => ({ mean: 0 })) as never, separation: { value: 1, pair: undefined } })).not.toContain("missing")
   })
 
   it("is a function of its seed: the same run twice gives the same rows", async () => {

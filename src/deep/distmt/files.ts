@@ -42,8 +42,13 @@ export interface DeepAlgorithmSummary {
   readonly seeds: number
   /** Fraction of (agent, task) rows whose held policy met the task's target. */
   readonly success: number
-  /** Mean greedy return over the rows. */
+  /** Mean greedy return over the rows that hold a policy (those of source `missing` hold none: see `missing`). */
   readonly meanReturn: number
+  /**
+   * Rows of source `missing`: tasks an agent ends with no policy of (none was published). They
+   * count as failures in `success` and are not in `meanReturn`, which they would otherwise flatter.
+   */
+  readonly missing: number
   /** Fraction of asked identifications that found the right task (undefined for `independent`). */
   readonly identificationAccuracy: number | undefined
   /**
@@ -78,6 +83,7 @@ export const summarize = (runs: ReadonlyArray<DeepRun>, algorithm: Algorithm): D
     seeds: mine.length,
     success: mean(rows.map((r) => (r.success ? 1 : 0))),
     meanReturn: mean(rows.flatMap((r) => (r.evaluated === undefined ? [] : [r.evaluated.mean]))),
+    missing: rows.filter((r) => r.source === "missing").length,
     identificationAccuracy: algorithm === "independent" || asked.length === 0 ? undefined : mean(asked.map((r) => (r.identificationCorrect ? 1 : 0))),
     unidentifiedRate: instances.length === 0 ? 0 : instances.filter((r) => r.role === "unidentified").length / instances.length,
     framesPerAgent: mine.reduce((n, r) => n + r.frames.reduce((a, b) => a + b, 0), 0) / Math.max(1, agents),
@@ -147,6 +153,12 @@ export const deepTable = (r: DeepResults): string => {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
   const fmt = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[0]) : pad(c, widths[i]))).join("  ")
   const random = r.compiled.tasks.map((_, m) => `${m}:${r.random[m].mean.toFixed(2)}`).join(" ")
-  return [fmt(head), ...lines.map(fmt), "", `random policy's return per task: ${random}`,
+  // A mean over the rows with a policy would read as better than it is without this line.
+  const missing = algorithmsOf(r.runs).flatMap((a) => {
+    const s = summarize(r.runs, a)
+    const rows = r.runs.filter((u) => u.algorithm === a).reduce((n, u) => n + u.rows.length, 0)
+    return s.missing === 0 ? [] : [`${a}: ${s.missing} of ${rows} (agent, task) rows hold no policy (missing): failures in success, not in the return`]
+  })
+  return [fmt(head), ...lines.map(fmt), ...missing, "", `random policy's return per task: ${random}`,
     `identification statistic: cSep = ${r.compiled.spec.cSep}, measured separation ${r.separation.value.toPrecision(3)}`].join("\n")
 }
