@@ -32,6 +32,7 @@ export type {
   DeepStageSpec,
   DeepSummary,
   DistmtError,
+  Interrupted,
   NotDeepSpec,
   OutDirError,
   OverrideError,

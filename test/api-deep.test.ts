@@ -9,9 +9,11 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { type DeepProgress, run, runDeep, runDeepEffect } from "../src/index.ts"
+import { type DeepProgress, run, runDeep, runDeepEffect, sweep, validate } from "../src/index.ts"
 import { deadPid, valueWithoutWallClock } from "./folders.ts"
 import { folderProblem } from "../src/deep/distmt/runDeep.ts"
+import { loadSpec } from "../src/cli/loadSpec.ts"
+import { compile } from "../src/spec/compile.ts"
 
 const SPEC = "specs/minatar.spec.ts"
 const asFile = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v)))
@@ -31,6 +33,9 @@ describe("runDeep", () => {
     const lines = fs.readFileSync(path.join(out, "results.csv"), "utf8").trim().split("\n").length - 1
     expect(r.runs.reduce((n, run) => n + run.rows.length, 0)).toBe(lines)
     expect(seen.filter((p) => p.event === "unit-done").map((p) => p.unitsDone)).toEqual([1, 2, 3])
+    // Each unit-done names the unit that finished, once each: with two at a time, the unit that
+    // started last was named instead (one unit twice, another never).
+    expect(seen.filter((p) => p.event === "unit-done").map((p) => p.unit).sort()).toEqual(["distmt · seed 0", "independent · seed 0", "oracle · seed 0"])
     expect(seen.filter((p) => p.event === "unit-started")).toHaveLength(3)
     const last = seen[seen.length - 1]
     expect(last.units).toBe(3)
@@ -97,6 +102,36 @@ describe("runDeep", () => {
     expect(linear.message).toMatch(/not a deep-stage spec .*run\(\)/)
     await expect(run(SPEC)).rejects.toMatchObject({ _tag: "DeepStageSpec", message: expect.stringMatching(/runDeep\(\)/) })
   })
+
+  it("refuses a sweep of a deep spec, naming the CLI's sweep; the linear compile names what runs it", async () => {
+    // Was a SpecError saying that the library API runs linear-stage specs only.
+    await expect(sweep(SPEC, { quick: true })).rejects.toMatchObject({ _tag: "DeepStageSpec", message: expect.stringMatching(/sweep\(\).*npx distmt sweep/) })
+    const decoded = await Effect.runPromise(loadSpec(SPEC))
+    const e = await Effect.runPromise(Effect.flip(compile(decoded, SPEC)))
+    expect(e.issues[0].message).toMatch(/distmt sweep.*runDeep\(\)/)
+    expect(e.issues[0].message).not.toMatch(/for now/)
+  })
+
+  it("validate of a deep spec counts its sweep points, and leaves out the linear stage's fields", async () => {
+    const v = await validate(SPEC)
+    // Was points: 1, and dim, horizon, beta and a cost of 0 that are not the deep stage's.
+    expect([v.points, v.quickPoints]).toEqual([4, 2])
+    expect(v.deep).toMatchObject({ framesPerAgent: 20_000, games: ["breakout", "space_invaders"], units: 6 })
+    for (const field of ["dim", "horizon", "beta", "cost"]) expect(field in v, field).toBe(false)
+    // Every point is decoded, as the sweep decodes it before running anything.
+    await expect(validate(SPEC, { set: { sweep: { agents: [5, 0] } } })).rejects.toMatchObject({ _tag: "SpecError", issues: [{ path: "agents" }] })
+  })
+
+  it("an abort rejects with Interrupted, saying where the finished units are; the same call resumes them", async () => {
+    // Was Effect's untagged "All fibers interrupted without error". One unit at a time, in this
+    // process: the worker threads' own interruption is src/cli/workerPool.ts's.
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-api-deep-abort-")), "run")
+    const stop = new AbortController()
+    const options = { quick: true, threads: 1, out: dir }
+    const e = await runDeep(SPEC, { ...options, signal: stop.signal, onProgress: (p) => p.event === "unit-done" && stop.abort() }).catch((e: unknown) => e)
+    expect(e).toMatchObject({ _tag: "Interrupted", message: `runDeep() interrupted: the units finished so far are saved in ${dir}/; call runDeep() again with the same spec and options (without fresh) to resume them` })
+    expect((await runDeep(SPEC, options)).resumed).toBe(1)
+  }, 300_000)
 
   it("refuses a threads option that is not a whole number from 1 to 64 or \"auto\"", async () => {
     for (const threads of [0, 1.5, Number.NaN]) {

@@ -82,6 +82,37 @@ describe("run", () => {
   })
 })
 
+describe("aborting", () => {
+  // An abort rejected with an untagged `Error: All fibers interrupted without error`.
+  const abortAtFirstUnit = () => {
+    const stop = new AbortController()
+    return { signal: stop.signal, onProgress: (p: { readonly event: string }) => p.event === "unit-done" && stop.abort() }
+  }
+
+  it("rejects run() with Interrupted, saying where the finished units are; the same call resumes them", async () => {
+    const out = path.join(tmp(), "aborted")
+    const options = { out, threads: 1, seeds: 2 }
+    const e = await run(SPEC, { ...options, ...abortAtFirstUnit() }).catch((e: unknown) => e)
+    expect(e).toMatchObject({ _tag: "Interrupted", message: `run() interrupted: the units finished so far are saved in ${out}/; call run() again with the same spec and options (without fresh) to resume them` })
+    expect(e).toBeInstanceOf(Error)
+    expect((await run(SPEC, options)).resumed).toBe(1)
+  })
+
+  it("rejects run() without out with Interrupted, saying that nothing was saved", async () => {
+    expect(await run(SPEC, { threads: 1, seeds: 2, ...abortAtFirstUnit() }).catch((e: unknown) => e)).toMatchObject({
+      _tag: "Interrupted",
+      message: expect.stringMatching(/^run\(\) interrupted: nothing was saved \(no out\)/)
+    })
+  })
+
+  it("rejects sweep() with Interrupted, naming the CLI's sweep, which saves and resumes", async () => {
+    expect(await sweep(SPEC, { set: { sweep: { agents: [1, 2] } }, threads: 1, ...abortAtFirstUnit() }).catch((e: unknown) => e)).toMatchObject({
+      _tag: "Interrupted",
+      message: expect.stringMatching(/^sweep\(\) interrupted: nothing was saved .*npx distmt sweep/)
+    })
+  })
+})
+
 describe("validate and sweep", () => {
   it("validate gives what distmt validate prints", async () => {
     const v = await validate(SPEC, { set: { epsilon: 0.25 } })

@@ -70,7 +70,7 @@ export const prepareRun = <E = never>(
     if (typeof spec === "string" && options.check !== undefined) yield* options.check(spec, overrides)
     const decoded = yield* loadSpecSource(spec, { overrides, ...(options.quick === true ? { quick: true } : {}) })
     // The deep stage has its own runner (src/deep/distmt/runDeep.ts), which `distmt run` calls.
-    if (decoded.environment._tag === "MinAtar") return yield* new DeepStageSpec({ source, spec: decoded })
+    if (decoded.environment._tag === "MinAtar") return yield* new DeepStageSpec({ source, spec: decoded, given: "run" })
     const compiled = yield* compile(decoded, source).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))
     // Refused before anything is written if it cannot fit in memory or would never finish (src/spec/cost.ts).
     const tooCostly = options.force === true ? undefined : costProblem(estimateCost(compiled))

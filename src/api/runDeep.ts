@@ -25,7 +25,11 @@ export class NotDeepSpec extends Data.TaggedError("NotDeepSpec")<{ readonly sour
 export interface DeepProgress {
   /** A unit started, its agents played more frames, or it finished. */
   readonly event: "unit-started" | "frames" | "unit-done"
-  /** The (algorithm, seed) unit that started last: `distmt · seed 0`. */
+  /**
+   * The (algorithm, seed) unit, `distmt · seed 0`: on "unit-started" the one that started, on
+   * "unit-done" the one that finished, on "frames" the one that started last (frames count every
+   * running unit's, and units run at once on worker threads).
+   */
   readonly unit: string
   /** Units finished (those read back from a resumed folder included), and units in all. */
   readonly unitsDone: number
@@ -77,6 +81,8 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     if (problem !== undefined) return yield* new DeepOutError({ message: `out ${out}: ${problem}` })
     let state: DeepProgress = { event: "unit-started", unit: "", unitsDone: 0, units: 0, frames: 0, totalFrames: 0 }
     let last = 0
+    // The unit started last, which "frames" events name (a finished unit's name is for its "unit-done" only).
+    let started = ""
     const tell = (next: DeepProgress) => {
       state = next
       last = performance.now()
@@ -91,15 +97,18 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
       progress: ({ resumed, units, frames }) => {
         state = { ...state, unitsDone: resumed, units, totalFrames: frames }
         return {
-          start: (unit) => tell({ ...state, event: "unit-started", unit }),
+          start: (unit) => {
+            started = unit
+            tell({ ...state, event: "unit-started", unit })
+          },
           episodes: (frames) => {
-            state = { ...state, event: "frames", frames: state.frames + frames }
+            state = { ...state, event: "frames", unit: started, frames: state.frames + frames }
             if (performance.now() - last >= FRAMES_EVERY_MS) tell(state)
           },
           instanceDone: () => {}
         }
       },
-      onUnitDone: () => tell({ ...state, event: "unit-done", unitsDone: state.unitsDone + 1 })
+      onUnitDone: (u) => tell({ ...state, event: "unit-done", unit: `${u.algorithm} · seed ${u.seed}`, unitsDone: state.unitsDone + 1 })
     })
     return { source, dir: out, spec: decoded, summary: summaryObject(results, true), runs: results.runs, resumed } satisfies DeepRunResult
   })

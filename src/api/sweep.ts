@@ -13,6 +13,7 @@ import { costProblem, estimateCost } from "../spec/cost.ts"
 import { overridesOfOptions, overridesRecord, sweepAxisOverride, threadsOption, withOverrideOrigins } from "../spec/overrides.ts"
 import { describePoint, expandSweep, type SampleOptions, type SweepValue } from "../spec/sweep.ts"
 import { type Progress, progressCallback } from "./progress.ts"
+import { DeepStageSpec } from "../deep/distmt/stage.ts"
 import { CostError } from "./run.ts"
 import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
 
@@ -61,6 +62,8 @@ export const sweepApi = (spec: SpecSource, options: SweepOptions = {}) =>
     const overrides = overridesOfOptions(options.set, options.seeds)
     const threads = yield* threadsOption(options.threads)
     const decoded = yield* loadSpecSource(spec, { quick, overrides })
+    // A deep spec's points are whole deep runs, each in its own folder: `distmt sweep` runs them (src/deep/distmt/sweep.ts).
+    if (decoded.environment._tag === "MinAtar") return yield* new DeepStageSpec({ source, spec: decoded, given: "sweep" })
     const axisOverride = sweepAxisOverride(Object.keys(decoded.sweep), overrides)
     if (axisOverride !== undefined) return yield* axisOverride
     const points = yield* expandSweep(decoded, source, options.sample === undefined ? {} : { sample: options.sample }).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))

@@ -15,7 +15,11 @@ export interface ValidateOptions {
   readonly seeds?: number
 }
 
-export interface ValidateResult extends CheckSummary {
+/**
+ * A linear-stage spec's summary (d, H, β, the cost estimate) or a deep-stage one's (`deep`: frames,
+ * games, units, replay memory; no d, H, β or cost), told apart by `deep` (docs/api.md, "validate").
+ */
+export type ValidateResult = CheckSummary & {
   /** The spec's path, or its name for a spec given as a value. */
   readonly source: string
 }

@@ -27,7 +27,8 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
           `${spec}: valid. Deep stage: ${c.tasks} tasks of ${c.deep.games.join(", ")}, ${c.agents} agents, ` +
             `${c.deep.framesPerAgent.toLocaleString("en-US")} frames per agent in each of ${c.deep.units} (algorithm, seed) units; ` +
             `identification statistic's separation about ${c.separation.toPrecision(3)} (random play), cSep ${c.cSep}` +
-            (c.cSep > c.separation * (1 + 1e-9) ? ": cSep looks larger than the separation, so tasks may be confused" : "")
+            (c.cSep > c.separation * (1 + 1e-9) ? ": cSep looks larger than the separation, so tasks may be confused" : "") +
+            `${points}${quick}`
         )
         yield* Console.log(
           `estimate: ${(c.deep.units * c.agents * c.deep.framesPerAgent).toLocaleString("en-US")} frames in all; ` +

@@ -11,67 +11,57 @@ import { type Cost, estimateCost } from "./cost.ts"
 import { type Override, withOverrideOrigins } from "./overrides.ts"
 import type { Experiment } from "./Spec.ts"
 import { SpecError } from "./SpecError.ts"
-import { expandSweep, hasRanges } from "./sweep.ts"
+import { combinations, describePoint, expandSweep, hasRanges, pointInput, sweepAxes, type SweepValue } from "./sweep.ts"
+import { decode } from "./schema.ts"
 import type { SampleOptions } from "./sweepSample.ts"
 import { compileDeep } from "../deep/distmt/compile.ts"
 import { statisticSeparation } from "../deep/distmt/statistic.ts"
 
-/** What validate prints about a valid spec. */
-export interface CheckSummary {
+/** What validate prints about a valid spec, on either stage. */
+interface SummaryOfAnyStage {
   readonly name: string
   readonly tasks: number
   readonly separation: number
   readonly cSep: number
   readonly agents: number
-  readonly dim: number
-  readonly horizon: number
-  readonly beta: number
   /** Sweep points checked (1 without sweep axes), per variant checked. */
   readonly points: number
   readonly quickPoints?: number
   /** The sweep's range axes (Sweep.range), if any: checked at their ends, or at the points --sample drew. */
   readonly rangeAxes?: ReadonlyArray<string>
-  /** The estimate of the spec as written (src/spec/cost.ts). */
+}
+
+/** A linear-stage spec's: its d, H and β, and the estimate of it as written (src/spec/cost.ts). */
+export interface LinearCheckSummary extends SummaryOfAnyStage {
+  readonly dim: number
+  readonly horizon: number
+  readonly beta: number
   readonly cost: Cost
-  /** A deep-stage spec: its frames and games; `separation` is then the identification statistic's, estimated. */
-  readonly deep?: {
+  readonly deep?: undefined
+}
+
+/**
+ * A deep-stage spec's: its frames and games in `deep`, and `separation` the identification
+ * statistic's, estimated. The linear stage's d, H, β and episode estimate mean nothing for DQN
+ * learners on games, so they are absent rather than 0.
+ */
+export interface DeepCheckSummary extends SummaryOfAnyStage {
+  readonly deep: {
     readonly framesPerAgent: number
     readonly games: ReadonlyArray<string>
+    /** (algorithm, seed) units of a run of the spec as written: seeds × (DistMT and the baselines). */
     readonly units: number
     /** The replay buffers of one unit's agents at once (observations as bytes, src/deep/replay.ts). */
     readonly replayBytes: number
   }
+  readonly dim?: undefined
+  readonly horizon?: undefined
+  readonly beta?: undefined
+  readonly cost?: undefined
 }
 
-/**
- * A deep-stage spec (decode has checked its games, contexts and learner): the identification
- * statistic's separation is estimated from random play (src/deep/distmt/statistic.ts), cheap next
- * to a run. Its cost is frames, not episodes: the linear estimate's fields stay at 0.
- */
-const deepSummary = (spec: Experiment): CheckSummary => {
-  const c = compileDeep(spec)
-  const units = spec.seeds * (1 + spec.baselines.length)
-  const framesPerAgent = c.settings.framesPerAgent
-  const none = { episodes: 0, seeds: spec.seeds, instances: 0, perLearner: 0, stoppingField: "learner.framesPerAgent", learnerBytes: 0, perLearnerNumbers: 0, agents: spec.agents, rows: 0, resultBytes: 0 }
-  return {
-    name: spec.name,
-    tasks: c.tasks.length,
-    separation: statisticSeparation(c.tasks, c.channels, 100).value,
-    cSep: spec.cSep,
-    agents: spec.agents,
-    dim: 0,
-    horizon: 0,
-    beta: 0,
-    points: 1,
-    cost: none,
-    deep: {
-      framesPerAgent,
-      games: [...new Set(c.tasks.map((t) => t.game))],
-      units,
-      replayBytes: spec.agents * Math.min(c.config.replayCapacity, framesPerAgent * spec.agents) * (2 * c.channels * 100 + 6)
-    }
-  }
-}
+/** Tell the two apart by `deep`: present for a deep-stage spec, absent for a linear one. */
+export type CheckSummary = LinearCheckSummary | DeepCheckSummary
 
 export interface CheckRequestOptions {
   /** Check the spec's `quick` variant (`sweep --quick`). */
@@ -92,6 +82,61 @@ const withQuickNote = (command: "sweep --quick" | "run --quick") => (e: SpecErro
   new SpecError({ source: e.source, issues: e.issues.map((i) => ({ ...i, message: `${i.message} (in the quick variant, ${command})` })) })
 
 /**
+ * A deep sweep's points (src/deep/distmt/sweep.ts runs each as a whole deep run): the grid of its
+ * lists, each point decoded as that sweep decodes it before running anything. A range has no
+ * points there (it runs no random search), so it is an issue, as `distmt sweep` would refuse it.
+ */
+const deepPoints = (spec: Experiment, source: string): Effect.Effect<number, SpecError> =>
+  Effect.gen(function*() {
+    const axes = sweepAxes(spec)
+    const ranges = axes.filter(([, a]) => !Array.isArray(a)).map(([k]) => k)
+    if (ranges.length > 0) {
+      const message = "expected a list of values: a deep-stage sweep runs the grid of its lists, not a range (Sweep.range)"
+      return yield* Effect.fail(new SpecError({ source, issues: ranges.map((k) => ({ path: `sweep.${k}`, message })) }))
+    }
+    const grid = combinations(axes as ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>)
+    for (const point of grid) {
+      const values = Object.fromEntries(point.map((c) => [c.key, c.value]))
+      yield* decode(pointInput(spec, values), source).pipe(
+        Effect.mapError((e) => new SpecError({ source, issues: e.issues.map((i) => ({ ...i, message: `${i.message} (at sweep point ${describePoint(values)})` })) }))
+      )
+    }
+    return grid.length
+  })
+
+/**
+ * A deep-stage spec (decode has checked its games, contexts and learner): its sweep's points and
+ * those of its quick variant as the linear stage counts them, and the identification statistic's
+ * separation estimated from random play (src/deep/distmt/statistic.ts), cheap next to a run.
+ */
+const deepSummary = <E>(spec: Experiment, source: string, load: (quick: boolean) => Effect.Effect<Experiment, E | SpecError>, hasQuick: Effect.Effect<boolean>, request: CheckRequestOptions) =>
+  Effect.gen(function*() {
+    const points = request.sweep ? yield* deepPoints(spec, source) : 1
+    let quickPoints: number | undefined
+    if (request.allVariants && (yield* hasQuick)) {
+      const quick = yield* load(true)
+      quickPoints = request.sweep ? yield* deepPoints(quick, source).pipe(Effect.mapError(withQuickNote("sweep --quick"))) : 1
+    }
+    const c = compileDeep(spec)
+    const framesPerAgent = c.settings.framesPerAgent
+    return {
+      name: spec.name,
+      tasks: c.tasks.length,
+      separation: statisticSeparation(c.tasks, c.channels, 100).value,
+      cSep: spec.cSep,
+      agents: spec.agents,
+      points,
+      ...(quickPoints === undefined ? {} : { quickPoints }),
+      deep: {
+        framesPerAgent,
+        games: [...new Set(c.tasks.map((t) => t.game))],
+        units: spec.seeds * (1 + spec.baselines.length),
+        replayBytes: spec.agents * Math.min(c.config.replayCapacity, framesPerAgent * spec.agents) * (2 * c.channels * 100 + 6)
+      }
+    } satisfies DeepCheckSummary
+  })
+
+/**
  * The spec as written is compiled when it runs as written (`run`, and `validate` checks what `run`
  * would do); a sweep runs only its points, so a spec with axes checked for `sweep` compiles those.
  * `load(quick)` gives the decoded spec or its variant; `hasQuick` whether it has a variant.
@@ -106,7 +151,7 @@ export const checkSpecWith = <E>(
 ): Effect.Effect<CheckSummary, E | SpecError> =>
   Effect.gen(function*() {
     const spec: Experiment = yield* load(request.quick)
-    if (spec.environment._tag === "MinAtar") return deepSummary(spec)
+    if (spec.environment._tag === "MinAtar") return yield* deepSummary(spec, source, load, hasQuick, request)
     const hasAxes = Object.keys(spec.sweep).length > 0
     const expand = { sample: request.sample, rangeEnds: request.allVariants }
     const points = request.sweep && hasAxes ? yield* expandSweep(spec, source, expand) : []
@@ -135,5 +180,5 @@ export const checkSpecWith = <E>(
       cost: estimateCost(c),
       ...(quickPoints === undefined ? {} : { quickPoints }),
       ...(hasRanges(spec) ? { rangeAxes: Object.entries(spec.sweep).flatMap(([k, a]) => (Array.isArray(a) ? [] : [k])) } : {})
-    } satisfies CheckSummary
+    } satisfies LinearCheckSummary
   }).pipe(Effect.mapError((e) => (e instanceof SpecError ? withOverrideOrigins(e, overrides) : e)))

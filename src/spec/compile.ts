@@ -38,9 +38,11 @@ export interface Compiled {
 export const compile = (spec: Experiment, source: string): Effect.Effect<Compiled, SpecError> =>
   Effect.suspend(() => {
     if (spec.environment._tag === "MinAtar") {
-      // Games run on the deep stage's own runner (src/deep/distmt/), which `distmt run` calls: this
-      // linear-stage pipeline (sweeps, the library API) refuses them instead of failing later.
-      const message = "a deep-stage spec (Env.minatar) runs with `distmt run`; sweeps and the library API run linear-stage specs for now"
+      // Games run on the deep stage's own runner (src/deep/distmt/), which `distmt run`, `distmt
+      // sweep` and the API's runDeep() call; every caller sends a deep spec there before compiling,
+      // so this refusal is a guard against a new caller that does not, not a user's error.
+      const message = "a deep-stage spec (Env.minatar) is not compiled by the linear stage: " +
+        "`distmt run`, `distmt sweep` and the library API's runDeep() run it on the deep stage's runner"
       return Effect.fail(new SpecError({ source, issues: [{ path: "environment", message, actual: show(spec.environment) }] }))
     }
     mark(Step.compile)

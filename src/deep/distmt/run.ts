@@ -271,7 +271,7 @@ export const deepUnits = (s: Experiment): ReadonlyArray<{ readonly algorithm: Al
 export const unitFinisher = <E, R>(
   all: ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }>,
   done: ReadonlyArray<DeepRun>,
-  onRun: (finished: ReadonlyArray<DeepRun>) => Effect.Effect<void, E, R>
+  onRun: (finished: ReadonlyArray<DeepRun>, run: DeepRun) => Effect.Effect<void, E, R>
 ): Effect.Effect<{ readonly runs: Array<DeepRun>; readonly finished: (run: DeepRun) => Effect.Effect<void, E, R> }> =>
   Effect.map(Semaphore.make(1), (lock) => {
     const runs: Array<DeepRun> = [...done]
@@ -280,7 +280,8 @@ export const unitFinisher = <E, R>(
       lock.withPermits(1)(Effect.suspend(() => {
         runs.push(run)
         runs.sort((a, b) => at(a) - at(b))
-        return onRun(runs)
+        // The unit itself too: `runs` is in plan order, so its last is not the one that finished.
+        return onRun(runs, run)
       }))
     return { runs, finished }
   })
@@ -293,7 +294,7 @@ export const unitFinisher = <E, R>(
 export const runDeepExperiment = <E = never, R = never>(
   c: DeepCompiled,
   progress: ProgressSink = silentProgress,
-  onRun: (finished: ReadonlyArray<DeepRun>) => Effect.Effect<void, E, R> = () => Effect.void,
+  onRun: (finished: ReadonlyArray<DeepRun>, run: DeepRun) => Effect.Effect<void, E, R> = () => Effect.void,
   workers = 1,
   /** Units finished earlier (a resumed run): they take their place in the order and are not run again. */
   done: ReadonlyArray<DeepRun> = []

@@ -114,7 +114,8 @@ export interface DeepExecution {
    * read): units finished and in all, the workers, and the frames the remaining units will play.
    */
   readonly progress: (plan: { readonly resumed: number; readonly units: number; readonly workers: number; readonly frames: number }) => ProgressSink
-  readonly onUnitDone?: () => void
+  /** Told when a unit has finished (and been saved), with the unit: units run at once finish in any order. */
+  readonly onUnitDone?: (unit: { readonly algorithm: string; readonly seed: number }) => void
 }
 
 /**
@@ -152,13 +153,13 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
     )
     const progress = o.progress({ resumed: done.length, units: all.length, workers, frames: units * spec.agents * framesPerAgent })
     // After each unit: its own file (for a resume), then the run's files as they stand.
-    const partial = (runs: DeepResults["runs"]) =>
+    const partial = (runs: DeepResults["runs"], run: DeepResults["runs"][number]) =>
       Effect.andThen(
         dir === undefined ? Effect.void : Effect.andThen(
           Effect.sync(() => runs.forEach((r) => saveUnit(dir, r))),
           write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
         ),
-        Effect.sync(() => o.onUnitDone?.())
+        Effect.sync(() => o.onUnitDone?.(run))
       )
     const results = yield* runDeepExperiment(c, progress, partial, workers, done)
     if (dir !== undefined) {
