@@ -305,7 +305,7 @@ export const sweepCommand = Command.make(
       if (todo.length > 0) {
         yield* Effect.scoped(
           Effect.gen(function*() {
-            const pool = yield* makeWorkerPool<Omit<WorkRequest, "id">, AlgorithmRun>(SWEEP_WORKER, Math.min(workers, todo.length), "a sweep worker")
+            const pool = yield* makeWorkerPool<WorkRequest, AlgorithmRun>(SWEEP_WORKER, Math.min(workers, todo.length), "a sweep worker")
             yield* Effect.forEach(
               todo,
               (u) =>

@@ -3,10 +3,9 @@
  * It loads the spec module itself (a spec may hold functions, which cannot be sent between
  * threads), rebuilds the unit's point, checks that the point's key is the one the parent planned,
  * and runs `runAlgorithm`. Everything is deterministic given the seed, so a unit's result does not
- * depend on which worker ran it.
+ * depend on which worker ran it. Asked to stop, it interrupts the unit (poolWorker.ts).
  */
 import { Effect } from "effect"
-import { parentPort } from "node:worker_threads"
 import { type Algorithm, type AlgorithmRun, type ProgressSink, runAlgorithm } from "../run/runExperiment.ts"
 import { pointKey } from "../run/sweepPlan.ts"
 import { type Compiled, compile } from "../spec/compile.ts"
@@ -15,10 +14,9 @@ import { decode } from "../spec/schema.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { pointInput, type SweepValue } from "../spec/sweep.ts"
 import { loadSpec } from "./loadSpec.ts"
-import type { PoolReply } from "./workerPool.ts"
+import { servePool } from "./poolWorker.ts"
 
 export interface WorkRequest {
-  readonly id: number
   readonly source: string
   readonly quick: boolean
   /** `--set` and `--seeds` (src/spec/overrides.ts), applied as the parent applied them. */
@@ -29,10 +27,6 @@ export interface WorkRequest {
   readonly seed: number
 }
 
-/** What the worker posts (src/cli/workerPool.ts). */
-export type WorkReply = PoolReply<AlgorithmRun>
-
-const port = parentPort!
 const specs = new Map<string, Experiment>()
 const points = new Map<string, Compiled>()
 
@@ -53,7 +47,7 @@ const compiledPoint = (req: WorkRequest) =>
     return c
   })
 
-const handle = (req: WorkRequest) =>
+const handle = (req: WorkRequest, post: (episodes: number) => void) =>
   Effect.gen(function*() {
     const c = yield* compiledPoint(req)
     if (pointKey(c) !== req.pointKey) {
@@ -72,21 +66,11 @@ const handle = (req: WorkRequest) =>
         const t = performance.now()
         if (t - last > 500) {
           last = t
-          port.postMessage({ _tag: "Progress", id: req.id, episodes } satisfies WorkReply)
+          post(episodes)
         }
       }
     }
     return yield* runAlgorithm(c, req.algorithm, req.seed, progress)
   })
 
-port.on("message", (req: WorkRequest) => {
-  Effect.runPromise(Effect.result(handle(req))).then(
-    (r) =>
-      port.postMessage(
-        (r._tag === "Success"
-          ? { _tag: "Done", id: req.id, run: r.success }
-          : { _tag: "Failed", id: req.id, message: r.failure.message }) satisfies WorkReply
-      ),
-    (e: unknown) => port.postMessage({ _tag: "Failed", id: req.id, message: `worker defect: ${e instanceof Error ? e.stack ?? e.message : String(e)}` } satisfies WorkReply)
-  )
-})
+servePool(handle)

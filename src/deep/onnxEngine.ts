@@ -22,6 +22,7 @@ import type * as Ort from "onnxruntime-node"
 import type { DqnConfig } from "./config.ts"
 import { addEwcGradient, type Engine } from "./engine.ts"
 import { cloneParams, copyParams, type NetShape, PARAM_NAMES, type Params, inputSize, paramDims } from "./network.ts"
+import { onnxCall } from "./onnx/calls.ts"
 import { forwardGraph, gradientGraph, OPSET } from "./onnx/graphs.ts"
 import { encodeModel } from "./onnx/proto.ts"
 import { adamFactors, type AdamState, type Batch } from "./reference.ts"
@@ -109,8 +110,8 @@ export class OnnxEngine implements Engine {
   /** Builds the graphs, opens the two sessions (gradient and acting forward pass) and the kernels' memory. */
   static async create(shape: NetShape, config: DqnConfig, initial: Params): Promise<OnnxEngine> {
     const ort = await loadOrt()
-    const gradient = await ort.InferenceSession.create(encodeModel(gradientGraph(shape, config.batchSize), OPSET), SESSION_OPTIONS)
-    const act = await ort.InferenceSession.create(encodeModel(forwardGraph(shape), OPSET), SESSION_OPTIONS)
+    const gradient = await onnxCall(() => ort.InferenceSession.create(encodeModel(gradientGraph(shape, config.batchSize), OPSET), SESSION_OPTIONS))
+    const act = await onnxCall(() => ort.InferenceSession.create(encodeModel(forwardGraph(shape), OPSET), SESSION_OPTIONS))
     const { kernels, layout } = instantiate(shape, config.batchSize)
     return new OnnxEngine(ort, shape, config, gradient, act, kernels, layout, initial)
   }
@@ -136,7 +137,8 @@ export class OnnxEngine implements Engine {
       return L.q
     }
     const x = new this.ort.Tensor("float32", obs.length === n * I ? obs : obs.subarray(0, n * I), [n, this.shape.channels, 10, 10])
-    const out = await this.actSession.run({ obs: x, w1: this.weights.w1, b1: this.weights.b1, w2: this.weights.w2, b2: this.weights.b2, w3: this.weights.w3, b3: this.weights.b3 })
+    const w = this.weights
+    const out = await onnxCall(() => this.actSession.run({ obs: x, w1: w.w1, b1: w.b1, w2: w.w2, b2: w.b2, w3: w.w3, b3: w.b3 }))
     return out.q.data as Float32Array
   }
 
@@ -159,7 +161,7 @@ export class OnnxEngine implements Engine {
     for (let b = 0; b < B; b++) this.onehot[b * A + batch.actions[b]] = 1
     this.reward.set(batch.rewards.subarray(0, B))
     this.discount.set(batch.discount.subarray(0, B))
-    const out = await this.gradientSession.run(this.feeds, this.fetches)
+    const out = await onnxCall(() => this.gradientSession.run(this.feeds, this.fetches))
     if (withW2) K.denseWeightGrad(T.dz2.byteOffset, T.h1.byteOffset, L.at("grad") + L.starts[2], B, S.hidden, T.h1.length / B, T.panelAt)
     return (out.loss.data as Float32Array)[0]
   }

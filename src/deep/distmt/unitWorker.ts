@@ -3,29 +3,25 @@
  * (units.ts, through src/cli/workerPool.ts). onnxruntime runs a training step on the thread that calls it, so the units of a run
  * go to one worker per core to use the machine. A deep spec is plain data (games and numbers), so
  * the decoded spec itself is sent; each unit is a function of its seed, so its result does not
- * depend on which worker ran it.
+ * depend on which worker ran it. Asked to stop (Ctrl-C, an abort), it refuses onnxruntime any new
+ * call and interrupts the unit (src/cli/poolWorker.ts, src/deep/onnx/calls.ts).
  */
 import { Effect } from "effect"
-import { parentPort } from "node:worker_threads"
-import type { PoolReply } from "../../cli/workerPool.ts"
+import { servePool } from "../../cli/poolWorker.ts"
 import type { Algorithm, ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
+import { stopOnnxCalls } from "../onnx/calls.ts"
 import { compileDeep } from "./compile.ts"
 import { type DeepRun, runDeepAlgorithm } from "./run.ts"
 
 export interface UnitRequest {
-  readonly id: number
   readonly spec: Experiment
   readonly algorithm: Algorithm
   readonly seed: number
 }
 
-/** What the worker posts (src/cli/workerPool.ts); its progress counts frames. */
-export type UnitReply = PoolReply<DeepRun>
-
-const port = parentPort!
-
-port.on("message", (req: UnitRequest) => {
+// Its progress counts frames.
+servePool<UnitRequest, DeepRun>((req, post) => {
   let pending = 0
   let last = performance.now()
   const progress: ProgressSink = {
@@ -35,17 +31,16 @@ port.on("message", (req: UnitRequest) => {
       pending += n
       const now = performance.now()
       if (now - last > 250) {
-        port.postMessage({ _tag: "Progress", id: req.id, episodes: pending } satisfies UnitReply)
+        post(pending)
         pending = 0
         last = now
       }
     }
   }
-  Effect.runPromise(runDeepAlgorithm(compileDeep(req.spec), req.algorithm, req.seed, progress)).then(
-    (run) => {
-      if (pending > 0) port.postMessage({ _tag: "Progress", id: req.id, episodes: pending } satisfies UnitReply)
-      port.postMessage({ _tag: "Done", id: req.id, run } satisfies UnitReply)
-    },
-    (e: unknown) => port.postMessage({ _tag: "Failed", id: req.id, message: e instanceof Error ? e.message : String(e) } satisfies UnitReply)
+  return runDeepAlgorithm(compileDeep(req.spec), req.algorithm, req.seed, progress).pipe(
+    Effect.tap(() => Effect.sync(() => pending > 0 && post(pending))),
+    // A unit's failure is a defect of its code (onnxruntime's, a game's): its message is the reason.
+    Effect.catchDefect((e) => Effect.fail({ message: e instanceof Error ? e.message : String(e) }))
   )
-})
+  // Stopped: the unit's onnxruntime calls end before the pool may terminate this thread.
+}, stopOnnxCalls)

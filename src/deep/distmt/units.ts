@@ -20,7 +20,7 @@ export const runOnWorkers = <E, R>(
   finished: (run: DeepRun) => Effect.Effect<void, E, R>
 ): Effect.Effect<void, E | WorkerError, R> =>
   Effect.scoped(Effect.gen(function*() {
-    const pool = yield* makeWorkerPool<Omit<UnitRequest, "id">, DeepRun>(UNIT_WORKER, size, "a deep-run worker")
+    const pool = yield* makeWorkerPool<UnitRequest, DeepRun>(UNIT_WORKER, size, "a deep-run worker")
     // Longest first, so that no long unit runs alone at the end: `independent` trains least (its
     // agents split their frames among every task, each warming up its replay), so it goes last.
     const queue = [...units].sort((a, b) => Number(a.algorithm === "independent") - Number(b.algorithm === "independent"))
