@@ -14,16 +14,16 @@ import { expect, it } from "vitest"
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
 // Twice the quick variant's frames: its three units run for seconds each, two at a time.
-const args = (out: string) => ["run", "specs/minatar.spec.ts", "--quick", "--set", "learner.framesPerAgent=6000", "--out", out]
+const args = (out: string, command = "run") => [command, "specs/minatar.spec.ts", "--quick", "--set", "learner.framesPerAgent=6000", "--out", out]
 
 /**
  * Starts the run and sends it SIGINT once its progress line shows frames played: the line is drawn
  * as each unit starts (stderr is not a terminal), so that is when the third unit starts, the first
  * one finished and saved, and two units are training on the workers.
  */
-const interrupted = (out: string) =>
+const interrupted = (out: string, command = "run") =>
   new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args(out)], { cwd: root })
+    const child = spawn(process.execPath, [cli, ...args(out, command)], { cwd: root })
     let stderr = ""
     let sent = false
     child.stderr.on("data", (chunk: Buffer) => {
@@ -48,4 +48,12 @@ it("a deep run stopped with SIGINT while units train ends as an interrupted run,
   expect(again.status, again.stderr).toBe(0)
   expect(again.stdout).toMatch(/resuming: [12] of 3 \(algorithm, seed\) units/)
   expect(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).complete).toBe(true)
+}, 300_000)
+
+it("a deep sweep stopped the same way says to run the sweep again, not its point alone", async () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-stop-")), "sweep")
+  const r = await interrupted(out, "sweep")
+  expect([r.code, r.signal], r.stderr).toEqual([130, null])
+  expect(r.stderr).toMatch(/interrupted: the finished units are saved in .*points\/agents=2\/; run the same `distmt sweep` command again to resume the sweep/)
+  expect(r.stderr).not.toMatch(/run again with --out/)
 }, 300_000)

@@ -175,7 +175,14 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
 const stamp = () => new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
 
 /** `distmt run` of a deep spec: the folder (`--out`, or a new runs/<name>/<timestamp>), a progress line, the table. */
-export const runDeep = (spec: Experiment, out: string | undefined, threads: number | "auto" = spec.threads, fresh = false) =>
+export const runDeep = (
+  spec: Experiment,
+  out: string | undefined,
+  threads: number | "auto" = spec.threads,
+  fresh = false,
+  /** What to do to resume, when interrupted (a sweep's point resumes with the sweep's command, not a run of its own). */
+  resume: (dir: string) => string = (dir) => `run again with --out ${dir} to resume`
+) =>
   Effect.gen(function*() {
     let dir: string
     if (out === undefined) dir = yield* newRunDir(path.join("runs", spec.name), stamp())
@@ -195,7 +202,7 @@ export const runDeep = (spec: Experiment, out: string | undefined, threads: numb
     }).pipe(
       Effect.onInterrupt(() => Effect.sync(() => {
         line?.finish()
-        process.stderr.write(`\ninterrupted: the finished units are saved in ${dir}/; run again with --out ${dir} to resume\n`)
+        process.stderr.write(`\ninterrupted: the finished units are saved in ${dir}/; ${resume(dir)}\n`)
       })),
       Effect.tap(() => Effect.sync(() => line?.finish()))
     )

@@ -101,7 +101,7 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
         // An unfinished point resumes from its finished units (runDeep.ts).
         fs.mkdirSync(path.dirname(pdir), { recursive: true })
         yield* Console.log(`\n── point ${pointName(p.values)}`)
-        yield* runDeep(p.spec, pdir, threads)
+        yield* runDeep(p.spec, pdir, threads, false, () => `run the same \`distmt sweep\` command again to resume the sweep`)
         done = finished(pdir, p.spec)
       } else {
         yield* Console.log(`\n── point ${pointName(p.values)}: finished earlier in ${pdir}/`)
