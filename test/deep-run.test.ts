@@ -158,6 +158,20 @@ describe("distmt sweep specs/minatar.spec.ts --quick", () => {
     expect(fs.statSync(path.join(out, "points", "agents=2", "results.csv")).mtimeMs).toBe(before)
   })
 
+  it("report rewrites its table and report.md as the sweep wrote them; plot says where the curves are", () => {
+    const [csv, md] = ["sweep.csv", "report.md"].map((f) => fs.readFileSync(path.join(out, f), "utf8"))
+    for (const f of ["sweep.csv", "report.md"]) fs.rmSync(path.join(out, f))
+    // From the folder above too: a deep sweep is found under it, as linear sweeps are.
+    const r = distmt("report", path.dirname(out))
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/minatar: deep-stage sweep; table and report in /)
+    expect(fs.readFileSync(path.join(out, "sweep.csv"), "utf8")).toBe(csv)
+    expect(fs.readFileSync(path.join(out, "report.md"), "utf8")).toBe(md)
+    const p = distmt("plot", out)
+    expect(p.status).toBe(1)
+    expect(p.stderr.trim()).toBe(`Cannot plot ${out}: a deep-stage sweep: each point's run has its own curves, e.g. \`distmt plot ${path.join(out, "points", "agents=2")}\``)
+  })
+
   it("given other overrides, or into a folder of something else, it refuses and reuses nothing", () => {
     const files = (dir: string) => fs.readdirSync(dir, { recursive: true }).map(String).sort()
     const before = files(out)

@@ -31,12 +31,25 @@ const runSettings = (dir: string): { readonly name: string; readonly epsilon: nu
 }
 
 /** Whether `dir` holds a deep-stage run (its summary.json says `"stage": "deep"`). */
-const isDeepRun = (dir: string): boolean => {
+const isDeepRun = (dir: string): boolean => stageOf(dir) === "deep"
+
+/** What summary.json says the folder holds: "deep" (a deep run), "deep-sweep", or undefined (a linear run, or none). */
+const stageOf = (dir: string): unknown => {
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))?.stage === "deep"
+    return JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))?.stage
   } catch {
-    return false
+    return undefined
   }
+}
+
+/** A sweep's folder holds no curves of its own: where they are instead. */
+const sweepFolder = (dir: string): string | undefined => {
+  if (stageOf(dir) === "deep-sweep") {
+    const points = fs.existsSync(path.join(dir, "points")) ? fs.readdirSync(path.join(dir, "points")).sort() : []
+    return `a deep-stage sweep: each point's run has its own curves, e.g. \`distmt plot ${path.join(dir, "points", points[0] ?? "<point>")}\``
+  }
+  if (fs.existsSync(path.join(dir, "sweep.json"))) return `a sweep: \`distmt report ${dir}\` draws its plots`
+  return undefined
 }
 
 /** A deep run's learning curves: return against frames per agent (src/deep/distmt/plot.ts). */
@@ -61,6 +74,8 @@ export const plotRun = (dir: string) =>
   Effect.gen(function*() {
     if (!fs.existsSync(dir)) return yield* new PlotError({ dir, reason: "no such folder" })
     if (!fs.statSync(dir).isDirectory()) return yield* new PlotError({ dir, reason: "is a file; give the folder of a run" })
+    const sweep = sweepFolder(dir)
+    if (sweep !== undefined) return yield* new PlotError({ dir, reason: sweep })
     if (isDeepRun(dir)) return yield* plotDeepRun(dir)
     const settings = runSettings(dir)
     if (typeof settings === "string") return yield* new PlotError({ dir, reason: settings })

@@ -12,6 +12,8 @@ import { fileOfTemporary } from "../report/temporary.ts"
 import { lockDir } from "./outDir.ts"
 import { removeStaleTemporaries, writeTablesAndReport } from "./sweep.ts"
 import { reportUserErrors } from "./userErrors.ts"
+import * as fs from "node:fs"
+import * as path from "node:path"
 
 /** A file that could not be written, named as the user knows it: not its temporary copy (writeAtomic). */
 const writeFailure = (dir: string, e: PlatformError) => {
@@ -21,6 +23,25 @@ const writeFailure = (dir: string, e: PlatformError) => {
   return new ReportError({ dir, reason: file === undefined ? `cannot write its files (${code})` : `cannot write ${file} (${code})` })
 }
 
+/** Whether `dir` is a deep sweep's folder: its summary.json is the deep sweep's marker (src/deep/distmt/sweep.ts). */
+const isDeepSweep = (dir: string): boolean => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))?.stage === "deep-sweep"
+  } catch {
+    return false
+  }
+}
+
+/** The deep-stage sweep folders at or under `dir` (three levels deep at most, not inside one). */
+const deepSweepsUnder = (dir: string, depth = 3): Array<string> => {
+  if (isDeepSweep(dir)) return [dir]
+  if (depth === 0) return []
+  return fs.readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name !== "runs" && e.name !== "plots")
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => deepSweepsUnder(path.join(dir, e.name), depth - 1))
+}
+
 export const reportCommand = Command.make(
   "report",
   { dir: Argument.String("dir").pipe(Argument.withDescription("a sweep's results folder (or a folder of them, e.g. runs/)")) },
@@ -28,6 +49,18 @@ export const reportCommand = Command.make(
     reportUserErrors(
       Effect.gen(function*() {
         const dirs = yield* findSweeps(dir)
+        // Deep-stage sweeps (no sweep.json: a marker summary.json and a run per point) get their own
+        // table and report.md rewritten from their points, as `distmt sweep` writes them.
+        const deep = deepSweepsUnder(dir)
+        // Loaded only for them: the deep stage's modules are not a linear report's to load.
+        const { rewriteDeepSweep } = deep.length === 0 ? { rewriteDeepSweep: undefined } : yield* Effect.promise(() => import("../deep/distmt/sweep.ts"))
+        for (const d of deep) {
+          yield* lockDir(d, `Cannot report on ${d}`)
+          const r = yield* rewriteDeepSweep!(d)
+          const done = r.finished === r.points ? "" : ` (${r.finished} of ${r.points} points finished)`
+          yield* Console.log(`${r.name}: deep-stage sweep${done}; table and report in ${path.join(d, "sweep.csv")} and ${path.join(d, "report.md")}`)
+        }
+        if (dirs.length === 0 && deep.length > 0) return
         // A sweep still writing in a folder is not written over: refused with its PID, as a second sweep is.
         for (const d of dirs) {
           yield* lockDir(d, `Cannot report on ${d}`)

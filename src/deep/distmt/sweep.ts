@@ -68,7 +68,12 @@ export const sweepFolderProblem = (dir: string, spec: Experiment): string | unde
 
 const fmt = (x: number | null | undefined, digits = 2): string => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "")
 
-export const runDeepSweep = (spec: Experiment, source: string, dir: string, threads: number | "auto" = spec.threads) =>
+type Axes = ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>
+type Point = { readonly values: Record<string, SweepValue>; readonly spec: Experiment }
+type Row = { readonly values: Record<string, SweepValue>; readonly algorithms: ReadonlyArray<DeepAlgorithmSummary> }
+
+/** The sweep's axes (lists only) and every point decoded: a bad value is reported before anything runs or is written. */
+const sweepPoints = (spec: Experiment, source: string) =>
   Effect.gen(function*() {
     const axes = Object.entries(spec.sweep)
     if (axes.length === 0) return yield* new DeepOutError({ message: `${source}: no sweep axes: give the spec a sweep, e.g. sweep: { agents: [5, 10, 20, 50] }` })
@@ -77,37 +82,14 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
       if (!Array.isArray(axis)) return yield* new DeepOutError({ message: `${source}: sweep.${k}: a deep-stage sweep takes lists of values, not Sweep.range` })
       lists.push([k, axis])
     }
-    // Every point is decoded before anything runs: a bad value is reported with nothing written.
-    const points: Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }> = []
+    const points: Array<Point> = []
     for (const values of grid(lists)) points.push({ values, spec: yield* decode(pointInput(spec, values), source) })
-    const problem = sweepFolderProblem(dir, spec)
-    if (problem !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${problem}` })
-    // summary.json is the sweep folder's marker of completion: incomplete from the start, complete
-    // only after sweep.csv and the report, so a sweep stopped at any moment is told by it. It
-    // records the spec as decoded (overrides applied), which a sweep given again must match.
-    const marker = (complete: boolean) =>
-      writeAtomic(
-        path.join(dir, "summary.json"),
-        JSON.stringify({ stage: "deep-sweep", spec: JSON.parse(asRecorded(spec)), complete, points: points.map((p) => pointName(p.values)) }, null, 2) + "\n"
-      )
-    fs.mkdirSync(dir, { recursive: true })
-    yield* marker(false)
-    yield* Console.log(`distmt sweep: ${spec.name} (deep stage): ${points.length} points, ${lists.map(([k, v]) => `${k} ∈ {${v.map(label).join(", ")}}`).join(", ")}; results in ${dir}/`)
-    const rows: Array<{ readonly values: Record<string, SweepValue>; readonly algorithms: ReadonlyArray<DeepAlgorithmSummary> }> = []
-    for (const p of points) {
-      const pdir = path.join(dir, "points", pointName(p.values))
-      let done = finished(pdir, p.spec)
-      if (done === undefined) {
-        // An unfinished point resumes from its finished units (runDeep.ts).
-        fs.mkdirSync(path.dirname(pdir), { recursive: true })
-        yield* Console.log(`\n── point ${pointName(p.values)}`)
-        yield* runDeep(p.spec, pdir, threads, false, () => `run the same \`distmt sweep\` command again to resume the sweep`)
-        done = finished(pdir, p.spec)
-      } else {
-        yield* Console.log(`\n── point ${pointName(p.values)}: finished earlier in ${pdir}/`)
-      }
-      rows.push({ values: p.values, algorithms: done ?? [] })
-    }
+    return { lists: lists as Axes, points }
+  })
+
+/** sweep.csv and report.md over the points finished (`rows`); returns the table as printed. */
+const writeSweepTable = (dir: string, spec: Experiment, lists: Axes, rows: ReadonlyArray<Row>) =>
+  Effect.gen(function*() {
     const keys = lists.map(([k]) => k)
     const head = [...keys, "algorithm", "success", "mean_return", "identification_accuracy", "frames_per_agent", "registered", "bytes", "wall_seconds"]
     const lines = rows.flatMap((r) =>
@@ -136,6 +118,61 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
       ""
     ].join("\n")
     yield* writeAtomic(path.join(dir, "report.md"), report)
+    return table
+  })
+
+/** The points of `points` whose folders under `dir` hold a complete run of that very point, with their summaries. */
+const finishedRows = (dir: string, points: ReadonlyArray<Point>): Array<Row> =>
+  points.flatMap((p) => {
+    const done = finished(path.join(dir, "points", pointName(p.values)), p.spec)
+    return done === undefined ? [] : [{ values: p.values, algorithms: done }]
+  })
+
+export const runDeepSweep = (spec: Experiment, source: string, dir: string, threads: number | "auto" = spec.threads) =>
+  Effect.gen(function*() {
+    const { lists, points } = yield* sweepPoints(spec, source)
+    const problem = sweepFolderProblem(dir, spec)
+    if (problem !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${problem}` })
+    // summary.json is the sweep folder's marker of completion: incomplete from the start, complete
+    // only after sweep.csv and the report, so a sweep stopped at any moment is told by it. It
+    // records the spec as decoded (overrides applied), which a sweep given again must match.
+    const marker = (complete: boolean) =>
+      writeAtomic(
+        path.join(dir, "summary.json"),
+        JSON.stringify({ stage: "deep-sweep", spec: JSON.parse(asRecorded(spec)), complete, points: points.map((p) => pointName(p.values)) }, null, 2) + "\n"
+      )
+    fs.mkdirSync(dir, { recursive: true })
+    yield* marker(false)
+    yield* Console.log(`distmt sweep: ${spec.name} (deep stage): ${points.length} points, ${lists.map(([k, v]) => `${k} ∈ {${v.map(label).join(", ")}}`).join(", ")}; results in ${dir}/`)
+    for (const p of points) {
+      const pdir = path.join(dir, "points", pointName(p.values))
+      if (finished(pdir, p.spec) === undefined) {
+        // An unfinished point resumes from its finished units (runDeep.ts).
+        fs.mkdirSync(path.dirname(pdir), { recursive: true })
+        yield* Console.log(`\n── point ${pointName(p.values)}`)
+        yield* runDeep(p.spec, pdir, threads, false, () => `run the same \`distmt sweep\` command again to resume the sweep`)
+      } else {
+        yield* Console.log(`\n── point ${pointName(p.values)}: finished earlier in ${pdir}/`)
+      }
+    }
+    const table = yield* writeSweepTable(dir, spec, lists, finishedRows(dir, points))
     yield* marker(true)
     yield* Console.log(`\n${table}\n\nSweep results in ${dir}/ (sweep.csv, report.md, points/)`)
+  }).pipe(Effect.provide(NodeServices.layer))
+
+/**
+ * `distmt report` on a deep sweep's folder: sweep.csv and report.md rewritten from the points'
+ * own summaries, as the sweep writes them (the points finished so far; the marker is left as it is).
+ */
+export const rewriteDeepSweep = (dir: string) =>
+  Effect.gen(function*() {
+    const marker = readSummary(dir)
+    if (marker === undefined || typeof marker.spec !== "object" || marker.spec === null) {
+      return yield* new DeepOutError({ message: `Cannot report on ${dir}: its deep sweep was written before 2026-11-30 (it records no spec); run its \`distmt sweep\` command again to rewrite it` })
+    }
+    const spec = marker.spec as Experiment
+    const { lists, points } = yield* sweepPoints(spec, dir)
+    const rows = finishedRows(dir, points)
+    yield* writeSweepTable(dir, spec, lists, rows)
+    return { name: spec.name, finished: rows.length, points: points.length, complete: marker.complete === true }
   }).pipe(Effect.provide(NodeServices.layer))
