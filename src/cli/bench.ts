@@ -65,13 +65,13 @@ export const formatResult = (r: BenchResult): string =>
   ].join("\n")
 
 const flags = {
-  episodes: Flag.Int("episodes").pipe(Flag.withDefault(2000), Flag.withDescription("K, the number of stored episodes")),
-  dim: Flag.Int("dim").pipe(Flag.withDefault(32), Flag.withDescription("d, the feature dimension")),
-  actions: Flag.Int("actions").pipe(Flag.withDefault(4), Flag.withDescription("A, the number of actions")),
-  horizon: Flag.Int("horizon").pipe(Flag.withDefault(20), Flag.withDescription("H, the horizon")),
-  seed: Flag.Int("seed").pipe(Flag.withDefault(0), Flag.withDescription("seed of the synthetic data set")),
-  beta: Flag.Finite("beta").pipe(Flag.withDefault(1), Flag.withDescription("β, the bonus scale")),
-  lambda: Flag.Finite("lambda").pipe(Flag.withDefault(1), Flag.withDescription("λ, the ridge")),
+  episodes: Flag.Int("episodes").pipe(Flag.withDefault(2000), Flag.withDescription("K, the number of stored episodes (default 2000)")),
+  dim: Flag.Int("dim").pipe(Flag.withDefault(32), Flag.withDescription("d, the feature dimension (default 32)")),
+  actions: Flag.Int("actions").pipe(Flag.withDefault(4), Flag.withDescription("A, the number of actions (default 4)")),
+  horizon: Flag.Int("horizon").pipe(Flag.withDefault(20), Flag.withDescription("H, the horizon (default 20)")),
+  seed: Flag.Int("seed").pipe(Flag.withDefault(0), Flag.withDescription("seed of the synthetic data set (default 0)")),
+  beta: Flag.Finite("beta").pipe(Flag.withDefault(1), Flag.withDescription("β ≥ 0, the bonus scale (default 1)")),
+  lambda: Flag.Finite("lambda").pipe(Flag.withDefault(1), Flag.withDescription("λ > 0, the ridge of Λ_h = λI + Σ φφᵀ (default 1)")),
   twin: Flag.Boolean("twin").pipe(Flag.withDefault(false), Flag.withDescription("also compute the pessimistic twin Q̲ in every timing")),
   kernel: Flag.Literals("kernel", ["wasm", "js"]).pipe(
     Flag.optional,
@@ -125,6 +125,6 @@ const lsvi = Command.make("lsvi", flags, (f) =>
   )).pipe(Command.withDescription("Time the incremental LSVI-UCB backup on a synthetic data set (docs/performance.md)."))
 
 export const bench = Command.make("bench").pipe(
-  Command.withDescription("Benchmarks of the numeric core."),
+  Command.withDescription("Benchmarks: the LSVI-UCB core (lsvi) and the deep stage (dqn, simnet, forgetting)."),
   Command.withSubcommands([lsvi, dqnBenchCommand, simnetBenchCommand, forgettingCommand])
 )

@@ -10,9 +10,9 @@ export const DESCRIPTIONS = {
   run: "Run an experiment end to end and write its results.",
   validate: "Decode and check a spec (and every point of its sweep) without running it.",
   sweep: "Run a spec's sweep (axes × seeds × algorithms) on all cores, resumably; then write the report.",
-  report: "Write the plots and report.md / report.html of a sweep folder (or of every sweep under a folder).",
-  plot: "Draw a run's learning curves (certificate width and exact gap against episodes per agent).",
-  bench: "Benchmarks of the numeric core.",
+  report: "Write the plots and report.md / report.html of a linear-stage sweep folder (or of every such sweep under a folder).",
+  plot: "Draw a run's learning curves (certificate width and exact gap against episodes; a deep run's return against frames).",
+  bench: "Benchmarks: the LSVI-UCB core (lsvi) and the deep stage (dqn, simnet, forgetting).",
   "train-dqn": "Train a DQN agent on one MinAtar-style game and write its learning curve (docs/deep.md).",
   runner: "Start a cluster runner that hosts distmt's entities (docs/cluster.md).",
   cluster: "Local runners for trying the cluster on one machine, and a round-trip check (docs/cluster.md)."

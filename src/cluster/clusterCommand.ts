@@ -118,8 +118,8 @@ const up = Command.make(
   "up",
   {
     ...connectionFlags,
-    runners: Flag.Int("runners").pipe(Flag.withDefault(3), Flag.withDescription("how many runner processes")),
-    port: Flag.Int("port").pipe(Flag.withDefault(DEFAULT_PORT), Flag.withDescription("the first runner's port; the others take the next ones")),
+    runners: Flag.Int("runners").pipe(Flag.withDefault(3), Flag.withDescription("how many runner processes (default 3)")),
+    port: Flag.Int("port").pipe(Flag.withDefault(DEFAULT_PORT), Flag.withDescription(`the first runner's port (default ${DEFAULT_PORT}); the others take the next ones`)),
     checkpointEvery: Flag.Finite("checkpoint-every").pipe(
       Flag.withDefault(CHECKPOINT_SECONDS),
       Flag.withDescription(`seconds between an agent's checkpoints inside a task instance (default ${CHECKPOINT_SECONDS})`)

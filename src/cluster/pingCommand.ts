@@ -63,16 +63,16 @@ export const pingCommand = Command.make(
   "ping",
   {
     ...connectionFlags,
-    entity: Flag.String("entity").pipe(Flag.withDefault("ping"), Flag.withDescription("the Ping entity's id (with --concurrency C > 1: ids ID-0 … ID-(C-1))")),
-    count: Flag.Int("count").pipe(Flag.withDefault(1), Flag.withDescription("how many round trips")),
-    concurrency: Flag.Int("concurrency").pipe(Flag.withDefault(1), Flag.withDescription("round trips in flight, one entity each")),
+    entity: Flag.String("entity").pipe(Flag.withDefault("ping"), Flag.withDescription("the Ping entity's id (default ping; with --concurrency C > 1: ids ID-0 … ID-(C-1))")),
+    count: Flag.Int("count").pipe(Flag.withDefault(1), Flag.withDescription("how many round trips (default 1)")),
+    concurrency: Flag.Int("concurrency").pipe(Flag.withDefault(1), Flag.withDescription("round trips in flight, one entity each (default 1)")),
     persisted: Flag.Boolean("persisted").pipe(Flag.withDefault(false), Flag.withDescription("send persisted messages (through PostgreSQL) instead of volatile ones")),
     handled: Flag.Boolean("handled").pipe(Flag.withDefault(false), Flag.withDescription("print how many pings the entity's handlers ran, send none")),
     watch: Flag.Int("watch").pipe(
       Flag.optional,
       Flag.withDescription("for this many seconds, ping every entity (--concurrency of them) in rounds and report the slowest round: kill a runner meanwhile to time a take-over")
     ),
-    timeout: Flag.Int("timeout").pipe(Flag.withDefault(60), Flag.withDescription("give up after this many seconds"))
+    timeout: Flag.Int("timeout").pipe(Flag.withDefault(60), Flag.withDescription("give up after this many seconds, plus --watch's (default 60)"))
   },
   (flags) =>
     Effect.gen(function*() {

@@ -36,10 +36,10 @@ export const formatDqnBench = (r: DqnBenchResult): string => {
 
 const flags = {
   json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print one JSON object instead of the table")),
-  seconds: Flag.Finite("seconds").pipe(Flag.withDefault(3), Flag.withDescription("seconds per timed part (training, acting)")),
-  frames: Flag.Int("frames").pipe(Flag.withDefault(10_000), Flag.withDescription("end-to-end frames timed for onnx (the reference: a tenth)")),
+  seconds: Flag.Finite("seconds").pipe(Flag.withDefault(3), Flag.withDescription("seconds per timed part (training, acting; default 3)")),
+  frames: Flag.Int("frames").pipe(Flag.withDefault(10_000), Flag.withDescription("end-to-end frames timed for onnx (the reference: a tenth; default 10,000)")),
   engine: Flag.Literals("engine", ENGINES).pipe(Flag.optional, Flag.withDescription("only this engine (default: onnx, then ts)")),
-  seed: Flag.Int("seed").pipe(Flag.withDefault(1), Flag.withDescription("seed of the data and weights")),
+  seed: Flag.Int("seed").pipe(Flag.withDefault(1), Flag.withDescription("seed of the data and weights (default 1)")),
   dump: Flag.String("dump").pipe(Flag.optional, Flag.withDescription("write weights, a batch and the reference's gradients as .npy for bench/dqn_torch.py"))
 }
 

@@ -31,10 +31,10 @@ const flags = {
   ),
   frames: Flag.Int("frames").pipe(Flag.withDefault(100_000), Flag.withDescription("frames of training per task (default 100,000)")),
   lambdas: Flag.String("lambdas").pipe(Flag.withDefault(DEFAULT_LAMBDAS), Flag.withDescription(`λ_EWC values to compare, by commas; 0 is plain fine-tuning (default ${DEFAULT_LAMBDAS})`)),
-  seeds: Flag.Int("seeds").pipe(Flag.withDefault(1), Flag.withDescription("independent streams per λ")),
-  seed: Flag.Int("seed").pipe(Flag.withDefault(1), Flag.withDescription("the first seed")),
+  seeds: Flag.Int("seeds").pipe(Flag.withDefault(1), Flag.withDescription("independent streams per λ (default 1)")),
+  seed: Flag.Int("seed").pipe(Flag.withDefault(1), Flag.withDescription("the first seed (default 1)")),
   hidden: Flag.Int("hidden").pipe(Flag.withDefault(64), Flag.withDescription("hidden units of the dense layer (default 64; MinAtar: 128)")),
-  trainEvery: Flag.Int("train-every").pipe(Flag.withDefault(4), Flag.withDescription("one update every N frames")),
+  trainEvery: Flag.Int("train-every").pipe(Flag.withDefault(4), Flag.withDescription("one update every N frames (default 4)")),
   epsilonFrames: Flag.Int("epsilon-frames").pipe(
     Flag.optional,
     Flag.withDescription("frames over which ε falls from 1 to 0.1 in each task, after min(5,000, frames/10) random ones (default: a quarter of --frames)")
@@ -42,7 +42,7 @@ const flags = {
   evalEpisodes: Flag.Int("eval-episodes").pipe(Flag.withDefault(30), Flag.withDescription("greedy episodes per task at each evaluation (default 30)")),
   evalEpsilon: Flag.Finite("eval-epsilon").pipe(Flag.withDefault(0.01), Flag.withDescription("ε of the evaluated policy (default 0.01)")),
   evalMaxFrames: Flag.Int("eval-max-frames").pipe(Flag.withDefault(2_000), Flag.withDescription("frame cap of an evaluation episode (default 2,000)")),
-  engine: Flag.Literals("engine", ENGINES).pipe(Flag.withDefault("onnx" as const), Flag.withDescription("onnx (fast) or ts (the reference)")),
+  engine: Flag.Literals("engine", ENGINES).pipe(Flag.withDefault("onnx" as const), Flag.withDescription("onnx (fast; the default) or ts (the reference)")),
   csv: Flag.String("csv").pipe(Flag.optional, Flag.withDescription("write the matrices and the forgetting to this CSV file")),
   json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print one JSON object (the summaries, without per-episode returns)"))
 }

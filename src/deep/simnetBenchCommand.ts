@@ -36,18 +36,18 @@ const flags = {
     Flag.atLeast(0),
     Flag.withDescription("a hidden task, game[:field=value,...] (e.g. breakout:paddleSpeed=2); repeatable; default: 5 Breakout and 5 Space Invaders variants")
   ),
-  agents: Flag.Int("agents").pipe(Flag.withDefault(20), Flag.withDescription("instances, one per agent; agent i gets task i mod M, in a seeded order")),
+  agents: Flag.Int("agents").pipe(Flag.withDefault(20), Flag.withDescription("instances, one per agent; agent i gets task i mod M, in a seeded order (default 20)")),
   frames: Flag.Int("frames").pipe(
     Flag.withDefault(5000),
-    Flag.withDescription("F: random-policy frames each instance explores before it asks the server (default: the DQN's replay warm-up)")
+    Flag.withDescription("F: random-policy frames each instance explores before it asks the server (default 5,000, the DQN's replay warm-up)")
   ),
-  cSep: Flag.Finite("c-sep").pipe(Flag.withDefault(0.5), Flag.withDescription("c_Sep: the return interval is narrowed to width ≤ c_Sep/2 (more frames if needed)")),
-  maxFrames: Flag.Int("max-frames").pipe(Flag.withDefault(300_000), Flag.withDescription("the return statistic's frame cap per instance (then: unidentified)")),
-  seed: Flag.Int("seed").pipe(Flag.withDefault(1), Flag.withDescription("seed of the instances, the order and the network")),
-  k: Flag.Int("k").pipe(Flag.withDefault(12), Flag.withDescription("SimNet's embedding dimension")),
+  cSep: Flag.Finite("c-sep").pipe(Flag.withDefault(0.5), Flag.withDescription("c_Sep: the return interval is narrowed to width ≤ c_Sep/2 (more frames if needed; default 0.5)")),
+  maxFrames: Flag.Int("max-frames").pipe(Flag.withDefault(300_000), Flag.withDescription("the return statistic's frame cap per instance (then: unidentified; default 300,000)")),
+  seed: Flag.Int("seed").pipe(Flag.withDefault(1), Flag.withDescription("seed of the instances, the order and the network (default 1)")),
+  k: Flag.Int("k").pipe(Flag.withDefault(12), Flag.withDescription("SimNet's embedding dimension (default 12)")),
   pretrain: Flag.Int("pretrain").pipe(
     Flag.withDefault(0),
-    Flag.withDescription("pretrain SimNet on this many random variants of each game of the run (earlier runs' registries; never the run's tasks); 0: none")
+    Flag.withDescription("pretrain SimNet on this many random variants of each game of the run (earlier runs' registries; never the run's tasks); 0 (the default): none")
   ),
   method: Flag.Literals("method", METHODS).pipe(Flag.atLeast(0), Flag.withDescription("only these statistics (repeatable; default: simnet, learned, features, return)")),
   json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print one JSON object instead of the table"))
