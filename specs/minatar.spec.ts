@@ -46,6 +46,7 @@ export default Experiment.make({
   // The paper's scaling check at M = 10 (`distmt sweep specs/minatar.spec.ts`); `distmt run` ignores it.
   sweep: { agents: [5, 10, 20, 50] },
   quick: {
+    description: "The CI-sized variant (--quick): N = 4 agents on M = 4 tasks (two Breakout and two Space Invaders variants), 3,000 frames per agent.",
     sweep: { agents: [2, 4] },
     agents: 4,
     contexts: Contexts.list([{ game: 0 }, { game: 0, brickRows: 1 }, { game: 1 }, { game: 1, alienRows: 1 }]),

@@ -10,7 +10,7 @@ export const DESCRIPTIONS = {
   run: "Run an experiment end to end and write its results.",
   validate: "Decode and check a spec (and every point of its sweep) without running it.",
   sweep: "Run a spec's sweep (axes × seeds × algorithms) on all cores, resumably; then write the report.",
-  report: "Write the plots and report.md / report.html of a linear-stage sweep folder (or of every such sweep under a folder).",
+  report: "Write the plots and report.md / report.html of a sweep folder (or of every sweep under a folder; a deep sweep's table and report.md).",
   plot: "Draw a run's learning curves (certificate width and exact gap against episodes; a deep run's return against frames).",
   bench: "Benchmarks: the LSVI-UCB core (lsvi) and the deep stage (dqn, simnet, forgetting).",
   "train-dqn": "Train a DQN agent on one MinAtar-style game and write its learning curve (docs/deep.md).",

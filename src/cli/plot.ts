@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { curvePlots, parseCurvesCsv } from "../report/curves.ts"
 import { writeAtomic } from "../report/files.ts"
+import { DESCRIPTIONS } from "./commands.ts"
 
 export class PlotError extends Data.TaggedError("PlotError")<{ readonly dir: string; readonly reason: string }> {
   override get message(): string {
@@ -104,4 +105,4 @@ export const plotCommand = Command.make(
           process.exitCode = 1
         })))
     )
-).pipe(Command.withDescription("Draw a run's learning curves (certificate width and exact gap against episodes per agent)."))
+).pipe(Command.withDescription(DESCRIPTIONS.plot))

@@ -11,6 +11,7 @@ import { findSweeps, loadSweep, ReportError } from "../report/report.ts"
 import { fileOfTemporary } from "../report/temporary.ts"
 import { lockDir } from "./outDir.ts"
 import { removeStaleTemporaries, writeTablesAndReport } from "./sweep.ts"
+import { DESCRIPTIONS } from "./commands.ts"
 import { reportUserErrors } from "./userErrors.ts"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -72,4 +73,4 @@ export const reportCommand = Command.make(
         yield* Console.log(`\nReport in ${report.files.join(" and ")} (plots in plots/)`)
       }).pipe(Effect.scoped, Effect.catchTag("PlatformError", (e) => Effect.fail(writeFailure(dir, e))))
     )
-).pipe(Command.withDescription("Write the plots and report.md / report.html of a sweep folder (or of every sweep under a folder)."))
+).pipe(Command.withDescription(DESCRIPTIONS.report))

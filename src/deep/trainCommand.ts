@@ -18,11 +18,11 @@ class TrainError extends Data.TaggedError("TrainError")<{ readonly message: stri
 
 const flags = {
   game: Flag.Literals("game", GAME_NAMES).pipe(Flag.withDescription("the game to train on")),
-  frames: Flag.Int("frames").pipe(Flag.withDefault(500_000), Flag.withDescription("frames per seed")),
-  seeds: Flag.Int("seeds").pipe(Flag.withDefault(1), Flag.withDescription("independent agents, one after another")),
-  seed: Flag.Int("seed").pipe(Flag.withDefault(1), Flag.withDescription("the first seed")),
-  trainEvery: Flag.Int("train-every").pipe(Flag.withDefault(4), Flag.withDescription("one update every N frames (MinAtar: 1)")),
-  engine: Flag.Literals("engine", ENGINES).pipe(Flag.withDefault("onnx" as const), Flag.withDescription("onnx (fast) or ts (the reference)")),
+  frames: Flag.Int("frames").pipe(Flag.withDefault(500_000), Flag.withDescription("frames per seed (default 500,000)")),
+  seeds: Flag.Int("seeds").pipe(Flag.withDefault(1), Flag.withDescription("independent agents, one after another (default 1)")),
+  seed: Flag.Int("seed").pipe(Flag.withDefault(1), Flag.withDescription("the first seed (default 1)")),
+  trainEvery: Flag.Int("train-every").pipe(Flag.withDefault(4), Flag.withDescription("one update every N frames (default 4; MinAtar: 1)")),
+  engine: Flag.Literals("engine", ENGINES).pipe(Flag.withDefault("onnx" as const), Flag.withDescription("onnx (fast; the default) or ts (the reference)")),
   out: Flag.String("out").pipe(Flag.optional, Flag.withDescription("output folder (default runs/dqn/<game>-<timestamp>)"))
 }
 
