@@ -99,6 +99,23 @@ describe("errors about output paths", () => {
     expect(fs.readFileSync(notes, "utf8")).toBe("mine\n")
   })
 
+  it("train-dqn --out: a file or a folder of someone else's files is refused untouched; its own earlier folder is written again", () => {
+    const file = path.join(tmp(), "notes.txt")
+    fs.writeFileSync(file, "mine\n")
+    const onFile = distmt("train-dqn", "--game", "breakout", "--frames", "300", "--out", file)
+    expect(onFile.status).toBe(1)
+    expect(onFile.stderr.trim()).toBe(`distmt train-dqn: --out ${file}: exists and is not a folder; give a folder`)
+    const other = tmp()
+    fs.writeFileSync(path.join(other, "summary.json"), "{\"mine\": true}\n")
+    const onOther = distmt("train-dqn", "--game", "breakout", "--frames", "300", "--out", other)
+    expect(onOther.status).toBe(1)
+    expect(onOther.stderr).toMatch(/--out .*: the folder is not empty and holds no train-dqn run/)
+    expect(fs.readFileSync(path.join(other, "summary.json"), "utf8")).toBe("{\"mine\": true}\n")
+    const own = path.join(tmp(), "dqn")
+    for (let i = 0; i < 2; i++) expect(distmt("train-dqn", "--game", "breakout", "--frames", "300", "--out", own).status).toBe(0)
+    expect(fs.readdirSync(own).sort()).toEqual(["curve.csv", "curve.svg", "summary.json"])
+  })
+
   it("an empty --out, --jobs 0 and plot of a file are each one line about the flag or the path", () => {
     const empty = distmt("run", "test/fixtures/tiny.spec.ts", "--out", "")
     expect(empty.status).toBe(1)

@@ -8,7 +8,9 @@
  */
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import * as fs from "node:fs"
 import * as path from "node:path"
+import { outDirProblem } from "../cli/outDir.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig } from "./config.ts"
 import { ENGINES } from "./makeEngine.ts"
@@ -26,6 +28,29 @@ const flags = {
   out: Flag.String("out").pipe(Flag.optional, Flag.withDescription("output folder (default runs/dqn/<game>-<timestamp>)"))
 }
 
+/**
+ * What --out may be: new, empty, or the folder of an earlier train-dqn run (written over: the
+ * same command again). A file, a folder it cannot write in, or a folder of anything else (another
+ * command's summary.json, the user's files) is refused before anything is written.
+ */
+const TRAIN_FILES = new Set(["summary.json", "curve.csv", "curve.svg"])
+
+const trainOutProblem = (out: string): string | undefined => {
+  const problem = outDirProblem(out)
+  if (problem !== undefined) return problem
+  if (!fs.existsSync(out)) return undefined
+  const files = fs.readdirSync(out)
+  // A run stopped after a seed leaves its curve and no summary.json yet (train.ts writes the curve after every seed).
+  if (files.every((f) => f === "curve.csv" || f === "curve.svg")) return undefined
+  try {
+    const s = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))
+    if (typeof s?.game === "string" && Array.isArray(s?.perSeed) && files.every((f) => TRAIN_FILES.has(f))) return undefined
+  } catch {
+    // not a train-dqn folder: below
+  }
+  return "the folder is not empty and holds no train-dqn run; give a new or empty folder, or an earlier train-dqn run's folder to write it again"
+}
+
 export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
   Effect.gen(function*() {
     const problems: Array<string> = []
@@ -35,6 +60,8 @@ export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
     if (f.trainEvery < 1) problems.push(`--train-every must be ≥ 1, got ${f.trainEvery}`)
     if (problems.length > 0) return yield* new TrainError({ message: `distmt train-dqn: ${problems.join("; ")}` })
     const out = Option.getOrElse(f.out, () => path.join("runs", "dqn", `${f.game}-${new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")}`))
+    const outProblem = trainOutProblem(out)
+    if (outProblem !== undefined) return yield* new TrainError({ message: `distmt train-dqn: --out ${out}: ${outProblem}` })
     const config = dqnConfig({ trainEvery: f.trainEvery })
     const tty = process.stderr.isTTY === true
     yield* Console.log(`distmt train-dqn: ${f.game}, ${f.frames.toLocaleString("en-US")} frames × ${f.seeds} seed(s), engine ${f.engine}, ` +
