@@ -36,6 +36,16 @@ describe("distmt run specs/minatar.spec.ts --quick", () => {
     expect(summary.stage).toBe("deep")
     expect(summary.complete).toBe(true)
     expect(summary.tasks).toHaveLength(4)
+    // As a linear run's: the overrides applied (none here) and the units run at a time.
+    expect(summary.overrides).toEqual({})
+    expect(summary.threads).toBeGreaterThanOrEqual(1)
+  })
+
+  it("records its overrides in summary.json", () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-run-")), "run")
+    const r = distmt("run", "specs/minatar.spec.ts", "--quick", "--set", "learner.framesPerAgent=1000", "--out", dir)
+    expect(r.status, r.stderr).toBe(0)
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8")).overrides).toEqual({ "learner.framesPerAgent": 1000 })
   })
 
   it("summary.json's figures are results.csv's", () => {
@@ -112,7 +122,7 @@ describe("distmt run specs/minatar.spec.ts --quick", () => {
     const before = fs.readFileSync(path.join(out, "summary.json"), "utf8")
     const other = distmt("run", "specs/minatar.spec.ts", "--quick", "--set", "seeds=2", "--out", out)
     expect(other.status).not.toBe(0)
-    expect(other.stderr + other.stdout).toMatch(/--out .*another spec/)
+    expect(other.stderr + other.stdout).toMatch(/--out .*: it holds a deep run of another spec: seeds 1 \(folder\) vs 2 \(now\); give another folder, or --fresh/)
     expect(fs.readFileSync(path.join(out, "summary.json"), "utf8")).toBe(before)
     const linear = distmt("run", "specs/minatar.spec.ts", "--quick", "--out", path.join(root, "specs"))
     expect(linear.status).not.toBe(0)
@@ -178,7 +188,7 @@ describe("distmt sweep specs/minatar.spec.ts --quick", () => {
     const summary = fs.readFileSync(path.join(out, "summary.json"), "utf8")
     const other = distmt("sweep", "specs/minatar.spec.ts", "--quick", "--set", "learner.framesPerAgent=1500", "--out", out)
     expect(other.status).toBe(1)
-    expect(other.stderr).toMatch(/Cannot sweep into .*: it holds a deep sweep of another spec \(or with other overrides\)/)
+    expect(other.stderr).toMatch(/Cannot sweep into .*: it holds a deep sweep of another spec: learner\.framesPerAgent 3000 \(folder\) vs 1500 \(now\); give another folder/)
     expect(other.stdout).not.toMatch(/finished earlier/)
     expect(files(out)).toEqual(before)
     expect(fs.readFileSync(path.join(out, "summary.json"), "utf8")).toBe(summary)

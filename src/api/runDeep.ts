@@ -8,7 +8,7 @@ import type { DeepRun } from "../deep/distmt/run.ts"
 import type { DeepSummary } from "../deep/distmt/files.ts"
 import type { SpecLoadError } from "../cli/loadSpec.ts"
 import type { OutDirError } from "../cli/outDir.ts"
-import { type OverrideError, overridesOfOptions, threadsOption } from "../spec/overrides.ts"
+import { type OverrideError, overridesOfOptions, overridesRecord, threadsOption } from "../spec/overrides.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 import type { RunOptions } from "./run.ts"
@@ -69,8 +69,9 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
   Effect.gen(function*() {
     const source = sourceName(spec)
     const threads = yield* threadsOption(options.threads)
+    const overrides = overridesOfOptions(options.set, options.seeds)
     const decoded = yield* loadSpecSource(spec, {
-      overrides: overridesOfOptions(options.set, options.seeds),
+      overrides,
       ...(options.quick === true ? { quick: true } : {})
     })
     if (decoded.environment._tag !== "MinAtar") return yield* new NotDeepSpec({ source })
@@ -88,7 +89,8 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
       last = performance.now()
       options.onProgress?.(state)
     }
-    const { results, resumed } = yield* executeDeep(decoded, {
+    const { results, resumed, record } = yield* executeDeep(decoded, {
+      overrides: overridesRecord(overrides),
       dir: out,
       label: `out ${out}`,
       threads: threads ?? decoded.threads,
@@ -110,7 +112,7 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
       },
       onUnitDone: (u) => tell({ ...state, event: "unit-done", unit: `${u.algorithm} · seed ${u.seed}`, unitsDone: state.unitsDone + 1 })
     })
-    return { source, dir: out, spec: decoded, summary: summaryObject(results, true), runs: results.runs, resumed } satisfies DeepRunResult
+    return { source, dir: out, spec: decoded, summary: summaryObject(results, true, record), runs: results.runs, resumed } satisfies DeepRunResult
   })
 
 export type DeepRunError = SpecError | SpecLoadError | OverrideError | OutDirError | NotDeepSpec

@@ -100,6 +100,10 @@ export const specDifferences = (folder: unknown, now: unknown): ReadonlyArray<st
   return out
 }
 
+/** The first few differences, and how many more: `epsilon 0.1 (folder) vs 0.05 (now) and 2 more`. */
+export const shownDifferences = (differences: ReadonlyArray<string>): string =>
+  differences.slice(0, MAX_SHOWN).join(", ") + (differences.length > MAX_SHOWN ? ` and ${differences.length - MAX_SHOWN} more` : "")
+
 const readJson = (file: string): unknown => {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"))
@@ -118,10 +122,7 @@ export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Ef
     const earlier = readJson(path.join(dir, "summary.json"))
     if (isPlainObject(earlier) && earlier.spec !== undefined) {
       const differences = specDifferences(earlier.spec, specJson(c.spec))
-      if (differences.length > 0) {
-        const more = differences.length > MAX_SHOWN ? ` and ${differences.length - MAX_SHOWN} more` : ""
-        return Effect.fail(new ResumeError({ dir, difference: differences.slice(0, MAX_SHOWN).join(", ") + more, hint }))
-      }
+      if (differences.length > 0) return Effect.fail(new ResumeError({ dir, difference: shownDifferences(differences), hint }))
     }
     const done: Array<AlgorithmRun> = []
     for (const u of runUnits(c)) {

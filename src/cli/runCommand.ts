@@ -13,6 +13,7 @@ import { MAX_THREADS } from "../spec/schema.ts"
 import { DESCRIPTIONS } from "./commands.ts"
 import { checkOutDir } from "./outDir.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
+import { overridesRecord } from "../spec/overrides.ts"
 import { terminalProgress } from "./progress.ts"
 import { checkedSpec, forceFlag, specArgument, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
@@ -90,7 +91,7 @@ export const runCommand = Command.make(
         if ("_tag" in ready) {
           if (cluster) return yield* new UsageError({ message: "--cluster: the deep stage runs in one process for now (docs/deep.md)" })
           const { runDeep } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
-          yield* runDeep(ready.spec, Option.getOrUndefined(out), threadsOption ?? ready.spec.threads, fresh)
+          yield* runDeep(ready.spec, Option.getOrUndefined(out), { threads: threadsOption ?? ready.spec.threads, fresh, overrides: overridesRecord(overrides) })
           return
         }
         const prepared = ready

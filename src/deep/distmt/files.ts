@@ -111,13 +111,24 @@ export interface DeepSummary {
   readonly dqn: DeepResults["compiled"]["config"]
   readonly identification: { readonly cSep: number; readonly separation: number; readonly closestPair: unknown }
   readonly algorithms: ReadonlyArray<DeepAlgorithmSummary>
+  /** The overrides applied (`--set`, `--seeds`; path → value), as the linear stage records them. */
+  readonly overrides?: Readonly<Record<string, unknown>>
+  /** Units run at a time (worker threads): they never change the results. */
+  readonly threads?: number
 }
 
-export const summaryObject = (r: DeepResults, complete: boolean): DeepSummary => {
+/** What a run records beside its results (summary.json's `overrides` and `threads`). */
+export interface DeepRecord {
+  readonly overrides: Readonly<Record<string, unknown>>
+  readonly threads: number
+}
+
+export const summaryObject = (r: DeepResults, complete: boolean, record?: DeepRecord): DeepSummary => {
   const c = r.compiled
   return {
     stage: "deep",
     complete,
+    ...(record === undefined ? {} : { threads: record.threads, overrides: record.overrides }),
     spec: c.spec,
     tasks: c.tasks.map((t, m) => ({ task: m, game: t.game, params: t.params, target: c.targets[m], randomReturn: r.random[m]?.mean })),
     network: c.shape,
@@ -127,8 +138,8 @@ export const summaryObject = (r: DeepResults, complete: boolean): DeepSummary =>
   }
 }
 
-export const summaryJson = (r: DeepResults, complete: boolean): string =>
-  JSON.stringify(summaryObject(r, complete), (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n"
+export const summaryJson = (r: DeepResults, complete: boolean, record?: DeepRecord): string =>
+  JSON.stringify(summaryObject(r, complete, record), (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n"
 
 const pad = (s: string, n: number) => s.padStart(n)
 

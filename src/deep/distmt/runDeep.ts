@@ -11,11 +11,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
+import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { writeAtomic } from "../../report/files.ts"
 import { fileOfTemporary, isTemporary } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
-import { curvesCsv, deepTable, resultsCsv, summaryJson } from "./files.ts"
+import { curvesCsv, type DeepRecord, deepTable, resultsCsv, summaryJson } from "./files.ts"
 import { compileDeep } from "./compile.ts"
 import { writeDeepReport } from "./report.ts"
 import { type DeepResults, deepUnits, runDeepExperiment } from "./run.ts"
@@ -67,11 +68,11 @@ const frameProgress = (total: number, workers: number): ProgressSink & { readonl
 /** The files a deep run writes at the top of its folder (and `--fresh` removes). */
 const RUN_FILES = new Set(["summary.json", "results.csv", "curves.csv", "report.md"])
 
-const write = (dir: string, r: DeepResults, complete: boolean) =>
+const write = (dir: string, r: DeepResults, complete: boolean, record: DeepRecord) =>
   Effect.gen(function*() {
     yield* writeAtomic(path.join(dir, "results.csv"), resultsCsv(r.runs))
     yield* writeAtomic(path.join(dir, "curves.csv"), curvesCsv(r.runs))
-    yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(r, complete))
+    yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(r, complete, record))
   }).pipe(Effect.provide(NodeServices.layer))
 
 /**
@@ -93,8 +94,9 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
   }
   if (summary?.stage !== "deep") return "it holds a linear-stage run; give another folder"
   // --fresh starts a deep run over another deep run's files, and over nothing else (it deletes them).
-  if (!fresh && JSON.stringify(summary.spec) !== JSON.stringify(JSON.parse(JSON.stringify(spec)))) {
-    return "it holds a deep run of another spec (or with other overrides); give another folder, or --fresh to start over there"
+  const differences = fresh ? [] : specDifferences(summary.spec, JSON.parse(JSON.stringify(spec)))
+  if (differences.length > 0) {
+    return `it holds a deep run of another spec: ${shownDifferences(differences)}; give another folder, or --fresh to start over there`
   }
   return undefined
 }
@@ -116,6 +118,8 @@ export interface DeepExecution {
   readonly progress: (plan: { readonly resumed: number; readonly units: number; readonly workers: number; readonly frames: number }) => ProgressSink
   /** Told when a unit has finished (and been saved), with the unit: units run at once finish in any order. */
   readonly onUnitDone?: (unit: { readonly algorithm: string; readonly seed: number }) => void
+  /** The overrides applied to the spec (path → value), recorded in summary.json. */
+  readonly overrides?: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -135,14 +139,17 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
       // A fresh start: this run's own files go, nothing else.
       if (o.fresh) for (const f of [...RUN_FILES, "units", "plots"]) fs.rmSync(path.join(dir, f), { recursive: true, force: true })
       done = finishedUnits(dir, all)
-      // summary.json first, with the spec (no unit yet): a run stopped before its first unit
-      // leaves a folder that says whose it is, and is resumed rather than taken for another's.
-      if (!fs.existsSync(path.join(dir, "summary.json"))) yield* write(dir, { compiled: c, runs: done, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
-      if (done.length > 0) yield* o.log(`resuming: ${done.length} of ${all.length} (algorithm, seed) units already finished in ${dir}/`)
     }
     const units = all.length - done.length
     // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
     const workers = Math.max(1, Math.min(o.threads === "auto" ? os.availableParallelism() : o.threads, units))
+    const record: DeepRecord = { overrides: o.overrides ?? {}, threads: workers }
+    if (dir !== undefined) {
+      // summary.json first, with the spec (no unit yet): a run stopped before its first unit
+      // leaves a folder that says whose it is, and is resumed rather than taken for another's.
+      if (!fs.existsSync(path.join(dir, "summary.json"))) yield* write(dir, { compiled: c, runs: done, random: [], separation: { value: Number.NaN, pair: undefined } }, false, record)
+      if (done.length > 0) yield* o.log(`resuming: ${done.length} of ${all.length} (algorithm, seed) units already finished in ${dir}/`)
+    }
     const framesPerAgent = spec.learner._tag === "Dqn" ? spec.learner.framesPerAgent : 0
     yield* o.log(
       `distmt: ${spec.name}: deep stage, N = ${spec.agents} agents, M = ${c.tasks.length} tasks ` +
@@ -157,18 +164,18 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
       Effect.andThen(
         dir === undefined ? Effect.void : Effect.andThen(
           Effect.sync(() => runs.forEach((r) => saveUnit(dir, r))),
-          write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false)
+          write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false, record)
         ),
         Effect.sync(() => o.onUnitDone?.(run))
       )
     const results = yield* runDeepExperiment(c, progress, partial, workers, done)
     if (dir !== undefined) {
       // The complete results first (still marked incomplete), then the report drawn from them, then the marker.
-      yield* write(dir, results, false)
+      yield* write(dir, results, false, record)
       yield* Effect.tryPromise({ try: () => writeDeepReport(dir, results), catch: (e) => new DeepOutError({ message: `the results are saved in ${dir}/, but the report failed: ${String(e)}` }) })
-      yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(results, true)).pipe(Effect.provide(NodeServices.layer))
+      yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(results, true, record)).pipe(Effect.provide(NodeServices.layer))
     }
-    return { results, resumed: done.length }
+    return { results, resumed: done.length, record }
   }))
 
 /** A new timestamped folder's stamp: runs/<name>/<stamp>. */
@@ -178,12 +185,19 @@ const stamp = () => new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+
 export const runDeep = (
   spec: Experiment,
   out: string | undefined,
-  threads: number | "auto" = spec.threads,
-  fresh = false,
-  /** What to do to resume, when interrupted (a sweep's point resumes with the sweep's command, not a run of its own). */
-  resume: (dir: string) => string = (dir) => `run again with --out ${dir} to resume`
+  o: {
+    readonly threads?: number | "auto"
+    readonly fresh?: boolean
+    /** What to do to resume, when interrupted (a sweep's point resumes with the sweep's command, not a run of its own). */
+    readonly resume?: (dir: string) => string
+    /** The overrides applied (path → value), recorded in summary.json. */
+    readonly overrides?: Readonly<Record<string, unknown>>
+  } = {}
 ) =>
   Effect.gen(function*() {
+    const threads = o.threads ?? spec.threads
+    const fresh = o.fresh === true
+    const resume = o.resume ?? ((dir: string) => `run again with --out ${dir} to resume`)
     let dir: string
     if (out === undefined) dir = yield* newRunDir(path.join("runs", spec.name), stamp())
     else {
@@ -197,6 +211,7 @@ export const runDeep = (
       label: out === undefined ? dir : `--out ${dir}`,
       threads,
       fresh,
+      ...(o.overrides === undefined ? {} : { overrides: o.overrides }),
       progress: ({ frames, workers }) => (line = frameProgress(frames, workers)),
       log: (text) => Console.log(text)
     }).pipe(

@@ -9,6 +9,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Console, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { writeAtomic } from "../../report/files.ts"
 import { decode } from "../../spec/schema.ts"
 import type { Experiment, SweepValue } from "../../spec/Spec.ts"
@@ -62,8 +63,9 @@ export const sweepFolderProblem = (dir: string, spec: Experiment): string | unde
   if (s === undefined) return "expected a new or empty folder, or one holding a deep sweep of this spec; it holds other files"
   if (s.stage !== "deep-sweep") return "it holds something else than a deep-stage sweep (a run, or a linear-stage sweep); give another folder"
   // Sweeps written before 2026-11-30 recorded the spec's name only: their points are still checked one by one.
-  const same = typeof s.spec === "string" ? s.spec === spec.name : JSON.stringify(s.spec) === asRecorded(spec)
-  return same ? undefined : "it holds a deep sweep of another spec (or with other overrides); give another folder"
+  if (typeof s.spec === "string") return s.spec === spec.name ? undefined : `it holds a deep sweep of another spec (${s.spec}); give another folder`
+  const differences = specDifferences(s.spec, JSON.parse(asRecorded(spec)))
+  return differences.length === 0 ? undefined : `it holds a deep sweep of another spec: ${shownDifferences(differences)}; give another folder`
 }
 
 const fmt = (x: number | null | undefined, digits = 2): string => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "")
@@ -150,7 +152,7 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
         // An unfinished point resumes from its finished units (runDeep.ts).
         fs.mkdirSync(path.dirname(pdir), { recursive: true })
         yield* Console.log(`\n── point ${pointName(p.values)}`)
-        yield* runDeep(p.spec, pdir, threads, false, () => `run the same \`distmt sweep\` command again to resume the sweep`)
+        yield* runDeep(p.spec, pdir, { threads, resume: () => `run the same \`distmt sweep\` command again to resume the sweep` })
       } else {
         yield* Console.log(`\n── point ${pointName(p.values)}: finished earlier in ${pdir}/`)
       }
