@@ -12,7 +12,7 @@ import { Contexts, Dqn, Env, Experiment, type ExperimentInput, Lsvi, type MinAta
 import type { SpecIssue } from "../src/spec/SpecError.ts"
 
 const SOURCE = "games.spec.ts"
-const DQN = Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1 })
+const DQN = Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500 } })
 
 const spec = (environment: unknown, contexts: unknown): ExperimentInput =>
   ({ name: "games", environment, contexts, agents: 4, epsilon: 0.1, cSep: 0.1, delta: 0.05, learner: DQN }) as ExperimentInput
@@ -104,10 +104,15 @@ describe("Env.minatar errors name the bad field", () => {
       const chain = { ...games, environment: Env.linearChain({ length: 3, horizon: 3 }), contexts: Contexts.list([{ goal: 2 }]) }
       const dqnOnChain = yield* decodeError(chain)
       expect(at(dqnOnChain.issues, "learner._tag").message).toMatch(/Lsvi\.ucb/)
-      const targets = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: [1, 2, 3] }) })
+      const targets = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: [1, 2, 3], dqn: { replayStart: 500 } }) })
       expect(at(targets.issues, "learner.returnTarget").message).toMatch(/one per context \(2\)/)
       const frames = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 0.5, returnTarget: 1 }) })
       expect(at(frames.issues, "learner.framesPerAgent")).toBeDefined()
+      // A replay that starts at or beyond the frame budget: nothing would train, at the field that says so.
+      const late = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 1_000 } }) })
+      expect(at(late.issues, "learner.dqn.replayStart").message).toMatch(/below learner\.framesPerAgent: .*no agent would ever train/)
+      const byDefault = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 4_000, returnTarget: 1 }) })
+      expect(at(byDefault.issues, "learner.framesPerAgent").message).toMatch(/replayStart \(default 5000\) below/)
     }))
 
   it.effect("the linear-stage compile refuses a games spec with a structured issue (distmt run takes it to the deep stage)", () =>

@@ -8,6 +8,7 @@ import { Effect, Result, Schema, SchemaIssue } from "effect"
 import type { Experiment, MinAtarEnv } from "./Spec.ts"
 import { minatarTasks } from "../env/minatar/spec.ts"
 import { Assignment, Contexts, CSep, Environment, familyIssues, Features, Learner, NonNegativeInt, PositiveInt, Stopping } from "./fields.ts"
+import { MINATAR_DEFAULTS } from "../deep/config.ts"
 import { deepMerge, getAt, isPlainObject, parseFieldPath } from "./paths.ts"
 import { formatPath, show, SpecError, type SpecIssue } from "./SpecError.ts"
 
@@ -322,6 +323,19 @@ const minatarIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue>
   const target = s.learner?._tag === "Dqn" ? s.learner.returnTarget : undefined
   if (Array.isArray(target) && issues.length === 0 && target.length !== tasks.length) {
     more.push({ path: "learner.returnTarget", message: `expected one number, or one per context (${tasks.length})`, actual: `${target.length} numbers` })
+  }
+  // An agent trains only once its replay holds replayStart frames: at or beyond its frame budget, none would.
+  if (s.learner?._tag === "Dqn") {
+    const start = s.learner.dqn?.replayStart
+    const at = start ?? MINATAR_DEFAULTS.replayStart
+    if (at >= s.learner.framesPerAgent) {
+      more.push({
+        path: start === undefined ? "learner.framesPerAgent" : "learner.dqn.replayStart",
+        message: `expected learner.dqn.replayStart (${start === undefined ? `default ${at}` : at}) below learner.framesPerAgent: ` +
+          "an agent trains only once its replay holds replayStart frames, so no agent would ever train",
+        actual: show(start === undefined ? s.learner.framesPerAgent : start)
+      })
+    }
   }
   if (s.stopping !== undefined && s.stopping._tag !== "Adaptive") {
     more.push({ path: "stopping", message: "expected Stopping.adaptive({ maxEpisodes }) for the deep stage: its learning stops by learner.framesPerAgent", actual: s.stopping._tag })
