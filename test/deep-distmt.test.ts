@@ -180,6 +180,11 @@ describe("DistMT with DQN learners, whole runs", () => {
     const table = deepTable({ compiled: c, runs: [missing], random: c.tasks.map(() => ({ mean: 0 })) as never, separation: { value: 1, pair: undefined } })
     expect(table).toContain(`distmt: 2 of ${rows.length} (agent, task) rows hold no policy (missing): failures in success, not in the return`)
     expect(deepTable({ compiled: c, runs: [run], random: c.tasks.map(() => ({ mean: 0 })) as never, separation: { value: 1, pair: undefined } })).not.toContain("missing")
+    // Under SimNet the occupancy statistic's separation is not what identifies: the footer says which does.
+    const simnet = { ...c, settings: { ...c.settings, identification: "simnet" as const } }
+    const footer = deepTable({ compiled: simnet, runs: [run], random: c.tasks.map(() => ({ mean: 0 })) as never, separation: { value: 1, pair: undefined } })
+    expect(footer).toMatch(/identification: SimNet/)
+    expect(footer).not.toMatch(/measured separation/)
   })
 
   it("is a function of its seed: the same run twice gives the same rows", async () => {

@@ -170,6 +170,9 @@ export const deepTable = (r: DeepResults): string => {
     const rows = r.runs.filter((u) => u.algorithm === a).reduce((n, u) => n + u.rows.length, 0)
     return s.missing === 0 ? [] : [`${a}: ${s.missing} of ${rows} (agent, task) rows hold no policy (missing): failures in success, not in the return`]
   })
-  return [fmt(head), ...lines.map(fmt), ...missing, "", `random policy's return per task: ${random}`,
-    `identification statistic: cSep = ${r.compiled.spec.cSep}, measured separation ${r.separation.value.toPrecision(3)}`].join("\n")
+  // SimNet matches instances by its own embedding: the occupancy statistic's separation says nothing of it.
+  const identification = r.compiled.settings.identification === "simnet"
+    ? "identification: SimNet (the server's similarity network)"
+    : `identification statistic: cSep = ${r.compiled.spec.cSep}, measured separation ${r.separation.value.toPrecision(3)}`
+  return [fmt(head), ...lines.map(fmt), ...missing, "", `random policy's return per task: ${random}`, identification].join("\n")
 }
