@@ -112,7 +112,12 @@ describe("errors about output paths", () => {
     expect(onOther.stderr).toMatch(/--out .*: the folder is not empty and holds no train-dqn run/)
     expect(fs.readFileSync(path.join(other, "summary.json"), "utf8")).toBe("{\"mine\": true}\n")
     const own = path.join(tmp(), "dqn")
-    for (let i = 0; i < 2; i++) expect(distmt("train-dqn", "--game", "breakout", "--frames", "300", "--out", own).status).toBe(0)
+    for (let i = 0; i < 2; i++) {
+      const r = distmt("train-dqn", "--game", "breakout", "--frames", "300", "--out", own)
+      expect(r.status).toBe(0)
+      // A run shorter than MinAtar's ε schedule is told where ε ends (all random here: still in the warm-up).
+      expect(r.stdout).toMatch(/note: ε falls to 0\.1 only after 105,000 frames \(MinAtar's schedule\); this run ends at ε = 1\.00/)
+    }
     expect(fs.readdirSync(own).sort()).toEqual(["curve.csv", "curve.svg", "summary.json"])
   })
 

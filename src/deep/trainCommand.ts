@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { outDirProblem } from "../cli/outDir.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
-import { dqnConfig } from "./config.ts"
+import { dqnConfig, epsilonAt } from "./config.ts"
 import { ENGINES } from "./makeEngine.ts"
 import { trainDqn } from "./train.ts"
 
@@ -66,6 +66,12 @@ export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
     const tty = process.stderr.isTTY === true
     yield* Console.log(`distmt train-dqn: ${f.game}, ${f.frames.toLocaleString("en-US")} frames × ${f.seeds} seed(s), engine ${f.engine}, ` +
       `one update every ${f.trainEvery} frame(s), output in ${out}/`)
+    // MinAtar's ε schedule is fixed in frames: a short run ends exploring more than the curve's reader expects.
+    const annealed = config.replayStart + config.epsilonFrames
+    if (f.frames < annealed) {
+      yield* Console.log(`note: ε falls to ${config.epsilonEnd} only after ${annealed.toLocaleString("en-US")} frames (MinAtar's schedule); ` +
+        `this run ends at ε = ${epsilonAt(config, f.frames).toFixed(2)}`)
+    }
     const summary = yield* Effect.tryPromise({
       try: () =>
         trainDqn({
