@@ -85,6 +85,9 @@ describe("--set and --seeds", () => {
     expect(decoded(["epsilon=-1"])).toMatch(new RegExp(`^Invalid spec ${SPEC}:\n {2}epsilon: expected .*, got -1 \\(from --set epsilon=-1\\)$`))
     expect(decoded([], "abc")).toMatch(/^ {2}seeds: expected .*, got "abc" \(from --seeds abc\)$/m)
     expect(decoded(["learner.lambda=0"])).toMatch(/^ {2}learner\.lambda: expected a value greater than 0, got 0 \(from --set learner\.lambda=0\)$/m)
+    // A whole number beyond the safe integers is told so, not "expected an integer"; a fraction still is.
+    expect(decoded([], "1e20")).toMatch(/^ {2}seeds: expected a whole number of at most 9,007,199,254,740,991, got 100000000000000000000 \(from --seeds 1e20\)$/m)
+    expect(decoded([], "2.5")).toMatch(/^ {2}seeds: expected an integer, got 2\.5 \(from --seeds 2\.5\)$/m)
   })
 })
 

@@ -98,7 +98,11 @@ const issuesOf = (issue: SchemaIssue.Issue, input: unknown): Array<SpecIssue> =>
     const path = (i.path ?? []).map((p) => (typeof p === "object" ? p.key : p))
     const at = valueAt(input, path)
     // The schema says "Missing key" for an absent required field; say which field and that it is required.
-    const message = i.message === "Missing key" ? "expected a value: this field is required (missing)" : i.message.replace(/^Expected /, "expected ")
+    let message = i.message === "Missing key" ? "expected a value: this field is required (missing)" : i.message.replace(/^Expected /, "expected ")
+    // The schema's integers are safe integers: 1e20 is whole, and "expected an integer" would puzzle.
+    if (message === "expected an integer" && typeof at.value === "number" && Number.isInteger(at.value)) {
+      message = `expected a whole number of at most ${Number.MAX_SAFE_INTEGER.toLocaleString("en-US")}`
+    }
     return at.found ? { path: formatPath(path), message, actual: show(at.value) } : { path: formatPath(path), message }
   })
 
