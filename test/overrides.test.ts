@@ -91,6 +91,22 @@ describe("--set and --seeds", () => {
   })
 })
 
+describe("the tables' size limit", () => {
+  it("is named at its larger factor, and with the override that drove it", () => {
+    // The tiny chain: H·S·A·S = 8·H per context, 2 contexts; the limit is 5e7 table entries.
+    const long = distmt("validate", SPEC, "--set", "environment.horizon=4000000")
+    expect(long.status).toBe(1)
+    expect(long.stderr).toMatch(
+      /^ {2}environment: expected at most 50000000 table entries over all 2 contexts \(H·S·A·S·M = 4000000·2·2·2·2\), got .* \(from --set environment\.horizon=4000000\)$/m
+    )
+    // Many contexts of a small chain: the contexts are the larger factor.
+    const axes = { goal: [0, 1], reward: Array.from({ length: 1000 }, (_, i) => i / 1000), slip: Array.from({ length: 500 }, (_, i) => i / 1000) }
+    const many = distmt("validate", SPEC, "--set", `contexts=${JSON.stringify({ _tag: "Grid", axes })}`, "--set", "environment.horizon=1000")
+    expect(many.status).toBe(1)
+    expect(many.stderr).toMatch(/^ {2}contexts: expected at most 50000000 table entries over all 1000000 contexts \(H·S·A·S·M = 1000·2·2·2·1000000\), got 1000000 contexts/m)
+  })
+})
+
 describe("overrides and the quick variant", () => {
   // The tiny spec with a quick variant that lists contexts of its own: its list replaces the spec's.
   const raw = { ...(snapshotSpec(tiny).value as Record<string, unknown>), quick: { seeds: 1, contexts: { _tag: "List", items: [{ goal: 1, reward: 0.9 }] } } }

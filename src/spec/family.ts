@@ -167,7 +167,10 @@ const checkSizes = (issues: Issues, family: Family): { readonly fits: boolean; r
   if (H * S * A * S > MAX_TABLE_ENTRIES) {
     issues.add("environment", `expected an environment of ${limit} (H·S·A·S = ${H}·${S}·${A}·${S})`, env)
   } else if (listable && H * S * A * S * M > MAX_TABLE_ENTRIES) {
-    issues.add("contexts", `expected ${limit} over all ${M} contexts (H·S·A·S·M = ${H}·${S}·${A}·${S}·${M})`, new Described(`${M} contexts`))
+    // Named at the larger factor: the environment's tables (H·S·A·S) or the number of contexts M.
+    const message = `expected ${limit} over all ${M} contexts (H·S·A·S·M = ${H}·${S}·${A}·${S}·${M})`
+    if (H * S * A * S >= M) issues.add("environment", message, env)
+    else issues.add("contexts", message, new Described(`${M} contexts`))
   }
   if (S * A * d > MAX_TABLE_ENTRIES || H * d * d > MAX_TABLE_ENTRIES) {
     const [path, actual] = f._tag === "Custom" ? ["features.dim", d] : ["environment", env]

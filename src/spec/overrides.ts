@@ -214,7 +214,11 @@ export const withOverrideOrigins = (e: SpecError, overrides: ReadonlyArray<Overr
   if (overrides.length === 0) return e
   const issues = e.issues.map((i) => {
     const bare = i.path.replace(/^quick\./, "")
-    const o = [...overrides].reverse().find((o) => within(bare, formatPath(parseFieldPath(o.path) ?? [o.path])))
+    // An override of the issue's field or of a field inside it (`environment.horizon` for an issue at `environment`).
+    const o = [...overrides].reverse().find((o) => {
+      const at = formatPath(parseFieldPath(o.path) ?? [o.path])
+      return within(bare, at) || (bare !== "(spec)" && within(at, bare))
+    })
     const note = o === undefined ? "" : ` (from ${o.origin})`
     if (note === "" || i.message.endsWith(note) || i.actual?.endsWith(note) === true) return i
     // At the end of the line: after the value found when there is one (`got -1 (from --set epsilon=-1)`).
