@@ -114,8 +114,11 @@ export const runCommand = Command.make(
         const onCluster = Effect.gen(function*() {
           const { clusterRunKey, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
           // --fresh starts the run over on the cluster too: the database forgets its units (runAgents.ts).
+          const { UnitFailed } = yield* Effect.promise(() => import("../cluster/runAgents.ts"))
           return yield* withCluster(connection, (units) => execute((d) => units(prepared.compiled, clusterRunKey(prepared.spec, d), progress, fresh))).pipe(
-            Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e))
+            Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e)),
+            // A unit that failed for a reason the user can act on: one line, not a defect's stack.
+            Effect.catchDefect((d) => (d instanceof UnitFailed ? Effect.fail(new UsageError({ message: `distmt run: ${d.message}` })) : Effect.die(d)))
           )
         })
         const result = yield* (cluster ? onCluster : execute()).pipe(

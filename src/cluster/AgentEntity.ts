@@ -34,13 +34,42 @@ export class AgentFailed extends Schema.TaggedError<AgentFailed>()("AgentFailed"
 }) {}
 
 /**
- * Whether a defect of an agent's program may go away if the program runs again: the database
- * failed (`SqlError`, which the tables' reads and writes turn into defects), or the agent belongs
- * to an attempt that was replaced (`Replaced`, its entity stops). These stay defects, for the
- * cluster to restart the entity; any other defect is `AgentFailed`.
+ * The cluster's own errors that a later try gets past: a shard moving between runners (a runner
+ * handed its shards back on SIGTERM, or died), a runner not there yet or any more, a full mailbox,
+ * the message store failing for a moment. Seen: an agent's call to its server while the server's
+ * shard moved to another runner ended in `EntityNotAssignedToRunner`, which failed the whole run.
  */
-export const transient = (defect: unknown): boolean =>
-  defect instanceof Replaced || (typeof defect === "object" && defect !== null && (defect as { _tag?: unknown })._tag === "SqlError")
+const CLUSTER_TRANSIENT = new Set([
+  "EntityNotAssignedToRunner",
+  "RunnerUnavailable",
+  "RunnerNotRegistered",
+  "MailboxFull",
+  "AlreadyProcessingMessage",
+  "PersistenceError"
+])
+
+/**
+ * Whether a defect of an agent's program may go away if the program runs again: the database
+ * failed (`SqlError`, which the tables' reads and writes turn into defects), the cluster was moving
+ * (CLUSTER_TRANSIENT), or the agent belongs to an attempt that was replaced (`Replaced`, its entity
+ * stops). These stay defects, for the cluster to restart the entity; any other defect is `AgentFailed`.
+ */
+export const transient = (defect: unknown): boolean => {
+  if (defect instanceof Replaced) return true
+  const tag = typeof defect === "object" && defect !== null ? (defect as { _tag?: unknown })._tag : undefined
+  return tag === "SqlError" || (typeof tag === "string" && CLUSTER_TRANSIENT.has(tag))
+}
+
+/** A defect in words for the submitting process: its message, or its tag and fields when it has none (the cluster's errors). */
+export const describeDefect = (defect: unknown): string => {
+  if (defect instanceof Error && defect.message !== "") return defect.message
+  if (typeof defect === "object" && defect !== null && "_tag" in defect) {
+    const { _tag, ...fields } = defect as { readonly _tag: unknown }
+    const shown = JSON.stringify(fields, (_k, v) => (typeof v === "bigint" ? String(v) : v))
+    return `${String(_tag)}${shown === "{}" ? "" : ` ${shown}`}`
+  }
+  return String(defect)
+}
 
 /**
  * Run one agent of a unit to its end. The reply is empty: the agent's results are its final
@@ -99,7 +128,7 @@ export const AgentLive = Agent.toLayer(
               ? Effect.die(defect)
               : Effect.andThen(
                 Effect.logError("failed, not to be run again", defect),
-                Effect.fail(new AgentFailed({ message: defect instanceof Error ? defect.message : String(defect) }))
+                Effect.fail(new AgentFailed({ message: describeDefect(defect) }))
               )
           ),
           Effect.annotateLogs("agent", address.entityId),

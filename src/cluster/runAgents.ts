@@ -36,6 +36,13 @@ const PROGRESS_EVERY = "1 second"
 const RETRY_EVERY = "1 second"
 const RETRIES = 600
 
+/**
+ * A unit that cannot finish on the cluster, for a reason the user can act on (an agent's program
+ * failed for good; a runner refused the messages): the unit's Effect has no error channel, so it
+ * travels as a defect, and the `run` command prints its message alone, as one line.
+ */
+export class UnitFailed extends Data.TaggedError("UnitFailed")<{ readonly message: string }> {}
+
 /** An agent's `Run` that the cluster ended as an interruption: sent again. */
 class RunInterrupted extends Data.TaggedError("RunInterrupted") {}
 
@@ -114,7 +121,12 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, f
               }),
               Effect.mapError((e) =>
                 e._tag === "AgentFailed"
-                  ? new Error(`agent ${agent} of ${unit} failed on its runner (its stack is in that runner's log): ${e.message}`)
+                  ? new UnitFailed({ message: `agent ${agent} of ${unit} failed on its runner (its stack is in that runner's log): ${e.message}` })
+                  : e._tag === "AuthError"
+                  ? new UnitFailed({
+                    message: `a runner refused a message of agent ${agent} of ${unit} (${e.message}): this process and every runner must share one ` +
+                      "secret; the runners' logs name what they refused (REFUSED)"
+                  })
                   : e
               ),
               Effect.orDie
