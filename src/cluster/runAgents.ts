@@ -46,19 +46,41 @@ export class UnitFailed extends Data.TaggedError("UnitFailed")<{ readonly messag
 /** An agent's `Run` that the cluster ended as an interruption: sent again. */
 class RunInterrupted extends Data.TaggedError("RunInterrupted") {}
 
-/** Tells `progress` what the checkpoints of `unit` say beyond what it was told before. */
+/**
+ * How long a unit's checkpoints may stay as they are before its agents are taken for lost. Every
+ * running agent writes one every few seconds (`--checkpoint-every`, 10 s), and agents that all wait
+ * fail with `Deadlock` (VirtualTime.ts), so minutes without a change mean the cluster dropped the
+ * agents' `Run`s: seen after a short PostgreSQL outage, when the runners recovered but no `Run`
+ * ever answered (they are volatile messages) and the submission waited, silent, for ever.
+ * `DISTMT_CLUSTER_STALL_SECONDS` sets it (for tests).
+ */
+const stallMs = (): number => 1000 * (Number(process.env.DISTMT_CLUSTER_STALL_SECONDS) || 120)
+
+/**
+ * Tells `progress` what the checkpoints of `unit` say beyond what it was told before, and keeps
+ * when they last changed. A failed read (the database down for a moment) is skipped, not fatal:
+ * the next one catches up.
+ */
 const follow = (unit: string, progress: ProgressSink) =>
   Effect.gen(function*() {
     const seen = new Map<number, { slots: number; episodes: number }>()
+    let changed = performance.now()
     const poll = Effect.map(Effect.orDie(standing(unit)), (rows) => {
       for (const r of rows) {
         const before = seen.get(r.agent) ?? { slots: 0, episodes: 0 }
         if (r.episodes > before.episodes) progress.episodes(r.episodes - before.episodes)
         for (let k = before.slots; k < r.slots; k++) progress.instanceDone(r.agent)
+        if (r.episodes > before.episodes || r.slots > before.slots) changed = performance.now()
         seen.set(r.agent, { slots: Math.max(before.slots, r.slots), episodes: Math.max(before.episodes, r.episodes) })
       }
     })
-    return { poll, fiber: yield* Effect.forkChild(Effect.repeat(poll, Schedule.spaced(PROGRESS_EVERY))) }
+    const polling = Effect.repeat(Effect.catchDefect(poll, () => Effect.void), Schedule.spaced(PROGRESS_EVERY))
+    /** Ends once the checkpoints have not changed for `stallMs`, and starts the count again. */
+    const stalled = Effect.gen(function*() {
+      while (performance.now() - changed < stallMs()) yield* Effect.sleep("1 second")
+      changed = performance.now()
+    })
+    return { poll, stalled, fiber: yield* Effect.forkChild(polling) }
   })
 
 /**
@@ -100,11 +122,11 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, f
         const N = c.spec.agents
         const tasksOf = startUnit(c, algorithm, seed, progress)
         // A submission given again is a new attempt: the agents and server of the older one stop.
-        const attempt = yield* Effect.orDie(nextAttempt(unit))
+        let attempt = yield* Effect.orDie(nextAttempt(unit))
         if (fresh) yield* Effect.orDie(forgetUnit(unit))
         const started = performance.now()
         const watch = yield* follow(unit, progress)
-        yield* Effect.forEach(
+        const runAll = (attempt: number) => Effect.forEach(
           tasksOf,
           (tasks, agent) =>
             agents(agentId(unit, agent, attempt)).Run({ unit, run, attempt, algorithm, seed, agent, agents: N, tasks }).pipe(
@@ -133,6 +155,17 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, f
             ),
           { concurrency: "unbounded", discard: true }
         )
+        // Agents whose checkpoints stopped moving are started again as a submission given again
+        // would start them: a new attempt, whose agents resume from their checkpoints and whose
+        // server from its tables, the old attempt's stopping (the path a resubmission has tested).
+        for (;;) {
+          const ended = yield* Effect.raceFirst(Effect.as(runAll(attempt), "done" as const), Effect.as(watch.stalled, "stalled" as const))
+          if (ended === "done") break
+          yield* Effect.sync(() =>
+            process.stderr.write(`\ndistmt: ${unit}: no agent's checkpoint changed for ${stallMs() / 1000} s; its agents are started again from their checkpoints\n`)
+          )
+          attempt = yield* Effect.orDie(nextAttempt(unit))
+        }
         const wallSeconds = (performance.now() - started) / 1000
         yield* Fiber.interrupt(watch.fiber)
         yield* watch.poll
