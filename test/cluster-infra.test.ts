@@ -183,6 +183,14 @@ describe.skipIf(mode === "skip")("cluster infrastructure (PostgreSQL + runner pr
       expect(down.stdout).toMatch(/stopped 2 runners$/m)
       for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow()
       expect(fs.existsSync(path.join(upCwd, ".distmt", "cluster.json"))).toBe(false)
+
+      // Up again: the last cluster's log is kept beside the new one (the evidence of an incident).
+      const log = path.join(upCwd, ".distmt", "runner-0.log")
+      const earlier = fs.readFileSync(log, "utf8")
+      const up2 = await cli(["cluster", "up", "--runners", "1", "--db", db, "--cluster-name", name, "--port", String(base)], { cwd: upCwd, env })
+      expect(up2.status, up2.stderr + up2.stdout).toBe(0)
+      expect(fs.readFileSync(`${log}.previous`, "utf8")).toBe(earlier)
+      expect(fs.readFileSync(log, "utf8")).not.toBe(earlier)
     } finally {
       await cli(["cluster", "down"], { cwd: upCwd, env })
       await dropClusterTables(db, name)

@@ -169,6 +169,9 @@ const up = Command.make(
       for (let i = 0; i < flags.runners; i++) {
         const address = `127.0.0.1:${flags.port + i}`
         const log = path.join(STATE_DIR, `runner-${i}.log`)
+        // The last cluster's log is kept beside the new one: restarting after an incident must not
+        // wipe its evidence (the new log starts empty, for the readiness check below).
+        if (fs.existsSync(log)) fs.renameSync(log, `${log}.previous`)
         const out = fs.openSync(log, "w")
         // The database URL goes by environment, not argv, so that `ps` does not show its password.
         const child = spawn(process.execPath, [BIN, "runner", "--listen", address, ...passOn], {
