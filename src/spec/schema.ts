@@ -181,6 +181,12 @@ export const decode = (input: unknown, source: string, options: DecodeOptions = 
   }
   if (issues.length > 0) return Effect.fail(new SpecError({ source, issues: [...issues, ...familyIssues(written, issues)] }))
   const s = options.quick === true && merged?.spec !== undefined ? merged.spec : base.spec!
+  // Of the variant that runs only: `--quick --set learner.framesPerAgent=1000` leaves the spec as
+  // written below its own replayStart, which does not run.
+  const replay = replayIssue(s)
+  if (replay !== undefined) {
+    return Effect.fail(new SpecError({ source, issues: [options.quick === true ? { ...replay, message: `${replay.message} (in the quick variant, run --quick)` } : replay] }))
+  }
   return Effect.succeed(withDefaults(s))
 }
 
@@ -315,6 +321,23 @@ const rangeIssues = (at: string, key: string, r: typeof SweepRange.Type, numeric
 
 // ─── MinAtar-style games (the deep stage, issue 11) ────────────────────────────────────────────────
 
+/**
+ * A deep learner whose replay would start at or beyond its frame budget: an agent trains only once
+ * its replay holds replayStart frames, so none would ever train.
+ */
+const replayIssue = (s: typeof ExperimentInput.Type): SpecIssue | undefined => {
+  if (s.learner?._tag !== "Dqn") return undefined
+  const start = s.learner.dqn?.replayStart
+  const at = start ?? MINATAR_DEFAULTS.replayStart
+  if (at < s.learner.framesPerAgent) return undefined
+  return {
+    path: start === undefined ? "learner.framesPerAgent" : "learner.dqn.replayStart",
+    message: `expected learner.dqn.replayStart (${start === undefined ? `default ${at}` : at}) below learner.framesPerAgent: ` +
+      "an agent trains only once its replay holds replayStart frames, so no agent would ever train",
+    actual: show(start === undefined ? s.learner.framesPerAgent : start)
+  }
+}
+
 /** An `Env.minatar` spec's contexts, each checked against its game's parameters (src/env/minatar/spec.ts). */
 const minatarIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> => {
   const deep = s.learner?._tag === "Dqn"
@@ -327,19 +350,6 @@ const minatarIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue>
   const target = s.learner?._tag === "Dqn" ? s.learner.returnTarget : undefined
   if (Array.isArray(target) && issues.length === 0 && target.length !== tasks.length) {
     more.push({ path: "learner.returnTarget", message: `expected one number, or one per context (${tasks.length})`, actual: `${target.length} numbers` })
-  }
-  // An agent trains only once its replay holds replayStart frames: at or beyond its frame budget, none would.
-  if (s.learner?._tag === "Dqn") {
-    const start = s.learner.dqn?.replayStart
-    const at = start ?? MINATAR_DEFAULTS.replayStart
-    if (at >= s.learner.framesPerAgent) {
-      more.push({
-        path: start === undefined ? "learner.framesPerAgent" : "learner.dqn.replayStart",
-        message: `expected learner.dqn.replayStart (${start === undefined ? `default ${at}` : at}) below learner.framesPerAgent: ` +
-          "an agent trains only once its replay holds replayStart frames, so no agent would ever train",
-        actual: show(start === undefined ? s.learner.framesPerAgent : start)
-      })
-    }
   }
   if (s.stopping !== undefined && s.stopping._tag !== "Adaptive") {
     more.push({ path: "stopping", message: "expected Stopping.adaptive({ maxEpisodes }) for the deep stage: its learning stops by learner.framesPerAgent", actual: s.stopping._tag })
