@@ -253,33 +253,6 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expectSameFiles(local, out, ["results.csv", "policies.json"])
   }, 600_000)
 
-  it("runners that stop answering for longer than the stall limit: the submission starts the agents again from their checkpoints, the same files", async () => {
-    // A PostgreSQL outage left `Run`s that never answered and a submission silent for ever; stopped
-    // runners (SIGSTOP) leave the same: checkpoints that do not move while the calls wait.
-    const spec = path.join(root, "test", "fixtures", "cluster-long.spec.ts")
-    const local = await inProcess(spec, "long-local")
-    const out = path.join(cwd, "stalled")
-    const units = async () =>
-      new Set((await queryRows<{ unit: string }>(db, "SELECT DISTINCT unit FROM distmt_agents WHERE unit LIKE 'cluster-long-%'")).map((r) => r.unit))
-    const earlier = await units()
-    const child = spawn(process.execPath, [path.join(root, "bin", "distmt.mjs"), "run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out], {
-      cwd,
-      env: { ...env, DISTMT_CLUSTER_STALL_SECONDS: "3" }
-    })
-    let stderr = ""
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    child.stdout.resume()
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-    for (let i = 0; i < 4800 && ![...(await units())].some((u) => !earlier.has(u)); i++) await new Promise((r) => setTimeout(r, 25))
-    const alive = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
-    for (const r of alive) r.child.kill("SIGSTOP")
-    await new Promise((r) => setTimeout(r, 5000))
-    for (const r of alive) r.child.kill("SIGCONT")
-    expect(await exited, stderr).toBe(0)
-    expect(stderr).toMatch(/no agent's checkpoint changed for 3 s; its agents are started again from their checkpoints/)
-    expectSameFiles(local, out, ["results.csv", "policies.json"])
-  }, 600_000)
-
   it("--fresh in a folder whose cluster run was killed starts its units over: no agent resumes an old checkpoint, the same files", async () => {
     const local = await inProcess(SPEC, "local")
     const out = path.join(cwd, "fresh")
@@ -370,4 +343,33 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m)
     expect(fs.existsSync(out)).toBe(false)
   }, 200_000)
+
+  it("runners that stop answering for longer than the stall limit: the submission starts the agents again from their checkpoints, the same files", async () => {
+    // A PostgreSQL outage left `Run`s that never answered and a submission silent for ever; stopped
+    // runners (SIGSTOP) leave the same: checkpoints that do not move while the calls wait.
+    const spec = path.join(root, "test", "fixtures", "cluster-long.spec.ts")
+    const local = await inProcess(spec, "long-local")
+    const out = path.join(cwd, "stalled")
+    const units = async () =>
+      new Set((await queryRows<{ unit: string }>(db, "SELECT DISTINCT unit FROM distmt_agents WHERE unit LIKE 'cluster-long-%'")).map((r) => r.unit))
+    const earlier = await units()
+    const child = spawn(process.execPath, [path.join(root, "bin", "distmt.mjs"), "run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out], {
+      cwd,
+      env: { ...env, DISTMT_CLUSTER_STALL_SECONDS: "3" }
+    })
+    let stderr = ""
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    child.stdout.resume()
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    for (let i = 0; i < 4800 && ![...(await units())].some((u) => !earlier.has(u)); i++) await new Promise((r) => setTimeout(r, 25))
+    const alive = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
+    for (const r of alive) r.child.kill("SIGSTOP")
+    await new Promise((r) => setTimeout(r, 5000))
+    for (const r of alive) r.child.kill("SIGCONT")
+    expect(await exited, stderr).toBe(0)
+    expect(stderr).toMatch(/no agent's checkpoint changed for 3 s; its agents are started again from their checkpoints/)
+    expectSameFiles(local, out, ["results.csv", "policies.json"])
+    // Runners that were stopped are not trusted with later tests: afterEach starts fresh ones.
+    await Promise.all(alive.map((r) => r.stop()))
+  }, 600_000)
 })
