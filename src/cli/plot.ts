@@ -9,7 +9,7 @@ import { Argument, Command } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { curvePlots, parseCurvesCsv } from "../report/curves.ts"
-import { writeAtomic } from "../report/files.ts"
+import { readSummary, writeAtomic } from "../report/files.ts"
 import { DESCRIPTIONS } from "./commands.ts"
 
 export class PlotError extends Data.TaggedError("PlotError")<{ readonly dir: string; readonly reason: string }> {
@@ -35,13 +35,7 @@ const runSettings = (dir: string): { readonly name: string; readonly epsilon: nu
 const isDeepRun = (dir: string): boolean => stageOf(dir) === "deep"
 
 /** What summary.json says the folder holds: "deep" (a deep run), "deep-sweep", or undefined (a linear run, or none). */
-const stageOf = (dir: string): unknown => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))?.stage
-  } catch {
-    return undefined
-  }
-}
+const stageOf = (dir: string): unknown => readSummary(dir)?.stage
 
 /** A sweep's folder holds no curves of its own: where they are instead. */
 const sweepFolder = (dir: string): string | undefined => {
@@ -62,7 +56,7 @@ const plotDeepRun = (dir: string) =>
     const points = parseDeepCurves(fs.readFileSync(csv, "utf8"))
     if (typeof points === "string") return yield* new PlotError({ dir, reason: `curves.csv: ${points}` })
     if (points.length === 0) return yield* new PlotError({ dir, reason: "curves.csv has no points yet (no algorithm run has finished)" })
-    const name = String(JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))?.spec?.name ?? path.basename(dir))
+    const name = String((readSummary(dir)?.spec as { readonly name?: unknown } | undefined)?.name ?? path.basename(dir))
     const svg = yield* Effect.promise(() => returnPlot(name, points))
     const file = path.join(dir, "plots", "returns.svg")
     fs.mkdirSync(path.dirname(file), { recursive: true })

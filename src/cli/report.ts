@@ -8,6 +8,7 @@ import { Console, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import type { PlatformError } from "effect/PlatformError"
 import { findSweeps, loadSweep, ReportError } from "../report/report.ts"
+import { readSummary } from "../report/files.ts"
 import { fileOfTemporary } from "../report/temporary.ts"
 import { lockDir } from "./outDir.ts"
 import { removeStaleTemporaries, writeTablesAndReport } from "./sweep.ts"
@@ -25,13 +26,7 @@ const writeFailure = (dir: string, e: PlatformError) => {
 }
 
 /** Whether `dir` is a deep sweep's folder: its summary.json is the deep sweep's marker (src/deep/distmt/sweep.ts). */
-const isDeepSweep = (dir: string): boolean => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))?.stage === "deep-sweep"
-  } catch {
-    return false
-  }
-}
+const isDeepSweep = (dir: string): boolean => readSummary(dir)?.stage === "deep-sweep"
 
 /** The deep-stage sweep folders at or under `dir` (three levels deep at most, not inside one). */
 const deepSweepsUnder = (dir: string, depth = 3): Array<string> => {

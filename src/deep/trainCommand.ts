@@ -11,6 +11,7 @@ import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { outDirProblem } from "../cli/outDir.ts"
+import { readSummary } from "../report/files.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig, epsilonAt } from "./config.ts"
 import { ENGINES } from "./makeEngine.ts"
@@ -28,13 +29,14 @@ const flags = {
   out: Flag.String("out").pipe(Flag.optional, Flag.withDescription("output folder (default runs/dqn/<game>-<timestamp>)"))
 }
 
+/** The files train-dqn writes in its folder (train.ts). */
+const TRAIN_FILES = new Set(["summary.json", "curve.csv", "curve.svg"])
+
 /**
  * What --out may be: new, empty, or the folder of an earlier train-dqn run (written over: the
  * same command again). A file, a folder it cannot write in, or a folder of anything else (another
  * command's summary.json, the user's files) is refused before anything is written.
  */
-const TRAIN_FILES = new Set(["summary.json", "curve.csv", "curve.svg"])
-
 const trainOutProblem = (out: string): string | undefined => {
   const problem = outDirProblem(out)
   if (problem !== undefined) return problem
@@ -42,12 +44,8 @@ const trainOutProblem = (out: string): string | undefined => {
   const files = fs.readdirSync(out)
   // A run stopped after a seed leaves its curve and no summary.json yet (train.ts writes the curve after every seed).
   if (files.every((f) => f === "curve.csv" || f === "curve.svg")) return undefined
-  try {
-    const s = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"))
-    if (typeof s?.game === "string" && Array.isArray(s?.perSeed) && files.every((f) => TRAIN_FILES.has(f))) return undefined
-  } catch {
-    // not a train-dqn folder: below
-  }
+  const s = readSummary(out)
+  if (typeof s?.game === "string" && Array.isArray(s.perSeed) && files.every((f) => TRAIN_FILES.has(f))) return undefined
   return "the folder is not empty and holds no train-dqn run; give a new or empty folder, or an earlier train-dqn run's folder to write it again"
 }
 

@@ -5,6 +5,8 @@
  * leaves a half-written file behind.
  */
 import { Effect, FileSystem, Path } from "effect"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
 import { featureRows, rewardTable, transitionTable } from "../env/FiniteMdp.ts"
 import type { AlgorithmRun, Row } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
@@ -14,6 +16,19 @@ import { summarize } from "./summary.ts"
 import { temporaryOf } from "./temporary.ts"
 
 /** Writes `content` to `file` through a temporary file in the same folder and a rename. */
+/**
+ * The summary.json of a results folder, parsed: what a run, a deep run, a deep sweep or train-dqn
+ * wrote there (`stage` and `spec` tell which). Undefined when there is none, or it is not a JSON object.
+ */
+export const readSummary = (dir: string): Readonly<Record<string, unknown>> | undefined => {
+  try {
+    const value: unknown = JSON.parse(fs.readFileSync(nodePath.join(dir, "summary.json"), "utf8"))
+    return typeof value === "object" && value !== null ? value as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export const writeAtomic = (file: string, content: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem

@@ -12,7 +12,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
-import { writeAtomic } from "../../report/files.ts"
+import { readSummary, writeAtomic } from "../../report/files.ts"
 import { fileOfTemporary, isTemporary } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
@@ -86,13 +86,9 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
   // 2026-11-30): its lock, its units, its own temporaries. Such a folder is resumed.
   const left = fs.readdirSync(dir).filter((f) => !isLockFile(f) && f !== "units" && !(isTemporary(f) && RUN_FILES.has(fileOfTemporary(f))))
   if (left.length === 0) return undefined
-  let summary: { readonly stage?: unknown; readonly spec?: unknown } | undefined
-  try {
-    summary = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))
-  } catch {
-    return "expected a new or empty folder, or one holding a run of this spec; it holds other files"
-  }
-  if (summary?.stage !== "deep") return "it holds a linear-stage run; give another folder"
+  const summary = readSummary(dir)
+  if (summary === undefined) return "expected a new or empty folder, or one holding a run of this spec; it holds other files"
+  if (summary.stage !== "deep") return "it holds a linear-stage run; give another folder"
   // --fresh starts a deep run over another deep run's files, and over nothing else (it deletes them).
   const differences = fresh ? [] : specDifferences(summary.spec, JSON.parse(JSON.stringify(spec)))
   if (differences.length > 0) {

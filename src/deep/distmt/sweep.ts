@@ -10,7 +10,7 @@ import { Console, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
-import { writeAtomic } from "../../report/files.ts"
+import { readSummary, writeAtomic } from "../../report/files.ts"
 import { decode } from "../../spec/schema.ts"
 import type { Experiment, SweepValue } from "../../spec/Spec.ts"
 import { pointInput } from "../../spec/sweep.ts"
@@ -32,14 +32,6 @@ export const grid = (axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepVa
 
 /** A spec as summary.json records it (JSON: builders' functions and undefined fields dropped). */
 const asRecorded = (spec: Experiment): string => JSON.stringify(JSON.parse(JSON.stringify(spec)))
-
-const readSummary = (dir: string): { readonly stage?: unknown; readonly spec?: unknown; readonly complete?: unknown; readonly algorithms?: unknown } | undefined => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"))
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * A point's summary, if its folder holds a complete run of this very point (spec and overrides): a
@@ -176,5 +168,5 @@ export const rewriteDeepSweep = (dir: string) =>
     const { lists, points } = yield* sweepPoints(spec, dir)
     const rows = finishedRows(dir, points)
     yield* writeSweepTable(dir, spec, lists, rows)
-    return { name: spec.name, finished: rows.length, points: points.length, complete: marker.complete === true }
+    return { name: spec.name, finished: rows.length, points: points.length }
   }).pipe(Effect.provide(NodeServices.layer))
