@@ -20,7 +20,7 @@ import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
 import { isLockFile, OutDirError } from "../cli/outDir.ts"
 import { specJson, writeAtomicPieces } from "../report/files.ts"
-import { fileOfTemporary, isTemporary } from "../report/temporary.ts"
+import { isOwnTemporary } from "../report/temporary.ts"
 import { type Algorithm, type AlgorithmRun, runUnits } from "../run/runExperiment.ts"
 import { pointKey } from "../run/sweepPlan.ts"
 import type { Compiled } from "../spec/compile.ts"
@@ -148,7 +148,7 @@ export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Ef
  * ending in `.tmp`, which a user's file may have too.
  */
 const ownTemporary = (name: string, inUnits: boolean): boolean =>
-  isTemporary(name) && (inUnits ? UNIT_NAME.test(fileOfTemporary(name)) : RUN_FILES.has(fileOfTemporary(name)))
+  isOwnTemporary(name, (file) => (inUnits ? UNIT_NAME.test(file) : RUN_FILES.has(file)))
 
 /** The entries of `dir` besides the lock and a killed run's temporaries; undefined if it is not a readable folder. */
 const entriesOf = (dir: string, inUnits: boolean): ReadonlyArray<string> | undefined => {

@@ -12,7 +12,7 @@ import { Console, Data, Effect, FileSystem, Option, Path, Semaphore } from "effe
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
 import { writeAtomic } from "../report/files.ts"
-import { fileOfTemporary, isTemporary } from "../report/temporary.ts"
+import { isOwnTemporary } from "../report/temporary.ts"
 import type { SweepData } from "../report/analysis/index.ts"
 import { writeReport } from "../report/report.ts"
 import {
@@ -132,11 +132,8 @@ const SWEEP_FILES = new Set(["sweep.json", "sweep.csv", "rows.csv", "summary.jso
  * in runs/ a run's .json, in plots/ a plot's .svg. A user's file that merely ends in `.7.tmp` is
  * neither ignored nor removed.
  */
-const sweepTemporary = (name: string, where: "top" | "runs" | "plots"): boolean => {
-  if (!isTemporary(name)) return false
-  const file = fileOfTemporary(name)
-  return where === "top" ? SWEEP_FILES.has(file) : file.endsWith(where === "runs" ? ".json" : ".svg")
-}
+const sweepTemporary = (name: string, where: "top" | "runs" | "plots"): boolean =>
+  isOwnTemporary(name, (file) => (where === "top" ? SWEEP_FILES.has(file) : file.endsWith(where === "runs" ? ".json" : ".svg")))
 
 /**
  * Temporary files left by an interrupted write (never a finished run: those are renamed into

@@ -17,3 +17,10 @@ export const isTemporary = (name: string): boolean => TEMPORARY.test(name)
 
 /** The file a temporary stands for, as the user knows it. */
 export const fileOfTemporary = (name: string): string => name.replace(TEMPORARY, "")
+
+/**
+ * Whether `name` is the temporary of a file that `ours` says we write: a writer killed mid-write
+ * leaves one, which its next run may ignore and remove. A user's file that merely ends in `.7.1.tmp`
+ * is not one.
+ */
+export const isOwnTemporary = (name: string, ours: (file: string) => boolean): boolean => isTemporary(name) && ours(fileOfTemporary(name))

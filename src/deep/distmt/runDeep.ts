@@ -13,7 +13,7 @@ import * as path from "node:path"
 import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
-import { fileOfTemporary, isTemporary } from "../../report/temporary.ts"
+import { isOwnTemporary } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
 import { curvesCsv, type DeepRecord, deepTable, resultsCsv, summaryJson } from "./files.ts"
@@ -84,7 +84,7 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
   if (!fs.existsSync(dir)) return undefined
   // What a run stopped before it wrote summary.json leaves (it writes one first thing since
   // 2026-11-30): its lock, its units, its own temporaries. Such a folder is resumed.
-  const left = fs.readdirSync(dir).filter((f) => !isLockFile(f) && f !== "units" && !(isTemporary(f) && RUN_FILES.has(fileOfTemporary(f))))
+  const left = fs.readdirSync(dir).filter((f) => !isLockFile(f) && f !== "units" && !isOwnTemporary(f, (file) => RUN_FILES.has(file)))
   if (left.length === 0) return undefined
   const summary = readSummary(dir)
   if (summary === undefined) return "expected a new or empty folder, or one holding a run of this spec; it holds other files"
