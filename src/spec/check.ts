@@ -11,8 +11,7 @@ import { type Cost, estimateCost } from "./cost.ts"
 import { type Override, withOverrideOrigins } from "./overrides.ts"
 import type { Experiment } from "./Spec.ts"
 import { SpecError } from "./SpecError.ts"
-import { combinations, describePoint, expandSweep, hasRanges, pointInput, sweepAxes, type SweepValue } from "./sweep.ts"
-import { decode } from "./schema.ts"
+import { expandSweep, hasRanges, listPoints, sweepAxes, type SweepValue } from "./sweep.ts"
 import type { SampleOptions } from "./sweepSample.ts"
 import { compileDeep } from "../deep/distmt/compile.ts"
 import { statisticSeparation } from "../deep/distmt/statistic.ts"
@@ -94,14 +93,7 @@ const deepPoints = (spec: Experiment, source: string): Effect.Effect<number, Spe
       const message = "expected a list of values: a deep-stage sweep runs the grid of its lists, not a range (Sweep.range)"
       return yield* Effect.fail(new SpecError({ source, issues: ranges.map((k) => ({ path: `sweep.${k}`, message })) }))
     }
-    const grid = combinations(axes as ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>)
-    for (const point of grid) {
-      const values = Object.fromEntries(point.map((c) => [c.key, c.value]))
-      yield* decode(pointInput(spec, values), source).pipe(
-        Effect.mapError((e) => new SpecError({ source, issues: e.issues.map((i) => ({ ...i, message: `${i.message} (at sweep point ${describePoint(values)})` })) }))
-      )
-    }
-    return grid.length
+    return (yield* listPoints(spec, source, axes as ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>)).length
   })
 
 /**

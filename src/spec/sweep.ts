@@ -96,6 +96,24 @@ export const pointInput = (spec: Experiment, values: Readonly<Record<string, unk
   return input
 }
 
+/**
+ * Every point of a sweep of lists, the last axis varying fastest: its axes' values and the spec
+ * decoded there, an issue naming the point (`(at sweep point agents = 0)`). The deep stage's sweep
+ * runs each as a whole run (src/deep/distmt/sweep.ts), and validate checks them (check.ts).
+ */
+export const listPoints = (
+  spec: Experiment,
+  source: string,
+  axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>
+): Effect.Effect<Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }>, SpecError> =>
+  Effect.forEach(combinations(axes), (point) => {
+    const values: Record<string, SweepValue> = Object.fromEntries(point.map((c) => [c.key, c.value]))
+    return decode(pointInput(spec, values), source).pipe(
+      Effect.map((decoded) => ({ values, spec: decoded })),
+      Effect.mapError((e) => new SpecError({ source, issues: e.issues.map((i) => ({ ...i, message: `${i.message} (at sweep point ${describePoint(values)})` })) }))
+    )
+  })
+
 /** A candidate point, and how an issue at one of its axes is named (undefined: the point is named instead). */
 interface Candidate {
   readonly values: Readonly<Record<string, SweepValue>>

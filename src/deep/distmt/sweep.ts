@@ -11,9 +11,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
-import { decode } from "../../spec/schema.ts"
 import type { Experiment, SweepValue } from "../../spec/Spec.ts"
-import { pointInput } from "../../spec/sweep.ts"
+import { listPoints } from "../../spec/sweep.ts"
 import type { DeepAlgorithmSummary } from "./files.ts"
 import { DeepOutError, runDeep } from "./runDeep.ts"
 
@@ -23,12 +22,6 @@ const label = (v: SweepValue): string => (typeof v === "object" ? v._tag : Strin
 export const pointName = (values: Readonly<Record<string, SweepValue>>): string =>
   Object.entries(values).map(([k, v]) => `${k}=${label(v)}`).join(",") || "spec"
 
-/** Every combination of the axes' values, the last axis varying fastest. */
-export const grid = (axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>): Array<Record<string, SweepValue>> => {
-  let points: Array<Record<string, SweepValue>> = [{}]
-  for (const [k, values] of axes) points = points.flatMap((p) => values.map((v) => ({ ...p, [k]: v })))
-  return points
-}
 
 /** A spec as summary.json records it (JSON: builders' functions and undefined fields dropped). */
 const asRecorded = (spec: Experiment): string => JSON.stringify(JSON.parse(JSON.stringify(spec)))
@@ -76,8 +69,7 @@ const sweepPoints = (spec: Experiment, source: string) =>
       if (!Array.isArray(axis)) return yield* new DeepOutError({ message: `${source}: sweep.${k}: a deep-stage sweep takes lists of values, not Sweep.range` })
       lists.push([k, axis])
     }
-    const points: Array<Point> = []
-    for (const values of grid(lists)) points.push({ values, spec: yield* decode(pointInput(spec, values), source) })
+    const points: ReadonlyArray<Point> = yield* listPoints(spec, source, lists)
     return { lists: lists as Axes, points }
   })
 
