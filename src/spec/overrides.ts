@@ -187,9 +187,9 @@ export const applyOverrides = (raw: unknown, overrides: ReadonlyArray<Override>,
       const path = parseFieldPath(o.path)
       if (path === undefined) return yield* new OverrideError({ origin: o.origin, reason: `${JSON.stringify(o.path)} is not a field path; ${PATH_HINT}` })
       if (!getAt(spec, path).found && !getAt(defaults, path).found) added.push(o)
-      const before = spec
       spec = (yield* setFieldEffect(spec, path, o, defaults)) as Record<string, unknown>
-      if (isPlainObject(spec.quick) && path[0] !== "quick" && quickReplaces(before, spec.quick, path)) {
+      // The fields on the way to `path` are copied, not changed in kind: the spec after the override will do.
+      if (isPlainObject(spec.quick) && path[0] !== "quick" && quickReplaces(spec, spec.quick, path)) {
         const inQuick = yield* Effect.result(setFieldEffect(spec.quick, path, o, undefined))
         if (Result.isSuccess(inQuick)) spec = { ...spec, quick: inQuick.success }
         else if (quick) return yield* new OverrideError({ origin: o.origin, reason: `${inQuick.failure.reason} in the quick variant (--quick), whose value there replaces the spec's` })
