@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { it } from "vitest"
 
 export const root = path.resolve(import.meta.dirname, "..")
 const BIN = path.join(root, "bin", "distmt.mjs")
@@ -21,6 +22,18 @@ export const IN_CI = process.env.CI !== undefined && process.env.CI !== "" && pr
 
 /** Skip on a developer machine without PostgreSQL; under CI a missing database is a failure. */
 export const clusterTestsMode = (): "run" | "skip" | "fail" => (TEST_DB ? "run" : IN_CI ? "fail" : "skip")
+
+/**
+ * Inside a describe block of cluster tests: under CI without a database, one test that fails and
+ * says so, and true (the block then returns without its tests).
+ */
+export const failsWithoutPostgres = (): boolean => {
+  if (clusterTestsMode() !== "fail") return false
+  it("has a PostgreSQL to test against", () => {
+    throw new Error("CI=true but DISTMT_TEST_DB is not set: .ci/run could not provide PostgreSQL (see tools/postgres.sh's message above)")
+  })
+  return true
+}
 
 /**
  * Env for CLI processes: no cluster secret, no DISTMT_DB and no HOST/PORT (which Effect's own

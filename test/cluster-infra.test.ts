@@ -15,6 +15,7 @@ import {
   cleanEnv,
   cli,
   clusterTestsMode,
+  failsWithoutPostgres,
   dropClusterTables,
   freePort,
   type Runner,
@@ -38,12 +39,7 @@ const NAME = `infra_${process.pid}` // this file's own cluster (table prefix)
 const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m)
 
 describe.skipIf(mode === "skip")("cluster infrastructure (PostgreSQL + runner processes on 127.0.0.1)", () => {
-  if (mode === "fail") {
-    it("has a PostgreSQL to test against", () => {
-      throw new Error("CI=true but DISTMT_TEST_DB is not set: .ci/run could not provide PostgreSQL (see tools/postgres.sh's message above)")
-    })
-    return
-  }
+  if (failsWithoutPostgres()) return
   const db = TEST_DB!
   const cwd = scratch()
   let runner: Runner

@@ -112,13 +112,10 @@ export const runCommand = Command.make(
         // With --cluster the connection and the secret are checked before anything is written. The
         // cluster's code (Effect Cluster, SQL, PostgreSQL's client) loads only then.
         const onCluster = Effect.gen(function*() {
-          const { clusterRunKey, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
+          const { clusterRunKey, userFacing, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
           // --fresh starts the run over on the cluster too: the database forgets its units (runAgents.ts).
-          const { UnitFailed } = yield* Effect.promise(() => import("../cluster/runAgents.ts"))
           return yield* withCluster(connection, (units) => execute((d) => units(prepared.compiled, clusterRunKey(prepared.spec, d), progress, fresh))).pipe(
-            Effect.mapError((e) => (e._tag === "ClusterUsageError" ? new UsageError({ message: e.message }) : e)),
-            // A unit that failed for a reason the user can act on: one line, not a defect's stack.
-            Effect.catchDefect((d) => (d instanceof UnitFailed ? Effect.fail(new UsageError({ message: `distmt run: ${d.message}` })) : Effect.die(d)))
+            userFacing("distmt run")
           )
         })
         const result = yield* (cluster ? onCluster : execute()).pipe(

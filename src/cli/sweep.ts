@@ -1,14 +1,15 @@
 /**
- * `distmt sweep <spec> [--out DIR] [--quick] [--jobs N] [--dry-run] [--set path=value]... [--seeds N]`: every point of the spec's
+ * `distmt sweep <spec> [--out DIR] [--quick] [--jobs N] [--dry-run] [--set path=value]... [--seeds N] [--cluster …]`: every point of the spec's
  * sweep axes × every seed × DistMT-LSVI and the baselines, on worker threads (both cores by
- * default), with progress and an estimate of the time left; then the tables and the report.
+ * default) or on the cluster's runners (src/cluster/sweepCluster.ts), with progress and an
+ * estimate of the time left; then the tables and the report.
  *
  * Resuming: each finished (point, seed, algorithm) run is written at once, atomically, to its own
  * file named by a hash of its inputs. Run again with the same DIR, the sweep reads those files and
  * runs only what is missing. Bad input (a bad spec, a DIR that holds something else) is refused
  * before anything is written.
  */
-import { Console, Data, Effect, FileSystem, Option, Path, Semaphore } from "effect"
+import { Console, Data, Effect, FileSystem, Option, Path, type Scope, Semaphore } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
 import { writeAtomic } from "../report/files.ts"
@@ -28,6 +29,7 @@ import {
 } from "../report/sweepFiles.ts"
 import type { AlgorithmRun } from "../run/runExperiment.ts"
 import { pointKey, planUnits, type SweepUnit } from "../run/sweepPlan.ts"
+import { connectionFlags } from "../cluster/flags.ts"
 import { costProblem, estimateCost, jobsProblem } from "../spec/cost.ts"
 import { describeAxis, describePoint, expandSweep, type SampleOptions } from "../spec/sweep.ts"
 import { overridesRecord, sweepAxisOverride } from "../spec/overrides.ts"
@@ -39,9 +41,12 @@ import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
 import { sweepProgress } from "./sweepProgress.ts"
 import type { WorkRequest } from "./sweepWorker.ts"
-import { makeWorkerPool } from "./workerPool.ts"
+import { makeWorkerPool, type WorkerError } from "./workerPool.ts"
 
 const SWEEP_WORKER = new URL("./sweepWorker.ts", import.meta.url).href
+
+/** How a sweep runs one of its units: on a worker thread here, or on the cluster (sweepCluster.ts). */
+type RunUnit<E> = (u: SweepUnit, onEpisodes: (episodes: number) => void) => Effect.Effect<AlgorithmRun, E>
 
 export class SweepDirError extends Data.TaggedError("SweepDirError")<{ readonly dir: string; readonly reason: string }> {
   override get message(): string {
@@ -200,14 +205,19 @@ export const sweepCommand = Command.make(
       Flag.withDescription("results folder (default runs/<name>/sweep, or runs/<name>/sweep-quick with --quick); an earlier sweep there is resumed")
     ),
     quick: Flag.Boolean("quick").pipe(Flag.withDefault(false), Flag.withDescription("run the spec's `quick` variant (CI-sized)")),
-    jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads (default: the number of cores)")),
+    jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads (default: the number of cores); with --cluster, the runs submitted at once")),
     dryRun: Flag.Boolean("dry-run").pipe(Flag.withDefault(false), Flag.withDescription("check every point and print the plan; run and write nothing")),
     specTimeout: specTimeoutFlag,
     force: forceFlag,
     ...overrideFlags,
-    ...sampleFlags
+    ...sampleFlags,
+    cluster: Flag.Boolean("cluster").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("run every unit's server and agents on the cluster's runners, as run --cluster does (docs/cluster.md); same results")
+    ),
+    ...connectionFlags
   },
-  ({ spec, out, quick, jobs, dryRun, specTimeout, force, set, seeds, sample: sampleFlag, sampleSeed }) =>
+  ({ spec, out, quick, jobs, dryRun, specTimeout, force, set, seeds, sample: sampleFlag, sampleSeed, cluster, ...connection }) =>
     reportUserErrors(Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
@@ -224,6 +234,7 @@ export const sweepCommand = Command.make(
         const { runDeepSweep } = yield* Effect.promise(() => import("../deep/distmt/sweep.ts"))
         const { DeepOutError } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
         if (sample !== undefined || dryRun) return yield* new DeepOutError({ message: `${spec}: --sample and --dry-run are for linear-stage sweeps` })
+        if (cluster) return yield* new DeepOutError({ message: `${spec}: --cluster: the deep stage runs in one process for now (docs/deep.md)` })
         // Its points run one after another, each on one worker per core: --jobs has nothing to set.
         if (Option.isSome(jobs)) {
           return yield* new DeepOutError({
@@ -251,7 +262,8 @@ export const sweepCommand = Command.make(
       const atOnce = Math.min(workers, units.length)
       const jobsFlag = Option.isSome(jobs) ? `--jobs ${jobs.value}` : `--jobs ${workers} (the default, one per core)`
       const perPoint = costs.map(({ cost, point, where }) => ({ cost, where, units: units.filter((u) => u.point.index === point.index).length }))
-      const tooMany = force ? undefined : jobsProblem(perPoint, atOnce, jobsFlag)
+      // On the cluster the units' learners live on the runners, not here.
+      const tooMany = force || cluster ? undefined : jobsProblem(perPoint, atOnce, jobsFlag)
       if (tooMany !== undefined) return yield* Effect.fail({ _tag: "CostError" as const, message: `${spec}: ${tooMany}` })
       yield* checkDir(dir, decoded.name, quick, sample)
       const manifest = { ...manifestOf(spec, decoded, quick, units, sample), overrides: overridesRecord(overrides) }
@@ -278,49 +290,46 @@ export const sweepCommand = Command.make(
         return
       }
 
-      yield* fs.makeDirectory(path.join(dir, "runs"), { recursive: true })
-      // One sweep per folder: a second one is refused with the first's PID before it touches anything.
-      yield* lockDir(dir, `Cannot sweep into ${dir}`)
-      yield* removeStaleTemporaries(dir)
-      yield* writeAtomic(path.join(dir, "sweep.json"), JSON.stringify(manifest, null, 1) + "\n")
-      // Marked incomplete while it is written: an earlier complete summary.json must not outlive a new plan.
-      yield* writeSummary(dir, manifest, finished, false)
-
-      const progress = sweepProgress(units.length, workers)
-      for (const u of units) {
-        const rec = finished.get(u.key)
-        const pu = { key: u.key, algorithm: u.algorithm, instances: u.instances, label: unitLabel(u) }
-        if (rec !== undefined) progress.alreadyDone(pu, rec.run.wallSeconds)
-        else progress.planned(pu)
-      }
       // Longest first (by the instance count), so that the two cores finish together.
       const todo = units.filter((u) => !finished.has(u.key)).sort((a, b) => b.instances - a.instances)
-      const records = new Map(finished)
-      // One writer at a time for the shared tables (each run file has its own name).
-      const tableLock = yield* Semaphore.make(1)
+      // In process: a pool of worker threads, made only when there is something to run.
+      const poolRunner = Effect.map(
+        makeWorkerPool<WorkRequest, AlgorithmRun>(SWEEP_WORKER, Math.min(workers, todo.length), "a sweep worker"),
+        (pool): RunUnit<WorkerError> => (u, onEpisodes) =>
+          pool.run(
+            { source: spec, quick, overrides, values: u.point.values, pointKey: pointKey(u.point.compiled), algorithm: u.algorithm, seed: u.seed },
+            onEpisodes
+          )
+      )
+      const writeAndRun = <E>(runner: Effect.Effect<RunUnit<E>, never, Scope.Scope>) =>
+        Effect.gen(function*() {
+          yield* fs.makeDirectory(path.join(dir, "runs"), { recursive: true })
+          // One sweep per folder: a second one is refused with the first's PID before it touches anything.
+          yield* lockDir(dir, `Cannot sweep into ${dir}`)
+          yield* removeStaleTemporaries(dir)
+          yield* writeAtomic(path.join(dir, "sweep.json"), JSON.stringify(manifest, null, 1) + "\n")
+          // Marked incomplete while it is written: an earlier complete summary.json must not outlive a new plan.
+          yield* writeSummary(dir, manifest, finished, false)
 
-      if (todo.length > 0) {
-        yield* Effect.scoped(
-          Effect.gen(function*() {
-            const pool = yield* makeWorkerPool<WorkRequest, AlgorithmRun>(SWEEP_WORKER, Math.min(workers, todo.length), "a sweep worker")
-            yield* Effect.forEach(
+          const progress = sweepProgress(units.length, workers)
+          for (const u of units) {
+            const rec = finished.get(u.key)
+            const pu = { key: u.key, algorithm: u.algorithm, instances: u.instances, label: unitLabel(u) }
+            if (rec !== undefined) progress.alreadyDone(pu, rec.run.wallSeconds)
+            else progress.planned(pu)
+          }
+          const records = new Map(finished)
+          // One writer at a time for the shared tables (each run file has its own name).
+          const tableLock = yield* Semaphore.make(1)
+          // Each unit's file is written as soon as it ends, then the shared table.
+          const runTodo = (runUnit: RunUnit<E>) =>
+            Effect.forEach(
               todo,
               (u) =>
                 Effect.gen(function*() {
                   const pu = { key: u.key, algorithm: u.algorithm, instances: u.instances, label: unitLabel(u) }
                   progress.started(pu)
-                  const run = yield* pool.run(
-                    {
-                      source: spec,
-                      quick,
-                      overrides,
-                      values: u.point.values,
-                      pointKey: pointKey(u.point.compiled),
-                      algorithm: u.algorithm,
-                      seed: u.seed
-                    },
-                    (episodes) => progress.episodes(pu, episodes)
-                  )
+                  const run = yield* runUnit(u, (episodes) => progress.episodes(pu, episodes))
                   yield* writeAtomic(path.join(dir, u.file), runFileJson(u, run))
                   const rec = parseRunFile(runFileJson(u, run), u.key)!
                   records.set(u.key, rec)
@@ -329,22 +338,29 @@ export const sweepCommand = Command.make(
                 }),
               { concurrency: Math.min(workers, todo.length), discard: true }
             )
-          })
-        ).pipe(
-          Effect.onInterrupt(() =>
-            Effect.sync(() => {
-              progress.finish()
-              process.stderr.write(
-                `\ninterrupted: ${records.size} of ${units.length} runs are finished and saved in ${dir}/; ` +
-                  `run the same command again to resume\n`
+          if (todo.length > 0) {
+            yield* Effect.scoped(Effect.flatMap(runner, runTodo)).pipe(
+              Effect.onInterrupt(() =>
+                Effect.sync(() => {
+                  progress.finish()
+                  process.stderr.write(
+                    `\ninterrupted: ${records.size} of ${units.length} runs are finished and saved in ${dir}/; ` +
+                      `run the same command again to resume\n`
+                  )
+                })
               )
-            })
-          )
-        )
-      }
-      progress.finish()
-      const report = yield* writeTablesAndReport(dir, [{ dir, manifest, records }])
-      yield* Console.log(`\n${report.headline}`)
-      yield* Console.log(`\nResults in ${dir}/: sweep.csv, rows.csv, summary.json, runs/; report.md, report.html and plots/*.svg`)
+            )
+          }
+          progress.finish()
+          const report = yield* writeTablesAndReport(dir, [{ dir, manifest, records }])
+          yield* Console.log(`\n${report.headline}`)
+          yield* Console.log(`\nResults in ${dir}/: sweep.csv, rows.csv, summary.json, runs/; report.md, report.html and plots/*.svg`)
+        })
+      if (!cluster || todo.length === 0) return yield* writeAndRun(poolRunner)
+      // On the cluster: its flags, the database and the runners are checked before anything is
+      // written; the cluster's code loads only then (runCluster.ts).
+      const { userFacing, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
+      const { clusterSweepUnit } = yield* Effect.promise(() => import("../cluster/sweepCluster.ts"))
+      return yield* withCluster(connection, (units) => writeAndRun(Effect.succeed(clusterSweepUnit(units, dir)))).pipe(userFacing("distmt sweep"))
     }).pipe(Effect.scoped))
-).pipe(Command.withDescription("Run a spec's sweep (axes × seeds × algorithms) on all cores, resumably; then write the report."))
+).pipe(Command.withDescription("Run a spec's sweep (axes × seeds × algorithms) on all cores, or on the cluster's runners with --cluster, resumably; then write the report."))

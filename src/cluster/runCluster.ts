@@ -5,7 +5,7 @@
  * run (runAgents.ts). The results are those of the in-process run: the server orders requests by the
  * clocks they carry.
  */
-import { Cause, Console, Effect, Layer, Option } from "effect"
+import { Cause, Console, Data, Effect, Layer, Option } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import * as path from "node:path"
 import { specJson } from "../report/files.ts"
@@ -18,7 +18,7 @@ import { clientLayer } from "./layers.ts"
 import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { loadSecret } from "./secret.ts"
 import { forgetModel } from "./agentState.ts"
-import { clusterUnits } from "./runAgents.ts"
+import { clusterUnits, UnitFailed } from "./runAgents.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
 /**
@@ -32,6 +32,27 @@ export const clusterRunKey = (spec: Experiment, dir: string): string =>
 
 /** What a run on the cluster needs from the submitting process: the cluster's client services. */
 type ClusterServices = Effect.Services<ReturnType<typeof clusterUnits>>
+
+/**
+ * The way to run a compiled spec's (algorithm, seed) units on the cluster, under its run key
+ * (`clusterRunKey`); `fresh` forgets what the database holds of them first.
+ */
+export type ClusterUnits = (c: Compiled, key: string, progress: ProgressSink, fresh: boolean) => Effect.Effect<Units>
+
+/** A command's failure on the cluster that the user can act on, as one line. */
+export class ClusterCommandError extends Data.TaggedError("ClusterCommandError")<{ readonly message: string }> {}
+
+/**
+ * A command's cluster errors as one line each: a flag, the database or the runners (ClusterUsageError),
+ * and a unit that failed for good (UnitFailed, a defect inside the units), rather than a stack.
+ */
+export const userFacing = (command: string) => <A, E, R>(effect: Effect.Effect<A, E | ClusterUsageError, R>) =>
+  effect.pipe(
+    Effect.mapError((e) => (isClusterUsageError(e) ? new ClusterCommandError({ message: e.message }) : e as Exclude<E, ClusterUsageError>)),
+    Effect.catchDefect((d) => (d instanceof UnitFailed ? Effect.fail(new ClusterCommandError({ message: `${command}: ${d.message}` })) : Effect.die(d)))
+  )
+
+const isClusterUsageError = (e: unknown): e is ClusterUsageError => e instanceof ClusterUsageError
 
 /**
  * Checks the flags and the database, then gives `use` the way to run units on the cluster: given a
@@ -51,7 +72,7 @@ export const withCluster = <A, E, R>(
    * `key` is the run's (`clusterRunKey`: the same spec written to the same folder is the same run,
    * so that a submission killed and given again resumes it, below).
    */
-  use: (units: (c: Compiled, key: string, progress: ProgressSink, fresh: boolean) => Effect.Effect<Units>) => Effect.Effect<A, E, R>
+  use: (units: ClusterUnits) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function*() {
     const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
