@@ -24,6 +24,7 @@ import {
   cli,
   clusterTestsMode,
   dropClusterTables,
+  failsWithoutDatabase,
   freePort,
   queryRows,
   root,
@@ -58,12 +59,7 @@ const NAME = `run_${process.pid}`
 const SPEC = path.join(root, "test", "fixtures", "cluster.spec.ts")
 
 describe.skipIf(mode === "skip")("distmt run --cluster", () => {
-  if (mode === "fail") {
-    it("has a PostgreSQL to test against", () => {
-      throw new Error("CI=true but DISTMT_TEST_DB is not set: .ci/run could not provide PostgreSQL")
-    })
-    return
-  }
+  if (failsWithoutDatabase(mode)) return
   const db = TEST_DB!
   const cwd = scratch()
   const env = cleanEnv({ DISTMT_CLUSTER_SECRET: SECRET })
