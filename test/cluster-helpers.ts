@@ -13,6 +13,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { it } from "vitest"
+import { VERIFIERS_TABLE } from "../src/cluster/peers.ts"
 
 export const root = path.resolve(import.meta.dirname, "..")
 const BIN = path.join(root, "bin", "distmt.mjs")
@@ -24,11 +25,11 @@ export const IN_CI = process.env.CI !== undefined && process.env.CI !== "" && pr
 export const clusterTestsMode = (): "run" | "skip" | "fail" => (TEST_DB ? "run" : IN_CI ? "fail" : "skip")
 
 /**
- * Inside a describe block of cluster tests: under CI without a database, one test that fails and
- * says so, and true (the block then returns without its tests).
+ * In mode "fail" (CI without a database), defines one failing test that says why and returns true,
+ * for the calling `describe` to define nothing else: `if (failsWithoutDatabase(mode)) return`.
  */
-export const failsWithoutPostgres = (): boolean => {
-  if (clusterTestsMode() !== "fail") return false
+export const failsWithoutDatabase = (mode: ReturnType<typeof clusterTestsMode>): boolean => {
+  if (mode !== "fail") return false
   it("has a PostgreSQL to test against", () => {
     throw new Error("CI=true but DISTMT_TEST_DB is not set: .ci/run could not provide PostgreSQL (see tools/postgres.sh's message above)")
   })
@@ -114,7 +115,7 @@ export const startRunner = async (args: ReadonlyArray<string>, options: { cwd: s
   return { child, output: () => output, stop }
 }
 
-/** Drops the tables of cluster `name` (its runners must be stopped). */
+/** Drops the tables of cluster `name` and forgets its secret's verifier (its runners must be stopped). */
 export const dropClusterTables = (db: string, name: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
@@ -122,6 +123,8 @@ export const dropClusterTables = (db: string, name: string) =>
       SELECT table_name FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name LIKE ${name.replace(/_/g, "\\_") + "\\_%"}`
     for (const r of rows) yield* sql.unsafe(`DROP TABLE IF EXISTS "${r.table_name}" CASCADE`)
+    const verifiers = yield* sql<{ t: string | null }>`SELECT to_regclass(${VERIFIERS_TABLE})::text AS t`
+    if (verifiers[0].t !== null) yield* sql`DELETE FROM ${sql(VERIFIERS_TABLE)} WHERE cluster = ${name}`
     return rows.length
   }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(db) })), Effect.runPromise)
 

@@ -15,8 +15,8 @@ import {
   cleanEnv,
   cli,
   clusterTestsMode,
-  failsWithoutPostgres,
   dropClusterTables,
+  failsWithoutDatabase,
   freePort,
   type Runner,
   scratch,
@@ -39,7 +39,7 @@ const NAME = `infra_${process.pid}` // this file's own cluster (table prefix)
 const noStack = (text: string) => expect(text).not.toMatch(/^\s+at /m)
 
 describe.skipIf(mode === "skip")("cluster infrastructure (PostgreSQL + runner processes on 127.0.0.1)", () => {
-  if (failsWithoutPostgres()) return
+  if (failsWithoutDatabase(mode)) return
   const db = TEST_DB!
   const cwd = scratch()
   let runner: Runner
@@ -132,13 +132,15 @@ describe.skipIf(mode === "skip")("cluster infrastructure (PostgreSQL + runner pr
 
   it("a bad, unreachable or refusing database, or a taken port, is one line that says what to do", async () => {
     const dead = await freePort() // nothing listens there once released
-    const cases: Array<[Array<string>, RegExp]> = [
-      [["--db", `postgres://distmt:x@127.0.0.1:${dead}/distmt`], /^distmt runner: cannot reach PostgreSQL at postgres:\/\/distmt:\*\*\*@127\.0\.0\.1:\d+\/distmt: nothing listens there; .*tools\/postgres\.sh/],
-      [["--db", withPassword(db, "wrong-password")], /^distmt runner: PostgreSQL at \S+ refused the login: wrong user or password in --db$/],
-      [["--db", "not a url"], /^distmt runner: --db "not a url" is not a URL: expected postgres:\/\/USER:PASSWORD@HOST:5432\/DATABASE$/],
-      [["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`], new RegExp(`^distmt runner: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`)]
+    // --insecure where the database is refused first; the cluster's secret where the runner is
+    // admitted to its cluster (peers.ts) and only then binds its port.
+    const cases: Array<[Array<string>, RegExp, NodeJS.ProcessEnv]> = [
+      [["--insecure", "--db", `postgres://distmt:x@127.0.0.1:${dead}/distmt`], /^distmt runner: cannot reach PostgreSQL at postgres:\/\/distmt:\*\*\*@127\.0\.0\.1:\d+\/distmt: nothing listens there; .*tools\/postgres\.sh/, cleanEnv()],
+      [["--insecure", "--db", withPassword(db, "wrong-password")], /^distmt runner: PostgreSQL at \S+ refused the login: wrong user or password in --db$/, cleanEnv()],
+      [["--insecure", "--db", "not a url"], /^distmt runner: --db "not a url" is not a URL: expected postgres:\/\/USER:PASSWORD@HOST:5432\/DATABASE$/, cleanEnv()],
+      [["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`], new RegExp(`^distmt runner: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`), withSecret(SECRET)]
     ]
-    const results = await Promise.all(cases.map(([args]) => cli(["runner", "--insecure", ...args], { cwd, env: cleanEnv(), timeoutMs: 60_000 })))
+    const results = await Promise.all(cases.map(([args, , env]) => cli(["runner", ...args], { cwd, env, timeoutMs: 60_000 })))
     results.forEach((r, i) => {
       expect(r.status, r.stderr).toBe(1)
       expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1)

@@ -23,8 +23,8 @@ import {
   cleanEnv,
   cli,
   clusterTestsMode,
-  failsWithoutPostgres,
   dropClusterTables,
+  failsWithoutDatabase,
   freePort,
   queryRows,
   root,
@@ -59,7 +59,7 @@ const NAME = `run_${process.pid}`
 const SPEC = path.join(root, "test", "fixtures", "cluster.spec.ts")
 
 describe.skipIf(mode === "skip")("distmt run --cluster", () => {
-  if (failsWithoutPostgres()) return
+  if (failsWithoutDatabase(mode)) return
   const db = TEST_DB!
   const cwd = scratch()
   const env = cleanEnv({ DISTMT_CLUSTER_SECRET: SECRET })

@@ -1,14 +1,16 @@
 /**
  * The message signature of the cluster (src/cluster/Signed.ts), without processes or a database:
  * what the receiving entity accepts and what it refuses (test/cluster-infra.test.ts checks the same
- * through real runners and PostgreSQL); and the checks of --db and of the secret made before any
- * connection.
+ * through real runners and PostgreSQL); the checks of --db and of the secret made before any
+ * connection; and the verifier that a runner's secret is compared with at start-up
+ * (test/cluster-peers.test.ts checks that with real runners).
  */
 import * as Headers from "effect/http/Headers"
 import type * as Rpc from "effect/rpc/Rpc"
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import { parseDbUrl } from "../src/cluster/database.ts"
+import { compareWith, referenceOf, verifierOf } from "../src/cluster/peers.ts"
 import { loadSecret } from "../src/cluster/secret.ts"
 import { PingPersistedRpc, PingRpc } from "../src/cluster/Ping.ts"
 import { canonicalJson, FRESHNESS_MS, HEADER, type Incoming, makeVerifier, signatureHeaders } from "../src/cluster/Signed.ts"
@@ -109,5 +111,28 @@ describe("the checks before any connection", () => {
       if (saved === undefined) delete process.env.DISTMT_CLUSTER_SECRET
       else process.env.DISTMT_CLUSTER_SECRET = saved
     }
+  })
+})
+
+describe("the verifier of a cluster's secret (peers.ts), stored instead of the secret", () => {
+  const other = Buffer.from("another secret, also 32 chars..")
+
+  it("matches the same secret only, for the same cluster name and salt", () => {
+    const reference = referenceOf(secret, "c1")
+    expect(compareWith(reference, secret, "c1")).toBe("same")
+    expect(compareWith(reference, other, "c1")).toBe("another secret")
+    expect(compareWith(reference, secret, "c2")).toBe("another secret") // bound to the name
+    expect(referenceOf(secret, "c1").verifier).not.toEqual(reference.verifier) // a fresh salt each time
+    expect(verifierOf(secret, "c1", Buffer.from(reference.salt!))).toEqual(reference.verifier)
+    // Read back from PostgreSQL, bytea is a Uint8Array, not a Buffer.
+    expect(compareWith({ salt: new Uint8Array(reference.salt!), verifier: new Uint8Array(reference.verifier!) }, secret, "c1")).toBe("same")
+  })
+
+  it("tells --insecure from a secret, both ways", () => {
+    const insecure = referenceOf(undefined, "c1")
+    expect(insecure).toEqual({ salt: null, verifier: null })
+    expect(compareWith(insecure, undefined, "c1")).toBe("same")
+    expect(compareWith(insecure, secret, "c1")).toBe("they are insecure")
+    expect(compareWith(referenceOf(secret, "c1"), undefined, "c1")).toBe("they have a secret")
   })
 })

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, failsWithoutPostgres, dropClusterTables, freePort, root, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
+import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, dropClusterTables, freePort, root, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode()
 if (mode === "skip") console.warn("cluster-sweep tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
@@ -35,7 +35,7 @@ const results = (dir: string) => {
 }
 
 describe.skipIf(mode === "skip")("distmt sweep --cluster", () => {
-  if (failsWithoutPostgres()) return
+  if (failsWithoutDatabase(mode)) return
   const db = TEST_DB!
   const cwd = scratch()
   const env = cleanEnv({ DISTMT_CLUSTER_SECRET: SECRET })

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, failsWithoutPostgres, dropClusterTables, freePort, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
+import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, freePort, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode()
 const hasOpenssl = spawnSync("openssl", ["version"]).status === 0
@@ -33,7 +33,7 @@ const makeCertificates = (dir: string) => {
 }
 
 describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("mutual TLS between runners and clients", () => {
-  if (failsWithoutPostgres()) return
+  if (failsWithoutDatabase(mode)) return
   const db = TEST_DB!
   const cwd = scratch()
   const NAME = `tls_${process.pid}`

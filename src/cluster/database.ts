@@ -113,21 +113,34 @@ export type PgLayer = Layer.Layer<PgClient.PgClient | SqlClient, unknown>
  * How recent a runner's heartbeat must be for it to count as up: a runner renews it with its shard
  * locks every 2 s (settings.ts); this leaves room for a runner slowed down, not for a dead one.
  */
-const RUNNER_UP_SECONDS = 30
+export const RUNNER_UP_SECONDS = 30
 
 /**
- * The clusters of this database with a runner up, by name, and how many: read from their
- * `<name>_runners` tables (Effect Cluster's runner storage, one table per cluster name).
+ * The addresses of cluster `clusterName`'s runners that are up, read from its `<name>_runners`
+ * table (Effect Cluster's runner storage, one table per cluster name); none when the table does not
+ * exist yet (no runner of that name ever started in this database).
  */
+export const runnersUp = (clusterName: string): Effect.Effect<ReadonlyArray<string>, unknown, SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const table = `${clusterName}_runners`
+    const exists = yield* sql<{ t: string | null }>`SELECT to_regclass(${table})::text AS t`
+    if (exists[0].t === null) return []
+    const rows = yield* sql<{ address: string }>`SELECT address FROM ${sql(table)}
+      WHERE last_heartbeat > now() - make_interval(secs => ${RUNNER_UP_SECONDS}) ORDER BY address`
+    return rows.map((r) => r.address)
+  })
+
+/** The clusters of this database with a runner up, by name, and how many. */
 export const clustersUp: Effect.Effect<ReadonlyMap<string, number>, unknown, SqlClient> = Effect.gen(function*() {
   const sql = yield* SqlClient
   const tables = yield* sql<{ name: string }>`SELECT c.table_name AS name FROM information_schema.columns c
     WHERE c.table_schema = current_schema() AND c.table_name LIKE '%\_runners' AND c.column_name = 'last_heartbeat'`
   const up = new Map<string, number>()
   for (const { name } of tables) {
-    const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql(name)}
-      WHERE last_heartbeat > now() - make_interval(secs => ${RUNNER_UP_SECONDS})`
-    if (rows[0].n > 0) up.set(name.slice(0, -"_runners".length), rows[0].n)
+    const clusterName = name.slice(0, -"_runners".length)
+    const addresses = yield* runnersUp(clusterName)
+    if (addresses.length > 0) up.set(clusterName, addresses.length)
   }
   return up
 })

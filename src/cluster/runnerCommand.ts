@@ -4,7 +4,8 @@
  *
  * Starts one Effect Cluster runner that hosts distmt's entities (entities.ts) until SIGINT/SIGTERM,
  * when it hands its shards back (about 2 s) and exits. Every failure the user can fix (no secret,
- * bad or unreachable database, port taken, unreadable certificate) is one line on stderr, exit 1.
+ * not the secret of the runners up in its cluster (peers.ts), bad or unreachable database, port
+ * taken, unreadable certificate) is one line on stderr, exit 1.
  */
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -15,7 +16,8 @@ import { distmtEntities } from "./entities.ts"
 import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { connectionFlags } from "./flags.ts"
 import { type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
-import { loadSecret } from "./secret.ts"
+import { admit } from "./peers.ts"
+import { loadSecret, type Secret } from "./secret.ts"
 import type { TlsFiles } from "./transport.ts"
 import { eventLoopWatchdog } from "./watchdog.ts"
 
@@ -90,7 +92,7 @@ export const runRunner = (options: {
   readonly clusterName: string
   readonly address: HostPort
   readonly listen?: HostPort | undefined
-  readonly secret: { readonly source: string; readonly key: Buffer | undefined }
+  readonly secret: Secret
   readonly tls: TlsFiles | undefined
   readonly entities?: EntitiesLayer | undefined
   /** The agents' learner threads (default: one per core) and checkpoint interval (AgentEntity.ts). */
@@ -114,9 +116,17 @@ export const runRunner = (options: {
     const listen = options.listen ?? options.address
     yield* Effect.scoped(
       Effect.gen(function*() {
+        // Before the sharding can give this runner a shard: the same secret as the runners up.
+        const admission = yield* admit({
+          db: options.db,
+          clusterName: options.clusterName,
+          address: `${options.address.host}:${options.address.port}`,
+          secret: options.secret
+        })
         yield* Layer.build(layer).pipe(
           Effect.mapError((e) => new ClusterUsageError({ message: describeStartError(options.db, listen, e) }))
         )
+        yield* admission.registered
         yield* eventLoopWatchdog
         yield* Console.log(
           `distmt runner: ready on ${options.address.host}:${options.address.port}` +

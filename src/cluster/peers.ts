@@ -1,0 +1,175 @@
+/**
+ * Admission of a runner to its cluster: before a runner registers with the sharding (and so before
+ * it can be given a shard), it checks that it holds the same secret as the runners of its cluster
+ * name that are up, or, like them, none (--insecure). Without this check a runner with another
+ * secret joined silently, took shards, and every message between it and its peers was refused.
+ *
+ * The reference is one row per cluster name in `distmt_secret_verifiers`: a random salt and
+ * HMAC-SHA256(secret, label, cluster name, salt), or a mark that the cluster runs --insecure. The
+ * secret itself is never stored. When no runner of the name is up, a runner's secret becomes the new
+ * reference (the user changed it on purpose, after stopping the old runners).
+ *
+ * Two runners starting at once must agree: a runner takes a PostgreSQL advisory lock of its cluster
+ * name before it reads the reference, and keeps it until the runners table lists it (it is then
+ * "up" for the next one), or until it fails to start. The lock is held by a session, so a runner
+ * that dies holding it releases it.
+ *
+ * What this protects against, and what not: docs/cluster.md, "Security model".
+ */
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
+import type { Connection } from "effect/sql/SqlConnection"
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import { ClusterUsageError, describeDbError, pgLayer, runnersUp } from "./database.ts"
+import { LOCAL_SECRET_FILE, type Secret, SECRET_ENV } from "./secret.ts"
+
+export const VERIFIERS_TABLE = "distmt_secret_verifiers"
+
+/** Domain separation: a verifier is never the signature of a message (Signed.ts signs "distmt-v1\n…"). */
+const LABEL = "distmt-peer-verifier-v1"
+
+/** How long a runner waits for another runner of its cluster name to finish starting. */
+const LOCK_WAIT_MS = 60_000
+
+/** How long a runner keeps the others waiting for its own registration (normally about a second). */
+const REGISTER_WAIT_MS = 30_000
+
+/** HMAC-SHA256(secret, label ‖ cluster name ‖ salt), the fields one per line. */
+export const verifierOf = (key: Buffer, clusterName: string, salt: Buffer): Buffer =>
+  createHmac("sha256", key).update([LABEL, clusterName, salt.toString("hex")].join("\n")).digest()
+
+/** A cluster's reference row: `verifier` null when the cluster runs --insecure. */
+export interface Reference {
+  readonly salt: Uint8Array | null
+  readonly verifier: Uint8Array | null
+}
+
+/** What a runner with `key` (undefined: --insecure) is, compared with a cluster's reference. */
+export type Match = "same" | "another secret" | "they are insecure" | "they have a secret"
+
+export const compareWith = (reference: Reference, key: Buffer | undefined, clusterName: string): Match => {
+  if (reference.verifier === null) return key === undefined ? "same" : "they are insecure"
+  if (key === undefined) return "they have a secret"
+  // bytea is read back as a Uint8Array, whose toString is not hex: hence Buffer.from.
+  const mine = verifierOf(key, clusterName, Buffer.from(reference.salt ?? []))
+  return mine.length === reference.verifier.length && timingSafeEqual(mine, reference.verifier) ? "same" : "another secret"
+}
+
+/** The reference a runner with `key` writes when no runner of its cluster is up. */
+export const referenceOf = (key: Buffer | undefined, clusterName: string): Reference => {
+  if (key === undefined) return { salt: null, verifier: null }
+  const salt = randomBytes(16)
+  return { salt, verifier: verifierOf(key, clusterName, salt) }
+}
+
+const WHERE_SECRET = `a runner reads it from --secret-file F, else $${SECRET_ENV}, else ${LOCAL_SECRET_FILE}`
+const STOP_THEM = "stop them first (`distmt cluster down` for those it started, or SIGTERM each `distmt runner`)"
+
+/** The one line of a refusal: what differs, and the two ways out. */
+export const refusal = (match: Exclude<Match, "same">, clusterName: string, up: ReadonlyArray<string>, secret: Secret): string => {
+  const shown = up.slice(0, 3).join(", ") + (up.length > 3 ? `, and ${up.length - 3} more` : "")
+  const them = `the runners up in cluster "${clusterName}" (${shown})`
+  switch (match) {
+    case "another secret":
+      return `this runner's secret (from ${secret.source}) is not the one of ${them}; give it theirs (${WHERE_SECRET}), ` +
+        `or, to change the cluster's secret, ${STOP_THEM}`
+    case "they have a secret":
+      return `this runner has no secret (--insecure) but ${them} have one; give it theirs (${WHERE_SECRET}) instead of --insecure, ` +
+        `or, to run the cluster without a secret, ${STOP_THEM}`
+    case "they are insecure":
+      return `${them} run without a secret (--insecure) but this one has one (from ${secret.source}); give it --insecure too, ` +
+        `or, to secure the cluster, ${STOP_THEM} and start every runner with the same secret`
+  }
+}
+
+/**
+ * Creates the table if it is missing. Under a lock of its own: the first runners of two cluster
+ * names may start at once, and two concurrent CREATE TABLE IF NOT EXISTS can fail on each other.
+ */
+const migrate = (sql: SqlClient) =>
+  sql.withTransaction(Effect.gen(function*() {
+    yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(${VERIFIERS_TABLE}, 0))`
+    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(VERIFIERS_TABLE)} (
+      cluster text PRIMARY KEY, salt bytea, verifier bytea, since timestamptz NOT NULL DEFAULT now())`
+  }))
+
+/**
+ * Takes the session advisory lock `key` on `conn`, waiting while another runner holds it. The
+ * one-bigint form of the lock: Effect Cluster's shard locks use the two-int form, a separate space.
+ */
+const lock = (conn: Connection, key: string, clusterName: string) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + LOCK_WAIT_MS
+    while (true) {
+      const rows = yield* conn.executeValues("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", [key])
+      if (rows[0]?.[0] === true) return
+      if (Date.now() > deadline) {
+        return yield* new ClusterUsageError({
+          message: `another runner of cluster "${clusterName}" has been starting for ${LOCK_WAIT_MS / 1000} s (it holds the start-up lock); ` +
+            `wait until it is up or stop it, then start this one again`
+        })
+      }
+      yield* Effect.sleep("250 millis")
+    }
+  })
+
+/** Compares this runner's secret with the reference, or makes it the reference: under the lock. */
+const check = (sql: SqlClient, clusterName: string, secret: Secret) =>
+  Effect.gen(function*() {
+    yield* migrate(sql)
+    const up = yield* runnersUp(clusterName)
+    const rows = yield* sql<Reference>`SELECT salt, verifier FROM ${sql(VERIFIERS_TABLE)} WHERE cluster = ${clusterName}`
+    // Runners up but no reference: runners of a distmt from before this check; nothing to compare.
+    if (up.length > 0 && rows.length > 0) {
+      const match = compareWith(rows[0], secret.key, clusterName)
+      if (match !== "same") return yield* new ClusterUsageError({ message: refusal(match, clusterName, up, secret) })
+      return
+    }
+    const reference = referenceOf(secret.key, clusterName)
+    yield* sql`INSERT INTO ${sql(VERIFIERS_TABLE)} (cluster, salt, verifier) VALUES (${clusterName}, ${reference.salt}, ${reference.verifier})
+      ON CONFLICT (cluster) DO UPDATE SET salt = EXCLUDED.salt, verifier = EXCLUDED.verifier, since = now()`
+  })
+
+/** Waits until the runners table lists `address` (the runner is then up for the next one), bounded. */
+const awaitListed = (clusterName: string, address: string) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + REGISTER_WAIT_MS
+    while (Date.now() < deadline) {
+      if ((yield* runnersUp(clusterName)).includes(address)) return
+      yield* Effect.sleep("200 millis")
+    }
+  })
+
+export interface Admission {
+  /**
+   * Waits until the runners table lists this runner, then lets the next runner of the cluster name
+   * be checked (after REGISTER_WAIT_MS at the latest: a runner that does not register within it
+   * must not keep the others out).
+   */
+  readonly registered: Effect.Effect<void>
+}
+
+/**
+ * Admits a runner to cluster `clusterName` at `address`, or fails with one line. The lock is held
+ * until `registered` completes or the enclosing scope closes (the runner failed to start).
+ */
+export const admit = (options: { readonly db: string; readonly clusterName: string; readonly address: string; readonly secret: Secret }) =>
+  Effect.gen(function*() {
+    const { clusterName } = options
+    const held = yield* Scope.fork(yield* Effect.scope)
+    const sql = Context.get(yield* Layer.buildWithScope(pgLayer(options.db), held), SqlClient)
+    const conn = yield* sql.reserve.pipe(Scope.provide(held))
+    const key = `distmt runner admission ${clusterName}`
+    yield* lock(conn, key, clusterName)
+    // Finalizers run last-added first: unlock, then give the connection back, then close the pool.
+    yield* Scope.addFinalizer(held, Effect.ignore(conn.executeRaw("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])))
+    yield* check(sql, clusterName, options.secret).pipe(Effect.provideService(SqlClient, sql))
+    const registered = awaitListed(clusterName, options.address).pipe(
+      Effect.provideService(SqlClient, sql),
+      Effect.ignore, // a failed query only ends the wait early: the runner itself is up
+      Effect.ensuring(Scope.close(held, Exit.void))
+    )
+    return { registered } satisfies Admission
+  }).pipe(
+    Effect.mapError((e) => e instanceof ClusterUsageError ? e : new ClusterUsageError({ message: describeDbError(options.db, e) }))
+  )
