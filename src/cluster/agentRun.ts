@@ -23,6 +23,7 @@ import type { PhaseResult, PhaseState } from "../agent/episodes.ts"
 import type { Learning, Watch } from "../agent/Learning.ts"
 import { type AgentResult, distmtAgentOn, independentAgent, type InstanceOutcome, oracleAgentOn, type Resume } from "../agent/programs.ts"
 import * as Rng from "../rng/Rng.ts"
+import type { CoordinatorShape } from "../coordinator/Coordinator.ts"
 import { type Caller, remote } from "../run/remote.ts"
 import type { Payload } from "./AgentEntity.ts"
 import { RunnerThreads } from "./runnerThreads.ts"
@@ -58,6 +59,25 @@ const owned = (c: InstanceCheckpoint): InstanceCheckpoint => ({
 })
 
 /** What the agent logs when it starts: where it resumes. */
+
+/**
+ * An agent's server as the agent program sees it on the cluster. An agent there is never lost, only
+ * resumed: it never gives a task back (`abandon` does nothing). So the requests that may make it a
+ * task's owner need not run uninterruptibly, as programs.ts `ask` runs them in one process (where an
+ * interrupt between the answer and its guard would leave a task owned by nobody); and here they must
+ * not. After a database outage the answer may never come, and an agent that cannot be interrupted
+ * holds its runner's shards for ever (seen: "Forced shard release is still pending" for minutes,
+ * every entity on those shards stuck, the run stalled). Resumed, the agent sends the same request
+ * again, numbered as before, and gets the answer its server kept.
+ */
+export const onCluster = <P>(server: CoordinatorShape<P>): CoordinatorShape<P> => ({
+  ...server,
+  identify: (agent, interval) => Effect.interruptible(server.identify(agent, interval)),
+  identifyKnown: (agent, key, interval) => Effect.interruptible(server.identifyKnown(agent, key, interval)),
+  claim: (agent, task) => Effect.interruptible(server.claim(agent, task)),
+  abandon: () => Effect.void
+})
+
 export const startLine = (saved: AgentState | undefined, instances: number): string =>
   saved === undefined
     ? "started"
@@ -195,8 +215,7 @@ export const runAgent = (p: Payload, servers: ServerClients) =>
           return write(stateOf())
         }))
     }
-    // An agent on the cluster is never lost, only resumed: it never gives a task back.
-    const coordinator = server === undefined ? undefined : { ...server.coordinator, abandon: () => Effect.void }
+    const coordinator = server === undefined ? undefined : onCluster(server.coordinator)
     yield* Effect.logInfo(startLine(saved, p.tasks.length))
     const result = yield* (coordinator === undefined
       ? independentAgent(p.agent, instances, model.config, resume)

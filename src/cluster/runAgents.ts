@@ -10,6 +10,7 @@
  */
 import { Cause, Data, Effect, Fiber, Schedule } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
 import type { AgentResult } from "../agent/programs.ts"
 import { noTraffic } from "../coordinator/Coordinator.ts"
 import { nextAttempt } from "../coordinator/postgres.ts"
@@ -55,6 +56,32 @@ class RunInterrupted extends Data.TaggedError("RunInterrupted") {}
  * `DISTMT_CLUSTER_STALL_SECONDS` sets it (for tests).
  */
 const stallMs = (): number => 1000 * (Number(process.env.DISTMT_CLUSTER_STALL_SECONDS) || 120)
+
+/** While PostgreSQL is unreachable, the submission's statements are tried again every 2 s for up to 10 minutes. */
+const DB_RETRY_EVERY = "2 seconds"
+const DB_RETRIES = 300
+
+/**
+ * A statement of the submitting process (a unit's attempt, its checkpoints, forgetting it), tried
+ * again while the database is unreachable or busy for a moment (a restart, a network cut: the
+ * failures `SqlError` calls retryable), as an agent's `Run` is sent again while a runner is down.
+ * Said once per statement. Any other failure (a wrong query, no rights), or an outage beyond 10
+ * minutes, is a defect. Seen: a 5 s outage while a unit began ended the whole run with a stack.
+ */
+const untilReachable = <A, R>(what: string, statement: Effect.Effect<A, SqlError, R>): Effect.Effect<A, never, R> => {
+  let said = false
+  return statement.pipe(
+    Effect.tapError((e) =>
+      Effect.sync(() => {
+        if (said || !e.isRetryable) return
+        said = true
+        process.stderr.write(`\ndistmt: the database did not answer (${e.message}) ${what}; trying again every 2 s\n`)
+      })
+    ),
+    Effect.retry({ while: (e) => e.isRetryable, schedule: Schedule.spaced(DB_RETRY_EVERY), times: DB_RETRIES }),
+    Effect.orDie
+  )
+}
 
 /**
  * Tells `progress` what the checkpoints of `unit` say beyond what it was told before, and keeps
@@ -105,25 +132,20 @@ export const forgetUnit = (unit: string) =>
     }))
   })
 
-/**
- * A unit runner for `runExperiment` (its `unit` option): runs (algorithm, seed) on the cluster, as
- * run `run` (clusterRunKey). Needs the cluster's client services and its database. `fresh`: each
- * unit starts over, whatever the database holds of an earlier run of it (`forgetUnit`).
- */
 export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, fresh = false) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const agents = yield* Agent.client
     const servers = yield* Server.client
-    yield* Effect.orDie(saveModel(run, modelOf(c)))
+    yield* untilReachable(`storing the run's model`, saveModel(run, modelOf(c)))
     return (algorithm: Algorithm, seed: number): Effect.Effect<AlgorithmRun> =>
       Effect.gen(function*() {
         const unit = `${run}-${algorithm}-${seed}`
         const N = c.spec.agents
         const tasksOf = startUnit(c, algorithm, seed, progress)
         // A submission given again is a new attempt: the agents and server of the older one stop.
-        let attempt = yield* Effect.orDie(nextAttempt(unit))
-        if (fresh) yield* Effect.orDie(forgetUnit(unit))
+        let attempt = yield* untilReachable(`starting ${unit}`, nextAttempt(unit))
+        if (fresh) yield* untilReachable(`forgetting ${unit}'s earlier run (--fresh)`, forgetUnit(unit))
         const started = performance.now()
         const watch = yield* follow(unit, progress)
         const runAll = (attempt: number) => Effect.forEach(
@@ -164,12 +186,13 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, f
           yield* Effect.sync(() =>
             process.stderr.write(`\ndistmt: ${unit}: no agent's checkpoint changed for ${stallMs() / 1000} s; its agents are started again from their checkpoints\n`)
           )
-          attempt = yield* Effect.orDie(nextAttempt(unit))
+          attempt = yield* untilReachable(`starting ${unit} again`, nextAttempt(unit))
         }
         const wallSeconds = (performance.now() - started) / 1000
         yield* Fiber.interrupt(watch.fiber)
-        yield* watch.poll
-        const saved = yield* Effect.orDie(loadStates(unit))
+        // The last progress, if the database answers; the results come from the final checkpoints.
+        yield* Effect.catchDefect(watch.poll, () => Effect.void)
+        const saved = yield* untilReachable(`reading ${unit}'s final checkpoints`, loadStates(unit))
         const states: Array<AgentState> = []
         const results: Array<AgentResult> = []
         for (let agent = 0; agent < N; agent++) {
@@ -182,7 +205,7 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, f
         const inspection = algorithm === "independent" ? undefined : yield* Effect.orDie(servers(serverId(unit, N, attempt)).Inspect())
         // Everything the unit's results need is here now (they go to the run's folder next; a
         // process that dies before that runs the unit again from the start).
-        yield* Effect.orDie(forgetUnit(unit))
+        yield* untilReachable(`forgetting ${unit}, finished`, forgetUnit(unit))
         return assemble(c, algorithm, seed, tasksOf, results, curves, {
           traffic: inspection?.traffic ?? noTraffic,
           registered: inspection?.registry.length ?? 0,
