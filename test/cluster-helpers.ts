@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { it } from "vitest"
 
 export const root = path.resolve(import.meta.dirname, "..")
 const BIN = path.join(root, "bin", "distmt.mjs")
@@ -21,6 +22,18 @@ export const IN_CI = process.env.CI !== undefined && process.env.CI !== "" && pr
 
 /** Skip on a developer machine without PostgreSQL; under CI a missing database is a failure. */
 export const clusterTestsMode = (): "run" | "skip" | "fail" => (TEST_DB ? "run" : IN_CI ? "fail" : "skip")
+
+/**
+ * Under CI without a database, one failing test that says so, in place of a file's tests: call it
+ * first in the file's `describe`, which returns when it is true.
+ */
+export const failsWithoutDatabase = (): boolean => {
+  if (clusterTestsMode() !== "fail") return false
+  it("has a PostgreSQL to test against", () => {
+    throw new Error("CI=true but DISTMT_TEST_DB is not set: .ci/run could not provide PostgreSQL (see tools/postgres.sh's message above)")
+  })
+  return true
+}
 
 /**
  * Env for CLI processes: no cluster secret, no DISTMT_DB and no HOST/PORT (which Effect's own
@@ -66,6 +79,26 @@ export const freePort = () =>
       server.close(() => resolve(port))
     })
   })
+
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer()
+    server.once("error", () => resolve(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
+  })
+
+/**
+ * The first of `n` consecutive free ports on 127.0.0.1 (for `cluster up --port P`, whose runners
+ * take P, P+1, …), looked for from `from` up, each test process from its own place in the range.
+ */
+export const freePortRange = async (n: number, from = 47500): Promise<number> => {
+  for (let base = from + (process.pid % 50) * 20; base + n <= 65535; base += n) {
+    const free = await Promise.all(Array.from({ length: n }, (_, i) => isFree(base + i)))
+    if (free.every(Boolean)) return base
+  }
+  throw new Error(`no ${n} consecutive free ports from ${from}`)
+}
 
 export interface Runner {
   readonly child: ChildProcess
