@@ -81,6 +81,26 @@ export const freePort = () =>
     })
   })
 
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer()
+    server.once("error", () => resolve(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
+  })
+
+/**
+ * The first of `n` consecutive free ports on 127.0.0.1 (for `cluster up --port P`, whose runners
+ * take P, P+1, …), looked for from `from` up, each test process from its own place in the range.
+ */
+export const freePortRange = async (n: number, from = 47500): Promise<number> => {
+  for (let base = from + (process.pid % 50) * 20; base + n <= 65535; base += n) {
+    const free = await Promise.all(Array.from({ length: n }, (_, i) => isFree(base + i)))
+    if (free.every(Boolean)) return base
+  }
+  throw new Error(`no ${n} consecutive free ports from ${from}`)
+}
+
 export interface Runner {
   readonly child: ChildProcess
   /** Everything the runner printed so far (stdout and stderr). */

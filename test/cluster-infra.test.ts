@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { isAlive } from "../src/cluster/localRunners.ts"
 import {
   cleanEnv,
   cli,
@@ -167,10 +168,11 @@ describe.skipIf(mode === "skip")("cluster infrastructure (PostgreSQL + runner pr
       for (const pid of pids) expect(() => process.kill(pid, 0)).not.toThrow()
       expect((fs.statSync(path.join(upCwd, ".distmt", "cluster.secret")).mode & 0o777).toString(8)).toBe("600")
 
-      // A second `up` in the same folder is refused while the first is running.
+      // A second `up` in the same folder with other settings (here the default port) is refused
+      // while the first is running (test/cluster-updown.test.ts has the top-up with the same ones).
       const again = await cli(["cluster", "up", "--runners", "1", "--db", db, "--cluster-name", name], { cwd: upCwd, env })
       expect(again.status).toBe(1)
-      expect(again.stderr).toMatch(/a cluster is already up here \(pids \d+, \d+\)/)
+      expect(again.stderr).toMatch(new RegExp(`the runners up here \\(pids \\d+, \\d+\\) were started with --port ${base}, not 34431`))
 
       // The client finds the same generated secret in .distmt/ and is answered.
       const p = await cli(["cluster", "ping", "--db", db, "--cluster-name", name, "--count", "10", "--concurrency", "5"], { cwd: upCwd, env })
@@ -178,8 +180,9 @@ describe.skipIf(mode === "skip")("cluster infrastructure (PostgreSQL + runner pr
 
       const down = await cli(["cluster", "down"], { cwd: upCwd, env })
       expect(down.status, down.stderr).toBe(0)
-      expect(down.stdout).toMatch(/stopped 2 runners$/m)
-      for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow()
+      expect(down.stdout).toMatch(/stopped 2 runners on SIGTERM in \d+\.\d s$/m)
+      // Exited (a runner that init has not reaped yet answers signal 0, but is not running).
+      for (const pid of pids) expect(isAlive(pid)).toBe(false)
       expect(fs.existsSync(path.join(upCwd, ".distmt", "cluster.json"))).toBe(false)
 
       // Up again: the last cluster's log is kept beside the new one (the evidence of an incident).

@@ -12,6 +12,7 @@
  * again) stops within a few seconds.
  */
 import { Effect, Schedule, Schema } from "effect"
+import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
 import * as Rpc from "effect/rpc/Rpc"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -92,7 +93,15 @@ export const RunAgent = Rpc.make("Run", {
   error: AgentFailed
 })
 
-export const Agent = signedEntity("DistmtAgent", [RunAgent])
+/**
+ * A runner that stops (SIGTERM, `cluster down`) or hands a shard to another interrupts the agents
+ * there at once (`InterruptOnTermination`). Without it Effect Cluster lets a request run to its end
+ * before the entity stops, up to `entityTerminationTimeout` (15 s): a `Run` lasts as long as the
+ * agent's whole program, so every busy runner took 15 s to stop, and `cluster down` killed it. The
+ * submitting process sends an interrupted `Run` again (runAgents.ts): the agent resumes from its
+ * checkpoint on whichever runner holds its shard then, as after a runner's death.
+ */
+export const Agent = signedEntity("DistmtAgent", [RunAgent]).annotateRpcs(ClusterSchema.InterruptOnTermination, true)
 
 /** The entity id of an agent: its unit, its index and the attempt. */
 export const agentId = (unit: string, agent: number, attempt: number): string => `${unit}.${agent}.${attempt}`

@@ -10,6 +10,7 @@
  * The entity id names the run and its number of agents: `<run>.<agents>` (`serverId`).
  */
 import { Effect } from "effect"
+import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
 import { SqlClient } from "effect/sql/SqlClient"
 import { durable } from "../coordinator/postgres.ts"
@@ -17,7 +18,15 @@ import { CoordinatorRpcs, handlers } from "../coordinator/protocol.ts"
 import { sequenced, VirtualTime } from "../run/VirtualTime.ts"
 import { signedEntity } from "./Ping.ts"
 
+/**
+ * Interrupted at once when its runner stops or hands its shard over (as the agents, AgentEntity.ts):
+ * a request waits its turn in virtual time, which may be for agents that are stopping too, so
+ * letting it run to its end held the runner up to Effect's `entityTerminationTimeout` (15 s). An
+ * agent whose request was interrupted is sent its `Run` again, and the server's next owner answers
+ * a request sent again from the tables.
+ */
 export const Server = signedEntity("DistmtServer", [...CoordinatorRpcs.requests.values()])
+  .annotateRpcs(ClusterSchema.InterruptOnTermination, true)
 
 /** The entity id of a run's server: the run's key, its number of agents, and the attempt. */
 export const serverId = (run: string, agents: number, attempt: number): string => `${run}.${agents}.${attempt}`

@@ -5,9 +5,12 @@
  *
  * `up` starts N local runner processes in the background on 127.0.0.1:P, P+1, … (logs in
  * .distmt/runner-<i>.log), waits until each has said it is ready and PostgreSQL lists it as a
- * healthy runner, and records them in .distmt/cluster.json; `down` stops them (SIGTERM, so they hand
- * their shards back; SIGKILL after 15 s). For trying a cluster on one machine: on several machines,
- * start `distmt runner` on each.
+ * healthy runner, and records them in .distmt/cluster.json (localRunners.ts). Given again while
+ * some of them run, it tops the cluster up: it starts only the missing ones, in the dead ones'
+ * places, and keeps the others (a run on them goes on). `down` stops them: SIGTERM, on which a
+ * runner interrupts its agents (they resume from their checkpoints when the run is given again)
+ * and hands its shards back; SIGKILL after 15 s. For trying a cluster on one machine: on several
+ * machines, start `distmt runner` on each.
  *
  * Without a secret (flag or $DISTMT_CLUSTER_SECRET) and without --insecure, `up` writes a random one
  * to .distmt/cluster.secret (mode 600), which the runners and any later command run from this folder
@@ -18,68 +21,38 @@ import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql/SqlClient"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { autoThreads } from "../run/threads/pool.ts"
 import { checkDatabase, ClusterUsageError, describeDbError, pgLayer, redactUrl } from "./database.ts"
 import { pingCommand } from "./pingCommand.ts"
 import { connectionFlags } from "./flags.ts"
+import {
+  addressOf,
+  type ClusterState,
+  isAlive,
+  isOurRunner,
+  lastLine,
+  logOf,
+  nameOf,
+  readState,
+  type RunnerRecord,
+  type RunnerSettings,
+  settingsDiffer,
+  slotOf,
+  slotsToStart,
+  STATE_FILE,
+  stopAll,
+  writeState
+} from "./localRunners.ts"
 import { dbUrlFrom, DEFAULT_PORT, parseClusterName, readTls } from "./runnerCommand.ts"
 import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { ensureLocalSecret, loadSecret, STATE_DIR } from "./secret.ts"
 
-export const STATE_FILE = path.join(STATE_DIR, "cluster.json")
 const BIN = fileURLToPath(new URL("../../bin/distmt.mjs", import.meta.url))
 const MAX_RUNNERS = 16
 const READY_TIMEOUT_MS = 90_000
-
-interface RunnerRecord {
-  readonly pid: number
-  readonly address: string
-  readonly log: string
-}
-interface ClusterState {
-  readonly startedAt: string
-  readonly db: string
-  readonly clusterName: string
-  readonly runners: ReadonlyArray<RunnerRecord>
-}
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Only signal a process that is one of our runners (the pid may have been reused since `up`). */
-const isOurRunner = (pid: number) => {
-  try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
-    return cmdline.some((a) => a.endsWith("distmt.mjs")) && cmdline.includes("runner")
-  } catch {
-    return isAlive(pid) // no /proc (macOS): trust the state file
-  }
-}
-
-const readState = (): ClusterState | undefined => {
-  try {
-    return JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) as ClusterState
-  } catch {
-    return undefined
-  }
-}
-
-const lastLine = (file: string) => {
-  try {
-    const lines = fs.readFileSync(file, "utf8").trim().split("\n")
-    return lines[lines.length - 1] ?? ""
-  } catch {
-    return ""
-  }
-}
+/** How long `down` lets runners hand their shards over (SIGTERM) before it kills them (SIGKILL). */
+const DOWN_GRACE_MS = 15_000
 
 const sleep = (ms: number) => Effect.promise(() => new Promise((r) => setTimeout(r, ms)))
 
@@ -114,11 +87,66 @@ const waitRegistered = (db: string, clusterName: string, addresses: ReadonlyArra
     Effect.catchTag("SqlError", (e) => Effect.fail(new ClusterUsageError({ message: describeDbError(db, e) })))
   )
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+/**
+ * Starts one runner in the background in slot `slot` (its address and log, localRunners.ts). The
+ * slot's previous log is kept beside the new one: restarting after an incident, or replacing a
+ * runner that died, must not wipe its evidence (the new log starts empty, for `waitReady`).
+ */
+const spawnRunner = (slot: number, port: number, db: string, passOn: ReadonlyArray<string>): RunnerRecord => {
+  const address = addressOf(slot, port)
+  const log = logOf(slot)
+  if (fs.existsSync(log)) fs.renameSync(log, `${log}.previous`)
+  const out = fs.openSync(log, "w")
+  // The database URL goes by environment, not argv, so that `ps` does not show its password.
+  const child = spawn(process.execPath, [BIN, "runner", "--listen", address, ...passOn], {
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: { ...process.env, DISTMT_DB: db }
+  })
+  fs.closeSync(out)
+  child.unref()
+  return { pid: child.pid!, address, log }
+}
+
+/**
+ * What a cluster recorded here with runners still up (`alive`) allows `up --runners wanted` with
+ * `settings`: fails when the settings differ or more are up than wanted; else the runners to keep.
+ */
+const checkTopUp = (previous: ClusterState, alive: ReadonlyArray<RunnerRecord>, settings: RunnerSettings, wanted: number) =>
+  Effect.gen(function*() {
+    const pids = alive.map((r) => r.pid).join(", ")
+    if ((previous as Partial<ClusterState>).port === undefined) {
+      return yield* new ClusterUsageError({
+        message: `the runners up here (pids ${pids}) were started by an older distmt, which did not record their settings: ` +
+          "run `npx distmt cluster down` first"
+      })
+    }
+    const differ = settingsDiffer(previous, settings)
+    if (differ !== undefined) {
+      return yield* new ClusterUsageError({
+        message: `the runners up here (pids ${pids}) were started with ${differ}: give the same settings to top the cluster ` +
+          "up, or run `npx distmt cluster down` first to start another"
+      })
+    }
+    if (alive.length > wanted) {
+      return yield* new ClusterUsageError({
+        message: `${plural(alive.length, "runner")} are up here (pids ${pids}), more than --runners ${wanted}: \`cluster up\` ` +
+          `starts runners and never stops any; run \`npx distmt cluster down\`, then \`cluster up --runners ${wanted}\``
+      })
+    }
+    return alive
+  })
+
 const up = Command.make(
   "up",
   {
     ...connectionFlags,
-    runners: Flag.Int("runners").pipe(Flag.withDefault(3), Flag.withDescription("how many runner processes (default 3)")),
+    runners: Flag.Int("runners").pipe(
+      Flag.withDefault(3),
+      Flag.withDescription("how many runner processes (default 3); with some of this folder's runners up, starts only the missing ones")
+    ),
     port: Flag.Int("port").pipe(Flag.withDefault(DEFAULT_PORT), Flag.withDescription(`the first runner's port (default ${DEFAULT_PORT}); the others take the next ones`)),
     checkpointEvery: Flag.Finite("checkpoint-every").pipe(
       Flag.withDefault(CHECKPOINT_SECONDS),
@@ -133,13 +161,6 @@ const up = Command.make(
       if (!(flags.port >= 1024 && flags.port + flags.runners - 1 <= 65535)) {
         return yield* new ClusterUsageError({ message: `--port: from 1024 to ${65536 - flags.runners}` })
       }
-      const previous = readState()
-      const alive = previous?.runners.filter((r) => isOurRunner(r.pid)) ?? []
-      if (alive.length > 0) {
-        return yield* new ClusterUsageError({
-          message: `a cluster is already up here (pids ${alive.map((r) => r.pid).join(", ")}); run \`npx distmt cluster down\` first`
-        })
-      }
       const secretFile = Option.getOrUndefined(flags.secretFile)
       const secret = yield* loadSecret({ secretFile, insecure: flags.insecure }).pipe(
         Effect.catchTag("ClusterUsageError", () =>
@@ -148,9 +169,33 @@ const up = Command.make(
       const db = yield* dbUrlFrom(flags.db)
       const clusterName = yield* parseClusterName(flags.clusterName)
       yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa) // fail here, not in N logs
+      const tls = [flags.tlsCert, flags.tlsKey, flags.tlsCa]
+      const settings: RunnerSettings = {
+        db: redactUrl(db),
+        clusterName,
+        port: flags.port,
+        secret: secret.source,
+        tls: tls.every(Option.isNone) ? "none" : tls.map((f) => Option.getOrElse(f, () => "-")).join(" "),
+        checkpointEvery: flags.checkpointEvery
+      }
+
+      // A cluster recorded here that still (partly) runs is topped up; one with no runner left
+      // constrains nothing.
+      const previous = readState()
+      const alive = previous?.runners.filter((r) => isOurRunner(r.pid)) ?? []
+      const kept = previous !== undefined && alive.length > 0 ? yield* checkTopUp(previous, alive, settings, flags.runners) : []
+      const keptNames = kept.map((r) => `${nameOf(r, flags.port)} pid ${r.pid}`).join(", ")
+      const gone = new Map((kept.length > 0 ? previous!.runners.filter((r) => !kept.includes(r)) : []).map((r) => [slotOf(r, flags.port), r]))
+      if (kept.length === flags.runners) {
+        // Runners recorded here that died, and that --runners no longer asks for, are forgotten.
+        if (gone.size > 0) writeState({ ...previous!, runners: kept })
+        return yield* Console.log(
+          `distmt cluster: ${plural(kept.length, "runner")} up already (${keptNames}); nothing to start` +
+            [...gone.values()].map((r) => `; ${nameOf(r, flags.port)} (pid ${r.pid}) is gone and not needed for --runners ${flags.runners}`).join("")
+        )
+      }
       yield* checkDatabase(db)
 
-      fs.mkdirSync(STATE_DIR, { recursive: true })
       const passOn = [
         ...(secretFile ? ["--secret-file", secretFile] : []),
         ...(flags.insecure ? ["--insecure"] : []),
@@ -165,75 +210,88 @@ const up = Command.make(
         "--checkpoint-every",
         String(flags.checkpointEvery)
       ]
-      const runners: Array<RunnerRecord> = []
-      for (let i = 0; i < flags.runners; i++) {
-        const address = `127.0.0.1:${flags.port + i}`
-        const log = path.join(STATE_DIR, `runner-${i}.log`)
-        // The last cluster's log is kept beside the new one: restarting after an incident must not
-        // wipe its evidence (the new log starts empty, for the readiness check below).
-        if (fs.existsSync(log)) fs.renameSync(log, `${log}.previous`)
-        const out = fs.openSync(log, "w")
-        // The database URL goes by environment, not argv, so that `ps` does not show its password.
-        const child = spawn(process.execPath, [BIN, "runner", "--listen", address, ...passOn], {
-          detached: true,
-          stdio: ["ignore", out, out],
-          env: { ...process.env, DISTMT_DB: db }
-        })
-        fs.closeSync(out)
-        child.unref()
-        runners.push({ pid: child.pid!, address, log })
+      fs.mkdirSync(STATE_DIR, { recursive: true })
+      const started = slotsToStart(kept, flags.port, flags.runners).map((slot) => spawnRunner(slot, flags.port, db, passOn))
+      const bySlot = (a: RunnerRecord, b: RunnerRecord) => slotOf(a, flags.port) - slotOf(b, flags.port)
+      const state: ClusterState = {
+        ...settings,
+        startedAt: kept.length > 0 ? previous!.startedAt : new Date().toISOString(),
+        runners: [...kept, ...started].sort(bySlot)
       }
-      const state: ClusterState = { startedAt: new Date().toISOString(), db: redactUrl(db), clusterName, runners }
-      fs.writeFileSync(STATE_FILE, JSON.stringify(state, null, 2) + "\n")
-      yield* Console.log(`distmt cluster: starting ${runners.length} runner${runners.length === 1 ? "" : "s"} (secret: ${secret.source})…`)
+      writeState(state)
+      yield* Console.log(
+        `distmt cluster: ${kept.length > 0 ? `${plural(kept.length, "runner")} up (${keptNames}); ` : ""}` +
+          `starting ${plural(started.length, "runner")} (secret: ${secret.source})…`
+      )
       const ready = Effect.gen(function*() {
-        yield* Effect.forEach(runners, waitReady, { concurrency: "unbounded", discard: true })
-        yield* waitRegistered(db, clusterName, runners.map((r) => r.address))
+        yield* Effect.forEach(started, waitReady, { concurrency: "unbounded", discard: true })
+        yield* waitRegistered(db, clusterName, started.map((r) => r.address))
       })
       yield* ready.pipe(
-        // A runner that did not come up: stop the others rather than leave half a cluster.
-        Effect.tapError(() => Effect.promise(() => stopAll(runners.filter((r) => isOurRunner(r.pid)), 5_000)))
+        // A runner that did not come up: stop the others just started rather than leave half a
+        // cluster. A cluster topped up is left as it was: those kept go on running.
+        Effect.tapError(() =>
+          Effect.promise(async () => {
+            await stopAll(started.filter((r) => isOurRunner(r.pid)), 5_000)
+            if (kept.length > 0) writeState(previous!)
+            else fs.rmSync(STATE_FILE, { force: true })
+          })
+        )
       )
-      for (const r of runners) yield* Console.log(`  runner ${r.address}  pid ${r.pid}  log ${r.log}`)
-      yield* Console.log(`distmt cluster: up (${STATE_FILE}); stop it with \`npx distmt cluster down\``)
-    }).pipe(reportClusterErrors)
-).pipe(Command.withDescription("Start local runners in the background and wait until they are registered."))
-
-/**
- * SIGTERM, then SIGKILL whatever is left after `graceMs`; resolves to how many needed SIGKILL.
- * Runners already gone (killed, crashed) are skipped.
- */
-const stopAll = (ours: ReadonlyArray<RunnerRecord>, graceMs: number): Promise<number> => {
-  for (const r of ours) process.kill(r.pid, "SIGTERM")
-  const deadline = Date.now() + graceMs
-  return new Promise((resolve) => {
-    const poll = () => {
-      const left = ours.filter((r) => isAlive(r.pid))
-      if (left.length === 0) return resolve(0)
-      if (Date.now() > deadline) {
-        for (const r of left) process.kill(r.pid, "SIGKILL")
-        return resolve(left.length)
+      const what = (r: RunnerRecord) => {
+        const dead = gone.get(slotOf(r, flags.port))
+        return dead === undefined ? `${nameOf(r, flags.port)} added` : `${nameOf(r, flags.port)} replacing pid ${dead.pid} (gone)`
       }
-      setTimeout(poll, 100)
-    }
-    poll()
-  })
-}
+      for (const r of started) {
+        yield* Console.log(`  ${nameOf(r, flags.port)} ${r.address}  pid ${r.pid}  log ${r.log}${gone.has(slotOf(r, flags.port)) ? "  (a replacement)" : ""}`)
+      }
+      yield* Console.log(
+        kept.length === 0
+          ? `distmt cluster: up (${STATE_FILE}); stop it with \`npx distmt cluster down\``
+          : `distmt cluster: ${plural(flags.runners, "runner")} up, started ${started.length}: ${started.map(what).join(", ")} (${STATE_FILE})`
+      )
+    }).pipe(reportClusterErrors)
+).pipe(
+  Command.withDescription(
+    "Start local runners in the background and wait until they are registered; with some of this folder's runners up, start only the missing ones."
+  )
+)
 
 const down = Command.make("down", {}, () =>
   Effect.gen(function*() {
     const state = readState()
     if (state === undefined) return yield* Console.log(`distmt cluster: no cluster recorded in ${STATE_FILE}; nothing to stop`)
     const running = state.runners.filter((r) => isOurRunner(r.pid))
-    const killed = yield* Effect.promise(() => stopAll(running, 15_000))
-    fs.rmSync(STATE_FILE, { force: true })
     const gone = state.runners.length - running.length
-    yield* Console.log(
-      `distmt cluster: stopped ${running.length} runner${running.length === 1 ? "" : "s"}` +
-        (gone > 0 ? ` (${gone} had already stopped)` : "") +
-        (killed > 0 ? ` (${killed} did not stop within 15 s and were killed)` : "")
+    const named = (rs: ReadonlyArray<RunnerRecord>) => rs.map((r) => `${r.address} (pid ${r.pid})`).join(", ")
+    const start = Date.now()
+    const killed = yield* Effect.promise(() =>
+      stopAll(running, DOWN_GRACE_MS, {
+        // A runner stops in well under a second (its agents are interrupted, AgentEntity.ts): say
+        // what is taking longer rather than go silent until the SIGKILL.
+        quietMs: 3_000,
+        tell: (left, killInMs) =>
+          console.log(
+            `distmt cluster: waiting for ${named(left)} to hand ${left.length === 1 ? "its" : "their"} shards over ` +
+              `(SIGTERM sent; SIGKILL in ${Math.ceil(killInMs / 1000)} s)…`
+          )
+      })
     )
-  }).pipe(reportClusterErrors)).pipe(Command.withDescription("Stop the runners started by `cluster up`."))
+    fs.rmSync(STATE_FILE, { force: true })
+    const seconds = ((Date.now() - start) / 1000).toFixed(1)
+    yield* Console.log(
+      running.length === 0
+        ? `distmt cluster: the ${plural(gone, "runner")} recorded here had already stopped; nothing to stop`
+        : `distmt cluster: stopped ${plural(running.length, "runner")} ` +
+          (killed.length === 0
+            ? `on SIGTERM in ${seconds} s`
+            : `in ${seconds} s: ${named(killed)} did not stop within ${DOWN_GRACE_MS / 1000} s of SIGTERM and ` +
+              `${killed.length === 1 ? "was" : "were"} killed (SIGKILL); see ${killed.length === 1 ? "its log" : "their logs"} in ${STATE_DIR}/`) +
+          (gone > 0 ? ` (${gone} had already stopped)` : "")
+    )
+  }).pipe(reportClusterErrors)).pipe(Command.withDescription(
+  "Stop the runners started by `cluster up`: SIGTERM (they interrupt their agents and hand their shards over), SIGKILL after 15 s."
+))
 
 function reportClusterErrors<A, R>(effect: Effect.Effect<A, ClusterUsageError, R>) {
   return effect.pipe(
