@@ -20,6 +20,7 @@ import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { Connection } from "effect/sql/SqlConnection"
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import { underMigrationLock } from "../coordinator/postgres.ts"
 import { ClusterUsageError, describeDbError, pgLayer, runnersUp } from "./database.ts"
 import { LOCAL_SECRET_FILE, type Secret, SECRET_ENV } from "./secret.ts"
 
@@ -83,15 +84,12 @@ export const refusal = (match: Exclude<Match, "same">, clusterName: string, up: 
 }
 
 /**
- * Creates the table if it is missing. Under a lock of its own: the first runners of two cluster
+ * Creates the table if it is missing, under the migrations' lock: the first runners of two cluster
  * names may start at once, and two concurrent CREATE TABLE IF NOT EXISTS can fail on each other.
  */
 const migrate = (sql: SqlClient) =>
-  sql.withTransaction(Effect.gen(function*() {
-    yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(${VERIFIERS_TABLE}, 0))`
-    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(VERIFIERS_TABLE)} (
-      cluster text PRIMARY KEY, salt bytea, verifier bytea, since timestamptz NOT NULL DEFAULT now())`
-  }))
+  underMigrationLock(sql`CREATE TABLE IF NOT EXISTS ${sql(VERIFIERS_TABLE)} (
+    cluster text PRIMARY KEY, salt bytea, verifier bytea, since timestamptz NOT NULL DEFAULT now())`).pipe(Effect.provideService(SqlClient, sql))
 
 /**
  * Takes the session advisory lock `key` on `conn`, waiting while another runner holds it. The
