@@ -33,9 +33,13 @@ const SECRET_B = randomBytes(24).toString("hex")
 const NAME = `peers_${process.pid}` // secured, then re-keyed
 const OPEN = `peers_open_${process.pid}` // --insecure
 const RACE = `peers_race_${process.pid}` // two runners starting at once
+const KILL = `peers_kill_${process.pid}` // runners killed with -9, then a new secret
 
 const WHERE = "a runner reads it from --secret-file F, else \\$DISTMT_CLUSTER_SECRET, else \\.distmt/cluster\\.secret"
 const STOP = "stop them first \\(`distmt cluster down` for those it started, or SIGTERM each `distmt runner`\\)"
+/** The end of every refusal: runners killed with -9 stay listed for 30 s, and when to try again. */
+const KILLED = "; a runner stopped without SIGTERM \\(kill -9, a crash\\) counts as up for 30 s after it last renewed its place: " +
+  "if those are gone, start this one again in (\\d+) s"
 
 /** Exit code 1 and exactly one line on stderr (no stack trace), matching `line`. */
 const refused = (r: CliResult, line: RegExp) => {
@@ -72,7 +76,7 @@ describe.skipIf(mode === "skip")("admission of a runner: the same secret as the 
 
   afterAll(async () => {
     await Promise.all(started.map((r) => r.stop()))
-    for (const name of [NAME, OPEN, RACE]) await dropClusterTables(db, name)
+    for (const name of [NAME, OPEN, RACE, KILL]) await dropClusterTables(db, name)
   })
 
   it("refuses a runner with another secret, and --insecure, beside secured runners; admits the same secret", async () => {
@@ -86,7 +90,7 @@ describe.skipIf(mode === "skip")("admission of a runner: the same secret as the 
       new RegExp(
         `^distmt runner: this runner's secret \\(from \\$DISTMT_CLUSTER_SECRET\\) is not the one of the runners up in cluster "${NAME}" ` +
           `\\((127\\.0\\.0\\.1:\\d+, )?${first.address.replace(/\./g, "\\.")}(, 127\\.0\\.0\\.1:\\d+)?\\); give it theirs \\(${WHERE}\\), ` +
-          `or, to change the cluster's secret, ${STOP}$`
+          `or, to change the cluster's secret, ${STOP}${KILLED}$`
       )
     )
     await neverJoined(NAME, other.address)
@@ -94,7 +98,7 @@ describe.skipIf(mode === "skip")("admission of a runner: the same secret as the 
     const insecure = await tryRunner(NAME, cleanEnv(), "--insecure")
     refused(
       insecure.result,
-      new RegExp(`^distmt runner: this runner has no secret \\(--insecure\\) but the runners up in cluster "${NAME}" \\(.*\\) have one; give it theirs \\(${WHERE}\\) instead of --insecure, or, to run the cluster without a secret, ${STOP}$`)
+      new RegExp(`^distmt runner: this runner has no secret \\(--insecure\\) but the runners up in cluster "${NAME}" \\(.*\\) have one; give it theirs \\(${WHERE}\\) instead of --insecure, or, to run the cluster without a secret, ${STOP}${KILLED}$`)
     )
     await neverJoined(NAME, insecure.address)
   })
@@ -120,7 +124,7 @@ describe.skipIf(mode === "skip")("admission of a runner: the same secret as the 
       secured.result,
       new RegExp(
         `^distmt runner: the runners up in cluster "${OPEN}" \\(127\\.0\\.0\\.1:\\d+\\) run without a secret \\(--insecure\\) but this one has one \\(from \\$DISTMT_CLUSTER_SECRET\\); ` +
-          `give it --insecure too, or, to secure the cluster, ${STOP} and start every runner with the same secret$`
+          `give it --insecure too, or, to secure the cluster, ${STOP} and start every runner with the same secret${KILLED}$`
       )
     )
     await neverJoined(OPEN, secured.address)
@@ -139,6 +143,23 @@ describe.skipIf(mode === "skip")("admission of a runner: the same secret as the 
     expect(outcomes.filter((o) => o === "admitted"), outcomes.join("\n")).toHaveLength(1)
     expect(outcomes.find((o) => o !== "admitted")).toMatch(/^the runner exited \(1\): distmt runner: this runner's secret .* is not the one of the runners up in cluster/)
   })
+
+  it("runners killed with -9, a new secret at once: refused with when to start again, which then works", async () => {
+    const killed = await start(KILL, withSecret(SECRET_A))
+    killed.runner.child.kill("SIGKILL")
+    await new Promise<void>((resolve) => killed.runner.child.once("exit", () => resolve()))
+    // At the same address, as `cluster up` given again after its runners were killed.
+    const port = killed.address.split(":")[1]!
+    const again = await cli(["runner", "--db", db, "--cluster-name", KILL, "--listen", killed.address], { cwd, env: withSecret(SECRET_B), timeoutMs: 60_000 })
+    refused(again, new RegExp(`^distmt runner: this runner's secret .* \\(127\\.0\\.0\\.1:${port}\\); .*${KILLED}$`))
+    const wait = Number(again.stderr.match(new RegExp(`${KILLED}$`, "m"))![1])
+    expect(wait).toBeGreaterThan(0)
+    expect(wait).toBeLessThanOrEqual(30)
+    await new Promise((r) => setTimeout(r, wait * 1000))
+    const later = await startRunner(["--db", db, "--cluster-name", KILL, "--listen", killed.address], { cwd, env: withSecret(SECRET_B) })
+    started.push(later)
+    expect(later.output()).toMatch(/distmt runner: ready on/)
+  }, 90_000)
 
   it("once every runner of the name has stopped, a new secret is accepted and becomes the reference", async () => {
     const ofName = started.filter((r) => r.child.spawnargs.includes(NAME))

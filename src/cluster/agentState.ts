@@ -20,7 +20,7 @@ import type { PhasePoint } from "../agent/curve.ts"
 import { InstanceCurve } from "../agent/curve.ts"
 import type { AgentConfig, InstanceOutcome } from "../agent/programs.ts"
 import type { Published } from "../coordinator/Coordinator.ts"
-import { oncePerClient } from "../coordinator/postgres.ts"
+import { oncePerClient, underMigrationLock } from "../coordinator/postgres.ts"
 import type { FeatureTable, FiniteMdp } from "../env/FiniteMdp.ts"
 import type { PhaseResult, PhaseState } from "../agent/episodes.ts"
 import type { LsviConfig } from "../learner/Lsvi.ts"
@@ -99,13 +99,13 @@ export const episodesOf = (state: AgentState): number =>
   state.outcomes.reduce((n, o) => n + o.identificationEpisodes + o.learningEpisodes, 0) +
   (state.current === undefined ? 0 : state.current.phases.reduce((n, p) => n + p.episodes, 0) + state.current.inPhase.episodes)
 
-export const migrateAgents: Effect.Effect<void, SqlError, SqlClient> = oncePerClient(Effect.gen(function*() {
+export const migrateAgents: Effect.Effect<void, SqlError, SqlClient> = oncePerClient(underMigrationLock(Effect.gen(function*() {
   const sql = yield* SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_models (run text PRIMARY KEY, model bytea NOT NULL)`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_agents (
     unit text NOT NULL, agent integer NOT NULL, slots integer NOT NULL, episodes integer NOT NULL,
     inside boolean NOT NULL, final boolean NOT NULL, state bytea NOT NULL, PRIMARY KEY (unit, agent))`
-}))
+})))
 
 const blob = (value: unknown): Uint8Array => new Uint8Array(serialize(value))
 

@@ -20,7 +20,8 @@ import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { Connection } from "effect/sql/SqlConnection"
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
-import { ClusterUsageError, describeDbError, pgLayer, runnersUp } from "./database.ts"
+import { underMigrationLock } from "../coordinator/postgres.ts"
+import { ClusterUsageError, describeDbError, pgLayer, RUNNER_UP_SECONDS, runnersUp } from "./database.ts"
 import { LOCAL_SECRET_FILE, type Secret, SECRET_ENV } from "./secret.ts"
 
 export const VERIFIERS_TABLE = "distmt_secret_verifiers"
@@ -65,33 +66,51 @@ export const referenceOf = (key: Buffer | undefined, clusterName: string): Refer
 const WHERE_SECRET = `a runner reads it from --secret-file F, else $${SECRET_ENV}, else ${LOCAL_SECRET_FILE}`
 const STOP_THEM = "stop them first (`distmt cluster down` for those it started, or SIGTERM each `distmt runner`)"
 
-/** The one line of a refusal: what differs, and the two ways out. */
-export const refusal = (match: Exclude<Match, "same">, clusterName: string, up: ReadonlyArray<string>, secret: Secret): string => {
+/**
+ * The one line of a refusal: what differs, and the ways out. `upFor`: the seconds until the last of
+ * the runners up stops counting as up if it renews its place no more. Runners killed with -9 stay
+ * listed that long: without that figure, a runner restarted at once with a new secret was told to
+ * stop runners that were already gone, its own address among them.
+ */
+export const refusal = (
+  match: Exclude<Match, "same">,
+  clusterName: string,
+  up: ReadonlyArray<string>,
+  secret: Secret,
+  upFor: number
+): string => {
   const shown = up.slice(0, 3).join(", ") + (up.length > 3 ? `, and ${up.length - 3} more` : "")
   const them = `the runners up in cluster "${clusterName}" (${shown})`
+  const killed = `; a runner stopped without SIGTERM (kill -9, a crash) counts as up for ${RUNNER_UP_SECONDS} s after it last renewed its place: ` +
+    `if those are gone, start this one again in ${Math.max(1, Math.ceil(upFor))} s`
   switch (match) {
     case "another secret":
       return `this runner's secret (from ${secret.source}) is not the one of ${them}; give it theirs (${WHERE_SECRET}), ` +
-        `or, to change the cluster's secret, ${STOP_THEM}`
+        `or, to change the cluster's secret, ${STOP_THEM}${killed}`
     case "they have a secret":
       return `this runner has no secret (--insecure) but ${them} have one; give it theirs (${WHERE_SECRET}) instead of --insecure, ` +
-        `or, to run the cluster without a secret, ${STOP_THEM}`
+        `or, to run the cluster without a secret, ${STOP_THEM}${killed}`
     case "they are insecure":
       return `${them} run without a secret (--insecure) but this one has one (from ${secret.source}); give it --insecure too, ` +
-        `or, to secure the cluster, ${STOP_THEM} and start every runner with the same secret`
+        `or, to secure the cluster, ${STOP_THEM} and start every runner with the same secret${killed}`
   }
 }
 
+/** Seconds until the last runner of `clusterName` that is up stops counting as up, if none renews its place. */
+const upForSeconds = (sql: SqlClient, clusterName: string) =>
+  Effect.map(
+    sql<{ s: number | null }>`SELECT EXTRACT(EPOCH FROM max(last_heartbeat) - (now() - make_interval(secs => ${RUNNER_UP_SECONDS})))::float8 AS s
+      FROM ${sql(`${clusterName}_runners`)}`,
+    (rows) => rows[0]?.s ?? 0
+  )
+
 /**
- * Creates the table if it is missing. Under a lock of its own: the first runners of two cluster
+ * Creates the table if it is missing, under the migrations' lock: the first runners of two cluster
  * names may start at once, and two concurrent CREATE TABLE IF NOT EXISTS can fail on each other.
  */
 const migrate = (sql: SqlClient) =>
-  sql.withTransaction(Effect.gen(function*() {
-    yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(${VERIFIERS_TABLE}, 0))`
-    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(VERIFIERS_TABLE)} (
-      cluster text PRIMARY KEY, salt bytea, verifier bytea, since timestamptz NOT NULL DEFAULT now())`
-  }))
+  underMigrationLock(sql`CREATE TABLE IF NOT EXISTS ${sql(VERIFIERS_TABLE)} (
+    cluster text PRIMARY KEY, salt bytea, verifier bytea, since timestamptz NOT NULL DEFAULT now())`).pipe(Effect.provideService(SqlClient, sql))
 
 /**
  * Takes the session advisory lock `key` on `conn`, waiting while another runner holds it. The
@@ -122,7 +141,9 @@ const check = (sql: SqlClient, clusterName: string, secret: Secret) =>
     // Runners up but no reference: runners of a distmt from before this check; nothing to compare.
     if (up.length > 0 && rows.length > 0) {
       const match = compareWith(rows[0], secret.key, clusterName)
-      if (match !== "same") return yield* new ClusterUsageError({ message: refusal(match, clusterName, up, secret) })
+      if (match !== "same") {
+        return yield* new ClusterUsageError({ message: refusal(match, clusterName, up, secret, yield* upForSeconds(sql, clusterName)) })
+      }
       return
     }
     const reference = referenceOf(secret.key, clusterName)

@@ -46,8 +46,20 @@ export const oncePerClient = (migration: Effect.Effect<void, SqlError, SqlClient
   })
 }
 
+/**
+ * Runs `ddl` in a transaction under one lock for all of distmt's migrations, whichever process
+ * runs them: concurrent `CREATE TABLE IF NOT EXISTS` of one table fail on each other (a unique
+ * violation in pg_type). Seen: the first `sweep --cluster --jobs 8` on a new database died so, its
+ * units creating the tables at once (test/migrate-concurrent.test.ts).
+ */
+export const underMigrationLock = <A, E, R>(ddl: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R | SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    return yield* sql.withTransaction(Effect.andThen(sql`SELECT pg_advisory_xact_lock(hashtextextended('distmt migrations', 0))`, ddl))
+  })
+
 /** Creates the tables if they are missing (the run's role needs the right to). */
-export const migrate: Effect.Effect<void, SqlError, SqlClient> = oncePerClient(Effect.gen(function*() {
+export const migrate: Effect.Effect<void, SqlError, SqlClient> = oncePerClient(underMigrationLock(Effect.gen(function*() {
   const sql = yield* SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_tasks (
     run text NOT NULL, id integer NOT NULL, key integer, lower float8 NOT NULL, upper float8 NOT NULL,
@@ -63,7 +75,7 @@ export const migrate: Effect.Effect<void, SqlError, SqlClient> = oncePerClient(E
     PRIMARY KEY (run, agent, seq))`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_done (run text NOT NULL, agent integer NOT NULL, PRIMARY KEY (run, agent))`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_attempts (run text PRIMARY KEY, attempt integer NOT NULL)`
-}))
+})))
 
 /**
  * Starts attempt k + 1 of run `run` (1 for a new run) and returns it. A resubmitted run's server
