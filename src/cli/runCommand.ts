@@ -7,7 +7,7 @@
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { executeRun, type Prepared, prepareRun, type Units } from "../api/run.ts"
-import { connectionFlags } from "../cluster/flags.ts"
+import { connectionFlags, withoutCluster } from "../cluster/flags.ts"
 import { summaryTable } from "../report/summary.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { DESCRIPTIONS } from "./commands.ts"
@@ -77,6 +77,8 @@ export const runCommand = Command.make(
   ({ spec, out, threads: threadsFlag, set, seeds, fresh, cluster, quick, specTimeout, force, ...connection }) =>
     reportUserErrors(
       Effect.gen(function*() {
+        const clusterOnly = cluster ? undefined : withoutCluster(connection)
+        if (clusterOnly !== undefined) return yield* new UsageError({ message: clusterOnly })
         const threadsOption = yield* parseThreads(threadsFlag)
         const overrides = yield* overridesFromFlags({ set, seeds })
         if (Option.isSome(out)) yield* checkOutDir(out.value, "--out")

@@ -29,7 +29,7 @@ import {
 } from "../report/sweepFiles.ts"
 import type { AlgorithmRun } from "../run/runExperiment.ts"
 import { pointKey, planUnits, type SweepUnit } from "../run/sweepPlan.ts"
-import { connectionFlags } from "../cluster/flags.ts"
+import { connectionFlags, withoutCluster } from "../cluster/flags.ts"
 import { costProblem, estimateCost, jobsProblem } from "../spec/cost.ts"
 import { describeAxis, describePoint, expandSweep, type SampleOptions } from "../spec/sweep.ts"
 import { overridesRecord, sweepAxisOverride } from "../spec/overrides.ts"
@@ -205,7 +205,7 @@ export const sweepCommand = Command.make(
       Flag.withDescription("results folder (default runs/<name>/sweep, or runs/<name>/sweep-quick with --quick); an earlier sweep there is resumed")
     ),
     quick: Flag.Boolean("quick").pipe(Flag.withDefault(false), Flag.withDescription("run the spec's `quick` variant (CI-sized)")),
-    jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads (default: the number of cores); with --cluster, the runs submitted at once")),
+    jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads (default: the number of cores, at most 64); with --cluster, the runs submitted at once")),
     dryRun: Flag.Boolean("dry-run").pipe(Flag.withDefault(false), Flag.withDescription("check every point and print the plan; run and write nothing")),
     specTimeout: specTimeoutFlag,
     force: forceFlag,
@@ -221,6 +221,8 @@ export const sweepCommand = Command.make(
     reportUserErrors(Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
+      const clusterOnly = cluster ? undefined : withoutCluster(connection)
+      if (clusterOnly !== undefined) return yield* Effect.fail({ _tag: "UsageError" as const, message: clusterOnly })
       const overrides = yield* overridesFromFlags({ set, seeds })
       const sample = yield* sampleFromFlags({ sample: sampleFlag, sampleSeed })
       // Every point checked in a time-limited worker first; only then loaded here (specCheck.ts).
@@ -245,7 +247,8 @@ export const sweepCommand = Command.make(
       }
       const points = yield* expandSweep(decoded, spec, { sample })
       const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, sample))
-      const workers = Math.max(1, Math.min(Option.getOrElse(jobs, () => os.availableParallelism()), 64))
+      // Worker threads here: at most 64. On the cluster the runners do the work: as many as asked.
+      const workers = Math.max(1, Math.min(Option.getOrElse(jobs, () => os.availableParallelism()), cluster ? Number.MAX_SAFE_INTEGER : 64))
       if (Option.isSome(jobs) && jobs.value < 1) return yield* new JobsError({ jobs: jobs.value })
       // Each point's estimate, before the plan lists its seeds (src/spec/cost.ts).
       const costs = points.map((p) => ({

@@ -3,6 +3,7 @@
  * `run --cluster`. Kept apart from the cluster's code so that `distmt run` without `--cluster`
  * defines them without loading Effect Cluster, SQL and PostgreSQL's client (about 0.75 s).
  */
+import { Option } from "effect"
 import { Flag } from "effect/cli"
 
 /**
@@ -26,4 +27,31 @@ export const connectionFlags = {
     Flag.withDefault(DEFAULT_CLUSTER_NAME),
     Flag.withDescription("the cluster's table prefix in the database (NAME_runners, NAME_messages…): one database can hold several clusters")
   )
+}
+
+/**
+ * The flags of `connectionFlags` given to `run` or `sweep` without `--cluster`: they would be
+ * ignored and the run would go on in this process, so they are refused, named. (`--cluster-name`
+ * given as its default cannot be told from not given.)
+ */
+export const withoutCluster = (flags: {
+  readonly db: Option.Option<string>
+  readonly secretFile: Option.Option<string>
+  readonly insecure: boolean
+  readonly tlsCert: Option.Option<string>
+  readonly tlsKey: Option.Option<string>
+  readonly tlsCa: Option.Option<string>
+  readonly clusterName: string
+}): string | undefined => {
+  const given = [
+    Option.isSome(flags.db) ? "--db" : undefined,
+    Option.isSome(flags.secretFile) ? "--secret-file" : undefined,
+    flags.insecure ? "--insecure" : undefined,
+    Option.isSome(flags.tlsCert) ? "--tls-cert" : undefined,
+    Option.isSome(flags.tlsKey) ? "--tls-key" : undefined,
+    Option.isSome(flags.tlsCa) ? "--tls-ca" : undefined,
+    flags.clusterName !== DEFAULT_CLUSTER_NAME ? "--cluster-name" : undefined
+  ].filter((f) => f !== undefined)
+  if (given.length === 0) return undefined
+  return `${given.join(", ")}: only with --cluster, which runs on the cluster's runners; without it, everything runs in this process`
 }

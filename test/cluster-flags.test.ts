@@ -1,0 +1,26 @@
+/**
+ * The cluster's connection flags given to `run` or `sweep` without `--cluster` are refused in one
+ * line, before anything is written: ignored, they left the user believing the run was on the
+ * cluster while it ran in this process. No database needed.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+
+const root = path.resolve(import.meta.dirname, "..")
+const distmt = (...args: Array<string>) =>
+  spawnSync(process.execPath, [path.join(root, "bin", "distmt.mjs"), ...args], { cwd: root, encoding: "utf8", timeout: 120_000 })
+
+describe("cluster flags without --cluster", () => {
+  for (const command of ["run", "sweep"]) {
+    it(`${command}: refused, naming them, and nothing written`, () => {
+      const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-cluster-flags-")), "out")
+      const r = distmt(command, "test/fixtures/cluster-sweep.spec.ts", "--out", out, "--db", "postgres://u:p@127.0.0.1:1/db", "--cluster-name", "lab")
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe("--db, --cluster-name: only with --cluster, which runs on the cluster's runners; without it, everything runs in this process")
+      expect(fs.existsSync(out)).toBe(false)
+    })
+  }
+})
