@@ -3,7 +3,8 @@
  *                [--tls-cert F --tls-key F --tls-ca F]`
  *
  * Starts one Effect Cluster runner that hosts distmt's entities (entities.ts) until SIGINT/SIGTERM,
- * when it hands its shards back (about 2 s) and exits. Every failure the user can fix (no secret,
+ * when it interrupts its agents and servers (they resume elsewhere: AgentEntity.ts), hands its
+ * shards back (under a second, measured) and exits. Every failure the user can fix (no secret,
  * not the secret of the runners up in its cluster (peers.ts), bad or unreachable database, port
  * taken, unreadable certificate) is one line on stderr, exit 1.
  */
