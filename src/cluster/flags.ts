@@ -29,12 +29,8 @@ export const connectionFlags = {
   )
 }
 
-/**
- * The flags of `connectionFlags` given to `run` or `sweep` without `--cluster`: they would be
- * ignored and the run would go on in this process, so they are refused, named. (`--cluster-name`
- * given as its default cannot be told from not given.)
- */
-export const withoutCluster = (flags: {
+/** The values of `connectionFlags`, as a command's handler receives them. */
+export interface ConnectionFlags {
   readonly db: Option.Option<string>
   readonly secretFile: Option.Option<string>
   readonly insecure: boolean
@@ -42,7 +38,14 @@ export const withoutCluster = (flags: {
   readonly tlsKey: Option.Option<string>
   readonly tlsCa: Option.Option<string>
   readonly clusterName: string
-}): string | undefined => {
+}
+
+/**
+ * The flags of `connectionFlags` given to `run` or `sweep` without `--cluster`: they would be
+ * ignored and the run would go on in this process, so they are refused, named. (`--cluster-name`
+ * given as its default cannot be told from not given.)
+ */
+export const withoutCluster = (flags: ConnectionFlags): string | undefined => {
   const given = [
     Option.isSome(flags.db) ? "--db" : undefined,
     Option.isSome(flags.secretFile) ? "--secret-file" : undefined,

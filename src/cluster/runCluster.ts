@@ -14,6 +14,7 @@ import type { ProgressSink } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { checkDatabase, checkRunnersUp, ClusterUsageError } from "./database.ts"
+import type { ConnectionFlags } from "./flags.ts"
 import { clientLayer } from "./layers.ts"
 import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { loadSecret } from "./secret.ts"
@@ -59,15 +60,7 @@ const isClusterUsageError = (e: unknown): e is ClusterUsageError => e instanceof
  * compiled spec, its run key and a progress display, the `unit` runner of `runExperiment`.
  */
 export const withCluster = <A, E, R>(
-  flags: {
-    readonly db: Option.Option<string>
-    readonly secretFile: Option.Option<string>
-    readonly insecure: boolean
-    readonly tlsCert: Option.Option<string>
-    readonly tlsKey: Option.Option<string>
-    readonly tlsCa: Option.Option<string>
-    readonly clusterName: string
-  },
+  flags: ConnectionFlags,
   /**
    * `key` is the run's (`clusterRunKey`: the same spec written to the same folder is the same run,
    * so that a submission killed and given again resumes it, below).
