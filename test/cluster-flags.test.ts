@@ -1,7 +1,7 @@
 /**
  * The cluster's connection flags given to `run` or `sweep` without `--cluster` are refused in one
  * line, before anything is written: ignored, they left the user believing the run was on the
- * cluster while it ran in this process. No database needed.
+ * cluster while it ran in this process; likewise `--threads` with `--cluster`. No database needed.
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -23,4 +23,12 @@ describe("cluster flags without --cluster", () => {
       expect(fs.existsSync(out)).toBe(false)
     })
   }
+
+  it("run --cluster --threads: refused, the threads being the runners'", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-cluster-flags-")), "out")
+    const r = distmt("run", "test/fixtures/cluster.spec.ts", "--out", out, "--cluster", "--threads", "2", "--db", "postgres://u:p@127.0.0.1:1/db")
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toMatch(/^--threads: a cluster run's episodes run on the runners' learner threads/)
+    expect(fs.existsSync(out)).toBe(false)
+  })
 })

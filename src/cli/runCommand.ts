@@ -34,13 +34,14 @@ const parseThreads = (flag: Option.Option<string>) =>
   })
 
 /** The line `run` prints before the first unit: what runs, where, and what was already done there. */
-const startLine = (p: Prepared, resumed: number, units: number) => {
+/** `cluster`: the agents run on the cluster's runners, with their threads, not this process's. */
+const startLine = (p: Prepared, resumed: number, units: number, cluster: boolean) => {
   const s = p.spec
   const c = p.compiled
   return `distmt: ${s.name}: N = ${s.agents} agents, M = ${c.tasks.length} tasks, ε = ${s.epsilon}, ` +
     `cSep = ${s.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
     `${s.seeds} seed${s.seeds === 1 ? "" : "s"}, algorithms: distmt${s.baselines.map((b) => `, ${b}`).join("")}, ` +
-    `${p.threads} thread${p.threads === 1 ? "" : "s"}` +
+    (cluster ? "on the cluster's runners" : `${p.threads} thread${p.threads === 1 ? "" : "s"}`) +
     (p.overrides.length === 0 ? "" : `; overrides: ${p.overrides.map((o) => `${o.path} = ${JSON.stringify(o.value)}`).join(", ")}`) +
     (resumed === 0 ? "" : `\nresuming: ${resumed} of ${units} (algorithm, seed) units already finished in this folder`)
 }
@@ -79,6 +80,12 @@ export const runCommand = Command.make(
       Effect.gen(function*() {
         const clusterOnly = cluster ? undefined : withoutCluster(connection)
         if (clusterOnly !== undefined) return yield* new UsageError({ message: clusterOnly })
+        // Ignored on the cluster, where the agents' episodes run on the runners' learner threads.
+        if (cluster && Option.isSome(threadsFlag)) {
+          return yield* new UsageError({
+            message: "--threads: a cluster run's episodes run on the runners' learner threads (`distmt runner --threads T`; `cluster up` shares the cores among its runners)"
+          })
+        }
         const threadsOption = yield* parseThreads(threadsFlag)
         const overrides = yield* overridesFromFlags({ set, seeds })
         if (Option.isSome(out)) yield* checkOutDir(out.value, "--out")
@@ -108,7 +115,7 @@ export const runCommand = Command.make(
             ...(units === undefined ? {} : { units }),
             onStart: (start) => {
               dir = start.dir
-              return Console.log(startLine(prepared, start.resumed, start.units))
+              return Console.log(startLine(prepared, start.resumed, start.units, cluster))
             }
           })
         // With --cluster the connection and the secret are checked before anything is written. The
