@@ -135,6 +135,14 @@ export const startRunner = async (args: ReadonlyArray<string>, options: { cwd: s
   return { child, output: () => output, stop }
 }
 
+/** Starts `distmt runner` for cluster `name` on `db`, listening on a free port of 127.0.0.1, `flags` added. */
+export const startRunnerOn = async (
+  db: string,
+  name: string,
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+  ...flags: ReadonlyArray<string>
+): Promise<Runner> => startRunner(["--db", db, "--cluster-name", name, "--listen", `127.0.0.1:${await freePort()}`, ...flags], options)
+
 /** Drops the tables of cluster `name` and forgets its secret's verifier (its runners must be stopped). */
 export const dropClusterTables = (db: string, name: string) =>
   Effect.gen(function*() {

@@ -15,7 +15,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, freePort, root, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
+import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, root, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode()
 if (mode === "skip") console.warn("cluster-outage tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
@@ -72,11 +72,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster through a PostgreSQL outa
 
   beforeAll(async () => {
     proxy = await makeProxy(new URL(db))
-    for (let i = 0; i < 2; i++) {
-      const port = await freePort()
-      const args = ["--db", proxy.url, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`, "--threads", "1", "--checkpoint-every", "0.2"]
-      runners.push(await startRunner(args, { cwd, env }))
-    }
+    for (let i = 0; i < 2; i++) runners.push(await startRunnerOn(proxy.url, NAME, { cwd, env }, "--threads", "1", "--checkpoint-every", "0.2"))
   }, 200_000)
 
   afterAll(async () => {

@@ -25,12 +25,11 @@ import {
   clusterTestsMode,
   dropClusterTables,
   failsWithoutDatabase,
-  freePort,
   queryRows,
   root,
   type Runner,
   scratch,
-  startRunner,
+  startRunnerOn,
   TEST_DB
 } from "./cluster-helpers.ts"
 
@@ -65,12 +64,8 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
   const env = cleanEnv({ DISTMT_CLUSTER_SECRET: SECRET })
   const runners: Array<Runner> = []
 
-  const start = async () => {
-    const port = await freePort()
-    // Checkpoints inside instances every 0.2 s, so that a runner killed mid-run takes agents that have one.
-    const args = ["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`, "--threads", "1", "--checkpoint-every", "0.2"]
-    return startRunner(args, { cwd, env })
-  }
+  // Checkpoints inside instances every 0.2 s, so that a runner killed mid-run takes agents that have one.
+  const start = () => startRunnerOn(db, NAME, { cwd, env }, "--threads", "1", "--checkpoint-every", "0.2")
 
   beforeAll(async () => {
     for (let i = 0; i < 3; i++) runners.push(await start())

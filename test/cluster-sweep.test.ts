@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, dropClusterTables, freePort, root, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
+import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, dropClusterTables, root, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode()
 if (mode === "skip") console.warn("cluster-sweep tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
@@ -44,10 +44,7 @@ describe.skipIf(mode === "skip")("distmt sweep --cluster", () => {
   const onCluster = (out: string, ...more: Array<string>) => ["sweep", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out, ...more]
 
   beforeAll(async () => {
-    for (let i = 0; i < 2; i++) {
-      const port = await freePort()
-      runners.push(await startRunner(["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`, "--threads", "1"], { cwd, env }))
-    }
+    for (let i = 0; i < 2; i++) runners.push(await startRunnerOn(db, NAME, { cwd, env }, "--threads", "1"))
     const a = await cli(["sweep", SPEC, "--out", local, "--jobs", "1"], { cwd, env, timeoutMs: 180_000 })
     expect(a.status, a.stderr).toBe(0)
   }, 300_000)

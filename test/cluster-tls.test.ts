@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, freePort, type Runner, scratch, startRunner, TEST_DB } from "./cluster-helpers.ts"
+import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode()
 const hasOpenssl = spawnSync("openssl", ["version"]).status === 0
@@ -43,8 +43,7 @@ describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("mutual TLS 
 
   beforeAll(async () => {
     makeCertificates(cwd)
-    const port = await freePort()
-    runner = await startRunner(["--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${port}`, ...tls("runner")], { cwd, env })
+    runner = await startRunnerOn(db, NAME, { cwd, env }, ...tls("runner"))
   })
 
   afterAll(async () => {
