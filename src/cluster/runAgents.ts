@@ -92,7 +92,7 @@ const follow = (unit: string, progress: ProgressSink) =>
   Effect.gen(function*() {
     const seen = new Map<number, { slots: number; episodes: number }>()
     let changed = performance.now()
-    const poll = Effect.map(Effect.orDie(standing(unit)), (rows) => {
+    const read = Effect.map(Effect.orDie(standing(unit)), (rows) => {
       for (const r of rows) {
         const before = seen.get(r.agent) ?? { slots: 0, episodes: 0 }
         if (r.episodes > before.episodes) progress.episodes(r.episodes - before.episodes)
@@ -101,7 +101,8 @@ const follow = (unit: string, progress: ProgressSink) =>
         seen.set(r.agent, { slots: Math.max(before.slots, r.slots), episodes: Math.max(before.episodes, r.episodes) })
       }
     })
-    const polling = Effect.repeat(Effect.catchDefect(poll, () => Effect.void), Schedule.spaced(PROGRESS_EVERY))
+    const poll = Effect.catchDefect(read, () => Effect.void)
+    const polling = Effect.repeat(poll, Schedule.spaced(PROGRESS_EVERY))
     /** Ends once the checkpoints have not changed for `stallMs`, and starts the count again. */
     const stalled = Effect.gen(function*() {
       while (performance.now() - changed < stallMs()) yield* Effect.sleep("1 second")
@@ -191,7 +192,7 @@ export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, f
         const wallSeconds = (performance.now() - started) / 1000
         yield* Fiber.interrupt(watch.fiber)
         // The last progress, if the database answers; the results come from the final checkpoints.
-        yield* Effect.catchDefect(watch.poll, () => Effect.void)
+        yield* watch.poll
         const saved = yield* untilReachable(`reading ${unit}'s final checkpoints`, loadStates(unit))
         const states: Array<AgentState> = []
         const results: Array<AgentResult> = []
