@@ -8,11 +8,11 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Redacted } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { type Entry, type InProcessCoordinator, makeFrom } from "../src/coordinator/Coordinator.ts"
 import { durable, load, nextAttempt } from "../src/coordinator/postgres.ts"
-import { AwaitReply } from "../src/coordinator/protocol.ts"
+import { AwaitReply, Exchange } from "../src/coordinator/protocol.ts"
 import { Contexts } from "../src/index.ts"
 import { CHAIN_CONTEXTS, chain as chainOf } from "./chain.ts"
 import { type Algorithm, runAlgorithm } from "../src/run/runExperiment.ts"
@@ -70,6 +70,40 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       expect(second.done).toEqual([])
       yield* second.fetchAll(1)
       expect((yield* durable(run)).done).toEqual([1])
+    }).pipe(Effect.provide(pg)))
+
+  it.live("a kept exchange reply is its range of the pool, not a copy of its transitions: sent again, the same reply", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient
+      const run = `test-kept-exchange-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
+      const first = yield* durable(run)
+      yield* first.request(0, 0).identify(0, { lower: 0.4, upper: 0.6 })
+      // Batches of 40 transitions (1,600 bytes each), told apart by their numbers.
+      const batch = (k: number) => Float64Array.from({ length: 40 * 5 }, (_, i) => k + i / 256)
+      const requests: ReadonlyArray<readonly [agent: number, seq: number, pushed: Float64Array, cursor: number]> = [
+        [0, 1, batch(1), 0],
+        [1, 0, batch(2), 0],
+        [2, 0, new Float64Array(0), 0], // pushes nothing, pulls both
+        [2, 1, batch(3), 2],
+        [1, 1, batch(4), 2] // pulls agent 2's batch alone
+      ]
+      const replies = []
+      for (const [agent, seq, pushed, cursor] of requests) replies.push(yield* first.request(agent, seq).exchange(agent, 0, pushed, cursor))
+      expect(replies.map((r) => r._tag === "Pooled" ? [r.pulled.length / 200, r.cursor] : r._tag)).toEqual([[0, 1], [1, 2], [2, 2], [0, 3], [1, 4]])
+      const kept = yield* sql<{ n: number }>`SELECT length(reply) AS n FROM distmt_replies WHERE run = ${run} AND NOT (agent = 0 AND seq = 0)`
+      expect(kept).toHaveLength(5)
+      for (const { n } of kept) expect(n).toBeLessThan(100)
+      // Rebuilt from the tables, the server answers each request again as the first time.
+      const second = yield* durable(run)
+      for (const [i, [agent, seq, pushed, cursor]] of requests.entries()) {
+        expect(yield* second.request(agent, seq).exchange(agent, 0, pushed, cursor)).toEqual(replies[i])
+      }
+      expect((yield* second.pools)[0]).toHaveLength(4)
+      // A reply kept whole, as distmt kept every exchange's before, still reads.
+      const whole = { _tag: "Pooled" as const, pulled: batch(5), cursor: 4 }
+      const text = JSON.stringify(Schema.encodeSync(Schema.toCodecJson(Exchange))(whole))
+      yield* sql`INSERT INTO distmt_replies ${sql.insert({ run, agent: 3, seq: 0, reply: text })}`
+      expect(yield* (yield* durable(run)).request(3, 0).exchange(3, 0, new Float64Array(0), 0)).toEqual(whole)
     }).pipe(Effect.provide(pg)))
 
   it.live("a server of a replaced attempt writes nothing more: its next decision dies, the tables stay as they were", () =>

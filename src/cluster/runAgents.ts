@@ -114,7 +114,7 @@ const follow = (unit: string, progress: ProgressSink) =>
 /**
  * Forgets what the database holds of `unit` (its server's tables, its kept replies, its agents'
  * checkpoints). Once the unit has finished: they only served to resume it, and a run with
- * experience sharing keeps a reply per exchange (430 MB after seven runs of the quick E6 spec).
+ * experience sharing keeps a reply per exchange and its pools' transitions.
  * For a run started over (`--fresh`), after `nextAttempt`: without this, the same spec in the same
  * folder is the same run (clusterRunKey), and its agents would resume from the old checkpoints;
  * the server and agents of the older attempt, if still running, can write nothing more (their

@@ -17,10 +17,12 @@ import { Cause, Effect, Schema, Semaphore } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { Certificate, Policy } from "../learner/Lsvi.ts"
+import { concat } from "../learner/Transitions.ts"
 import {
   type Batch,
   type CoordinatorShape,
   type Entry,
+  type Exchange as ExchangeReply,
   type InProcessCoordinator,
   makeFrom,
   type Snapshot,
@@ -177,6 +179,38 @@ export const load = (run: string): Effect.Effect<Snapshot, SqlError, SqlClient> 
     }
   })
 
+/**
+ * A kept exchange reply (`durable`'s `request(…).exchange`): a `Pooled` one as the range of the
+ * task's pool it pulled from (`PooledAt`), any other as the protocol encodes it (as every kept reply
+ * was before, so that those kept by an older distmt still read). A `Pooled` reply (Coordinator.ts
+ * `exchange`) holds the batches that other agents pushed from `cursor` up to the reply's cursor,
+ * the pool's length after the exchange (the one batch the exchange itself may add is the agent's
+ * own); a pool only grows, so they are the same whenever read again.
+ */
+interface PooledAt {
+  readonly _tag: "PooledAt"
+  readonly task: number
+  readonly from: number
+  readonly cursor: number
+}
+
+const ExchangeJson = Schema.toCodecJson(Exchange)
+
+const keptText = (reply: ExchangeReply, task: number, cursor: number): string =>
+  JSON.stringify(
+    reply._tag === "Pooled"
+      ? { _tag: "PooledAt", task, from: cursor, cursor: reply.cursor } satisfies PooledAt
+      : Schema.encodeSync(ExchangeJson)(reply)
+  )
+
+/** The reply that a kept exchange of `agent` stands for, with the pools of its run. */
+const replyOf = (kept: unknown, agent: number, pools: ReadonlyArray<ReadonlyArray<Batch>>): ExchangeReply => {
+  if ((kept as PooledAt)._tag !== "PooledAt") return Schema.decodeUnknownSync(ExchangeJson)(kept)
+  const { task, from, cursor } = kept as PooledAt
+  const others = pools[task].slice(from, cursor).filter((b) => b.agent !== agent).map((b) => b.transitions)
+  return { _tag: "Pooled", pulled: concat(others), cursor }
+}
+
 /** Writes the entries, pool batches and traffic that differ between two states of run `run`. */
 const write = (
   sql: SqlClient,
@@ -315,6 +349,18 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
       registry: inner.registry,
       traffic: inner.traffic
     }
+    /**
+     * An exchange decided once, like `once`, but its `Pooled` reply kept as where it stood in the
+     * pool (`PooledAt`), not as its transitions: those are in distmt_pool already, and kept whole
+     * every reply copied them again, in the table and in `stored` (each batch once per other
+     * contributor: 9 MB of replies for one unit of the quick E6 spec).
+     */
+    const onceExchange = (agent: number, seq: number, a: number, task: number, pushed: Float64Array, cursor: number) =>
+      Effect.suspend(() => {
+        const text = stored.get(`${agent}/${seq}`)
+        if (text !== undefined) return Effect.map(inner.pools, (pools) => replyOf(JSON.parse(text), a, pools))
+        return decide(inner.exchange(a, task, pushed, cursor), { agent, seq, json: (r) => keptText(r, task, cursor) })
+      })
     // Publish, abandon and the fetch change nothing when repeated (a second publication keeps the
     // first; an abandon by a non-owner is ignored), so only the others are numbered.
     const request = (agent: number, seq: number): CoordinatorShape => ({
@@ -322,7 +368,7 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
       identify: (a, interval) => once(agent, seq, Identification, inner.identify(a, interval)),
       identifyKnown: (a, key, interval) => once(agent, seq, Identification, inner.identifyKnown(a, key, interval)),
       claim: (a, task) => once(agent, seq, Identification, inner.claim(a, task)),
-      exchange: (a, task, pushed, cursor) => once(agent, seq, Exchange, inner.exchange(a, task, pushed, cursor))
+      exchange: (a, task, pushed, cursor) => onceExchange(agent, seq, a, task, pushed, cursor)
     })
     const kept = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>): A | undefined => {
       const text = stored.get(`${agent}/${seq}`)
