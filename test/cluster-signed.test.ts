@@ -7,7 +7,8 @@
  */
 import * as Headers from "effect/http/Headers"
 import type * as Rpc from "effect/rpc/Rpc"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Option } from "effect"
+import { createHmac } from "node:crypto"
 import { describe, expect, it } from "vitest"
 import { parseDbUrl } from "../src/cluster/database.ts"
 import { compareWith, referenceOf, verifierOf } from "../src/cluster/peers.ts"
@@ -42,6 +43,17 @@ describe("the HMAC signature of cluster messages", () => {
     const m = signed()
     expect(verify(m)).toBeUndefined()
     expect(verify(m)).toBeUndefined()
+  })
+
+  it("signs with HMAC-SHA256 of the version-1 fields under the secret (docs/cluster.md), the same for every secret in turn", () => {
+    const other = Buffer.from("another secret, also 32 chars..")
+    for (const key of [secret, other, secret]) {
+      const m = signed({ key })
+      const fields = ["distmt-v1", "Ping", "1001", String(T0), Headers.get(m.headers, HEADER.nonce).pipe(Option.getOrThrow),
+        "127.0.0.1:1@test pid 1", canonicalJson({ text: "hello" })]
+      const expected = createHmac("sha256", key).update(fields.join("\n")).digest("base64url")
+      expect(Headers.get(m.headers, HEADER.signature).pipe(Option.getOrThrow)).toBe(expected)
+    }
   })
 
   it("refuses a request signed with another secret", () => {
