@@ -15,7 +15,7 @@ export const DESCRIPTIONS = {
   bench: "Benchmarks: the LSVI-UCB core (lsvi) and the deep stage (dqn, simnet, forgetting).",
   "train-dqn": "Train a DQN agent on one MinAtar-style game and write its learning curve (docs/deep.md).",
   runner: "Start a cluster runner that hosts distmt's entities (docs/cluster.md).",
-  cluster: "Local runners for trying the cluster on one machine, and a round-trip check (docs/cluster.md)."
+  cluster: "Local runners for trying the cluster on one machine, a round-trip check, and the runs the database holds (docs/cluster.md)."
 } as const
 
 export type CommandName = keyof typeof DESCRIPTIONS

@@ -12,7 +12,8 @@
  *   distmt bench dqn [--json]       time the DQN learner's engines (bench.ts, src/deep/benchCommand.ts)
  *   distmt train-dqn --game G …     train a DQN agent on one game, write its learning curve (src/deep/trainCommand.ts)
  *   distmt runner --db URL …        start an Effect Cluster runner (src/cluster/runnerCommand.ts, docs/cluster.md)
- *   distmt cluster up|down|ping …   local runners in the background; a signed round-trip check (src/cluster/clusterCommand.ts)
+ *   distmt cluster up|down|ping|runs|forget …   local runners in the background; a signed round-trip check;
+ *                                   the runs the database holds, and forgetting them (src/cluster/clusterCommand.ts)
  *
  * Errors in the user's input are printed as one clear message (no stack trace) with exit code 1.
  *

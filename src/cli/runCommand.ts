@@ -121,9 +121,9 @@ export const runCommand = Command.make(
         // With --cluster the connection and the secret are checked before anything is written. The
         // cluster's code (Effect Cluster, SQL, PostgreSQL's client) loads only then.
         const onCluster = Effect.gen(function*() {
-          const { clusterRunKey, userFacing, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
+          const { clusterRun, userFacing, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
           // --fresh starts the run over on the cluster too: the database forgets its units (runAgents.ts).
-          return yield* withCluster(connection, (units) => execute((d) => units(prepared.compiled, clusterRunKey(prepared.spec, d), progress, fresh))).pipe(
+          return yield* withCluster(connection, (units) => execute((d) => units(prepared.compiled, clusterRun(prepared.spec, d), progress, fresh))).pipe(
             userFacing("distmt run")
           )
         })

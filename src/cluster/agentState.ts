@@ -102,6 +102,8 @@ export const episodesOf = (state: AgentState): number =>
 export const migrateAgents: Effect.Effect<void, SqlError, SqlClient> = oncePerClient(underMigrationLock(Effect.gen(function*() {
   const sql = yield* SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_models (run text PRIMARY KEY, model bytea NOT NULL)`
+  // The folder the run writes to, for `distmt cluster runs` (a table made by an older distmt lacks it).
+  yield* sql`ALTER TABLE distmt_models ADD COLUMN IF NOT EXISTS folder text`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_agents (
     unit text NOT NULL, agent integer NOT NULL, slots integer NOT NULL, episodes integer NOT NULL,
     inside boolean NOT NULL, final boolean NOT NULL, state bytea NOT NULL, PRIMARY KEY (unit, agent))`
@@ -109,12 +111,15 @@ export const migrateAgents: Effect.Effect<void, SqlError, SqlClient> = oncePerCl
 
 const blob = (value: unknown): Uint8Array => new Uint8Array(serialize(value))
 
-/** Stores a run's model (the same run stores the same model: a second write changes nothing). */
-export const saveModel = (run: string, model: AgentModel) =>
+/**
+ * Stores a run's model and the folder it writes to (the same run stores the same model: a second
+ * write changes nothing).
+ */
+export const saveModel = (run: string, model: AgentModel, folder: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     yield* migrateAgents
-    yield* sql`INSERT INTO distmt_models ${sql.insert({ run, model: blob(model) })} ON CONFLICT (run) DO NOTHING`
+    yield* sql`INSERT INTO distmt_models ${sql.insert({ run, model: blob(model), folder })} ON CONFLICT (run) DO NOTHING`
   })
 
 /**

@@ -2,6 +2,7 @@
  * `distmt cluster up --runners N --db URL [--port P] [--secret-file F | --insecure] [--tls-…]`
  * `distmt cluster down`
  * `distmt cluster ping …` (pingCommand.ts)
+ * `distmt cluster runs`, `distmt cluster forget …` (leftovers.ts)
  *
  * `up` starts N local runner processes in the background on 127.0.0.1:P, P+1, … (logs in
  * .distmt/runner-<i>.log), waits until each has said it is ready and PostgreSQL lists it as a
@@ -22,8 +23,10 @@ import { SqlClient } from "effect/sql/SqlClient"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
+import { DESCRIPTIONS } from "../cli/commands.ts"
 import { autoThreads } from "../run/threads/pool.ts"
 import { checkDatabase, ClusterUsageError, describeDbError, pgLayer, redactUrl } from "./database.ts"
+import { forgetCommand, runsCommand } from "./leftovers.ts"
 import { pingCommand } from "./pingCommand.ts"
 import { connectionFlags } from "./flags.ts"
 import {
@@ -303,6 +306,6 @@ function reportClusterErrors<A, R>(effect: Effect.Effect<A, ClusterUsageError, R
 }
 
 export const clusterCommand = Command.make("cluster").pipe(
-  Command.withDescription("Local runners for trying the cluster on one machine, and a round-trip check (docs/cluster.md)."),
-  Command.withSubcommands([up, down, pingCommand])
+  Command.withDescription(DESCRIPTIONS.cluster),
+  Command.withSubcommands([up, down, pingCommand, runsCommand, forgetCommand])
 )

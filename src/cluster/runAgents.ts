@@ -133,12 +133,18 @@ export const forgetUnit = (unit: string) =>
     }))
   })
 
-export const clusterUnits = (c: Compiled, run: string, progress: ProgressSink, fresh = false) =>
+/** A run on the cluster: its key (`clusterRunKey`), and the folder its files go to. */
+export interface ClusterRun {
+  readonly key: string
+  readonly folder: string
+}
+
+export const clusterUnits = (c: Compiled, { key: run, folder }: ClusterRun, progress: ProgressSink, fresh = false) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const agents = yield* Agent.client
     const servers = yield* Server.client
-    yield* untilReachable(`storing the run's model`, saveModel(run, modelOf(c)))
+    yield* untilReachable(`storing the run's model`, saveModel(run, modelOf(c), folder))
     return (algorithm: Algorithm, seed: number): Effect.Effect<AlgorithmRun> =>
       Effect.gen(function*() {
         const unit = `${run}-${algorithm}-${seed}`

@@ -19,7 +19,7 @@ import { clientLayer } from "./layers.ts"
 import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { loadSecret } from "./secret.ts"
 import { forgetModel } from "./agentState.ts"
-import { clusterUnits, UnitFailed } from "./runAgents.ts"
+import { type ClusterRun, clusterUnits, UnitFailed } from "./runAgents.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
 /**
@@ -31,14 +31,17 @@ export const clusterRunKey = (spec: Experiment, dir: string): string =>
     createHash("sha256").update(JSON.stringify(specJson(spec))).update("\u0000").update(path.resolve(dir)).digest("hex").slice(0, 16)
   }`
 
+/** The run of `spec` written to `dir` on the cluster: its key, and the folder (`distmt cluster runs` shows it). */
+export const clusterRun = (spec: Experiment, dir: string): ClusterRun => ({ key: clusterRunKey(spec, dir), folder: path.resolve(dir) })
+
 /** What a run on the cluster needs from the submitting process: the cluster's client services. */
 type ClusterServices = Effect.Services<ReturnType<typeof clusterUnits>>
 
 /**
- * The way to run a compiled spec's (algorithm, seed) units on the cluster, under its run key
- * (`clusterRunKey`); `fresh` forgets what the database holds of them first.
+ * The way to run a compiled spec's (algorithm, seed) units on the cluster, as run `run`
+ * (`clusterRun`); `fresh` forgets what the database holds of them first.
  */
-export type ClusterUnits = (c: Compiled, key: string, progress: ProgressSink, fresh: boolean) => Effect.Effect<Units>
+export type ClusterUnits = (c: Compiled, run: ClusterRun, progress: ProgressSink, fresh: boolean) => Effect.Effect<Units>
 
 /** A command's failure on the cluster that the user can act on, as one line. */
 export class ClusterCommandError extends Data.TaggedError("ClusterCommandError")<{ readonly message: string }> {}
@@ -57,13 +60,13 @@ const isClusterUsageError = (e: unknown): e is ClusterUsageError => e instanceof
 
 /**
  * Checks the flags and the database, then gives `use` the way to run units on the cluster: given a
- * compiled spec, its run key and a progress display, the `unit` runner of `runExperiment`.
+ * compiled spec, its run and a progress display, the `unit` runner of `runExperiment`.
  */
 export const withCluster = <A, E, R>(
   flags: ConnectionFlags,
   /**
-   * `key` is the run's (`clusterRunKey`: the same spec written to the same folder is the same run,
-   * so that a submission killed and given again resumes it, below).
+   * The run's key is `clusterRunKey`'s: the same spec written to the same folder is the same run,
+   * so that a submission killed and given again resumes it (below).
    */
   use: (units: ClusterUnits) => Effect.Effect<A, E, R>
 ) =>
@@ -103,9 +106,9 @@ export const withCluster = <A, E, R>(
       // The runs this submission ran: once they are over and their files written, the database
       // forgets their models (a run stopped before that keeps it, to be resumed).
       const runs = new Set<string>()
-      const result = yield* use((c, key, progress, fresh) => {
-        runs.add(key)
-        return Effect.provide(clusterUnits(c, key, progress, fresh), context)
+      const result = yield* use((c, run, progress, fresh) => {
+        runs.add(run.key)
+        return Effect.provide(clusterUnits(c, run, progress, fresh), context)
       })
       for (const run of runs) {
         yield* Effect.provide(forgetModel(run), context).pipe(

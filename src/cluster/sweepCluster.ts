@@ -8,7 +8,7 @@
 import { Effect } from "effect"
 import type { SweepUnit } from "../run/sweepPlan.ts"
 import type { AlgorithmRun, ProgressSink } from "../run/runExperiment.ts"
-import { clusterRunKey, type ClusterUnits } from "./runCluster.ts"
+import { clusterRun, type ClusterUnits } from "./runCluster.ts"
 
 /**
  * How the sweep in `dir` runs one of its units on the cluster. Each point is its own run on the
@@ -27,5 +27,5 @@ export const clusterSweepUnit = (units: ClusterUnits, dir: string) =>
       onEpisodes(episodes)
     }
   }
-  return Effect.flatMap(units(u.point.compiled, clusterRunKey(u.point.compiled.spec, dir), progress, false), (run) => run(u.algorithm, u.seed))
+  return Effect.flatMap(units(u.point.compiled, clusterRun(u.point.compiled.spec, dir), progress, false), (run) => run(u.algorithm, u.seed))
 }

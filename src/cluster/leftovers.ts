@@ -1,0 +1,165 @@
+/**
+ * `distmt cluster runs --db URL`: the runs whose rows the database still holds.
+ * `distmt cluster forget RUN|FOLDER… --db URL` (or `--all`): deletes them.
+ *
+ * A unit that finishes deletes what it kept in the database (runAgents.ts `forgetUnit`), and a run
+ * whose files are written its model; a run that was stopped and not given again keeps them, to be
+ * resumed (its server's tables, its kept replies, its agents' checkpoints: docs/cluster.md, "What
+ * stays in the database"). These commands show such runs with the folder they write to, and forget
+ * them. Forgetting a unit first starts a new attempt of it (`nextAttempt`), as `--fresh` does: a
+ * server or agent of it still running somewhere can then write nothing more. The attempt numbers
+ * stay (they must only grow). A run whose folder is on this machine, with a distmt process writing
+ * in it, is refused: it is being submitted.
+ */
+import { Console, Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { SqlClient } from "effect/sql/SqlClient"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { lockDir } from "../cli/outDir.ts"
+import { migrate, nextAttempt } from "../coordinator/postgres.ts"
+import { forgetModel, migrateAgents } from "./agentState.ts"
+import { ClusterUsageError, describeDbError, pgLayer, redactUrl } from "./database.ts"
+import { connectionFlags } from "./flags.ts"
+import { forgetUnit } from "./runAgents.ts"
+import { dbUrlFrom } from "./runnerCommand.ts"
+
+/** A run that the database holds rows of. */
+export interface LeftRun {
+  readonly key: string
+  /** The folder its files go to (unknown for a run whose model is gone, or saved by an older distmt). */
+  readonly folder: string | undefined
+  readonly units: ReadonlyArray<string>
+  /** Agents with a checkpoint, and the episodes they had run by it. */
+  readonly agents: number
+  readonly episodes: number
+  readonly bytes: number
+}
+
+/** The run of a unit key (`${run}-${algorithm}-${seed}`, runAgents.ts). */
+const runOf = (unit: string): string => /^(.*)-(?:distmt|independent|oracle)-\d+$/.exec(unit)?.[1] ?? unit
+
+/** Every run the database holds rows of, by run key. */
+export const leftRuns = Effect.gen(function*() {
+  const sql = yield* SqlClient
+  yield* migrate
+  yield* migrateAgents
+  const units = yield* sql<{ unit: string; bytes: number; agents: number; episodes: number }>`
+    SELECT unit, sum(bytes)::float8 AS bytes, sum(agents)::int AS agents, sum(episodes)::float8 AS episodes FROM (
+      SELECT unit, pg_column_size(a.*) AS bytes, 1 AS agents, episodes FROM distmt_agents a
+      UNION ALL SELECT run, pg_column_size(t.*), 0, 0 FROM distmt_tasks t
+      UNION ALL SELECT run, pg_column_size(p.*), 0, 0 FROM distmt_pool p
+      UNION ALL SELECT run, pg_column_size(r.*), 0, 0 FROM distmt_replies r
+      UNION ALL SELECT run, pg_column_size(x.*), 0, 0 FROM distmt_traffic x
+      UNION ALL SELECT run, pg_column_size(d.*), 0, 0 FROM distmt_done d
+    ) held GROUP BY unit ORDER BY unit`
+  const models = yield* sql<{ run: string; folder: string | null; bytes: number }>`
+    SELECT run, folder, pg_column_size(m.*)::float8 AS bytes FROM distmt_models m ORDER BY run`
+  const runs = new Map<string, { folder: string | undefined; units: Array<string>; agents: number; episodes: number; bytes: number }>()
+  const at = (key: string) => {
+    let r = runs.get(key)
+    if (r === undefined) runs.set(key, r = { folder: undefined, units: [], agents: 0, episodes: 0, bytes: 0 })
+    return r
+  }
+  for (const m of models) Object.assign(at(m.run), { folder: m.folder ?? undefined, bytes: m.bytes })
+  for (const u of units) {
+    const r = at(runOf(u.unit))
+    r.units.push(u.unit)
+    r.agents += u.agents
+    r.episodes += u.episodes
+    r.bytes += u.bytes
+  }
+  return [...runs].map(([key, r]): LeftRun => ({ key, ...r })).sort((a, b) => a.key.localeCompare(b.key))
+})
+
+/**
+ * The runs that `targets` name (run keys, or folders as given to `run --out` or `sweep --out`), or
+ * all of them; fails naming the first target that names none, before anything is deleted.
+ */
+export const chooseRuns = (runs: ReadonlyArray<LeftRun>, targets: ReadonlyArray<string>, all: boolean) =>
+  Effect.gen(function*() {
+    if (all === (targets.length > 0)) {
+      return yield* new ClusterUsageError({ message: "forget: give the runs to forget (their keys or folders, from `distmt cluster runs`), or --all" })
+    }
+    if (all) return runs
+    const chosen: Array<LeftRun> = []
+    for (const t of targets) {
+      const found = runs.filter((r) => r.key === t || (r.folder !== undefined && r.folder === path.resolve(t)))
+      if (found.length === 0) {
+        return yield* new ClusterUsageError({ message: `forget: no run ${JSON.stringify(t)} in the database; \`distmt cluster runs\` lists them (nothing was deleted)` })
+      }
+      for (const r of found) if (!chosen.includes(r)) chosen.push(r)
+    }
+    return chosen
+  })
+
+/** Deletes what the database holds of `run`, under its folder's lock when the folder is here. */
+export const forgetRun = (run: LeftRun) =>
+  Effect.scoped(Effect.gen(function*() {
+    if (run.folder !== undefined && fs.existsSync(run.folder)) {
+      yield* lockDir(run.folder, run.folder).pipe(
+        Effect.mapError((e) => new ClusterUsageError({ message: `forget: ${run.key} is not forgotten: ${e.message}` }))
+      )
+    }
+    for (const unit of run.units) {
+      yield* nextAttempt(unit)
+      yield* forgetUnit(unit)
+    }
+    yield* forgetModel(run.key)
+  }))
+
+const megabytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+const table = (runs: ReadonlyArray<LeftRun>): string => {
+  const rows = [
+    ["run", "folder", "units", "agents", "episodes", "size"],
+    ...runs.map((r) => [r.key, r.folder ?? "(unknown)", String(r.units.length), String(r.agents), r.episodes.toLocaleString("en-US"), megabytes(r.bytes)])
+  ]
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)))
+  return rows.map((row) => row.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n")
+}
+
+/** `effect` against the database of `--db`, its failures as one line each. */
+const onDatabase = <A>(flag: Option.Option<string>, effect: (db: string) => Effect.Effect<A, unknown, SqlClient>) =>
+  Effect.gen(function*() {
+    const db = yield* dbUrlFrom(flag)
+    return yield* effect(db).pipe(
+      Effect.provide(pgLayer(db)),
+      Effect.mapError((e) => e instanceof ClusterUsageError ? e : new ClusterUsageError({ message: describeDbError(db, e) }))
+    )
+  }).pipe(
+    Effect.catchTag("ClusterUsageError", (e) =>
+      Effect.andThen(Console.error(`distmt cluster: ${e.message}`), Effect.sync(() => {
+        process.exitCode = 1
+      })))
+  )
+
+export const runsCommand = Command.make("runs", { db: connectionFlags.db }, ({ db }) =>
+  onDatabase(db, (url) =>
+    Effect.gen(function*() {
+      const runs = yield* leftRuns
+      if (runs.length === 0) return yield* Console.log(`distmt cluster: ${redactUrl(url)} holds no runs`)
+      yield* Console.log(
+        `distmt cluster: ${redactUrl(url)} holds ${plural(runs.length, "run")}, stopped before they finished ` +
+          "(or running now): give the same command again to resume one, or forget it\n\n" + table(runs) + "\n\n" +
+          "forget one with `npx distmt cluster forget RUN-OR-FOLDER --db …`, or all with `--all`"
+      )
+    }))).pipe(Command.withDescription("List the runs whose rows the database still holds: stopped before they finished, or running."))
+
+export const forgetCommand = Command.make("forget", {
+  db: connectionFlags.db,
+  all: Flag.Boolean("all").pipe(Flag.withDefault(false), Flag.withDescription("forget every run the database holds")),
+  targets: Argument.String("run").pipe(Argument.withDescription("a run's key or its folder, as `distmt cluster runs` lists them"), Argument.variadic())
+}, ({ all, db, targets }) =>
+  onDatabase(db, () =>
+    Effect.gen(function*() {
+      const chosen = yield* chooseRuns(yield* leftRuns, targets, all)
+      if (chosen.length === 0) return yield* Console.log("distmt cluster: no runs to forget")
+      for (const run of chosen) {
+        yield* forgetRun(run)
+        yield* Console.log(`distmt cluster: forgot ${run.key} (${run.folder ?? "folder unknown"}): ${plural(run.units.length, "unit")}, ${megabytes(run.bytes)}`)
+      }
+    }))).pipe(Command.withDescription(
+  "Delete what the database holds of runs that were stopped (their servers' tables, kept replies and agents' checkpoints); given again, such a run starts over."
+))
