@@ -11,7 +11,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { durable, nextAttempt } from "../src/coordinator/postgres.ts"
-import { type AgentModel, saveModel } from "../src/cluster/agentState.ts"
+import type { InstanceOutcome } from "../src/agent/programs.ts"
+import { type AgentModel, type AgentState, saveModel, saveState } from "../src/cluster/agentState.ts"
 import { LOCK_FILE } from "../src/cli/outDir.ts"
 import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, queryRows, scratch, TEST_DB } from "./cluster-helpers.ts"
 
@@ -33,18 +34,28 @@ describe.skipIf(mode === "skip")("the runs the database holds: cluster runs and 
     await queryRows(TEST_DB!, `DROP SCHEMA IF EXISTS ${schema} CASCADE`)
   })
 
-  /** A stopped run in folder `folder`: its model, and one unit with a server's decision and an agent's checkpoint. */
-  const stoppedRun = (key: string, folder: string) =>
+  /**
+   * A run in folder `folder`: its model, and one unit with a server's decision and an agent's
+   * checkpoint, saved `idle` seconds ago.
+   */
+  const stoppedRun = (key: string, folder: string, idle: number) =>
     run(Effect.gen(function*() {
       const sql = yield* SqlClient
       const unit = `${key}-distmt-0`
       yield* saveModel(key, {} as AgentModel, folder)
       expect(yield* nextAttempt(unit)).toBe(1)
       yield* (yield* durable(unit, 1)).request(0, 0).identify(0, { lower: 0.4, upper: 0.6 })
-      yield* sql`INSERT INTO distmt_agents ${
-        sql.insert({ unit, agent: 0, slots: 1, episodes: 1234, inside: false, final: false, state: new Uint8Array(100) })
-      }`
+      yield* saveState(unit, 1, 0, checkpoint(1))
+      yield* sql`UPDATE distmt_agents SET saved = now() - make_interval(secs => ${idle}) WHERE unit = ${unit}`
     }))
+
+  /** An agent's checkpoint after `n` instances of 1,234 episodes each. */
+  const checkpoint = (n: number): AgentState => ({
+    outcomes: Array.from({ length: n }, () => ({ identificationEpisodes: 1000, learningEpisodes: 234 }) as InstanceOutcome),
+    curves: [],
+    clock: 0,
+    seq: 0
+  })
 
   const held = (table: string, column: string, key: string) =>
     queryRows<{ n: number }>(TEST_DB!, `SELECT count(*)::int AS n FROM ${schema}.${table} WHERE ${column} LIKE $1`, [`${key}%`])
@@ -54,13 +65,16 @@ describe.skipIf(mode === "skip")("the runs the database holds: cluster runs and 
     await queryRows(TEST_DB!, `CREATE SCHEMA ${schema}`)
     const folder = path.join(cwd, "runs", "stopped")
     fs.mkdirSync(folder, { recursive: true })
-    await stoppedRun("stopped-0123456789abcdef", folder)
-    await stoppedRun("other-0123456789abcdef", path.join(cwd, "elsewhere"))
+    await stoppedRun("stopped-0123456789abcdef", folder, 3 * 3600)
+    await stoppedRun("other-0123456789abcdef", path.join(cwd, "elsewhere"), 3 * 3600)
+    // Its agent goes on: a newer checkpoint, saved now.
+    await run(saveState("other-0123456789abcdef-distmt-0", 1, 0, checkpoint(2)))
 
     const listed = await cli(["cluster", "runs", "--db", db], { cwd, env })
     expect(listed.status, listed.stderr).toBe(0)
     expect(listed.stdout).toMatch(/holds 2 runs/)
-    expect(listed.stdout).toMatch(new RegExp(`stopped-0123456789abcdef +${folder.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} +1 +1 +1,234`))
+    expect(listed.stdout).toMatch(new RegExp(`stopped-0123456789abcdef +${folder.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} +1 +1 +1,234 +0\\.0 MiB +3 h ago`))
+    expect(listed.stdout).toMatch(/other-0123456789abcdef .* 1 +1 +2,468 .* \d s ago/)
 
     // A process that is alive writes in the folder (its lock): the run is being submitted.
     fs.writeFileSync(path.join(folder, LOCK_FILE), `${process.pid}\n`)
@@ -86,9 +100,14 @@ describe.skipIf(mode === "skip")("the runs the database holds: cluster runs and 
     // Its unit's attempt moved on, so that a server or agent of it still running writes nothing more.
     expect(await queryRows<{ attempt: number }>(TEST_DB!, `SELECT attempt FROM ${schema}.distmt_attempts WHERE run = $1`, ["stopped-0123456789abcdef-distmt-0"]))
       .toEqual([{ attempt: 2 }])
-    // The other run is untouched, and goes with --all.
+    // The other run is untouched. It checkpointed seconds ago: it looks like it is running, and
+    // --all leaves it unless forced.
     expect(await held("distmt_agents", "unit", "other-")).toBe(1)
-    const all = await cli(["cluster", "forget", "--all", "--db", db], { cwd, env })
+    const running = await cli(["cluster", "forget", "--all", "--db", db], { cwd, env })
+    expect(running.status).toBe(1)
+    expect(running.stderr).toMatch(/other-0123456789abcdef looks like it is running \(an agent of it saved a checkpoint \d+ s ago\).*nothing was deleted/)
+    expect(await held("distmt_agents", "unit", "other-")).toBe(1)
+    const all = await cli(["cluster", "forget", "--all", "--force", "--db", db], { cwd, env })
     expect(all.status, all.stderr).toBe(0)
     expect((await cli(["cluster", "runs", "--db", db], { cwd, env })).stdout).toMatch(/holds no runs/)
   }, 120_000)

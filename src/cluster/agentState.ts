@@ -107,6 +107,8 @@ export const migrateAgents: Effect.Effect<void, SqlError, SqlClient> = oncePerCl
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_agents (
     unit text NOT NULL, agent integer NOT NULL, slots integer NOT NULL, episodes integer NOT NULL,
     inside boolean NOT NULL, final boolean NOT NULL, state bytea NOT NULL, PRIMARY KEY (unit, agent))`
+  // When the checkpoint was written (by the database's clock), for `distmt cluster runs` and `forget`.
+  yield* sql`ALTER TABLE distmt_agents ADD COLUMN IF NOT EXISTS saved timestamptz NOT NULL DEFAULT now()`
 })))
 
 const blob = (value: unknown): Uint8Array => new Uint8Array(serialize(value))
@@ -190,7 +192,8 @@ export const saveState = (unit: string, attempt: number, agent: number, state: A
         return yield* Effect.die(new Replaced(`agent ${agent} of ${unit}, attempt ${attempt}, was replaced by attempt ${rows[0]?.attempt}`))
       }
       yield* sql`INSERT INTO distmt_agents ${sql.insert(row)} ON CONFLICT (unit, agent) DO UPDATE SET
-        slots = EXCLUDED.slots, episodes = EXCLUDED.episodes, inside = EXCLUDED.inside, final = EXCLUDED.final, state = EXCLUDED.state
+        slots = EXCLUDED.slots, episodes = EXCLUDED.episodes, inside = EXCLUDED.inside, final = EXCLUDED.final, state = EXCLUDED.state,
+        saved = now()
         WHERE (distmt_agents.final, distmt_agents.slots, distmt_agents.episodes) < (EXCLUDED.final, EXCLUDED.slots, EXCLUDED.episodes)`
     }))
   })

@@ -8,8 +8,9 @@
  * stays in the database"). These commands show such runs with the folder they write to, and forget
  * them. Forgetting a unit first starts a new attempt of it (`nextAttempt`), as `--fresh` does: a
  * server or agent of it still running somewhere can then write nothing more. The attempt numbers
- * stay (they must only grow). A run whose folder is on this machine, with a distmt process writing
- * in it, is refused: it is being submitted.
+ * stay (they must only grow). A run that looks like it is running is refused (unless `--force`):
+ * an agent of it saved a checkpoint in the last `ACTIVE_SECONDS`, or its folder is on this machine
+ * with a distmt process writing in it.
  */
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -34,7 +35,15 @@ export interface LeftRun {
   readonly agents: number
   readonly episodes: number
   readonly bytes: number
+  /** Seconds since its latest checkpoint, by the database's clock (undefined: none). */
+  readonly idle: number | undefined
 }
+
+/**
+ * A run with a checkpoint younger than this is taken to be running: an agent checkpoints inside
+ * an instance every `--checkpoint-every` seconds (10 by default) and after every instance.
+ */
+export const ACTIVE_SECONDS = 120
 
 /** The run of a unit key (`${run}-${algorithm}-${seed}`, runAgents.ts). */
 const runOf = (unit: string): string => /^(.*)-(?:distmt|independent|oracle)-\d+$/.exec(unit)?.[1] ?? unit
@@ -44,21 +53,22 @@ export const leftRuns = Effect.gen(function*() {
   const sql = yield* SqlClient
   yield* migrate
   yield* migrateAgents
-  const units = yield* sql<{ unit: string; bytes: number; agents: number; episodes: number }>`
-    SELECT unit, sum(bytes)::float8 AS bytes, sum(agents)::int AS agents, sum(episodes)::float8 AS episodes FROM (
-      SELECT unit, pg_column_size(a.*) AS bytes, 1 AS agents, episodes FROM distmt_agents a
-      UNION ALL SELECT run, pg_column_size(t.*), 0, 0 FROM distmt_tasks t
-      UNION ALL SELECT run, pg_column_size(p.*), 0, 0 FROM distmt_pool p
-      UNION ALL SELECT run, pg_column_size(r.*), 0, 0 FROM distmt_replies r
-      UNION ALL SELECT run, pg_column_size(x.*), 0, 0 FROM distmt_traffic x
-      UNION ALL SELECT run, pg_column_size(d.*), 0, 0 FROM distmt_done d
+  const units = yield* sql<{ unit: string; bytes: number; agents: number; episodes: number; idle: number | null }>`
+    SELECT unit, sum(bytes)::float8 AS bytes, sum(agents)::int AS agents, sum(episodes)::float8 AS episodes,
+      extract(epoch FROM now() - max(saved))::float8 AS idle FROM (
+      SELECT unit, pg_column_size(a.*) AS bytes, 1 AS agents, episodes, saved FROM distmt_agents a
+      UNION ALL SELECT run, pg_column_size(t.*), 0, 0, NULL FROM distmt_tasks t
+      UNION ALL SELECT run, pg_column_size(p.*), 0, 0, NULL FROM distmt_pool p
+      UNION ALL SELECT run, pg_column_size(r.*), 0, 0, NULL FROM distmt_replies r
+      UNION ALL SELECT run, pg_column_size(x.*), 0, 0, NULL FROM distmt_traffic x
+      UNION ALL SELECT run, pg_column_size(d.*), 0, 0, NULL FROM distmt_done d
     ) held GROUP BY unit ORDER BY unit`
   const models = yield* sql<{ run: string; folder: string | null; bytes: number }>`
     SELECT run, folder, pg_column_size(m.*)::float8 AS bytes FROM distmt_models m ORDER BY run`
-  const runs = new Map<string, { folder: string | undefined; units: Array<string>; agents: number; episodes: number; bytes: number }>()
+  const runs = new Map<string, { folder: string | undefined; units: Array<string>; agents: number; episodes: number; bytes: number; idle: number | undefined }>()
   const at = (key: string) => {
     let r = runs.get(key)
-    if (r === undefined) runs.set(key, r = { folder: undefined, units: [], agents: 0, episodes: 0, bytes: 0 })
+    if (r === undefined) runs.set(key, r = { folder: undefined, units: [], agents: 0, episodes: 0, bytes: 0, idle: undefined })
     return r
   }
   for (const m of models) Object.assign(at(m.run), { folder: m.folder ?? undefined, bytes: m.bytes })
@@ -68,6 +78,7 @@ export const leftRuns = Effect.gen(function*() {
     r.agents += u.agents
     r.episodes += u.episodes
     r.bytes += u.bytes
+    if (u.idle !== null) r.idle = Math.min(r.idle ?? Infinity, u.idle)
   }
   return [...runs].map(([key, r]): LeftRun => ({ key, ...r })).sort((a, b) => a.key.localeCompare(b.key))
 })
@@ -76,13 +87,12 @@ export const leftRuns = Effect.gen(function*() {
  * The runs that `targets` name (run keys, or folders as given to `run --out` or `sweep --out`), or
  * all of them; fails naming the first target that names none, before anything is deleted.
  */
-export const chooseRuns = (runs: ReadonlyArray<LeftRun>, targets: ReadonlyArray<string>, all: boolean) =>
+export const chooseRuns = (runs: ReadonlyArray<LeftRun>, targets: ReadonlyArray<string>, all: boolean, force: boolean) =>
   Effect.gen(function*() {
     if (all === (targets.length > 0)) {
       return yield* new ClusterUsageError({ message: "forget: give the runs to forget (their keys or folders, from `distmt cluster runs`), or --all" })
     }
-    if (all) return runs
-    const chosen: Array<LeftRun> = []
+    const chosen: Array<LeftRun> = all ? [...runs] : []
     for (const t of targets) {
       const found = runs.filter((r) => r.key === t || (r.folder !== undefined && r.folder === path.resolve(t)))
       if (found.length === 0) {
@@ -90,8 +100,22 @@ export const chooseRuns = (runs: ReadonlyArray<LeftRun>, targets: ReadonlyArray<
       }
       for (const r of found) if (!chosen.includes(r)) chosen.push(r)
     }
+    const active = chosen.find((r) => r.idle !== undefined && r.idle < ACTIVE_SECONDS)
+    if (active !== undefined && !force) {
+      return yield* new ClusterUsageError({
+        message: `forget: ${active.key} looks like it is running (an agent of it saved a checkpoint ${ago(active.idle!)}): stop its ` +
+          "submission first, or give --force (its agents and server would stop, and a submission still following it would start " +
+          "its units over); nothing was deleted"
+      })
+    }
     return chosen
   })
+
+/** How long ago, in a word or two. */
+const ago = (seconds: number): string =>
+  seconds < 90 ? `${Math.round(seconds)} s ago` : seconds < 5400 ? `${Math.round(seconds / 60)} min ago` : seconds < 172_800
+  ? `${Math.round(seconds / 3600)} h ago`
+  : `${Math.round(seconds / 86_400)} days ago`
 
 /** Deletes what the database holds of `run`, under its folder's lock when the folder is here. */
 export const forgetRun = (run: LeftRun) =>
@@ -113,8 +137,16 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 const table = (runs: ReadonlyArray<LeftRun>): string => {
   const rows = [
-    ["run", "folder", "units", "agents", "episodes", "size"],
-    ...runs.map((r) => [r.key, r.folder ?? "(unknown)", String(r.units.length), String(r.agents), r.episodes.toLocaleString("en-US"), megabytes(r.bytes)])
+    ["run", "folder", "units", "agents", "episodes", "size", "last checkpoint"],
+    ...runs.map((r) => [
+      r.key,
+      r.folder ?? "(unknown)",
+      String(r.units.length),
+      String(r.agents),
+      r.episodes.toLocaleString("en-US"),
+      megabytes(r.bytes),
+      r.idle === undefined ? "-" : ago(r.idle)
+    ])
   ]
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)))
   return rows.map((row) => row.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n")
@@ -150,11 +182,15 @@ export const runsCommand = Command.make("runs", { db: connectionFlags.db }, ({ d
 export const forgetCommand = Command.make("forget", {
   db: connectionFlags.db,
   all: Flag.Boolean("all").pipe(Flag.withDefault(false), Flag.withDescription("forget every run the database holds")),
+  force: Flag.Boolean("force").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription(`forget runs that look like they are running (a checkpoint in the last ${ACTIVE_SECONDS} s) too`)
+  ),
   targets: Argument.String("run").pipe(Argument.withDescription("a run's key or its folder, as `distmt cluster runs` lists them"), Argument.variadic())
-}, ({ all, db, targets }) =>
+}, ({ all, db, force, targets }) =>
   onDatabase(db, () =>
     Effect.gen(function*() {
-      const chosen = yield* chooseRuns(yield* leftRuns, targets, all)
+      const chosen = yield* chooseRuns(yield* leftRuns, targets, all, force)
       if (chosen.length === 0) return yield* Console.log("distmt cluster: no runs to forget")
       for (const run of chosen) {
         yield* forgetRun(run)
