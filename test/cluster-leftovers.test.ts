@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { durable, nextAttempt } from "../src/coordinator/postgres.ts"
 import type { InstanceOutcome } from "../src/agent/programs.ts"
-import { type AgentModel, type AgentState, saveModel, saveState } from "../src/cluster/agentState.ts"
+import { type AgentModel, type AgentState, saveModel, saveState, standing } from "../src/cluster/agentState.ts"
 import { LOCK_FILE } from "../src/cli/outDir.ts"
 import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, queryRows, scratch, TEST_DB } from "./cluster-helpers.ts"
 
@@ -111,4 +111,25 @@ describe.skipIf(mode === "skip")("the runs the database holds: cluster runs and 
     expect(all.status, all.stderr).toBe(0)
     expect((await cli(["cluster", "runs", "--db", db], { cwd, env })).stdout).toMatch(/holds no runs/)
   }, 120_000)
+
+  it("saves and reads back a checkpoint past 2³¹ episodes, also in a table made with the integer column of an older distmt", async () => {
+    const old = `${schema}_old`
+    await queryRows(TEST_DB!, `CREATE SCHEMA ${old}`)
+    try {
+      await queryRows(TEST_DB!, `CREATE TABLE ${old}.distmt_agents (
+        unit text NOT NULL, agent integer NOT NULL, slots integer NOT NULL, episodes integer NOT NULL,
+        inside boolean NOT NULL, final boolean NOT NULL, state bytea NOT NULL, PRIMARY KEY (unit, agent))`)
+      const unit = "long-0123456789abcdef-distmt-0"
+      const many: AgentState = { outcomes: [{ identificationEpisodes: 3e9, learningEpisodes: 1 } as InstanceOutcome], curves: [], clock: 0, seq: 0 }
+      const rows = await Effect.runPromise(Effect.gen(function*() {
+        yield* saveModel("long-0123456789abcdef", {} as AgentModel, "/nowhere")
+        expect(yield* nextAttempt(unit)).toBe(1)
+        yield* saveState(unit, 1, 0, many)
+        return yield* standing(unit)
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(TEST_DB!), startupParameters: { search_path: old } }))))
+      expect(rows).toEqual([{ agent: 0, slots: 1, episodes: 3e9 + 1, final: false }])
+    } finally {
+      await queryRows(TEST_DB!, `DROP SCHEMA IF EXISTS ${old} CASCADE`)
+    }
+  }, 60_000)
 })

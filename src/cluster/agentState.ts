@@ -105,8 +105,17 @@ export const migrateAgents: Effect.Effect<void, SqlError, SqlClient> = oncePerCl
   // The folder the run writes to, for `distmt cluster runs` (a table made by an older distmt lacks it).
   yield* sql`ALTER TABLE distmt_models ADD COLUMN IF NOT EXISTS folder text`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_agents (
-    unit text NOT NULL, agent integer NOT NULL, slots integer NOT NULL, episodes integer NOT NULL,
+    unit text NOT NULL, agent integer NOT NULL, slots integer NOT NULL, episodes bigint NOT NULL,
     inside boolean NOT NULL, final boolean NOT NULL, state bytea NOT NULL, PRIMARY KEY (unit, agent))`
+  // An agent may run more than 2³¹ episodes (a spec may ask for up to 10¹² in all): in a table made
+  // by an older distmt the column was an integer, and such a checkpoint failed to save. Changed
+  // only then, since the change locks the table.
+  yield* sql`DO $$ BEGIN
+    IF (SELECT data_type FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'distmt_agents' AND column_name = 'episodes') = 'integer' THEN
+      ALTER TABLE distmt_agents ALTER COLUMN episodes TYPE bigint;
+    END IF;
+  END $$`
   // When the checkpoint was written (by the database's clock), for `distmt cluster runs` and `forget`.
   yield* sql`ALTER TABLE distmt_agents ADD COLUMN IF NOT EXISTS saved timestamptz NOT NULL DEFAULT now()`
 })))
@@ -204,5 +213,5 @@ export const standing = (unit: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     return yield* sql<{ agent: number; slots: number; episodes: number; final: boolean }>`
-      SELECT agent, slots, episodes, final FROM distmt_agents WHERE unit = ${unit}`
+      SELECT agent, slots, episodes::float8 AS episodes, final FROM distmt_agents WHERE unit = ${unit}`
   })
