@@ -130,7 +130,9 @@ export const saveModel = (run: string, model: AgentModel, folder: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     yield* migrateAgents
-    yield* sql`INSERT INTO distmt_models ${sql.insert({ run, model: blob(model), folder })} ON CONFLICT (run) DO NOTHING`
+    // A run resumed by this distmt records its folder if an older one saved the model without it.
+    yield* sql`INSERT INTO distmt_models ${sql.insert({ run, model: blob(model), folder })}
+      ON CONFLICT (run) DO UPDATE SET folder = EXCLUDED.folder WHERE distmt_models.folder IS NULL`
   })
 
 /**

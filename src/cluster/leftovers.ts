@@ -19,6 +19,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { lockDir } from "../cli/outDir.ts"
 import { migrate, nextAttempt } from "../coordinator/postgres.ts"
+import type { Algorithm } from "../run/runExperiment.ts"
 import { forgetModel, migrateAgents } from "./agentState.ts"
 import { ClusterUsageError, describeDbError, pgLayer, redactUrl } from "./database.ts"
 import { connectionFlags } from "./flags.ts"
@@ -45,8 +46,12 @@ export interface LeftRun {
  */
 export const ACTIVE_SECONDS = 120
 
+/** Every algorithm, by name (a new one fails to compile here until it is added). */
+const ALGORITHMS = Object.keys({ distmt: 0, independent: 0, oracle: 0 } satisfies Record<Algorithm, 0>)
+const UNIT = new RegExp(`^(.*)-(?:${ALGORITHMS.join("|")})-\\d+$`)
+
 /** The run of a unit key (`${run}-${algorithm}-${seed}`, runAgents.ts). */
-const runOf = (unit: string): string => /^(.*)-(?:distmt|independent|oracle)-\d+$/.exec(unit)?.[1] ?? unit
+const runOf = (unit: string): string => UNIT.exec(unit)?.[1] ?? unit
 
 /** Every run the database holds rows of, by run key. */
 export const leftRuns = Effect.gen(function*() {
