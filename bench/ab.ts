@@ -21,4 +21,5 @@ export const alternate = async (
   return out
 }
 
-export const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+/** The bench's median (src/bench/lsviBench.ts): one definition for every figure of docs/performance.md. */
+export { median } from "../src/bench/lsviBench.ts"

@@ -81,7 +81,7 @@ export const estimatedBytes = (o: SyntheticShape): number => {
   return Math.ceil(8 * o.episodes * o.horizon * valuesPerTransition(o.actions, dp) * (1.005 + slack))
 }
 
-/** The median (the mean of the two middle values of an even count); bench/lsvi.ts and bench/runs.ts use it too. */
+/** The median (the mean of the two middle values of an even count); every bench tool uses it (bench/ab.ts). */
 export const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   const n = s.length
