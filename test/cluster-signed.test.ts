@@ -7,14 +7,15 @@
  */
 import * as Headers from "effect/http/Headers"
 import type * as Rpc from "effect/rpc/Rpc"
-import { Effect, Exit, Option } from "effect"
+import { Effect, Exit, Fiber, Option } from "effect"
+import * as TestClock from "effect/testing/TestClock"
 import { createHmac } from "node:crypto"
 import { describe, expect, it } from "vitest"
 import { parseDbUrl } from "../src/cluster/database.ts"
 import { compareWith, referenceOf, verifierOf } from "../src/cluster/peers.ts"
 import { loadSecret } from "../src/cluster/secret.ts"
 import { PingPersistedRpc, PingRpc } from "../src/cluster/Ping.ts"
-import { canonicalJson, FRESHNESS_MS, HEADER, type Incoming, makeVerifier, signatureHeaders } from "../src/cluster/Signed.ts"
+import { canonicalJson, FRESHNESS_MS, HEADER, type Incoming, makeVerifier, pruning, signatureHeaders } from "../src/cluster/Signed.ts"
 
 const secret = Buffer.from("a secret of the cluster, 32 chars")
 const volatile = PingRpc as unknown as Rpc.AnyWithProps
@@ -81,6 +82,25 @@ describe("the HMAC signature of cluster messages", () => {
     expect(verify(signed())).toMatch(/^stale/)
     expect(verify(signed({ rpc: persisted }))).toBeUndefined()
     expect(makeVerifier(secret, () => T0 + FRESHNESS_MS - 1)(signed())).toBeUndefined()
+  })
+
+  it("forgets the nonces of requests older than the freshness window, every quarter of it, with no request coming", async () => {
+    let t = T0
+    const verify = makeVerifier(secret, () => t)
+    expect(verify(signed({ requestId: "1" }))).toBeUndefined()
+    t += 1000
+    expect(verify(signed({ requestId: "2", time: t }))).toBeUndefined()
+    expect(verify.remembered()).toBe(2)
+    await Effect.runPromise(Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(pruning(verify))
+      t += FRESHNESS_MS // the first is now older than the window, the second just inside it
+      yield* TestClock.adjust(`${FRESHNESS_MS / 4} millis`)
+      expect(verify.remembered()).toBe(1)
+      t += 1001
+      yield* TestClock.adjust(`${FRESHNESS_MS / 4} millis`)
+      expect(verify.remembered()).toBe(0)
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(TestClock.layer())))
   })
 
   it("refuses a captured volatile request replayed to another entity", () => {
