@@ -25,7 +25,7 @@ import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { DESCRIPTIONS } from "../cli/commands.ts"
 import { autoThreads } from "../run/threads/pool.ts"
-import { checkDatabase, ClusterUsageError, describeDbError, pgLayer, redactUrl } from "./database.ts"
+import { checkDatabase, ClusterUsageError, describeDbError, pgLayer, plural, redactUrl, reportUsageErrors } from "./database.ts"
 import { forgetCommand, runsCommand } from "./leftovers.ts"
 import { pingCommand } from "./pingCommand.ts"
 import { connectionFlags } from "./flags.ts"
@@ -89,8 +89,6 @@ const waitRegistered = (db: string, clusterName: string, addresses: ReadonlyArra
     Effect.provide(pgLayer(db)),
     Effect.catchTag("SqlError", (e) => Effect.fail(new ClusterUsageError({ message: describeDbError(db, e) })))
   )
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 /**
  * Starts one runner in the background in slot `slot` (its address and log, localRunners.ts). The
@@ -296,14 +294,7 @@ const down = Command.make("down", {}, () =>
   "Stop the runners started by `cluster up`: SIGTERM (they interrupt their agents and hand their shards over), SIGKILL after 15 s."
 ))
 
-function reportClusterErrors<A, R>(effect: Effect.Effect<A, ClusterUsageError, R>) {
-  return effect.pipe(
-    Effect.catchTag("ClusterUsageError", (e) =>
-      Effect.andThen(Console.error(`distmt cluster: ${e.message}`), Effect.sync(() => {
-        process.exitCode = 1
-      })))
-  )
-}
+const reportClusterErrors = reportUsageErrors("distmt cluster")
 
 export const clusterCommand = Command.make("cluster").pipe(
   Command.withDescription(DESCRIPTIONS.cluster),

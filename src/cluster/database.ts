@@ -3,11 +3,23 @@
  * the database into one line that says what to do (never a stack trace).
  */
 import { PgClient } from "@effect/sql-pg"
-import { Data, Effect, Layer, Redacted } from "effect"
+import { Console, Data, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 
 /** A failure the user can fix: printed as its message alone, exit code 1. */
 export class ClusterUsageError extends Data.TaggedError("ClusterUsageError")<{ readonly message: string }> {}
+
+/** A command's `ClusterUsageError` printed as one line after `prefix` (e.g. "distmt cluster"), exit code 1. */
+export const reportUsageErrors = (prefix: string) => <A, R>(effect: Effect.Effect<A, ClusterUsageError, R>) =>
+  effect.pipe(
+    Effect.catchTag("ClusterUsageError", (e: ClusterUsageError) =>
+      Effect.andThen(Console.error(`${prefix}: ${e.message}`), Effect.sync(() => {
+        process.exitCode = 1
+      })))
+  )
+
+/** "1 runner", "2 runners": a count and its noun, for the cluster commands' messages. */
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 const HOW_TO_START = "start one with `sudo tools/postgres.sh` (prints the URL to use)"
 

@@ -21,7 +21,7 @@ import { lockDir } from "../cli/outDir.ts"
 import { migrate, nextAttempt } from "../coordinator/postgres.ts"
 import type { Algorithm } from "../run/runExperiment.ts"
 import { forgetModel, migrateAgents } from "./agentState.ts"
-import { ClusterUsageError, describeDbError, pgLayer, redactUrl } from "./database.ts"
+import { ClusterUsageError, describeDbError, pgLayer, plural, redactUrl, reportUsageErrors } from "./database.ts"
 import { connectionFlags } from "./flags.ts"
 import { forgetUnit } from "./runAgents.ts"
 import { dbUrlFrom } from "./runnerCommand.ts"
@@ -138,7 +138,6 @@ export const forgetRun = (run: LeftRun) =>
   }))
 
 const megabytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 const table = (runs: ReadonlyArray<LeftRun>): string => {
   const rows = [
@@ -165,12 +164,7 @@ const onDatabase = <A>(flag: Option.Option<string>, effect: (db: string) => Effe
       Effect.provide(pgLayer(db)),
       Effect.mapError((e) => e instanceof ClusterUsageError ? e : new ClusterUsageError({ message: describeDbError(db, e) }))
     )
-  }).pipe(
-    Effect.catchTag("ClusterUsageError", (e) =>
-      Effect.andThen(Console.error(`distmt cluster: ${e.message}`), Effect.sync(() => {
-        process.exitCode = 1
-      })))
-  )
+  }).pipe(reportUsageErrors("distmt cluster"))
 
 export const runsCommand = Command.make("runs", { db: connectionFlags.db }, ({ db }) =>
   onDatabase(db, (url) =>

@@ -9,7 +9,7 @@
  */
 import { Console, Duration, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { checkDatabase, checkRunnersUp, ClusterUsageError } from "./database.ts"
+import { checkDatabase, checkRunnersUp, ClusterUsageError, reportUsageErrors } from "./database.ts"
 import { clientLayer } from "./layers.ts"
 import { Ping } from "./Ping.ts"
 import { connectionFlags } from "./flags.ts"
@@ -142,10 +142,5 @@ export const pingCommand = Command.make(
         }),
         Effect.catch((e) => e instanceof ClusterUsageError ? Effect.fail(e) : Effect.fail(new ClusterUsageError({ message: describeCallError(e) })))
       )
-    }).pipe(
-      Effect.catchTag("ClusterUsageError", (e) =>
-        Effect.andThen(Console.error(`distmt cluster ping: ${e.message}`), Effect.sync(() => {
-          process.exitCode = 1
-        })))
-    )
+    }).pipe(reportUsageErrors("distmt cluster ping"))
 ).pipe(Command.withDescription("Send signed Ping messages to the cluster and time the round trips."))

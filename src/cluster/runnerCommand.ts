@@ -11,7 +11,7 @@
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
-import { checkDatabase, ClusterUsageError, describeDbError, parseDbUrl, redactUrl } from "./database.ts"
+import { checkDatabase, ClusterUsageError, describeDbError, parseDbUrl, redactUrl, reportUsageErrors } from "./database.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { distmtEntities } from "./entities.ts"
 import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
@@ -188,10 +188,5 @@ export const runnerCommand = Command.make(
         threads,
         checkpointSeconds: flags.checkpointEvery
       })
-    }).pipe(
-      Effect.catchTag("ClusterUsageError", (e) =>
-        Effect.andThen(Console.error(`distmt runner: ${e.message}`), Effect.sync(() => {
-          process.exitCode = 1
-        })))
-    )
+    }).pipe(reportUsageErrors("distmt runner"))
 ).pipe(Command.withDescription("Start a cluster runner that hosts distmt's entities (docs/cluster.md)."))
