@@ -326,13 +326,34 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
           return answer
         }))
       )
-    /** A kept reply, as its request's schema decodes it from the text in `distmt_replies`. */
+    /** A reply as the text kept in `distmt_replies`, encoded by its request's schema, and back. */
     const textOf = <A>(codec: Schema.Codec<A, unknown>) => (a: A): string => JSON.stringify(Schema.encodeSync(Schema.toCodecJson(codec))(a))
+    const fromText = <A>(codec: Schema.Codec<A, unknown>) => (text: string): A => Schema.decodeUnknownSync(Schema.toCodecJson(codec))(JSON.parse(text))
+    /** How a reply is kept as text in `distmt_replies`, and read back. */
+    interface Keeping<A> {
+      readonly json: (a: A) => string
+      readonly read: (text: string) => Effect.Effect<A>
+    }
+    /** As its request's schema encodes it. */
+    const byCodec = <A>(codec: Schema.Codec<A, unknown>): Keeping<A> => ({
+      json: textOf(codec),
+      read: (text) => Effect.sync(() => fromText(codec)(text))
+    })
+    /**
+     * An exchange's: a `Pooled` reply as where it stood in the pool (`PooledAt`), not as its
+     * transitions, which are in distmt_pool already. Kept whole, every reply copied them again, in
+     * the table and in `stored` (each batch once per other contributor: 9 MB of replies for one unit
+     * of the quick E6 spec).
+     */
+    const asPoolRange = (agent: number, task: number, cursor: number): Keeping<ExchangeReply> => ({
+      json: (r) => keptText(r, task, cursor),
+      read: (text) => Effect.map(inner.pools, (pools) => replyOf(JSON.parse(text), agent, pools))
+    })
     /** `op` decided once for request (agent, seq): its reply kept with the decision, in one transaction. */
-    const once = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>, op: Effect.Effect<A>): Effect.Effect<A> =>
+    const once = <A>(agent: number, seq: number, keep: Keeping<A>, op: Effect.Effect<A>): Effect.Effect<A> =>
       Effect.suspend(() => {
-        const k = kept(agent, seq, codec)
-        return k !== undefined ? Effect.succeed(k) : decide(op, { agent, seq, json: textOf(codec) })
+        const text = stored.get(`${agent}/${seq}`)
+        return text !== undefined ? keep.read(text) : decide(op, { agent, seq, json: keep.json })
       })
     const shape: CoordinatorShape = {
       identify: (agent, interval) => decide(inner.identify(agent, interval)),
@@ -349,30 +370,18 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
       registry: inner.registry,
       traffic: inner.traffic
     }
-    /**
-     * An exchange decided once, like `once`, but its `Pooled` reply kept as where it stood in the
-     * pool (`PooledAt`), not as its transitions: those are in distmt_pool already, and kept whole
-     * every reply copied them again, in the table and in `stored` (each batch once per other
-     * contributor: 9 MB of replies for one unit of the quick E6 spec).
-     */
-    const onceExchange = (agent: number, seq: number, a: number, task: number, pushed: Float64Array, cursor: number) =>
-      Effect.suspend(() => {
-        const text = stored.get(`${agent}/${seq}`)
-        if (text !== undefined) return Effect.map(inner.pools, (pools) => replyOf(JSON.parse(text), a, pools))
-        return decide(inner.exchange(a, task, pushed, cursor), { agent, seq, json: (r) => keptText(r, task, cursor) })
-      })
     // Publish, abandon and the fetch change nothing when repeated (a second publication keeps the
     // first; an abandon by a non-owner is ignored), so only the others are numbered.
     const request = (agent: number, seq: number): CoordinatorShape => ({
       ...shape,
-      identify: (a, interval) => once(agent, seq, Identification, inner.identify(a, interval)),
-      identifyKnown: (a, key, interval) => once(agent, seq, Identification, inner.identifyKnown(a, key, interval)),
-      claim: (a, task) => once(agent, seq, Identification, inner.claim(a, task)),
-      exchange: (a, task, pushed, cursor) => onceExchange(agent, seq, a, task, pushed, cursor)
+      identify: (a, interval) => once(agent, seq, byCodec(Identification), inner.identify(a, interval)),
+      identifyKnown: (a, key, interval) => once(agent, seq, byCodec(Identification), inner.identifyKnown(a, key, interval)),
+      claim: (a, task) => once(agent, seq, byCodec(Identification), inner.claim(a, task)),
+      exchange: (a, task, pushed, cursor) => once(agent, seq, asPoolRange(a, task, cursor), inner.exchange(a, task, pushed, cursor))
     })
     const kept = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>): A | undefined => {
       const text = stored.get(`${agent}/${seq}`)
-      return text === undefined ? undefined : Schema.decodeUnknownSync(Schema.toCodecJson(codec))(JSON.parse(text))
+      return text === undefined ? undefined : fromText(codec)(text)
     }
     const remember = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>, reply: Effect.Effect<A>): Effect.Effect<A> =>
       Effect.suspend(() => {
