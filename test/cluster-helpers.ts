@@ -21,8 +21,17 @@ const BIN = path.join(root, "bin", "distmt.mjs")
 export const TEST_DB = process.env.DISTMT_TEST_DB
 export const IN_CI = process.env.CI !== undefined && process.env.CI !== "" && process.env.CI !== "false"
 
-/** Skip on a developer machine without PostgreSQL; under CI a missing database is a failure. */
-export const clusterTestsMode = (): "run" | "skip" | "fail" => (TEST_DB ? "run" : IN_CI ? "fail" : "skip")
+/**
+ * Skip on a developer machine without PostgreSQL, saying so for the tests of `file` (its name
+ * without .test.ts); under CI a missing database is a failure.
+ */
+export const clusterTestsMode = (file: string): "run" | "skip" | "fail" => {
+  const mode = TEST_DB ? "run" : IN_CI ? "fail" : "skip"
+  if (mode === "skip") {
+    console.warn(`${file} tests SKIPPED: DISTMT_TEST_DB is not set (run \`sudo tools/postgres.sh\` and export the URL it prints)`)
+  }
+  return mode
+}
 
 /**
  * In mode "fail" (CI without a database), defines one failing test that says why and returns true,

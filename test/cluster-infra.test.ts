@@ -26,13 +26,7 @@ import {
   withPassword
 } from "./cluster-helpers.ts"
 
-const mode = clusterTestsMode()
-if (mode === "skip") {
-  console.warn(
-    "cluster-infra tests SKIPPED: DISTMT_TEST_DB is not set. Run `sudo tools/postgres.sh` and " +
-      "export DISTMT_TEST_DB=<the URL it prints> to run them."
-  )
-}
+const mode = clusterTestsMode("cluster-infra")
 
 const SECRET = randomBytes(24).toString("hex")
 const WRONG = randomBytes(24).toString("hex")

@@ -16,8 +16,7 @@ import { type AgentModel, type AgentState, saveModel, saveState, standing } from
 import { LOCK_FILE } from "../src/cli/outDir.ts"
 import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, queryRows, scratch, TEST_DB } from "./cluster-helpers.ts"
 
-const mode = clusterTestsMode()
-if (mode === "skip") console.warn("cluster-leftovers tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
+const mode = clusterTestsMode("cluster-leftovers")
 
 describe.skipIf(mode === "skip")("the runs the database holds: cluster runs and cluster forget", () => {
   if (failsWithoutDatabase(mode)) return

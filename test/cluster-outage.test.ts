@@ -17,8 +17,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, root, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
-const mode = clusterTestsMode()
-if (mode === "skip") console.warn("cluster-outage tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
+const mode = clusterTestsMode("cluster-outage")
 
 const SECRET = randomBytes(24).toString("hex")
 const NAME = `outage_${process.pid}`

@@ -25,8 +25,7 @@ import {
   TEST_DB
 } from "./cluster-helpers.ts"
 
-const mode = clusterTestsMode()
-if (mode === "skip") console.warn("cluster-peers tests SKIPPED: DISTMT_TEST_DB is not set (`sudo tools/postgres.sh` prints one)")
+const mode = clusterTestsMode("cluster-peers")
 
 const SECRET_A = randomBytes(24).toString("hex")
 const SECRET_B = randomBytes(24).toString("hex")

@@ -50,8 +50,7 @@ const expectSameFiles = (local: string, remote: string, files: ReadonlyArray<str
   }
 }
 
-const mode = clusterTestsMode()
-if (mode === "skip") console.warn("cluster-run tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
+const mode = clusterTestsMode("cluster-run")
 
 const SECRET = randomBytes(24).toString("hex")
 const NAME = `run_${process.pid}`

@@ -13,8 +13,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, dropClusterTables, root, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
-const mode = clusterTestsMode()
-if (mode === "skip") console.warn("cluster-sweep tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
+const mode = clusterTestsMode("cluster-sweep")
 
 const SECRET = randomBytes(24).toString("hex")
 const NAME = `sweep_${process.pid}`

@@ -12,9 +12,8 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
-const mode = clusterTestsMode()
+const mode = clusterTestsMode("cluster-tls")
 const hasOpenssl = spawnSync("openssl", ["version"]).status === 0
-if (mode === "skip") console.warn("cluster-tls tests SKIPPED: DISTMT_TEST_DB is not set (`sudo tools/postgres.sh` prints one)")
 if (mode === "run" && !hasOpenssl) console.warn("cluster-tls tests SKIPPED: no `openssl` to make the test CA")
 
 /** A CA, a certificate from it for 127.0.0.1, and a certificate from another CA (docs/cluster.md). */

@@ -30,8 +30,7 @@ import {
   TEST_DB
 } from "./cluster-helpers.ts"
 
-const mode = clusterTestsMode()
-if (mode === "skip") console.warn("cluster-updown tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
+const mode = clusterTestsMode("cluster-updown")
 
 const NAME = `updown_${process.pid}` // this file's own clusters (table prefixes)
 const SPEC = path.join(root, "test", "fixtures", "cluster-long.spec.ts")

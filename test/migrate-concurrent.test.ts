@@ -17,8 +17,7 @@ import { migrateAgents } from "../src/cluster/agentState.ts"
 import { migrate } from "../src/coordinator/postgres.ts"
 import { clusterTestsMode, failsWithoutDatabase, queryRows, TEST_DB } from "./cluster-helpers.ts"
 
-const mode = clusterTestsMode()
-if (mode === "skip") console.warn("migrate-concurrent tests SKIPPED: DISTMT_TEST_DB is not set (tools/postgres.sh prints one)")
+const mode = clusterTestsMode("migrate-concurrent")
 
 describe.skipIf(mode === "skip")("distmt's migrations, run at once", () => {
   if (failsWithoutDatabase(mode)) return
