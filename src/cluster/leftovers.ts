@@ -17,9 +17,11 @@ import { Argument, Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql/SqlClient"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { duration } from "../cli/eta.ts"
 import { lockDir } from "../cli/outDir.ts"
 import { migrate, nextAttempt } from "../coordinator/postgres.ts"
 import type { Algorithm } from "../run/runExperiment.ts"
+import { bytes } from "../spec/cost.ts"
 import { forgetModel, migrateAgents } from "./agentState.ts"
 import { ClusterUsageError, describeDbError, pgLayer, plural, redactUrl, reportUsageErrors } from "./database.ts"
 import { connectionFlags } from "./flags.ts"
@@ -116,11 +118,7 @@ export const chooseRuns = (runs: ReadonlyArray<LeftRun>, targets: ReadonlyArray<
     return chosen
   })
 
-/** How long ago, in a word or two. */
-const ago = (seconds: number): string =>
-  seconds < 90 ? `${Math.round(seconds)} s ago` : seconds < 5400 ? `${Math.round(seconds / 60)} min ago` : seconds < 172_800
-  ? `${Math.round(seconds / 3600)} h ago`
-  : `${Math.round(seconds / 86_400)} days ago`
+const ago = (seconds: number): string => `${duration(seconds)} ago`
 
 /** Deletes what the database holds of `run`, under its folder's lock when the folder is here. */
 export const forgetRun = (run: LeftRun) =>
@@ -137,7 +135,6 @@ export const forgetRun = (run: LeftRun) =>
     yield* forgetModel(run.key)
   }))
 
-const megabytes = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
 
 const table = (runs: ReadonlyArray<LeftRun>): string => {
   const rows = [
@@ -148,7 +145,7 @@ const table = (runs: ReadonlyArray<LeftRun>): string => {
       String(r.units.length),
       String(r.agents),
       r.episodes.toLocaleString("en-US"),
-      megabytes(r.bytes),
+      bytes(r.bytes),
       r.idle === undefined ? "-" : ago(r.idle)
     ])
   ]
@@ -193,7 +190,7 @@ export const forgetCommand = Command.make("forget", {
       if (chosen.length === 0) return yield* Console.log("distmt cluster: no runs to forget")
       for (const run of chosen) {
         yield* forgetRun(run)
-        yield* Console.log(`distmt cluster: forgot ${run.key} (${run.folder ?? "folder unknown"}): ${plural(run.units.length, "unit")}, ${megabytes(run.bytes)}`)
+        yield* Console.log(`distmt cluster: forgot ${run.key} (${run.folder ?? "folder unknown"}): ${plural(run.units.length, "unit")}, ${bytes(run.bytes)}`)
       }
     }))).pipe(Command.withDescription(
   "Delete what the database holds of runs that were stopped (their servers' tables, kept replies and agents' checkpoints); given again, such a run starts over."
