@@ -59,25 +59,29 @@ export const solveSeparated = (
     const vHigh = startValue(at(high))
     if (typeof vLow === "string") return { _tag: "Failed", task: m, reason: vLow }
     if (typeof vHigh === "string") return { _tag: "Failed", task: m, reason: vHigh }
-    if (!(vLow <= t && t <= vHigh)) return { _tag: "Unreachable", task: m, target: t, base, range: [vLow, vHigh] }
-    // Invariant: V*(lo) < t ≤ V*(hi) (or t = V*(low) at the start).
-    let lo = low
-    let hi = high
-    if (vLow >= t) hi = low
-    while (hi - lo > FIELD_TOLERANCE * Math.max(1, Math.abs(hi))) {
-      const mid = lo + (hi - lo) / 2
-      if (mid <= lo || mid >= hi) break
+    if (!(Math.min(vLow, vHigh) <= t && t <= Math.max(vLow, vHigh))) return { _tag: "Unreachable", task: m, target: t, base, range: [vLow, vHigh] }
+    // V* may rise or fall with the field (a reward raises it, a slip or a cost lowers it): bisect
+    // between the end where V* is below the target (`below`) and the end where it reaches it
+    // (`reached`). Invariant: V*(below) < t ≤ V*(reached) (or t = V*(below's end) at the start).
+    // For a rising V* this is below = low, reached = high: the same steps as before.
+    const rising = vLow <= vHigh
+    let below = rising ? low : high
+    let reached = rising ? high : low
+    if ((rising ? vLow : vHigh) >= t) reached = below
+    while (Math.abs(reached - below) > FIELD_TOLERANCE * Math.max(1, Math.abs(reached))) {
+      const mid = below + (reached - below) / 2
+      if (mid === below || mid === reached) break
       const v = startValue(at(mid))
       if (typeof v === "string") return { _tag: "Failed", task: m, reason: v }
-      if (v >= t) hi = mid
-      else lo = mid
+      if (v >= t) reached = mid
+      else below = mid
     }
-    const v = startValue(at(hi))
+    const v = startValue(at(reached))
     if (typeof v === "string") return { _tag: "Failed", task: m, reason: v }
     if (!(v >= t && v - t <= SOLVE_TOLERANCE)) {
       return { _tag: "Failed", task: m, reason: `V*(s0) jumps as ${f.vary} varies in [${low}, ${high}] (bisection ended at V* = ${v}, target ${t})` }
     }
-    contexts.push(at(hi))
+    contexts.push(at(reached))
   }
   return { _tag: "Solved", contexts }
 }
