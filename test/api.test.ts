@@ -185,3 +185,27 @@ describe("importing distmt", () => {
     expect(after.filter((u) => heavy.test(u)).length).toBeGreaterThan(0) // the pattern does see the runner's modules
   })
 })
+
+describe("a spec outside this package", () => {
+  it("loads through the API as through `distmt run`: its `import … from \"distmt\"` resolves to this package", () => {
+    // Before, `distmt run` resolved it (bin/distmt.mjs registers the hook) but a script calling
+    // validate() or run() with the same path failed: "Cannot find module 'distmt'".
+    const dir = tmp()
+    const spec = path.join(dir, "outside.spec.ts")
+    fs.copyFileSync(path.join(root, SPEC), spec)
+    const script = path.join(dir, "script.mts") // no package.json here: .mts for top-level await
+    fs.writeFileSync(
+      script,
+      [
+        `const api = await import(${JSON.stringify(pathToFileURL(path.join(root, "src/index.ts")).href)})`,
+        `const v = await api.validate(${JSON.stringify(spec)})`,
+        `const r = await api.run(${JSON.stringify(spec)})`,
+        `console.log(JSON.stringify({ name: v.name, success: r.summary.algorithms.distmt.successRate }))`
+      ].join("\n")
+    )
+    const loader = pathToFileURL(path.join(root, "node_modules/tsx/dist/loader.mjs")).href
+    const r = spawnSync(process.execPath, ["--import", loader, script], { cwd: dir, encoding: "utf8", timeout: 120_000 })
+    expect(r.status, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual({ name: "tiny-fixture", success: 1 })
+  })
+})

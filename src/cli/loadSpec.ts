@@ -14,6 +14,7 @@ import { pathToFileURL } from "node:url"
 import { isMainThread } from "node:worker_threads"
 import { mark, Step } from "../spec/activity.ts"
 import { applyOverrides, type Override, type OverrideError, withOverrideOrigins } from "../spec/overrides.ts"
+import { resolveDistmtAnywhere } from "../spec/resolveSelf.mjs"
 import { decode, type DecodeOptions } from "../spec/schema.ts"
 import { LOADED_BY_DISTMT, stackFiles } from "../spec/selfRun.ts"
 import { snapshotSpec } from "../spec/snapshot.ts"
@@ -138,6 +139,10 @@ export const loadSpec = (file: string, options: LoadOptions = {}): Effect.Effect
     Reflect.set(globalThis, LOADED_BY_DISTMT, true)
     guardExit(absolute, file)
     mark(Step.load)
+    // A script calling the library API has no `distmt` command to register this: without it, a
+    // spec outside this package (not beside an installed distmt) fails on its `import … from
+    // "distmt"`, where `distmt run` loads it (docs/guide.md). Registering twice is a no-op.
+    resolveDistmtAnywhere()
     const mod = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(absolute).href) as Promise<Record<string, unknown>>,
       catch: (e) => new SpecLoadError({ source: file, reason: loadFailure(e, file) })
