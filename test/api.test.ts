@@ -74,6 +74,18 @@ describe("run", () => {
       })
       expect(await sweep(tiny, { threads }).catch((e: unknown) => e)).toMatchObject({ _tag: "OverrideError" })
     }
+    // sweep's sample is checked as --sample K --sample-seed S are: no points the CLI could not draw
+    // again. Before, { count: 0 } ran nothing and succeeded, 1.5 ran 2 points, a seed of -1 drew
+    // points no --sample-seed can name.
+    const samples = [
+      [{ count: 0, seed: 0 }, "sample.count: expected a number of points from 1 to 10000, got 0"],
+      [{ count: 1.5, seed: 0 }, "sample.count: expected a number of points from 1 to 10000, got 1.5"],
+      [{ count: 2, seed: -1 }, "sample.seed: expected a whole number from 0 to 4294967295, got -1"],
+      [{ count: 2, seed: 0.5 }, "sample.seed: expected a whole number from 0 to 4294967295, got 0.5"]
+    ] as const
+    for (const [sample, message] of samples) {
+      expect(await sweep(tiny, { sample }).catch((e: unknown) => e)).toMatchObject({ _tag: "OverrideError", message })
+    }
     const file = path.join(tmp(), "file")
     fs.writeFileSync(file, "")
     expect(await run(tiny, { out: file }).catch((e: unknown) => e)).toMatchObject({ _tag: "OutDirError" })

@@ -10,8 +10,9 @@ import { type RunRecord, manifestOf, sweepSummaryJson, type ManifestPoint } from
 import { type AlgorithmRun, runExperiment } from "../run/runExperiment.ts"
 import { planUnits, RUN_FORMAT } from "../run/sweepPlan.ts"
 import { costProblem, estimateCost } from "../spec/cost.ts"
-import { overridesOfOptions, overridesRecord, sweepAxisOverride, threadsOption, withOverrideOrigins } from "../spec/overrides.ts"
+import { OverrideError, overridesOfOptions, overridesRecord, sweepAxisOverride, threadsOption, withOverrideOrigins } from "../spec/overrides.ts"
 import { describePoint, expandSweep, type SampleOptions, type SweepValue } from "../spec/sweep.ts"
+import { sampleIssue } from "../spec/sweepSample.ts"
 import { type Progress, progressCallback } from "./progress.ts"
 import { DeepStageSpec } from "../deep/distmt/stage.ts"
 import { CostError } from "./run.ts"
@@ -61,6 +62,10 @@ export const sweepApi = (spec: SpecSource, options: SweepOptions = {}) =>
     const quick = options.quick ?? false
     const overrides = overridesOfOptions(options.set, options.seeds)
     const threads = yield* threadsOption(options.threads)
+    const sampleProblem = options.sample === undefined ? undefined : sampleIssue(options.sample)
+    if (sampleProblem !== undefined) {
+      return yield* new OverrideError({ origin: `sample.${sampleProblem.field}`, reason: `expected ${sampleProblem.expected}, got ${String(options.sample?.[sampleProblem.field])}` })
+    }
     const decoded = yield* loadSpecSource(spec, { quick, overrides })
     // A deep spec's points are whole deep runs, each in its own folder: `distmt sweep` runs them (src/deep/distmt/sweep.ts).
     if (decoded.environment._tag === "MinAtar") return yield* new DeepStageSpec({ source, spec: decoded, given: "sweep" })

@@ -4,7 +4,7 @@
  */
 import { Data, Effect, Option } from "effect"
 import { Flag } from "effect/cli"
-import { MAX_SAMPLE, type SampleOptions } from "../spec/sweepSample.ts"
+import { sampleIssue, type SampleOptions } from "../spec/sweepSample.ts"
 
 export class SampleUsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
@@ -27,10 +27,13 @@ export const sampleFromFlags = (flags: { readonly sample: Option.Option<number>;
       if (Option.isSome(flags.sampleSeed)) return yield* new SampleUsageError({ message: "--sample-seed: it seeds --sample K, which was not given" })
       return undefined
     }
-    const count = flags.sample.value
-    if (count < 1 || count > MAX_SAMPLE) return yield* new SampleUsageError({ message: `--sample: expected a number of points from 1 to ${MAX_SAMPLE}, got ${count}` })
-    if (seed < 0 || seed > 0xffffffff) return yield* new SampleUsageError({ message: `--sample-seed: expected a whole number from 0 to ${0xffffffff}, got ${seed}` })
-    return { count, seed } satisfies SampleOptions
+    const sample: SampleOptions = { count: flags.sample.value, seed }
+    const issue = sampleIssue(sample)
+    if (issue !== undefined) {
+      const flag = issue.field === "count" ? "--sample" : "--sample-seed"
+      return yield* new SampleUsageError({ message: `${flag}: expected ${issue.expected}, got ${sample[issue.field]}` })
+    }
+    return sample
   })
 
 /** What `validate` says of a sweep's ranges: checked at their ends, or at the points drawn. */

@@ -20,6 +20,23 @@ export interface SampleOptions {
 
 /** The most points one sample may ask for (as many as a grid may have, src/spec/schema.ts). */
 export const MAX_SAMPLE = 10_000
+/** The largest seed of a draw (the generator takes a 32-bit seed). */
+export const MAX_SAMPLE_SEED = 0xffffffff
+
+/**
+ * What is wrong with K or S, or undefined: the CLI's `--sample K --sample-seed S` and the API's
+ * `sample: { count, seed }` are checked alike, so that the API draws no points the CLI could not
+ * draw again (a seed of −1 or 0.5, 1.5 points, or none at all).
+ */
+export const sampleIssue = (sample: SampleOptions): { readonly field: "count" | "seed"; readonly expected: string } | undefined => {
+  if (!(Number.isInteger(sample.count) && sample.count >= 1 && sample.count <= MAX_SAMPLE)) {
+    return { field: "count", expected: `a number of points from 1 to ${MAX_SAMPLE}` }
+  }
+  if (!(Number.isInteger(sample.seed) && sample.seed >= 0 && sample.seed <= MAX_SAMPLE_SEED)) {
+    return { field: "seed", expected: `a whole number from 0 to ${MAX_SAMPLE_SEED}` }
+  }
+  return undefined
+}
 
 export const isRange = (axis: SweepAxis): axis is SweepRange => !Array.isArray(axis)
 
