@@ -76,6 +76,24 @@ const write = (dir: string, r: DeepResults, complete: boolean, record: DeepRecor
   }).pipe(Effect.provide(NodeServices.layer))
 
 /**
+ * What a folder of distmt's results holds, in words, from its marker files: a deep run or sweep
+ * (summary.json's `stage`), a linear sweep (sweep.json), a linear run (a summary.json with a spec
+ * and no stage), a train-dqn run (its summary.json's game and config); undefined for anything else.
+ * A refusal names it: every folder whose summary.json was not a deep run's was called "a
+ * linear-stage run", a deep sweep's and train-dqn's too.
+ */
+export const folderHolds = (dir: string): string | undefined => {
+  const summary = readSummary(dir)
+  if (summary?.stage === "deep") return "a deep-stage run"
+  if (summary?.stage === "deep-sweep") return "a deep-stage sweep"
+  if (fs.existsSync(path.join(dir, "sweep.json"))) return "a linear-stage sweep"
+  if (summary === undefined) return undefined
+  if (summary.stage === undefined && typeof summary.spec === "object" && summary.spec !== null) return "a linear-stage run"
+  if (typeof summary.game === "string" && typeof summary.config === "object") return "a train-dqn run"
+  return undefined
+}
+
+/**
  * What an --out folder holds: nothing (a new run), a deep run of the same spec (resumed from its
  * finished units), or something else, which is refused with what it is; with `fresh`, a deep run of
  * another spec is started over, and anything else is still refused.
@@ -87,8 +105,12 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
   const left = fs.readdirSync(dir).filter((f) => !isLockFile(f) && f !== "units" && !isOwnTemporary(f, (file) => RUN_FILES.has(file)))
   if (left.length === 0) return undefined
   const summary = readSummary(dir)
-  if (summary === undefined) return "expected a new or empty folder, or one holding a run of this spec; it holds other files"
-  if (summary.stage !== "deep") return "it holds a linear-stage run; give another folder"
+  if (summary?.stage !== "deep") {
+    const holds = folderHolds(dir)
+    return holds === undefined
+      ? "expected a new or empty folder, or one holding a run of this spec; it holds other files"
+      : `it holds ${holds}; give another folder`
+  }
   // --fresh starts a deep run over another deep run's files, and over nothing else (it deletes them).
   const differences = fresh ? [] : specDifferences(summary.spec, JSON.parse(JSON.stringify(spec)))
   if (differences.length > 0) {

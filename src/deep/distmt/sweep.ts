@@ -14,7 +14,7 @@ import { readSummary, writeAtomic } from "../../report/files.ts"
 import type { Experiment, SweepValue } from "../../spec/Spec.ts"
 import { listPoints } from "../../spec/sweep.ts"
 import type { DeepAlgorithmSummary } from "./files.ts"
-import { DeepOutError, runDeep } from "./runDeep.ts"
+import { DeepOutError, folderHolds, runDeep } from "./runDeep.ts"
 
 const label = (v: SweepValue): string => (typeof v === "object" ? v._tag : String(v))
 
@@ -45,8 +45,12 @@ const finished = (dir: string, spec: Experiment): ReadonlyArray<DeepAlgorithmSum
 export const sweepFolderProblem = (dir: string, spec: Experiment): string | undefined => {
   if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) return undefined
   const s = readSummary(dir)
-  if (s === undefined) return "expected a new or empty folder, or one holding a deep sweep of this spec; it holds other files"
-  if (s.stage !== "deep-sweep") return "it holds something else than a deep-stage sweep (a run, or a linear-stage sweep); give another folder"
+  if (s?.stage !== "deep-sweep") {
+    const holds = folderHolds(dir)
+    return holds === undefined
+      ? "expected a new or empty folder, or one holding a deep sweep of this spec; it holds other files"
+      : `it holds ${holds}, not a deep-stage sweep; give another folder`
+  }
   // Sweeps written before 2026-11-30 recorded the spec's name only: their points are still checked one by one.
   if (typeof s.spec === "string") return s.spec === spec.name ? undefined : `it holds a deep sweep of another spec (${s.spec}); give another folder`
   const differences = specDifferences(s.spec, JSON.parse(asRecorded(spec)))

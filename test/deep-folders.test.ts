@@ -1,0 +1,53 @@
+/**
+ * What a deep run or a deep sweep says of an --out folder it refuses (docs/deep.md, "The files"):
+ * the refusal names what the folder holds. Every folder whose summary.json was not a deep run's was
+ * called "a linear-stage run", a deep sweep's and a train-dqn run's too; and the sweep called every
+ * folder it refused "a run, or a linear-stage sweep", whatever it held. These folders are made by
+ * hand, as each writer leaves them (their marker files), so no run is needed.
+ */
+import { describe, expect, it } from "vitest"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { folderProblem } from "../src/deep/distmt/runDeep.ts"
+import { sweepFolderProblem } from "../src/deep/distmt/sweep.ts"
+import { loadSpec } from "../src/cli/loadSpec.ts"
+import { Effect } from "effect"
+
+const folder = (files: Record<string, string>): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-folders-"))
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text)
+  return dir
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n"
+
+// The marker files each kind of results folder has (src/deep/distmt/sweep.ts, src/deep/train.ts,
+// src/run/, src/cli/sweep.ts), with only the fields that tell them apart.
+const deepSweep = () => folder({ "summary.json": json({ stage: "deep-sweep", spec: { name: "minatar" }, complete: true, points: [] }) })
+const deepRun = () => folder({ "summary.json": json({ stage: "deep", complete: true, spec: { name: "minatar" } }), "results.csv": "x\n" })
+const trainDqn = () => folder({ "summary.json": json({ game: "breakout", frames: 200, seeds: [1], engine: "onnx", config: { batchSize: 32 } }), "curve.csv": "x\n" })
+const linearRun = () => folder({ "summary.json": json({ spec: { name: "chain" }, complete: true, algorithms: {} }), "results.csv": "x\n" })
+const linearSweep = () => folder({ "summary.json": json({ source: "specs/scaling.spec.ts", name: "scaling", complete: true }), "sweep.json": "{}\n" })
+const otherFiles = () => folder({ "summary.json": json({ mine: true }) })
+
+describe("deep --out refusals name what the folder holds", async () => {
+  const spec = await Effect.runPromise(loadSpec("specs/minatar.spec.ts", { quick: true }))
+
+  it("a deep run refuses a deep sweep's, a train-dqn run's, a linear sweep's and a linear run's folder as what they are", () => {
+    expect(folderProblem(deepSweep(), spec)).toBe("it holds a deep-stage sweep; give another folder")
+    expect(folderProblem(trainDqn(), spec)).toBe("it holds a train-dqn run; give another folder")
+    expect(folderProblem(linearSweep(), spec)).toBe("it holds a linear-stage sweep; give another folder")
+    expect(folderProblem(linearRun(), spec)).toBe("it holds a linear-stage run; give another folder")
+    expect(folderProblem(otherFiles(), spec)).toMatch(/it holds other files$/)
+    // With --fresh too: only a deep run's own files are ever started over.
+    expect(folderProblem(deepSweep(), spec, true)).toBe("it holds a deep-stage sweep; give another folder")
+  })
+
+  it("a deep sweep refuses a deep run's, a train-dqn run's, a linear sweep's folder as what they are, and other files as such", () => {
+    expect(sweepFolderProblem(deepRun(), spec)).toBe("it holds a deep-stage run, not a deep-stage sweep; give another folder")
+    expect(sweepFolderProblem(trainDqn(), spec)).toBe("it holds a train-dqn run, not a deep-stage sweep; give another folder")
+    expect(sweepFolderProblem(linearSweep(), spec)).toBe("it holds a linear-stage sweep, not a deep-stage sweep; give another folder")
+    expect(sweepFolderProblem(otherFiles(), spec)).toMatch(/it holds other files$/)
+  })
+})
