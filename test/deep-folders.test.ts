@@ -13,6 +13,12 @@ import { folderProblem } from "../src/deep/distmt/runDeep.ts"
 import { sweepFolderProblem } from "../src/deep/distmt/sweep.ts"
 import { loadSpec } from "../src/cli/loadSpec.ts"
 import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
+import { runDeepEffect } from "../src/index.ts"
+
+const root = path.resolve(import.meta.dirname, "..")
+const distmt = (...args: Array<string>) =>
+  spawnSync(process.execPath, [path.join(root, "bin", "distmt.mjs"), ...args], { cwd: root, encoding: "utf8", timeout: 120_000 })
 
 const folder = (files: Record<string, string>): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-folders-"))
@@ -51,3 +57,26 @@ describe("deep --out refusals name what the folder holds", async () => {
     expect(sweepFolderProblem(otherFiles(), spec)).toMatch(/it holds other files$/)
   })
 })
+
+describe("an --out that cannot be a folder", () => {
+  // A file, and a path under that file: neither can hold a run. Each is refused in one line before
+  // anything is written; the file is left as it was.
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-out-file-")), "notes.txt")
+  fs.writeFileSync(file, "mine\n")
+
+  it("runDeep fails with an OutDirError naming it, not Node's untagged ENOTDIR", async () => {
+    for (const out of [file, path.join(file, "run")]) {
+      const e = await Effect.runPromise(Effect.flip(runDeepEffect("specs/minatar.spec.ts", { quick: true, out })))
+      expect(e._tag).toBe("OutDirError")
+      expect(e.message).toMatch(out === file ? /^out .*notes\.txt: exists and is not a folder/ : /^out .*: cannot create it: .*notes\.txt is a file/)
+    }
+    expect(fs.readFileSync(file, "utf8")).toBe("mine\n")
+  })
+
+  it("distmt sweep of a deep spec refuses it in one line, without a stack trace", () => {
+    const r = distmt("sweep", "specs/minatar.spec.ts", "--quick", "--out", file)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`Cannot sweep into ${file}: exists and is not a folder; give a folder`)
+    expect(fs.readFileSync(file, "utf8")).toBe("mine\n")
+  })
+}, 120_000)

@@ -7,7 +7,7 @@ import { Data, Effect } from "effect"
 import type { DeepRun } from "../deep/distmt/run.ts"
 import type { DeepSummary } from "../deep/distmt/files.ts"
 import type { SpecLoadError } from "../cli/loadSpec.ts"
-import type { OutDirError } from "../cli/outDir.ts"
+import { OutDirError, outDirProblem } from "../cli/outDir.ts"
 import { type OverrideError, overridesOfOptions, overridesRecord, threadsOption } from "../spec/overrides.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
@@ -78,6 +78,10 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const { DeepOutError, executeDeep, folderProblem } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
     const { summaryObject } = yield* Effect.promise(() => import("../deep/distmt/files.ts"))
     const out = options.out
+    // A file, a path under a file, a folder we may not write in: an OutDirError, as run()'s (it
+    // was Node's ENOTDIR, untagged, from reading the folder below).
+    const unusable = out === undefined ? undefined : outDirProblem(out)
+    if (unusable !== undefined) return yield* new OutDirError({ label: `out ${out}`, reason: unusable })
     const problem = out === undefined ? undefined : folderProblem(out, decoded, options.fresh === true)
     if (problem !== undefined) return yield* new DeepOutError({ message: `out ${out}: ${problem}` })
     let state: DeepProgress = { event: "unit-started", unit: "", unitsDone: 0, units: 0, frames: 0, totalFrames: 0 }

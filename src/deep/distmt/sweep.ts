@@ -10,6 +10,7 @@ import { Console, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
+import { outDirProblem } from "../../cli/outDir.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
 import type { Experiment, SweepValue } from "../../spec/Spec.ts"
 import { listPoints } from "../../spec/sweep.ts"
@@ -121,6 +122,10 @@ const finishedRows = (dir: string, points: ReadonlyArray<Point>): Array<Row> =>
 export const runDeepSweep = (spec: Experiment, source: string, dir: string, threads: number | "auto" = spec.threads) =>
   Effect.gen(function*() {
     const { lists, points } = yield* sweepPoints(spec, source)
+    // A file, a path under a file, a folder we may not write in: one line, before anything is
+    // written (the folder's listing below threw ENOTDIR with a stack trace).
+    const unusable = outDirProblem(dir)
+    if (unusable !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${unusable}` })
     const problem = sweepFolderProblem(dir, spec)
     if (problem !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${problem}` })
     // summary.json is the sweep folder's marker of completion: incomplete from the start, complete
