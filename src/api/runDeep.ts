@@ -11,7 +11,7 @@ import { OutDirError, outDirProblem } from "../cli/outDir.ts"
 import { type OverrideError, overridesOfOptions, overridesRecord, threadsOption } from "../spec/overrides.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
-import type { RunOptions } from "./run.ts"
+import type { CostError, RunOptions } from "./run.ts"
 import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
 
 /** `runDeep` was given a linear-stage spec: `run` runs those. */
@@ -40,7 +40,7 @@ export interface DeepProgress {
 }
 
 /** `run`'s folder and override options (docs/api.md), and the deep stage's own. */
-export interface DeepRunOptions extends Pick<RunOptions, "out" | "set" | "seeds" | "fresh"> {
+export interface DeepRunOptions extends Pick<RunOptions, "out" | "set" | "seeds" | "fresh" | "force"> {
   /** Units at a time, each on a worker thread: a number, or "auto" for one per core (default: the spec's `threads`). */
   readonly threads?: number | "auto"
   /** Run the spec's `quick` variant (as `--quick`). */
@@ -76,6 +76,13 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     })
     if (decoded.environment._tag !== "MinAtar") return yield* new NotDeepSpec({ source })
     const { DeepOutError, executeDeep, folderProblem } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
+    // Refused before anything is written if the replay buffers cannot fit in memory (force: run anyway), as run() refuses.
+    const { deepCostProblem } = yield* Effect.promise(() => import("../deep/distmt/compile.ts"))
+    const tooCostly = options.force === true ? undefined : deepCostProblem(decoded, threads ?? decoded.threads)
+    if (tooCostly !== undefined) {
+      const { CostError } = yield* Effect.promise(() => import("./run.ts"))
+      return yield* new CostError({ message: `${source}: ${tooCostly}` })
+    }
     const { summaryObject } = yield* Effect.promise(() => import("../deep/distmt/files.ts"))
     const out = options.out
     // A file, a path under a file, a folder we may not write in: an OutDirError, as run()'s (it
@@ -119,4 +126,4 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     return { source, dir: out, spec: decoded, summary: summaryObject(results, true, record), runs: results.runs, resumed } satisfies DeepRunResult
   })
 
-export type DeepRunError = SpecError | SpecLoadError | OverrideError | OutDirError | NotDeepSpec
+export type DeepRunError = SpecError | SpecLoadError | OverrideError | OutDirError | NotDeepSpec | CostError

@@ -100,7 +100,7 @@ export const runCommand = Command.make(
         if ("_tag" in ready) {
           if (cluster) return yield* new UsageError({ message: "--cluster: the deep stage runs in one process for now (docs/deep.md)" })
           const { runDeep } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
-          yield* runDeep(ready.spec, Option.getOrUndefined(out), { threads: threadsOption ?? ready.spec.threads, fresh, overrides: overridesRecord(overrides) })
+          yield* runDeep(ready.spec, Option.getOrUndefined(out), { threads: threadsOption ?? ready.spec.threads, fresh, force, overrides: overridesRecord(overrides) })
           return
         }
         const prepared = ready

@@ -243,7 +243,7 @@ export const sweepCommand = Command.make(
             message: `${spec}: --jobs is for linear-stage sweeps; a deep-stage sweep runs its points one after another, each on one worker thread per core (the spec's threads)`
           })
         }
-        return yield* runDeepSweep(decoded, spec, Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, undefined)))
+        return yield* runDeepSweep(decoded, spec, Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, undefined)), decoded.threads, force)
       }
       const points = yield* expandSweep(decoded, spec, { sample })
       const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, sample))

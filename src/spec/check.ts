@@ -13,7 +13,7 @@ import type { Experiment } from "./Spec.ts"
 import { SpecError } from "./SpecError.ts"
 import { expandSweep, hasRanges, listPoints, sweepAxes, type SweepValue } from "./sweep.ts"
 import type { SampleOptions } from "./sweepSample.ts"
-import { compileDeep } from "../deep/distmt/compile.ts"
+import { compileDeep, replayBytes } from "../deep/distmt/compile.ts"
 import { statisticSeparation } from "../deep/distmt/statistic.ts"
 
 /** What validate prints about a valid spec, on either stage. */
@@ -123,7 +123,7 @@ const deepSummary = <E>(spec: Experiment, source: string, load: (quick: boolean)
         framesPerAgent,
         games: [...new Set(c.tasks.map((t) => t.game))],
         units: spec.seeds * (1 + spec.baselines.length),
-        replayBytes: spec.agents * Math.min(c.config.replayCapacity, framesPerAgent * spec.agents) * (2 * c.channels * 100 + 6)
+        replayBytes: replayBytes(c)
       }
     } satisfies DeepCheckSummary
   })

@@ -3,7 +3,9 @@
  * what a run needs: the tasks, the networks' shape, the DQN settings and the success targets. No
  * engine is loaded here: the spec check's process uses it too.
  */
+import * as os from "node:os"
 import { makeGame } from "../../env/minatar/index.ts"
+import { bytes, memoryLimit } from "../../spec/cost.ts"
 import { type MinAtarTask, minatarTasks } from "../../env/minatar/spec.ts"
 import type { DqnSettings, Experiment, MinAtarEnv } from "../../spec/Spec.ts"
 import { dqnConfig, type DqnConfig } from "../config.ts"
@@ -39,4 +41,34 @@ export const compileDeep = (spec: Experiment): DeepCompiled => {
     shape: { channels, convChannels: config.convChannels, hidden: config.hidden, actions: 6 },
     targets: tasks.map((_, m) => (typeof target === "number" ? target : target[m]))
   }
+}
+
+/**
+ * The replay buffers of one unit's agents at once (what `distmt validate` prints): each agent's
+ * current instance holds up to `replayCapacity` transitions, filled by the pool under experience
+ * sharing (so up to every agent's frames), each two observations as bytes and its action, reward
+ * and end flag (src/deep/replay.ts).
+ */
+export const replayBytes = (c: DeepCompiled): number =>
+  c.spec.agents * Math.min(c.config.replayCapacity, c.settings.framesPerAgent * c.spec.agents) * (2 * c.channels * 100 + 6)
+
+/**
+ * Why a deep run is refused before it starts, or undefined: the replay buffers of the units that
+ * run at once (one per worker thread, `threads`) exceed the machine's memory (or
+ * DISTMT_MEMORY_LIMIT), as the linear stage refuses its learners' (src/spec/cost.ts). Without it,
+ * `--set agents=100000` started, and grew past 6 GiB within two minutes on its way to hundreds.
+ * The estimate is a lower bound of the peak (the N = 20 spec: 1.4 GiB estimated for two units,
+ * 2.4 GiB measured), so a run refused here could not have fitted. `where` prefixes a sweep point.
+ */
+export const deepCostProblem = (spec: Experiment, threads: number | "auto", where = ""): string | undefined => {
+  const limit = memoryLimit()
+  if (typeof limit === "string") return limit
+  const c = compileDeep(spec)
+  const units = spec.seeds * (1 + spec.baselines.length)
+  const atOnce = Math.max(1, Math.min(threads === "auto" ? os.availableParallelism() : threads, units))
+  const perUnit = replayBytes(c)
+  if (perUnit * atOnce <= limit.bytes) return undefined
+  return `${where}agents: ${spec.agents}, learner.dqn.replayCapacity: ${c.config.replayCapacity} → replay buffers of about ${bytes(perUnit)} per unit` +
+    (atOnce > 1 ? `, ${atOnce} units at a time (one per thread): about ${bytes(perUnit * atOnce)}` : "") +
+    `, more than ${limit.label}; lower them${atOnce > 1 ? " or --threads" : ""}, or pass --force to run it anyway`
 }

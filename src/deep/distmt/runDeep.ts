@@ -11,13 +11,14 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
+import { CostError } from "../../api/run.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
 import { isOwnTemporary } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
 import { curvesCsv, type DeepRecord, deepTable, resultsCsv, summaryJson } from "./files.ts"
-import { compileDeep } from "./compile.ts"
+import { compileDeep, deepCostProblem } from "./compile.ts"
 import { writeDeepReport } from "./report.ts"
 import { type DeepResults, deepUnits, runDeepExperiment } from "./run.ts"
 import { finishedUnits, saveUnit } from "./unitFiles.ts"
@@ -210,11 +211,16 @@ export const runDeep = (
     readonly resume?: (dir: string) => string
     /** The overrides applied (path → value), recorded in summary.json. */
     readonly overrides?: Readonly<Record<string, unknown>>
+    /** Run even if the replay buffers would exceed the machine's memory (`--force`; compile.ts's deepCostProblem). */
+    readonly force?: boolean
   } = {}
 ) =>
   Effect.gen(function*() {
     const threads = o.threads ?? spec.threads
     const fresh = o.fresh === true
+    // Before any folder is made or read: a run that cannot fit in memory is refused, as the linear stage's is.
+    const tooCostly = o.force === true ? undefined : deepCostProblem(spec, threads)
+    if (tooCostly !== undefined) return yield* new CostError({ message: `${spec.name}: ${tooCostly}` })
     const resume = o.resume ?? ((dir: string) => `run again with --out ${dir} to resume`)
     let dir: string
     if (out === undefined) dir = yield* newRunDir(path.join("runs", spec.name), stamp())

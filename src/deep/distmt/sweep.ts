@@ -11,9 +11,11 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { outDirProblem } from "../../cli/outDir.ts"
+import { CostError } from "../../api/run.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
 import type { Experiment, SweepValue } from "../../spec/Spec.ts"
 import { listPoints } from "../../spec/sweep.ts"
+import { deepCostProblem } from "./compile.ts"
 import type { DeepAlgorithmSummary } from "./files.ts"
 import { DeepOutError, folderHolds, runDeep } from "./runDeep.ts"
 
@@ -119,9 +121,14 @@ const finishedRows = (dir: string, points: ReadonlyArray<Point>): Array<Row> =>
     return done === undefined ? [] : [{ values: p.values, algorithms: done }]
   })
 
-export const runDeepSweep = (spec: Experiment, source: string, dir: string, threads: number | "auto" = spec.threads) =>
+export const runDeepSweep = (spec: Experiment, source: string, dir: string, threads: number | "auto" = spec.threads, force = false) =>
   Effect.gen(function*() {
     const { lists, points } = yield* sweepPoints(spec, source)
+    // Every point's replay buffers against the machine's memory before anything is written (--force: not).
+    for (const p of force ? [] : points) {
+      const problem = deepCostProblem(p.spec, threads, `point ${pointName(p.values)}: `)
+      if (problem !== undefined) return yield* new CostError({ message: `${source}: ${problem}` })
+    }
     // A file, a path under a file, a folder we may not write in: one line, before anything is
     // written (the folder's listing below threw ENOTDIR with a stack trace).
     const unusable = outDirProblem(dir)
@@ -145,7 +152,7 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
         // An unfinished point resumes from its finished units (runDeep.ts).
         fs.mkdirSync(path.dirname(pdir), { recursive: true })
         yield* Console.log(`\n── point ${pointName(p.values)}`)
-        yield* runDeep(p.spec, pdir, { threads, resume: () => `run the same \`distmt sweep\` command again to resume the sweep` })
+        yield* runDeep(p.spec, pdir, { threads, force: true, resume: () => `run the same \`distmt sweep\` command again to resume the sweep` })
       } else {
         yield* Console.log(`\n── point ${pointName(p.values)}: finished earlier in ${pdir}/`)
       }
