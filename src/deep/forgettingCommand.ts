@@ -12,6 +12,7 @@ import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { outDirProblem } from "../cli/outDir.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig } from "./config.ts"
 import { checkStream, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
@@ -47,6 +48,18 @@ const flags = {
   json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print one JSON object (the summaries, without per-episode returns)"))
 }
 
+/**
+ * Why `file` cannot be written as the CSV, or undefined: a folder, or a path whose folder cannot be
+ * made or written in (outDir.ts's checks, for the folder that will hold it).
+ */
+const csvFileProblem = (file: string): string | undefined => {
+  if (file.trim() === "") return "expected a file name, got an empty path"
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) return "is a folder; give a file name"
+  const dir = path.dirname(path.resolve(file))
+  const problem = outDirProblem(dir)
+  return problem === undefined ? undefined : `its folder ${dir}: ${problem}`
+}
+
 export const forgettingCommand = Command.make("forgetting", flags, (f) =>
   Effect.gen(function*() {
     const fail = (message: string) => new ForgettingError({ message: `distmt bench forgetting: ${message}` })
@@ -65,6 +78,12 @@ export const forgettingCommand = Command.make("forgetting", flags, (f) =>
     if (f.evalMaxFrames < 1) problems.push(`--eval-max-frames must be ≥ 1, got ${f.evalMaxFrames}`)
     const epsilonFrames = Option.getOrElse(f.epsilonFrames, () => Math.max(1, Math.round(f.frames / 4)))
     if (epsilonFrames < 1) problems.push(`--epsilon-frames must be ≥ 1, got ${epsilonFrames}`)
+    // The CSV is written after every stream has run (24 minutes for the documented command): a
+    // path that cannot take it is refused now, not once the results exist only on the screen.
+    if (Option.isSome(f.csv)) {
+      const csvProblem = csvFileProblem(f.csv.value)
+      if (csvProblem !== undefined) problems.push(`--csv ${f.csv.value}: ${csvProblem}`)
+    }
     if (problems.length > 0) return yield* fail(problems.join("; "))
     const replayStart = Math.min(5_000, Math.max(32, Math.round(f.frames / 10)))
     const base = { hidden: f.hidden, trainEvery: f.trainEvery, epsilonFrames, replayStart, replayCapacity: Math.max(1_000, Math.min(100_000, f.frames)) }
