@@ -80,3 +80,23 @@ describe("an --out that cannot be a folder", () => {
     expect(fs.readFileSync(file, "utf8")).toBe("mine\n")
   })
 }, 120_000)
+
+describe("a finished deep run given again", () => {
+  // Every unit is read back and none runs: summary.json (its `threads`, the run's units at a time)
+  // stays as the run wrote it. It recorded the units left at the rerun (1), and the progress line
+  // printed ": 0/0 frames (0/s), 0 s" with no unit named.
+  it("leaves its files as they were and prints no empty progress line", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-rerun-")), "run")
+    const args = ["run", "specs/minatar.spec.ts", "--quick", "--threads", "2", "--set", "learner.framesPerAgent=1000", "--out", out]
+    const first = distmt(...args)
+    expect(first.status, first.stderr).toBe(0)
+    const files = ["summary.json", "results.csv", "curves.csv", "report.md"]
+    const before = files.map((f) => fs.readFileSync(path.join(out, f), "utf8"))
+    expect(JSON.parse(before[0]).threads).toBe(2)
+    const again = distmt(...args)
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stdout).toMatch(/resuming: 3 of 3 \(algorithm, seed\) units already finished/)
+    expect(files.map((f) => fs.readFileSync(path.join(out, f), "utf8"))).toEqual(before)
+    expect(again.stderr).not.toMatch(/^: /m)
+  })
+}, 120_000)

@@ -60,6 +60,8 @@ const frameProgress = (total: number, workers: number): ProgressSink & { readonl
     },
     instanceDone: () => {},
     finish: () => {
+      // No unit ran (a rerun of a finished run): no line, rather than an empty ": 0/0 frames".
+      if (labels.length === 0) return
       draw(true)
       if (tty) process.stderr.write("\n")
     }
@@ -161,8 +163,12 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
     }
     const units = all.length - done.length
     // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
-    const workers = Math.max(1, Math.min(o.threads === "auto" ? os.availableParallelism() : o.threads, units))
-    const record: DeepRecord = { overrides: o.overrides ?? {}, threads: workers }
+    const threads = o.threads === "auto" ? os.availableParallelism() : o.threads
+    const workers = Math.max(1, Math.min(threads, units))
+    // summary.json's `threads` is the run's: the units at a time of all its units, not of those left
+    // now. A resumed or rerun folder recorded fewer (1 for a finished run given again), changing a
+    // finished run's summary.json.
+    const record: DeepRecord = { overrides: o.overrides ?? {}, threads: Math.max(1, Math.min(threads, all.length)) }
     if (dir !== undefined) {
       // summary.json first, with the spec (no unit yet): a run stopped before its first unit
       // leaves a folder that says whose it is, and is resumed rather than taken for another's.
