@@ -3,7 +3,8 @@
  * linear run whose learners cannot fit is (README, `--force`). `distmt run` of a deep spec skipped
  * that check: `--set agents=100000` started, and its process passed 6 GiB in two minutes on the way
  * to hundreds. DISTMT_MEMORY_LIMIT stands in for a small machine, so the quick variant (about
- * 24 MiB of replay per unit) is the spec that does not fit.
+ * 24 MiB of replay per unit) is the spec that does not fit. A run of more frames than could ever
+ * finish is refused too.
  */
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
@@ -40,6 +41,16 @@ describe("deep runs against the machine's memory", () => {
     expect(deepCostProblem(quick, 2)).toMatch(/2 units at a time \(one per thread\): about 46 MiB, .*; lower them or --threads, or pass --force/)
     process.env.DISTMT_MEMORY_LIMIT = "1GiB"
     expect(deepCostProblem(quick, 2)).toBeUndefined()
+  })
+
+  it("refuses a run of more than 1e12 frames, naming its largest factor: --seeds 1e9 crashed the process (V8 heap, exit 134)", async () => {
+    process.env.DISTMT_MEMORY_LIMIT = "1GiB"
+    const quick = await Effect.runPromise(loadSpec(SPEC, { quick: true }))
+    // 1e9 seeds × 3 algorithms × 4 agents × 3,000 frames.
+    expect(deepCostProblem({ ...quick, seeds: 1e9 }, 2, "point agents=4: ")).toBe(
+      "point agents=4: seeds: 1e9 → 3.60e13 frames in all, more than 1e12: it would not finish; pass --force to run it anyway"
+    )
+    expect(deepCostProblem({ ...quick, seeds: 1000 }, 2)).toBeUndefined()
   })
 
   it("distmt run and distmt sweep refuse it, writing nothing", () => {

@@ -5,7 +5,7 @@
  */
 import * as os from "node:os"
 import { makeGame } from "../../env/minatar/index.ts"
-import { bytes, memoryLimit } from "../../spec/cost.ts"
+import { bytes, count, MAX_EPISODES, memoryLimit } from "../../spec/cost.ts"
 import { type MinAtarTask, minatarTasks } from "../../env/minatar/spec.ts"
 import type { DqnSettings, Experiment, MinAtarEnv } from "../../spec/Spec.ts"
 import { dqnConfig, type DqnConfig } from "../config.ts"
@@ -66,6 +66,18 @@ export const deepCostProblem = (spec: Experiment, threads: number | "auto", wher
   const c = compileDeep(spec)
   const units = spec.seeds * (1 + spec.baselines.length)
   const atOnce = Math.max(1, Math.min(threads === "auto" ? os.availableParallelism() : threads, units))
+  // Frames in all, bounded as the linear stage bounds episodes: `--seeds 1e9` crashed the process
+  // (V8's heap, exit 134) laying out its 3e9 units, and would never have finished anyway.
+  const frames = units * spec.agents * c.settings.framesPerAgent
+  if (!(frames <= MAX_EPISODES)) {
+    const factors: Array<[number, string]> = [
+      [spec.seeds, `seeds: ${count(spec.seeds)}`],
+      [spec.agents, `agents: ${count(spec.agents)}`],
+      [c.settings.framesPerAgent, `learner.framesPerAgent: ${count(c.settings.framesPerAgent)}`]
+    ]
+    const driver = factors.reduce((a, b) => (b[0] > a[0] ? b : a))[1]
+    return `${where}${driver} → ${count(frames)} frames in all, more than ${count(MAX_EPISODES)}: it would not finish; pass --force to run it anyway`
+  }
   const perUnit = replayBytes(c)
   if (perUnit * atOnce <= limit.bytes) return undefined
   return `${where}agents: ${spec.agents}, learner.dqn.replayCapacity: ${c.config.replayCapacity} → replay buffers of about ${bytes(perUnit)} per unit` +
