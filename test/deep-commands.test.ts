@@ -40,3 +40,11 @@ describe("distmt bench forgetting --csv", () => {
     expect(fs.readFileSync(csv, "utf8").split("\n")[0]).toBe("lambda,seed,kind,after_task,task,task_name,mean,ci95,n")
   })
 }, 120_000)
+
+describe("distmt validate of a deep spec", () => {
+  it("shows the replay memory as every other size is shown: 3.3 TiB, not 3450394 MiB", () => {
+    const r = distmt("validate", "specs/minatar.spec.ts", "--set", "agents=100000")
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/replay buffers up to 3\.3 TiB per unit running/)
+  })
+}, 120_000)

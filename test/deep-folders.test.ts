@@ -93,6 +93,8 @@ describe("a finished deep run given again", () => {
     const files = ["summary.json", "results.csv", "curves.csv", "report.md"]
     const before = files.map((f) => fs.readFileSync(path.join(out, f), "utf8"))
     expect(JSON.parse(before[0]).threads).toBe(2)
+    // Sizes as the linear table shows them (cost.ts's bytes): independent sends nothing, "0 B", not "0.0 MiB".
+    expect(first.stdout).toMatch(/^independent .*\s0 B\s+[0-9.]+$/m)
     const again = distmt(...args)
     expect(again.status, again.stderr).toBe(0)
     expect(again.stdout).toMatch(/resuming: 3 of 3 \(algorithm, seed\) units already finished/)

@@ -5,7 +5,7 @@
  */
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import { costLine, costProblem } from "../spec/cost.ts"
+import { bytes, costLine, costProblem } from "../spec/cost.ts"
 import { DESCRIPTIONS } from "./commands.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { rangesLine, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
@@ -32,7 +32,7 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
         )
         yield* Console.log(
           `estimate: ${(c.deep.units * c.agents * c.deep.framesPerAgent).toLocaleString("en-US")} frames in all; ` +
-            `replay buffers up to ${(c.deep.replayBytes / 2 ** 20).toFixed(0)} MiB per unit running (one unit per core)`
+            `replay buffers up to ${bytes(c.deep.replayBytes)} per unit running (one unit per core)`
         )
         return
       }

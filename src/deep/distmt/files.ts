@@ -8,6 +8,7 @@
  *   summary.json  the spec, the tasks, the random policy's returns, the identification statistic's
  *                 separation, and per algorithm the means over seeds; written last, `complete: true`
  */
+import { bytes } from "../../spec/cost.ts"
 import type { Algorithm } from "../../run/runExperiment.ts"
 import type { DeepResults, DeepRow, DeepRun } from "./run.ts"
 
@@ -157,7 +158,8 @@ export const deepTable = (r: DeepResults): string => {
       a === "independent" ? "—" : s.unidentifiedRate.toFixed(2),
       Math.round(s.framesPerAgent).toLocaleString("en-US"),
       s.registered.toFixed(1),
-      `${(s.bytes / 2 ** 20).toFixed(1)} MiB`,
+      // As the linear table and validate show sizes (cost.ts): 0 B for independent, not 0.0 MiB.
+      bytes(Math.round(s.bytes)),
       s.wallSeconds.toFixed(1)
     ]
   })
