@@ -9,7 +9,7 @@
  * says it has: terminating a deep run's worker inside one of onnxruntime's native calls aborts the
  * whole process (src/deep/onnx/calls.ts), so the worker itself leaves its unit at a safe point.
  */
-import { Data, Effect, type Scope } from "effect"
+import { Data, Effect, type Scope, Semaphore } from "effect"
 import { Worker } from "node:worker_threads"
 import { entry } from "../run/threads/pool.ts"
 
@@ -60,7 +60,7 @@ const stopped = (worker: Worker): Promise<void> =>
   })
 
 export interface WorkerPool<Request, Result> {
-  /** Runs one unit on a free worker; `onProgress` is told each count of work it reports. */
+  /** Runs one unit on a free worker (waiting for one, if none is); `onProgress` is told each count of work it reports. */
   readonly run: (request: Request, onProgress: (count: number) => void) => Effect.Effect<Result, WorkerError>
 }
 
@@ -118,12 +118,14 @@ export const makeWorkerPool = <Request, Result>(
         // Interrupted: stop listening; the worker stays busy until the scope's end stops it.
         return Effect.sync(cleanup)
       })
+    // More runs than workers wait for one to be free (a cluster runner is sent every unit at once).
+    const slots = yield* Semaphore.make(size)
     return {
       run: (request, onProgress) =>
-        Effect.acquireUseRelease(
+        slots.withPermits(1)(Effect.acquireUseRelease(
           Effect.sync(() => free.pop()!),
           (worker) => onWorker(worker, request, onProgress),
           (worker) => Effect.sync(() => free.push(worker))
-        )
+        ))
     }
   })
