@@ -65,7 +65,7 @@ export const runCommand = Command.make(
     ),
     cluster: Flag.Boolean("cluster").pipe(
       Flag.withDefault(false),
-      Flag.withDescription("run each server on the cluster's runners, its state in PostgreSQL (docs/cluster.md); same results")
+      Flag.withDescription("run on the cluster's runners (docs/cluster.md): a linear spec's servers and agents, their state in PostgreSQL; a deep spec's units, one per runner thread; same results")
     ),
     quick: Flag.Boolean("quick").pipe(
       Flag.withDefault(false),
@@ -98,10 +98,17 @@ export const runCommand = Command.make(
           check: (file, overrides) => checkedSpec(file, specTimeout, { overrides, quick })
         }).pipe(Effect.catchTag("DeepStageSpec", (deep) => Effect.succeed(deep)))
         if ("_tag" in ready) {
-          if (cluster) return yield* new UsageError({ message: "--cluster: the deep stage runs in one process for now (docs/deep.md)" })
           const { runDeep } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
-          yield* runDeep(ready.spec, Option.getOrUndefined(out), { threads: threadsOption ?? ready.spec.threads, fresh, force, overrides: overridesRecord(overrides) })
-          return
+          const deep = { threads: threadsOption ?? ready.spec.threads, fresh, force, overrides: overridesRecord(overrides) }
+          if (!cluster) return yield* Effect.asVoid(runDeep(ready.spec, Option.getOrUndefined(out), deep))
+          // Each unit on one of the cluster's runners (src/cluster/runDeepUnits.ts), after the same
+          // checks of the connection and the secret as a linear run's.
+          const { clusterRunKey, userFacing, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
+          const { deepUnitsOnCluster } = yield* Effect.promise(() => import("../cluster/runDeepUnits.ts"))
+          return yield* withCluster(connection, () =>
+            Effect.flatMap(deepUnitsOnCluster, (units) =>
+              runDeep(ready.spec, Option.getOrUndefined(out), { ...deep, onCluster: (dir) => units(ready.spec, clusterRunKey(ready.spec, dir ?? ".")) })
+            )).pipe(Effect.asVoid, userFacing("distmt run"))
         }
         const prepared = ready
         const progress = terminalProgress()

@@ -236,7 +236,7 @@ export const sweepCommand = Command.make(
         const { runDeepSweep } = yield* Effect.promise(() => import("../deep/distmt/sweep.ts"))
         const { DeepOutError } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
         if (sample !== undefined || dryRun) return yield* new DeepOutError({ message: `${spec}: --sample and --dry-run are for linear-stage sweeps` })
-        if (cluster) return yield* new DeepOutError({ message: `${spec}: --cluster: the deep stage runs in one process for now (docs/deep.md)` })
+        if (cluster) return yield* new DeepOutError({ message: `${spec}: --cluster: a deep-stage sweep runs in one process; \`distmt run <spec> --cluster\` runs a deep run's units on the cluster (docs/cluster.md)` })
         // Its points run one after another, each on one worker per core: --jobs has nothing to set.
         if (Option.isSome(jobs)) {
           return yield* new DeepOutError({

@@ -5,6 +5,7 @@
  */
 import { Layer } from "effect"
 import { AgentLive } from "./AgentEntity.ts"
+import { DeepUnitLive } from "./DeepUnitEntity.ts"
 import { RunnerThreadsLive } from "./runnerThreads.ts"
 import type { EntitiesLayer } from "./layers.ts"
 import { PingLive } from "./Ping.ts"
@@ -17,5 +18,7 @@ export const distmtEntities = (agents: { readonly threads?: number; readonly che
     // The central server of each run (ServerEntity.ts).
     ServerLive,
     // The agents of each run (AgentEntity.ts), their episodes on this runner's learner threads.
-    AgentLive.pipe(Layer.provide(RunnerThreadsLive(agents)))
+    AgentLive.pipe(Layer.provide(RunnerThreadsLive(agents))),
+    // The units of deep runs (DeepUnitEntity.ts), each on one of this runner's deep-run worker threads.
+    DeepUnitLive(agents.threads === undefined ? {} : { threads: agents.threads })
   )

@@ -34,8 +34,8 @@ export const modelOf = (c: Compiled): AgentModel => ({
 const PROGRESS_EVERY = "1 second"
 
 /** An agent's `Run` is sent again every second while it fails (a runner down, a take-over), up to 10 minutes. */
-const RETRY_EVERY = "1 second"
-const RETRIES = 600
+export const RETRY_EVERY = "1 second"
+export const RETRIES = 600
 
 /**
  * A unit that cannot finish on the cluster, for a reason the user can act on (an agent's program
@@ -55,7 +55,7 @@ class RunInterrupted extends Data.TaggedError("RunInterrupted") {}
  * ever answered (they are volatile messages) and the submission waited, silent, for ever.
  * `DISTMT_CLUSTER_STALL_SECONDS` sets it (for tests).
  */
-const stallMs = (): number => 1000 * (Number(process.env.DISTMT_CLUSTER_STALL_SECONDS) || 120)
+export const stallMs = (): number => 1000 * (Number(process.env.DISTMT_CLUSTER_STALL_SECONDS) || 120)
 
 /** While PostgreSQL is unreachable, the submission's statements are tried again every 2 s for up to 10 minutes. */
 const DB_RETRY_EVERY = "2 seconds"
@@ -68,7 +68,7 @@ const DB_RETRIES = 300
  * Said once per statement. Any other failure (a wrong query, no rights), or an outage beyond 10
  * minutes, is a defect. Seen: a 5 s outage while a unit began ended the whole run with a stack.
  */
-const untilReachable = <A, R>(what: string, statement: Effect.Effect<A, SqlError, R>): Effect.Effect<A, never, R> => {
+export const untilReachable = <A, R>(what: string, statement: Effect.Effect<A, SqlError, R>): Effect.Effect<A, never, R> => {
   let said = false
   return statement.pipe(
     Effect.tapError((e) =>

@@ -151,7 +151,7 @@ export const runnerCommand = Command.make(
     ),
     threads: Flag.Int("threads").pipe(
       Flag.optional,
-      Flag.withDescription("learner threads for the agents this runner hosts (default: one per core)")
+      Flag.withDescription("learner threads for the agents this runner hosts, and worker threads for its deep units (default: one per core)")
     ),
     checkpointEvery: Flag.Finite("checkpoint-every").pipe(
       Flag.withDefault(CHECKPOINT_SECONDS),

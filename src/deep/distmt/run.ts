@@ -19,7 +19,7 @@ import { type DeepCompiled } from "./compile.ts"
 import type { DqnAgent } from "../agent.ts"
 import type { Experiment } from "../../spec/Spec.ts"
 import type { WorkerError } from "../../cli/workerPool.ts"
-import { runOnWorkers } from "./units.ts"
+import { runOnWorkers, type UnitRunner } from "./units.ts"
 import { Evaluator, randomReturn } from "./evaluate.ts"
 import { deepLearning, type DeepWatch } from "./learning.ts"
 import { deepSizes, type NetworkPolicy } from "./policy.ts"
@@ -297,7 +297,9 @@ export const runDeepExperiment = <E = never, R = never>(
   onRun: (finished: ReadonlyArray<DeepRun>, run: DeepRun) => Effect.Effect<void, E, R> = () => Effect.void,
   workers = 1,
   /** Units finished earlier (a resumed run): they take their place in the order and are not run again. */
-  done: ReadonlyArray<DeepRun> = []
+  done: ReadonlyArray<DeepRun> = [],
+  /** Where the units run instead of here (a cluster's runners); `workers` is then unused. */
+  elsewhere?: UnitRunner
 ): Effect.Effect<DeepResults, E | WorkerError, R> =>
   Effect.gen(function*() {
     const s = c.spec
@@ -306,7 +308,9 @@ export const runDeepExperiment = <E = never, R = never>(
     const units = all.filter((u) => !isDone(u))
     progress.plan?.(units)
     const { runs, finished } = yield* unitFinisher(all, done, onRun)
-    if (workers <= 1) {
+    if (elsewhere !== undefined) {
+      yield* elsewhere(units, progress, finished)
+    } else if (workers <= 1) {
       for (const u of units) yield* Effect.flatMap(runDeepAlgorithm(c, u.algorithm, u.seed, progress), finished)
     } else {
       yield* runOnWorkers(s, units, Math.min(workers, units.length), progress, finished)

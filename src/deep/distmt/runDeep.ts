@@ -22,6 +22,7 @@ import { compileDeep, deepCostProblem } from "./compile.ts"
 import { writeDeepReport } from "./report.ts"
 import { type DeepResults, deepUnits, runDeepExperiment } from "./run.ts"
 import { finishedUnits, saveUnit } from "./unitFiles.ts"
+import type { UnitRunner } from "./units.ts"
 
 export class DeepOutError extends Data.TaggedError("DeepOutError")<{ readonly message: string }> {}
 
@@ -141,6 +142,12 @@ export interface DeepExecution {
   readonly onUnitDone?: (unit: { readonly algorithm: string; readonly seed: number }) => void
   /** The overrides applied to the spec (path → value), recorded in summary.json. */
   readonly overrides?: Readonly<Record<string, unknown>>
+  /**
+   * The units run on a cluster's runners (src/cluster/runDeepUnits.ts), all sent at once, rather
+   * than on this process's worker threads; given the run's folder, which with the spec names the
+   * run there.
+   */
+  readonly onCluster?: (dir: string | undefined) => UnitRunner
 }
 
 /**
@@ -164,7 +171,8 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
     const units = all.length - done.length
     // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
     const threads = o.threads === "auto" ? os.availableParallelism() : o.threads
-    const workers = Math.max(1, Math.min(threads, units))
+    // On a cluster every unit is sent at once (its runners queue what they cannot run yet).
+    const workers = Math.max(1, o.onCluster === undefined ? Math.min(threads, units) : units)
     // summary.json's `threads` is the run's: the units at a time of all its units, not of those left
     // now. A resumed or rerun folder recorded fewer (1 for a finished run given again), changing a
     // finished run's summary.json.
@@ -181,7 +189,7 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
         `(${[...new Set(c.tasks.map((t) => t.game))].join(", ")}), ${framesPerAgent.toLocaleString("en-US")} frames per agent, ` +
         `network ${c.shape.channels}×10×10 → conv ${c.shape.convChannels} → ${c.shape.hidden} → 6, cSep = ${spec.cSep}, ` +
         `${spec.seeds} seed${spec.seeds === 1 ? "" : "s"}, algorithms: distmt${spec.baselines.map((b) => `, ${b}`).join("")}, ` +
-        `${workers} unit(s) at a time`
+        (o.onCluster === undefined ? `${workers} unit(s) at a time` : "on the cluster's runners")
     )
     const progress = o.progress({ resumed: done.length, units: all.length, workers, frames: units * spec.agents * framesPerAgent })
     // After each unit: its own file (for a resume), then the run's files as they stand.
@@ -193,7 +201,7 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
         ),
         Effect.sync(() => o.onUnitDone?.(run))
       )
-    const results = yield* runDeepExperiment(c, progress, partial, workers, done)
+    const results = yield* runDeepExperiment(c, progress, partial, workers, done, o.onCluster?.(dir))
     if (dir !== undefined) {
       // The complete results first (still marked incomplete), then the report drawn from them, then the marker.
       yield* write(dir, results, false, record)
@@ -219,6 +227,8 @@ export const runDeep = (
     readonly overrides?: Readonly<Record<string, unknown>>
     /** Run even if the replay buffers would exceed the machine's memory (`--force`; compile.ts's deepCostProblem). */
     readonly force?: boolean
+    /** The units run on a cluster's runners (`DeepExecution.onCluster`). */
+    readonly onCluster?: (dir: string | undefined) => UnitRunner
   } = {}
 ) =>
   Effect.gen(function*() {
@@ -242,6 +252,7 @@ export const runDeep = (
       threads,
       fresh,
       ...(o.overrides === undefined ? {} : { overrides: o.overrides }),
+      ...(o.onCluster === undefined ? {} : { onCluster: o.onCluster }),
       progress: ({ frames, workers }) => (line = frameProgress(frames, workers)),
       log: (text) => Console.log(text)
     }).pipe(

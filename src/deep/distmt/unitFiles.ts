@@ -15,11 +15,17 @@ import type { DeepRun } from "./run.ts"
 
 const NON_FINITE = new Set(["NaN", "Infinity", "-Infinity"])
 
-export const encodeUnit = (run: DeepRun): string =>
-  JSON.stringify(run, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v))
+/** Plain data as JSON, its non-finite numbers as strings (a deep unit, or a deep spec sent to a runner). */
+export const encodeJson = (value: unknown): string =>
+  JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v))
 
-export const decodeUnit = (text: string): DeepRun =>
-  JSON.parse(text, (_k, v) => (typeof v === "string" && NON_FINITE.has(v) ? Number(v) : v)) as DeepRun
+/** `encodeJson`'s text back to the data. */
+export const decodeJson = (text: string): unknown =>
+  JSON.parse(text, (_k, v) => (typeof v === "string" && NON_FINITE.has(v) ? Number(v) : v))
+
+export const encodeUnit = (run: DeepRun): string => encodeJson(run)
+
+export const decodeUnit = (text: string): DeepRun => decodeJson(text) as DeepRun
 
 const fileOf = (dir: string, u: { readonly algorithm: Algorithm; readonly seed: number }) =>
   path.join(dir, "units", `${u.algorithm}-seed${u.seed}.json`)

@@ -10,7 +10,19 @@ import type { Experiment } from "../../spec/Spec.ts"
 import type { DeepRun } from "./run.ts"
 import type { UnitRequest } from "./unitWorker.ts"
 
-const UNIT_WORKER = new URL("./unitWorker.ts", import.meta.url).href
+export const UNIT_WORKER = new URL("./unitWorker.ts", import.meta.url).href
+
+/**
+ * How a deep run's units are run, once the finished ones are set aside: each started with
+ * `progress.start`, its frames told to `progress.episodes`, and given to `finished` when it is done.
+ * On this process's worker threads (`runOnWorkers`), or on a cluster's runners
+ * (src/cluster/runDeepUnits.ts).
+ */
+export type UnitRunner = <E, R>(
+  units: ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }>,
+  progress: ProgressSink,
+  finished: (run: DeepRun) => Effect.Effect<void, E, R>
+) => Effect.Effect<void, E | WorkerError, R>
 
 export const runOnWorkers = <E, R>(
   spec: Experiment,

@@ -1,0 +1,113 @@
+/**
+ * `distmt run <deep spec> --cluster`: each (algorithm, seed) unit of a deep run runs on one of the
+ * cluster's runners (src/cluster/DeepUnitEntity.ts), and the result files equal the in-process
+ * run's (each unit is a function of its seed), also when a runner that runs a unit is killed: the
+ * unit starts over on a runner that is up.
+ *
+ * Needs PostgreSQL ($DISTMT_TEST_DB, from tools/postgres.sh): skipped with a message on a developer
+ * machine without it, a failure under CI.
+ */
+import { spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import {
+  cleanEnv,
+  cli,
+  clusterTestsMode,
+  dropClusterTables,
+  failsWithoutDatabase,
+  root,
+  type Runner,
+  scratch,
+  startRunnerOn,
+  TEST_DB
+} from "./cluster-helpers.ts"
+
+const mode = clusterTestsMode("cluster-deep")
+const SECRET = randomBytes(24).toString("hex")
+const NAME = `deep_${process.pid}`
+const SPEC = path.join(root, "specs", "minatar.spec.ts")
+const BIN = path.join(root, "bin", "distmt.mjs")
+// The quick variant (4 agents, 4 tasks, 3 units), its units long enough (a few seconds each on one
+// thread) for a runner to be killed while it runs one.
+const RUN = ["run", SPEC, "--quick", "--set", "learner.framesPerAgent=8000"]
+
+/** The two folders hold the same results, curves and summary, but for the units' wall-clock times. */
+const expectSameResults = (local: string, remote: string) => {
+  for (const file of ["results.csv", "curves.csv"]) {
+    expect(fs.readFileSync(path.join(remote, file), "utf8"), file).toBe(fs.readFileSync(path.join(local, file), "utf8"))
+  }
+  const summary = (d: string) => {
+    const s = JSON.parse(fs.readFileSync(path.join(d, "summary.json"), "utf8"))
+    return JSON.stringify(s, (k, v) => (k === "wallSeconds" ? undefined : v))
+  }
+  expect(summary(remote)).toBe(summary(local))
+}
+
+describe.skipIf(mode === "skip")("distmt run <deep spec> --cluster", () => {
+  if (failsWithoutDatabase(mode)) return
+  const db = TEST_DB!
+  const cwd = scratch()
+  const env = cleanEnv({ DISTMT_CLUSTER_SECRET: SECRET })
+  const runners: Array<Runner> = []
+  const start = () => startRunnerOn(db, NAME, { cwd, env }, "--threads", "1")
+  const local = path.join(cwd, "local")
+  beforeAll(async () => {
+    runners.push(await start(), await start())
+    const a = await cli([...RUN, "--out", local], { cwd, env, timeoutMs: 240_000 })
+    expect(a.status, a.stderr).toBe(0)
+  }, 400_000)
+  afterEach(async () => {
+    const alive = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length
+    for (let i = alive; i < 2; i++) runners.push(await start())
+  }, 200_000)
+  afterAll(async () => {
+    await Promise.all(runners.map((r) => r.stop()))
+    await dropClusterTables(db, NAME)
+  }, 60_000)
+
+  it("runs the units on the runners and writes the in-process run's results", async () => {
+    const remote = path.join(cwd, "cluster")
+    const b = await cli([...RUN, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env, timeoutMs: 300_000 })
+    expect(b.status, b.stdout + b.stderr).toBe(0)
+    expect(b.stdout).toContain("on the cluster's runners")
+    expectSameResults(local, remote)
+    // Every unit ran on a runner, and none here.
+    const finished = runners.flatMap((r) => r.output().match(/finished: [\d,]+ frames \{ unit: 'minatar-[^']+'/g) ?? [])
+    expect(finished).toHaveLength(3)
+  }, 400_000)
+
+  it("a unit whose runner is killed while it runs starts over on another, with the same results", async () => {
+    const remote = path.join(cwd, "killed")
+    const child = spawn(process.execPath, [BIN, ...RUN, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env })
+    let output = ""
+    child.stdout.on("data", (d) => (output += d))
+    child.stderr.on("data", (d) => (output += d))
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+    // The first runner to start a unit of this run is killed a second later, mid-unit.
+    const started = (r: Runner) => r.output().match(/started \{ unit: '(minatar-[0-9a-f]+-\w+-\d+)\.\d+' \}/g) ?? []
+    const before = runners.map((r) => started(r).length)
+    let host: Runner | undefined
+    for (let i = 0; i < 600 && host === undefined; i++) {
+      host = runners.find((r, j) => started(r).length > before[j])
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(host, output).toBeDefined()
+    await new Promise((r) => setTimeout(r, 1000))
+    const unit = /unit: '(minatar-[0-9a-f]+-\w+-\d+)\./.exec(started(host!).at(-1)!)![1]
+    // Still running there when it is killed: otherwise the kill would show nothing.
+    const finishedOn = (r: Runner) => new RegExp(`finished: [\\d,]+ frames \\{ unit: '${unit}\\.`).test(r.output())
+    expect(finishedOn(host!)).toBe(false)
+    host!.child.kill("SIGKILL")
+    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000)
+    const code = await exited
+    clearTimeout(timer)
+    expect(code, output).toBe(0)
+    expectSameResults(local, remote)
+    // The killed runner's unit finished on a runner that lived.
+    const survivors = runners.filter((r) => r !== host)
+    expect(survivors.some(finishedOn), survivors.map((r) => r.output()).join("\n")).toBe(true)
+  }, 400_000)
+})
