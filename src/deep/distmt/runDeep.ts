@@ -45,8 +45,11 @@ const frameProgress = (total: number, workers: number): ProgressSink & { readonl
     const rate = frames / Math.max(1e-3, seconds)
     const left = frames > 0 ? Math.max(0, (total - frames) / rate) : Number.NaN
     const eta = Number.isFinite(left) ? `, about ${left < 90 ? `${Math.round(left)} s` : `${Math.round(left / 60)} min`} left` : ""
-    // The labels name the algorithm and seed ("distmt · seed 0"): no prefix of the command's name before them.
-    const line = `${labels.slice(-workers).join(" & ")}: ${frames.toLocaleString("en-US")}/${total.toLocaleString("en-US")} frames ` +
+    // The labels name the algorithm and seed ("distmt · seed 0"): no prefix of the command's name
+    // before them. Three at most: a cluster runs every unit at once, and nine made a line of 200 characters.
+    const running = labels.slice(-workers)
+    const named = running.length <= 3 ? running.join(" & ") : `${running.slice(0, 2).join(" & ")} & ${running.length - 2} more units`
+    const line = `${named}: ${frames.toLocaleString("en-US")}/${total.toLocaleString("en-US")} frames ` +
       `(${Math.round(rate).toLocaleString("en-US")}/s${eta}), ${Math.round(seconds)} s`
     process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`)
   }
