@@ -1,8 +1,8 @@
 /**
- * `distmt run <deep spec> --cluster`: each (algorithm, seed) unit of a deep run runs on one of the
- * cluster's runners (src/cluster/DeepUnitEntity.ts), and the result files equal the in-process
- * run's (each unit is a function of its seed), also when a runner that runs a unit is killed: the
- * unit starts over on a runner that is up.
+ * `distmt run <deep spec> --cluster` (and `distmt sweep`'s): each (algorithm, seed) unit of a deep
+ * run runs on one of the cluster's runners (src/cluster/DeepUnitEntity.ts), and the result files
+ * equal the in-process run's (each unit is a function of its seed), also when a runner that runs a
+ * unit is killed: the unit starts over on a runner that is up.
  *
  * Needs PostgreSQL ($DISTMT_TEST_DB, from tools/postgres.sh): skipped with a message on a developer
  * machine without it, a failure under CI.
@@ -46,7 +46,7 @@ const expectSameResults = (local: string, remote: string) => {
   expect(summary(remote)).toBe(summary(local))
 }
 
-describe.skipIf(mode === "skip")("distmt run <deep spec> --cluster", () => {
+describe.skipIf(mode === "skip")("distmt run and sweep of a deep spec --cluster", () => {
   if (failsWithoutDatabase(mode)) return
   const db = TEST_DB!
   const cwd = scratch()
@@ -78,6 +78,25 @@ describe.skipIf(mode === "skip")("distmt run <deep spec> --cluster", () => {
     const finished = runners.flatMap((r) => r.output().match(/finished: [\d,]+ frames \{ unit: 'minatar-[^']+'/g) ?? [])
     expect(finished).toHaveLength(3)
   }, 400_000)
+
+  it("a deep sweep runs each point's units on the runners, with the in-process sweep's results", async () => {
+    // Two points (N = 2 and 4), three units each, short.
+    const SWEEP = ["sweep", SPEC, "--quick", "--set", "learner.framesPerAgent=3000"]
+    const [here, there] = [path.join(cwd, "sweep-local"), path.join(cwd, "sweep-cluster")]
+    const a = await cli([...SWEEP, "--out", here], { cwd, env, timeoutMs: 240_000 })
+    expect(a.status, a.stderr).toBe(0)
+    const count = () => runners.reduce((n, r) => n + (r.output().match(/finished: [\d,]+ frames/g) ?? []).length, 0)
+    const before = count()
+    const b = await cli([...SWEEP, "--cluster", "--db", db, "--cluster-name", NAME, "--out", there], { cwd, env, timeoutMs: 300_000 })
+    expect(b.status, b.stdout + b.stderr).toBe(0)
+    expect(count() - before).toBe(6)
+    const points = fs.readdirSync(path.join(here, "points"))
+    expect(points).toHaveLength(2)
+    for (const point of points) expectSameResults(path.join(here, "points", point), path.join(there, "points", point))
+    // sweep.csv but for its wall-clock column.
+    const table = (d: string) => fs.readFileSync(path.join(d, "sweep.csv"), "utf8").split("\n").map((l) => l.split(",").slice(0, -1).join(","))
+    expect(table(there)).toEqual(table(here))
+  }, 600_000)
 
   it("a unit whose runner is killed while it runs starts over on another, with the same results", async () => {
     const remote = path.join(cwd, "killed")

@@ -236,14 +236,21 @@ export const sweepCommand = Command.make(
         const { runDeepSweep } = yield* Effect.promise(() => import("../deep/distmt/sweep.ts"))
         const { DeepOutError } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
         if (sample !== undefined || dryRun) return yield* new DeepOutError({ message: `${spec}: --sample and --dry-run are for linear-stage sweeps` })
-        if (cluster) return yield* new DeepOutError({ message: `${spec}: --cluster: a deep-stage sweep runs in one process; \`distmt run <spec> --cluster\` runs a deep run's units on the cluster (docs/cluster.md)` })
         // Its points run one after another, each on one worker per core: --jobs has nothing to set.
         if (Option.isSome(jobs)) {
           return yield* new DeepOutError({
             message: `${spec}: --jobs is for linear-stage sweeps; a deep-stage sweep runs its points one after another, each on one worker thread per core (the spec's threads)`
           })
         }
-        return yield* runDeepSweep(decoded, spec, Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, undefined)), decoded.threads, force)
+        const deepDir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, undefined))
+        if (!cluster) return yield* runDeepSweep(decoded, spec, deepDir, decoded.threads, force)
+        // Each point's units on the cluster's runners, the point a run of its own there (its spec and folder).
+        const { clusterRunKey, userFacing, withCluster } = yield* Effect.promise(() => import("../cluster/runCluster.ts"))
+        const { deepUnitsOnCluster } = yield* Effect.promise(() => import("../cluster/runDeepUnits.ts"))
+        return yield* withCluster(connection, () =>
+          Effect.flatMap(deepUnitsOnCluster, (units) =>
+            runDeepSweep(decoded, spec, deepDir, decoded.threads, force, (point, pdir) => units(point, clusterRunKey(point, pdir))))
+        ).pipe(userFacing("distmt sweep"))
       }
       const points = yield* expandSweep(decoded, spec, { sample })
       const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, sample))

@@ -18,6 +18,7 @@ import { listPoints } from "../../spec/sweep.ts"
 import { deepCostProblem } from "./compile.ts"
 import type { DeepAlgorithmSummary } from "./files.ts"
 import { DeepOutError, folderHolds, runDeep } from "./runDeep.ts"
+import type { UnitRunner } from "./units.ts"
 
 const label = (v: SweepValue): string => (typeof v === "object" ? v._tag : String(v))
 
@@ -121,7 +122,15 @@ const finishedRows = (dir: string, points: ReadonlyArray<Point>): Array<Row> =>
     return done === undefined ? [] : [{ values: p.values, algorithms: done }]
   })
 
-export const runDeepSweep = (spec: Experiment, source: string, dir: string, threads: number | "auto" = spec.threads, force = false) =>
+export const runDeepSweep = (
+  spec: Experiment,
+  source: string,
+  dir: string,
+  threads: number | "auto" = spec.threads,
+  force = false,
+  /** Each point's units on a cluster's runners, given the point's spec and folder (src/cluster/runDeepUnits.ts). */
+  onCluster?: (spec: Experiment, dir: string) => UnitRunner
+) =>
   Effect.gen(function*() {
     const { lists, points } = yield* sweepPoints(spec, source)
     // Every point's replay buffers against the machine's memory before anything is written (--force: not).
@@ -152,7 +161,12 @@ export const runDeepSweep = (spec: Experiment, source: string, dir: string, thre
         // An unfinished point resumes from its finished units (runDeep.ts).
         fs.mkdirSync(path.dirname(pdir), { recursive: true })
         yield* Console.log(`\n── point ${pointName(p.values)}`)
-        yield* runDeep(p.spec, pdir, { threads, force: true, resume: () => `run the same \`distmt sweep\` command again to resume the sweep` })
+        yield* runDeep(p.spec, pdir, {
+          threads,
+          force: true,
+          resume: () => `run the same \`distmt sweep\` command again to resume the sweep`,
+          ...(onCluster === undefined ? {} : { onCluster: () => onCluster(p.spec, pdir) })
+        })
       } else {
         yield* Console.log(`\n── point ${pointName(p.values)}: finished earlier in ${pdir}/`)
       }
