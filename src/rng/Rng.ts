@@ -27,10 +27,22 @@ const mix32 = (x: number): number => {
   return (z ^ (z >>> 16)) >>> 0
 }
 
-/** Creates a stream from a non-negative integer seed. */
+/**
+ * A non-negative integer (up to 2⁵³) as one mixed 32-bit word: its low word mixed, then its high
+ * word, if any, mixed in. Below 2³² that is the low word's mix alone, as it always was (so every
+ * stream of such a seed is what it was); above, `2³² + 1` no longer gives the stream of `1`, as it
+ * did when only the low word was read (a spec's seed 4294967297 ran seed 1, recorded as given).
+ */
+const mixWords = (x: number): number => {
+  const low = mix32(x >>> 0)
+  const high = x >= 4294967296 ? Math.floor(x / 4294967296) : 0
+  return high === 0 ? low : mix32(low ^ mix32(high >>> 0))
+}
+
+/** Creates a stream from a non-negative integer seed (and labels, for independent sub-streams). */
 export const make = (seed: number, ...labels: ReadonlyArray<number>): Rng => {
-  let h = mix32(seed >>> 0)
-  for (const l of labels) h = mix32(h ^ mix32(l >>> 0))
+  let h = mixWords(seed)
+  for (const l of labels) h = mix32(h ^ mixWords(l))
   const a = mix32(h)
   const b = mix32(a)
   const c = mix32(b)

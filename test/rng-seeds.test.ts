@@ -1,0 +1,45 @@
+/**
+ * Every seed a spec may hold gives its own stream (src/rng/Rng.ts `make`): seeds of 2³² and above
+ * read only their low word before, so `seed: 4294967297` ran the stream of seed 1 while its results
+ * recorded 4294967297. Below 2³² every stream is what it was (the runs' results do not change).
+ */
+import * as fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import * as Rng from "../src/rng/Rng.ts"
+
+const draws = (rng: Rng.Rng, n = 4): Array<number> => Array.from({ length: n }, () => rng.next())
+
+// The stream of `make` as it was, for seeds and labels below 2³² (splitmix32 over the low word).
+const mix32 = (x: number): number => {
+  x = (x + 0x9e3779b9) | 0
+  let z = x
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35)
+  return (z ^ (z >>> 16)) >>> 0
+}
+const before = (seed: number, ...labels: Array<number>): Rng.Rng => {
+  let h = mix32(seed >>> 0)
+  for (const l of labels) h = mix32(h ^ mix32(l >>> 0))
+  const a = mix32(h)
+  const b = mix32(a)
+  const c = mix32(b)
+  const d = mix32(c)
+  return Rng.fromState(Uint32Array.of((a | b | c | d) === 0 ? 1 : a, b, c, d))
+}
+
+const WORD = 2 ** 32
+
+describe("seeds beyond 32 bits", () => {
+  it("a seed of 2³² or more gives another stream than its low word", () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: WORD - 1 }), fc.integer({ min: 1, max: 2 ** 21 - 1 }), (low, high) => {
+      expect(draws(Rng.make(low + high * WORD))).not.toEqual(draws(Rng.make(low)))
+      expect(draws(Rng.make(3, low + high * WORD))).not.toEqual(draws(Rng.make(3, low)))
+    }))
+  })
+
+  it("below 2³² a seed's streams are what they were", () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: WORD - 1 }), fc.array(fc.integer({ min: -(2 ** 31), max: WORD - 1 }), { maxLength: 3 }), (seed, labels) => {
+      expect(draws(Rng.make(seed, ...labels))).toEqual(draws(before(seed, ...labels)))
+    }))
+  })
+})
