@@ -64,6 +64,16 @@ describe("deep runs against the machine's memory", () => {
     }
   })
 
+  it("distmt validate says that run would refuse it, as it says so of a linear spec; the spec stays valid", () => {
+    const tight = distmt({ DISTMT_MEMORY_LIMIT: "10MiB" }, "validate", SPEC)
+    expect(tight.status, tight.stderr).toBe(0)
+    expect(tight.stdout).toMatch(/valid\. Deep stage/)
+    expect(tight.stderr).toMatch(/^note: run and sweep refuse it as it is: agents: 20, learner\.dqn\.replayCapacity: \d+ → .*pass --force/m)
+    const roomy = distmt({ DISTMT_MEMORY_LIMIT: "100GiB" }, "validate", SPEC)
+    expect(roomy.status, roomy.stderr).toBe(0)
+    expect(roomy.stderr).not.toMatch(/refuse/)
+  })
+
   it("runDeep fails with a CostError, and runs with force", async () => {
     const e = await Effect.runPromise(Effect.flip(runDeepEffect(SPEC, { quick: true })))
     expect(e._tag).toBe("CostError")

@@ -34,6 +34,8 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
           `estimate: ${(c.deep.units * c.agents * c.deep.framesPerAgent).toLocaleString("en-US")} frames in all; ` +
             `replay buffers up to ${bytes(c.deep.replayBytes)} per unit running (one unit per core)`
         )
+        // Well-formed, but too big for this machine or to finish: say now what run would say later.
+        if (c.deep.refused !== undefined) yield* Console.error(`note: run and sweep refuse it as it is: ${c.deep.refused}`)
         return
       }
       yield* Console.log(

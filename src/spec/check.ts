@@ -13,7 +13,7 @@ import type { Experiment } from "./Spec.ts"
 import { SpecError } from "./SpecError.ts"
 import { expandSweep, hasRanges, listPoints, sweepAxes, type SweepValue } from "./sweep.ts"
 import type { SampleOptions } from "./sweepSample.ts"
-import { compileDeep, replayBytes } from "../deep/distmt/compile.ts"
+import { compileDeep, deepCostProblem, replayBytes } from "../deep/distmt/compile.ts"
 import { statisticSeparation } from "../deep/distmt/statistic.ts"
 
 /** What validate prints about a valid spec, on either stage. */
@@ -52,6 +52,11 @@ export interface DeepCheckSummary extends SummaryOfAnyStage {
     readonly units: number
     /** The replay buffers of one unit's agents at once (observations as bytes, src/deep/replay.ts). */
     readonly replayBytes: number
+    /**
+     * Why `run` would refuse the spec as it is (its replay buffers beyond this machine's memory, or
+     * more than 1e12 frames: src/deep/distmt/compile.ts `deepCostProblem`), if it would.
+     */
+    readonly refused?: string
   }
   readonly dim?: undefined
   readonly horizon?: undefined
@@ -111,6 +116,8 @@ const deepSummary = <E>(spec: Experiment, source: string, load: (quick: boolean)
     }
     const c = compileDeep(spec)
     const framesPerAgent = c.settings.framesPerAgent
+    // What `run` would say of it now (validate prints it as a note, as for the linear stage).
+    const refused = deepCostProblem(spec, spec.threads)
     return {
       name: spec.name,
       tasks: c.tasks.length,
@@ -123,7 +130,8 @@ const deepSummary = <E>(spec: Experiment, source: string, load: (quick: boolean)
         framesPerAgent,
         games: [...new Set(c.tasks.map((t) => t.game))],
         units: spec.seeds * (1 + spec.baselines.length),
-        replayBytes: replayBytes(c)
+        replayBytes: replayBytes(c),
+        ...(refused === undefined ? {} : { refused })
       }
     } satisfies DeepCheckSummary
   })
