@@ -48,3 +48,16 @@ describe("distmt validate of a deep spec", () => {
     expect(r.stdout).toMatch(/replay buffers up to 3\.3 TiB per unit running/)
   })
 }, 120_000)
+
+describe("distmt bench dqn --dump", () => {
+  it("refuses a file in one line before timing anything (it was mkdir's raw EEXIST)", () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-dqn-dump-"))
+    const file = path.join(base, "notes.txt")
+    fs.writeFileSync(file, "mine\n")
+    const r = distmt("bench", "dqn", "--seconds", "0.1", "--frames", "100", "--dump", file)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`distmt bench dqn: --dump ${file}: exists and is not a folder; give a folder`)
+    expect(r.stdout).toBe("")
+    expect(fs.readFileSync(file, "utf8")).toBe("mine\n")
+  })
+}, 120_000)
