@@ -11,7 +11,7 @@
  * is a new attempt (`distmt_attempts`), and the older attempt's unit stops within 5 s wherever it
  * still runs.
  */
-import { Cause, Data, Effect, Schedule } from "effect"
+import { Cause, Data, Effect, Exit, Schedule } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { WorkerError } from "../cli/workerPool.ts"
 import { nextAttempt } from "../coordinator/postgres.ts"
@@ -72,10 +72,12 @@ const runner = (
         // `RunUnit` the cluster dropped, leaves no entity that says it runs.
         let alive = performance.now()
         const watch = Effect.repeat(
-          Effect.flatMap(Effect.option(Effect.timeout(entity.Frames(), "5 seconds")), (answer) =>
+          // Any end but an answer (a failure, a defect, no answer in 5 s) is no sign of life: a
+          // question to a runner that died must not end the run.
+          Effect.flatMap(Effect.exit(Effect.timeout(entity.Frames(), "5 seconds")), (answer) =>
             Effect.sync(() => {
               const now = performance.now()
-              if (answer._tag === "Some" && answer.value >= 0) {
+              if (Exit.isSuccess(answer) && answer.value >= 0) {
                 alive = now
                 if (answer.value > told) frames(answer.value - told)
                 told = Math.max(told, answer.value)
