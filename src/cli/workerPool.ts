@@ -3,13 +3,14 @@
  * (src/cli/sweepWorker.ts) and a deep run's (src/deep/distmt/unitWorker.ts); poolWorker.ts is the
  * workers' side. An Effect resource: the workers are terminated when the scope closes, whether the
  * work finished, failed or was interrupted (Ctrl-C). `run` borrows a free worker, so at most `size`
- * units run at once.
+ * units run at once, and more wait for one. A unit interrupted while it runs stops on its worker,
+ * which is ended and, when a unit needs it, replaced.
  *
  * A worker still running a unit when the scope closes is asked to stop first, and terminated once it
  * says it has: terminating a deep run's worker inside one of onnxruntime's native calls aborts the
  * whole process (src/deep/onnx/calls.ts), so the worker itself leaves its unit at a safe point.
  */
-import { Data, Effect, type Scope, Semaphore } from "effect"
+import { Data, Effect, Exit, type Scope, Semaphore } from "effect"
 import { Worker } from "node:worker_threads"
 import { entry } from "../run/threads/pool.ts"
 
@@ -72,18 +73,26 @@ export const makeWorkerPool = <Request, Result>(
   what: string
 ): Effect.Effect<WorkerPool<Request, Result>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    // The workers sent a unit that has not answered Done or Failed: an interrupted `run` leaves its
-    // worker busy, still running the unit, until the worker answers.
+    // The workers sent a unit that has not answered Done or Failed.
     const busy = new Set<Worker>()
-    const workers = yield* Effect.acquireRelease(
-      Effect.sync(() => Array.from({ length: size }, () => new Worker(entry, { stdout: false, stderr: false, workerData: { module, preload: ["effect"] } }))),
-      (ws) => Effect.promise(() => Promise.all(ws.map(async (w) => {
-        // threadId -1: the thread has ended already, with nothing to stop.
-        if (busy.has(w) && w.threadId !== -1) await stopped(w)
-        await w.terminate()
-      })))
-    )
-    const free = [...workers]
+    // Every worker alive, and those waiting for a unit. A worker whose unit was interrupted is retired
+    // (below) and a new one started when a unit needs it.
+    const all = new Set<Worker>()
+    const spawn = (): Worker => {
+      const w = new Worker(entry, { stdout: false, stderr: false, workerData: { module, preload: ["effect"] } })
+      all.add(w)
+      return w
+    }
+    /** Asks a busy worker to stop, then ends it (the stop first: workerPool.ts's header says why). */
+    const retire = async (w: Worker): Promise<void> => {
+      all.delete(w)
+      // threadId -1: the thread has ended already, with nothing to stop.
+      if (busy.has(w) && w.threadId !== -1) await stopped(w)
+      busy.delete(w)
+      await w.terminate()
+    }
+    yield* Effect.addFinalizer(() => Effect.promise(() => Promise.all([...all].map(retire))))
+    const free = Array.from({ length: size }, spawn)
     let nextId = 0
     const onWorker = (worker: Worker, request: Request, onProgress: (count: number) => void) =>
       Effect.callback<Result, WorkerError>((resume) => {
@@ -123,9 +132,16 @@ export const makeWorkerPool = <Request, Result>(
     return {
       run: (request, onProgress) =>
         slots.withPermits(1)(Effect.acquireUseRelease(
-          Effect.sync(() => free.pop()!),
+          Effect.sync(() => free.pop() ?? spawn()),
           (worker) => onWorker(worker, request, onProgress),
-          (worker) => Effect.sync(() => free.push(worker))
+          // A unit interrupted here still runs on its worker (a cluster runner's unit replaced by a
+          // newer attempt, say): that worker is stopped and ended, not given the next unit, which
+          // would wait behind it for as long as the abandoned unit had left to run.
+          (worker, exit) =>
+            Exit.hasInterrupts(exit) && busy.has(worker)
+              ? Effect.promise(() => retire(worker))
+              // A worker that ended (it crashed) would never answer its next unit: replaced when needed.
+              : Effect.sync(() => (worker.threadId === -1 ? all.delete(worker) : free.push(worker)))
         ))
     }
   })
