@@ -3,7 +3,8 @@
  * interrupted while it runs stops on its worker, and the next unit is not given to that worker.
  * Before, the worker went back to the pool still running the interrupted unit: on a cluster runner,
  * a deep unit replaced by a newer attempt kept its thread busy until it would have finished, and the
- * runner's next unit ran beside it. Runs beyond the pool's size wait for a free worker.
+ * runner's next unit ran beside it. A worker that crashed is replaced. Runs beyond the pool's size
+ * wait for a free worker.
  */
 import { Effect, Fiber } from "effect"
 import * as fs from "node:fs"
@@ -32,6 +33,16 @@ describe("the worker pool", () => {
       expect(dots).toBeGreaterThan(10)
       // The interrupted unit wrote nothing more (a dot every 20 ms while it ran: 50 more in that second).
       expect(size(first) - atInterrupt).toBeLessThanOrEqual(1)
+    }))), 60_000)
+
+  it("replaces a worker that crashed: its next unit runs, where it waited for ever", () =>
+    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-pool-"))
+      const pool = yield* makeWorkerPool<Request, number>(MODULE, 1, "a test worker")
+      const crash = yield* Effect.flip(pool.run({ file: path.join(dir, "crash"), ms: -1 }, () => {}))
+      expect(crash.reason).toMatch(/a test worker stopped \(exit code 3\)/)
+      const dots = yield* Effect.timeout(pool.run({ file: path.join(dir, "next"), ms: 200 }, () => {}), "20 seconds")
+      expect(dots).toBeGreaterThanOrEqual(5)
     }))), 60_000)
 
   it("runs more units than workers, each when a worker is free", () =>
