@@ -22,7 +22,8 @@ import {
   type Runner,
   scratch,
   startRunnerOn,
-  TEST_DB
+  TEST_DB,
+  topUp
 } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode("cluster-deep")
@@ -59,10 +60,7 @@ describe.skipIf(mode === "skip")("distmt run and sweep of a deep spec --cluster"
     const a = await cli([...RUN, "--out", local], { cwd, env, timeoutMs: 240_000 })
     expect(a.status, a.stderr).toBe(0)
   }, 400_000)
-  afterEach(async () => {
-    const alive = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length
-    for (let i = alive; i < 2; i++) runners.push(await start())
-  }, 200_000)
+  afterEach(() => topUp(runners, 2, start), 200_000)
   afterAll(async () => {
     await Promise.all(runners.map((r) => r.stop()))
     await dropClusterTables(db, NAME)

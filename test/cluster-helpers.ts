@@ -144,6 +144,12 @@ export const startRunner = async (args: ReadonlyArray<string>, options: { cwd: s
   return { child, output: () => output, stop }
 }
 
+/** Starts runners with `start` until `count` of `runners` are alive (after a test that killed or stopped some). */
+export const topUp = async (runners: Array<Runner>, count: number, start: () => Promise<Runner>): Promise<void> => {
+  const alive = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length
+  for (let i = alive; i < count; i++) runners.push(await start())
+}
+
 /** Starts `distmt runner` for cluster `name` on `db`, listening on a free port of 127.0.0.1, `flags` added. */
 export const startRunnerOn = async (
   db: string,

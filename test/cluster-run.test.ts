@@ -30,7 +30,8 @@ import {
   type Runner,
   scratch,
   startRunnerOn,
-  TEST_DB
+  TEST_DB,
+  topUp
 } from "./cluster-helpers.ts"
 
 /** The two folders' summary.json agree on everything but wall-clock time. */
@@ -71,10 +72,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
   }, 200_000)
 
   // Each test that kills a runner leaves the next one three again (the killed one's log stays).
-  afterEach(async () => {
-    const alive = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length
-    for (let i = alive; i < 3; i++) runners.push(await start())
-  }, 200_000)
+  afterEach(() => topUp(runners, 3, start), 200_000)
 
   afterAll(async () => {
     await Promise.all(runners.map((r) => r.stop()))

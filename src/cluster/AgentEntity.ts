@@ -109,15 +109,30 @@ export const agentId = (unit: string, agent: number, attempt: number): string =>
 export type Payload = typeof RunAgent.payloadSchema.Type
 
 /**
- * Stops when the unit's submission has been given again (a newer attempt runs its own agents):
- * checked every few seconds, so that an agent of an abandoned attempt does not wait forever.
+ * Dies with `Replaced` once the unit's submission has been given again (a newer attempt runs it):
+ * checked every 5 s, so that the work of an abandoned attempt (`who`: an agent, a deep unit) does
+ * not go on for ever.
  */
-const whileCurrent = (p: Payload) =>
+export const whileCurrent = (unit: string, attempt: number, who: string) =>
   Effect.repeat(
-    Effect.flatMap(Effect.orDie(current(p.unit, p.attempt)), (yes) =>
-      yes ? Effect.void : Effect.die(new Replaced(`agent ${p.agent} of ${p.unit}: attempt ${p.attempt} was replaced`))),
+    Effect.flatMap(Effect.orDie(current(unit, attempt)), (yes) =>
+      yes ? Effect.void : Effect.die(new Replaced(`${who}: attempt ${attempt} was replaced`))),
     Schedule.spaced("5 seconds")
   )
+
+/**
+ * A handler's defects as the submitting process needs them: a transient one stays a defect, for the
+ * cluster to restart the entity and the request to be sent again; any other is final, logged with
+ * its stack and answered as `AgentFailed`.
+ */
+export const finalUnlessTransient = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | AgentFailed, R> =>
+  Effect.catchDefect(self, (defect) =>
+    transient(defect)
+      ? Effect.die(defect)
+      : Effect.andThen(
+        Effect.logError("failed, not to be run again", defect),
+        Effect.fail(new AgentFailed({ message: describeDefect(defect) }))
+      ))
 
 export const AgentLive = Agent.toLayer(
   Effect.gen(function*() {
@@ -129,17 +144,11 @@ export const AgentLive = Agent.toLayer(
       Run: ({ payload }) =>
         Effect.gen(function*() {
           // A failure to read the tables is a defect: the submitting process sends `Run` again.
-          const ended = yield* Effect.raceFirst(Effect.orDie(runAgent(payload, servers)), Effect.andThen(whileCurrent(payload), Effect.never))
+          const replaced = whileCurrent(payload.unit, payload.attempt, `agent ${payload.agent} of ${payload.unit}`)
+          const ended = yield* Effect.raceFirst(Effect.orDie(runAgent(payload, servers)), Effect.andThen(replaced, Effect.never))
           yield* Effect.logInfo(ended)
         }).pipe(
-          Effect.catchDefect((defect) =>
-            transient(defect)
-              ? Effect.die(defect)
-              : Effect.andThen(
-                Effect.logError("failed, not to be run again", defect),
-                Effect.fail(new AgentFailed({ message: describeDefect(defect) }))
-              )
-          ),
+          finalUnlessTransient,
           Effect.annotateLogs("agent", address.entityId),
           Effect.provide(context)
         )

@@ -11,7 +11,7 @@
  * and they start over on the runners that remain. Nothing of a deep unit is in the database but its
  * attempt number (`distmt_attempts`), which lets an older attempt's unit stop once it is replaced.
  */
-import { Effect, Fiber, Layer, Schedule, Schema, Scope } from "effect"
+import { Effect, Fiber, Layer, Schema, Scope } from "effect"
 import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
 import * as Rpc from "effect/rpc/Rpc"
@@ -23,8 +23,7 @@ import { UNIT_WORKER } from "../deep/distmt/units.ts"
 import type { UnitRequest } from "../deep/distmt/unitWorker.ts"
 import { autoThreads } from "../run/threads/pool.ts"
 import type { Experiment } from "../spec/Spec.ts"
-import { AgentFailed, describeDefect, transient } from "./AgentEntity.ts"
-import { current, Replaced } from "./agentState.ts"
+import { AgentFailed, finalUnlessTransient, whileCurrent } from "./AgentEntity.ts"
 import { signedEntity } from "./Ping.ts"
 
 const Whole = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
@@ -72,14 +71,6 @@ const deepWorkers = (threads: number) =>
     return yield* Effect.cached(Scope.provide(scope)(makeWorkerPool<UnitRequest, DeepRun>(UNIT_WORKER, threads, "a deep-run worker")))
   })
 
-/** Stops the unit once its submission has been given again (a newer attempt runs it), checked every 5 s. */
-const whileCurrent = (unit: string, attempt: number) =>
-  Effect.repeat(
-    Effect.flatMap(Effect.orDie(current(unit, attempt)), (yes) =>
-      yes ? Effect.void : Effect.die(new Replaced(`${unit}: attempt ${attempt} was replaced`))),
-    Schedule.spaced("5 seconds")
-  )
-
 export const DeepUnitLive = (options: { readonly threads?: number } = {}) =>
   Layer.unwrap(Effect.map(deepWorkers(options.threads ?? autoThreads()), (pool) =>
     DeepUnit.toLayer(
@@ -104,19 +95,12 @@ export const DeepUnitLive = (options: { readonly threads?: number } = {}) =>
             const run = yield* Effect.raceFirst(
               // A failure on the worker is the unit's code's (onnxruntime's, a game's): final.
               Effect.mapError(workers.run(request, (n) => (frames += n)), (e) => new AgentFailed({ message: e.reason })),
-              Effect.andThen(whileCurrent(payload.unit, payload.attempt), Effect.never)
+              Effect.andThen(whileCurrent(payload.unit, payload.attempt, payload.unit), Effect.never)
             )
             yield* Effect.logInfo(`finished: ${frames.toLocaleString("en-US")} frames`)
             return encodeJson(run)
           }).pipe(
-            Effect.catchDefect((defect) =>
-              transient(defect)
-                ? Effect.die(defect)
-                : Effect.andThen(
-                  Effect.logError("failed, not to be run again", defect),
-                  Effect.fail(new AgentFailed({ message: describeDefect(defect) }))
-                )
-            ),
+            finalUnlessTransient,
             Effect.annotateLogs("unit", address.entityId),
             Effect.provide(context)
           )
