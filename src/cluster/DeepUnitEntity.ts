@@ -11,7 +11,7 @@
  * and they start over on the runners that remain. Nothing of a deep unit is in the database but its
  * attempt number (`distmt_attempts`), which lets an older attempt's unit stop once it is replaced.
  */
-import { Effect, Fiber, Layer, Schema, Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
 import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
 import * as Rpc from "effect/rpc/Rpc"
@@ -84,6 +84,10 @@ export const DeepUnitLive = (options: { readonly threads?: number } = {}) =>
         // played, for `Frames` (progress, and a sign of life).
         let running: Fiber.Fiber<string, AgentFailed> | undefined
         let frames = -1
+        // The `RunUnit` calls waiting for it. When the last is interrupted (the submitting process
+        // was stopped: Ctrl-C, or its watch gave the attempt up), the unit stops: nothing would
+        // take its results. It used to run on to its end, holding a runner thread for nothing.
+        let waiters = 0
         const runUnit = (payload: typeof RunUnit.payloadSchema.Type) =>
           Effect.gen(function*() {
             const workers = yield* pool
@@ -108,7 +112,17 @@ export const DeepUnitLive = (options: { readonly threads?: number } = {}) =>
           RunUnit: ({ payload }) =>
             Effect.gen(function*() {
               if (running === undefined) running = yield* Effect.forkIn(runUnit(payload), scope)
-              return yield* Fiber.join(running)
+              const fiber = running
+              waiters++
+              return yield* Fiber.join(fiber).pipe(
+                Effect.onExit((exit) => {
+                  if (--waiters > 0 || !Exit.hasInterrupts(exit) || running !== fiber) return Effect.void
+                  running = undefined
+                  frames = -1
+                  const said = Effect.logInfo("stopped: nothing waits for it any more (its submitting process stopped, or its shard moved)")
+                  return Effect.andThen(Effect.annotateLogs(said, "unit", address.entityId), Fiber.interrupt(fiber))
+                })
+              )
             }),
           Frames: () => Effect.sync(() => frames)
         })
