@@ -33,10 +33,11 @@ class RunInterrupted extends Data.TaggedError("RunInterrupted") {}
 export const deepUnitsOnCluster = Effect.gen(function*() {
   const client = yield* DeepUnit.client
   const sql = yield* SqlClient
-  return (spec: Experiment, run: string): UnitRunner => runner(client, sql, spec, run)
+  return (spec: Experiment, run: string): UnitRunner => deepUnitRunner(client, sql, spec, run)
 })
 
-const runner = (
+/** The units of `spec` sent as run `run`'s through `client` (exported for test/cluster-deep-watch.test.ts). */
+export const deepUnitRunner = (
   client: Effect.Success<typeof DeepUnit.client>,
   sql: SqlClient,
   spec: Experiment,
@@ -69,11 +70,12 @@ const runner = (
           Effect.orDie
         )
         // Every second: the frames played, and whether the unit runs at all. A runner that died, or a
-        // `RunUnit` the cluster dropped, leaves no entity that says it runs.
+        // `RunUnit` the cluster dropped, leaves no entity that says it runs. Any end of `Frames` but
+        // an answer is no answer: the cluster ends one as an interruption when its shard is released
+        // (PostgreSQL unreachable for a few seconds), and that interruption, let through, ended the
+        // whole run as if the user had pressed Ctrl-C.
         let alive = performance.now()
         const watch = Effect.repeat(
-          // Any end but an answer (a failure, a defect, no answer in 5 s) is no sign of life: a
-          // question to a runner that died must not end the run.
           Effect.flatMap(Effect.exit(Effect.timeout(entity.Frames(), "5 seconds")), (answer) =>
             Effect.sync(() => {
               const now = performance.now()
