@@ -71,6 +71,8 @@ describe.skipIf(mode === "skip")("distmt run and sweep of a deep spec --cluster"
     const b = await cli([...RUN, "--cluster", "--db", db, "--cluster-name", NAME, "--out", remote], { cwd, env, timeoutMs: 300_000 })
     expect(b.status, b.stdout + b.stderr).toBe(0)
     expect(b.stdout).toContain("on the cluster's runners")
+    // The progress line ends at the run's frames (3 units of 4 agents), as an in-process run's does.
+    expect(b.stderr.trim().split("\n").at(-1)).toContain(": 96,000/96,000 frames")
     expectSameResults(local, remote)
     // Every unit ran on a runner, and none here.
     const finished = runners.flatMap((r) => r.output().match(/finished: [\d,]+ frames \{ unit: 'minatar-[^']+'/g) ?? [])

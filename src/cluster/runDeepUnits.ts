@@ -44,6 +44,8 @@ export const deepUnitRunner = (
   run: string
 ): UnitRunner => {
   const specText = encodeJson(spec)
+  // The frames of a unit: each of its agents plays the spec's frames per agent.
+  const unitFrames = spec.agents * (spec.learner._tag === "Dqn" ? spec.learner.framesPerAgent : 0)
   const one = (u: { readonly algorithm: Algorithm; readonly seed: number }, frames: (n: number) => void): Effect.Effect<DeepRun> =>
     Effect.gen(function*() {
       const unit = `${run}-${u.algorithm}-${u.seed}`
@@ -89,7 +91,12 @@ export const deepUnitRunner = (
           { schedule: Schedule.spaced("1 second"), until: (stalled) => stalled }
         )
         const ended = yield* Effect.raceFirst(Effect.map(call, (text) => ({ text })), Effect.as(watch, undefined))
-        if (ended !== undefined) return decodeUnit(ended.text)
+        if (ended !== undefined) {
+          // The frames it played after the last `Frames` asked: the progress line ended short of
+          // its total (18,689/36,000 frames for a finished run), where an in-process run's reaches it.
+          if (unitFrames > told) frames(unitFrames - told)
+          return decodeUnit(ended.text)
+        }
         yield* Effect.sync(() =>
           process.stderr.write(`\ndistmt: ${unit}: no runner said it was running for ${stallMs() / 1000} s; it starts over\n`)
         )
