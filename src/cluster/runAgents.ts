@@ -34,8 +34,8 @@ export const modelOf = (c: Compiled): AgentModel => ({
 const PROGRESS_EVERY = "1 second"
 
 /** An agent's `Run` is sent again every second while it fails (a runner down, a take-over), up to 10 minutes. */
-export const RETRY_EVERY = "1 second"
-export const RETRIES = 600
+const RETRY_EVERY = "1 second"
+const RETRIES = 600
 
 /**
  * A unit that cannot finish on the cluster, for a reason the user can act on (an agent's program
@@ -46,6 +46,36 @@ export class UnitFailed extends Data.TaggedError("UnitFailed")<{ readonly messag
 
 /** An agent's `Run` that the cluster ended as an interruption: sent again. */
 class RunInterrupted extends Data.TaggedError("RunInterrupted") {}
+
+/**
+ * A call that runs `who` (an agent, a deep unit) on a runner, until it answers: sent again every
+ * second while it fails, up to 10 minutes, unless a runner refused its signature or `who` failed
+ * for good (`AgentFailed`), which end the run with a `UnitFailed` that says so. The cluster may also
+ * end a call to an entity whose runner died as an interruption of the request (not of this fiber,
+ * which an interruption from outside still stops): it is sent again like any other failure. It
+ * once ended a whole run with exit code 130.
+ */
+export const untilAnswered = <A, E extends { readonly _tag: string; readonly message: string }>(who: string, call: Effect.Effect<A, E>): Effect.Effect<A> =>
+  call.pipe(
+    Effect.catchCauseIf(Cause.hasInterruptsOnly, () => Effect.fail(new RunInterrupted())),
+    // A refused signature or a failed agent is final; anything else is a runner gone or a shard moving.
+    Effect.retry({
+      while: (e) => e._tag !== "AuthError" && e._tag !== "AgentFailed",
+      schedule: Schedule.spaced(RETRY_EVERY),
+      times: RETRIES
+    }),
+    Effect.mapError((e) =>
+      e._tag === "AgentFailed"
+        ? new UnitFailed({ message: `${who} failed on its runner (its stack is in that runner's log): ${e.message}` })
+        : e._tag === "AuthError"
+        ? new UnitFailed({
+          message: `a runner refused a message of ${who} (${e.message}): this process and every runner must share one ` +
+            "secret; the runners' logs name what they refused (REFUSED)"
+        })
+        : e
+    ),
+    Effect.orDie
+  )
 
 /**
  * How long a unit's checkpoints may stay as they are before its agents are taken for lost. Every
@@ -158,30 +188,7 @@ export const clusterUnits = (c: Compiled, { key: run, folder }: ClusterRun, prog
         const runAll = (attempt: number) => Effect.forEach(
           tasksOf,
           (tasks, agent) =>
-            agents(agentId(unit, agent, attempt)).Run({ unit, run, attempt, algorithm, seed, agent, agents: N, tasks }).pipe(
-              // The cluster may also end a call to an entity whose runner died as an interruption of
-              // the request (not of this fiber, which an interruption from outside still stops): it
-              // is sent again like any other failure. It once ended a whole run with exit code 130.
-              Effect.catchCauseIf(Cause.hasInterruptsOnly, () => Effect.fail(new RunInterrupted())),
-              // A refused signature or a failed agent is final; anything else is a runner gone or a
-              // shard moving.
-              Effect.retry({
-                while: (e) => e._tag !== "AuthError" && e._tag !== "AgentFailed",
-                schedule: Schedule.spaced(RETRY_EVERY),
-                times: RETRIES
-              }),
-              Effect.mapError((e) =>
-                e._tag === "AgentFailed"
-                  ? new UnitFailed({ message: `agent ${agent} of ${unit} failed on its runner (its stack is in that runner's log): ${e.message}` })
-                  : e._tag === "AuthError"
-                  ? new UnitFailed({
-                    message: `a runner refused a message of agent ${agent} of ${unit} (${e.message}): this process and every runner must share one ` +
-                      "secret; the runners' logs name what they refused (REFUSED)"
-                  })
-                  : e
-              ),
-              Effect.orDie
-            ),
+            untilAnswered(`agent ${agent} of ${unit}`, agents(agentId(unit, agent, attempt)).Run({ unit, run, attempt, algorithm, seed, agent, agents: N, tasks })),
           { concurrency: "unbounded", discard: true }
         )
         // Agents whose checkpoints stopped moving are started again as a submission given again

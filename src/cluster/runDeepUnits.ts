@@ -11,7 +11,7 @@
  * is a new attempt (`distmt_attempts`), and the older attempt's unit stops within 5 s wherever it
  * still runs.
  */
-import { Cause, Data, Effect, Exit, Schedule } from "effect"
+import { Effect, Exit, Schedule } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { WorkerError } from "../cli/workerPool.ts"
 import { nextAttempt } from "../coordinator/postgres.ts"
@@ -21,10 +21,7 @@ import type { UnitRunner } from "../deep/distmt/units.ts"
 import type { Algorithm } from "../run/runExperiment.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { DeepUnit, deepUnitId } from "./DeepUnitEntity.ts"
-import { RETRIES, RETRY_EVERY, stallMs, UnitFailed, untilReachable } from "./runAgents.ts"
-
-/** A `RunUnit` that the cluster ended as an interruption (its runner stopped): sent again. */
-class RunInterrupted extends Data.TaggedError("RunInterrupted") {}
+import { stallMs, untilAnswered, untilReachable } from "./runAgents.ts"
 
 /**
  * The way to run a deep spec's units on the cluster, as run `run` (`clusterRunKey`): a `UnitRunner`
@@ -54,23 +51,7 @@ export const deepUnitRunner = (
       for (;;) {
         const attempt = yield* untilReachable(`starting ${unit}`, nextAttempt(unit))
         const entity = client(deepUnitId(unit, attempt))
-        const call = entity.RunUnit({ unit, attempt, spec: specText, algorithm: u.algorithm, seed: u.seed }).pipe(
-          // The cluster may end a call whose runner died as an interruption of the request: sent again.
-          Effect.catchCauseIf(Cause.hasInterruptsOnly, () => Effect.fail(new RunInterrupted())),
-          // A refused signature or a failed unit is final; anything else is a runner gone or a shard moving.
-          Effect.retry({ while: (e) => e._tag !== "AuthError" && e._tag !== "AgentFailed", schedule: Schedule.spaced(RETRY_EVERY), times: RETRIES }),
-          Effect.mapError((e) =>
-            e._tag === "AgentFailed"
-              ? new UnitFailed({ message: `${unit} failed on its runner (its stack is in that runner's log): ${e.message}` })
-              : e._tag === "AuthError"
-              ? new UnitFailed({
-                message: `a runner refused a message of ${unit} (${e.message}): this process and every runner must share one secret; ` +
-                  "the runners' logs name what they refused (REFUSED)"
-              })
-              : e
-          ),
-          Effect.orDie
-        )
+        const call = untilAnswered(unit, entity.RunUnit({ unit, attempt, spec: specText, algorithm: u.algorithm, seed: u.seed }))
         // Every second: the frames played, and whether the unit runs at all. A runner that died, or a
         // `RunUnit` the cluster dropped, leaves no entity that says it runs. Any end of `Frames` but
         // an answer is no answer: the cluster ends one as an interruption when its shard is released
