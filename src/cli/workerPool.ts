@@ -75,8 +75,8 @@ export const makeWorkerPool = <Request, Result>(
   Effect.gen(function*() {
     // The workers sent a unit that has not answered Done or Failed.
     const busy = new Set<Worker>()
-    // Every worker alive, and those waiting for a unit. A worker whose unit was interrupted is retired
-    // (below) and a new one started when a unit needs it.
+    // Every worker alive (`free`, below: those waiting for a unit). A worker whose unit was interrupted
+    // is retired and a new one started when a unit needs it.
     const all = new Set<Worker>()
     const spawn = (): Worker => {
       const w = new Worker(entry, { stdout: false, stderr: false, workerData: { module, preload: ["effect"] } })
