@@ -72,6 +72,36 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       expect((yield* durable(run)).done).toEqual([1])
     }).pipe(Effect.provide(pg)))
 
+  it.live("a publication, a final fetch and a wait, each sent again to a rebuilt server, are counted once, as in one process", () =>
+    Effect.gen(function*() {
+      const run = `test-counted-once-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
+      const first = yield* durable(run)
+      const interval = { lower: 0.4, upper: 0.6 }
+      expect((yield* first.request(0, 0).identify(0, interval))._tag).toBe("Registered")
+      expect((yield* first.request(1, 0).identify(1, interval))._tag).toBe("Learning")
+      // Agent 1 waits for agent 0's policy (request 1/1); the wait's answer is kept when it comes.
+      const wait = yield* Effect.forkChild(first.remember(1, 1, AwaitReply, Effect.map(first.awaitPolicy(1, 0, 0), (outcome) => ({ outcome, clock: 7 }))))
+      const policy = { horizon: 1, dim: 2, actions: 2, beta: 1, w: Float64Array.from([1, 2]), LambdaInv: Float64Array.from([1, 0, 0, 1]) }
+      yield* first.request(0, 1).publish(0, 0, policy, { lower: 0.5, upper: 0.7, width: 0.2 }, true)
+      expect((yield* Fiber.join(wait)).outcome._tag).toBe("Published")
+      const afterWait = yield* first.traffic
+      // Rebuilt with no decision after the wait: the wait's traffic was written with its reply.
+      const second = yield* durable(run)
+      expect(yield* second.traffic).toEqual(afterWait)
+      // Agent 0, resumed from a checkpoint before its publication, publishes again: counted once.
+      yield* second.request(0, 1).publish(0, 0, policy, { lower: 0.5, upper: 0.7, width: 0.2 }, true)
+      expect(yield* second.traffic).toEqual(afterWait)
+      const fetched = yield* second.request(0, 2).fetchAll(0)
+      expect(fetched.map((p) => [p.task, p.publisher, [...p.policy.w]])).toEqual([[0, 0, [1, 2]]])
+      const afterFetch = yield* second.traffic
+      expect(afterFetch.messages).toBe(afterWait.messages + 2)
+      // The final fetch sent again, to the server rebuilt after it: the same policies, counted once.
+      const third = yield* durable(run)
+      expect(third.done).toEqual([0])
+      expect(yield* third.request(0, 2).fetchAll(0)).toEqual(fetched)
+      expect(yield* third.traffic).toEqual(afterFetch)
+    }).pipe(Effect.provide(pg)))
+
   it.live("a kept exchange reply is its range of the pool, not a copy of its transitions: sent again, the same reply", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient

@@ -17,18 +17,17 @@ import { Cause, Effect, Schema, Semaphore } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { Certificate, Policy } from "../learner/Lsvi.ts"
-import { concat } from "../learner/Transitions.ts"
 import {
   type Batch,
   type CoordinatorShape,
   type Entry,
-  type Exchange as ExchangeReply,
   type InProcessCoordinator,
   makeFrom,
   type Snapshot,
   type Traffic
 } from "./Coordinator.ts"
-import { Exchange, floatsOf, Identification } from "./protocol.ts"
+import { asPoolRange, asTaskIds, byCodec, decided, type Keeping } from "./keptReplies.ts"
+import { floatsOf, Identification } from "./protocol.ts"
 
 const bytes = (f: Float64Array): Uint8Array => new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength))
 const floats = floatsOf
@@ -180,44 +179,16 @@ export const load = (run: string): Effect.Effect<Snapshot, SqlError, SqlClient> 
   })
 
 /**
- * A kept exchange reply (`durable`'s `request(…).exchange`): a `Pooled` one as the range of the
- * task's pool it pulled from (`PooledAt`), any other as the protocol encodes it (as every kept reply
- * was before, so that those kept by an older distmt still read). A `Pooled` reply (Coordinator.ts
- * `exchange`) holds the batches that other agents pushed from `cursor` up to the reply's cursor,
- * the pool's length after the exchange (the one batch the exchange itself may add is the agent's
- * own); a pool only grows, so they are the same whenever read again.
+ * Writes the entries and pool batches that differ between two states of run `run`, and the traffic
+ * if it is not the one written last (a wait counts its traffic outside any decision).
  */
-interface PooledAt {
-  readonly _tag: "PooledAt"
-  readonly task: number
-  readonly from: number
-  readonly cursor: number
-}
-
-const ExchangeJson = Schema.toCodecJson(Exchange)
-
-const keptText = (reply: ExchangeReply, task: number, cursor: number): string =>
-  JSON.stringify(
-    reply._tag === "Pooled"
-      ? { _tag: "PooledAt", task, from: cursor, cursor: reply.cursor } satisfies PooledAt
-      : Schema.encodeSync(ExchangeJson)(reply)
-  )
-
-/** The reply that a kept exchange of `agent` stands for, with the pools of its run. */
-const replyOf = (kept: unknown, agent: number, pools: ReadonlyArray<ReadonlyArray<Batch>>): ExchangeReply => {
-  if ((kept as PooledAt)._tag !== "PooledAt") return Schema.decodeUnknownSync(ExchangeJson)(kept)
-  const { task, from, cursor } = kept as PooledAt
-  const others = pools[task].slice(from, cursor).filter((b) => b.agent !== agent).map((b) => b.transitions)
-  return { _tag: "Pooled", pulled: concat(others), cursor }
-}
-
-/** Writes the entries, pool batches and traffic that differ between two states of run `run`. */
 const write = (
   sql: SqlClient,
   run: string,
-  before: { readonly entries: ReadonlyArray<Entry>; readonly pools: ReadonlyArray<ReadonlyArray<Batch>>; readonly traffic: Traffic },
+  before: { readonly entries: ReadonlyArray<Entry> },
   after: { readonly entries: ReadonlyArray<Entry>; readonly pools: ReadonlyArray<ReadonlyArray<Batch>>; readonly traffic: Traffic },
-  poolLengths: ReadonlyArray<number>
+  poolLengths: ReadonlyArray<number>,
+  written: Traffic
 ) =>
   Effect.gen(function*() {
     // The in-process server replaces an entry that changes, so identity tells what changed.
@@ -255,7 +226,7 @@ const write = (
         }`
       }
     }
-    if (before.traffic !== after.traffic) {
+    if (written !== after.traffic) {
       yield* sql`INSERT INTO distmt_traffic ${sql.insert({ run, traffic: JSON.stringify(after.traffic) })}
         ON CONFLICT (run) DO UPDATE SET traffic = EXCLUDED.traffic`
     }
@@ -293,7 +264,11 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
     )
     const done = (yield* sql<{ agent: number }>`SELECT agent FROM distmt_done WHERE run = ${run} ORDER BY agent`).map((r) => r.agent)
     const lock = yield* Semaphore.make(1)
+    /** Written with an agent's final fetch: from now on it sends nothing, which a rebuilt server must know. */
+    const finished = (agent: number) => Effect.asVoid(sql`INSERT INTO distmt_done ${sql.insert({ run, agent })} ON CONFLICT DO NOTHING`)
     const now = Effect.all({ entries: inner.registry, pools: inner.pools, traffic: inner.traffic })
+    /** The traffic as the tables hold it. */
+    let written = (yield* now).traffic
     /**
      * `op` decided in memory, then written with its reply, uninterruptibly: the cluster interrupts
      * the handler of a request whose sender's runner died, and an interruption between the two left
@@ -303,7 +278,7 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
      */
     const decide = <A>(
       op: Effect.Effect<A>,
-      reply?: { readonly agent: number; readonly seq: number; readonly json: (a: A) => string },
+      reply?: { readonly agent: number; readonly seq: number; readonly keep: Keeping<A> },
       also: Effect.Effect<void, SqlError> = Effect.void
     ): Effect.Effect<A> =>
       lock.withPermits(1)(
@@ -311,93 +286,74 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
           if (lost !== undefined) {
             return yield* Effect.die(new Error(`the server of ${run} lost a write (${lost}): it must be rebuilt from the tables`))
           }
+          // The same request, sent again while its first copy was being decided: the first's reply.
+          const already = reply === undefined ? undefined : stored.get(`${reply.agent}/${reply.seq}`)
+          if (already !== undefined) return yield* reply!.keep.read(already)
           const before = yield* now
           const lengths = before.pools.map((p) => p.length)
           const answer = yield* op
           const after = yield* now
-          const text = reply?.json(answer)
+          const text = reply?.keep.json(answer)
           yield* Effect.orDie(sql.withTransaction(Effect.andThen(
-            Effect.andThen(Effect.andThen(limit, fence), write(sql, run, before, after, lengths)),
+            Effect.andThen(Effect.andThen(limit, fence), write(sql, run, before, after, lengths, written)),
             reply === undefined
               ? also
               : Effect.andThen(sql`INSERT INTO distmt_replies ${sql.insert({ run, agent: reply.agent, seq: reply.seq, reply: text! })}`, also)
           )).pipe(Effect.tapCause((cause) => Effect.sync(() => lost = innermost(Cause.squash(cause))))))
+          written = after.traffic
           if (reply !== undefined) stored.set(`${reply.agent}/${reply.seq}`, text!)
           return answer
         }))
       )
-    /** A reply as the text kept in `distmt_replies`, encoded by its request's schema, and back. */
-    const textOf = <A>(codec: Schema.Codec<A, unknown>) => (a: A): string => JSON.stringify(Schema.encodeSync(Schema.toCodecJson(codec))(a))
-    const fromText = <A>(codec: Schema.Codec<A, unknown>) => (text: string): A => Schema.decodeUnknownSync(Schema.toCodecJson(codec))(JSON.parse(text))
-    /** How a reply is kept as text in `distmt_replies`, and read back. */
-    interface Keeping<A> {
-      readonly json: (a: A) => string
-      readonly read: (text: string) => Effect.Effect<A>
-    }
-    /** As its request's schema encodes it. */
-    const byCodec = <A>(codec: Schema.Codec<A, unknown>): Keeping<A> => ({
-      json: textOf(codec),
-      read: (text) => Effect.sync(() => fromText(codec)(text))
-    })
-    /**
-     * An exchange's: a `Pooled` reply as where it stood in the pool (`PooledAt`), not as its
-     * transitions, which are in distmt_pool already. Kept whole, every reply copied them again, in
-     * the table and in `stored` (each batch once per other contributor: 9 MB of replies for one unit
-     * of the quick E6 spec).
-     */
-    const asPoolRange = (agent: number, task: number, cursor: number): Keeping<ExchangeReply> => ({
-      json: (r) => keptText(r, task, cursor),
-      read: (text) => Effect.map(inner.pools, (pools) => replyOf(JSON.parse(text), agent, pools))
-    })
     /** `op` decided once for request (agent, seq): its reply kept with the decision, in one transaction. */
-    const once = <A>(agent: number, seq: number, keep: Keeping<A>, op: Effect.Effect<A>): Effect.Effect<A> =>
+    const once = <A>(agent: number, seq: number, keep: Keeping<A>, op: Effect.Effect<A>, also?: Effect.Effect<void, SqlError>): Effect.Effect<A> =>
       Effect.suspend(() => {
         const text = stored.get(`${agent}/${seq}`)
-        return text !== undefined ? keep.read(text) : decide(op, { agent, seq, json: keep.json })
+        return text !== undefined ? keep.read(text) : decide(op, { agent, seq, keep }, also)
       })
     const shape: CoordinatorShape = {
       identify: (agent, interval) => decide(inner.identify(agent, interval)),
       identifyKnown: (agent, key, interval) => decide(inner.identifyKnown(agent, key, interval)),
-      // The wait holds no lock; the traffic it counts when it ends is written with the next decision.
+      // The wait holds no lock; the traffic it counts when it ends is written with the next decision
+      // (with its kept reply, when it is numbered: `remember`).
       awaitPolicy: (agent, task, epoch) => inner.awaitPolicy(agent, task, epoch),
       claim: (agent, task) => decide(inner.claim(agent, task)),
       publish: (agent, task, policy, certificate, reached) => decide(inner.publish(agent, task, policy, certificate, reached)),
       abandon: (agent, task) => decide(inner.abandon(agent, task)),
       exchange: (agent, task, pushed, cursor) => decide(inner.exchange(agent, task, pushed, cursor)),
       // The final fetch: from now on the agent sends nothing, which a rebuilt server must know.
-      fetchAll: (agent) =>
-        decide(inner.fetchAll(agent), undefined, Effect.asVoid(sql`INSERT INTO distmt_done ${sql.insert({ run, agent })} ON CONFLICT DO NOTHING`)),
+      fetchAll: (agent) => decide(inner.fetchAll(agent), undefined, finished(agent)),
       registry: inner.registry,
       traffic: inner.traffic
     }
-    // Publish, abandon and the fetch change nothing when repeated (a second publication keeps the
-    // first; an abandon by a non-owner is ignored), so only the others are numbered.
+    // A publication and the final fetch change no decision when repeated (a second publication keeps
+    // the first), but each is counted (§3, accounting): numbered, one sent again after its agent was
+    // resumed is counted once, as in one process (seen: a resumed oracle unit's traffic two messages
+    // above the in-process run's). An abandon is never sent again: agents on the cluster never abandon.
     const request = (agent: number, seq: number): CoordinatorShape => ({
       ...shape,
       identify: (a, interval) => once(agent, seq, byCodec(Identification), inner.identify(a, interval)),
       identifyKnown: (a, key, interval) => once(agent, seq, byCodec(Identification), inner.identifyKnown(a, key, interval)),
       claim: (a, task) => once(agent, seq, byCodec(Identification), inner.claim(a, task)),
-      exchange: (a, task, pushed, cursor) => once(agent, seq, asPoolRange(a, task, cursor), inner.exchange(a, task, pushed, cursor))
+      publish: (a, task, policy, certificate, reached) => once(agent, seq, decided, inner.publish(a, task, policy, certificate, reached)),
+      exchange: (a, task, pushed, cursor) =>
+        once(agent, seq, asPoolRange(a, task, cursor, inner.pools), inner.exchange(a, task, pushed, cursor)),
+      fetchAll: (a) => once(agent, seq, asTaskIds(inner.registry), inner.fetchAll(a), finished(a))
     })
     const kept = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>): A | undefined => {
       const text = stored.get(`${agent}/${seq}`)
-      return text === undefined ? undefined : fromText(codec)(text)
+      return text === undefined ? undefined : Schema.decodeUnknownSync(Schema.toCodecJson(codec))(JSON.parse(text))
     }
     const remember = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>, reply: Effect.Effect<A>): Effect.Effect<A> =>
       Effect.suspend(() => {
         const k = kept(agent, seq, codec)
         if (k !== undefined) return Effect.succeed(k)
-        // The wait may be interrupted; once it has its answer, the answer is kept (as in `decide`).
-        return Effect.uninterruptibleMask((restore) => Effect.tap(restore(reply), (a) => {
-          const text = textOf(codec)(a)
-          return Effect.orDie(Effect.andThen(
-            sql.withTransaction(Effect.andThen(
-              Effect.andThen(limit, fence),
-              sql`INSERT INTO distmt_replies ${sql.insert({ run, agent, seq, reply: text })} ON CONFLICT DO NOTHING`
-            )),
-            Effect.sync(() => stored.set(`${agent}/${seq}`, text))
-          ))
-        }))
+        // The wait may be interrupted; once it has its answer, the answer is kept (as in `decide`),
+        // with the traffic the wait counted: kept alone, a server rebuilt before its next decision
+        // answered the wait again from the table, uncounted, and the run's traffic came out short.
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(restore(reply), (a) => decide(Effect.succeed(a), { agent, seq, keep: byCodec(codec) }))
+        )
       })
     return { ...shape, registry: inner.registry, pools: inner.pools, request, done, remember, kept }
   })

@@ -142,7 +142,7 @@ export class CoordinatorRpcs extends RpcGroup.make(
   }),
   Rpc.make("Claim", { payload: { agent: Agent, seq: Seq, clock: Clock, task: Task }, success: Identification, error: Deadlock }),
   Rpc.make("Publish", {
-    payload: { agent: Agent, clock: Clock, task: Task, policy: Policy, certificate: Certificate, reached: Schema.Boolean },
+    payload: { agent: Agent, seq: Seq, clock: Clock, task: Task, policy: Policy, certificate: Certificate, reached: Schema.Boolean },
     error: Deadlock
   }),
   Rpc.make("Abandon", { payload: { agent: Agent, clock: Clock, task: Task }, error: Deadlock }),
@@ -151,7 +151,7 @@ export class CoordinatorRpcs extends RpcGroup.make(
     success: Exchange,
     error: Deadlock
   }),
-  Rpc.make("FetchAll", { payload: { agent: Agent, clock: Clock }, success: Schema.Array(Published), error: Deadlock }),
+  Rpc.make("FetchAll", { payload: { agent: Agent, seq: Seq, clock: Clock }, success: Schema.Array(Published), error: Deadlock }),
   Rpc.make("Advance", { payload: { agent: Agent, clock: Clock } }),
   Rpc.make("Retire", { payload: { agent: Agent } }),
   Rpc.make("Inspect", { success: Inspection })
@@ -209,12 +209,12 @@ export const handlers = (
       return at(agent, clock, () => replies.remember(agent, seq, AwaitReply, wait))
     },
     Claim: ({ agent, seq, clock, task }) => at(agent, clock, () => numbered(agent, seq).claim(agent, task)),
-    Publish: ({ agent, clock, task, policy, certificate, reached }) =>
-      at(agent, clock, () => server.publish(agent, task, policy, certificate, reached)),
+    Publish: ({ agent, seq, clock, task, policy, certificate, reached }) =>
+      at(agent, clock, () => numbered(agent, seq).publish(agent, task, policy, certificate, reached)),
     Abandon: ({ agent, clock, task }) => at(agent, clock, () => server.abandon(agent, task)),
     Exchange: ({ agent, seq, clock, task, pushed, cursor }) =>
       at(agent, clock, () => numbered(agent, seq).exchange(agent, task, pushed, cursor)),
-    FetchAll: ({ agent, clock }) => at(agent, clock, () => server.fetchAll(agent)),
+    FetchAll: ({ agent, seq, clock }) => at(agent, clock, () => numbered(agent, seq).fetchAll(agent)),
     Advance: ({ agent, clock }) => Effect.sync(() => time.at(agent, clock)),
     Retire: ({ agent }) => Effect.sync(() => time.retire(agent)),
     Inspect: () =>

@@ -76,11 +76,11 @@ export const remote = (
           })),
       claim: (agent, task) => send(agent, (clock) => rpc.Claim({ agent, seq: next(agent), clock, task })),
       publish: (agent, task, policy, certificate, reached) =>
-        send(agent, (clock) => rpc.Publish({ agent, clock, task, policy, certificate, reached })),
+        send(agent, (clock) => rpc.Publish({ agent, seq: next(agent), clock, task, policy, certificate, reached })),
       abandon: (agent, task) => send(agent, (clock) => rpc.Abandon({ agent, clock, task })),
       exchange: (agent, task, pushed, cursor) =>
         send(agent, (clock) => rpc.Exchange({ agent, seq: next(agent), clock, task, pushed, cursor })),
-      fetchAll: (agent) => send(agent, (clock) => rpc.FetchAll({ agent, clock })),
+      fetchAll: (agent) => send(agent, (clock) => rpc.FetchAll({ agent, seq: next(agent), clock })),
       registry: Effect.map(inspect, (i) => i.registry),
       traffic: Effect.map(inspect, (i) => i.traffic)
     }
