@@ -8,6 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { planUnits } from "../src/run/sweepPlan.ts"
+import { checkSpecWith } from "../src/spec/check.ts"
 import { decode } from "../src/spec/schema.ts"
 import { Assignment, type ExperimentInput, Sweep } from "../src/spec/Spec.ts"
 import type { SpecError, SpecIssue } from "../src/spec/SpecError.ts"
@@ -105,6 +106,16 @@ describe("a sweep with ranges", () => {
       const spec = yield* decode(base(RANGES), SOURCE)
       const ends = yield* expandSweep(spec, SOURCE, { rangeEnds: true })
       expect(ends.map((p) => [p.values.epsilon, p.values.agents])).toEqual([[0.05, 2], [0.2, 2], [0.05, 2], [0.05, 20]])
+    }))
+
+  it.effect("validate --sample K checks the draw as sweep --sample K makes it, on a spec without axes too", () =>
+    Effect.gen(function*() {
+      const check = (sample: SampleOptions) =>
+        checkSpecWith(SOURCE, () => decode(base({}), SOURCE), Effect.succeed(false), { quick: false, sweep: true, allVariants: true, sample })
+      // No axes: one point, the spec as written, which `sweep --sample 3` refuses to draw 3 times.
+      const e = yield* Effect.flip(check({ count: 3, seed: 0 }))
+      expect(at(e, "sweep").message).toBe("expected room for --sample 3: the spec has no sweep axes, so it is 1 point, fewer than --sample 3")
+      expect((yield* check({ count: 1, seed: 0 })).points).toBe(1)
     }))
 
   it.effect("a bad range is named by its path", () =>

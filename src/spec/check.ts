@@ -152,9 +152,11 @@ export const checkSpecWith = <E>(
   Effect.gen(function*() {
     const spec: Experiment = yield* load(request.quick)
     if (spec.environment._tag === "MinAtar") return yield* deepSummary(spec, source, load, hasQuick, request)
-    const hasAxes = Object.keys(spec.sweep).length > 0
     const expand = { sample: request.sample, rangeEnds: request.allVariants }
-    const points = request.sweep && hasAxes ? yield* expandSweep(spec, source, expand) : []
+    // A spec without axes is one point, the spec as written; but --sample K still draws from it, and
+    // `sweep --sample K` refuses K > 1 there, so validate checks the draw as sweep makes it.
+    const expands = (s: Experiment) => request.sweep && (Object.keys(s.sweep).length > 0 || request.sample !== undefined)
+    const points = expands(spec) ? yield* expandSweep(spec, source, expand) : []
     const c = points.length > 0 && !request.allVariants ? points[0].compiled : yield* compile(spec, source)
     let quickPoints: number | undefined
     if (request.allVariants && (yield* hasQuick)) {
@@ -162,7 +164,7 @@ export const checkSpecWith = <E>(
       // As written, as `run --quick` runs it (the sweep's fields stay those of the spec as written
       // where the variant does not set them), then its sweep's points, as `sweep --quick` runs them.
       yield* compile(quick, source).pipe(Effect.mapError(withQuickNote("run --quick")))
-      quickPoints = request.sweep && Object.keys(quick.sweep).length > 0
+      quickPoints = expands(quick)
         ? yield* Effect.map(expandSweep(quick, source, expand), (ps) => ps.length).pipe(Effect.mapError(withQuickNote("sweep --quick")))
         : 1
     }

@@ -78,7 +78,10 @@ export const drawPoints = (
   sample: SampleOptions
 ): { readonly points: ReadonlyArray<Record<string, SweepValue>> } | { readonly problem: string } => {
   const size = spaceSize(axes)
-  if (sample.count > size) return { problem: `the axes hold only ${size} distinct points, fewer than --sample ${sample.count}` }
+  if (sample.count > size) {
+    const held = axes.length === 0 ? "the spec has no sweep axes, so it is 1 point" : `the axes hold only ${size} distinct point${size === 1 ? "" : "s"}`
+    return { problem: `${held}, fewer than --sample ${sample.count}` }
+  }
   const points: Array<Record<string, SweepValue>> = []
   const seen = new Set<string>()
   // A draw that repeats an earlier point is passed over; this many in all is plenty unless the space is nearly exhausted.
