@@ -86,6 +86,10 @@ describe("run", () => {
     for (const [sample, message] of samples) {
       expect(await sweep(tiny, { sample }).catch((e: unknown) => e)).toMatchObject({ _tag: "OverrideError", message })
     }
+    // A refusal for its cost names the API's way past it: a script has no --force to pass.
+    for (const refused of [await run(tiny, { seeds: 1e9 }).catch((e: unknown) => e), await sweep(tiny, { seeds: 1e9 }).catch((e: unknown) => e)]) {
+      expect(refused).toMatchObject({ _tag: "CostError", message: expect.stringMatching(/seeds: 1e9 → .*; pass force: true to run it anyway$/) })
+    }
     const file = path.join(tmp(), "file")
     fs.writeFileSync(file, "")
     expect(await run(tiny, { out: file }).catch((e: unknown) => e)).toMatchObject({ _tag: "OutDirError" })

@@ -78,6 +78,9 @@ describe("deep runs against the machine's memory", () => {
     const e = await Effect.runPromise(Effect.flip(runDeepEffect(SPEC, { quick: true })))
     expect(e._tag).toBe("CostError")
     expect(e.message).toMatch(/^specs\/minatar\.spec\.ts: agents: 4, /)
+    // The API's options, not the CLI's flags: a script has no --force or --threads to pass.
+    expect(e.message).toMatch(/, or pass force: true to run it anyway$/)
+    expect(e.message).not.toMatch(/--/)
     const r = await Effect.runPromise(runDeepEffect(SPEC, { quick: true, force: true, set: { "learner.framesPerAgent": 600 } }))
     expect(r.summary.complete).toBe(true)
   })

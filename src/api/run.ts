@@ -26,7 +26,7 @@ import {
   threadsFor
 } from "../run/runExperiment.ts"
 import { type Compiled, compile } from "../spec/compile.ts"
-import { costProblem, estimateCost } from "../spec/cost.ts"
+import { API_REMEDIES, costProblem, estimateCost, type Remedies } from "../spec/cost.ts"
 import { type Override, type OverrideError, overridesOfOptions, overridesRecord, threadsOption, withOverrideOrigins } from "../spec/overrides.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
@@ -54,6 +54,8 @@ export interface PrepareOptions<E> {
   readonly threads?: number | "auto"
   /** Run even if the estimate exceeds the machine's memory or 1e12 episodes. */
   readonly force?: boolean
+  /** How a refusal names `force`: the CLI's flag by default, the option for the library API. */
+  readonly remedies?: Remedies
   /** Run the spec's `quick` variant (CI-sized), merged over it. */
   readonly quick?: boolean
   /** A check of a spec module before it is loaded here (the CLI's time-limited worker, src/cli/specCheck.ts). */
@@ -73,7 +75,7 @@ export const prepareRun = <E = never>(
     if (decoded.environment._tag === "MinAtar") return yield* new DeepStageSpec({ source, spec: decoded, given: "run" })
     const compiled = yield* compile(decoded, source).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))
     // Refused before anything is written if it cannot fit in memory or would never finish (src/spec/cost.ts).
-    const tooCostly = options.force === true ? undefined : costProblem(estimateCost(compiled))
+    const tooCostly = options.force === true ? undefined : costProblem(estimateCost(compiled), "", options.remedies)
     if (tooCostly !== undefined) return yield* new CostError({ message: `${source}: ${tooCostly}` })
     const threads = yield* threadsOption(options.threads)
     return { source, spec: decoded, compiled, threads: threadsFor(compiled, threads ?? decoded.threads), overrides }
@@ -197,7 +199,8 @@ export const runApi = (spec: SpecSource, options: RunOptions = {}) =>
     const prepared = yield* prepareRun(spec, {
       overrides: overridesOfOptions(options.set, options.seeds),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
-      ...(options.force === undefined ? {} : { force: options.force })
+      ...(options.force === undefined ? {} : { force: options.force }),
+      remedies: API_REMEDIES
     })
     const progress = progressCallback(options.onProgress, runUnits(prepared.compiled).length)
     return yield* executeRun(prepared, {

@@ -12,6 +12,7 @@ import { type OverrideError, overridesOfOptions, overridesRecord, threadsOption 
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 import type { CostError, RunOptions } from "./run.ts"
+import { API_REMEDIES } from "../spec/cost.ts"
 import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
 
 /** `runDeep` was given a linear-stage spec: `run` runs those. */
@@ -78,7 +79,7 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const { DeepOutError, executeDeep, folderProblem } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
     // Refused before anything is written if the replay buffers cannot fit in memory (force: run anyway), as run() refuses.
     const { deepCostProblem } = yield* Effect.promise(() => import("../deep/distmt/compile.ts"))
-    const tooCostly = options.force === true ? undefined : deepCostProblem(decoded, threads ?? decoded.threads)
+    const tooCostly = options.force === true ? undefined : deepCostProblem(decoded, threads ?? decoded.threads, "", API_REMEDIES)
     if (tooCostly !== undefined) {
       const { CostError } = yield* Effect.promise(() => import("./run.ts"))
       return yield* new CostError({ message: `${source}: ${tooCostly}` })

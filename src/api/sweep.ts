@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { type RunRecord, manifestOf, sweepSummaryJson, type ManifestPoint } from "../report/sweepFiles.ts"
 import { type AlgorithmRun, runExperiment } from "../run/runExperiment.ts"
 import { planUnits, RUN_FORMAT } from "../run/sweepPlan.ts"
-import { costProblem, estimateCost } from "../spec/cost.ts"
+import { API_REMEDIES, costProblem, estimateCost } from "../spec/cost.ts"
 import { OverrideError, overridesOfOptions, overridesRecord, sweepAxisOverride, threadsOption, withOverrideOrigins } from "../spec/overrides.ts"
 import { describePoint, expandSweep, type SampleOptions, type SweepValue } from "../spec/sweep.ts"
 import { sampleIssue } from "../spec/sweepSample.ts"
@@ -73,7 +73,7 @@ export const sweepApi = (spec: SpecSource, options: SweepOptions = {}) =>
     if (axisOverride !== undefined) return yield* axisOverride
     const points = yield* expandSweep(decoded, source, options.sample === undefined ? {} : { sample: options.sample }).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))
     for (const p of options.force === true ? [] : points) {
-      const problem = costProblem(estimateCost(p.compiled), points.length > 1 ? `point ${describePoint(p.values)}: ` : "")
+      const problem = costProblem(estimateCost(p.compiled), points.length > 1 ? `point ${describePoint(p.values)}: ` : "", API_REMEDIES)
       if (problem !== undefined) return yield* new CostError({ message: `${source}: ${problem}` })
     }
     const units = planUnits(decoded, points)

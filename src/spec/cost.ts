@@ -113,13 +113,24 @@ const memoryDriver = (cost: Cost): string =>
     : `features/environment: ${count(cost.perLearnerNumbers)} numbers per learner (H·d² + H·S·d)`
 
 /**
+ * How a refusal names the ways past it: the command line's flags, or the library API's options,
+ * since an API caller has no --force to pass (docs/api.md, "Errors").
+ */
+export interface Remedies {
+  readonly force: string
+  readonly threads: string
+}
+export const CLI_REMEDIES: Remedies = { force: "--force", threads: "--threads" }
+export const API_REMEDIES: Remedies = { force: "force: true", threads: "threads" }
+
+/**
  * Why a spec is refused before it runs, naming the field that drives the estimate, or undefined.
  * `where` prefixes a sweep point's description.
  */
-export const costProblem = (cost: Cost, where = ""): string | undefined => {
+export const costProblem = (cost: Cost, where = "", remedies: Remedies = CLI_REMEDIES): string | undefined => {
   const limit = memoryLimit()
   if (typeof limit === "string") return limit
-  const force = "; pass --force to run it anyway"
+  const force = `; pass ${remedies.force} to run it anyway`
   if (cost.learnerBytes > limit.bytes) {
     return `${where}${memoryDriver(cost)} → about ${bytes(cost.learnerBytes)} of learner memory, more than ${limit.label}${force}`
   }

@@ -5,7 +5,7 @@
  */
 import * as os from "node:os"
 import { makeGame } from "../../env/minatar/index.ts"
-import { bytes, count, MAX_EPISODES, memoryLimit } from "../../spec/cost.ts"
+import { bytes, CLI_REMEDIES, count, MAX_EPISODES, memoryLimit, type Remedies } from "../../spec/cost.ts"
 import { type MinAtarTask, minatarTasks } from "../../env/minatar/spec.ts"
 import type { DqnSettings, Experiment, MinAtarEnv } from "../../spec/Spec.ts"
 import { dqnConfig, type DqnConfig } from "../config.ts"
@@ -60,7 +60,7 @@ export const replayBytes = (c: DeepCompiled): number =>
  * The estimate is a lower bound of the peak (the N = 20 spec: 1.4 GiB estimated for two units,
  * 2.4 GiB measured), so a run refused here could not have fitted. `where` prefixes a sweep point.
  */
-export const deepCostProblem = (spec: Experiment, threads: number | "auto", where = ""): string | undefined => {
+export const deepCostProblem = (spec: Experiment, threads: number | "auto", where = "", remedies: Remedies = CLI_REMEDIES): string | undefined => {
   const limit = memoryLimit()
   if (typeof limit === "string") return limit
   const c = compileDeep(spec)
@@ -76,11 +76,11 @@ export const deepCostProblem = (spec: Experiment, threads: number | "auto", wher
       [c.settings.framesPerAgent, `learner.framesPerAgent: ${count(c.settings.framesPerAgent)}`]
     ]
     const driver = factors.reduce((a, b) => (b[0] > a[0] ? b : a))[1]
-    return `${where}${driver} → ${count(frames)} frames in all, more than ${count(MAX_EPISODES)}: it would not finish; pass --force to run it anyway`
+    return `${where}${driver} → ${count(frames)} frames in all, more than ${count(MAX_EPISODES)}: it would not finish; pass ${remedies.force} to run it anyway`
   }
   const perUnit = replayBytes(c)
   if (perUnit * atOnce <= limit.bytes) return undefined
   return `${where}agents: ${spec.agents}, learner.dqn.replayCapacity: ${c.config.replayCapacity} → replay buffers of about ${bytes(perUnit)} per unit` +
     (atOnce > 1 ? `, ${atOnce} units at a time (one per thread): about ${bytes(perUnit * atOnce)}` : "") +
-    `, more than ${limit.label}; lower them${atOnce > 1 ? " or --threads" : ""}, or pass --force to run it anyway`
+    `, more than ${limit.label}; lower them${atOnce > 1 ? ` or ${remedies.threads}` : ""}, or pass ${remedies.force} to run it anyway`
 }
