@@ -154,6 +154,19 @@ describe("a spec that attacks the process or is not plain data", () => {
     expect(await checked(file)).toBe(`Cannot load spec ${file}: syntax error at ${file}:2:1: Unexpected "export"`)
   })
 
+  it("a top-level await in a spec compiled as CommonJS says why and what to do; in a module folder it loads", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-await-"))
+    const file = path.join(dir, "await.spec.ts")
+    const tiny = fs.readFileSync(path.join(root, "test/fixtures/tiny.spec.ts"), "utf8")
+    fs.writeFileSync(file, tiny.replace("export default", "await Promise.resolve()\nexport default"))
+    expect(await checked(file)).toMatch(
+      /syntax error at .*await\.spec\.ts:\d+:1: Top-level await is currently not supported with the "cjs" output format \(the file is compiled as CommonJS, since the nearest package\.json above it does not say "type": "module"; add one that does, or name the file \.spec\.mts\)$/
+    )
+    // What the message says to do works.
+    fs.writeFileSync(path.join(dir, "package.json"), `{ "type": "module" }`)
+    expect(await checked(file)).toBe("valid")
+  })
+
   it("a good spec still passes the check", async () => {
     expect(await checked("test/fixtures/tiny.spec.ts")).toBe("valid")
   })

@@ -44,10 +44,19 @@ export const loadFailure = (e: unknown, source: string): string => {
   const located = /^(.*?):(\d+):(\d+): ERROR: (.*)$/m.exec(message)
   if (located !== null) {
     const [, , line, column, what] = located
-    return `syntax error at ${source}:${line}:${Number(column) + 1}: ${what}`
+    return `syntax error at ${source}:${line}:${Number(column) + 1}: ${what}${CJS_AWAIT.test(what) ? CJS_AWAIT_HINT : ""}`
   }
   return `the module failed to load: ${message.split("\n")[0]}`
 }
+
+/**
+ * A spec outside this package, in a folder whose package.json does not say "type": "module", is
+ * compiled as CommonJS by Node's rules, where a top-level await is esbuild's syntax error; the
+ * same spec loads as a module in such a folder, or as a `.mts` file (docs/guide.md, section 1).
+ */
+const CJS_AWAIT = /^Top-level await is currently not supported with the "cjs" output format/
+const CJS_AWAIT_HINT =
+  ` (the file is compiled as CommonJS, since the nearest package.json above it does not say "type": "module"; add one that does, or name the file .spec.mts)`
 
 const guarded = new Set<string>()
 let guarding = true
