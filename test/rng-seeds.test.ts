@@ -2,10 +2,15 @@
  * Every seed a spec may hold gives its own stream (src/rng/Rng.ts `make`): seeds of 2³² and above
  * read only their low word before, so `seed: 4294967297` ran the stream of seed 1 while its results
  * recorded 4294967297. Below 2³² every stream is what it was (the runs' results do not change).
+ * And a spec's runs get distinct seeds: `seed: 2⁵³ − 1, seeds: 3` ran seed 2⁵³ twice, as two seeds.
  */
+import { Effect } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Rng from "../src/rng/Rng.ts"
+import { seedsOf } from "../src/run/sweepPlan.ts"
+import { decode } from "../src/spec/schema.ts"
+import tiny from "./fixtures/tiny.spec.ts"
 
 const draws = (rng: Rng.Rng, n = 4): Array<number> => Array.from({ length: n }, () => rng.next())
 
@@ -41,5 +46,21 @@ describe("seeds beyond 32 bits", () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: WORD - 1 }), fc.array(fc.integer({ min: -(2 ** 31), max: WORD - 1 }), { maxLength: 3 }), (seed, labels) => {
       expect(draws(Rng.make(seed, ...labels))).toEqual(draws(before(seed, ...labels)))
     }))
+  })
+})
+
+describe("the seeds of a spec's runs", () => {
+  it("are distinct whole numbers: a seed whose last run (seed + seeds − 1) would pass 2⁵³ − 1 is refused at seed", async () => {
+    const last = Number.MAX_SAFE_INTEGER - 2
+    const fits = await Effect.runPromise(decode({ ...tiny, seed: last, seeds: 3 }, "tiny"))
+    expect(new Set(seedsOf(fits)).size).toBe(3)
+    for (const seed of [last + 1, Number.MAX_SAFE_INTEGER]) {
+      const e = await Effect.runPromise(Effect.flip(decode({ ...tiny, seed, seeds: 3 }, "tiny")))
+      expect(e.issues).toEqual([{
+        path: "seed",
+        message: "expected at most 9,007,199,254,740,989 with seeds = 3: run r uses seed + r, and above 9,007,199,254,740,991 (2⁵³ − 1) two runs would get the same seed",
+        actual: String(seed)
+      }])
+    }
   })
 })

@@ -130,7 +130,8 @@ const decodeInput = (input: unknown): { readonly spec?: typeof ExperimentInput.T
   const options = { errors: "all", onExcessProperty: "error" } as const
   const result = Schema.decodeUnknownResult(ExperimentInput)(input, options)
   if (Result.isSuccess(result)) {
-    return { spec: result.success, issues: [...sweepIssues(result.success, Object.keys(result.success.sweep ?? {})), ...minatarIssues(result.success)] }
+    const s = result.success
+    return { spec: s, issues: [...seedIssues(s), ...sweepIssues(s, Object.keys(s.sweep ?? {})), ...minatarIssues(s)] }
   }
   const issues = issuesOf(result.failure.issue, input)
   // The axes' keys are still checked when only their values (or other fields) are wrong, if the rest decodes.
@@ -336,6 +337,21 @@ const replayIssue = (s: typeof ExperimentInput.Type): SpecIssue | undefined => {
       "an agent trains only once its replay holds replayStart frames, so no agent would ever train",
     actual: show(start === undefined ? s.learner.framesPerAgent : start)
   }
+}
+
+/**
+ * Run r uses seed `seed + r`; past 2⁵³ − 1 two of those sums round to the same number, and the run
+ * ran one seed twice as two (seed 2⁵³ − 1 with 3 seeds gave seeds 2⁵³ − 1, 2⁵³ and 2⁵³ again).
+ */
+const seedIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> => {
+  const seed = s.seed ?? 0
+  const last = Number.MAX_SAFE_INTEGER - ((s.seeds ?? 1) - 1)
+  return seed <= last ? [] : [{
+    path: "seed",
+    message: `expected at most ${last.toLocaleString("en-US")} with seeds = ${s.seeds ?? 1}: run r uses seed + r, and above ` +
+      `${Number.MAX_SAFE_INTEGER.toLocaleString("en-US")} (2⁵³ − 1) two runs would get the same seed`,
+    actual: show(seed)
+  }]
 }
 
 /** An `Env.minatar` spec's contexts, each checked against its game's parameters (src/env/minatar/spec.ts). */
