@@ -131,7 +131,7 @@ const decodeInput = (input: unknown): { readonly spec?: typeof ExperimentInput.T
   const result = Schema.decodeUnknownResult(ExperimentInput)(input, options)
   if (Result.isSuccess(result)) {
     const s = result.success
-    return { spec: s, issues: [...seedIssues(s), ...sweepIssues(s, Object.keys(s.sweep ?? {})), ...minatarIssues(s)] }
+    return { spec: s, issues: [...seedIssues(s), ...baselineIssues(s), ...sweepIssues(s, Object.keys(s.sweep ?? {})), ...minatarIssues(s)] }
   }
   const issues = issuesOf(result.failure.issue, input)
   // The axes' keys are still checked when only their values (or other fields) are wrong, if the rest decodes.
@@ -353,6 +353,15 @@ const seedIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> =>
     actual: show(seed)
   }]
 }
+
+/**
+ * A baseline listed twice ran twice, as two seeds of one: `["oracle", "oracle"]` with 1 seed gave
+ * oracle's summary `seeds: 2` and every results.csv row twice.
+ */
+const baselineIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> =>
+  (s.baselines ?? []).flatMap((b, i, all) =>
+    all.indexOf(b) === i ? [] : [{ path: `baselines[${i}]`, message: `expected distinct baselines: the same as baselines[${all.indexOf(b)}]`, actual: show(b) }]
+  )
 
 /** An `Env.minatar` spec's contexts, each checked against its game's parameters (src/env/minatar/spec.ts). */
 const minatarIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> => {
