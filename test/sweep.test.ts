@@ -127,6 +127,20 @@ describe("sweep axes", () => {
       expect(at(list, "sweep.contexts.count").message).toMatch(/Contexts.separated/)
     }))
 
+  it.effect("an axis inside another (learner.beta inside learner) is refused: its points would run other values than their labels", () =>
+    Effect.gen(function*() {
+      // Point "learner = ucb(beta = 3), learner.beta = 1" ran β = 1, so ucb(beta = 3) never ran under its label.
+      for (const sweep of [{ learner: [Lsvi.ucb({ beta: 1 }), Lsvi.ucb({ beta: 3 })], "learner.beta": [1, 2] }, { "stopping.k1": [10], stopping: [Stopping.schedule({ k1: 5, k2: 5 })] }]) {
+        const [outer, inner] = Object.keys(sweep).sort()
+        const e = yield* failure(base({ sweep }))
+        expect(paths(e)).toEqual([`sweep.${inner}`])
+        expect(at(e, `sweep.${inner}`).message).toBe(
+          `expected a field no other axis holds: sweep.${outer} sets the whole of ${outer} at every point, ` +
+            `and ${inner} inside it would run other values than its labels say; give sweep.${outer} those values instead`
+        )
+      }
+    }))
+
   it.effect("a bad axis value is reported at its index, once; a point's own problem names the point", () =>
     Effect.gen(function*() {
       const e = yield* failure(base({ sweep: { agents: [1, 2.5, -1], epsilon: [0.1, 0.2] } }))

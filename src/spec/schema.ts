@@ -269,6 +269,16 @@ const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>
       issues.push({ path: at, message: "expected the path of a numeric field of the spec, e.g. agents, cSep, stopping.k1, stopping.kappa1, contexts.count, or a categorical field such as sharing" })
       continue
     }
+    const outer = keys.find((k) => k !== key && isInside(path, parseFieldPath(k)))
+    if (outer !== undefined) {
+      // `learner` and `learner.beta` together: the inner axis rewrites what the outer one's label names.
+      issues.push({
+        path: at,
+        message: `expected a field no other axis holds: sweep.${outer} sets the whole of ${outer} at every point, ` +
+          `and ${key} inside it would run other values than its labels say; give sweep.${outer} those values instead`
+      })
+      continue
+    }
     if (NOT_SWEEPABLE.has(String(path[0]))) {
       issues.push({
         path: at,
@@ -303,6 +313,10 @@ const sweepIssues = (s: typeof ExperimentInput.Type, keys: ReadonlyArray<string>
   }
   return issues
 }
+
+/** Whether `path` lies strictly inside `outer` (`learner.beta` inside `learner`). */
+const isInside = (path: ReadonlyArray<string | number>, outer: ReadonlyArray<string | number> | undefined): boolean =>
+  outer !== undefined && outer.length < path.length && outer.every((part, i) => part === path[i])
 
 /** A range's own problems, each at its field (`sweep.epsilon.max`): the values it draws are checked per point. */
 const rangeIssues = (at: string, key: string, r: typeof SweepRange.Type, numeric: boolean): Array<SpecIssue> => {
