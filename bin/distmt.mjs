@@ -11,6 +11,15 @@
 import { register } from "tsx/esm/api"
 import { resolveDistmtAnywhere } from "../src/spec/resolveSelf.mjs"
 
+// `distmt validate x.spec.ts | head -1`: once the reader is gone a write fails with EPIPE, which
+// Node throws as an unhandled 'error' event, a stack trace in place of the command's end. The
+// command goes on without a reader (a run still writes its folder) and ends as it would have.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e
+  })
+}
+
 const args = process.argv.slice(2)
 if (args.length === 0 || (args.length === 1 && (args[0] === "--help" || args[0] === "-h"))) {
   register()
