@@ -12,6 +12,7 @@ import * as path from "node:path"
 import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import tiny from "./fixtures/tiny.spec.ts"
+import scaling from "../specs/scaling.spec.ts"
 import { applyOverrides, type Override, parseOverrideFlags, withOverrideOrigins } from "../src/spec/overrides.ts"
 import { decode } from "../src/spec/schema.ts"
 import { type Experiment, lsviOf } from "../src/spec/Spec.ts"
@@ -27,10 +28,10 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "distmt-overrides-"))
 const parsed = (sets: ReadonlyArray<string>, seeds?: string) => Effect.runSync(Effect.result(parseOverrideFlags(sets, seeds)))
 
 /** The tiny spec with the flags' overrides applied and decoded: the spec, or the error's message. */
-const decoded = (sets: ReadonlyArray<string>, seeds?: string): Experiment | string => {
+const decoded = (sets: ReadonlyArray<string>, seeds?: string, spec: unknown = tiny): Experiment | string => {
   const overrides = parsed(sets, seeds)
   if (Result.isFailure(overrides)) return overrides.failure.message
-  const raw = snapshotSpec(tiny).value
+  const raw = snapshotSpec(spec).value
   const r = Effect.runSync(Effect.result(
     applyOverrides(raw, overrides.success).pipe(
       Effect.flatMap((input) => decode(input, SPEC)),
@@ -88,6 +89,8 @@ describe("--set and --seeds", () => {
     // A whole number beyond the safe integers is told so, not "expected an integer"; a fraction still is.
     expect(decoded([], "1e20")).toMatch(/^ {2}seeds: expected a whole number of at most 9,007,199,254,740,991, got 100000000000000000000 \(from --seeds 1e20\)$/m)
     expect(decoded([], "2.5")).toMatch(/^ {2}seeds: expected an integer, got 2\.5 \(from --seeds 2\.5\)$/m)
+    // An override of the quick variant's own field is named at quick.<field> too.
+    expect(decoded(["quick.epsilon=-1"], undefined, scaling)).toMatch(/^ {2}quick\.epsilon: expected a value greater than 0, got -1 \(from --set quick\.epsilon=-1\)$/m)
   })
 })
 

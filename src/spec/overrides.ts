@@ -213,11 +213,12 @@ const within = (issuePath: string, path: string): boolean =>
 export const withOverrideOrigins = (e: SpecError, overrides: ReadonlyArray<Override>): SpecError => {
   if (overrides.length === 0) return e
   const issues = e.issues.map((i) => {
-    const bare = i.path.replace(/^quick\./, "")
+    // The variant's issue at `quick.epsilon` comes from `--set epsilon=…` (applied to the variant too) or `--set quick.epsilon=…`.
+    const paths = [...new Set([i.path, i.path.replace(/^quick\./, "")])]
     // An override of the issue's field or of a field inside it (`environment.horizon` for an issue at `environment`).
     const o = [...overrides].reverse().find((o) => {
       const at = formatPath(parseFieldPath(o.path) ?? [o.path])
-      return within(bare, at) || (bare !== "(spec)" && within(at, bare))
+      return paths.some((p) => within(p, at) || (p !== "(spec)" && within(at, p)))
     })
     const note = o === undefined ? "" : ` (from ${o.origin})`
     if (note === "" || i.message.endsWith(note) || i.actual?.endsWith(note) === true) return i
