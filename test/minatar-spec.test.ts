@@ -9,7 +9,7 @@ import { minatarTasks } from "../src/env/minatar/spec.ts"
 import { compile } from "../src/spec/compile.ts"
 import { decode } from "../src/spec/schema.ts"
 import { Contexts, Dqn, Env, Experiment, type ExperimentInput, Lsvi, type MinAtarEnv } from "../src/spec/Spec.ts"
-import type { SpecIssue } from "../src/spec/SpecError.ts"
+import { formatIssue, type SpecIssue } from "../src/spec/SpecError.ts"
 
 const SOURCE = "games.spec.ts"
 const DQN = Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500 } })
@@ -73,7 +73,10 @@ describe("Env.minatar errors name the bad field", () => {
       const game = yield* decodeError(spec({ _tag: "MinAtar", game: "pong" }, Contexts.list([{}])))
       expect(at(game.issues, "environment.game").message).toMatch(/breakout/)
       const cross = yield* decodeError(spec({ _tag: "MinAtar", game: "freeway", fastestCar: 4, slowestCar: 2 }, Contexts.list([{}])))
-      expect(at(cross.issues, "environment.slowestCar").message).toMatch(/slowestCar ≥ fastestCar/)
+      // The line validate prints says the value found once (it said "got 2, got 2").
+      expect(formatIssue(at(cross.issues, "environment.slowestCar"))).toBe("environment.slowestCar: expected slowestCar ≥ fastestCar (4), got 2")
+      const crossContext = yield* decodeError(spec(Env.minatar({ game: "freeway" }), Contexts.list([{ fastestCar: 4, slowestCar: 2 }])))
+      expect(formatIssue(at(crossContext.issues, "contexts.items[0].slowestCar"))).toBe("contexts.items[0].slowestCar: expected slowestCar ≥ fastestCar (4), got 2")
       const several = yield* decodeError(spec({ _tag: "MinAtar", game: ["breakout", "asterix"], brickRows: 2 }, Contexts.list([{ game: 0 }])))
       expect(at(several.issues, "environment.brickRows").message).toMatch(/sticky, maxFrames/)
     }))

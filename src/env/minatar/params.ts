@@ -137,7 +137,7 @@ export const fieldSchemas = (game: GameName): Record<string, Schema.optionalKey<
 export const crossIssues = (game: GameName, params: object): Array<{ readonly path: ReadonlyArray<string>; readonly issue: string }> => {
   const p = params as Record<string, number>
   if (game === "freeway" && p.fastestCar > p.slowestCar) {
-    return [{ path: ["slowestCar"], issue: `expected slowestCar ≥ fastestCar (${p.fastestCar}), got ${p.slowestCar}` }]
+    return [{ path: ["slowestCar"], issue: `expected slowestCar ≥ fastestCar (${p.fastestCar})` }]
   }
   return []
 }
