@@ -47,6 +47,13 @@ describe("distmt validate of a deep spec", () => {
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/replay buffers up to 3\.3 TiB per unit running/)
   })
+
+  it("refuses --sample, as distmt sweep does for a deep spec (it said valid, the draw unchecked)", () => {
+    const r = distmt("validate", "specs/minatar.spec.ts", "--sample", "2")
+    expect(r.status).toBe(1)
+    expect(r.stdout).toBe("")
+    expect(r.stderr.trim()).toBe("specs/minatar.spec.ts: --sample is for linear-stage sweeps; a deep-stage sweep runs the grid of its lists, as distmt sweep does")
+  })
 }, 120_000)
 
 describe("distmt bench dqn --dump", () => {

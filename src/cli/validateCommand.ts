@@ -3,7 +3,7 @@
  * in the time-limited worker (specCheck.ts), without running anything; print what was checked and
  * the cost estimate (src/spec/cost.ts).
  */
-import { Console, Effect } from "effect"
+import { Console, Data, Effect } from "effect"
 import { Command } from "effect/cli"
 import { bytes, costLine, costProblem } from "../spec/cost.ts"
 import { DESCRIPTIONS } from "./commands.ts"
@@ -11,6 +11,12 @@ import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { rangesLine, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
 import { checkedSpec, specArgument, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
+
+class SampleOfDeepSpec extends Data.TaggedError("SampleOfDeepSpec")<{ readonly spec: string }> {
+  override get message(): string {
+    return `${this.spec}: --sample is for linear-stage sweeps; a deep-stage sweep runs the grid of its lists, as distmt sweep does`
+  }
+}
 
 export const validateCommand = Command.make("validate", { spec: specArgument, specTimeout: specTimeoutFlag, ...overrideFlags, ...sampleFlags }, ({ spec, specTimeout, sample: sampleFlag, sampleSeed, ...flags }) =>
   reportUserErrors(
@@ -23,6 +29,8 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
       const points = c.points > 1 && (c.rangeAxes === undefined || sample !== undefined) ? `; all ${c.points} sweep points checked` : ""
       const quick = c.quickPoints !== undefined && c.quickPoints > 1 ? ` (and the ${c.quickPoints} of --quick)` : ""
       if (c.deep !== undefined) {
+        // `sweep --sample` refuses a deep spec; validate must not call the same draw checked.
+        if (sample !== undefined) return yield* new SampleOfDeepSpec({ spec })
         yield* Console.log(
           `${spec}: valid. Deep stage: ${c.tasks} tasks of ${c.deep.games.join(", ")}, ${c.agents} agents, ` +
             `${c.deep.framesPerAgent.toLocaleString("en-US")} frames per agent in each of ${c.deep.units} (algorithm, seed) units; ` +
