@@ -179,6 +179,9 @@ const checkSizes = (issues: Issues, family: Family): { readonly fits: boolean; r
   return { fits: issues.size === before, listable }
 }
 
+/** The feature map's problems listed one by one; past them, one line counts the rest. */
+const LISTED_FEATURE_PROBLEMS = 10
+
 /** Tabulates and checks the feature map: length d, finite entries, ‖φ(s,a)‖₂ ≤ 1 (§1). */
 const featureTable = (issues: Issues, family: Family, S: number, A: number): FeatureTable | undefined => {
   const f = family.features
@@ -190,8 +193,13 @@ const featureTable = (issues: Issues, family: Family, S: number, A: number): Fea
   if (f._tag !== "Custom") return undefined
   const d = f.dim
   const values = new Float64Array(S * A * d)
-  const before = issues.size
-  for (let s = 0; s < S && issues.size - before < 10; s++) {
+  // Every pair is checked (a valid map is called for each anyway); the first ones are listed, and a
+  // last line counts the rest, so that a map wrong on 400 pairs does not read as wrong on the 10 shown.
+  let found = 0
+  const problem = (path: string, message: string, actual?: unknown) => {
+    if (found++ < LISTED_FEATURE_PROBLEMS) issues.add(path, message, actual)
+  }
+  for (let s = 0; s < S; s++) {
     for (let a = 0; a < A; a++) {
       const path = `features.map(${s}, ${a})`
       let row: unknown
@@ -200,16 +208,16 @@ const featureTable = (issues: Issues, family: Family, S: number, A: number): Fea
         row = f.map(s, a)
         mark(Step.compile)
       } catch (e) {
-        issues.add(path, `expected a vector of length ${d}, but the map threw: ${e instanceof Error ? e.message : String(e)}`)
+        problem(path, `expected a vector of length ${d}, but the map threw: ${e instanceof Error ? e.message : String(e)}`)
         continue
       }
       if (!Array.isArray(row) && !(row instanceof Float64Array)) {
-        issues.add(path, `expected an array of ${d} numbers`, row)
+        problem(path, `expected an array of ${d} numbers`, row)
         continue
       }
       const v = row as ArrayLike<unknown>
       if (v.length !== d) {
-        issues.add(path, `expected a vector of length ${d} (features.dim)`, new Described(`length ${v.length}`))
+        problem(path, `expected a vector of length ${d} (features.dim)`, new Described(`length ${v.length}`))
         continue
       }
       let norm2 = 0
@@ -220,17 +228,20 @@ const featureTable = (issues: Issues, family: Family, S: number, A: number): Fea
         else norm2 += x * x
       }
       if (!finite) {
-        issues.add(path, "expected finite numbers (no NaN or Infinity)", row)
+        problem(path, "expected finite numbers (no NaN or Infinity)", row)
         continue
       }
       if (Math.sqrt(norm2) > 1 + NORM_TOLERANCE) {
-        issues.add(path, "expected ‖φ(s,a)‖₂ ≤ 1", new Described(`norm ${Math.sqrt(norm2)}`))
+        problem(path, "expected ‖φ(s,a)‖₂ ≤ 1", new Described(`norm ${Math.sqrt(norm2)}`))
         continue
       }
       values.set(v as ArrayLike<number>, (s * A + a) * d)
     }
   }
-  return issues.size === before ? { dim: d, states: S, actions: A, values } : undefined
+  if (found > LISTED_FEATURE_PROBLEMS) {
+    issues.add("features.map", `${found - LISTED_FEATURE_PROBLEMS} more (s, a) pairs with problems, not listed: fix the ones above first`)
+  }
+  return found === 0 ? { dim: d, states: S, actions: A, values } : undefined
 }
 
 /**
