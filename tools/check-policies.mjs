@@ -12,7 +12,21 @@ if (!dir) {
   console.error("usage: node tools/check-policies.mjs <run-dir>")
   process.exit(2)
 }
-const read = (f) => JSON.parse(readFileSync(join(dir, f), "utf8"))
+// A folder that is not a linear run's (a sweep's, a deep run's, a typo) is said so in one line,
+// not with Node's ENOENT stack.
+const read = (f) => {
+  let text
+  try {
+    text = readFileSync(join(dir, f), "utf8")
+  } catch (e) {
+    console.error(
+      `check-policies: cannot read ${join(dir, f)} (${e.code ?? e.message}): give the folder of a \`distmt run\` of a ` +
+        "linear-stage spec, which holds model.json, policies.json and summary.json (a sweep's or a deep run's folder has no policy tables)"
+    )
+    process.exit(2)
+  }
+  return JSON.parse(text)
+}
 const model = read("model.json")
 const { epsilon, policies } = read("policies.json")
 const summary = read("summary.json")
