@@ -118,8 +118,8 @@ describe("runDeep", () => {
     expect([v.points, v.quickPoints]).toEqual([4, 2])
     expect(v.deep).toMatchObject({ framesPerAgent: 20_000, games: ["breakout", "space_invaders"], units: 6 })
     for (const field of ["dim", "horizon", "beta", "cost"]) expect(field in v, field).toBe(false)
-    // Every point is decoded, as the sweep decodes it before running anything.
-    await expect(validate(SPEC, { set: { sweep: { agents: [5, 0] } } })).rejects.toMatchObject({ _tag: "SpecError", issues: [{ path: "agents" }] })
+    // Every point is decoded, as the sweep decodes it before running anything; a bad value is named at its axis, as a linear sweep's is.
+    await expect(validate(SPEC, { set: { sweep: { agents: [5, 0] } } })).rejects.toMatchObject({ _tag: "SpecError", issues: [{ path: "sweep.agents[1]" }] })
   })
 
   it("an abort rejects with Interrupted, saying where the finished units are; the same call resumes them", async () => {

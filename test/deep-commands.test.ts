@@ -48,6 +48,12 @@ describe("distmt validate of a deep spec", () => {
     expect(r.stdout).toMatch(/replay buffers up to 3\.3 TiB per unit running/)
   })
 
+  it("names a bad sweep value at its axis, as for a linear sweep (it named the point: agents: … (at sweep point agents = 0))", () => {
+    const r = distmt("validate", "specs/minatar.spec.ts", "--set", "sweep.agents=[0,2]")
+    expect(r.status).toBe(1)
+    expect(r.stderr).toBe("Invalid spec specs/minatar.spec.ts:\n  sweep.agents[0]: expected a value greater than 0, got 0 (from --set sweep.agents=[0,2])\n")
+  })
+
   it("refuses --sample, as distmt sweep does for a deep spec (it said valid, the draw unchecked)", () => {
     const r = distmt("validate", "specs/minatar.spec.ts", "--sample", "2")
     expect(r.status).toBe(1)

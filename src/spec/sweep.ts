@@ -98,21 +98,31 @@ export const pointInput = (spec: Experiment, values: Readonly<Record<string, unk
 
 /**
  * Every point of a sweep of lists, the last axis varying fastest: its axes' values and the spec
- * decoded there, an issue naming the point (`(at sweep point agents = 0)`). The deep stage's sweep
- * runs each as a whole run (src/deep/distmt/sweep.ts), and validate checks them (check.ts).
+ * decoded there; an issue at an axis named at its value (`sweep.agents[0]`), as a linear sweep's
+ * are, any other naming the point. The deep stage's sweep runs each as a whole run
+ * (src/deep/distmt/sweep.ts), and validate checks them (check.ts).
  */
 export const listPoints = (
   spec: Experiment,
   source: string,
   axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>
 ): Effect.Effect<Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }>, SpecError> =>
-  Effect.forEach(combinations(axes), (point) => {
-    const values: Record<string, SweepValue> = Object.fromEntries(point.map((c) => [c.key, c.value]))
-    return decode(pointInput(spec, values), source).pipe(
-      Effect.map((decoded) => ({ values, spec: decoded })),
-      Effect.mapError((e) => new SpecError({ source, issues: e.issues.map((i) => ({ ...i, message: `${i.message} (at sweep point ${describePoint(values)})` })) }))
-    )
+  Effect.gen(function*() {
+    const candidates = gridCandidates(axes)
+    const { checked, issues } = yield* checkCandidates(spec, source, candidates, (input) => decode(input, source))
+    if (issues.length > 0) return yield* Effect.fail(new SpecError({ source, issues }))
+    return checked.map((decoded, i) => ({ values: { ...candidates[i].values }, spec: decoded }))
   })
+
+/** The grid's points as candidates, a value named by its index in its list (`sweep.agents[2]`). */
+const gridCandidates = (axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>): Array<Candidate> =>
+  combinations(axes).map((combination) => ({
+    values: Object.fromEntries(combination.map((c) => [c.key, c.value])),
+    at: (key: string) => {
+      const c = combination.find((x) => x.key === key)
+      return c === undefined ? undefined : { path: `sweep.${c.key}[${c.index}]`, note: "" }
+    }
+  }))
 
 /** A candidate point, and how an issue at one of its axes is named (undefined: the point is named instead). */
 interface Candidate {
@@ -120,13 +130,21 @@ interface Candidate {
   readonly at: (key: string) => { readonly path: string; readonly note: string } | undefined
 }
 
+/** A linear point's check: decoded (types and ranges of the new values) and compiled (what needs the built environment, such as a cSep above the family's separation). */
+const compiledAt = (source: string) => (input: unknown): Effect.Effect<Compiled, SpecError> => Effect.flatMap(decode(input, source), (s) => compile(s, source))
+
 /**
- * Decodes (types and ranges of the new values) and compiles (what needs the built environment,
- * such as a cSep above the family's separation) every candidate. An issue at an axis's field, or
- * inside it, is named at the axis (`sweep.agents[2]`, `sweep.assignment[1].k`, `sweep.epsilon.max`);
- * any other issue names the point. The same issue is reported once, not once per point.
+ * Checks every candidate's spec with `check` (compiledAt for a linear sweep; a deep sweep's points
+ * are decoded only). An issue at an axis's field, or inside it, is named at the axis
+ * (`sweep.agents[2]`, `sweep.assignment[1].k`, `sweep.epsilon.max`); any other issue names the
+ * point. The same issue is reported once, not once per point.
  */
-const checkCandidates = (spec: Experiment, source: string, candidates: ReadonlyArray<Candidate>) =>
+const checkCandidates = <A>(
+  spec: Experiment,
+  source: string,
+  candidates: ReadonlyArray<Candidate>,
+  check: (input: unknown) => Effect.Effect<A, SpecError>
+) =>
   Effect.gen(function*() {
     const axisPaths = sweepAxes(spec).map(([key]) => [formatPath(parseFieldPath(key)!), key] as const)
     // The axis an issue's path lies in (`assignment.k` lies in `assignment`), and the rest of its path.
@@ -137,17 +155,17 @@ const checkCandidates = (spec: Experiment, source: string, candidates: ReadonlyA
       }
       return undefined
     }
-    const compiled: Array<Compiled> = []
+    const checked: Array<A> = []
     const issues: Array<SpecIssue> = []
     // Each distinct problem once; a drawn value refused at several points says at how many more.
     const seen = new Map<string, { readonly index: number; more: number }>()
     for (const candidate of candidates) {
-      const checked = yield* Effect.result(Effect.flatMap(decode(pointInput(spec, candidate.values), source), (s) => compile(s, source)))
-      if (checked._tag === "Success") {
-        compiled.push(checked.success)
+      const result = yield* Effect.result(check(pointInput(spec, candidate.values)))
+      if (result._tag === "Success") {
+        checked.push(result.success)
         continue
       }
-      for (const issue of checked.failure.issues) {
+      for (const issue of result.failure.issues) {
         const axis = axisOf(issue.path)
         const at = axis === undefined ? undefined : candidate.at(axis.key)
         const mapped: SpecIssue = at !== undefined
@@ -168,7 +186,7 @@ const checkCandidates = (spec: Experiment, source: string, candidates: ReadonlyA
       // The note ends the message in parentheses: the count goes inside them.
       if (more > 0) issues[index] = { ...issues[index], message: issues[index].message.replace(/\)$/, `; the same at ${more} more drawn point${more === 1 ? "" : "s"})`) }
     }
-    return { compiled, issues }
+    return { checked, issues }
   })
 
 /** Two values of one list axis with the same label would be one column of the report: refused. */
@@ -221,9 +239,9 @@ export const expandSweep = (spec: Experiment, source: string, options: ExpandOpt
     const ranges = axes.filter(([, a]) => isRange(a)).map(([k]) => k)
     if (ranges.length > 0 && (options.sample !== undefined || options.rangeEnds === true)) {
       const ends = rangeEnds(axes)
-      const checked = yield* checkCandidates(spec, source, ends)
-      if (checked.issues.length > 0) return yield* fail(checked.issues)
-      if (options.sample === undefined) return checked.compiled.map((compiled, index) => ({ index, values: ends[index].values, compiled }))
+      const atEnds = yield* checkCandidates(spec, source, ends, compiledAt(source))
+      if (atEnds.issues.length > 0) return yield* fail(atEnds.issues)
+      if (options.sample === undefined) return atEnds.checked.map((compiled, index) => ({ index, values: ends[index].values, compiled }))
     }
     if (options.sample === undefined) {
       if (ranges.length > 0) {
@@ -233,15 +251,7 @@ export const expandSweep = (spec: Experiment, source: string, options: ExpandOpt
             "run `distmt sweep --sample K` to draw K points, or give a list of values for a grid"
         })))
       }
-      const combos = combinations(axes as ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>)
-      const candidates = combos.map((combination) => ({
-        values: Object.fromEntries(combination.map((c) => [c.key, c.value])),
-        at: (key: string) => {
-          const c = combination.find((x) => x.key === key)
-          return c === undefined ? undefined : { path: `sweep.${c.key}[${c.index}]`, note: "" }
-        }
-      }))
-      return yield* grow(spec, source, candidates)
+      return yield* grow(spec, source, gridCandidates(axes as ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>))
     }
     const drawn = drawPoints(axes, options.sample)
     if ("problem" in drawn) return yield* fail([{ path: "sweep", message: `expected room for --sample ${options.sample.count}: ${drawn.problem}` }])
@@ -261,7 +271,7 @@ export const expandSweep = (spec: Experiment, source: string, options: ExpandOpt
 /** The checked candidates as points, in order; or every issue found. */
 const grow = (spec: Experiment, source: string, candidates: ReadonlyArray<Candidate>) =>
   Effect.gen(function*() {
-    const { compiled, issues } = yield* checkCandidates(spec, source, candidates)
+    const { checked, issues } = yield* checkCandidates(spec, source, candidates, compiledAt(source))
     if (issues.length > 0) return yield* Effect.fail(new SpecError({ source, issues }))
-    return compiled.map((c, index): SweepPoint => ({ index, values: candidates[index].values, compiled: c }))
+    return checked.map((c, index): SweepPoint => ({ index, values: candidates[index].values, compiled: c }))
   })
