@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { resolveParams } from "../src/env/minatar/params.ts"
 import { minatarTasks } from "../src/env/minatar/spec.ts"
 import { compile } from "../src/spec/compile.ts"
 import { decode } from "../src/spec/schema.ts"
@@ -126,4 +127,16 @@ describe("Env.minatar errors name the bad field", () => {
       expect(e.issues[0].path).toBe("environment")
       expect(e.issues[0].message).toMatch(/deep-stage spec.*distmt run/)
     }))
+})
+
+describe("a game's parameters checked outside a spec (bench simnet --task, bench forgetting --tasks)", () => {
+  it("are refused in one line, each bad field with its expectation (it was the Schema's indented message over two lines)", () => {
+    expect(() => resolveParams("breakout", { paddleWidth: 9, ballSpeed: 5 })).toThrow(
+      new RangeError(
+        `invalid breakout context {"paddleWidth":9,"ballSpeed":5}: paddleWidth: expected an integer in 1..4 (paddleWidth: width of the paddle in cells); ` +
+          "ballSpeed: expected a number in [0.25, 2] (ballSpeed: diagonal cells the ball moves per frame (fractions accumulate))"
+      )
+    )
+    expect(resolveParams("breakout", { paddleWidth: 2 }).paddleWidth).toBe(2)
+  })
 })

@@ -6,7 +6,7 @@
  * One table per game is the single source: the TypeScript types, the Schemas, the defaults and the
  * parameter tables of docs/deep.md all follow it.
  */
-import { Result, Schema } from "effect"
+import { Result, Schema, SchemaIssue } from "effect"
 import type { CommonParams, GameName } from "./Game.ts"
 
 export interface Field {
@@ -170,6 +170,11 @@ export const resolveParams = <N extends GameName>(game: N, context: Partial<Reco
   const schema = SCHEMAS[game]
   if (schema === undefined) throw new RangeError(`unknown game ${JSON.stringify(game)}; expected one of ${Object.keys(FIELDS).join(", ")}`)
   const result = Schema.decodeUnknownResult(schema)(context, { errors: "all", onExcessProperty: "error" })
-  if (Result.isFailure(result)) throw new RangeError(`invalid ${game} context ${JSON.stringify(context)}: ${result.failure.message}`)
+  if (Result.isFailure(result)) {
+    // One line, each field with its expectation (the Schema's own message is indented over several).
+    const issues = SchemaIssue.makeFormatterStandardSchemaV1()(result.failure.issue).issues
+      .map((i) => `${(i.path ?? []).map((p) => String(typeof p === "object" ? p.key : p)).join(".")}: ${i.message.replace(/^Expected /, "expected ")}`)
+    throw new RangeError(`invalid ${game} context ${JSON.stringify(context)}: ${issues.join("; ")}`)
+  }
   return withDefaults(game, context)
 }
