@@ -1,7 +1,8 @@
 /**
  * The cluster's connection flags given to `run` or `sweep` without `--cluster` are refused in one
  * line, before anything is written: ignored, they left the user believing the run was on the
- * cluster while it ran in this process; likewise `--threads` with `--cluster`. No database needed.
+ * cluster while it ran in this process; likewise `--threads` with `--cluster`. A cluster name
+ * that is distmt's own table prefix is refused by every command that takes it. No database needed.
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -30,5 +31,34 @@ describe("cluster flags without --cluster", () => {
     expect(r.status).toBe(1)
     expect(r.stderr.trim()).toMatch(/^--threads: a cluster run's episodes run on the runners' learner threads/)
     expect(fs.existsSync(out)).toBe(false)
+  })
+})
+
+describe("--cluster-name distmt", () => {
+  // distmt's own tables are distmt_…: a cluster named distmt shares distmt_replies with them, so its
+  // runners failed on every entity and a run on it waited for ever. Refused before any connection.
+  const db = "postgres://u:p@127.0.0.1:1/db"
+  const refused = (name: string) =>
+    `--cluster-name ${name}: the prefix distmt_ is distmt's own tables' (distmt_replies, distmt_tasks…); choose another name`
+  const commands: ReadonlyArray<[string, Array<string>, string]> = [
+    ["runner", ["runner", "--insecure", "--db", db, "--listen", "127.0.0.1:35990"], "distmt runner: "],
+    ["cluster up", ["cluster", "up", "--insecure", "--db", db, "--port", "35990", "--runners", "1"], "distmt cluster: "],
+    ["cluster ping", ["cluster", "ping", "--insecure", "--db", db], "distmt cluster ping: "],
+    ["run --cluster", ["run", "test/fixtures/cluster.spec.ts", "--cluster", "--insecure", "--db", db], ""]
+  ]
+  for (const [what, args, prefix] of commands) {
+    for (const name of ["distmt", "distmt_lab"]) {
+      it(`${what} --cluster-name ${name}: refused in one line`, () => {
+        const r = distmt(...args, "--cluster-name", name)
+        expect(r.status).toBe(1)
+        expect(r.stderr.trim()).toBe(prefix + refused(name))
+      })
+    }
+  }
+
+  it("another name is still accepted (the refusal is the name's, not the flag's)", () => {
+    const r = distmt("runner", "--insecure", "--db", db, "--listen", "127.0.0.1:35990", "--cluster-name", "distmtlab")
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toMatch(/^distmt runner: cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db: nothing listens there/)
   })
 })

@@ -56,12 +56,20 @@ export const readTls = (cert: Option.Option<string>, key: Option.Option<string>,
     } satisfies TlsFiles
   })
 
-/** The flags shared by every cluster command that talks to the cluster. */
-/** A cluster name is a table prefix: lower-case letters, digits and underscores. */
+/**
+ * A cluster name is a table prefix: lower-case letters, digits and underscores. `distmt` and
+ * `distmt_…` are refused: distmt's own tables are named distmt_… (distmt_replies, distmt_tasks…),
+ * and a cluster named `distmt` would share distmt_replies with them (Effect's NAME_replies): its
+ * runners logged a defect for every entity and a run on it waited for ever, silent.
+ */
 export const parseClusterName = (name: string) =>
-  /^[a-z][a-z0-9_]{0,39}$/.test(name)
-    ? Effect.succeed(name)
-    : Effect.fail(new ClusterUsageError({ message: `--cluster-name: lower-case letters, digits and _ (a table prefix); got ${JSON.stringify(name)}` }))
+  !/^[a-z][a-z0-9_]{0,39}$/.test(name)
+    ? Effect.fail(new ClusterUsageError({ message: `--cluster-name: lower-case letters, digits and _ (a table prefix); got ${JSON.stringify(name)}` }))
+    : name === "distmt" || name.startsWith("distmt_")
+    ? Effect.fail(new ClusterUsageError({
+      message: `--cluster-name ${name}: the prefix distmt_ is distmt's own tables' (distmt_replies, distmt_tasks…); choose another name`
+    }))
+    : Effect.succeed(name)
 
 export const dbUrlFrom = (flag: Option.Option<string>) => parseDbUrl(Option.getOrElse(flag, () => process.env.DISTMT_DB))
 
