@@ -2,7 +2,8 @@
  * The cluster's connection flags given to `run` or `sweep` without `--cluster` are refused in one
  * line, before anything is written: ignored, they left the user believing the run was on the
  * cluster while it ran in this process; likewise `--threads` with `--cluster`. A cluster name
- * that is distmt's own table prefix is refused by every command that takes it. No database needed.
+ * that is distmt's own table prefix is refused by every command that takes it, and a
+ * --checkpoint-every longer than half the stall limit. No database needed.
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -60,5 +61,29 @@ describe("--cluster-name distmt", () => {
     const r = distmt("runner", "--insecure", "--db", db, "--listen", "127.0.0.1:35990", "--cluster-name", "distmtlab")
     expect(r.status).toBe(1)
     expect(r.stderr.trim()).toMatch(/^distmt runner: cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db: nothing listens there/)
+  })
+})
+
+describe("--checkpoint-every above the stall limit's half", () => {
+  // A run takes a unit whose checkpoints have not changed for 120 s for lost and starts its agents
+  // again from them: agents that checkpointed less often restarted for ever inside a long instance.
+  const db = "postgres://u:p@127.0.0.1:1/db"
+  const refused = (s: string) =>
+    `--checkpoint-every: expected seconds above 0 and at most 60, got ${s} (a run takes a unit whose checkpoints have not changed ` +
+    "for 120 s for lost, and starts its agents again from them)"
+  const runner = (s: string) => distmt("runner", "--insecure", "--db", db, "--listen", "127.0.0.1:35991", "--checkpoint-every", s)
+  it("runner: 61 and 300 refused in one line, 60 accepted", () => {
+    for (const s of ["61", "300"]) {
+      const r = runner(s)
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(`distmt runner: ${refused(s)}`)
+    }
+    expect(runner("60").stderr.trim()).toMatch(/^distmt runner: cannot reach PostgreSQL at /)
+  })
+
+  it("cluster up: refused before any runner starts", () => {
+    const r = distmt("cluster", "up", "--insecure", "--db", db, "--port", "35991", "--runners", "1", "--checkpoint-every", "300")
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`distmt cluster: ${refused("300")}`)
   })
 })

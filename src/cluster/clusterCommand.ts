@@ -47,7 +47,7 @@ import {
   stopAll,
   writeState
 } from "./localRunners.ts"
-import { dbUrlFrom, DEFAULT_PORT, parseClusterName, readTls } from "./runnerCommand.ts"
+import { checkCheckpointEvery, dbUrlFrom, DEFAULT_PORT, parseClusterName, readTls } from "./runnerCommand.ts"
 import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { ensureLocalSecret, loadSecret, STATE_DIR } from "./secret.ts"
 
@@ -162,6 +162,7 @@ const up = Command.make(
       if (!(flags.port >= 1024 && flags.port + flags.runners - 1 <= 65535)) {
         return yield* new ClusterUsageError({ message: `--port: from 1024 to ${65536 - flags.runners}` })
       }
+      yield* checkCheckpointEvery(flags.checkpointEvery) // here, not in N logs
       const secretFile = Option.getOrUndefined(flags.secretFile)
       const secret = yield* loadSecret({ secretFile, insecure: flags.insecure }).pipe(
         Effect.catchTag("ClusterUsageError", () =>

@@ -14,7 +14,8 @@ import * as fs from "node:fs"
 import { checkDatabase, ClusterUsageError, describeDbError, parseDbUrl, redactUrl, reportUsageErrors } from "./database.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { distmtEntities } from "./entities.ts"
-import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
+import { STALL_SECONDS } from "./runAgents.ts"
+import { CHECKPOINT_SECONDS, MAX_CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { connectionFlags } from "./flags.ts"
 import { type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
 import { admit } from "./peers.ts"
@@ -70,6 +71,15 @@ export const parseClusterName = (name: string) =>
       message: `--cluster-name ${name}: the prefix distmt_ is distmt's own tables' (distmt_replies, distmt_tasks…); choose another name`
     }))
     : Effect.succeed(name)
+
+/** `--checkpoint-every`: above 0 and at most `MAX_CHECKPOINT_SECONDS` (a unit checkpointing less often is taken for lost). */
+export const checkCheckpointEvery = (seconds: number) =>
+  seconds > 0 && seconds <= MAX_CHECKPOINT_SECONDS
+    ? Effect.void
+    : Effect.fail(new ClusterUsageError({
+      message: `--checkpoint-every: expected seconds above 0 and at most ${MAX_CHECKPOINT_SECONDS}, got ${seconds} (a run takes a unit whose ` +
+        `checkpoints have not changed for ${STALL_SECONDS} s for lost, and starts its agents again from them)`
+    }))
 
 export const dbUrlFrom = (flag: Option.Option<string>) => parseDbUrl(Option.getOrElse(flag, () => process.env.DISTMT_DB))
 
@@ -179,9 +189,7 @@ export const runnerCommand = Command.make(
       if (threads !== undefined && !(threads >= 1 && threads <= MAX_THREADS)) {
         return yield* new ClusterUsageError({ message: `--threads: expected a whole number from 1 to ${MAX_THREADS}, got ${threads}` })
       }
-      if (!(flags.checkpointEvery > 0 && flags.checkpointEvery <= 86_400)) {
-        return yield* new ClusterUsageError({ message: `--checkpoint-every: expected seconds above 0 (at most 86400), got ${flags.checkpointEvery}` })
-      }
+      yield* checkCheckpointEvery(flags.checkpointEvery)
       const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
       const db = yield* dbUrlFrom(flags.db)
       const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)
