@@ -76,7 +76,7 @@ export const withCluster = <A, E, R>(
     const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)
     const clusterName = yield* parseClusterName(flags.clusterName)
     yield* checkDatabase(db)
-    yield* checkRunnersUp(db, clusterName)
+    const addresses = yield* checkRunnersUp(db, clusterName)
     return yield* Effect.gen(function*() {
       const client = yield* Server.client
       // One signed round trip before anything is written: a wrong secret, or no runner, is told in
@@ -86,7 +86,11 @@ export const withCluster = <A, E, R>(
           duration: "60 seconds",
           orElse: () =>
             Effect.fail(new ClusterUsageError({
-              message: "no answer from the cluster within 60 s: are runners up (`distmt cluster up`) with the same --cluster-name?"
+              // The runners are up (checkRunnersUp): what keeps their answer away is the way to them.
+              message: `no answer within 60 s from the runners of cluster "${clusterName}" (${addresses.join(", ")}), which ` +
+                "PostgreSQL lists as up: this process and the runners must both use mutual TLS with certificates from one CA " +
+                `(--tls-cert, --tls-key, --tls-ca), or neither (this process ${tls === undefined ? "does not" : "does"}); ` +
+                "and this machine must reach those addresses"
             }))
         }),
         Effect.mapError((e) =>
