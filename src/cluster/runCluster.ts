@@ -127,7 +127,10 @@ export const withCluster = <A, E, R>(
             ? e
             : new ClusterUsageError({
               message: e._tag === "AuthError"
-                ? `the cluster refused this process's messages (${e.message}): give the runners' secret (DISTMT_CLUSTER_SECRET, --secret-file, or .distmt/cluster.secret)`
+                // Where this process's secret came from: a stale .distmt/cluster.secret in the folder,
+                // or a $DISTMT_CLUSTER_SECRET left set, wins over what the user thinks they gave.
+                ? `the cluster refused this process's messages (${e.message}): this process's secret is from ${secret.source}; give it ` +
+                  "the runners' (read from --secret-file F, else $DISTMT_CLUSTER_SECRET, else .distmt/cluster.secret)"
                 : `the cluster could not be reached: ${e._tag}`
             })
         )

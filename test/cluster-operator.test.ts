@@ -1,8 +1,11 @@
 /**
- * A submission whose cluster loses every runner (`cluster down` in the middle of a run, or all of
- * them dead) says so, waits, and says so again when runners are back; the run then goes on to its
- * end. It used to wait silent: its progress line stopped, and every 2 minutes it said that no
- * agent's checkpoint had changed, as if the agents had stalled.
+ * What an operator is told when the cluster is not what a submission expects:
+ * - its cluster loses every runner (`cluster down` in the middle of a run, or all of them dead): it
+ *   says so, waits, and says so again when runners are back; the run then goes on to its end. It
+ *   used to wait silent: its progress line stopped, and every 2 minutes it said that no agent's
+ *   checkpoint had changed, as if the agents had stalled;
+ * - its secret is not the runners' because it came from somewhere else than the user thinks (a
+ *   stale .distmt/cluster.secret in the folder): the refusal names where it came from.
  *
  * Needs $DISTMT_TEST_DB (see test/cluster-infra.test.ts).
  */
@@ -10,11 +13,11 @@ import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
-import { cleanEnv, clusterTestsMode, dropClusterTables, failsWithoutDatabase, type Runner, root, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, type Runner, root, scratch, startRunnerOn, stopAndDrop, TEST_DB } from "./cluster-helpers.ts"
 
-const mode = clusterTestsMode("cluster-gone")
-const NAME = `gone_${process.pid}`
+const mode = clusterTestsMode("cluster-operator")
+const NAME = `oper_${process.pid}`
 const SPEC = path.join(root, "test", "fixtures", "cluster-long.spec.ts")
 
 /** Resolves once `read()` matches `pattern`, or fails after `ms` with what it read. */
@@ -26,7 +29,7 @@ const waitFor = async (read: () => string, pattern: RegExp, ms: number): Promise
   }
 }
 
-describe.skipIf(mode === "skip")("a submission whose cluster loses every runner", () => {
+describe.skipIf(mode === "skip")("what a submission tells the operator", () => {
   if (failsWithoutDatabase(mode)) return
   const db = TEST_DB!
   const cwd = scratch()
@@ -38,13 +41,24 @@ describe.skipIf(mode === "skip")("a submission whose cluster loses every runner"
     return r
   }
 
-  afterAll(async () => {
-    await Promise.all(runners.map((r) => r.stop()))
-    await dropClusterTables(db, NAME)
-  }, 60_000)
+  beforeAll(start, 120_000)
 
-  it("says that none is up, waits, says when one is back, and ends", async () => {
-    const first = await start()
+  afterAll(() => stopAndDrop(runners, db, NAME), 60_000)
+
+  it("a secret refused: names where this process's came from", async () => {
+    const folder = path.join(cwd, "stale")
+    fs.mkdirSync(path.join(folder, ".distmt"), { recursive: true })
+    fs.writeFileSync(path.join(folder, ".distmt", "cluster.secret"), randomBytes(24).toString("hex") + "\n", { mode: 0o600 })
+    const { DISTMT_CLUSTER_SECRET: _, ...noSecret } = env
+    const r = await cli(["run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", "refused"], { cwd: folder, env: noSecret, timeoutMs: 120_000 })
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toMatch(
+      /^the cluster refused this process's messages \(.*bad signature.*\): this process's secret is from \.distmt\/cluster\.secret; give it the runners' \(read from --secret-file F, else \$DISTMT_CLUSTER_SECRET, else \.distmt\/cluster\.secret\)$/
+    )
+  }, 150_000)
+
+  it("no runner left: says that none is up, waits, says when one is back, and ends", async () => {
+    const first = runners[0]
     const child = spawn(process.execPath, [path.join(root, "bin", "distmt.mjs"), "run", SPEC, "--cluster", "--db", db, "--cluster-name", NAME, "--out", "out"], {
       cwd,
       env
