@@ -21,6 +21,7 @@ import { type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
 import { admit } from "./peers.ts"
 import { loadSecret, type Secret } from "./secret.ts"
 import type { TlsFiles } from "./transport.ts"
+import { watchReachable } from "./reachable.ts"
 import { eventLoopWatchdog } from "./watchdog.ts"
 
 export const DEFAULT_PORT = 34431
@@ -133,22 +134,24 @@ export const runRunner = (options: {
       })
     })
     const listen = options.listen ?? options.address
+    const address = `${options.address.host}:${options.address.port}`
     yield* Effect.scoped(
       Effect.gen(function*() {
         // Before the sharding can give this runner a shard: the same secret as the runners up.
         const admission = yield* admit({
           db: options.db,
           clusterName: options.clusterName,
-          address: `${options.address.host}:${options.address.port}`,
+          address,
           secret: options.secret
         })
-        yield* Layer.build(layer).pipe(
+        const services = yield* Layer.build(layer).pipe(
           Effect.mapError((e) => new ClusterUsageError({ message: describeStartError(options.db, listen, e) }))
         )
         yield* admission.registered
         yield* eventLoopWatchdog
+        yield* Effect.forkScoped(Effect.provide(watchReachable(options.clusterName, address), services))
         yield* Console.log(
-          `distmt runner: ready on ${options.address.host}:${options.address.port}` +
+          `distmt runner: ready on ${address}` +
             `${options.listen ? ` (listening on ${listen.host}:${listen.port})` : ""}, pid ${process.pid}, ` +
             `database ${redactUrl(options.db)} (tables ${options.clusterName}_*), secret: ${options.secret.source}, ` +
             `transport: ${options.tls ? "mutual TLS" : "plain TCP"}`
