@@ -5,7 +5,7 @@
  *   used to wait silent: its progress line stopped, and every 2 minutes it said that no agent's
  *   checkpoint had changed, as if the agents had stalled;
  * - its secret is not the runners' because it came from somewhere else than the user thinks (a
- *   stale .distmt/cluster.secret in the folder): the refusal names where it came from.
+ *   stale .distmt/cluster.secret in the folder), or it has none (--insecure): the refusal says so.
  *
  * Needs $DISTMT_TEST_DB (see test/cluster-infra.test.ts).
  */
@@ -55,6 +55,12 @@ describe.skipIf(mode === "skip")("what a submission tells the operator", () => {
     expect(r.stderr.trim()).toMatch(
       /^the cluster refused this process's messages \(.*bad signature.*\): this process's secret is from \.distmt\/cluster\.secret; give it the runners' \(read from --secret-file F, else \$DISTMT_CLUSTER_SECRET, else \.distmt\/cluster\.secret\)$/
     )
+  }, 150_000)
+
+  it("--insecure against runners with a secret: says it has none", async () => {
+    const r = await cli(["run", SPEC, "--cluster", "--insecure", "--db", db, "--cluster-name", NAME, "--out", "unsigned"], { cwd, env, timeoutMs: 120_000 })
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toMatch(/^the cluster refused this process's messages \(.*unsigned.*\): this process has no secret \(--insecure\); give it the runners' \(/)
   }, 150_000)
 
   it("no runner left: says that none is up, waits, says when one is back, and ends", async () => {

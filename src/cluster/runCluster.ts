@@ -129,7 +129,8 @@ export const withCluster = <A, E, R>(
               message: e._tag === "AuthError"
                 // Where this process's secret came from: a stale .distmt/cluster.secret in the folder,
                 // or a $DISTMT_CLUSTER_SECRET left set, wins over what the user thinks they gave.
-                ? `the cluster refused this process's messages (${e.message}): this process's secret is from ${secret.source}; give it ` +
+                ? `the cluster refused this process's messages (${e.message}): ` +
+                  (secret.key === undefined ? "this process has no secret (--insecure); give it " : `this process's secret is from ${secret.source}; give it `) +
                   "the runners' (read from --secret-file F, else $DISTMT_CLUSTER_SECRET, else .distmt/cluster.secret)"
                 : `the cluster could not be reached: ${e._tag}`
             })
