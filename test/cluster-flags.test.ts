@@ -7,6 +7,7 @@
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -85,5 +86,30 @@ describe("--checkpoint-every above the stall limit's half", () => {
     const r = distmt("cluster", "up", "--insecure", "--db", db, "--port", "35991", "--runners", "1", "--checkpoint-every", "300")
     expect(r.status).toBe(1)
     expect(r.stderr.trim()).toBe(`distmt cluster: ${refused("300")}`)
+  })
+})
+
+describe("cluster up on a port that is taken", () => {
+  // Another cluster's runner there: the runner's own line said "choose another with --listen
+  // HOST:PORT", a flag of `distmt runner` that `cluster up` does not have.
+  it("names --port, before any runner starts or anything is written", async () => {
+    const server = net.createServer()
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as net.AddressInfo).port
+    try {
+      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-cluster-flags-"))
+      const r = spawnSync(process.execPath, [path.join(root, "bin", "distmt.mjs"), "cluster", "up", "--insecure", "--db", "postgres://u:p@127.0.0.1:1/db", "--port", String(port), "--runners", "1"], {
+        cwd,
+        encoding: "utf8",
+        timeout: 120_000
+      })
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(
+        `distmt cluster: --port: 127.0.0.1:${port} is in use (another cluster's runner?); give another first port with --port, the runners take it and the next ones`
+      )
+      expect(fs.existsSync(path.join(cwd, ".distmt"))).toBe(false)
+    } finally {
+      server.close()
+    }
   })
 })
