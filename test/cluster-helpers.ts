@@ -171,6 +171,12 @@ export const dropClusterTables = (db: string, name: string) =>
     return rows.length
   }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(db) })), Effect.runPromise)
 
+/** Stops every runner of a test file, then drops its cluster's tables (its `afterAll`). */
+export const stopAndDrop = async (runners: ReadonlyArray<Runner>, db: string, name: string): Promise<void> => {
+  await Promise.all(runners.map((r) => r.stop()))
+  await dropClusterTables(db, name)
+}
+
 /** The database URL with another password (for the wrong-login test). */
 export const withPassword = (db: string, password: string) => {
   const u = new URL(db)

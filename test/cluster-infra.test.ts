@@ -115,8 +115,10 @@ describe.skipIf(mode === "skip")("cluster infrastructure (PostgreSQL + runner pr
     const p = await freePort()
     const cases: Array<[Array<string>, string]> = [
       [["--threads", "0"], "distmt runner: --threads: expected a whole number from 1 to 64, got 0"],
-      [["--checkpoint-every", "0"], "distmt runner: --checkpoint-every: expected seconds above 0 (at most 86400), got 0"],
-      [["--checkpoint-every", "-3"], "distmt runner: --checkpoint-every: expected seconds above 0 (at most 86400), got -3"]
+      [["--checkpoint-every", "0"], "distmt runner: --checkpoint-every: expected seconds above 0 and at most 60, got 0 (a run takes a unit whose checkpoints " +
+        "have not changed for 120 s for lost, and starts its agents again from them)"],
+      [["--checkpoint-every", "-3"], "distmt runner: --checkpoint-every: expected seconds above 0 and at most 60, got -3 (a run takes a unit whose checkpoints " +
+        "have not changed for 120 s for lost, and starts its agents again from them)"]
     ]
     for (const [flags, line] of cases) {
       const r = await cli(["runner", "--db", db, "--cluster-name", NAME, "--listen", `127.0.0.1:${p}`, ...flags], { cwd, env: withSecret(SECRET), timeoutMs: 60_000 })

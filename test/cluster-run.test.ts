@@ -327,7 +327,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
       timeoutMs: 120_000
     })
     expect(r.status).not.toBe(0)
-    expect(r.stderr).toMatch(/the cluster refused this process's messages .*give the runners' secret/)
+    expect(r.stderr).toMatch(/the cluster refused this process's messages .*this process's secret is from \$DISTMT_CLUSTER_SECRET; give it the runners'/)
     expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m)
     expect(fs.existsSync(out)).toBe(false)
   }, 200_000)

@@ -1,7 +1,9 @@
 /**
  * Mutual TLS between runners and clients (src/cluster/transport.ts), with a test CA made by the
  * `openssl` commands of docs/cluster.md: a client with a certificate from the cluster's CA is
- * answered; one without a certificate, or with one from another CA, gets nothing through.
+ * answered; one without a certificate, or with one from another CA, gets nothing through, and
+ * `run --cluster` then says that TLS or the way to the runners is at fault (it asked whether runners
+ * were up with that --cluster-name, which they were).
  *
  * Needs $DISTMT_TEST_DB (see test/cluster-infra.test.ts) and `openssl`.
  */
@@ -10,6 +12,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { unreachableLine } from "../src/cluster/reachable.ts"
 import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode("cluster-tls")
@@ -54,11 +57,22 @@ describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("mutual TLS 
     expect(runner.output()).toMatch(/transport: mutual TLS/)
     const ping = (timeout: number, ...args: Array<string>) =>
       cli(["cluster", "ping", "--db", db, "--cluster-name", NAME, "--entity", "t", "--timeout", String(timeout), ...args], { cwd, env })
-    const [good, noCert, otherCa] = await Promise.all([
+    const spec = path.join(import.meta.dirname, "fixtures", "cluster.spec.ts")
+    const run = (out: string) => cli(["run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out], { cwd, env, timeoutMs: 120_000 })
+    // At once: run --cluster waits 60 s for its first answer.
+    const [good, noCert, otherCa, runNoCert] = await Promise.all([
       ping(40, ...tls("runner")),
       ping(12),
-      ping(12, ...tls("intruder"))
+      ping(12, ...tls("intruder")),
+      run("no-cert")
     ])
+    expect(runNoCert.status).toBe(1)
+    const address = /ready on (\S+),/.exec(runner.output())![1]
+    expect(runNoCert.stderr.trim()).toBe(
+      `no answer within 60 s from the runners of cluster "${NAME}" (${address}), which PostgreSQL lists as up: this process and ` +
+        "the runners must both use mutual TLS with certificates from one CA (--tls-cert, --tls-key, --tls-ca), or neither (this process " +
+        "does not); and this machine must reach those addresses"
+    )
     expect(good.status, good.stderr).toBe(0)
     expect(good.stdout).toMatch(/pong from t \(volatile\)/)
     for (const r of [noCert, otherCa]) {
@@ -69,6 +83,23 @@ describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("mutual TLS 
     const handled = await ping(40, "--handled", ...tls("runner"))
     expect(handled.stdout.trim()).toBe("t: 1 ping handled")
   })
+
+  it("a runner with a certificate from another CA, or none, is told that the others cannot reach it", async () => {
+    // Admitted (same secret), it printed "ready" and sat there with no shard, its log silent.
+    for (const flags of [tls("intruder", "evil-ca"), []]) {
+      const stranger = await startRunnerOn(db, NAME, { cwd, env }, ...flags)
+      try {
+        const address = /ready on (\S+),/.exec(stranger.output())![1]
+        const deadline = Date.now() + 30_000
+        while (!stranger.output().includes(unreachableLine(NAME, address)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250))
+        expect(stranger.output(), flags.join(" ")).toContain(unreachableLine(NAME, address))
+      } finally {
+        await stranger.stop()
+      }
+    }
+    // The genuine runner, reached all along, never said it.
+    expect(runner.output()).not.toMatch(/cannot reach this one/)
+  }, 120_000)
 
   it("refuses to start with only some of the TLS files", async () => {
     const r = await cli(["runner", "--db", db, "--tls-cert", path.join(cwd, "runner.crt")], { cwd, env, timeoutMs: 60_000 })

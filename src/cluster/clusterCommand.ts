@@ -22,6 +22,7 @@ import { Command, Flag } from "effect/cli"
 import { SqlClient } from "effect/sql/SqlClient"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 import { DESCRIPTIONS } from "../cli/commands.ts"
 import { autoThreads } from "../run/threads/pool.ts"
@@ -47,7 +48,7 @@ import {
   stopAll,
   writeState
 } from "./localRunners.ts"
-import { dbUrlFrom, DEFAULT_PORT, parseClusterName, readTls } from "./runnerCommand.ts"
+import { checkCheckpointEvery, dbUrlFrom, DEFAULT_PORT, parseClusterName, readTls } from "./runnerCommand.ts"
 import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { ensureLocalSecret, loadSecret, STATE_DIR } from "./secret.ts"
 
@@ -111,6 +112,31 @@ const spawnRunner = (slot: number, port: number, db: string, passOn: ReadonlyArr
   return { pid: child.pid!, address, log }
 }
 
+/** Whether something listens on 127.0.0.1:`port` already (binding it fails). */
+const inUse = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer()
+    server.once("error", () => resolve(true))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(false)))
+  })
+
+/**
+ * Fails, naming `--port`, when a port the new runners would listen on is taken (another cluster's
+ * runner, often). The runner's own line said "choose another with --listen HOST:PORT", a flag that
+ * `cluster up` does not have.
+ */
+const checkPortsFree = (ports: ReadonlyArray<number>) =>
+  Effect.gen(function*() {
+    for (const port of ports) {
+      if (yield* Effect.promise(() => inUse(port))) {
+        return yield* new ClusterUsageError({
+          message: `--port: 127.0.0.1:${port} is in use (another cluster's runner?); give another first port with --port, ` +
+            "the runners take it and the next ones"
+        })
+      }
+    }
+  })
+
 /**
  * What a cluster recorded here with runners still up (`alive`) allows `up --runners wanted` with
  * `settings`: fails when the settings differ or more are up than wanted; else the runners to keep.
@@ -162,6 +188,7 @@ const up = Command.make(
       if (!(flags.port >= 1024 && flags.port + flags.runners - 1 <= 65535)) {
         return yield* new ClusterUsageError({ message: `--port: from 1024 to ${65536 - flags.runners}` })
       }
+      yield* checkCheckpointEvery(flags.checkpointEvery) // here, not in N logs
       const secretFile = Option.getOrUndefined(flags.secretFile)
       const secret = yield* loadSecret({ secretFile, insecure: flags.insecure }).pipe(
         Effect.catchTag("ClusterUsageError", () =>
@@ -195,6 +222,8 @@ const up = Command.make(
             [...gone.values()].map((r) => `; ${nameOf(r, flags.port)} (pid ${r.pid}) is gone and not needed for --runners ${flags.runners}`).join("")
         )
       }
+      const slots = slotsToStart(kept, flags.port, flags.runners)
+      yield* checkPortsFree(slots.map((slot) => flags.port + slot))
       yield* checkDatabase(db)
 
       const passOn = [
@@ -212,7 +241,7 @@ const up = Command.make(
         String(flags.checkpointEvery)
       ]
       fs.mkdirSync(STATE_DIR, { recursive: true })
-      const started = slotsToStart(kept, flags.port, flags.runners).map((slot) => spawnRunner(slot, flags.port, db, passOn))
+      const started = slots.map((slot) => spawnRunner(slot, flags.port, db, passOn))
       const bySlot = (a: RunnerRecord, b: RunnerRecord) => slotOf(a, flags.port) - slotOf(b, flags.port)
       const state: ClusterState = {
         ...settings,

@@ -143,16 +143,16 @@ export const runnersUp = (clusterName: string): Effect.Effect<ReadonlyArray<stri
     return rows.map((r) => r.address)
   })
 
-/** The clusters of this database with a runner up, by name, and how many. */
-export const clustersUp: Effect.Effect<ReadonlyMap<string, number>, unknown, SqlClient> = Effect.gen(function*() {
+/** The clusters of this database with a runner up, by name, and their runners' addresses. */
+export const clustersUp: Effect.Effect<ReadonlyMap<string, ReadonlyArray<string>>, unknown, SqlClient> = Effect.gen(function*() {
   const sql = yield* SqlClient
   const tables = yield* sql<{ name: string }>`SELECT c.table_name AS name FROM information_schema.columns c
     WHERE c.table_schema = current_schema() AND c.table_name LIKE '%\_runners' AND c.column_name = 'last_heartbeat'`
-  const up = new Map<string, number>()
+  const up = new Map<string, ReadonlyArray<string>>()
   for (const { name } of tables) {
     const clusterName = name.slice(0, -"_runners".length)
     const addresses = yield* runnersUp(clusterName)
-    if (addresses.length > 0) up.set(clusterName, addresses.length)
+    if (addresses.length > 0) up.set(clusterName, addresses)
   }
   return up
 })
@@ -160,12 +160,13 @@ export const clustersUp: Effect.Effect<ReadonlyMap<string, number>, unknown, Sql
 /**
  * Fails at once, in one line, when no runner of cluster `clusterName` is up, and names the clusters
  * that have some (a forgotten --cluster-name), rather than letting the first message wait a minute
- * for an answer that cannot come.
+ * for an answer that cannot come. Else the addresses of its runners that are up.
  */
 export const checkRunnersUp = (url: string, clusterName: string) =>
   Effect.gen(function*() {
     const up = yield* clustersUp
-    if (up.has(clusterName)) return
+    const addresses = up.get(clusterName)
+    if (addresses !== undefined) return addresses
     const others = [...up.keys()].map((n) => `--cluster-name ${n}`).join(" or ")
     return yield* new ClusterUsageError({
       message: `no runner is up in cluster "${clusterName}" (--cluster-name): none has renewed its place in ${redactUrl(url)} in the last ${RUNNER_UP_SECONDS} s; ` +

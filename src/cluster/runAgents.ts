@@ -19,6 +19,7 @@ import { agentConfig, type Algorithm, type AlgorithmRun, assemble, lsviConfig, t
 import type { Compiled } from "../spec/compile.ts"
 import { Agent, agentId } from "./AgentEntity.ts"
 import { type AgentModel, type AgentState, loadStates, replay, saveModel, standing } from "./agentState.ts"
+import { MAX_CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
 /** What the agents of a compiled spec learn on (no ground truth). */
@@ -77,15 +78,18 @@ export const untilAnswered = <A, E extends { readonly _tag: string; readonly mes
     Effect.orDie
   )
 
+/** The stall limit (`stallMs`): twice the longest interval between an agent's checkpoints (runnerThreads.ts). */
+export const STALL_SECONDS = 2 * MAX_CHECKPOINT_SECONDS
+
 /**
  * How long a unit's checkpoints may stay as they are before its agents are taken for lost. Every
- * running agent writes one every few seconds (`--checkpoint-every`, 10 s), and agents that all wait
+ * running agent writes one every few seconds (`--checkpoint-every`, 10 s, at most 60), and agents that all wait
  * fail with `Deadlock` (VirtualTime.ts), so minutes without a change mean the cluster dropped the
  * agents' `Run`s: seen after a short PostgreSQL outage, when the runners recovered but no `Run`
  * ever answered (they are volatile messages) and the submission waited, silent, for ever.
  * `DISTMT_CLUSTER_STALL_SECONDS` sets it (for tests).
  */
-export const stallMs = (): number => 1000 * (Number(process.env.DISTMT_CLUSTER_STALL_SECONDS) || 120)
+export const stallMs = (): number => 1000 * (Number(process.env.DISTMT_CLUSTER_STALL_SECONDS) || STALL_SECONDS)
 
 /** While PostgreSQL is unreachable, the submission's statements are tried again every 2 s for up to 10 minutes. */
 const DB_RETRY_EVERY = "2 seconds"

@@ -5,7 +5,7 @@
  * run (runAgents.ts). The results are those of the in-process run: the server orders requests by the
  * clocks they carry.
  */
-import { Cause, Console, Data, Effect, Layer, Option } from "effect"
+import { Cause, Console, Data, Effect, Fiber, Layer, Option, Schedule } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import * as path from "node:path"
 import { specJson } from "../report/files.ts"
@@ -13,7 +13,7 @@ import type { Units } from "../api/run.ts"
 import type { ProgressSink } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
 import type { Experiment } from "../spec/Spec.ts"
-import { checkDatabase, checkRunnersUp, ClusterUsageError } from "./database.ts"
+import { checkDatabase, checkRunnersUp, ClusterUsageError, RUNNER_UP_SECONDS, runnersUp } from "./database.ts"
 import type { ConnectionFlags } from "./flags.ts"
 import { clientLayer } from "./layers.ts"
 import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
@@ -58,6 +58,35 @@ export const userFacing = (command: string) => <A, E, R>(effect: Effect.Effect<A
 
 const isClusterUsageError = (e: unknown): e is ClusterUsageError => e instanceof ClusterUsageError
 
+/** How often a submission reads whether its cluster still has runners up (`watchRunners`). */
+const RUNNERS_EVERY = "5 seconds"
+
+/**
+ * Says on stderr when cluster `clusterName` has no runner up any more, and when it has again. A
+ * submission waits for runners that come back (its agents resume from their checkpoints), but it
+ * waited silent: after `cluster down`, or every runner dead, its progress line just stopped, and
+ * every 2 minutes it said that no agent's checkpoint had changed, as if the agents had stalled.
+ */
+const watchRunners = (clusterName: string) =>
+  Effect.gen(function*() {
+    let gone = false
+    const look = Effect.gen(function*() {
+      const up = yield* runnersUp(clusterName)
+      if (up.length === 0 && !gone) {
+        process.stderr.write(
+          `\ndistmt: no runner is up in cluster "${clusterName}" any more (none has renewed its place in PostgreSQL in the last ` +
+            `${RUNNER_UP_SECONDS} s); the run waits for runners (\`distmt cluster up\`, \`distmt runner\`), or stop it (Ctrl-C) and ` +
+            "give the same command again once they are up: it resumes\n"
+        )
+      } else if (up.length > 0 && gone) {
+        process.stderr.write(`\ndistmt: runners are up again in cluster "${clusterName}" (${up.join(", ")}); the run goes on\n`)
+      }
+      gone = up.length === 0
+    })
+    // A failed read (the database down for a moment) tells nothing either way.
+    yield* Effect.repeat(Effect.ignore(look), Schedule.spaced(RUNNERS_EVERY))
+  })
+
 /**
  * Checks the flags and the database, then gives `use` the way to run units on the cluster: given a
  * compiled spec, its run and a progress display, the `unit` runner of `runExperiment`.
@@ -76,7 +105,7 @@ export const withCluster = <A, E, R>(
     const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)
     const clusterName = yield* parseClusterName(flags.clusterName)
     yield* checkDatabase(db)
-    yield* checkRunnersUp(db, clusterName)
+    const addresses = yield* checkRunnersUp(db, clusterName)
     return yield* Effect.gen(function*() {
       const client = yield* Server.client
       // One signed round trip before anything is written: a wrong secret, or no runner, is told in
@@ -86,7 +115,11 @@ export const withCluster = <A, E, R>(
           duration: "60 seconds",
           orElse: () =>
             Effect.fail(new ClusterUsageError({
-              message: "no answer from the cluster within 60 s: are runners up (`distmt cluster up`) with the same --cluster-name?"
+              // The runners are up (checkRunnersUp): what keeps their answer away is the way to them.
+              message: `no answer within 60 s from the runners of cluster "${clusterName}" (${addresses.join(", ")}), which ` +
+                "PostgreSQL lists as up: this process and the runners must both use mutual TLS with certificates from one CA " +
+                `(--tls-cert, --tls-key, --tls-ca), or neither (this process ${tls === undefined ? "does not" : "does"}); ` +
+                "and this machine must reach those addresses"
             }))
         }),
         Effect.mapError((e) =>
@@ -94,7 +127,11 @@ export const withCluster = <A, E, R>(
             ? e
             : new ClusterUsageError({
               message: e._tag === "AuthError"
-                ? `the cluster refused this process's messages (${e.message}): give the runners' secret (DISTMT_CLUSTER_SECRET, --secret-file, or .distmt/cluster.secret)`
+                // Where this process's secret came from: a stale .distmt/cluster.secret in the folder,
+                // or a $DISTMT_CLUSTER_SECRET left set, wins over what the user thinks they gave.
+                ? `the cluster refused this process's messages (${e.message}): ` +
+                  (secret.key === undefined ? "this process has no secret (--insecure); give it " : `this process's secret is from ${secret.source}; give it `) +
+                  "the runners' (read from --secret-file F, else $DISTMT_CLUSTER_SECRET, else .distmt/cluster.secret)"
                 : `the cluster could not be reached: ${e._tag}`
             })
         )
@@ -106,10 +143,12 @@ export const withCluster = <A, E, R>(
       // The runs this submission ran: once they are over and their files written, the database
       // forgets their models (a run stopped before that keeps it, to be resumed).
       const runs = new Set<string>()
+      const watching = yield* Effect.forkChild(watchRunners(clusterName))
       const result = yield* use((c, run, progress, fresh) => {
         runs.add(run.key)
         return Effect.provide(clusterUnits(c, run, progress, fresh), context)
       })
+      yield* Fiber.interrupt(watching)
       for (const run of runs) {
         yield* Effect.provide(forgetModel(run), context).pipe(
           Effect.catchCause((cause) =>

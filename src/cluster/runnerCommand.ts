@@ -14,12 +14,14 @@ import * as fs from "node:fs"
 import { checkDatabase, ClusterUsageError, describeDbError, parseDbUrl, redactUrl, reportUsageErrors } from "./database.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { distmtEntities } from "./entities.ts"
-import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
+import { STALL_SECONDS } from "./runAgents.ts"
+import { CHECKPOINT_SECONDS, MAX_CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { connectionFlags } from "./flags.ts"
 import { type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
 import { admit } from "./peers.ts"
 import { loadSecret, type Secret } from "./secret.ts"
 import type { TlsFiles } from "./transport.ts"
+import { watchReachable } from "./reachable.ts"
 import { eventLoopWatchdog } from "./watchdog.ts"
 
 export const DEFAULT_PORT = 34431
@@ -56,12 +58,29 @@ export const readTls = (cert: Option.Option<string>, key: Option.Option<string>,
     } satisfies TlsFiles
   })
 
-/** The flags shared by every cluster command that talks to the cluster. */
-/** A cluster name is a table prefix: lower-case letters, digits and underscores. */
+/**
+ * A cluster name is a table prefix: lower-case letters, digits and underscores. `distmt` and
+ * `distmt_…` are refused: distmt's own tables are named distmt_… (distmt_replies, distmt_tasks…),
+ * and a cluster named `distmt` would share distmt_replies with them (Effect's NAME_replies): its
+ * runners logged a defect for every entity and a run on it waited for ever, silent.
+ */
 export const parseClusterName = (name: string) =>
-  /^[a-z][a-z0-9_]{0,39}$/.test(name)
-    ? Effect.succeed(name)
-    : Effect.fail(new ClusterUsageError({ message: `--cluster-name: lower-case letters, digits and _ (a table prefix); got ${JSON.stringify(name)}` }))
+  !/^[a-z][a-z0-9_]{0,39}$/.test(name)
+    ? Effect.fail(new ClusterUsageError({ message: `--cluster-name: lower-case letters, digits and _ (a table prefix); got ${JSON.stringify(name)}` }))
+    : name === "distmt" || name.startsWith("distmt_")
+    ? Effect.fail(new ClusterUsageError({
+      message: `--cluster-name ${name}: the prefix distmt_ is distmt's own tables' (distmt_replies, distmt_tasks…); choose another name`
+    }))
+    : Effect.succeed(name)
+
+/** `--checkpoint-every`: above 0 and at most `MAX_CHECKPOINT_SECONDS` (a unit checkpointing less often is taken for lost). */
+export const checkCheckpointEvery = (seconds: number) =>
+  seconds > 0 && seconds <= MAX_CHECKPOINT_SECONDS
+    ? Effect.void
+    : Effect.fail(new ClusterUsageError({
+      message: `--checkpoint-every: expected seconds above 0 and at most ${MAX_CHECKPOINT_SECONDS}, got ${seconds} (a run takes a unit whose ` +
+        `checkpoints have not changed for ${STALL_SECONDS} s for lost, and starts its agents again from them)`
+    }))
 
 export const dbUrlFrom = (flag: Option.Option<string>) => parseDbUrl(Option.getOrElse(flag, () => process.env.DISTMT_DB))
 
@@ -115,22 +134,24 @@ export const runRunner = (options: {
       })
     })
     const listen = options.listen ?? options.address
+    const address = `${options.address.host}:${options.address.port}`
     yield* Effect.scoped(
       Effect.gen(function*() {
         // Before the sharding can give this runner a shard: the same secret as the runners up.
         const admission = yield* admit({
           db: options.db,
           clusterName: options.clusterName,
-          address: `${options.address.host}:${options.address.port}`,
+          address,
           secret: options.secret
         })
-        yield* Layer.build(layer).pipe(
+        const services = yield* Layer.build(layer).pipe(
           Effect.mapError((e) => new ClusterUsageError({ message: describeStartError(options.db, listen, e) }))
         )
         yield* admission.registered
         yield* eventLoopWatchdog
+        yield* Effect.forkScoped(Effect.provide(watchReachable(options.clusterName, address), services))
         yield* Console.log(
-          `distmt runner: ready on ${options.address.host}:${options.address.port}` +
+          `distmt runner: ready on ${address}` +
             `${options.listen ? ` (listening on ${listen.host}:${listen.port})` : ""}, pid ${process.pid}, ` +
             `database ${redactUrl(options.db)} (tables ${options.clusterName}_*), secret: ${options.secret.source}, ` +
             `transport: ${options.tls ? "mutual TLS" : "plain TCP"}`
@@ -171,9 +192,7 @@ export const runnerCommand = Command.make(
       if (threads !== undefined && !(threads >= 1 && threads <= MAX_THREADS)) {
         return yield* new ClusterUsageError({ message: `--threads: expected a whole number from 1 to ${MAX_THREADS}, got ${threads}` })
       }
-      if (!(flags.checkpointEvery > 0 && flags.checkpointEvery <= 86_400)) {
-        return yield* new ClusterUsageError({ message: `--checkpoint-every: expected seconds above 0 (at most 86400), got ${flags.checkpointEvery}` })
-      }
+      yield* checkCheckpointEvery(flags.checkpointEvery)
       const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
       const db = yield* dbUrlFrom(flags.db)
       const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)

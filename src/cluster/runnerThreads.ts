@@ -29,6 +29,15 @@ export class RunnerThreads extends Context.Service<RunnerThreads, {
 export const CHECKPOINT_SECONDS = 10
 
 /**
+ * The longest `--checkpoint-every`. The submitting process takes a unit whose checkpoints have not
+ * changed for `STALL_SECONDS` (runAgents.ts) for lost and starts its agents again from them, so
+ * agents that checkpoint less often than that inside a long instance were started again for ever,
+ * never past their last checkpoint (seen: 0 episodes in 46 s, the unit restarted at every limit).
+ * Half the limit leaves room for a slow chunk of episodes between two checkpoints.
+ */
+export const MAX_CHECKPOINT_SECONDS = 60
+
+/**
  * Models that no agent holds are kept, the most recently used first, up to this many: the units of
  * one run follow each other (its agents all leave between two), and reloading a model costs a read
  * of the database and a copy to every thread.
