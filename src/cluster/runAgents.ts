@@ -220,7 +220,11 @@ export const clusterUnits = (c: Compiled, { key: run, folder }: ClusterRun, prog
           results.push({ outcomes: s.outcomes, fetched: s.fetched })
         }
         const curves = states.map((s, agent) => s.curves.map((log, slot) => replay(log, instanceCurve(c, tasksOf[agent][slot]))))
-        const inspection = algorithm === "independent" ? undefined : yield* Effect.orDie(servers(serverId(unit, N, attempt)).Inspect())
+        // Asked again as an agent's Run is, if the server's runner stops now: its next owner reads the same
+        // registry and traffic from the tables.
+        const inspection = algorithm === "independent"
+          ? undefined
+          : yield* untilAnswered(`the server of ${unit}`, servers(serverId(unit, N, attempt)).Inspect())
         // Everything the unit's results need is here now (they go to the run's folder next; a
         // process that dies before that runs the unit again from the start).
         yield* untilReachable(`forgetting ${unit}, finished`, forgetUnit(unit))
