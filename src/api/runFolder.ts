@@ -20,6 +20,7 @@ import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
 import { isLockFile, OutDirError } from "../cli/outDir.ts"
 import { specJson, writeAtomicPieces } from "../report/files.ts"
+import { isUnitRun } from "../report/runShape.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
 import { type Algorithm, type AlgorithmRun, runUnits } from "../run/runExperiment.ts"
 import { pointKey } from "../run/sweepPlan.ts"
@@ -115,7 +116,8 @@ const readJson = (file: string): unknown => {
 /**
  * The units an earlier run of this spec finished in `dir`, in run order; none for a new folder.
  * Fails, reading only, when the folder holds a run of another spec (fields, overrides or tables).
- * A unit file that cannot be read (not written by this format) is simply run again.
+ * A unit file that cannot be read (not written by this format, or whose run is not of a run's shape:
+ * runShape.ts) is simply run again.
  */
 export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Effect<ReadonlyArray<AlgorithmRun>, ResumeError> =>
   Effect.suspend(() => {
@@ -137,7 +139,9 @@ export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Ef
           })
         )
       }
-      done.push(decodeLossless(file.run) as AlgorithmRun)
+      const run = decodeLossless(file.run)
+      if (!isUnitRun(run) || run.algorithm !== u.algorithm || run.seed !== u.seed) continue
+      done.push(run)
     }
     return Effect.succeed(done)
   })
