@@ -6,6 +6,7 @@
  * One update every 4 frames by default, not MinAtar's every frame: on a shared 2-core machine that
  * is what fits 500k frames in well under an hour; `--train-every 1` is MinAtar's setting.
  */
+import { seedProblem } from "../cli/seedFlag.ts"
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
@@ -54,7 +55,8 @@ export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
     const problems: Array<string> = []
     if (f.frames < 1 || f.frames > 100_000_000) problems.push(`--frames must be in [1, 100000000], got ${f.frames}`)
     if (f.seeds < 1 || f.seeds > 100) problems.push(`--seeds must be in [1, 100], got ${f.seeds}`)
-    if (f.seed < 0) problems.push(`--seed must be ≥ 0, got ${f.seed}`)
+    const seed = seedProblem(f.seed, f.seeds >= 1 && f.seeds <= 100 ? f.seeds : 1)
+    if (seed !== undefined) problems.push(seed)
     if (f.trainEvery < 1) problems.push(`--train-every must be ≥ 1, got ${f.trainEvery}`)
     if (problems.length > 0) return yield* new TrainError({ message: `distmt train-dqn: ${problems.join("; ")}` })
     const out = Option.getOrElse(f.out, () => path.join("runs", "dqn", `${f.game}-${new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")}`))
