@@ -5,7 +5,8 @@
  * the tables after rewriting its summary.json (or, for a gap that is text, wrote "abc" into
  * results.csv), and `distmt report` and a resumed `distmt sweep` failed the same way. Such a file is
  * now what a file that does not parse always was (src/report/runShape.ts): its unit runs again, and a
- * report counts it unfinished.
+ * report counts it unfinished. A deep run's unit file, which has no format or key, failed even when
+ * cut short; it now runs again too, and is written anew (src/deep/distmt/unitFiles.ts).
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -100,5 +101,38 @@ describe("a sweep's damaged run file", async () => {
       damage(file.run)
       expect(parseRunFile(JSON.stringify(file), "k")).toBeUndefined()
     }
+  })
+})
+
+describe("a resumed deep run's damaged unit file", () => {
+  // A deep unit file was read as it was: a truncated one failed the run with a bare SyntaxError,
+  // `null` or a row without its certificate with a TypeError, `{}` inside the tables.
+  const reference = tmp()
+  const args = ["specs/minatar.spec.ts", "--quick", "--set", "learner.framesPerAgent=600"]
+  beforeAll(() => {
+    expect(distmt("run", ...args, "--out", reference).status).toBe(0)
+  })
+  const damages: ReadonlyArray<readonly [string, (text: string) => string]> = [
+    ["cut short", (text) => text.slice(0, 200)],
+    ["null", () => "null"],
+    ["an empty object", () => "{}"],
+    ["a row without its certificate", (text) => {
+      const run = JSON.parse(text)
+      delete run.rows[0].certificate
+      return JSON.stringify(run)
+    }]
+  ]
+
+  it.each(damages)("%s: the unit runs again and is written anew, the files are the undamaged run's", (_label, damage) => {
+    const dir = tmp()
+    fs.cpSync(reference, dir, { recursive: true })
+    const unit = path.join(dir, "units", "distmt-seed0.json")
+    fs.writeFileSync(unit, damage(fs.readFileSync(unit, "utf8")))
+    const again = distmt("run", ...args, "--out", dir)
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stdout).toContain("resuming: 2 of 3")
+    for (const f of ["results.csv", "curves.csv"]) expect(fs.readFileSync(path.join(dir, f), "utf8")).toBe(fs.readFileSync(path.join(reference, f), "utf8"))
+    // Whole again: a third run resumes every unit.
+    expect(distmt("run", ...args, "--out", dir).stdout).toContain("resuming: 3 of 3")
   })
 })

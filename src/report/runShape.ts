@@ -1,6 +1,7 @@
 /**
  * The shape of one finished (algorithm, seed) run as its file holds it: a run's `units/` file
  * (src/api/runFolder.ts, decoded losslessly) and a sweep's `runs/` file (sweepFiles.ts, plain JSON).
+ * (A deep run's units/ file has its own shape, in src/deep/distmt/unitFiles.ts.)
  * Such a file is JSON that anyone can edit or damage: one of the right format and key whose run
  * lacks a field, or holds a field of another kind (a row that is `null`, a certificate that is
  * missing, a gap that is text), is treated like a file that does not parse: its unit runs again and
@@ -9,11 +10,11 @@
  */
 import { Schema } from "effect"
 
-const Algorithm = Schema.Literals(["distmt", "independent", "oracle"])
-const Role = Schema.Literals(["owner", "contributor", "downloaded", "solo", "unidentified"])
-const Source = Schema.Literals(["learned", "downloaded", "fetched", "missing"])
+export const Algorithm = Schema.Literals(["distmt", "independent", "oracle"])
+export const Role = Schema.Literals(["owner", "contributor", "downloaded", "solo", "unidentified"])
+export const Source = Schema.Literals(["learned", "downloaded", "fetched", "missing"])
 
-const Traffic = Schema.Struct({
+export const Traffic = Schema.Struct({
   messages: Schema.Number,
   bytes: Schema.Number,
   experience: Schema.Struct({ messages: Schema.Number, pushed: Schema.Number, pulled: Schema.Number, bytes: Schema.Number })
