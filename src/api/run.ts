@@ -184,6 +184,8 @@ export interface RunOptions {
   readonly set?: Readonly<Record<string, unknown>>
   /** Shorthand for `set: { seeds }`. */
   readonly seeds?: number
+  /** Run the spec's `quick` variant (CI-sized), merged over it (as `--quick`). */
+  readonly quick?: boolean
   /** Start over in `out` instead of resuming the run there. */
   readonly fresh?: boolean
   /** Run even if the cost estimate exceeds the machine's memory or 1e12 episodes. */
@@ -197,7 +199,8 @@ export const runApi = (spec: SpecSource, options: RunOptions = {}) =>
     const prepared = yield* prepareRun(spec, {
       overrides: overridesOfOptions(options.set, options.seeds),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
-      ...(options.force === undefined ? {} : { force: options.force })
+      ...(options.force === undefined ? {} : { force: options.force }),
+      ...(options.quick === undefined ? {} : { quick: options.quick })
     })
     const progress = progressCallback(options.onProgress, runUnits(prepared.compiled).length)
     return yield* executeRun(prepared, {
