@@ -32,6 +32,7 @@ import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 import { DeepStageSpec } from "../deep/distmt/stage.ts"
 import { type Progress, progressCallback } from "./progress.ts"
+import { checkOptions } from "./options.ts"
 import { checkRunFolder, finishedUnits, prepareUnits, removeStaleTemporaries, writeUnit } from "./runFolder.ts"
 import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
 
@@ -196,6 +197,7 @@ export interface RunOptions {
 /** `run` of the library API: prepareRun and executeRun, with the platform's services provided. */
 export const runApi = (spec: SpecSource, options: RunOptions = {}) =>
   Effect.gen(function*() {
+    yield* checkOptions("run", options)
     const prepared = yield* prepareRun(spec, {
       overrides: overridesOfOptions(options.set, options.seeds),
       ...(options.threads === undefined ? {} : { threads: options.threads }),

@@ -3,6 +3,7 @@
  * run as `distmt run` runs it (src/deep/distmt/runDeep.ts, the same code), with the results as
  * values: summary.json's object and every (algorithm, seed) unit's rows and learning curve.
  */
+import { checkOptions } from "./options.ts"
 import { Data, Effect } from "effect"
 import type { DeepRun } from "../deep/distmt/run.ts"
 import type { DeepSummary } from "../deep/distmt/files.ts"
@@ -67,6 +68,7 @@ const FRAMES_EVERY_MS = 250
 
 export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
   Effect.gen(function*() {
+    yield* checkOptions("runDeep", options)
     const source = sourceName(spec)
     const threads = yield* threadsOption(options.threads)
     const overrides = overridesOfOptions(options.set, options.seeds)
