@@ -6,6 +6,7 @@
  * One update every 4 frames by default, not MinAtar's every frame: on a shared 2-core machine that
  * is what fits 500k frames in well under an hour; `--train-every 1` is MinAtar's setting.
  */
+import { enclosingResultsProblem } from "../report/folderKind.ts"
 import { seedProblem } from "../cli/seedFlag.ts"
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -39,7 +40,7 @@ const TRAIN_FILES = new Set(["summary.json", "curve.csv", "curve.svg"])
  * command's summary.json, the user's files) is refused before anything is written.
  */
 const trainOutProblem = (out: string): string | undefined => {
-  const problem = outDirProblem(out)
+  const problem = outDirProblem(out) ?? enclosingResultsProblem(out)
   if (problem !== undefined) return problem
   if (!fs.existsSync(out)) return undefined
   const files = fs.readdirSync(out)
