@@ -32,3 +32,21 @@ describe("cluster flags without --cluster", () => {
     expect(fs.existsSync(out)).toBe(false)
   })
 })
+
+describe("cluster up --checkpoint-every", () => {
+  // It was passed on to each runner unchecked: with a database reached, every runner failed on it,
+  // one log each. It is checked as `distmt runner` checks it, before the database is asked.
+  it("is refused in one line before the database is reached, and nothing is started or written", () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-cluster-up-"))
+    for (const seconds of ["0", "-1", "86401"]) {
+      const r = spawnSync(process.execPath, [path.join(root, "bin", "distmt.mjs"), "cluster", "up", "--insecure", "--checkpoint-every", seconds, "--db", "postgres://u:p@127.0.0.1:1/db"], {
+        cwd,
+        encoding: "utf8",
+        timeout: 60_000
+      })
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(`distmt cluster: --checkpoint-every: expected seconds above 0 (at most 86400), got ${seconds}`)
+    }
+    expect(fs.readdirSync(cwd)).toEqual([])
+  })
+})

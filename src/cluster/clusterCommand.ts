@@ -48,7 +48,7 @@ import {
   writeState
 } from "./localRunners.ts"
 import { dbUrlFrom, DEFAULT_PORT, parseClusterName, readTls } from "./runnerCommand.ts"
-import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
+import { CHECKPOINT_SECONDS, checkpointEveryProblem } from "./runnerThreads.ts"
 import { ensureLocalSecret, loadSecret, STATE_DIR } from "./secret.ts"
 
 const BIN = fileURLToPath(new URL("../../bin/distmt.mjs", import.meta.url))
@@ -162,6 +162,8 @@ const up = Command.make(
       if (!(flags.port >= 1024 && flags.port + flags.runners - 1 <= 65535)) {
         return yield* new ClusterUsageError({ message: `--port: from 1024 to ${65536 - flags.runners}` })
       }
+      const checkpoint = checkpointEveryProblem(flags.checkpointEvery)
+      if (checkpoint !== undefined) return yield* new ClusterUsageError({ message: checkpoint })
       const secretFile = Option.getOrUndefined(flags.secretFile)
       const secret = yield* loadSecret({ secretFile, insecure: flags.insecure }).pipe(
         Effect.catchTag("ClusterUsageError", () =>

@@ -14,7 +14,7 @@ import * as fs from "node:fs"
 import { checkDatabase, ClusterUsageError, describeDbError, parseDbUrl, redactUrl, reportUsageErrors } from "./database.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { distmtEntities } from "./entities.ts"
-import { CHECKPOINT_SECONDS } from "./runnerThreads.ts"
+import { CHECKPOINT_SECONDS, checkpointEveryProblem } from "./runnerThreads.ts"
 import { connectionFlags } from "./flags.ts"
 import { type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
 import { admit } from "./peers.ts"
@@ -171,9 +171,8 @@ export const runnerCommand = Command.make(
       if (threads !== undefined && !(threads >= 1 && threads <= MAX_THREADS)) {
         return yield* new ClusterUsageError({ message: `--threads: expected a whole number from 1 to ${MAX_THREADS}, got ${threads}` })
       }
-      if (!(flags.checkpointEvery > 0 && flags.checkpointEvery <= 86_400)) {
-        return yield* new ClusterUsageError({ message: `--checkpoint-every: expected seconds above 0 (at most 86400), got ${flags.checkpointEvery}` })
-      }
+      const checkpoint = checkpointEveryProblem(flags.checkpointEvery)
+      if (checkpoint !== undefined) return yield* new ClusterUsageError({ message: checkpoint })
       const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
       const db = yield* dbUrlFrom(flags.db)
       const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)

@@ -29,6 +29,14 @@ export class RunnerThreads extends Context.Service<RunnerThreads, {
 export const CHECKPOINT_SECONDS = 10
 
 /**
+ * Why `--checkpoint-every S` is refused, or undefined: seconds above 0, at most a day. `distmt runner`
+ * and `distmt cluster up` (which passes it on to each runner it starts) check it alike; cluster up
+ * did not, so each of its runners failed on it, one log each, after the database was reached.
+ */
+export const checkpointEveryProblem = (seconds: number): string | undefined =>
+  seconds > 0 && seconds <= 86_400 ? undefined : `--checkpoint-every: expected seconds above 0 (at most 86400), got ${seconds}`
+
+/**
  * Models that no agent holds are kept, the most recently used first, up to this many: the units of
  * one run follow each other (its agents all leave between two), and reloading a model costs a read
  * of the database and a copy to every thread.
