@@ -141,7 +141,8 @@ export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Ef
       }
       const run = decodeLossless(file.run)
       if (!isUnitRun(run) || run.algorithm !== u.algorithm || run.seed !== u.seed) continue
-      done.push(run)
+      // A field left out reads as undefined, as the Row type has it.
+      done.push(run as AlgorithmRun)
     }
     return Effect.succeed(done)
   })

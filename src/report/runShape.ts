@@ -22,22 +22,24 @@ export const Traffic = Schema.Struct({
 
 /**
  * The fields of a row (src/run/runExperiment.ts Row) but its action table. A field without a value
- * is `absent`, and a number that may be NaN (a missing policy's value and certificate) is `maybeNaN`:
- * undefined and a number in a unit file (codec.ts keeps both), `null` for both in a sweep's run file
- * (JSON has neither).
+ * is `absent`, or left out (as JSON.stringify leaves out undefined), and a number that may be NaN
+ * (a missing policy's value and certificate) is `maybeNaN`: undefined and a number in a unit file
+ * (codec.ts keeps both), `null` for both in a sweep's run file (JSON has neither).
  */
-const rowFields = <A extends Schema.Top, N extends Schema.Top>(absent: A, maybeNaN: N) => ({
+const rowFields = <A extends Schema.Top, N extends Schema.Top>(absent: A, maybeNaN: N) => {
+  const orAbsent = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.Union([schema, absent]))
+  return {
   algorithm: Algorithm,
   seed: Schema.Number,
   agent: Schema.Number,
-  slot: Schema.Union([Schema.Number, absent]),
+  slot: orAbsent(Schema.Number),
   task: Schema.Number,
   identificationEpisodes: Schema.Number,
   learningEpisodes: Schema.Number,
-  entry: Schema.Union([Schema.Number, absent]),
-  role: Schema.Union([Role, absent]),
+  entry: orAbsent(Schema.Number),
+  role: orAbsent(Role),
   source: Source,
-  identificationCorrect: Schema.Union([Schema.Boolean, absent]),
+  identificationCorrect: orAbsent(Schema.Boolean),
   vStar: Schema.Number,
   vPi: maybeNaN,
   gap: maybeNaN,
@@ -45,7 +47,8 @@ const rowFields = <A extends Schema.Top, N extends Schema.Top>(absent: A, maybeN
   certificate: Schema.Struct({ lower: maybeNaN, upper: maybeNaN, width: maybeNaN }),
   certificateHeld: Schema.Boolean,
   reachedTarget: Schema.Boolean
-})
+  }
+}
 
 const runFields = {
   algorithm: Algorithm,
