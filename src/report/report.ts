@@ -8,6 +8,7 @@ import { Data, Effect, FileSystem, Path } from "effect"
 import { analyse, type SweepData } from "./analysis/index.ts"
 import { type Block, toHtml, toMarkdown } from "./document.ts"
 import { writeAtomic } from "./files.ts"
+import { manifestProblem } from "./manifestShape.ts"
 import { type Manifest, MANIFEST_FORMAT, parseRunFile, type RunRecord } from "./sweepFiles.ts"
 
 export class ReportError extends Data.TaggedError("ReportError")<{ readonly dir: string; readonly reason: string }> {
@@ -29,9 +30,10 @@ export const loadSweep = (dir: string) =>
     } catch {
       return yield* new ReportError({ dir, reason: "sweep.json is not valid JSON" })
     }
-    if (manifest?.format !== MANIFEST_FORMAT || !Array.isArray(manifest.units) || !Array.isArray(manifest.points)) {
-      return yield* new ReportError({ dir, reason: `sweep.json is not a ${MANIFEST_FORMAT} manifest` })
-    }
+    if (manifest?.format !== MANIFEST_FORMAT) return yield* new ReportError({ dir, reason: `sweep.json is not a ${MANIFEST_FORMAT} manifest` })
+    // Damaged within (manifestShape.ts): named at its field, before anything is read or written.
+    const damaged = manifestProblem(manifest)
+    if (damaged !== undefined) return yield* new ReportError({ dir, reason: `sweep.json is not a whole ${MANIFEST_FORMAT} manifest: ${damaged}` })
     const records = new Map<string, RunRecord>()
     for (const u of manifest.units) {
       const f = path.join(dir, u.file)
