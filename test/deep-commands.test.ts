@@ -93,3 +93,14 @@ describe("--seed of the bench and train commands", () => {
     expect(fs.existsSync(out)).toBe(false)
   })
 })
+
+describe("bench forgetting's lists", () => {
+  it("an empty entry of --tasks or --lambdas is refused in one line before anything trains", () => {
+    for (const [flag, value] of [["--tasks", "breakout,,asterix"], ["--lambdas", "0,,10"]] as const) {
+      const r = distmt("bench", "forgetting", "--frames", "100", "--eval-episodes", "2", flag, value)
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(`distmt bench forgetting: ${flag}: entry 2 of "${value}" is empty: give a value between each two commas`)
+      expect(r.stdout).toBe("")
+    }
+  })
+})

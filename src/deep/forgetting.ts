@@ -143,9 +143,22 @@ export const taskName = (t: StreamTask): string => {
   return keys.length === 0 ? t.game : `${t.game}:${keys.map((k) => `${String(k)}=${t.context[k]}`).join(":")}`
 }
 
+/**
+ * The entries of a comma-separated flag value (`--tasks`, `--lambdas`); none for a blank value. An
+ * empty entry (`breakout,,asterix`, `0,`) is refused, naming it: it was dropped in silence, and the
+ * stream ran without the task the user most likely meant to write there.
+ */
+export const commaEntries = (s: string): Array<string> => {
+  if (s.trim() === "") return []
+  const parts = s.split(",").map((p) => p.trim())
+  const empty = parts.findIndex((p) => p === "")
+  if (empty >= 0) throw new RangeError(`entry ${empty + 1} of ${JSON.stringify(s)} is empty: give a value between each two commas`)
+  return parts
+}
+
 /** Parses `breakout,breakout:paddleWidth=2:ballSpeed=0.5,asterix` (tasks by commas, fields by colons). */
 export const parseTasks = (s: string, games: ReadonlyArray<GameName>): Array<StreamTask> =>
-  s.split(",").map((part) => part.trim()).filter((p) => p.length > 0).map((part) => {
+  commaEntries(s).map((part) => {
     const [game, ...fields] = part.split(":")
     if (!games.includes(game as GameName)) throw new RangeError(`unknown game ${JSON.stringify(game)} in ${JSON.stringify(part)} (games: ${games.join(", ")})`)
     const context: Record<string, number> = {}

@@ -16,7 +16,7 @@ import * as path from "node:path"
 import { outDirProblem } from "../cli/outDir.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig } from "./config.ts"
-import { checkStream, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
+import { checkStream, commaEntries, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
 import { ENGINES } from "./makeEngine.ts"
 
 class ForgettingError extends Data.TaggedError("ForgettingError")<{ readonly message: string }> {}
@@ -66,7 +66,7 @@ export const forgettingCommand = Command.make("forgetting", flags, (f) =>
     const fail = (message: string) => new ForgettingError({ message: `distmt bench forgetting: ${message}` })
     const tasks = yield* Effect.try({ try: () => parseTasks(f.tasks, GAME_NAMES), catch: (e) => fail(`--tasks: ${(e as Error).message}`) })
     yield* Effect.try({ try: () => checkStream(tasks), catch: (e) => fail(`--tasks: ${(e as Error).message}`) })
-    const lambdas = f.lambdas.split(",").map((s) => s.trim()).filter((s) => s.length > 0).map(Number)
+    const lambdas = yield* Effect.try({ try: () => commaEntries(f.lambdas).map(Number), catch: (e) => fail(`--lambdas: ${(e as Error).message}`) })
     const problems: Array<string> = []
     if (lambdas.length === 0 || lambdas.some((l) => !(Number.isFinite(l) && l >= 0))) problems.push(`--lambdas must be numbers ≥ 0, got ${JSON.stringify(f.lambdas)}`)
     if (f.frames < 100 || f.frames > 100_000_000) problems.push(`--frames must be in [100, 100000000], got ${f.frames}`)
