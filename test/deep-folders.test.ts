@@ -3,7 +3,8 @@
  * the refusal names what the folder holds. Every folder whose summary.json was not a deep run's was
  * called "a linear-stage run", a deep sweep's and a train-dqn run's too; and the sweep called every
  * folder it refused "a run, or a linear-stage sweep", whatever it held. These folders are made by
- * hand, as each writer leaves them (their marker files), so no run is needed.
+ * hand, as each writer leaves them (their marker files), so no run is needed. Also: report and plot
+ * given a folder of another kind name what it holds.
  */
 import { describe, expect, it } from "vitest"
 import * as fs from "node:fs"
@@ -102,3 +103,28 @@ describe("a finished deep run given again", () => {
     expect(again.stderr).not.toMatch(/^: /m)
   })
 }, 120_000)
+
+describe("report and plot given a folder of another kind", () => {
+  // report of a run's folder said only "no sweep.json"; plot of a train-dqn run said its summary.json
+  // "has no spec with epsilon and cSep". Each now names what the folder holds and what draws its plots.
+  it("report names the run it holds and the command that draws its curves", () => {
+    for (const [dir, holds] of [[linearRun(), "a linear-stage run"], [deepRun(), "a deep-stage run"]] as const) {
+      const r = distmt("report", dir)
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(`Cannot report on ${dir}: no sweep.json in it or in its sub-folders (run \`distmt sweep\` first); it holds ${holds}: \`distmt plot ${dir}\` draws its curves`)
+    }
+    const train = trainDqn()
+    expect(distmt("report", train).stderr.trim()).toBe(`Cannot report on ${train}: no sweep.json in it or in its sub-folders (run \`distmt sweep\` first); it holds a train-dqn run, which draws its curve itself (curve.svg)`)
+    const other = otherFiles()
+    expect(distmt("report", other).stderr.trim()).toBe(`Cannot report on ${other}: no sweep.json in it or in its sub-folders (run \`distmt sweep\` first)`)
+  })
+
+  it("plot of a train-dqn run says it draws its own curve, and writes nothing", () => {
+    const train = trainDqn()
+    const before = fs.readdirSync(train).sort()
+    const r = distmt("plot", train)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`Cannot plot ${train}: a train-dqn run: it draws its curve itself (curve.svg, from curve.csv)`)
+    expect(fs.readdirSync(train).sort()).toEqual(before)
+  })
+})
