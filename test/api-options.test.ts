@@ -47,7 +47,8 @@ describe("options that a call does not have, or of the wrong kind", () => {
   it("a value of the wrong kind is an OverrideError saying what was expected; nothing runs or is written", async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-api-options-")), "run")
     for (const [options, message] of [
-      [{ out: 3 }, "options.out: expected a folder's path (a string), got 3"],
+      [{ out: 3 }, "options.out: expected a folder's path (a non-empty string), got 3"],
+      [{ out: " " }, "options.out: expected a folder's path (a non-empty string), got \" \""],
       [{ out, set: null }, "options.set: expected an object of field paths and values, e.g. { epsilon: 0.05 }, got null"],
       [{ out, set: [["epsilon", 0.2]] }, "options.set: expected an object of field paths and values, e.g. { epsilon: 0.05 }, got [[\"epsilon\",0.2]]"],
       [{ out, quick: "yes" }, "options.quick: expected true or false, got \"yes\""],

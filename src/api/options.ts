@@ -20,7 +20,8 @@ const boolean: Kind = { expected: "true or false", is: (v) => typeof v === "bool
 
 /** Every option of the API, with the kind its value must be. */
 const KINDS = {
-  out: { expected: "a folder's path (a string)", is: (v) => typeof v === "string" },
+  // An empty path was an OutDirError labelled with the path itself: ": expected a folder, got an empty path".
+  out: { expected: "a folder's path (a non-empty string)", is: (v) => typeof v === "string" && v.trim() !== "" },
   set: { expected: "an object of field paths and values, e.g. { epsilon: 0.05 }", is: isPlainObject },
   seeds: anything,
   quick: boolean,
