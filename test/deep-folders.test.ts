@@ -15,7 +15,10 @@ import { sweepFolderProblem } from "../src/deep/distmt/sweep.ts"
 import { loadSpec } from "../src/cli/loadSpec.ts"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import { runDeepEffect } from "../src/index.ts"
+import { run, runDeepEffect } from "../src/index.ts"
+import { runFolderProblem } from "../src/api/runFolder.ts"
+import tiny from "./fixtures/tiny.spec.ts"
+import { folderFiles } from "./folders.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const distmt = (...args: Array<string>) =>
@@ -126,5 +129,21 @@ describe("report and plot given a folder of another kind", () => {
     expect(r.status).toBe(1)
     expect(r.stderr.trim()).toBe(`Cannot plot ${train}: a train-dqn run: it draws its curve itself (curve.svg, from curve.csv)`)
     expect(fs.readdirSync(train).sort()).toEqual(before)
+  })
+})
+
+describe("a linear run given a deep run's folder of the same spec name", () => {
+  // Only the name was compared: with --fresh the linear run removed the deep run's units/ and wrote
+  // its own files over the deep results (report.md and plots/ left beside them).
+  it("is refused, --fresh or not, and the folder is left as it was", async () => {
+    expect(runFolderProblem(deepRun(), "minatar")).toBe("it holds a deep-stage run; give another folder")
+    expect(runFolderProblem(deepSweep(), "minatar")).toBe("it holds a deep-stage sweep; give another folder")
+    const dir = deepRun()
+    const before = folderFiles(dir)
+    for (const fresh of [false, true]) {
+      const e = await run({ ...tiny, name: "minatar" }, { out: dir, fresh }).catch((e: unknown) => e)
+      expect(e).toMatchObject({ _tag: "OutDirError", message: `${dir}: it holds a deep-stage run; give another folder` })
+    }
+    expect(folderFiles(dir)).toEqual(before)
   })
 })

@@ -20,6 +20,7 @@ import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
 import { isLockFile, OutDirError } from "../cli/outDir.ts"
 import { specJson, writeAtomicPieces } from "../report/files.ts"
+import { folderHolds } from "../report/folderKind.ts"
 import { isUnitRun } from "../report/runShape.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
 import { type Algorithm, type AlgorithmRun, runUnits } from "../run/runExperiment.ts"
@@ -185,6 +186,10 @@ export const runFolderProblem = (dir: string, name: string): string | undefined 
     if (units !== undefined && units.every((f) => UNIT_NAME.test(f))) return undefined
     return `the folder is not empty and holds no distmt run (no summary.json); ${NOT_A_RUN}`
   }
+  // A deep-stage run's or sweep's folder, whatever its spec's name: --fresh would remove its units/
+  // and write this run over its results (the deep stage refuses a linear run's folder likewise).
+  const holds = folderHolds(dir)
+  if (holds !== undefined && holds !== "a linear-stage run") return `it holds ${holds}; give another folder`
   const earlier = readJson(path.join(dir, "summary.json"))
   const other = isPlainObject(earlier) && isPlainObject(earlier.spec) ? earlier.spec.name : undefined
   if (typeof other !== "string") return `its summary.json is not a distmt run's; ${NOT_A_RUN}`
