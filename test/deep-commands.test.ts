@@ -104,3 +104,13 @@ describe("bench forgetting's lists", () => {
     }
   })
 })
+
+describe("a deep sweep with two equal values of an axis", () => {
+  it("is refused in one line naming the value, and nothing is written", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-sweep-dup-")), "sweep")
+    const r = distmt("sweep", "specs/minatar.spec.ts", "--quick", "--set", "sweep.agents=[2,2]", "--out", out)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe("Invalid spec specs/minatar.spec.ts:\n  sweep.agents[1]: expected distinct values: the same as sweep.agents[0], got 2 (from --set sweep.agents=[2,2])")
+    expect(fs.existsSync(out)).toBe(false)
+  })
+})

@@ -105,14 +105,19 @@ export const listPoints = (
   spec: Experiment,
   source: string,
   axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>
-): Effect.Effect<Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }>, SpecError> =>
-  Effect.forEach(combinations(axes), (point) => {
+): Effect.Effect<Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }>, SpecError> => {
+  // Two values of an axis with one label are refused, as the linear sweep refuses them: a deep
+  // sweep ran both into one point's folder (points/agents=2) and listed the point twice.
+  const duplicates = duplicateLabels(axes)
+  if (duplicates.length > 0) return Effect.fail(new SpecError({ source, issues: duplicates }))
+  return Effect.forEach(combinations(axes), (point) => {
     const values: Record<string, SweepValue> = Object.fromEntries(point.map((c) => [c.key, c.value]))
     return decode(pointInput(spec, values), source).pipe(
       Effect.map((decoded) => ({ values, spec: decoded })),
       Effect.mapError((e) => new SpecError({ source, issues: e.issues.map((i) => ({ ...i, message: `${i.message} (at sweep point ${describePoint(values)})` })) }))
     )
   })
+}
 
 /** A candidate point, and how an issue at one of its axes is named (undefined: the point is named instead). */
 interface Candidate {
