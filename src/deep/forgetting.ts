@@ -143,11 +143,7 @@ export const taskName = (t: StreamTask): string => {
   return keys.length === 0 ? t.game : `${t.game}:${keys.map((k) => `${String(k)}=${t.context[k]}`).join(":")}`
 }
 
-/**
- * The entries of a comma-separated flag value (`--tasks`, `--lambdas`); none for a blank value. An
- * empty entry (`breakout,,asterix`, `0,`) is refused, naming it: it was dropped in silence, and the
- * stream ran without the task the user most likely meant to write there.
- */
+/** A comma-separated flag's entries (none if blank); an empty one (`a,,b`) is refused: it was dropped in silence. */
 export const commaEntries = (s: string): Array<string> => {
   if (s.trim() === "") return []
   const parts = s.split(",").map((p) => p.trim())
