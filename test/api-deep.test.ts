@@ -120,6 +120,11 @@ describe("runDeep", () => {
     for (const field of ["dim", "horizon", "beta", "cost"]) expect(field in v, field).toBe(false)
     // Every point is decoded, as the sweep decodes it before running anything; a bad value is named at its axis, as a linear sweep's is.
     await expect(validate(SPEC, { set: { sweep: { agents: [5, 0] } } })).rejects.toMatchObject({ _tag: "SpecError", issues: [{ path: "sweep.agents[1]" }] })
+    // Two equal values of an axis were two points of one folder (points/agents=5), run twice; refused as the linear sweep refuses them.
+    await expect(validate(SPEC, { set: { sweep: { agents: [5, 10, 5] } } })).rejects.toMatchObject({
+      _tag: "SpecError",
+      issues: [{ path: "sweep.agents[2]", message: "expected distinct values: the same as sweep.agents[0]" }]
+    })
   })
 
   it("an abort rejects with Interrupted, saying where the finished units are; the same call resumes them", async () => {

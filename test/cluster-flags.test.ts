@@ -113,3 +113,39 @@ describe("cluster up on a port that is taken", () => {
     }
   })
 })
+
+describe("cluster up --checkpoint-every", () => {
+  // It was passed on to each runner unchecked: with a database reached, every runner failed on it,
+  // one log each. It is checked as `distmt runner` checks it, before the database is asked.
+  it("is refused in one line before the database is reached, and nothing is started or written", () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-cluster-up-"))
+    for (const seconds of ["0", "-1", "61"]) {
+      const r = spawnSync(process.execPath, [path.join(root, "bin", "distmt.mjs"), "cluster", "up", "--insecure", "--port", "35992", "--checkpoint-every", seconds, "--db", "postgres://u:p@127.0.0.1:1/db"], {
+        cwd,
+        encoding: "utf8",
+        timeout: 60_000
+      })
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toMatch(new RegExp(`^distmt cluster: --checkpoint-every: expected seconds above 0 and at most 60, got ${seconds} `))
+    }
+    expect(fs.readdirSync(cwd)).toEqual([])
+  })
+})
+
+describe("cluster ping's flags", () => {
+  // --timeout 0 or below gave up at once once runners were found, an empty --entity was sent as an
+  // id, and --handled (which sends no ping) dropped --watch in silence; each was seen only with a
+  // database. Each is now one line before the database is asked.
+  it("a timeout below a second, an empty entity and --handled with --watch are refused in one line", () => {
+    for (const [args, line] of [
+      [["--timeout", "0"], "--timeout: from 1 to 86400 seconds, got 0"],
+      [["--timeout", "-5"], "--timeout: from 1 to 86400 seconds, got -5"],
+      [["--entity", " "], "--entity: expected an entity id, got an empty one"],
+      [["--handled", "--watch", "5"], "--handled sends no ping, so it does not go with --watch; give one of them"]
+    ] as const) {
+      const r = distmt("cluster", "ping", "--insecure", "--db", "postgres://u:p@127.0.0.1:1/db", ...args)
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(`distmt cluster ping: ${line}`)
+    }
+  })
+})

@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
+import { MAX_SEED, seedProblem } from "../src/cli/seedFlag.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const distmt = (...args: Array<string>) =>
@@ -74,3 +75,55 @@ describe("distmt bench dqn --dump", () => {
     expect(fs.readFileSync(file, "utf8")).toBe("mine\n")
   })
 }, 120_000)
+
+describe("--seed of the bench and train commands", () => {
+  // bench dqn and bench simnet took a negative seed and ran it as seed + 2³² (Rng.make reads an
+  // unsigned word); train-dqn and bench forgetting ran `--seeds 3` from 2⁵³ − 1 as two equal seeds.
+  it("is a whole number from 0 to 2³² − 1, the last of its seeds included", () => {
+    expect(seedProblem(0)).toBeUndefined()
+    expect(seedProblem(MAX_SEED)).toBeUndefined()
+    expect(seedProblem(MAX_SEED - 2, 3)).toBeUndefined()
+    expect(seedProblem(-1)).toBe("--seed must be a whole number from 0 to 4294967295, got -1")
+    expect(seedProblem(MAX_SEED + 1)).toBe("--seed must be a whole number from 0 to 4294967295, got 4294967296")
+    expect(seedProblem(1.5)).toMatch(/got 1\.5$/)
+    expect(seedProblem(MAX_SEED - 1, 3)).toBe("--seed must be a whole number from 0 to 4294967293 (so that its 3 seeds stay at most 4294967295), got 4294967294")
+  })
+
+  it("each command refuses a bad one in one line before it runs, and train-dqn writes nothing", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-seed-")), "train")
+    for (const [args, line] of [
+      [["bench", "dqn", "--seed", "-1", "--json"], "distmt bench dqn: --seed must be a whole number from 0 to 4294967295, got -1"],
+      [["bench", "simnet", "--seed", "-1"], "distmt bench simnet: --seed must be a whole number from 0 to 4294967295, got -1"],
+      [["bench", "lsvi", "--seed", "4294967296"], "distmt bench lsvi: --seed must be a whole number from 0 to 4294967295, got 4294967296"],
+      [["bench", "forgetting", "--seed", "9007199254740991", "--seeds", "3"], "distmt bench forgetting: --seed must be a whole number from 0 to 4294967293 (so that its 3 seeds stay at most 4294967295), got 9007199254740991"],
+      [["train-dqn", "--game", "breakout", "--seed", "4294967295", "--seeds", "2", "--out", out], "distmt train-dqn: --seed must be a whole number from 0 to 4294967294 (so that its 2 seeds stay at most 4294967295), got 4294967295"]
+    ] as const) {
+      const r = distmt(...args)
+      expect(r.status, args.join(" ")).toBe(1)
+      expect(r.stderr.trim()).toBe(line)
+      expect(r.stdout).toBe("")
+    }
+    expect(fs.existsSync(out)).toBe(false)
+  })
+})
+
+describe("bench forgetting's lists", () => {
+  it("an empty entry of --tasks or --lambdas is refused in one line before anything trains", () => {
+    for (const [flag, value] of [["--tasks", "breakout,,asterix"], ["--lambdas", "0,,10"]] as const) {
+      const r = distmt("bench", "forgetting", "--frames", "100", "--eval-episodes", "2", flag, value)
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(`distmt bench forgetting: ${flag}: entry 2 of "${value}" is empty: give a value between each two commas`)
+      expect(r.stdout).toBe("")
+    }
+  })
+})
+
+describe("a deep sweep with two equal values of an axis", () => {
+  it("is refused in one line naming the value, and nothing is written", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-sweep-dup-")), "sweep")
+    const r = distmt("sweep", "specs/minatar.spec.ts", "--quick", "--set", "sweep.agents=[2,2]", "--out", out)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe("Invalid spec specs/minatar.spec.ts:\n  sweep.agents[1]: expected distinct values: the same as sweep.agents[0], got 2 (from --set sweep.agents=[2,2])")
+    expect(fs.existsSync(out)).toBe(false)
+  })
+})

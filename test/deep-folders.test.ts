@@ -3,7 +3,8 @@
  * the refusal names what the folder holds. Every folder whose summary.json was not a deep run's was
  * called "a linear-stage run", a deep sweep's and a train-dqn run's too; and the sweep called every
  * folder it refused "a run, or a linear-stage sweep", whatever it held. These folders are made by
- * hand, as each writer leaves them (their marker files), so no run is needed.
+ * hand, as each writer leaves them (their marker files), so no run is needed. Also: report and plot
+ * given a folder of another kind name what it holds.
  */
 import { describe, expect, it } from "vitest"
 import * as fs from "node:fs"
@@ -14,7 +15,10 @@ import { sweepFolderProblem } from "../src/deep/distmt/sweep.ts"
 import { loadSpec } from "../src/cli/loadSpec.ts"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import { runDeepEffect } from "../src/index.ts"
+import { run, runDeepEffect } from "../src/index.ts"
+import { runFolderProblem } from "../src/api/runFolder.ts"
+import tiny from "./fixtures/tiny.spec.ts"
+import { folderFiles } from "./folders.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const distmt = (...args: Array<string>) =>
@@ -102,3 +106,44 @@ describe("a finished deep run given again", () => {
     expect(again.stderr).not.toMatch(/^: /m)
   })
 }, 120_000)
+
+describe("report and plot given a folder of another kind", () => {
+  // report of a run's folder said only "no sweep.json"; plot of a train-dqn run said its summary.json
+  // "has no spec with epsilon and cSep". Each now names what the folder holds and what draws its plots.
+  it("report names the run it holds and the command that draws its curves", () => {
+    for (const [dir, holds] of [[linearRun(), "a linear-stage run"], [deepRun(), "a deep-stage run"]] as const) {
+      const r = distmt("report", dir)
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(`Cannot report on ${dir}: no sweep.json in it or in its sub-folders (run \`distmt sweep\` first); it holds ${holds}: \`distmt plot ${dir}\` draws its curves`)
+    }
+    const train = trainDqn()
+    expect(distmt("report", train).stderr.trim()).toBe(`Cannot report on ${train}: no sweep.json in it or in its sub-folders (run \`distmt sweep\` first); it holds a train-dqn run, which draws its curve itself (curve.svg)`)
+    const other = otherFiles()
+    expect(distmt("report", other).stderr.trim()).toBe(`Cannot report on ${other}: no sweep.json in it or in its sub-folders (run \`distmt sweep\` first)`)
+  })
+
+  it("plot of a train-dqn run says it draws its own curve, and writes nothing", () => {
+    const train = trainDqn()
+    const before = fs.readdirSync(train).sort()
+    const r = distmt("plot", train)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`Cannot plot ${train}: a train-dqn run: it draws its curve itself (curve.svg, from curve.csv)`)
+    expect(fs.readdirSync(train).sort()).toEqual(before)
+  })
+})
+
+describe("a linear run given a deep run's folder of the same spec name", () => {
+  // Only the name was compared: with --fresh the linear run removed the deep run's units/ and wrote
+  // its own files over the deep results (report.md and plots/ left beside them).
+  it("is refused, --fresh or not, and the folder is left as it was", async () => {
+    expect(runFolderProblem(deepRun(), "minatar")).toBe("it holds a deep-stage run; give another folder")
+    expect(runFolderProblem(deepSweep(), "minatar")).toBe("it holds a deep-stage sweep; give another folder")
+    const dir = deepRun()
+    const before = folderFiles(dir)
+    for (const fresh of [false, true]) {
+      const e = await run({ ...tiny, name: "minatar" }, { out: dir, fresh }).catch((e: unknown) => e)
+      expect(e).toMatchObject({ _tag: "OutDirError", message: `${dir}: it holds a deep-stage run; give another folder` })
+    }
+    expect(folderFiles(dir)).toEqual(before)
+  })
+})

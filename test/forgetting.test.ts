@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest"
 import { dqnConfig } from "../src/deep/config.ts"
-import { checkStream, estimate, forgettingOf, parseTasks, runStream, type StreamTask, summarise } from "../src/deep/forgetting.ts"
+import { checkStream, commaEntries, estimate, forgettingOf, parseTasks, runStream, type StreamTask, summarise } from "../src/deep/forgetting.ts"
 import type { Params } from "../src/deep/network.ts"
 import { GAME_NAMES } from "../src/env/minatar/Game.ts"
 
@@ -83,6 +83,12 @@ describe("forgetting", () => {
     ])
     expect(() => parseTasks("pong", GAME_NAMES)).toThrow(/unknown game "pong"/)
     expect(() => parseTasks("breakout:paddleWidth", GAME_NAMES)).toThrow(/field=number/)
+    // An empty task between commas was dropped in silence: the stream ran without it.
+    expect(() => parseTasks("breakout,,asterix", GAME_NAMES)).toThrow('entry 2 of "breakout,,asterix" is empty: give a value between each two commas')
+    expect(() => parseTasks("breakout,", GAME_NAMES)).toThrow(/entry 2 of "breakout," is empty/)
+    expect(parseTasks(" ", GAME_NAMES)).toEqual([])
+    expect(commaEntries(" 0, 10 ")).toEqual(["0", "10"])
+    expect(() => commaEntries("0,,1")).toThrow(/entry 2 of "0,,1" is empty/)
     expect(() => checkStream([{ game: "breakout", context: {} }, { game: "freeway", context: {} }])).toThrow(/one channel count/)
     expect(() => checkStream([{ game: "breakout", context: { paddleWidth: 9 } as never }])).toThrow(/paddleWidth/)
   })

@@ -117,6 +117,14 @@ describe("Env.minatar errors name the bad field", () => {
       expect(at(late.issues, "learner.dqn.replayStart").message).toMatch(/below learner\.framesPerAgent: .*no agent would ever train/)
       const byDefault = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 4_000, returnTarget: 1 }) })
       expect(at(byDefault.issues, "learner.framesPerAgent").message).toMatch(/replayStart \(default 5000\) below/)
+      // A replay smaller than a batch never holds one (agent.ts trains once it holds batchSize): nothing would train either.
+      const small = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500, replayCapacity: 31 } }) })
+      expect(at(small.issues, "learner.dqn.replayCapacity").message).toMatch(/^expected learner\.dqn\.replayCapacity at least learner\.dqn\.batchSize \(32\): .*no agent would ever train$/)
+      expect(at(small.issues, "learner.dqn.replayCapacity").actual).toBe("31")
+      const bigBatch = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500, replayCapacity: 1000, batchSize: 1024 } }) })
+      expect(at(bigBatch.issues, "learner.dqn.replayCapacity").message).toMatch(/batchSize \(1024\)/)
+      // A replay exactly one batch large trains.
+      yield* decode({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500, replayCapacity: 32 } }) }, SOURCE)
     }))
 
   it.effect("the linear-stage compile refuses a games spec with a structured issue (distmt run takes it to the deep stage)", () =>

@@ -15,6 +15,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { LOCK_FILE } from "../src/cli/outDir.ts"
 import { tinySweepSpec } from "./fixtures/tinySweepSpec.ts"
+import { folderFiles } from "./folders.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
@@ -84,3 +85,30 @@ it("a report on a folder a live process holds the lock of is refused with its PI
     fs.rmSync(lock, { force: true })
   }
 }, 120_000)
+
+it("a damaged sweep.json is one line naming its bad field, and nothing in the folder is written", () => {
+  // Each failed with a bare TypeError (null seeds after rewriting the tables); a unit's file now
+  // also stays under runs/.
+  const damages: ReadonlyArray<readonly [(m: Record<string, any>) => void, string]> = [
+    [(m) => (m.units[0] = null), "units[0]: expected object"],
+    [(m) => (m.units[0].file = 3), "units[0].file: expected string"],
+    [(m) => (m.units[0].file = "../../elsewhere.json"), "units[0].file: expected a run file under runs/ (runs/<algorithm>-seed<seed>-<key>.json)"],
+    [(m) => (m.units[0].point = 99), "units[0].point: expected the index of one of the points, got 99"],
+    [(m) => (m.points[0] = {}), "points[0].index: expected a value (missing)"],
+    [(m) => (m.points[0].values = null), "points[0].values: expected object"],
+    [(m) => (m.seeds = null), "seeds: expected array"],
+    [(m) => (m.algorithms = ["nope"]), "algorithms[0]: expected \"distmt\" | \"independent\" | \"oracle\""]
+  ]
+  for (const [damage, problem] of damages) {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-report-manifest-")), "sweep")
+    fs.cpSync(out, dir, { recursive: true })
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "sweep.json"), "utf8"))
+    damage(manifest)
+    fs.writeFileSync(path.join(dir, "sweep.json"), JSON.stringify(manifest))
+    const before = folderFiles(dir)
+    const r = distmt("report", dir)
+    expect(r.status).toBe(1)
+    expect(r.stderr.trim()).toBe(`Cannot report on ${dir}: sweep.json is not a whole distmt-sweep/1 manifest: ${problem}`)
+    expect(folderFiles(dir)).toEqual(before)
+  }
+})

@@ -119,6 +119,12 @@ describe("errors about output paths", () => {
       expect(r.stdout).toMatch(/note: ε falls to 0\.1 only after 105,000 frames \(MinAtar's schedule\); this run ends at ε = 1\.00/)
     }
     expect(fs.readdirSync(own).sort()).toEqual(["curve.csv", "curve.svg", "summary.json"])
+    // Another game's run there was written over in silence: refused, and left as it was.
+    const before = fs.readdirSync(own).map((f) => fs.readFileSync(path.join(own, f), "utf8"))
+    const otherGame = distmt("train-dqn", "--game", "asterix", "--frames", "300", "--out", own)
+    expect(otherGame.status).toBe(1)
+    expect(otherGame.stderr.trim()).toBe(`distmt train-dqn: --out ${own}: it holds a train-dqn run of breakout, not asterix; give another folder (a run of the same game is written again)`)
+    expect(fs.readdirSync(own).map((f) => fs.readFileSync(path.join(own, f), "utf8"))).toEqual(before)
   })
 
   it("an empty --out, --jobs 0 and plot of a file are each one line about the flag or the path", () => {

@@ -80,7 +80,9 @@ const runPromise = <A>(
   call: Interrupted["call"],
   out?: string
 ): Promise<A> =>
-  Effect.runPromiseExit(effect, options.signal === undefined ? undefined : { signal: options.signal }).then((exit) => {
+  // A signal that is no AbortSignal (or options that are no object) is the program's OverrideError
+  // (options.ts), not a TypeError thrown here.
+  Effect.runPromiseExit(effect, options?.signal instanceof AbortSignal ? { signal: options.signal } : undefined).then((exit) => {
     if (exit._tag === "Success") return exit.value
     throw Cause.hasInterruptsOnly(exit.cause) ? new Interrupted({ call, out }) : Cause.squash(exit.cause)
   })
@@ -90,7 +92,7 @@ export const runEffect = (spec: SpecSource, options: RunOptions = {}): Effect.Ef
   Effect.flatMap(Effect.promise(() => import("./run.ts")), (m) => m.runApi(spec, options))
 
 export const run = (spec: SpecSource, options: RunOptions & PromiseOptions = {}): Promise<RunResult> =>
-  runPromise(runEffect(spec, options), options, "run", options.out)
+  runPromise(runEffect(spec, options), options, "run", options?.out)
 
 /**
  * Runs a deep-stage spec (`Env.minatar` with `Dqn.learner`) as `distmt run` does: DistMT and the
@@ -101,7 +103,7 @@ export const runDeepEffect = (spec: SpecSource, options: DeepRunOptions = {}): E
   Effect.flatMap(Effect.promise(() => import("./runDeep.ts")), (m) => m.runDeepApi(spec, options))
 
 export const runDeep = (spec: SpecSource, options: DeepRunOptions & PromiseOptions = {}): Promise<DeepRunResult> =>
-  runPromise(runDeepEffect(spec, options), options, "runDeep", options.out)
+  runPromise(runDeepEffect(spec, options), options, "runDeep", options?.out)
 
 /** Runs every point of a spec's sweep axes × seeds × algorithms in this process; writes no files. */
 export const sweepEffect = (spec: SpecSource, options: SweepOptions = {}): Effect.Effect<SweepResult, DistmtError> =>

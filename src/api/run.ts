@@ -31,7 +31,9 @@ import { type Override, type OverrideError, overridesOfOptions, overridesRecord,
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 import { DeepStageSpec } from "../deep/distmt/stage.ts"
+import { enclosingResultsProblem } from "../report/folderKind.ts"
 import { type Progress, progressCallback } from "./progress.ts"
+import { checkOptions } from "./options.ts"
 import { checkRunFolder, finishedUnits, prepareUnits, removeStaleTemporaries, writeUnit } from "./runFolder.ts"
 import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
 
@@ -146,7 +148,8 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
     // A default folder is created here, under a name no other run has taken (outDir.ts).
     const dir = typeof options.out === "string" ? options.out : yield* newRunDir(path.join(options.out.newUnder, spec.name), timestamp())
     const label = options.outLabel?.(dir) ?? dir
-    const problem = outDirProblem(dir)
+    // A folder the user named may not be inside another run's or sweep's (folderKind.ts).
+    const problem = outDirProblem(dir) ?? (typeof options.out === "string" ? enclosingResultsProblem(dir) : undefined)
     if (problem !== undefined) return yield* new OutDirError({ label, reason: problem })
     // One writer per folder (a lock naming its PID); every check below only reads, so a refused run leaves the folder as it was.
     yield* lockDir(dir, label)
@@ -186,6 +189,8 @@ export interface RunOptions {
   readonly set?: Readonly<Record<string, unknown>>
   /** Shorthand for `set: { seeds }`. */
   readonly seeds?: number
+  /** Run the spec's `quick` variant (CI-sized), merged over it (as `--quick`). */
+  readonly quick?: boolean
   /** Start over in `out` instead of resuming the run there. */
   readonly fresh?: boolean
   /** Run even if the cost estimate exceeds the machine's memory or 1e12 episodes. */
@@ -196,11 +201,13 @@ export interface RunOptions {
 /** `run` of the library API: prepareRun and executeRun, with the platform's services provided. */
 export const runApi = (spec: SpecSource, options: RunOptions = {}) =>
   Effect.gen(function*() {
+    yield* checkOptions("run", options)
     const prepared = yield* prepareRun(spec, {
       overrides: overridesOfOptions(options.set, options.seeds),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       ...(options.force === undefined ? {} : { force: options.force }),
-      remedies: API_REMEDIES
+      remedies: API_REMEDIES,
+      ...(options.quick === undefined ? {} : { quick: options.quick })
     })
     const progress = progressCallback(options.onProgress, runUnits(prepared.compiled).length)
     return yield* executeRun(prepared, {

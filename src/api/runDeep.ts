@@ -3,6 +3,8 @@
  * run as `distmt run` runs it (src/deep/distmt/runDeep.ts, the same code), with the results as
  * values: summary.json's object and every (algorithm, seed) unit's rows and learning curve.
  */
+import { enclosingResultsProblem } from "../report/folderKind.ts"
+import { checkOptions } from "./options.ts"
 import { Data, Effect } from "effect"
 import type { DeepRun } from "../deep/distmt/run.ts"
 import type { DeepSummary } from "../deep/distmt/files.ts"
@@ -68,6 +70,7 @@ const FRAMES_EVERY_MS = 250
 
 export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
   Effect.gen(function*() {
+    yield* checkOptions("runDeep", options)
     const source = sourceName(spec)
     const threads = yield* threadsOption(options.threads)
     const overrides = overridesOfOptions(options.set, options.seeds)
@@ -88,7 +91,7 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const out = options.out
     // A file, a path under a file, a folder we may not write in: an OutDirError, as run()'s (it
     // was Node's ENOTDIR, untagged, from reading the folder below).
-    const unusable = out === undefined ? undefined : outDirProblem(out)
+    const unusable = out === undefined ? undefined : outDirProblem(out) ?? enclosingResultsProblem(out)
     if (unusable !== undefined) return yield* new OutDirError({ label: `out ${out}`, reason: unusable })
     const problem = out === undefined ? undefined : folderProblem(out, decoded, options.fresh === true)
     if (problem !== undefined) return yield* new DeepOutError({ message: `out ${out}: ${problem}` })

@@ -20,6 +20,8 @@ import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
 import { isLockFile, OutDirError } from "../cli/outDir.ts"
 import { specJson, writeAtomicPieces } from "../report/files.ts"
+import { folderHolds } from "../report/folderKind.ts"
+import { isUnitRun } from "../report/runShape.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
 import { type Algorithm, type AlgorithmRun, runUnits } from "../run/runExperiment.ts"
 import { pointKey } from "../run/sweepPlan.ts"
@@ -115,7 +117,8 @@ const readJson = (file: string): unknown => {
 /**
  * The units an earlier run of this spec finished in `dir`, in run order; none for a new folder.
  * Fails, reading only, when the folder holds a run of another spec (fields, overrides or tables).
- * A unit file that cannot be read (not written by this format) is simply run again.
+ * A unit file that cannot be read (not written by this format, or whose run is not of a run's shape:
+ * runShape.ts) is simply run again.
  */
 export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Effect<ReadonlyArray<AlgorithmRun>, ResumeError> =>
   Effect.suspend(() => {
@@ -137,7 +140,10 @@ export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Ef
           })
         )
       }
-      done.push(decodeLossless(file.run) as AlgorithmRun)
+      const run = decodeLossless(file.run)
+      if (!isUnitRun(run) || run.algorithm !== u.algorithm || run.seed !== u.seed) continue
+      // A field left out reads as undefined, as the Row type has it.
+      done.push(run as AlgorithmRun)
     }
     return Effect.succeed(done)
   })
@@ -180,6 +186,10 @@ export const runFolderProblem = (dir: string, name: string): string | undefined 
     if (units !== undefined && units.every((f) => UNIT_NAME.test(f))) return undefined
     return `the folder is not empty and holds no distmt run (no summary.json); ${NOT_A_RUN}`
   }
+  // A deep-stage run's or sweep's folder, whatever its spec's name: --fresh would remove its units/
+  // and write this run over its results (the deep stage refuses a linear run's folder likewise).
+  const holds = folderHolds(dir)
+  if (holds !== undefined && holds !== "a linear-stage run") return `it holds ${holds}; give another folder`
   const earlier = readJson(path.join(dir, "summary.json"))
   const other = isPlainObject(earlier) && isPlainObject(earlier.spec) ? earlier.spec.name : undefined
   if (typeof other !== "string") return `its summary.json is not a distmt run's; ${NOT_A_RUN}`

@@ -5,6 +5,7 @@
  * resuming and its report are `distmt sweep`'s (src/cli/sweep.ts). The numbers are the same, since
  * every unit is deterministic given its point, algorithm and seed.
  */
+import { checkOptions } from "./options.ts"
 import { Effect } from "effect"
 import { type RunRecord, manifestOf, sweepSummaryJson, type ManifestPoint } from "../report/sweepFiles.ts"
 import { type AlgorithmRun, runExperiment } from "../run/runExperiment.ts"
@@ -58,6 +59,7 @@ export interface SweepResult {
 
 export const sweepApi = (spec: SpecSource, options: SweepOptions = {}) =>
   Effect.gen(function*() {
+    yield* checkOptions("sweep", options)
     const source = sourceName(spec)
     const quick = options.quick ?? false
     const overrides = overridesOfOptions(options.set, options.seeds)

@@ -2,6 +2,7 @@
  * `validate` of the library API: what `distmt validate` checks (src/spec/check.ts), in this
  * process, for a spec module's path or a spec value, with the overrides applied.
  */
+import { checkOptions } from "./options.ts"
 import { Effect } from "effect"
 import type { CheckSummary } from "../spec/check.ts"
 import { checkSpecWith } from "../spec/check.ts"
@@ -26,6 +27,7 @@ export type ValidateResult = CheckSummary & {
 
 export const validateApi = (spec: SpecSource, options: ValidateOptions = {}) =>
   Effect.gen(function*() {
+    yield* checkOptions("validate", options)
     const overrides = overridesOfOptions(options.set, options.seeds)
     const summary = yield* checkSpecWith(
       sourceName(spec),

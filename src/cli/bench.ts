@@ -9,6 +9,7 @@
  * the memory figures, and with `--dump DIR` writes the data set and w̄ as NumPy files for an outside
  * implementation (bench/lsvi_numpy.py is the one `npm run bench` runs beside it).
  */
+import { seedProblem } from "./seedFlag.ts"
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type BenchOptions, type BenchResult, dump, estimatedBytes, featureBytesOf, makeDirectory, runBench } from "../bench/lsviBench.ts"
@@ -30,7 +31,8 @@ export const checkOptions = (o: BenchOptions): Effect.Effect<BenchOptions, Bench
   int("dim", o.dim, 1, 1024)
   int("actions", o.actions, 1, 1024)
   int("horizon", o.horizon, 1, 10_000)
-  int("seed", o.seed, 0, 2 ** 32 - 1)
+  const seed = seedProblem(o.seed)
+  if (seed !== undefined) problems.push(seed)
   if (!(Number.isFinite(o.beta) && o.beta >= 0)) problems.push(`--beta must be a finite number ≥ 0, got ${o.beta}`)
   if (!(Number.isFinite(o.lambda) && o.lambda > 0)) problems.push(`--lambda must be a finite number > 0, got ${o.lambda}`)
   if (problems.length === 0) {

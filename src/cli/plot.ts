@@ -4,6 +4,7 @@
  * per agent, one line per algorithm, with ε and c_Sep/2 marked (src/report/curves.ts). Reads only
  * the run's files, so it works on a finished run, an interrupted one, or one copied from elsewhere.
  */
+import { folderHolds } from "../report/folderKind.ts"
 import { Console, Data, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import * as fs from "node:fs"
@@ -71,6 +72,8 @@ export const plotRun = (dir: string) =>
     if (!fs.statSync(dir).isDirectory()) return yield* new PlotError({ dir, reason: "is a file; give the folder of a run" })
     const sweep = sweepFolder(dir)
     if (sweep !== undefined) return yield* new PlotError({ dir, reason: sweep })
+    // Its summary.json has no spec: it was called one "with no spec with epsilon and cSep".
+    if (folderHolds(dir) === "a train-dqn run") return yield* new PlotError({ dir, reason: "a train-dqn run: it draws its curve itself (curve.svg, from curve.csv)" })
     if (isDeepRun(dir)) return yield* plotDeepRun(dir)
     const settings = runSettings(dir)
     if (typeof settings === "string") return yield* new PlotError({ dir, reason: settings })

@@ -4,6 +4,7 @@
  * spec is resumed. The work is src/api/run.ts's, shared with the library API; this file is the
  * flags and the printing.
  */
+import { enclosingResultsProblem } from "../report/folderKind.ts"
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { executeRun, type Prepared, prepareRun, type Units } from "../api/run.ts"
@@ -11,7 +12,7 @@ import { connectionFlags, withoutCluster } from "../cluster/flags.ts"
 import { summaryTable } from "../report/summary.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
 import { DESCRIPTIONS } from "./commands.ts"
-import { checkOutDir } from "./outDir.ts"
+import { checkOutDir, OutDirError } from "./outDir.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { overridesRecord } from "../spec/overrides.ts"
 import { terminalProgress } from "./progress.ts"
@@ -88,7 +89,12 @@ export const runCommand = Command.make(
         }
         const threadsOption = yield* parseThreads(threadsFlag)
         const overrides = yield* overridesFromFlags({ set, seeds })
-        if (Option.isSome(out)) yield* checkOutDir(out.value, "--out")
+        if (Option.isSome(out)) {
+          yield* checkOutDir(out.value, "--out")
+          // Not inside another run's or sweep's folder, for either stage (folderKind.ts).
+          const inside = enclosingResultsProblem(out.value)
+          if (inside !== undefined) return yield* new OutDirError({ label: `--out ${out.value}`, reason: inside })
+        }
         // Checked in a time-limited worker first; only then loaded and compiled here (specCheck.ts, src/api/run.ts).
         const ready = yield* prepareRun(spec, {
           overrides,

@@ -85,6 +85,16 @@ export const pingCommand = Command.make(
       if (Option.isSome(flags.watch) && !(flags.watch.value >= 1 && flags.watch.value <= 3600)) {
         return yield* new ClusterUsageError({ message: "--watch: from 1 to 3600 seconds" })
       }
+      // Checked before the database is asked, as the others are: a --timeout of 0 or below gave up at
+      // once ("no answer within -5 s") once runners were found, an empty --entity was sent as an id,
+      // and --handled (which sends no ping) silently dropped --watch.
+      if (!(flags.timeout >= 1 && flags.timeout <= 86_400)) {
+        return yield* new ClusterUsageError({ message: `--timeout: from 1 to 86400 seconds, got ${flags.timeout}` })
+      }
+      if (flags.entity.trim() === "") return yield* new ClusterUsageError({ message: "--entity: expected an entity id, got an empty one" })
+      if (flags.handled && Option.isSome(flags.watch)) {
+        return yield* new ClusterUsageError({ message: "--handled sends no ping, so it does not go with --watch; give one of them" })
+      }
       const secret = yield* loadSecret({ secretFile: Option.getOrUndefined(flags.secretFile), insecure: flags.insecure })
       const db = yield* dbUrlFrom(flags.db)
       const tls = yield* readTls(flags.tlsCert, flags.tlsKey, flags.tlsCa)

@@ -3,6 +3,7 @@
  * learner's speed, engine against the TypeScript reference (src/deep/bench.ts). `npm run bench -- --dqn`
  * runs it beside PyTorch (bench/dqn.ts).
  */
+import { seedProblem } from "../cli/seedFlag.ts"
 import { outDirProblem } from "../cli/outDir.ts"
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -48,6 +49,8 @@ export const dqnBenchCommand = Command.make("dqn", flags, (f) =>
   Effect.gen(function*() {
     if (!(f.seconds > 0 && f.seconds <= 600)) return yield* new DqnBenchError({ message: `distmt bench dqn: --seconds must be in (0, 600], got ${f.seconds}` })
     if (f.frames < 100 || f.frames > 10_000_000) return yield* new DqnBenchError({ message: `distmt bench dqn: --frames must be in [100, 10000000], got ${f.frames}` })
+    const seed = seedProblem(f.seed)
+    if (seed !== undefined) return yield* new DqnBenchError({ message: `distmt bench dqn: ${seed}` })
     // A --dump that cannot be a folder, in one line before anything runs (it was mkdir's raw EEXIST).
     const dumpProblem = Option.match(f.dump, { onNone: () => undefined, onSome: outDirProblem })
     if (dumpProblem !== undefined) return yield* new DqnBenchError({ message: `distmt bench dqn: --dump ${Option.getOrUndefined(f.dump)}: ${dumpProblem}` })

@@ -143,9 +143,18 @@ export const taskName = (t: StreamTask): string => {
   return keys.length === 0 ? t.game : `${t.game}:${keys.map((k) => `${String(k)}=${t.context[k]}`).join(":")}`
 }
 
+/** A comma-separated flag's entries (none if blank); an empty one (`a,,b`) is refused: it was dropped in silence. */
+export const commaEntries = (s: string): Array<string> => {
+  if (s.trim() === "") return []
+  const parts = s.split(",").map((p) => p.trim())
+  const empty = parts.findIndex((p) => p === "")
+  if (empty >= 0) throw new RangeError(`entry ${empty + 1} of ${JSON.stringify(s)} is empty: give a value between each two commas`)
+  return parts
+}
+
 /** Parses `breakout,breakout:paddleWidth=2:ballSpeed=0.5,asterix` (tasks by commas, fields by colons). */
 export const parseTasks = (s: string, games: ReadonlyArray<GameName>): Array<StreamTask> =>
-  s.split(",").map((part) => part.trim()).filter((p) => p.length > 0).map((part) => {
+  commaEntries(s).map((part) => {
     const [game, ...fields] = part.split(":")
     if (!games.includes(game as GameName)) throw new RangeError(`unknown game ${JSON.stringify(game)} in ${JSON.stringify(part)} (games: ${games.join(", ")})`)
     const context: Record<string, number> = {}

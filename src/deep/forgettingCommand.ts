@@ -8,6 +8,7 @@
  *                           [--epsilon-frames N] [--eval-episodes 30] [--eval-epsilon 0.01]
  *                           [--eval-max-frames 2000] [--engine onnx|ts] [--csv FILE] [--json]
  */
+import { seedProblem } from "../cli/seedFlag.ts"
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
@@ -15,7 +16,7 @@ import * as path from "node:path"
 import { outDirProblem } from "../cli/outDir.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig } from "./config.ts"
-import { checkStream, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
+import { checkStream, commaEntries, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
 import { ENGINES } from "./makeEngine.ts"
 
 class ForgettingError extends Data.TaggedError("ForgettingError")<{ readonly message: string }> {}
@@ -65,12 +66,13 @@ export const forgettingCommand = Command.make("forgetting", flags, (f) =>
     const fail = (message: string) => new ForgettingError({ message: `distmt bench forgetting: ${message}` })
     const tasks = yield* Effect.try({ try: () => parseTasks(f.tasks, GAME_NAMES), catch: (e) => fail(`--tasks: ${(e as Error).message}`) })
     yield* Effect.try({ try: () => checkStream(tasks), catch: (e) => fail(`--tasks: ${(e as Error).message}`) })
-    const lambdas = f.lambdas.split(",").map((s) => s.trim()).filter((s) => s.length > 0).map(Number)
+    const lambdas = yield* Effect.try({ try: () => commaEntries(f.lambdas).map(Number), catch: (e) => fail(`--lambdas: ${(e as Error).message}`) })
     const problems: Array<string> = []
     if (lambdas.length === 0 || lambdas.some((l) => !(Number.isFinite(l) && l >= 0))) problems.push(`--lambdas must be numbers ≥ 0, got ${JSON.stringify(f.lambdas)}`)
     if (f.frames < 100 || f.frames > 100_000_000) problems.push(`--frames must be in [100, 100000000], got ${f.frames}`)
     if (f.seeds < 1 || f.seeds > 100) problems.push(`--seeds must be in [1, 100], got ${f.seeds}`)
-    if (f.seed < 0) problems.push(`--seed must be ≥ 0, got ${f.seed}`)
+    const seed = seedProblem(f.seed, f.seeds >= 1 && f.seeds <= 100 ? f.seeds : 1)
+    if (seed !== undefined) problems.push(seed)
     if (f.hidden < 1 || f.hidden > 4096) problems.push(`--hidden must be in [1, 4096], got ${f.hidden}`)
     if (f.trainEvery < 1) problems.push(`--train-every must be ≥ 1, got ${f.trainEvery}`)
     if (f.evalEpisodes < 1 || f.evalEpisodes > 10_000) problems.push(`--eval-episodes must be in [1, 10000], got ${f.evalEpisodes}`)

@@ -5,6 +5,7 @@
  *   distmt bench simnet [--task game[:field=value,...]]... [--agents N] [--frames F] [--c-sep C]
  *                       [--max-frames X] [--seed S] [--k K] [--pretrain N] [--method m]... [--json]
  */
+import { seedProblem } from "../cli/seedFlag.ts"
 import { Console, Data, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type Method, METHODS, type MethodResult, runSimnetBench, type SimnetBenchResult } from "./simnet/bench.ts"
@@ -64,6 +65,8 @@ export const simnetBenchCommand = Command.make("simnet", flags, (f) =>
     if (f.maxFrames < f.frames) return yield* fail(`--max-frames must be ≥ --frames (${f.frames}), got ${f.maxFrames}`)
     if (f.k < 1 || f.k > 256) return yield* fail(`--k must be in [1, 256], got ${f.k}`)
     if (f.pretrain < 0 || f.pretrain > 1000) return yield* fail(`--pretrain must be in [0, 1000], got ${f.pretrain}`)
+    const seed = seedProblem(f.seed)
+    if (seed !== undefined) return yield* fail(seed)
     const result = yield* Effect.try({
       try: () =>
         runSimnetBench(

@@ -6,6 +6,8 @@
  * One update every 4 frames by default, not MinAtar's every frame: on a shared 2-core machine that
  * is what fits 500k frames in well under an hour; `--train-every 1` is MinAtar's setting.
  */
+import { enclosingResultsProblem } from "../report/folderKind.ts"
+import { seedProblem } from "../cli/seedFlag.ts"
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
@@ -33,19 +35,22 @@ const flags = {
 const TRAIN_FILES = new Set(["summary.json", "curve.csv", "curve.svg"])
 
 /**
- * What --out may be: new, empty, or the folder of an earlier train-dqn run (written over: the
- * same command again). A file, a folder it cannot write in, or a folder of anything else (another
- * command's summary.json, the user's files) is refused before anything is written.
+ * What --out may be: new, empty, or the folder of an earlier train-dqn run of the same game
+ * (written over: the same command again). A file, a folder it cannot write in, a folder of anything
+ * else (another command's summary.json, the user's files), or another game's run (whose results it
+ * wrote over, in silence) is refused before anything is written.
  */
-const trainOutProblem = (out: string): string | undefined => {
-  const problem = outDirProblem(out)
+const trainOutProblem = (out: string, game: string): string | undefined => {
+  const problem = outDirProblem(out) ?? enclosingResultsProblem(out)
   if (problem !== undefined) return problem
   if (!fs.existsSync(out)) return undefined
   const files = fs.readdirSync(out)
   // A run stopped after a seed leaves its curve and no summary.json yet (train.ts writes the curve after every seed).
   if (files.every((f) => f === "curve.csv" || f === "curve.svg")) return undefined
   const s = readSummary(out)
-  if (typeof s?.game === "string" && Array.isArray(s.perSeed) && files.every((f) => TRAIN_FILES.has(f))) return undefined
+  if (typeof s?.game === "string" && Array.isArray(s.perSeed) && files.every((f) => TRAIN_FILES.has(f))) {
+    return s.game === game ? undefined : `it holds a train-dqn run of ${s.game}, not ${game}; give another folder (a run of the same game is written again)`
+  }
   return "the folder is not empty and holds no train-dqn run; give a new or empty folder, or an earlier train-dqn run's folder to write it again"
 }
 
@@ -54,11 +59,12 @@ export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
     const problems: Array<string> = []
     if (f.frames < 1 || f.frames > 100_000_000) problems.push(`--frames must be in [1, 100000000], got ${f.frames}`)
     if (f.seeds < 1 || f.seeds > 100) problems.push(`--seeds must be in [1, 100], got ${f.seeds}`)
-    if (f.seed < 0) problems.push(`--seed must be ≥ 0, got ${f.seed}`)
+    const seed = seedProblem(f.seed, f.seeds >= 1 && f.seeds <= 100 ? f.seeds : 1)
+    if (seed !== undefined) problems.push(seed)
     if (f.trainEvery < 1) problems.push(`--train-every must be ≥ 1, got ${f.trainEvery}`)
     if (problems.length > 0) return yield* new TrainError({ message: `distmt train-dqn: ${problems.join("; ")}` })
     const out = Option.getOrElse(f.out, () => path.join("runs", "dqn", `${f.game}-${new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")}`))
-    const outProblem = trainOutProblem(out)
+    const outProblem = trainOutProblem(out, f.game)
     if (outProblem !== undefined) return yield* new TrainError({ message: `distmt train-dqn: --out ${out}: ${outProblem}` })
     const config = dqnConfig({ trainEvery: f.trainEvery })
     const tty = process.stderr.isTTY === true

@@ -8,6 +8,8 @@ import { Data, Effect, FileSystem, Path } from "effect"
 import { analyse, type SweepData } from "./analysis/index.ts"
 import { type Block, toHtml, toMarkdown } from "./document.ts"
 import { writeAtomic } from "./files.ts"
+import { folderHolds } from "./folderKind.ts"
+import { manifestProblem } from "./manifestShape.ts"
 import { type Manifest, MANIFEST_FORMAT, parseRunFile, type RunRecord } from "./sweepFiles.ts"
 
 export class ReportError extends Data.TaggedError("ReportError")<{ readonly dir: string; readonly reason: string }> {
@@ -29,9 +31,10 @@ export const loadSweep = (dir: string) =>
     } catch {
       return yield* new ReportError({ dir, reason: "sweep.json is not valid JSON" })
     }
-    if (manifest?.format !== MANIFEST_FORMAT || !Array.isArray(manifest.units) || !Array.isArray(manifest.points)) {
-      return yield* new ReportError({ dir, reason: `sweep.json is not a ${MANIFEST_FORMAT} manifest` })
-    }
+    if (manifest?.format !== MANIFEST_FORMAT) return yield* new ReportError({ dir, reason: `sweep.json is not a ${MANIFEST_FORMAT} manifest` })
+    // Damaged within (manifestShape.ts): named at its field, before anything is read or written.
+    const damaged = manifestProblem(manifest)
+    if (damaged !== undefined) return yield* new ReportError({ dir, reason: `sweep.json is not a whole ${MANIFEST_FORMAT} manifest: ${damaged}` })
     const records = new Map<string, RunRecord>()
     for (const u of manifest.units) {
       const f = path.join(dir, u.file)
@@ -111,7 +114,16 @@ export const writeReport = (dir: string, loaded: ReadonlyArray<SweepData> = []) 
   Effect.gen(function*() {
     const path = yield* Path.Path
     const sweeps = yield* findSweeps(dir)
-    if (sweeps.length === 0) return yield* new ReportError({ dir, reason: "no sweep.json in it or in its sub-folders (run `distmt sweep` first)" })
+    if (sweeps.length === 0) {
+      // A run's folder is named as what it is, with what draws its plots instead.
+      const holds = folderHolds(dir)
+      const hint = holds === "a linear-stage run" || holds === "a deep-stage run"
+        ? `; it holds ${holds}: \`distmt plot ${dir}\` draws its curves`
+        : holds === "a train-dqn run"
+        ? "; it holds a train-dqn run, which draws its curve itself (curve.svg)"
+        : ""
+      return yield* new ReportError({ dir, reason: `no sweep.json in it or in its sub-folders (run \`distmt sweep\` first)${hint}` })
+    }
     if (sweeps.length === 1 && path.resolve(sweeps[0]) === path.resolve(dir)) {
       const one = yield* reportOne(dir, loaded)
       return { headline: `${one.name}: ${one.headline.join("; ")}.`, files: [path.join(dir, "report.md"), path.join(dir, "report.html")] }

@@ -16,6 +16,7 @@ import { RUN_FORMAT, type SweepUnit } from "../run/sweepPlan.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { axisLabel, type SampleOptions, type SweepAxis, type SweepValue } from "../spec/sweep.ts"
 import { specJson } from "./files.ts"
+import { isSweepRunJson } from "./runShape.ts"
 import { type AlgorithmSummary, summarize } from "./summary.ts"
 
 export const MANIFEST_FORMAT = "distmt-sweep/1"
@@ -164,7 +165,8 @@ export const parseRunFile = (text: string, key: string): RunRecord | undefined =
   } catch {
     return undefined
   }
-  if (!isObject(j) || j.format !== RUN_FORMAT || j.key !== key || !isObject(j.run) || !Array.isArray(j.run.rows)) return undefined
+  // A run that is not a run's shape (runShape.ts) is unfinished, like a file that does not parse.
+  if (!isObject(j) || j.format !== RUN_FORMAT || j.key !== key || !isSweepRunJson(j.run)) return undefined
   const r = j.run
   // A run file written before curves existed has none: resumed, its curve is empty, not an error.
   const curve = r.curve === undefined ? [] : curveFromColumns(r.curve)

@@ -184,9 +184,9 @@ export const decode = (input: unknown, source: string, options: DecodeOptions = 
   const s = options.quick === true && merged?.spec !== undefined ? merged.spec : base.spec!
   // Of the variant that runs only: `--quick --set learner.framesPerAgent=1000` leaves the spec as
   // written below its own replayStart, which does not run.
-  const replay = replayIssue(s)
-  if (replay !== undefined) {
-    return Effect.fail(new SpecError({ source, issues: [options.quick === true ? { ...replay, message: `${replay.message} (in the quick variant, run --quick)` } : replay] }))
+  const replay = replayIssues(s)
+  if (replay.length > 0) {
+    return Effect.fail(new SpecError({ source, issues: options.quick === true ? replay.map((i) => ({ ...i, message: `${i.message} (in the quick variant, run --quick)` })) : replay }))
   }
   return Effect.succeed(withDefaults(s))
 }
@@ -337,20 +337,36 @@ const rangeIssues = (at: string, key: string, r: typeof SweepRange.Type, numeric
 // ─── MinAtar-style games (the deep stage, issue 11) ────────────────────────────────────────────────
 
 /**
- * A deep learner whose replay would start at or beyond its frame budget: an agent trains only once
- * its replay holds replayStart frames, so none would ever train.
+ * A deep learner that would never train: an agent trains only once its replay holds replayStart
+ * frames, so a replayStart at or beyond its frame budget never comes; and it trains on batches of
+ * batchSize drawn from its replay, which never holds more than replayCapacity transitions, so a
+ * capacity below the batch never fills one (the run went on, acting at random, and reported that).
  */
-const replayIssue = (s: typeof ExperimentInput.Type): SpecIssue | undefined => {
-  if (s.learner?._tag !== "Dqn") return undefined
+const replayIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> => {
+  if (s.learner?._tag !== "Dqn") return []
+  const issues: Array<SpecIssue> = []
   const start = s.learner.dqn?.replayStart
   const at = start ?? MINATAR_DEFAULTS.replayStart
-  if (at < s.learner.framesPerAgent) return undefined
-  return {
-    path: start === undefined ? "learner.framesPerAgent" : "learner.dqn.replayStart",
-    message: `expected learner.dqn.replayStart (${start === undefined ? `default ${at}` : at}) below learner.framesPerAgent: ` +
-      "an agent trains only once its replay holds replayStart frames, so no agent would ever train",
-    actual: show(start === undefined ? s.learner.framesPerAgent : start)
+  if (at >= s.learner.framesPerAgent) {
+    issues.push({
+      path: start === undefined ? "learner.framesPerAgent" : "learner.dqn.replayStart",
+      message: `expected learner.dqn.replayStart (${start === undefined ? `default ${at}` : at}) below learner.framesPerAgent: ` +
+        "an agent trains only once its replay holds replayStart frames, so no agent would ever train",
+      actual: show(start === undefined ? s.learner.framesPerAgent : start)
+    })
   }
+  // Only a capacity the spec sets can be below a batch: the default (100,000) is above every batchSize allowed (≤ 4096).
+  const capacity = s.learner.dqn?.replayCapacity
+  const batch = s.learner.dqn?.batchSize ?? MINATAR_DEFAULTS.batchSize
+  if (capacity !== undefined && capacity < batch) {
+    issues.push({
+      path: "learner.dqn.replayCapacity",
+      message: `expected learner.dqn.replayCapacity at least learner.dqn.batchSize (${batch}): an agent trains on batches drawn ` +
+        "from its replay, which never holds more than replayCapacity transitions, so no agent would ever train",
+      actual: show(capacity)
+    })
+  }
+  return issues
 }
 
 /**

@@ -108,6 +108,10 @@ export const listPoints = (
   axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>
 ): Effect.Effect<Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }>, SpecError> =>
   Effect.gen(function*() {
+    // Two values of an axis with one label are refused, as the linear sweep refuses them: a deep
+    // sweep ran both into one point's folder (points/agents=2) and listed the point twice.
+    const duplicates = duplicateLabels(axes)
+    if (duplicates.length > 0) return yield* Effect.fail(new SpecError({ source, issues: duplicates }))
     const candidates = gridCandidates(axes)
     const { checked, issues } = yield* checkCandidates(spec, source, candidates, (input) => decode(input, source))
     if (issues.length > 0) return yield* Effect.fail(new SpecError({ source, issues }))

@@ -14,6 +14,7 @@ import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
 import { CostError } from "../../api/run.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
+import { folderHolds } from "../../report/folderKind.ts"
 import { isOwnTemporary } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
@@ -81,24 +82,6 @@ const write = (dir: string, r: DeepResults, complete: boolean, record: DeepRecor
     yield* writeAtomic(path.join(dir, "curves.csv"), curvesCsv(r.runs))
     yield* writeAtomic(path.join(dir, "summary.json"), summaryJson(r, complete, record))
   }).pipe(Effect.provide(NodeServices.layer))
-
-/**
- * What a folder of distmt's results holds, in words, from its marker files: a deep run or sweep
- * (summary.json's `stage`), a linear sweep (sweep.json), a linear run (a summary.json with a spec
- * and no stage), a train-dqn run (its summary.json's game and config); undefined for anything else.
- * A refusal names it: every folder whose summary.json was not a deep run's was called "a
- * linear-stage run", a deep sweep's and train-dqn's too.
- */
-export const folderHolds = (dir: string): string | undefined => {
-  const summary = readSummary(dir)
-  if (summary?.stage === "deep") return "a deep-stage run"
-  if (summary?.stage === "deep-sweep") return "a deep-stage sweep"
-  if (fs.existsSync(path.join(dir, "sweep.json"))) return "a linear-stage sweep"
-  if (summary === undefined) return undefined
-  if (summary.stage === undefined && typeof summary.spec === "object" && summary.spec !== null) return "a linear-stage run"
-  if (typeof summary.game === "string" && typeof summary.config === "object") return "a train-dqn run"
-  return undefined
-}
 
 /**
  * What an --out folder holds: nothing (a new run), a deep run of the same spec (resumed from its

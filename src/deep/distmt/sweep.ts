@@ -17,7 +17,8 @@ import type { Experiment, SweepValue } from "../../spec/Spec.ts"
 import { listPoints } from "../../spec/sweep.ts"
 import { deepCostProblem } from "./compile.ts"
 import type { DeepAlgorithmSummary } from "./files.ts"
-import { DeepOutError, folderHolds, runDeep } from "./runDeep.ts"
+import { enclosingResultsProblem, folderHolds } from "../../report/folderKind.ts"
+import { DeepOutError, runDeep } from "./runDeep.ts"
 import type { UnitRunner } from "./units.ts"
 
 const label = (v: SweepValue): string => (typeof v === "object" ? v._tag : String(v))
@@ -140,7 +141,7 @@ export const runDeepSweep = (
     }
     // A file, a path under a file, a folder we may not write in: one line, before anything is
     // written (the folder's listing below threw ENOTDIR with a stack trace).
-    const unusable = outDirProblem(dir)
+    const unusable = outDirProblem(dir) ?? enclosingResultsProblem(dir)
     if (unusable !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${unusable}` })
     const problem = sweepFolderProblem(dir, spec)
     if (problem !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${problem}` })

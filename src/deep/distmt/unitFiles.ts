@@ -6,9 +6,15 @@
  * JSON has no NaN or ±Infinity (a policy never published has a NaN interval, a learner's interval
  * before two returns is infinite): they are written as the strings "NaN", "Infinity", "-Infinity"
  * and read back as numbers, so a unit comes back exactly as it was.
+ *
+ * A unit file that is not whole (it does not parse, or its run lacks a field or holds one of another
+ * kind: a hand edit, a damaged disk) is not a finished unit: it runs again, and its file is written
+ * anew. It was read as it was, and the run failed on it with a bare SyntaxError or TypeError.
  */
+import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Algorithm as AlgorithmSchema, Role, Source, Traffic } from "../../report/runShape.ts"
 import { temporaryOf } from "../../report/temporary.ts"
 import type { Algorithm } from "../../run/runExperiment.ts"
 import type { DeepRun } from "./run.ts"
@@ -27,22 +33,65 @@ export const encodeUnit = (run: DeepRun): string => encodeJson(run)
 
 export const decodeUnit = (text: string): DeepRun => decodeJson(text) as DeepRun
 
+const Estimate = Schema.Struct({ mean: Schema.Number, lower: Schema.Number, upper: Schema.Number, episodes: Schema.Number })
+
+/** A DeepRun as encodeUnit writes it (a field without a value is left out, as JSON.stringify does). */
+const isDeepRun = Schema.is(Schema.Struct({
+  algorithm: AlgorithmSchema,
+  seed: Schema.Number,
+  rows: Schema.Array(Schema.Struct({
+    algorithm: AlgorithmSchema,
+    seed: Schema.Number,
+    agent: Schema.Number,
+    slot: Schema.optionalKey(Schema.Number),
+    task: Schema.Number,
+    identificationEpisodes: Schema.Number,
+    learningEpisodes: Schema.Number,
+    entry: Schema.optionalKey(Schema.Number),
+    role: Schema.optionalKey(Role),
+    source: Source,
+    identificationCorrect: Schema.optionalKey(Schema.Boolean),
+    evaluated: Schema.optionalKey(Estimate),
+    target: Schema.Number,
+    success: Schema.Boolean,
+    certificate: Schema.Struct({ lower: Schema.Number, upper: Schema.Number, width: Schema.Number }),
+    evaluatedWhenLearned: Schema.optionalKey(Estimate)
+  })),
+  traffic: Traffic,
+  registered: Schema.Number,
+  wallSeconds: Schema.Number,
+  frames: Schema.Array(Schema.Number),
+  curve: Schema.Array(Schema.Struct({ agent: Schema.Number, frame: Schema.Number, ret: Schema.Number, phase: Schema.Literals(["identify", "learn"]) }))
+}))
+
+/** The unit `u` as its file holds it; undefined when the file is absent or not whole. */
+const readUnit = (file: string, u: { readonly algorithm: Algorithm; readonly seed: number }): DeepRun | undefined => {
+  if (!fs.existsSync(file)) return undefined
+  let run: unknown
+  try {
+    run = decodeJson(fs.readFileSync(file, "utf8"))
+  } catch {
+    return undefined
+  }
+  return isDeepRun(run) && run.algorithm === u.algorithm && run.seed === u.seed ? run as DeepRun : undefined
+}
+
 const fileOf = (dir: string, u: { readonly algorithm: Algorithm; readonly seed: number }) =>
   path.join(dir, "units", `${u.algorithm}-seed${u.seed}.json`)
 
-/** Writes a finished unit, unless it is there already (aside, then renamed: a unit file is whole or absent). */
+/** Writes a finished unit, unless it is there already, whole (aside, then renamed: a unit file is whole or absent). */
 export const saveUnit = (dir: string, run: DeepRun): void => {
   const file = fileOf(dir, run)
-  if (fs.existsSync(file)) return
+  if (readUnit(file, run) !== undefined) return
   fs.mkdirSync(path.dirname(file), { recursive: true })
   const tmp = temporaryOf(file)
   fs.writeFileSync(tmp, encodeUnit(run))
   fs.renameSync(tmp, file)
 }
 
-/** The units of `units` already finished in `dir`. */
+/** The units of `units` already finished in `dir`, whole. */
 export const finishedUnits = (dir: string, units: ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }>): Array<DeepRun> =>
   units.flatMap((u) => {
-    const file = fileOf(dir, u)
-    return fs.existsSync(file) ? [decodeUnit(fs.readFileSync(file, "utf8"))] : []
+    const run = readUnit(fileOf(dir, u), u)
+    return run === undefined ? [] : [run]
   })

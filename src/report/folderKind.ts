@@ -1,0 +1,44 @@
+/**
+ * What a folder of distmt's results is, from its marker files, and whether an output folder would
+ * be made inside one (docs/results.md).
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { readSummary } from "./files.ts"
+
+/**
+ * What a folder of distmt's results holds, in words, from its marker files: a deep run or sweep
+ * (summary.json's `stage`), a linear sweep (sweep.json), a linear run (a summary.json with a spec
+ * and no stage), a train-dqn run (its summary.json's game and config); undefined for anything else.
+ * A refusal names it: every folder whose summary.json was not a deep run's was called "a
+ * linear-stage run", a deep sweep's and train-dqn's too.
+ */
+export const folderHolds = (dir: string): string | undefined => {
+  const summary = readSummary(dir)
+  if (summary?.stage === "deep") return "a deep-stage run"
+  if (summary?.stage === "deep-sweep") return "a deep-stage sweep"
+  if (fs.existsSync(path.join(dir, "sweep.json"))) return "a linear-stage sweep"
+  if (summary === undefined) return undefined
+  if (summary.stage === undefined && typeof summary.spec === "object" && summary.spec !== null) return "a linear-stage run"
+  if (typeof summary.game === "string" && typeof summary.config === "object") return "a train-dqn run"
+  return undefined
+}
+
+/**
+ * Why an output folder `dir` given by the user cannot be inside another results folder; undefined
+ * if no folder above it holds distmt's results. A run given `--out RUN/units/x` or `--out
+ * SWEEP/plots/x` was written there, into files that are that run's or sweep's own: `--fresh` on the
+ * run around it removes its units/ (a deep run's plots/ too) with everything in them, and the folder
+ * is no longer one that `run` resumes or `report` reads as it wrote it. (A deep sweep's own point
+ * folders are inside it by design: the sweep writes them, never through a user's --out.)
+ */
+export const enclosingResultsProblem = (dir: string): string | undefined => {
+  let above = path.dirname(path.resolve(dir))
+  for (;;) {
+    const holds = folderHolds(above)
+    if (holds !== undefined) return `it is inside ${above}, which holds ${holds}; give a folder outside it`
+    const up = path.dirname(above)
+    if (up === above) return undefined
+    above = up
+  }
+}
