@@ -116,3 +116,19 @@ describe("calledFromEntry", () => {
     expect(calledFromEntry("Error\n    at Object.make (node:internal/x:1:1)", spec)).toBe(false)
   })
 })
+
+describe("a spec of one task and one agent", () => {
+  // validate printed "1 tasks (separation Infinity ≥ cSep 0.2)" and run "N = 1 agents, M = 1 tasks,
+  // cSep = 0.2 (actual Infinity)": a family of one task has nothing to separate.
+  const distmt = (...args: Array<string>) =>
+    spawnSync(process.execPath, [path.join(root, "bin", "distmt.mjs"), ...args], { cwd: root, encoding: "utf8", timeout: 120_000 })
+  const one = ["specs/single-agent.spec.ts", "--set", "contexts.count=1", "--set", "seeds=1"]
+  it("is described in the singular, without a separation", () => {
+    const v = distmt("validate", ...one)
+    expect(v.status, v.stderr).toBe(0)
+    expect(v.stdout).toContain("valid. 1 task (nothing to separate it from), 1 agent, d = 4")
+    const r = distmt("run", ...one, "--set", "baselines=[]", "--out", path.join(tmp(), "run"))
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toContain("N = 1 agent, M = 1 task, ε = 0.08, cSep = 0.2 (one task: nothing to separate)")
+  })
+})

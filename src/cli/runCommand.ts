@@ -39,8 +39,9 @@ const parseThreads = (flag: Option.Option<string>) =>
 const startLine = (p: Prepared, resumed: number, units: number, cluster: boolean) => {
   const s = p.spec
   const c = p.compiled
-  return `distmt: ${s.name}: N = ${s.agents} agents, M = ${c.tasks.length} tasks, ε = ${s.epsilon}, ` +
-    `cSep = ${s.cSep} (actual ${c.separation.value.toPrecision(4)}), β = ${c.beta.toPrecision(4)}, ` +
+  const M = c.tasks.length
+  return `distmt: ${s.name}: N = ${s.agents} agent${s.agents === 1 ? "" : "s"}, M = ${M} task${M === 1 ? "" : "s"}, ε = ${s.epsilon}, ` +
+    `cSep = ${s.cSep} (${M === 1 ? "one task: nothing to separate" : `actual ${c.separation.value.toPrecision(4)}`}), β = ${c.beta.toPrecision(4)}, ` +
     `${s.seeds} seed${s.seeds === 1 ? "" : "s"}, algorithms: distmt${s.baselines.map((b) => `, ${b}`).join("")}, ` +
     (cluster ? "on the cluster's runners" : `${p.threads} thread${p.threads === 1 ? "" : "s"}`) +
     (p.overrides.length === 0 ? "" : `; overrides: ${p.overrides.map((o) => `${o.path} = ${JSON.stringify(o.value)}`).join(", ")}`) +

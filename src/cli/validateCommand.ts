@@ -32,7 +32,7 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
         // `sweep --sample` refuses a deep spec; validate must not call the same draw checked.
         if (sample !== undefined) return yield* new SampleOfDeepSpec({ spec })
         yield* Console.log(
-          `${spec}: valid. Deep stage: ${c.tasks} tasks of ${c.deep.games.join(", ")}, ${c.agents} agents, ` +
+          `${spec}: valid. Deep stage: ${c.tasks} task${c.tasks === 1 ? "" : "s"} of ${c.deep.games.join(", ")}, ${c.agents} agent${c.agents === 1 ? "" : "s"}, ` +
             `${c.deep.framesPerAgent.toLocaleString("en-US")} frames per agent in each of ${c.deep.units} (algorithm, seed) units; ` +
             `identification statistic's separation about ${c.separation.toPrecision(3)} (random play), cSep ${c.cSep}` +
             (c.cSep > c.separation * (1 + 1e-9) ? ": cSep looks larger than the separation, so tasks may be confused" : "") +
@@ -47,7 +47,7 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
         return
       }
       yield* Console.log(
-        `${spec}: valid. ${c.tasks} tasks (separation ${c.separation.toPrecision(4)} ≥ cSep ${c.cSep}), ` +
+        `${spec}: valid. ${c.tasks === 1 ? "1 task (nothing to separate it from)" : `${c.tasks} tasks (separation ${c.separation.toPrecision(4)} ≥ cSep ${c.cSep})`}, ` +
           `${c.agents} agent${c.agents === 1 ? "" : "s"}, d = ${c.dim}, H = ${c.horizon}, β = ${c.beta.toPrecision(4)}${points}${quick}`
       )
       if (c.rangeAxes !== undefined) yield* Console.log(rangesLine(c.rangeAxes, sample))
