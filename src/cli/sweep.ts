@@ -9,7 +9,7 @@
  * runs only what is missing. Bad input (a bad spec, a DIR that holds something else) is refused
  * before anything is written.
  */
-import { enclosingResultsProblem } from "../report/folderKind.ts"
+import { enclosingResultsProblem, folderHolds } from "../report/folderKind.ts"
 import { Console, Data, Effect, FileSystem, Option, Path, type Scope, Semaphore } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
@@ -82,9 +82,13 @@ const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptio
     const entries = (yield* fs.readDirectory(dir)).filter((f) => !isLockFile(f) && !sweepTemporary(f, "top"))
     if (!entries.includes("sweep.json")) {
       if (entries.length === 0) return undefined
+      // Named as what it holds, as the deep sweep and both stages' runs name the folders they refuse.
+      const holds = folderHolds(dir)
       return yield* new SweepDirError({
         dir,
-        reason: "the folder is not empty and holds no sweep.json; give a new or empty folder, or the folder of an earlier sweep to resume it"
+        reason: holds === undefined
+          ? "the folder is not empty and holds no sweep.json; give a new or empty folder, or the folder of an earlier sweep to resume it"
+          : `it holds ${holds}, not a linear-stage sweep; give another folder`
       })
     }
     const text = yield* fs.readFileString(path.join(dir, "sweep.json"))
