@@ -36,7 +36,7 @@ import { describeAxis, describePoint, expandSweep, type SampleOptions } from "..
 import { overridesRecord, sweepAxisOverride } from "../spec/overrides.ts"
 import { loadSpec } from "./loadSpec.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
-import { sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
+import { SAMPLE_OF_DEEP_SPEC, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
 import { isLockFile, lockDir, outDirProblem } from "./outDir.ts"
 import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
@@ -240,7 +240,9 @@ export const sweepCommand = Command.make(
       if (decoded.environment._tag === "MinAtar") {
         const { runDeepSweep } = yield* Effect.promise(() => import("../deep/distmt/sweep.ts"))
         const { DeepOutError } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
-        if (sample !== undefined || dryRun) return yield* new DeepOutError({ message: `${spec}: --sample and --dry-run are for linear-stage sweeps` })
+        // validate refuses --sample for it in the same words (SAMPLE_OF_DEEP_SPEC).
+        if (sample !== undefined) return yield* new DeepOutError({ message: `${spec}: ${SAMPLE_OF_DEEP_SPEC}` })
+        if (dryRun) return yield* new DeepOutError({ message: `${spec}: --dry-run is for linear-stage sweeps; \`distmt validate\` checks and counts a deep sweep's points` })
         // Its points run one after another, each on one worker per core: --jobs has nothing to set.
         if (Option.isSome(jobs)) {
           return yield* new DeepOutError({
