@@ -9,7 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { type DeepProgress, run, runDeep, runDeepEffect, sweep, validate } from "../src/index.ts"
+import { Assignment, type DeepProgress, run, runDeep, runDeepEffect, sweep, validate } from "../src/index.ts"
 import { deadPid, valueWithoutWallClock } from "./folders.ts"
 import { folderProblem } from "../src/deep/distmt/runDeep.ts"
 import { loadSpec } from "../src/cli/loadSpec.ts"
@@ -125,6 +125,18 @@ describe("runDeep", () => {
       _tag: "SpecError",
       issues: [{ path: "sweep.agents[2]", message: "expected distinct values: the same as sweep.agents[0]" }]
     })
+    // Two builders' values of one kind are named alike (points/assignment=Random): the second point ran
+    // into the first one's folder, was refused there, and the sweep ended halfway. Values of two kinds are fine.
+    const random = [Assignment.random(1), Assignment.random(2)]
+    await expect(validate(SPEC, { set: { sweep: { assignment: random } } })).rejects.toMatchObject({
+      _tag: "SpecError",
+      issues: [{
+        path: "sweep.assignment[1]",
+        message: "expected a value of another kind than sweep.assignment[0] (both Random): a deep sweep names a point's folder by the kind alone " +
+          "(points/assignment=Random); sweep a numeric field inside it instead (sweep: { \"assignment.…\": [...] })"
+      }]
+    })
+    expect((await validate(SPEC, { set: { sweep: { assignment: [Assignment.partition(), random[1]] } } })).points).toBe(2)
   })
 
   it("an abort rejects with Interrupted, saying where the finished units are; the same call resumes them", async () => {

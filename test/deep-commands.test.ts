@@ -55,11 +55,14 @@ describe("distmt validate of a deep spec", () => {
     expect(r.stderr).toBe("Invalid spec specs/minatar.spec.ts:\n  sweep.agents[0]: expected a value greater than 0, got 0 (from --set sweep.agents=[0,2])\n")
   })
 
-  it("refuses --sample, as distmt sweep does for a deep spec (it said valid, the draw unchecked)", () => {
-    const r = distmt("validate", "specs/minatar.spec.ts", "--sample", "2")
-    expect(r.status).toBe(1)
-    expect(r.stdout).toBe("")
-    expect(r.stderr.trim()).toBe("specs/minatar.spec.ts: --sample is for linear-stage sweeps; a deep-stage sweep runs the grid of its lists, as distmt sweep does")
+  it("refuses --sample, as distmt sweep does for a deep spec and in its words (it said valid, the draw unchecked)", () => {
+    // The two refusals were worded apart ("--sample and --dry-run are for linear-stage sweeps" in sweep).
+    for (const command of ["validate", "sweep"]) {
+      const r = distmt(command, "specs/minatar.spec.ts", "--sample", "2")
+      expect(r.status).toBe(1)
+      expect(r.stdout).toBe("")
+      expect(r.stderr.trim()).toBe("specs/minatar.spec.ts: --sample is for linear-stage sweeps; a deep-stage sweep runs the grid of its lists")
+    }
   })
 }, 120_000)
 

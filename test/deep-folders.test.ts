@@ -60,6 +60,19 @@ describe("deep --out refusals name what the folder holds", async () => {
     expect(sweepFolderProblem(linearSweep(), spec)).toBe("it holds a linear-stage sweep, not a deep-stage sweep; give another folder")
     expect(sweepFolderProblem(otherFiles(), spec)).toMatch(/it holds other files$/)
   })
+
+  it("a linear sweep refuses a run's, a deep sweep's and a train-dqn run's folder as what they are, and other files as such", () => {
+    // It said of each only that the folder "holds no sweep.json".
+    for (const [dir, holds] of [[linearRun(), "a linear-stage run"], [deepRun(), "a deep-stage run"], [deepSweep(), "a deep-stage sweep"], [trainDqn(), "a train-dqn run"]] as const) {
+      const r = distmt("sweep", "specs/scaling.spec.ts", "--quick", "--out", dir)
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(`Cannot sweep into ${dir}: it holds ${holds}, not a linear-stage sweep; give another folder`)
+    }
+    const other = otherFiles()
+    expect(distmt("sweep", "specs/scaling.spec.ts", "--quick", "--out", other).stderr.trim()).toBe(
+      `Cannot sweep into ${other}: the folder is not empty and holds no sweep.json; give a new or empty folder, or the folder of an earlier sweep to resume it`
+    )
+  })
 })
 
 describe("an --out that cannot be a folder", () => {

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest"
 import { dqnConfig } from "../src/deep/config.ts"
-import { checkStream, commaEntries, estimate, forgettingOf, parseTasks, runStream, type StreamTask, summarise } from "../src/deep/forgetting.ts"
+import { commaEntries } from "../src/cli/commaEntries.ts"
+import { checkStream, estimate, forgettingOf, parseTasks, runStream, type StreamTask, summarise } from "../src/deep/forgetting.ts"
 import type { Params } from "../src/deep/network.ts"
 import { GAME_NAMES } from "../src/env/minatar/Game.ts"
 

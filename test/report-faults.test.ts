@@ -112,3 +112,19 @@ it("a damaged sweep.json is one line naming its bad field, and nothing in the fo
     expect(folderFiles(dir)).toEqual(before)
   }
 })
+
+it("a sweep with a one-task point (separation null in sweep.json) is reported", () => {
+  // E1's M = 1 point: its separation is Infinity, written null; the manifest's check refused it as damaged.
+  const oneTask = path.join(root, "specs", `.report-faults-one-${process.pid}.spec.ts`)
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-report-one-task-")), "sweep")
+  try {
+    fs.writeFileSync(oneTask, tinySweepSpec("report-one-task", `{ "contexts.count": [1, 2] }`, []))
+    expect(distmt("sweep", oneTask, "--out", dir, "--jobs", "1").status).toBe(0)
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "sweep.json"), "utf8")).points[0].separation).toBeNull()
+    const r = distmt("report", dir)
+    expect(r.stderr).toBe("")
+    expect(r.status).toBe(0)
+  } finally {
+    fs.rmSync(oneTask, { force: true })
+  }
+}, 120_000)

@@ -235,4 +235,19 @@ describe("parseTask", () => {
     expect(() => parseTask("breakout:speed=2")).toThrow(/no parameter "speed"/)
     expect(() => parseTask("breakout:paddleSpeed=9")).toThrow(/paddleSpeed/)
   })
+
+  it("refuses what it used to drop in silence: a second colon's fields, a second '=', an empty entry", () => {
+    // bench forgetting's syntax (fields by colons) ran here without its ballSpeed.
+    expect(() => parseTask("breakout:paddleSpeed=2:ballSpeed=0.5")).toThrow(new RangeError(
+      '--task "breakout:paddleSpeed=2:ballSpeed=0.5": paddleSpeed needs a number, got "2:ballSpeed=0.5" (fields are separated by commas here: game:field=value,field=value)'
+    ))
+    expect(() => parseTask("breakout:paddleSpeed=2=3")).toThrow('--task "breakout:paddleSpeed=2=3": paddleSpeed needs a number, got "2=3"')
+    expect(() => parseTask("breakout:paddleSpeed=2,,ballSpeed=0.5")).toThrow(
+      '--task "breakout:paddleSpeed=2,,ballSpeed=0.5": entry 2 of "paddleSpeed=2,,ballSpeed=0.5" is empty: give a value between each two commas'
+    )
+    expect(() => parseTask("breakout:paddleSpeed=2,")).toThrow(/entry 2 of "paddleSpeed=2," is empty/)
+    // A game alone, or with an empty field list, is the standard game.
+    expect(parseTask("breakout:").context).toEqual({})
+    expect(parseTask("space_invaders").context).toEqual({})
+  })
 })

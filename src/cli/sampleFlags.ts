@@ -19,6 +19,9 @@ export const sampleFlags = {
   )
 }
 
+/** Why `sweep` and `validate` refuse `--sample` for a deep-stage spec, in one wording for both. */
+export const SAMPLE_OF_DEEP_SPEC = "--sample is for linear-stage sweeps; a deep-stage sweep runs the grid of its lists"
+
 /** The sample asked for, or undefined; a bad K or S is the user's error, named by its flag. */
 export const sampleFromFlags = (flags: { readonly sample: Option.Option<number>; readonly sampleSeed: Option.Option<number> }) =>
   Effect.gen(function*() {

@@ -9,7 +9,7 @@
  * runs only what is missing. Bad input (a bad spec, a DIR that holds something else) is refused
  * before anything is written.
  */
-import { enclosingResultsProblem } from "../report/folderKind.ts"
+import { enclosingResultsProblem, folderHolds } from "../report/folderKind.ts"
 import { Console, Data, Effect, FileSystem, Option, Path, type Scope, Semaphore } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
@@ -36,7 +36,7 @@ import { describeAxis, describePoint, expandSweep, type SampleOptions } from "..
 import { overridesRecord, sweepAxisOverride } from "../spec/overrides.ts"
 import { loadSpec } from "./loadSpec.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
-import { sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
+import { SAMPLE_OF_DEEP_SPEC, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
 import { isLockFile, lockDir, outDirProblem } from "./outDir.ts"
 import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
@@ -82,9 +82,13 @@ const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptio
     const entries = (yield* fs.readDirectory(dir)).filter((f) => !isLockFile(f) && !sweepTemporary(f, "top"))
     if (!entries.includes("sweep.json")) {
       if (entries.length === 0) return undefined
+      // Named as what it holds, as the deep sweep and both stages' runs name the folders they refuse.
+      const holds = folderHolds(dir)
       return yield* new SweepDirError({
         dir,
-        reason: "the folder is not empty and holds no sweep.json; give a new or empty folder, or the folder of an earlier sweep to resume it"
+        reason: holds === undefined
+          ? "the folder is not empty and holds no sweep.json; give a new or empty folder, or the folder of an earlier sweep to resume it"
+          : `it holds ${holds}, not a linear-stage sweep; give another folder`
       })
     }
     const text = yield* fs.readFileString(path.join(dir, "sweep.json"))
@@ -236,7 +240,9 @@ export const sweepCommand = Command.make(
       if (decoded.environment._tag === "MinAtar") {
         const { runDeepSweep } = yield* Effect.promise(() => import("../deep/distmt/sweep.ts"))
         const { DeepOutError } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
-        if (sample !== undefined || dryRun) return yield* new DeepOutError({ message: `${spec}: --sample and --dry-run are for linear-stage sweeps` })
+        // validate refuses --sample for it in the same words (SAMPLE_OF_DEEP_SPEC).
+        if (sample !== undefined) return yield* new DeepOutError({ message: `${spec}: ${SAMPLE_OF_DEEP_SPEC}` })
+        if (dryRun) return yield* new DeepOutError({ message: `${spec}: --dry-run is for linear-stage sweeps; \`distmt validate\` checks and counts a deep sweep's points` })
         // Its points run one after another, each on one worker per core: --jobs has nothing to set.
         if (Option.isSome(jobs)) {
           return yield* new DeepOutError({

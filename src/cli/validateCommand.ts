@@ -8,13 +8,13 @@ import { Command } from "effect/cli"
 import { bytes, costLine, costProblem } from "../spec/cost.ts"
 import { DESCRIPTIONS } from "./commands.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
-import { rangesLine, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
+import { rangesLine, SAMPLE_OF_DEEP_SPEC, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
 import { checkedSpec, specArgument, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
 
 class SampleOfDeepSpec extends Data.TaggedError("SampleOfDeepSpec")<{ readonly spec: string }> {
   override get message(): string {
-    return `${this.spec}: --sample is for linear-stage sweeps; a deep-stage sweep runs the grid of its lists, as distmt sweep does`
+    return `${this.spec}: ${SAMPLE_OF_DEEP_SPEC}`
   }
 }
 

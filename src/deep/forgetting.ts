@@ -25,6 +25,7 @@
 import { type GameContext, makeGame } from "../env/minatar/index.ts"
 import type { GameName } from "../env/minatar/Game.ts"
 import * as Rng from "../rng/Rng.ts"
+import { commaEntries } from "../cli/commaEntries.ts"
 import { DqnAgent } from "./agent.ts"
 import { type DqnConfig, epsilonAt } from "./config.ts"
 import type { EngineName } from "./engine.ts"
@@ -141,15 +142,6 @@ export const checkStream = (tasks: ReadonlyArray<StreamTask>): number => {
 export const taskName = (t: StreamTask): string => {
   const keys = Object.keys(t.context) as Array<keyof typeof t.context>
   return keys.length === 0 ? t.game : `${t.game}:${keys.map((k) => `${String(k)}=${t.context[k]}`).join(":")}`
-}
-
-/** A comma-separated flag's entries (none if blank); an empty one (`a,,b`) is refused: it was dropped in silence. */
-export const commaEntries = (s: string): Array<string> => {
-  if (s.trim() === "") return []
-  const parts = s.split(",").map((p) => p.trim())
-  const empty = parts.findIndex((p) => p === "")
-  if (empty >= 0) throw new RangeError(`entry ${empty + 1} of ${JSON.stringify(s)} is empty: give a value between each two commas`)
-  return parts
 }
 
 /** Parses `breakout,breakout:paddleWidth=2:ballSpeed=0.5,asterix` (tasks by commas, fields by colons). */

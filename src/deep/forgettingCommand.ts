@@ -16,7 +16,8 @@ import * as path from "node:path"
 import { outDirProblem } from "../cli/outDir.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig } from "./config.ts"
-import { checkStream, commaEntries, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
+import { commaEntries } from "../cli/commaEntries.ts"
+import { checkStream, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
 import { ENGINES } from "./makeEngine.ts"
 
 class ForgettingError extends Data.TaggedError("ForgettingError")<{ readonly message: string }> {}

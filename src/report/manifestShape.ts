@@ -30,7 +30,8 @@ const Manifest = Schema.Struct({
     tasks: Schema.Number,
     epsilon: Schema.Number,
     cSep: Schema.Number,
-    separation: Schema.Number,
+    // A family of one task has no separation: Infinity in memory, null in the file (JSON has no Infinity).
+    separation: Schema.NullOr(Schema.Number),
     beta: Schema.Number,
     adaptive: Schema.Boolean,
     spec: Schema.Unknown

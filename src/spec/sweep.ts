@@ -108,9 +108,10 @@ export const listPoints = (
   axes: ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>
 ): Effect.Effect<Array<{ readonly values: Record<string, SweepValue>; readonly spec: Experiment }>, SpecError> =>
   Effect.gen(function*() {
-    // Two values of an axis with one label are refused, as the linear sweep refuses them: a deep
-    // sweep ran both into one point's folder (points/agents=2) and listed the point twice.
-    const duplicates = duplicateLabels(axes)
+    // Two values of an axis with one folder name are refused, as the linear sweep refuses two with
+    // one label: a deep sweep ran both into one point's folder (points/agents=2), whose run of the
+    // first then refused the second, and listed the point twice.
+    const duplicates = duplicateLabels(axes, folderLabel)
     if (duplicates.length > 0) return yield* Effect.fail(new SpecError({ source, issues: duplicates }))
     const candidates = gridCandidates(axes)
     const { checked, issues } = yield* checkCandidates(spec, source, candidates, (input) => decode(input, source))
@@ -193,16 +194,33 @@ const checkCandidates = <A>(
     return { checked, issues }
   })
 
-/** Two values of one list axis with the same label would be one column of the report: refused. */
-const duplicateLabels = (axes: ReadonlyArray<readonly [string, SweepAxis]>): Array<SpecIssue> =>
+/**
+ * How a deep sweep names an axis value in its point's folder and table (`agents=5`,
+ * `stopping=Adaptive`): a builder's value by its kind alone, since its full label can be too long
+ * for a folder's name.
+ */
+export const folderLabel = (v: SweepValue): string => (typeof v === "object" ? v._tag : String(v))
+
+/**
+ * Two values of one list axis with the same label would be one column of the report, or one deep
+ * point's folder (`label`: folderLabel): refused.
+ */
+const duplicateLabels = (axes: ReadonlyArray<readonly [string, SweepAxis]>, label: (v: SweepValue) => string = axisLabel): Array<SpecIssue> =>
   axes.flatMap(([key, axis]) => {
     if (isRange(axis)) return []
     const first = new Map<string, number>()
     return axis.flatMap((v, i) => {
-      const label = axisLabel(v)
-      const j = first.get(label)
-      if (j === undefined) first.set(label, i)
-      return j === undefined ? [] : [{ path: `sweep.${key}[${i}]`, message: `expected distinct values: the same as sweep.${key}[${j}]`, actual: label }]
+      const j = first.get(label(v))
+      if (j === undefined) {
+        first.set(label(v), i)
+        return []
+      }
+      // Two builders' values of one kind (Assignment.random(1) and (2)) are not the same value.
+      const message = axisLabel(v) === axisLabel(axis[j])
+        ? `expected distinct values: the same as sweep.${key}[${j}]`
+        : `expected a value of another kind than sweep.${key}[${j}] (both ${label(v)}): a deep sweep names a point's folder by ` +
+          `the kind alone (points/${key}=${label(v)}); sweep a numeric field inside it instead (sweep: { "${key}.…": [...] })`
+      return [{ path: `sweep.${key}[${i}]`, message, actual: axisLabel(v) }]
     })
   })
 

@@ -14,14 +14,12 @@ import { outDirProblem } from "../../cli/outDir.ts"
 import { CostError } from "../../api/run.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
 import type { Experiment, SweepValue } from "../../spec/Spec.ts"
-import { listPoints } from "../../spec/sweep.ts"
+import { folderLabel as label, listPoints } from "../../spec/sweep.ts"
 import { deepCostProblem } from "./compile.ts"
 import type { DeepAlgorithmSummary } from "./files.ts"
 import { enclosingResultsProblem, folderHolds } from "../../report/folderKind.ts"
 import { DeepOutError, runDeep } from "./runDeep.ts"
 import type { UnitRunner } from "./units.ts"
-
-const label = (v: SweepValue): string => (typeof v === "object" ? v._tag : String(v))
 
 /** A point's folder name: `agents=5`, `agents=5,cSep=0.05`. */
 export const pointName = (values: Readonly<Record<string, SweepValue>>): string =>

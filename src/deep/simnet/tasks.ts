@@ -9,6 +9,7 @@
  */
 import { FIELDS, GAME_NAMES, type GameName, resolveParams } from "../../env/minatar/index.ts"
 import * as Rng from "../../rng/Rng.ts"
+import { commaEntries } from "../../cli/commaEntries.ts"
 import type { SimTask } from "./features.ts"
 
 /** 10 plausible hidden tasks: 5 context variants of Breakout and 5 of Space Invaders. */
@@ -30,22 +31,39 @@ export const DEFAULT_TASKS: ReadonlyArray<SimTask> = [
  * task; throws a RangeError naming the bad part (unknown game or field, value out of range).
  */
 export const parseTask = (text: string): SimTask => {
-  const [name, rest] = text.split(":", 2) as [string, string | undefined]
+  // Split at the first ":" and "=" only: split(":", 2) dropped what followed a second one in silence,
+  // so `breakout:paddleSpeed=2:ballSpeed=0.5` (bench forgetting's syntax) ran without its ballSpeed.
+  const [name, rest] = splitAt(text, ":")
   const game = name.trim() as GameName
   if (!GAME_NAMES.includes(game)) throw new RangeError(`--task ${JSON.stringify(text)}: unknown game ${JSON.stringify(name)}; expected one of ${GAME_NAMES.join(", ")}`)
   const context: Record<string, number> = {}
-  for (const part of (rest ?? "").split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
-    const [field, value] = part.split("=", 2) as [string, string | undefined]
+  let parts: Array<string>
+  try {
+    parts = commaEntries(rest ?? "")
+  } catch (e) {
+    throw new RangeError(`--task ${JSON.stringify(text)}: ${(e as Error).message}`)
+  }
+  for (const part of parts) {
+    const [field, value] = splitAt(part, "=")
     if (!(field in FIELDS[game])) {
       throw new RangeError(`--task ${JSON.stringify(text)}: ${game} has no parameter ${JSON.stringify(field)}; expected one of ${Object.keys(FIELDS[game]).join(", ")}`)
     }
     const v = Number(value)
-    if (value === undefined || value.trim() === "" || !Number.isFinite(v)) throw new RangeError(`--task ${JSON.stringify(text)}: ${field} needs a number, got ${JSON.stringify(value ?? "")}`)
+    if (value === undefined || value.trim() === "" || !Number.isFinite(v)) {
+      const colons = value?.includes(":") === true ? " (fields are separated by commas here: game:field=value,field=value)" : ""
+      throw new RangeError(`--task ${JSON.stringify(text)}: ${field} needs a number, got ${JSON.stringify(value ?? "")}${colons}`)
+    }
     context[field] = v
   }
   resolveParams(game, context) // throws, naming the field, if a value is out of range
   const label = Object.keys(context).length === 0 ? `${game} (standard)` : `${game} ${Object.entries(context).map(([k, v]) => `${k}=${v}`).join(" ")}`
   return { game, context, label }
+}
+
+/** `text` before and after the first `separator`; all of it and undefined if there is none. */
+const splitAt = (text: string, separator: string): readonly [string, string | undefined] => {
+  const at = text.indexOf(separator)
+  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)]
 }
 
 /**
