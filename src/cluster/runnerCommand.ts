@@ -21,7 +21,6 @@ import { type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
 import { admit } from "./peers.ts"
 import { loadSecret, type Secret } from "./secret.ts"
 import type { TlsFiles } from "./transport.ts"
-import { watchReachable } from "./reachable.ts"
 import { eventLoopWatchdog } from "./watchdog.ts"
 
 export const DEFAULT_PORT = 34431
@@ -134,24 +133,22 @@ export const runRunner = (options: {
       })
     })
     const listen = options.listen ?? options.address
-    const address = `${options.address.host}:${options.address.port}`
     yield* Effect.scoped(
       Effect.gen(function*() {
         // Before the sharding can give this runner a shard: the same secret as the runners up.
         const admission = yield* admit({
           db: options.db,
           clusterName: options.clusterName,
-          address,
+          address: `${options.address.host}:${options.address.port}`,
           secret: options.secret
         })
-        const services = yield* Layer.build(layer).pipe(
+        yield* Layer.build(layer).pipe(
           Effect.mapError((e) => new ClusterUsageError({ message: describeStartError(options.db, listen, e) }))
         )
         yield* admission.registered
         yield* eventLoopWatchdog
-        yield* Effect.forkScoped(Effect.provide(watchReachable(options.clusterName, address), services))
         yield* Console.log(
-          `distmt runner: ready on ${address}` +
+          `distmt runner: ready on ${options.address.host}:${options.address.port}` +
             `${options.listen ? ` (listening on ${listen.host}:${listen.port})` : ""}, pid ${process.pid}, ` +
             `database ${redactUrl(options.db)} (tables ${options.clusterName}_*), secret: ${options.secret.source}, ` +
             `transport: ${options.tls ? "mutual TLS" : "plain TCP"}`
