@@ -15,7 +15,7 @@ import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Algorithm as AlgorithmSchema, Role, Source, Traffic } from "../../report/runShape.ts"
-import { temporaryOf } from "../../report/temporary.ts"
+import { writeFileAtomic } from "../../report/temporary.ts"
 import type { Algorithm } from "../../run/runExperiment.ts"
 import type { DeepRun } from "./run.ts"
 
@@ -84,9 +84,7 @@ export const saveUnit = (dir: string, run: DeepRun): void => {
   const file = fileOf(dir, run)
   if (readUnit(file, run) !== undefined) return
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  const tmp = temporaryOf(file)
-  fs.writeFileSync(tmp, encodeUnit(run))
-  fs.renameSync(tmp, file)
+  writeFileAtomic(file, encodeUnit(run))
 }
 
 /** The units of `units` already finished in `dir`, whole. */
