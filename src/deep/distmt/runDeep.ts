@@ -15,7 +15,7 @@ import { CostError } from "../../api/run.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
 import { folderHolds } from "../../report/folderKind.ts"
-import { isOwnTemporary } from "../../report/temporary.ts"
+import { isOwnTemporary, writeFileAtomic } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
 import { curvesCsv, type DeepRecord, deepTable, resultsCsv, summaryJson } from "./files.ts"
@@ -109,6 +109,26 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
   return undefined
 }
 
+/**
+ * What --fresh does to a deep run's folder, one change at a time (each yield is a moment a kill may
+ * land): summary.json is marked incomplete, the run's other files and folders go, summary.json last.
+ * At every moment the folder is still a deep run's, marked incomplete, so the same command starts
+ * over there (a run without --fresh is told of --fresh, or resumes the units left, its own). It
+ * removed summary.json first: stopped then, the plots/ and units/ left made the folder "other files",
+ * refused by every command, and a units/ of another spec's units, alone, was resumed as this spec's.
+ */
+export function* startOver(dir: string): Generator<string> {
+  const summary = readSummary(dir)
+  if (summary?.stage === "deep" && summary.complete !== false) {
+    writeFileAtomic(path.join(dir, "summary.json"), JSON.stringify({ ...summary, complete: false }, null, 2) + "\n")
+    yield "summary.json marked incomplete"
+  }
+  for (const f of ["units", "plots", "results.csv", "curves.csv", "report.md", "summary.json"]) {
+    fs.rmSync(path.join(dir, f), { recursive: true, force: true })
+    yield f
+  }
+}
+
 /** How a deep run is carried out: shared by `distmt run` (runDeep, below) and the library API's `runDeep`. */
 export interface DeepExecution {
   /** The results folder (new, empty, or holding this spec's run, which is resumed); undefined: nothing is written. */
@@ -151,7 +171,7 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
     if (dir !== undefined) {
       yield* lockDir(dir, o.label)
       // A fresh start: this run's own files go, nothing else.
-      if (o.fresh) for (const f of [...RUN_FILES, "units", "plots"]) fs.rmSync(path.join(dir, f), { recursive: true, force: true })
+      if (o.fresh) Array.from(startOver(dir))
       done = finishedUnits(dir, all)
     }
     const units = all.length - done.length
