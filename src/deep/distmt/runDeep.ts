@@ -13,7 +13,7 @@ import * as path from "node:path"
 import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
 import { CostError } from "../../api/run.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
-import { readSummary, writeAtomic } from "../../report/files.ts"
+import { readSummary, writeAtomic, writeFailure } from "../../report/files.ts"
 import { folderHolds } from "../../report/folderKind.ts"
 import { isOwnTemporary, writeFileAtomic } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
@@ -22,7 +22,7 @@ import { curvesCsv, type DeepRecord, deepTable, resultsCsv, summaryJson } from "
 import { compileDeep, deepCostProblem } from "./compile.ts"
 import { writeDeepReport } from "./report.ts"
 import { type DeepResults, deepUnits, runDeepExperiment } from "./run.ts"
-import { finishedUnits, saveUnit } from "./unitFiles.ts"
+import { fileOf, finishedUnits, saveUnit } from "./unitFiles.ts"
 import type { UnitRunner } from "./units.ts"
 
 export class DeepOutError extends Data.TaggedError("DeepOutError")<{ readonly message: string }> {}
@@ -202,7 +202,8 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
     const partial = (runs: DeepResults["runs"], run: DeepResults["runs"][number]) =>
       Effect.andThen(
         dir === undefined ? Effect.void : Effect.andThen(
-          Effect.sync(() => runs.forEach((r) => saveUnit(dir, r))),
+          // A unit that cannot be saved (a full disk) fails the run in one line naming its file, not with a stack trace.
+          Effect.forEach(runs, (r) => Effect.try({ try: () => saveUnit(dir, r), catch: (e) => writeFailure(e, fileOf(dir, r)) })),
           write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false, record)
         ),
         Effect.sync(() => o.onUnitDone?.(run))

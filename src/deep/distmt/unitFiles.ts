@@ -76,7 +76,8 @@ const readUnit = (file: string, u: { readonly algorithm: Algorithm; readonly see
   return isDeepRun(run) && run.algorithm === u.algorithm && run.seed === u.seed ? run as DeepRun : undefined
 }
 
-const fileOf = (dir: string, u: { readonly algorithm: Algorithm; readonly seed: number }) =>
+/** The file of the unit `u` in the run folder `dir`. */
+export const fileOf = (dir: string, u: { readonly algorithm: Algorithm; readonly seed: number }) =>
   path.join(dir, "units", `${u.algorithm}-seed${u.seed}.json`)
 
 /** Writes a finished unit, unless it is there already, whole (aside, then renamed: a unit file is whole or absent). */
