@@ -109,6 +109,14 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
   return undefined
 }
 
+/** Marks a deep run's summary.json incomplete, if it says complete; whether it did. */
+const markIncomplete = (dir: string): boolean => {
+  const summary = readSummary(dir)
+  if (summary?.stage !== "deep" || summary.complete === false) return false
+  writeFileAtomic(path.join(dir, "summary.json"), JSON.stringify({ ...summary, complete: false }, null, 2) + "\n")
+  return true
+}
+
 /**
  * What --fresh does to a deep run's folder, one change at a time (each yield is a moment a kill may
  * land): summary.json is marked incomplete, the run's other files and folders go, summary.json last.
@@ -118,11 +126,7 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
  * refused by every command, and a units/ of another spec's units, alone, was resumed as this spec's.
  */
 export function* startOver(dir: string): Generator<string> {
-  const summary = readSummary(dir)
-  if (summary?.stage === "deep" && summary.complete !== false) {
-    writeFileAtomic(path.join(dir, "summary.json"), JSON.stringify({ ...summary, complete: false }, null, 2) + "\n")
-    yield "summary.json marked incomplete"
-  }
+  if (markIncomplete(dir)) yield "summary.json marked incomplete"
   for (const f of ["units", "plots", "results.csv", "curves.csv", "report.md", "summary.json"]) {
     fs.rmSync(path.join(dir, f), { recursive: true, force: true })
     yield f
@@ -187,6 +191,13 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
       // summary.json first, with the spec (no unit yet): a run stopped before its first unit
       // leaves a folder that says whose it is, and is resumed rather than taken for another's.
       if (!fs.existsSync(path.join(dir, "summary.json"))) yield* write(dir, { compiled: c, runs: done, random: [], separation: { value: Number.NaN, pair: undefined } }, false, record)
+      // A finished run some of whose units run again (a unit file removed or damaged) is marked
+      // incomplete first: it said complete all the while, and a kill between two renames of the
+      // files written after a unit left it so beside a results.csv of fewer units.
+      else if (units > 0) {
+        const summary = path.join(dir, "summary.json")
+        yield* Effect.try({ try: () => markIncomplete(dir), catch: (e) => writeFailure(e, summary) })
+      }
       if (done.length > 0) yield* o.log(`resuming: ${done.length} of ${all.length} (algorithm, seed) units already finished in ${dir}/`)
     }
     const framesPerAgent = spec.learner._tag === "Dqn" ? spec.learner.framesPerAgent : 0
