@@ -20,10 +20,17 @@ describe("distmt bench forgetting --csv", () => {
   const file = path.join(base, "notes.txt")
   fs.writeFileSync(file, "mine\n")
 
-  it("refuses a folder, or a path under a file, before training anything", () => {
+  // A run's folder, as distmt run leaves it: `--csv RUN/results.csv` wrote the matrices over its results.
+  const run = path.join(base, "run")
+  fs.mkdirSync(run)
+  fs.writeFileSync(path.join(run, "summary.json"), JSON.stringify({ spec: { name: "chain" }, complete: true }))
+  fs.writeFileSync(path.join(run, "results.csv"), "algorithm,seed\n")
+
+  it("refuses a folder, a path under a file, or a file in a results folder, before training anything", () => {
     for (const [csv, reason] of [
       [base, `--csv ${base}: is a folder; give a file name`],
-      [path.join(file, "f.csv"), `--csv ${path.join(file, "f.csv")}: its folder ${file}: exists and is not a folder; give a folder`]
+      [path.join(file, "f.csv"), `--csv ${path.join(file, "f.csv")}: its folder ${file}: exists and is not a folder; give a folder`],
+      [path.join(run, "results.csv"), `--csv ${path.join(run, "results.csv")}: it is inside ${run}, which holds a linear-stage run; give a folder outside it`]
     ]) {
       const r = distmt("bench", "forgetting", "--frames", "100", "--eval-episodes", "2", "--csv", csv)
       expect(r.status).toBe(1)
@@ -32,6 +39,7 @@ describe("distmt bench forgetting --csv", () => {
       expect(r.stdout).toBe("")
     }
     expect(fs.readFileSync(file, "utf8")).toBe("mine\n")
+    expect(fs.readFileSync(path.join(run, "results.csv"), "utf8")).toBe("algorithm,seed\n")
   })
 
   it("writes a CSV into a folder it creates", () => {

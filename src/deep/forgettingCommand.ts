@@ -14,6 +14,7 @@ import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { outDirProblem } from "../cli/outDir.ts"
+import { enclosingResultsProblem } from "../report/folderKind.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig } from "./config.ts"
 import { commaEntries } from "../cli/commaEntries.ts"
@@ -51,15 +52,18 @@ const flags = {
 }
 
 /**
- * Why `file` cannot be written as the CSV, or undefined: a folder, or a path whose folder cannot be
- * made or written in (outDir.ts's checks, for the folder that will hold it).
+ * Why `file` cannot be written as the CSV, or undefined: a folder, a path whose folder cannot be
+ * made or written in (outDir.ts's checks, for the folder that will hold it), or a path inside a
+ * results folder (folderKind.ts).
  */
 const csvFileProblem = (file: string): string | undefined => {
   if (file.trim() === "") return "expected a file name, got an empty path"
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) return "is a folder; give a file name"
   const dir = path.dirname(path.resolve(file))
   const problem = outDirProblem(dir)
-  return problem === undefined ? undefined : `its folder ${dir}: ${problem}`
+  if (problem !== undefined) return `its folder ${dir}: ${problem}`
+  // Not a file of a run's or a sweep's folder: `--csv RUN/results.csv` wrote over the run's results.
+  return enclosingResultsProblem(file)
 }
 
 export const forgettingCommand = Command.make("forgetting", flags, (f) =>

@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { makeGame } from "../env/minatar/index.ts"
 import type { GameName } from "../env/minatar/Game.ts"
+import { isOwnTemporary, writeFileAtomic } from "../report/temporary.ts"
 import * as Rng from "../rng/Rng.ts"
 import type { DqnConfig } from "./config.ts"
 import { curveCsv, curveSvg, learningCurve } from "./curve.ts"
@@ -67,8 +68,17 @@ export interface TrainSummary {
   readonly finalReturnMean: number
 }
 
+/** The files train-dqn writes in its folder; summary.json, written last, marks the run finished. */
+export const TRAIN_FILES: ReadonlySet<string> = new Set(["summary.json", "curve.csv", "curve.svg"])
+
 export const trainDqn = async (o: TrainOptions): Promise<TrainSummary> => {
   fs.mkdirSync(o.out, { recursive: true })
+  // An earlier run's summary.json (the folder given again) goes before this run's first curve: it
+  // stood beside the new curve when this run was stopped, a finished run of other frames or seeds.
+  // So do the temporaries a killed run left.
+  for (const f of fs.readdirSync(o.out)) {
+    if (f === "summary.json" || isOwnTemporary(f, (file) => TRAIN_FILES.has(file))) fs.rmSync(path.join(o.out, f), { force: true })
+  }
   const seeds = Array.from({ length: o.seeds }, (_, i) => o.firstSeed + i)
   const random = randomPolicyReturn(makeGame(o.game), o.frames, o.firstSeed)
   const runs: Array<ReadonlyArray<Episode>> = []
@@ -125,14 +135,14 @@ export const trainDqn = async (o: TrainOptions): Promise<TrainSummary> => {
     perSeed,
     finalReturnMean: perSeed.reduce((a, s) => a + s.finalReturn, 0) / perSeed.length
   }
-  fs.writeFileSync(path.join(o.out, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
+  writeFileAtomic(path.join(o.out, "summary.json"), JSON.stringify(summary, null, 2) + "\n")
   return summary
 }
 
 const windowOf = (frames: number): number => Math.max(1000, Math.round(frames / 40))
 
 const writeCsv = (o: TrainOptions, seeds: ReadonlyArray<number>, runs: ReadonlyArray<ReadonlyArray<Episode>>, random: number): void => {
-  fs.writeFileSync(path.join(o.out, "curve.csv"), curveCsv(learningCurve(runs, o.frames, windowOf(o.frames)), seeds, random))
+  writeFileAtomic(path.join(o.out, "curve.csv"), curveCsv(learningCurve(runs, o.frames, windowOf(o.frames)), seeds, random))
 }
 
 const writeCurve = async (o: TrainOptions, seeds: ReadonlyArray<number>, runs: ReadonlyArray<ReadonlyArray<Episode>>, random: number): Promise<void> => {
@@ -141,5 +151,5 @@ const writeCurve = async (o: TrainOptions, seeds: ReadonlyArray<number>, runs: R
   writeCsv(o, seeds, runs, random)
   const sub = `${o.frames.toLocaleString("en-US")} frames, one update every ${o.config.trainEvery} frame${o.config.trainEvery === 1 ? "" : "s"}, ` +
     `mean return of the episodes ending in each ${window.toLocaleString("en-US")}-frame window; engine ${o.engine}`
-  fs.writeFileSync(path.join(o.out, "curve.svg"), await curveSvg(o.game, points, seeds.length, random, sub))
+  writeFileAtomic(path.join(o.out, "curve.svg"), await curveSvg(o.game, points, seeds.length, random, sub))
 }

@@ -12,12 +12,13 @@ import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { outDirProblem } from "../cli/outDir.ts"
+import { isLockFile, lockDir, outDirProblem } from "../cli/outDir.ts"
 import { readSummary } from "../report/files.ts"
+import { isOwnTemporary } from "../report/temporary.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig, epsilonAt } from "./config.ts"
 import { ENGINES } from "./makeEngine.ts"
-import { trainDqn } from "./train.ts"
+import { TRAIN_FILES, trainDqn } from "./train.ts"
 
 class TrainError extends Data.TaggedError("TrainError")<{ readonly message: string }> {}
 
@@ -31,9 +32,6 @@ const flags = {
   out: Flag.String("out").pipe(Flag.optional, Flag.withDescription("output folder (default runs/dqn/<game>-<timestamp>)"))
 }
 
-/** The files train-dqn writes in its folder (train.ts). */
-const TRAIN_FILES = new Set(["summary.json", "curve.csv", "curve.svg"])
-
 /**
  * What --out may be: new, empty, or the folder of an earlier train-dqn run of the same game
  * (written over: the same command again). A file, a folder it cannot write in, a folder of anything
@@ -44,7 +42,8 @@ const trainOutProblem = (out: string, game: string): string | undefined => {
   const problem = outDirProblem(out) ?? enclosingResultsProblem(out)
   if (problem !== undefined) return problem
   if (!fs.existsSync(out)) return undefined
-  const files = fs.readdirSync(out)
+  // A killed run's lock and temporaries (train.ts writes each file aside, then renames it) are its own; it replaces or removes them.
+  const files = fs.readdirSync(out).filter((f) => !isLockFile(f) && !isOwnTemporary(f, (file) => TRAIN_FILES.has(file)))
   // A run stopped after a seed leaves its curve and no summary.json yet (train.ts writes the curve after every seed).
   if (files.every((f) => f === "curve.csv" || f === "curve.svg")) return undefined
   const s = readSummary(out)
@@ -66,6 +65,9 @@ export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
     const out = Option.getOrElse(f.out, () => path.join("runs", "dqn", `${f.game}-${new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")}`))
     const outProblem = trainOutProblem(out, f.game)
     if (outProblem !== undefined) return yield* new TrainError({ message: `distmt train-dqn: --out ${out}: ${outProblem}` })
+    // One writer per folder, as for run and sweep: two runs given one --out wrote their curves and
+    // summaries over each other's, leaving a summary of one run beside the curve of the other.
+    yield* lockDir(out, `distmt train-dqn: --out ${out}`).pipe(Effect.mapError((e) => new TrainError({ message: e.message })))
     const config = dqnConfig({ trainEvery: f.trainEvery })
     const tty = process.stderr.isTTY === true
     yield* Console.log(`distmt train-dqn: ${f.game}, ${f.frames.toLocaleString("en-US")} frames × ${f.seeds} seed(s), engine ${f.engine}, ` +
@@ -99,6 +101,7 @@ export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
         `curve.csv, curve.svg and summary.json in ${out}/`
     )
   }).pipe(
+    Effect.scoped,
     Effect.catchTag("TrainError", (e) =>
       Effect.andThen(Console.error(e.message), Effect.sync(() => {
         process.exitCode = 1

@@ -5,6 +5,7 @@
  * leaves a half-written file behind.
  */
 import { Effect, FileSystem, Path } from "effect"
+import { PlatformError, SystemError } from "effect/PlatformError"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { featureRows, rewardTable, transitionTable } from "../env/FiniteMdp.ts"
@@ -29,13 +30,42 @@ export const readSummary = (dir: string): Readonly<Record<string, unknown>> | un
   }
 }
 
+/** A failed write's message: the file as the user knows it, and the system's reason. */
+class WriteFailure extends SystemError {
+  override get message(): string {
+    return `cannot write ${this.pathOrDescriptor}: ${this.description}`
+  }
+}
+
+/**
+ * A write that failed (a full disk, a folder removed mid-run) as a PlatformError whose message is
+ * `cannot write runs/x/summary.json: no space left on device (ENOSPC)`. The platform's named the
+ * temporary copy or only a descriptor, and no reason: `Unknown: FileSystem.writeAll (22)`.
+ */
+export const writeFailure = (e: unknown, file: string): PlatformError => {
+  const cause = e instanceof PlatformError ? e.reason.cause : e
+  const errno = cause as NodeJS.ErrnoException | undefined
+  // Node's "ENOSPC: no space left on device, write '/x'" → "no space left on device (ENOSPC)".
+  const words = errno instanceof Error ? errno.message.replace(/^[A-Z]+: /, "").replace(/, \w+(?: '.*')?$/, "") : String(cause)
+  return new PlatformError(
+    new WriteFailure({
+      _tag: e instanceof PlatformError && e.reason instanceof SystemError ? e.reason._tag : "Unknown",
+      module: "FileSystem",
+      method: "write",
+      pathOrDescriptor: file,
+      description: errno?.code === undefined ? words : `${words} (${errno.code})`,
+      cause
+    })
+  )
+}
+
 export const writeAtomic = (file: string, content: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const tmp = temporaryOf(file)
     yield* fs.writeFileString(tmp, content)
     yield* fs.rename(tmp, file)
-  })
+  }).pipe(Effect.mapError((e) => writeFailure(e, file)))
 
 /** Characters gathered before each write of `writeAtomicPieces`. */
 const PIECES_BATCH = 1 << 20
@@ -64,7 +94,7 @@ export const writeAtomicPieces = (file: string, pieces: Iterable<string>) =>
       yield* handle.writeAll(encoder.encode(batch.join("")))
     }))
     yield* fs.rename(tmp, file)
-  })
+  }).pipe(Effect.mapError((e) => writeFailure(e, file)))
 
 /** The decoded spec as JSON: user functions are recorded by name, since they cannot be serialised. */
 export const specJson = (spec: Experiment): unknown =>

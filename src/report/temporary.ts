@@ -4,10 +4,22 @@
  * (a deep run's two workers finishing units together) must not share a temporary, or the second
  * rename finds none. The pid lets a folder's next writer tell a killed writer's leftovers.
  */
+import * as fs from "node:fs"
+
 let writes = 0
 
 /** A fresh temporary name beside `file`. */
 export const temporaryOf = (file: string): string => `${file}.${process.pid}.${++writes}.tmp`
+
+/**
+ * Writes `content` to `file` under a temporary name, then renames it: the file is whole or absent
+ * (or still the earlier one), never cut short by a kill. For writers outside Effect (files.ts has writeAtomic).
+ */
+export const writeFileAtomic = (file: string, content: string | Uint8Array): void => {
+  const tmp = temporaryOf(file)
+  fs.writeFileSync(tmp, content)
+  fs.renameSync(tmp, file)
+}
 
 /** `<pid>.<n>.tmp`, and `<pid>.tmp` as versions before 2026-11 named them. */
 const TEMPORARY = /\.\d+(?:\.\d+)?\.tmp$/

@@ -13,16 +13,16 @@ import * as path from "node:path"
 import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
 import { CostError } from "../../api/run.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
-import { readSummary, writeAtomic } from "../../report/files.ts"
+import { readSummary, writeAtomic, writeFailure } from "../../report/files.ts"
 import { folderHolds } from "../../report/folderKind.ts"
-import { isOwnTemporary } from "../../report/temporary.ts"
+import { isOwnTemporary, writeFileAtomic } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
 import { curvesCsv, type DeepRecord, deepTable, resultsCsv, summaryJson } from "./files.ts"
 import { compileDeep, deepCostProblem } from "./compile.ts"
 import { writeDeepReport } from "./report.ts"
 import { type DeepResults, deepUnits, runDeepExperiment } from "./run.ts"
-import { finishedUnits, saveUnit } from "./unitFiles.ts"
+import { fileOf, finishedUnits, saveUnit } from "./unitFiles.ts"
 import type { UnitRunner } from "./units.ts"
 
 export class DeepOutError extends Data.TaggedError("DeepOutError")<{ readonly message: string }> {}
@@ -109,6 +109,30 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
   return undefined
 }
 
+/** Marks a deep run's summary.json incomplete, if it says complete; whether it did. */
+const markIncomplete = (dir: string): boolean => {
+  const summary = readSummary(dir)
+  if (summary?.stage !== "deep" || summary.complete === false) return false
+  writeFileAtomic(path.join(dir, "summary.json"), JSON.stringify({ ...summary, complete: false }, null, 2) + "\n")
+  return true
+}
+
+/**
+ * What --fresh does to a deep run's folder, one change at a time (each yield is a moment a kill may
+ * land): summary.json is marked incomplete, the run's other files and folders go, summary.json last.
+ * At every moment the folder is still a deep run's, marked incomplete, so the same command starts
+ * over there (a run without --fresh is told of --fresh, or resumes the units left, its own). It
+ * removed summary.json first: stopped then, the plots/ and units/ left made the folder "other files",
+ * refused by every command, and a units/ of another spec's units, alone, was resumed as this spec's.
+ */
+export function* startOver(dir: string): Generator<string> {
+  if (markIncomplete(dir)) yield "summary.json marked incomplete"
+  for (const f of ["units", "plots", "results.csv", "curves.csv", "report.md", "summary.json"]) {
+    fs.rmSync(path.join(dir, f), { recursive: true, force: true })
+    yield f
+  }
+}
+
 /** How a deep run is carried out: shared by `distmt run` (runDeep, below) and the library API's `runDeep`. */
 export interface DeepExecution {
   /** The results folder (new, empty, or holding this spec's run, which is resumed); undefined: nothing is written. */
@@ -151,7 +175,7 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
     if (dir !== undefined) {
       yield* lockDir(dir, o.label)
       // A fresh start: this run's own files go, nothing else.
-      if (o.fresh) for (const f of [...RUN_FILES, "units", "plots"]) fs.rmSync(path.join(dir, f), { recursive: true, force: true })
+      if (o.fresh) Array.from(startOver(dir))
       done = finishedUnits(dir, all)
     }
     const units = all.length - done.length
@@ -167,6 +191,13 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
       // summary.json first, with the spec (no unit yet): a run stopped before its first unit
       // leaves a folder that says whose it is, and is resumed rather than taken for another's.
       if (!fs.existsSync(path.join(dir, "summary.json"))) yield* write(dir, { compiled: c, runs: done, random: [], separation: { value: Number.NaN, pair: undefined } }, false, record)
+      // A finished run some of whose units run again (a unit file removed or damaged) is marked
+      // incomplete first: it said complete all the while, and a kill between two renames of the
+      // files written after a unit left it so beside a results.csv of fewer units.
+      else if (units > 0) {
+        const summary = path.join(dir, "summary.json")
+        yield* Effect.try({ try: () => markIncomplete(dir), catch: (e) => writeFailure(e, summary) })
+      }
       if (done.length > 0) yield* o.log(`resuming: ${done.length} of ${all.length} (algorithm, seed) units already finished in ${dir}/`)
     }
     const framesPerAgent = spec.learner._tag === "Dqn" ? spec.learner.framesPerAgent : 0
@@ -182,7 +213,8 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
     const partial = (runs: DeepResults["runs"], run: DeepResults["runs"][number]) =>
       Effect.andThen(
         dir === undefined ? Effect.void : Effect.andThen(
-          Effect.sync(() => runs.forEach((r) => saveUnit(dir, r))),
+          // A unit that cannot be saved (a full disk) fails the run in one line naming its file, not with a stack trace.
+          Effect.forEach(runs, (r) => Effect.try({ try: () => saveUnit(dir, r), catch: (e) => writeFailure(e, fileOf(dir, r)) })),
           write(dir, { compiled: c, runs, random: [], separation: { value: Number.NaN, pair: undefined } }, false, record)
         ),
         Effect.sync(() => o.onUnitDone?.(run))

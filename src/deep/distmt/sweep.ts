@@ -10,7 +10,7 @@ import { Console, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
-import { outDirProblem } from "../../cli/outDir.ts"
+import { isLockFile, lockDir, outDirProblem } from "../../cli/outDir.ts"
 import { CostError } from "../../api/run.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
 import type { Experiment, SweepValue } from "../../spec/Spec.ts"
@@ -46,7 +46,8 @@ const finished = (dir: string, spec: Experiment): ReadonlyArray<DeepAlgorithmSum
  * overrides (resumed); anything else is refused before anything is written there.
  */
 export const sweepFolderProblem = (dir: string, spec: Experiment): string | undefined => {
-  if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) return undefined
+  // A lock (this sweep's, or a killed one's) is no file of anyone else's.
+  if (!fs.existsSync(dir) || fs.readdirSync(dir).every(isLockFile)) return undefined
   const s = readSummary(dir)
   if (s?.stage !== "deep-sweep") {
     const holds = folderHolds(dir)
@@ -141,6 +142,9 @@ export const runDeepSweep = (
     // written (the folder's listing below threw ENOTDIR with a stack trace).
     const unusable = outDirProblem(dir) ?? enclosingResultsProblem(dir)
     if (unusable !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${unusable}` })
+    // One writer per folder, as for a linear sweep: a second sweep given it ran the points the first
+    // had not reached (refused only at one the first held), and each wrote the other's marker over.
+    yield* lockDir(dir, `Cannot sweep into ${dir}`)
     const problem = sweepFolderProblem(dir, spec)
     if (problem !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${problem}` })
     // summary.json is the sweep folder's marker of completion: incomplete from the start, complete
@@ -173,7 +177,7 @@ export const runDeepSweep = (
     const table = yield* writeSweepTable(dir, spec, lists, finishedRows(dir, points))
     yield* marker(true)
     yield* Console.log(`\n${table}\n\nSweep results in ${dir}/ (sweep.csv, report.md, points/)`)
-  }).pipe(Effect.provide(NodeServices.layer))
+  }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
 
 /**
  * `distmt report` on a deep sweep's folder: sweep.csv and report.md rewritten from the points'

@@ -15,7 +15,7 @@ import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Algorithm as AlgorithmSchema, Role, Source, Traffic } from "../../report/runShape.ts"
-import { temporaryOf } from "../../report/temporary.ts"
+import { writeFileAtomic } from "../../report/temporary.ts"
 import type { Algorithm } from "../../run/runExperiment.ts"
 import type { DeepRun } from "./run.ts"
 
@@ -76,7 +76,8 @@ const readUnit = (file: string, u: { readonly algorithm: Algorithm; readonly see
   return isDeepRun(run) && run.algorithm === u.algorithm && run.seed === u.seed ? run as DeepRun : undefined
 }
 
-const fileOf = (dir: string, u: { readonly algorithm: Algorithm; readonly seed: number }) =>
+/** The file of the unit `u` in the run folder `dir`. */
+export const fileOf = (dir: string, u: { readonly algorithm: Algorithm; readonly seed: number }) =>
   path.join(dir, "units", `${u.algorithm}-seed${u.seed}.json`)
 
 /** Writes a finished unit, unless it is there already, whole (aside, then renamed: a unit file is whole or absent). */
@@ -84,9 +85,7 @@ export const saveUnit = (dir: string, run: DeepRun): void => {
   const file = fileOf(dir, run)
   if (readUnit(file, run) !== undefined) return
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  const tmp = temporaryOf(file)
-  fs.writeFileSync(tmp, encodeUnit(run))
-  fs.renameSync(tmp, file)
+  writeFileAtomic(file, encodeUnit(run))
 }
 
 /** The units of `units` already finished in `dir`, whole. */
