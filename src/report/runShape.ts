@@ -9,16 +9,12 @@
  * TypeError, after the run had already rewritten its summary.json.
  */
 import { Schema } from "effect"
+import { Traffic } from "../coordinator/protocol.ts"
 
 export const Algorithm = Schema.Literals(["distmt", "independent", "oracle"])
 export const Role = Schema.Literals(["owner", "contributor", "downloaded", "solo", "unidentified"])
 export const Source = Schema.Literals(["learned", "downloaded", "fetched", "missing"])
 
-export const Traffic = Schema.Struct({
-  messages: Schema.Number,
-  bytes: Schema.Number,
-  experience: Schema.Struct({ messages: Schema.Number, pushed: Schema.Number, pulled: Schema.Number, bytes: Schema.Number })
-})
 
 /**
  * The fields of a row (src/run/runExperiment.ts Row) but its action table. A field without a value
