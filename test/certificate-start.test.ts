@@ -3,13 +3,15 @@
  * its own loop (each bonus once) and a cache of the start state's greedy action: it must give the
  * numbers of the plain definition (`certificateOf`: V̄_1(s0) = max_a Q̄_1(s0,a) capped at H, ties to
  * the lowest action, and V̲_1(s0) = Q̲_1(s0, π_1(s0))), and acting at s0 afterwards must take that
- * same action. Found by the mutation audit: the cap H and the tie rule of that loop were untested.
+ * same action. Found by the mutation audit: the cap H and the tie rule of that loop were untested,
+ * and so was `pessimisticQ` (exported, used by no product code: its sign could be flipped).
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { type FeatureTable, oneHotFeatures } from "../src/env/FiniteMdp.ts"
 import { makeInstance } from "../src/env/Instance.ts"
-import { certificateOf, Lsvi, type LsviConfig } from "../src/learner/Lsvi.ts"
+import { bonus, certificateOf, Lsvi, type LsviConfig, optimisticQ, pessimisticQ } from "../src/learner/Lsvi.ts"
+import { zeros } from "../src/linalg/kernels.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { simplexLinearMdp, tabularMdp } from "./arbitraries.ts"
 
@@ -64,5 +66,21 @@ describe("the certificate at s0 (§2) is the plain definition's, and acting at s
       }),
       { numRuns: 60, seed: 20261130 }
     )
+  })
+})
+
+describe("the Q formulas of §2 as exported (optimisticQ, pessimisticQ), by hand", () => {
+  it("Q̄ = min{wᵀφ + β‖φ‖_{Λ⁻¹}, cap} and Q̲ = max{wᵀφ − β‖φ‖_{Λ⁻¹}, 0}", () => {
+    // Λ⁻¹ = diag(4, 1), w = (0.5, 2), φ = e_1: wᵀφ = 0.5, ‖φ‖_{Λ⁻¹} = 2.
+    const LambdaInv = zeros(2, 2)
+    LambdaInv.data.set([4, 0, 0, 1])
+    const w = Float64Array.of(0.5, 2)
+    const phi = Float64Array.of(1, 0)
+    expect(bonus(LambdaInv, 0.1, phi, 0)).toBeCloseTo(0.2, 15)
+    expect(optimisticQ(w, LambdaInv, 0, 0.1, 1, phi, 0, 2)).toBeCloseTo(0.7, 15)
+    expect(pessimisticQ(w, LambdaInv, 0, 0.1, phi, 0, 2)).toBeCloseTo(0.3, 15)
+    // β = 1: the cap and the floor bind.
+    expect(optimisticQ(w, LambdaInv, 0, 1, 1, phi, 0, 2)).toBe(1)
+    expect(pessimisticQ(w, LambdaInv, 0, 1, phi, 0, 2)).toBe(0)
   })
 })
