@@ -58,8 +58,11 @@ export const userFacing = (command: string) => <A, E, R>(effect: Effect.Effect<A
 
 const isClusterUsageError = (e: unknown): e is ClusterUsageError => e instanceof ClusterUsageError
 
-/** How often a submission reads whether its cluster still has runners up (`watchRunners`). */
-const RUNNERS_EVERY = "5 seconds"
+/**
+ * How often a submission reads whether its cluster still has runners up (`watchRunners`): often, so
+ * that runners back are told before the run they let go on has ended (one cheap read a second).
+ */
+const RUNNERS_EVERY = "1 second"
 
 /**
  * Says on stderr when cluster `clusterName` has no runner up any more, and when it has again. A
@@ -144,11 +147,11 @@ export const withCluster = <A, E, R>(
       // forgets their models (a run stopped before that keeps it, to be resumed).
       const runs = new Set<string>()
       const watching = yield* Effect.forkChild(watchRunners(clusterName))
+      // Stopped however `use` ends: a failed run must not go on saying that no runner is up.
       const result = yield* use((c, run, progress, fresh) => {
         runs.add(run.key)
         return Effect.provide(clusterUnits(c, run, progress, fresh), context)
-      })
-      yield* Fiber.interrupt(watching)
+      }).pipe(Effect.ensuring(Fiber.interrupt(watching)))
       for (const run of runs) {
         yield* Effect.provide(forgetModel(run), context).pipe(
           Effect.catchCause((cause) =>
