@@ -6,7 +6,10 @@
  * and bench forgetting ran `--seeds 3` from `--seed` 2⁵³ − 1 as two identical seeds (2⁵³ + 1
  * rounds to 2⁵³).
  */
-export const MAX_SEED = 2 ** 32 - 1
+import { MAX_SAMPLE_SEED } from "../spec/sweepSample.ts"
+
+/** The largest seed a command takes: one 32-bit word, the limit of `--sample-seed` too (one constant for both). */
+export const MAX_SEED = MAX_SAMPLE_SEED
 
 /** Why `--seed seed` (with `count` seeds from it) is refused; undefined when it is fine. */
 export const seedProblem = (seed: number, count = 1): string | undefined => {
