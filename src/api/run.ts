@@ -31,7 +31,7 @@ import { type Override, type OverrideError, overridesOfOptions, overridesRecord,
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
 import { DeepStageSpec } from "../deep/distmt/stage.ts"
-import { enclosingResultsProblem } from "../report/folderKind.ts"
+import { outFolderProblem } from "../report/folderKind.ts"
 import { type Progress, progressCallback } from "./progress.ts"
 import { checkOptions } from "./options.ts"
 import { checkRunFolder, finishedUnits, prepareUnits, removeStaleTemporaries, writeUnit } from "./runFolder.ts"
@@ -149,7 +149,7 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
     const dir = typeof options.out === "string" ? options.out : yield* newRunDir(path.join(options.out.newUnder, spec.name), timestamp())
     const label = options.outLabel?.(dir) ?? dir
     // A folder the user named may not be inside another run's or sweep's (folderKind.ts).
-    const problem = outDirProblem(dir) ?? (typeof options.out === "string" ? enclosingResultsProblem(dir) : undefined)
+    const problem = typeof options.out === "string" ? outFolderProblem(dir) : outDirProblem(dir)
     if (problem !== undefined) return yield* new OutDirError({ label, reason: problem })
     // One writer per folder (a lock naming its PID); every check below only reads, so a refused run leaves the folder as it was.
     yield* lockDir(dir, label)

@@ -3,13 +3,13 @@
  * run as `distmt run` runs it (src/deep/distmt/runDeep.ts, the same code), with the results as
  * values: summary.json's object and every (algorithm, seed) unit's rows and learning curve.
  */
-import { enclosingResultsProblem } from "../report/folderKind.ts"
+import { outFolderProblem } from "../report/folderKind.ts"
 import { checkOptions } from "./options.ts"
 import { Data, Effect } from "effect"
 import type { DeepRun } from "../deep/distmt/run.ts"
 import type { DeepSummary } from "../deep/distmt/files.ts"
 import type { SpecLoadError } from "../cli/loadSpec.ts"
-import { OutDirError, outDirProblem } from "../cli/outDir.ts"
+import { OutDirError } from "../cli/outDir.ts"
 import { type OverrideError, overridesOfOptions, overridesRecord, threadsOption } from "../spec/overrides.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import type { SpecError } from "../spec/SpecError.ts"
@@ -91,7 +91,7 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const out = options.out
     // A file, a path under a file, a folder we may not write in: an OutDirError, as run()'s (it
     // was Node's ENOTDIR, untagged, from reading the folder below).
-    const unusable = out === undefined ? undefined : outDirProblem(out) ?? enclosingResultsProblem(out)
+    const unusable = out === undefined ? undefined : outFolderProblem(out)
     if (unusable !== undefined) return yield* new OutDirError({ label: `out ${out}`, reason: unusable })
     const problem = out === undefined ? undefined : folderProblem(out, decoded, options.fresh === true)
     if (problem !== undefined) return yield* new DeepOutError({ message: `out ${out}: ${problem}` })

@@ -9,7 +9,7 @@
  * runs only what is missing. Bad input (a bad spec, a DIR that holds something else) is refused
  * before anything is written.
  */
-import { enclosingResultsProblem, folderHolds } from "../report/folderKind.ts"
+import { folderHolds, outFolderProblem } from "../report/folderKind.ts"
 import { Console, Data, Effect, FileSystem, Option, Path, type Scope, Semaphore } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
@@ -37,7 +37,7 @@ import { overridesRecord, sweepAxisOverride } from "../spec/overrides.ts"
 import { loadSpec } from "./loadSpec.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { SAMPLE_OF_DEEP_SPEC, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
-import { isLockFile, lockDir, outDirProblem } from "./outDir.ts"
+import { isLockFile, lockDir } from "./outDir.ts"
 import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
 import { sweepProgress } from "./sweepProgress.ts"
@@ -75,7 +75,7 @@ const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptio
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     // A file, a path under a file, a folder we may not write in: one line, before anything is written.
-    const problem = outDirProblem(dir) ?? enclosingResultsProblem(dir)
+    const problem = outFolderProblem(dir)
     if (problem !== undefined) return yield* new SweepDirError({ dir, reason: problem })
     if (!(yield* fs.exists(dir))) return undefined
     // A lock or temporaries left by a sweep killed before it wrote sweep.json do not make the folder another's.

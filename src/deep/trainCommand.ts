@@ -6,13 +6,13 @@
  * One update every 4 frames by default, not MinAtar's every frame: on a shared 2-core machine that
  * is what fits 500k frames in well under an hour; `--train-every 1` is MinAtar's setting.
  */
-import { enclosingResultsProblem } from "../report/folderKind.ts"
+import { outFolderProblem } from "../report/folderKind.ts"
 import { seedProblem } from "../cli/seedFlag.ts"
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { isLockFile, lockDir, outDirProblem } from "../cli/outDir.ts"
+import { isLockFile, lockDir } from "../cli/outDir.ts"
 import { readSummary } from "../report/files.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
@@ -39,7 +39,7 @@ const flags = {
  * wrote over, in silence) is refused before anything is written.
  */
 const trainOutProblem = (out: string, game: string): string | undefined => {
-  const problem = outDirProblem(out) ?? enclosingResultsProblem(out)
+  const problem = outFolderProblem(out)
   if (problem !== undefined) return problem
   if (!fs.existsSync(out)) return undefined
   // A killed run's lock and temporaries (train.ts writes each file aside, then renames it) are its own; it replaces or removes them.

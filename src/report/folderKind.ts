@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { outDirProblem } from "../cli/outDir.ts"
 import { readSummary } from "./files.ts"
 
 /**
@@ -42,3 +43,10 @@ export const enclosingResultsProblem = (dir: string): string | undefined => {
     above = up
   }
 }
+
+/**
+ * Why a results folder the user named cannot be used: outDir.ts's checks (a file, a path under a
+ * file, a folder not writable), then `enclosingResultsProblem`. One function for every command that
+ * takes such a folder, so that none checks the one and forgets the other.
+ */
+export const outFolderProblem = (dir: string): string | undefined => outDirProblem(dir) ?? enclosingResultsProblem(dir)

@@ -10,14 +10,14 @@ import { Console, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
-import { isLockFile, lockDir, outDirProblem } from "../../cli/outDir.ts"
+import { isLockFile, lockDir } from "../../cli/outDir.ts"
 import { CostError } from "../../api/run.ts"
 import { readSummary, writeAtomic } from "../../report/files.ts"
 import type { Experiment, SweepValue } from "../../spec/Spec.ts"
 import { folderLabel as label, listPoints } from "../../spec/sweep.ts"
 import { deepCostProblem } from "./compile.ts"
 import type { DeepAlgorithmSummary } from "./files.ts"
-import { enclosingResultsProblem, folderHolds } from "../../report/folderKind.ts"
+import { folderHolds, outFolderProblem } from "../../report/folderKind.ts"
 import { DeepOutError, runDeep } from "./runDeep.ts"
 import type { UnitRunner } from "./units.ts"
 
@@ -140,7 +140,7 @@ export const runDeepSweep = (
     }
     // A file, a path under a file, a folder we may not write in: one line, before anything is
     // written (the folder's listing below threw ENOTDIR with a stack trace).
-    const unusable = outDirProblem(dir) ?? enclosingResultsProblem(dir)
+    const unusable = outFolderProblem(dir)
     if (unusable !== undefined) return yield* new DeepOutError({ message: `Cannot sweep into ${dir}: ${unusable}` })
     // One writer per folder, as for a linear sweep: a second sweep given it ran the points the first
     // had not reached (refused only at one the first held), and each wrote the other's marker over.
