@@ -44,6 +44,8 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
         )
         // Well-formed, but too big for this machine or to finish: say now what run would say later.
         if (c.deep.refused !== undefined) yield* Console.error(`note: run and sweep refuse it as it is: ${c.deep.refused}`)
+        // Valid, but a learner would never train: what a deep run warns of before it starts.
+        for (const w of c.deep.warnings) yield* Console.error(`warning: ${w}`)
         return
       }
       yield* Console.log(
