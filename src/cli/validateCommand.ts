@@ -5,7 +5,8 @@
  */
 import { Console, Data, Effect } from "effect"
 import { Command } from "effect/cli"
-import { bytes, costLine, costProblem } from "../spec/cost.ts"
+import { bytes } from "../report/bytes.ts"
+import { costLine, costProblem } from "../spec/cost.ts"
 import { DESCRIPTIONS } from "./commands.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { rangesLine, SAMPLE_OF_DEEP_SPEC, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"

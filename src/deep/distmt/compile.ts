@@ -5,7 +5,8 @@
  */
 import * as os from "node:os"
 import { makeGame } from "../../env/minatar/index.ts"
-import { bytes, CLI_REMEDIES, count, MAX_EPISODES, memoryLimit, type Remedies } from "../../spec/cost.ts"
+import { bytes } from "../../report/bytes.ts"
+import { CLI_REMEDIES, count, MAX_EPISODES, memoryLimit, type Remedies } from "../../spec/cost.ts"
 import { type MinAtarTask, minatarTasks } from "../../env/minatar/spec.ts"
 import type { DqnSettings, Experiment, MinAtarEnv } from "../../spec/Spec.ts"
 import { dqnConfig, type DqnConfig } from "../config.ts"
