@@ -36,7 +36,7 @@ describe("the estimate", () => {
   })
 
   it("names the field that drives it", async () => {
-    expect(costProblem(estimateCost(await compiled("test/fixtures/cost/agents-1e9.spec.ts")))).toMatch(/^agents: 1e9 → about \d+ GiB of learner memory, more than this machine's/)
+    expect(costProblem(estimateCost(await compiled("test/fixtures/cost/agents-1e9.spec.ts")))).toMatch(/^agents: 1e9 → about \d+\.\d GiB of learner memory, more than this machine's/)
     expect(costProblem(estimateCost(await compiled("test/fixtures/cost/seeds-1e9.spec.ts")))).toMatch(/^seeds: 1e9 → at most .* episodes, more than 1e12/)
     expect(costProblem(estimateCost(await compiled("test/fixtures/cost/schedule-1e12.spec.ts")))).toMatch(/^stopping\.k1 \+ k2: 1\.00e12 episodes per learner/)
   })

@@ -118,6 +118,18 @@ describe("--seed of the bench and train commands", () => {
   })
 })
 
+describe("a task on the command line", () => {
+  it("is refused in one line, in the same words, by bench forgetting --tasks and bench simnet --task", () => {
+    // The two commands wrote a task two ways (fields after colons, or after commas); now one.
+    for (const [command, flag] of [["forgetting", "--tasks: "], ["simnet", "--task "]] as const) {
+      const r = distmt("bench", command, command === "forgetting" ? "--tasks" : "--task", "breakout:paddleSpeed=2:speed=1")
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toMatch(new RegExp(`^distmt bench ${command}: ${flag}"breakout:paddleSpeed=2:speed=1": breakout has no parameter "speed"; expected one of sticky, `))
+      expect(r.stdout).toBe("")
+    }
+  })
+})
+
 describe("bench forgetting's lists", () => {
   it("an empty entry of --tasks or --lambdas is refused in one line before anything trains", () => {
     for (const [flag, value] of [["--tasks", "breakout,,asterix"], ["--lambdas", "0,,10"]] as const) {

@@ -35,10 +35,10 @@ describe("deep runs against the machine's memory", () => {
     const quick = await Effect.runPromise(loadSpec(SPEC, { quick: true }))
     // 4 agents × 5,000 transitions × (2 × 6 × 100 + 6) bytes = 23 MiB per unit.
     expect(deepCostProblem(quick, 1)).toBe(
-      "agents: 4, learner.dqn.replayCapacity: 5000 → replay buffers of about 23 MiB per unit, more than the DISTMT_MEMORY_LIMIT limit of 10 MiB; " +
+      "agents: 4, learner.dqn.replayCapacity: 5000 → replay buffers of about 23.0 MiB per unit, more than the DISTMT_MEMORY_LIMIT limit of 10.0 MiB; " +
         "lower them, or pass --force to run it anyway"
     )
-    expect(deepCostProblem(quick, 2)).toMatch(/2 units at a time \(one per thread\): about 46 MiB, .*; lower them or --threads, or pass --force/)
+    expect(deepCostProblem(quick, 2)).toMatch(/2 units at a time \(one per thread\): about 46\.0 MiB, .*; lower them or --threads, or pass --force/)
     process.env.DISTMT_MEMORY_LIMIT = "1GiB"
     expect(deepCostProblem(quick, 2)).toBeUndefined()
   })

@@ -26,6 +26,8 @@ describe("distmt run specs/minatar.spec.ts --quick", () => {
   it("runs the three algorithms and writes every file, summary.json complete", () => {
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/deep stage, N = 4 agents, M = 4 tasks/)
+    // independent's agents get 750 frames a task, past replayStart 500: nothing to warn of.
+    expect(r.stderr).not.toMatch(/warning/)
     expect(r.stdout).toMatch(/^distmt\s/m)
     expect(r.stdout).toMatch(/^oracle\s/m)
     expect(r.stdout).toMatch(/^independent\s/m)
@@ -45,6 +47,8 @@ describe("distmt run specs/minatar.spec.ts --quick", () => {
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-deep-run-")), "run")
     const r = distmt("run", "specs/minatar.spec.ts", "--quick", "--set", "learner.framesPerAgent=1000", "--out", dir)
     expect(r.status, r.stderr).toBe(0)
+    // 250 frames a task for independent's agents, against replayStart 500: said before the run, not found after it.
+    expect(r.stderr).toMatch(/^warning: minatar: the independent baseline never trains: its agents meet all 4 tasks, and the 250 frames of each instance .*learner\.dqn\.replayStart \(500\)/)
     expect(JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8")).overrides).toEqual({ "learner.framesPerAgent": 1000 })
   })
 

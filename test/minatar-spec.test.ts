@@ -5,12 +5,16 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { trainingWarnings } from "../src/deep/distmt/compile.ts"
+import { mostInstances } from "../src/deep/distmt/warmup.ts"
 import { resolveParams } from "../src/env/minatar/params.ts"
 import { minatarTasks } from "../src/env/minatar/spec.ts"
 import { compile } from "../src/spec/compile.ts"
 import { decode } from "../src/spec/schema.ts"
-import { Contexts, Dqn, Env, Experiment, type ExperimentInput, Lsvi, type MinAtarEnv } from "../src/spec/Spec.ts"
+import { Assignment, Contexts, Dqn, Env, Experiment, type ExperimentInput, Lsvi, type MinAtarEnv } from "../src/spec/Spec.ts"
 import { formatIssue, type SpecIssue } from "../src/spec/SpecError.ts"
+import { validate } from "../src/index.ts"
+import { assign } from "../src/run/assignment.ts"
 
 const SOURCE = "games.spec.ts"
 const DQN = Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500 } })
@@ -56,7 +60,8 @@ describe("Env.minatar decodes", () => {
       expect(tasks.map((t) => [t.game, t.params.sticky])).toEqual([["freeway", 0.2], ["breakout", 0.2]])
       expect((tasks[0].params as { carsPerLane: number }).carsPerLane).toBe(2)
       expect((tasks[0].params as { maxFrames: number }).maxFrames).toBe(2500) // freeway's own default
-      const g = yield* decode(spec(Env.minatar({ game: "asterix" }), Contexts.grid({ spawnPeriod: [5, 10], goldFraction: [0.2, 0.5, 0.8] })), SOURCE)
+      // Six agents, one task each: with four, two of them meet two tasks of 500 frames, not past replayStart 500.
+      const g = yield* decode({ ...spec(Env.minatar({ game: "asterix" }), Contexts.grid({ spawnPeriod: [5, 10], goldFraction: [0.2, 0.5, 0.8] })), agents: 6 }, SOURCE)
       expect(minatarTasks(g.environment as MinAtarEnv, g.contexts).tasks).toHaveLength(6)
     }))
 })
@@ -147,4 +152,67 @@ describe("a game's parameters checked outside a spec (bench simnet --task, bench
     )
     expect(resolveParams("breakout", { paddleWidth: 2 }).paddleWidth).toBe(2)
   })
+})
+
+describe("a deep learner must get past replayStart with the frames of its instance, not of its agent", () => {
+  // An agent's framesPerAgent is split over the instances it meets, each a fresh learner
+  // (src/deep/distmt/run.ts); replayStart was compared with framesPerAgent alone, so a spec whose
+  // agents meet several tasks decoded, and its learners played at random to the end.
+  const games = { ...spec(Env.minatar({ game: "breakout" }), Contexts.list([{}, { brickRows: 2 }])), baselines: ["independent"] }
+  const learner = (framesPerAgent: number, more: Record<string, unknown> = {}) =>
+    Dqn.learner({ framesPerAgent, returnTarget: 1, dqn: { replayStart: 500 }, ...more })
+
+  it.effect("DistMT's learners that would never train are refused, naming the split; one frame more trains", () =>
+    Effect.gen(function*() {
+      // Every agent meets both tasks: 500 frames each, not above replayStart 500.
+      const stream = yield* decodeError({ ...games, assignment: Assignment.stream(), learner: learner(1_000) })
+      expect(at(stream.issues, "learner.dqn.replayStart").message).toBe(
+        "expected learner.dqn.replayStart (500) below the 500 frames of each instance (learner.framesPerAgent 1,000 split over the 2 " +
+          "instances an agent meets) under assignment Stream (4 agents, 2 tasks): a learner trains only once it has played replayStart " +
+          "frames, so some agents would never train (learner.framesPerAgent at least 1,002 would do)"
+      )
+      yield* decode({ ...games, assignment: Assignment.stream(), learner: learner(1_002) }, SOURCE)
+      // Partition: with 3 agents and 4 tasks agent 0 meets two; with 4 agents each meets one.
+      const four = Contexts.list([{}, { brickRows: 2 }, { brickRows: 3 }, { brickRows: 4 }])
+      const three = yield* decodeError({ ...games, contexts: four, agents: 3, learner: learner(1_000) })
+      expect(at(three.issues, "learner.dqn.replayStart").message).toMatch(/split over the 2 instances .* under assignment Partition \(3 agents, 4 tasks\)/)
+      yield* decode({ ...games, contexts: four, agents: 4, learner: learner(1_000) }, SOURCE)
+      const random = yield* decodeError({ ...games, assignment: Assignment.random(3), learner: learner(1_500) })
+      expect(at(random.issues, "learner.dqn.replayStart").message).toMatch(/split over the 3 instances .* assignment Random/)
+      yield* decode({ ...games, assignment: Assignment.random(2), learner: learner(1_002) }, SOURCE)
+      // A lifelong network counts its frames over the agent's instances: it trains after 500 of 1,000.
+      yield* decode({ ...games, assignment: Assignment.stream(), learner: learner(1_000, { lifelong: true }) }, SOURCE)
+    }))
+
+  it("mostInstances is the most instances assign gives one agent", () => {
+    for (const assignment of [Assignment.partition(), Assignment.stream(), Assignment.random(1), Assignment.random(3)]) {
+      for (const agents of [1, 2, 3, 4, 7, 10]) {
+        for (const tasks of [1, 2, 3, 5, 10, 13]) {
+          const most = Math.max(...assign(assignment, agents, tasks, 0).map((t) => t.length))
+          expect(mostInstances(assignment, agents, tasks), `${assignment._tag} ${agents} ${tasks}`).toBe(most)
+        }
+      }
+    }
+  })
+
+  it.effect("the independent baseline that would never train is a warning, not a refusal, and names the fields", () =>
+    Effect.gen(function*() {
+      // DistMT's agents meet one task each (1,000 frames); the independent baseline's meet both (500 each).
+      const s = yield* decode({ ...games, learner: learner(1_000) }, SOURCE)
+      expect(trainingWarnings(s)).toEqual([
+        "the independent baseline never trains: its agents meet all 2 tasks, and the 500 frames of each instance (learner.framesPerAgent " +
+        "1,000 split over the 2 instances an agent meets) do not pass learner.dqn.replayStart (500), the frames a learner plays before " +
+        "its first update; if it should train, give learner.framesPerAgent at least 1,002 or a smaller learner.dqn.replayStart, or " +
+        "learner.lifelong: true (one network over an agent's instances)"
+      ])
+      expect(trainingWarnings(yield* decode({ ...games, learner: learner(1_002) }, SOURCE))).toEqual([])
+      expect(trainingWarnings(yield* decode({ ...games, learner: learner(1_000, { lifelong: true }) }, SOURCE))).toEqual([])
+      expect(trainingWarnings(yield* decode({ ...games, baselines: ["oracle"], learner: learner(1_000) }, SOURCE))).toEqual([])
+    }))
+
+  it("the shipped spec validates, with the warning its documented independent baseline meets", async () => {
+    // docs/deep.md, "Results": independent agents get 2,000 frames a task against replayStart 2,000, on purpose.
+    const v = await validate("specs/minatar.spec.ts")
+    expect(v.deep?.warnings).toEqual([expect.stringMatching(/^the independent baseline never trains: its agents meet all 10 tasks, and the 2,000 frames .*learner\.dqn\.replayStart \(2,000\)/)])
+  }, 60_000)
 })

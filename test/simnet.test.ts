@@ -236,16 +236,18 @@ describe("parseTask", () => {
     expect(() => parseTask("breakout:paddleSpeed=9")).toThrow(/paddleSpeed/)
   })
 
-  it("refuses what it used to drop in silence: a second colon's fields, a second '=', an empty entry", () => {
-    // bench forgetting's syntax (fields by colons) ran here without its ballSpeed.
-    expect(() => parseTask("breakout:paddleSpeed=2:ballSpeed=0.5")).toThrow(new RangeError(
-      '--task "breakout:paddleSpeed=2:ballSpeed=0.5": paddleSpeed needs a number, got "2:ballSpeed=0.5" (fields are separated by commas here: game:field=value,field=value)'
-    ))
-    expect(() => parseTask("breakout:paddleSpeed=2=3")).toThrow('--task "breakout:paddleSpeed=2=3": paddleSpeed needs a number, got "2=3"')
-    expect(() => parseTask("breakout:paddleSpeed=2,,ballSpeed=0.5")).toThrow(
-      '--task "breakout:paddleSpeed=2,,ballSpeed=0.5": entry 2 of "paddleSpeed=2,,ballSpeed=0.5" is empty: give a value between each two commas'
+  it("takes bench forgetting's syntax (fields after colons), and its own older one (commas); refuses a second '=', an empty field", () => {
+    // The two commands wrote a task two ways: `breakout:paddleSpeed=2:ballSpeed=0.5` was refused here.
+    const both = { game: "breakout", context: { paddleSpeed: 2, ballSpeed: 0.5 }, label: "breakout paddleSpeed=2 ballSpeed=0.5" }
+    expect(parseTask("breakout:paddleSpeed=2:ballSpeed=0.5")).toEqual(both)
+    expect(parseTask("breakout:paddleSpeed=2,ballSpeed=0.5")).toEqual(both)
+    expect(() => parseTask("breakout:paddleSpeed=2=3")).toThrow(
+      '--task "breakout:paddleSpeed=2=3": paddleSpeed needs a number, got "2=3"; a task is game:field=value:field=value'
     )
-    expect(() => parseTask("breakout:paddleSpeed=2,")).toThrow(/entry 2 of "paddleSpeed=2," is empty/)
+    expect(() => parseTask("breakout:paddleSpeed=2::ballSpeed=0.5")).toThrow(
+      '--task "breakout:paddleSpeed=2::ballSpeed=0.5": field 2 is empty; a task is game:field=value:field=value'
+    )
+    expect(() => parseTask("breakout:paddleSpeed=2,")).toThrow(/field 2 is empty/)
     // A game alone, or with an empty field list, is the standard game.
     expect(parseTask("breakout:").context).toEqual({})
     expect(parseTask("space_invaders").context).toEqual({})

@@ -1,6 +1,6 @@
 /**
- * The entries of a flag that lists values by commas (`bench forgetting --tasks` and `--lambdas`, the
- * fields of `bench simnet --task`), none if it is blank. An empty entry (`a,,b`, or a trailing
+ * The entries of a flag that lists values by commas (`bench forgetting --tasks` and `--lambdas`),
+ * none if it is blank. An empty entry (`a,,b`, or a trailing
  * comma) is refused: it was dropped in silence, and the command ran without it.
  */
 export const commaEntries = (s: string): Array<string> => {

@@ -5,7 +5,8 @@
  */
 import { Console, Data, Effect } from "effect"
 import { Command } from "effect/cli"
-import { bytes, costLine, costProblem } from "../spec/cost.ts"
+import { bytes } from "../report/bytes.ts"
+import { costLine, costProblem } from "../spec/cost.ts"
 import { DESCRIPTIONS } from "./commands.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { rangesLine, SAMPLE_OF_DEEP_SPEC, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
@@ -44,6 +45,8 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
         )
         // Well-formed, but too big for this machine or to finish: say now what run would say later.
         if (c.deep.refused !== undefined) yield* Console.error(`note: run and sweep refuse it as it is: ${c.deep.refused}`)
+        // Valid, but a learner would never train: what a deep run warns of before it starts.
+        for (const w of c.deep.warnings) yield* Console.error(`warning: ${w}`)
         return
       }
       yield* Console.log(

@@ -16,7 +16,7 @@ import * as Rng from "../rng/Rng.ts"
 import { DqnAgent } from "./agent.ts"
 import { dqnConfig } from "./config.ts"
 import type { Engine, EngineName } from "./engine.ts"
-import { runDqn } from "./loop.ts"
+import { Playthrough, runDqn } from "./loop.ts"
 import { makeEngine } from "./makeEngine.ts"
 import { initParams, inputSize, type NetShape, PARAM_NAMES, paramDims, type Params } from "./network.ts"
 import type { Batch } from "./reference.ts"
@@ -76,22 +76,14 @@ const rate = (count: number, wallSeconds: number, cpu: NodeJS.CpuUsage): Rate =>
 /** Transitions of uniformly random Breakout play, the benchmark's data. */
 const breakoutReplay = (frames: number, seed: number): { readonly replay: Replay; readonly channels: number } => {
   const game = makeGame("breakout")
+  // One stream for the game and the actions.
   const rng = Rng.make(seed, 5)
-  const n = game.channels * 100
-  const replay = new Replay(frames, n)
-  let obs = new Float32Array(n), next = new Float32Array(n)
-  game.reset(rng)
-  game.observe(obs)
+  const replay = new Replay(frames, game.channels * 100)
+  const play = new Playthrough(game, rng)
   for (let f = 0; f < frames; f++) {
-    const action = rng.int(game.actions)
-    const { reward, done } = game.step(action, rng)
-    game.observe(next)
-    replay.add({ obs, action, reward, done, nextObs: next })
-    if (done) {
-      game.reset(rng)
-      game.observe(next)
-    }
-    ;[obs, next] = [next, obs]
+    const t = play.step(rng.int(game.actions))
+    replay.add(t)
+    play.advance(t.done)
   }
   return { replay, channels: game.channels }
 }

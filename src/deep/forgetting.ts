@@ -24,6 +24,7 @@
  */
 import { type GameContext, makeGame } from "../env/minatar/index.ts"
 import type { GameName } from "../env/minatar/Game.ts"
+import { parseTaskText, taskText } from "../env/minatar/taskText.ts"
 import * as Rng from "../rng/Rng.ts"
 import { commaEntries } from "../cli/commaEntries.ts"
 import { DqnAgent } from "./agent.ts"
@@ -139,23 +140,14 @@ export const checkStream = (tasks: ReadonlyArray<StreamTask>): number => {
   return channels[0]
 }
 
-export const taskName = (t: StreamTask): string => {
-  const keys = Object.keys(t.context) as Array<keyof typeof t.context>
-  return keys.length === 0 ? t.game : `${t.game}:${keys.map((k) => `${String(k)}=${t.context[k]}`).join(":")}`
-}
+/** The task in the command line's syntax (src/env/minatar/taskText.ts): `breakout:paddleWidth=3:ballSpeed=0.5`. */
+export const taskName = (t: StreamTask): string => taskText({ game: t.game, context: t.context as Record<string, number> })
 
-/** Parses `breakout,breakout:paddleWidth=2:ballSpeed=0.5,asterix` (tasks by commas, fields by colons). */
-export const parseTasks = (s: string, games: ReadonlyArray<GameName>): Array<StreamTask> =>
+/** Parses `breakout,breakout:paddleWidth=2:ballSpeed=0.5,asterix`: tasks by commas, each `game:field=value:...` (taskText.ts). */
+export const parseTasks = (s: string): Array<StreamTask> =>
   commaEntries(s).map((part) => {
-    const [game, ...fields] = part.split(":")
-    if (!games.includes(game as GameName)) throw new RangeError(`unknown game ${JSON.stringify(game)} in ${JSON.stringify(part)} (games: ${games.join(", ")})`)
-    const context: Record<string, number> = {}
-    for (const f of fields) {
-      const m = /^([A-Za-z]+)=(-?[0-9.eE+-]+)$/.exec(f)
-      if (m === null || !Number.isFinite(Number(m[2]))) throw new RangeError(`expected field=number in ${JSON.stringify(part)}, got ${JSON.stringify(f)}`)
-      context[m[1]] = Number(m[2])
-    }
-    return { game: game as GameName, context: context as GameContext }
+    const { game, context } = parseTaskText(part)
+    return { game, context: context as GameContext }
   })
 
 /**

@@ -15,7 +15,6 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { outDirProblem } from "../cli/outDir.ts"
 import { enclosingResultsProblem } from "../report/folderKind.ts"
-import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig } from "./config.ts"
 import { commaEntries } from "../cli/commaEntries.ts"
 import { checkStream, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
@@ -31,7 +30,7 @@ export const DEFAULT_LAMBDAS = "0,10"
 const flags = {
   tasks: Flag.String("tasks").pipe(
     Flag.withDefault(DEFAULT_TASKS),
-    Flag.withDescription(`the stream: tasks separated by commas, each a game and its fields (default ${DEFAULT_TASKS})`)
+    Flag.withDescription(`the stream: tasks separated by commas, each game[:field=value:...] as in bench simnet --task (default ${DEFAULT_TASKS})`)
   ),
   frames: Flag.Int("frames").pipe(Flag.withDefault(100_000), Flag.withDescription("frames of training per task (default 100,000)")),
   lambdas: Flag.String("lambdas").pipe(Flag.withDefault(DEFAULT_LAMBDAS), Flag.withDescription(`λ_EWC values to compare, by commas; 0 is plain fine-tuning (default ${DEFAULT_LAMBDAS})`)),
@@ -69,7 +68,7 @@ const csvFileProblem = (file: string): string | undefined => {
 export const forgettingCommand = Command.make("forgetting", flags, (f) =>
   Effect.gen(function*() {
     const fail = (message: string) => new ForgettingError({ message: `distmt bench forgetting: ${message}` })
-    const tasks = yield* Effect.try({ try: () => parseTasks(f.tasks, GAME_NAMES), catch: (e) => fail(`--tasks: ${(e as Error).message}`) })
+    const tasks = yield* Effect.try({ try: () => parseTasks(f.tasks), catch: (e) => fail(`--tasks: ${(e as Error).message}`) })
     yield* Effect.try({ try: () => checkStream(tasks), catch: (e) => fail(`--tasks: ${(e as Error).message}`) })
     const lambdas = yield* Effect.try({ try: () => commaEntries(f.lambdas).map(Number), catch: (e) => fail(`--lambdas: ${(e as Error).message}`) })
     const problems: Array<string> = []

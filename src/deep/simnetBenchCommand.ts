@@ -2,7 +2,7 @@
  * `distmt bench simnet`: identification accuracy of SimNet against the random policy's return
  * interval (src/deep/simnet/bench.ts, docs/deep.md "SimNet: identifying tasks from experience").
  *
- *   distmt bench simnet [--task game[:field=value,...]]... [--agents N] [--frames F] [--c-sep C]
+ *   distmt bench simnet [--task game[:field=value:...]]... [--agents N] [--frames F] [--c-sep C]
  *                       [--max-frames X] [--seed S] [--k K] [--pretrain N] [--method m]... [--json]
  */
 import { seedProblem } from "../cli/seedFlag.ts"
@@ -35,7 +35,7 @@ export const formatSimnetBench = (r: SimnetBenchResult, pretrained: number): str
 const flags = {
   task: Flag.String("task").pipe(
     Flag.atLeast(0),
-    Flag.withDescription("a hidden task, game[:field=value,...] (e.g. breakout:paddleSpeed=2); repeatable; default: 5 Breakout and 5 Space Invaders variants")
+    Flag.withDescription("a hidden task, game[:field=value:...] as in bench forgetting --tasks (e.g. breakout:paddleSpeed=2:ballSpeed=0.5); repeatable; default: 5 Breakout and 5 Space Invaders variants")
   ),
   agents: Flag.Int("agents").pipe(Flag.withDefault(20), Flag.withDescription("instances, one per agent; agent i gets task i mod M, in a seeded order (default 20)")),
   frames: Flag.Int("frames").pipe(

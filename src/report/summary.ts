@@ -3,6 +3,7 @@
  * CLI prints (see docs/results.md for every field).
  */
 import type { Algorithm, AlgorithmRun, Row } from "../run/runExperiment.ts"
+import { bytes } from "./bytes.ts"
 
 export interface AlgorithmSummary {
   /**
@@ -147,9 +148,6 @@ const NAMES: Record<Algorithm, string> = { distmt: "DistMT-LSVI", independent: "
 
 const fmt = (x: number | null, digits = 2): string =>
   x === null ? "—" : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString("en-US") : x.toFixed(digits)
-
-const bytes = (b: number): string =>
-  b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${Math.round(b)} B`
 
 /** The summary as a fixed-width text table, one row per algorithm. */
 export const summaryTable = (summary: Partial<Record<Algorithm, AlgorithmSummary>>): string => {

@@ -13,7 +13,7 @@ import type { Experiment } from "./Spec.ts"
 import { SpecError } from "./SpecError.ts"
 import { expandSweep, hasRanges, listPoints, sweepAxes, type SweepValue } from "./sweep.ts"
 import type { SampleOptions } from "./sweepSample.ts"
-import { compileDeep, deepCostProblem, replayBytes } from "../deep/distmt/compile.ts"
+import { compileDeep, deepCostProblem, replayBytes, trainingWarnings } from "../deep/distmt/compile.ts"
 import { statisticSeparation } from "../deep/distmt/statistic.ts"
 
 /** What validate prints about a valid spec, on either stage. */
@@ -57,6 +57,11 @@ export interface DeepCheckSummary extends SummaryOfAnyStage {
      * more than 1e12 frames: src/deep/distmt/compile.ts `deepCostProblem`), if it would.
      */
     readonly refused?: string
+    /**
+     * Learners that would never train, though the spec is valid: the independent baseline's, when
+     * its instances' frames do not pass replayStart (src/deep/distmt/compile.ts `trainingWarnings`).
+     */
+    readonly warnings: ReadonlyArray<string>
   }
   readonly dim?: undefined
   readonly horizon?: undefined
@@ -90,7 +95,7 @@ const withQuickNote = (command: "sweep --quick" | "run --quick") => (e: SpecErro
  * lists, each point decoded as that sweep decodes it before running anything. A range has no
  * points there (it runs no random search), so it is an issue, as `distmt sweep` would refuse it.
  */
-const deepPoints = (spec: Experiment, source: string): Effect.Effect<number, SpecError> =>
+const deepPoints = (spec: Experiment, source: string): Effect.Effect<ReadonlyArray<Experiment>, SpecError> =>
   Effect.gen(function*() {
     const axes = sweepAxes(spec)
     const ranges = axes.filter(([, a]) => !Array.isArray(a)).map(([k]) => k)
@@ -98,7 +103,7 @@ const deepPoints = (spec: Experiment, source: string): Effect.Effect<number, Spe
       const message = "expected a list of values: a deep-stage sweep runs the grid of its lists, not a range (Sweep.range)"
       return yield* Effect.fail(new SpecError({ source, issues: ranges.map((k) => ({ path: `sweep.${k}`, message })) }))
     }
-    return (yield* listPoints(spec, source, axes as ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>)).length
+    return (yield* listPoints(spec, source, axes as ReadonlyArray<readonly [string, ReadonlyArray<SweepValue>]>)).map((p) => p.spec)
   })
 
 /**
@@ -108,11 +113,15 @@ const deepPoints = (spec: Experiment, source: string): Effect.Effect<number, Spe
  */
 const deepSummary = <E>(spec: Experiment, source: string, load: (quick: boolean) => Effect.Effect<Experiment, E | SpecError>, hasQuick: Effect.Effect<boolean>, request: CheckRequestOptions) =>
   Effect.gen(function*() {
-    const points = request.sweep ? yield* deepPoints(spec, source) : 1
+    const points = request.sweep ? yield* deepPoints(spec, source) : []
+    // What the spec as written, each point and the quick variant would warn of, each warning once.
+    const warnings = new Set([spec, ...points].flatMap(trainingWarnings))
     let quickPoints: number | undefined
     if (request.allVariants && (yield* hasQuick)) {
       const quick = yield* load(true)
-      quickPoints = request.sweep ? yield* deepPoints(quick, source).pipe(Effect.mapError(withQuickNote("sweep --quick"))) : 1
+      const ofQuick = request.sweep ? yield* deepPoints(quick, source).pipe(Effect.mapError(withQuickNote("sweep --quick"))) : []
+      quickPoints = Math.max(1, ofQuick.length)
+      for (const w of [quick, ...ofQuick].flatMap(trainingWarnings)) warnings.add(`${w} (in the quick variant, --quick)`)
     }
     const c = compileDeep(spec)
     const framesPerAgent = c.settings.framesPerAgent
@@ -124,14 +133,15 @@ const deepSummary = <E>(spec: Experiment, source: string, load: (quick: boolean)
       separation: statisticSeparation(c.tasks, c.channels, 100).value,
       cSep: spec.cSep,
       agents: spec.agents,
-      points,
+      points: Math.max(1, points.length),
       ...(quickPoints === undefined ? {} : { quickPoints }),
       deep: {
         framesPerAgent,
         games: [...new Set(c.tasks.map((t) => t.game))],
         units: spec.seeds * (1 + spec.baselines.length),
         replayBytes: replayBytes(c),
-        ...(refused === undefined ? {} : { refused })
+        ...(refused === undefined ? {} : { refused }),
+        warnings: [...warnings]
       }
     } satisfies DeepCheckSummary
   })

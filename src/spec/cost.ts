@@ -15,6 +15,7 @@
  * - result files: seeds × algorithms × N × M rows of results.csv, and H·S ints per row in policies.json.
  */
 import * as os from "node:os"
+import { bytes } from "../report/bytes.ts"
 import type { Compiled } from "./compile.ts"
 import { learnerEpisodes } from "./theory.ts"
 
@@ -79,16 +80,6 @@ export const estimateCost = (c: Compiled): Cost => {
 /** 1e9, 2.5e12, 40000: exact below a million, else in powers of ten. */
 export const count = (n: number): string =>
   n < 1e6 ? String(Math.round(n)) : n.toExponential(n === Number(n.toExponential(0)) ? 0 : 2).replace("e+", "e")
-
-export const bytes = (n: number): string => {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
-  let i = 0
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024
-    i++
-  }
-  return i === 0 ? `${n} B` : `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[i]}`
-}
 
 /** What validate prints: one line. */
 export const costLine = (cost: Cost): string =>

@@ -3,25 +3,41 @@
  * spec decodes): each of these specs decoded, and then ran something other than what it says.
  */
 import { MINATAR_DEFAULTS } from "../deep/config.ts"
+import { framesShown, framesToTrain, mostInstances, untrainedFrames } from "../deep/distmt/warmup.ts"
+import { minatarTasks } from "../env/minatar/spec.ts"
+import type { MinAtarEnv } from "./Spec.ts"
 import type { ExperimentInput } from "./schema.ts"
 import { show, type SpecIssue } from "./SpecError.ts"
 
 /**
  * A deep learner that would never train: an agent trains only once its replay holds replayStart
- * frames, so a replayStart at or beyond its frame budget never comes; and it trains on batches of
- * batchSize drawn from its replay, which never holds more than replayCapacity transitions, so a
- * capacity below the batch never fills one (the run went on, acting at random, and reported that).
+ * frames of its own, and an agent's frames are split over the instances it meets, each a fresh
+ * learner (src/deep/distmt/warmup.ts), so a replayStart at or beyond an instance's frames never
+ * comes (DistMT's, and the oracle's, which meets the same instances; the independent baseline's is
+ * a warning, src/deep/distmt/compile.ts); and it trains on batches of batchSize drawn from its
+ * replay, which never holds more than replayCapacity transitions, so a capacity below the batch
+ * never fills one (the run went on, acting at random, and reported that).
  */
 export const replayIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> => {
   if (s.learner?._tag !== "Dqn") return []
   const issues: Array<SpecIssue> = []
   const start = s.learner.dqn?.replayStart
   const at = start ?? MINATAR_DEFAULTS.replayStart
-  if (at >= s.learner.framesPerAgent) {
+  // Decode has checked the contexts (Dqn.learner comes with Env.minatar only), so they are the M tasks.
+  const tasks = minatarTasks(s.environment as MinAtarEnv, s.contexts).tasks.length
+  const assignment = s.assignment ?? { _tag: "Partition" as const }
+  const w = { framesPerAgent: s.learner.framesPerAgent, replayStart: at, lifelong: s.learner.lifelong ?? false, instances: mostInstances(assignment, s.agents, tasks) }
+  const frames = untrainedFrames(w)
+  if (frames !== undefined) {
+    const shown = start === undefined ? `default ${at}` : at
     issues.push({
       path: start === undefined ? "learner.framesPerAgent" : "learner.dqn.replayStart",
-      message: `expected learner.dqn.replayStart (${start === undefined ? `default ${at}` : at}) below learner.framesPerAgent: ` +
-        "an agent trains only once its replay holds replayStart frames, so no agent would ever train",
+      message: w.instances === 1
+        ? `expected learner.dqn.replayStart (${shown}) below learner.framesPerAgent: ` +
+          "an agent trains only once its replay holds replayStart frames, so no agent would ever train"
+        : `expected learner.dqn.replayStart (${shown}) below ${framesShown(w, frames)} under assignment ${assignment._tag} ` +
+          `(${s.agents} agents, ${tasks} tasks): a learner trains only once it has played replayStart frames, so some agents would ` +
+          `never train (learner.framesPerAgent at least ${framesToTrain(w).toLocaleString("en-US")} would do)`,
       actual: show(start === undefined ? s.learner.framesPerAgent : start)
     })
   }

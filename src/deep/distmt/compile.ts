@@ -5,11 +5,13 @@
  */
 import * as os from "node:os"
 import { makeGame } from "../../env/minatar/index.ts"
-import { bytes, CLI_REMEDIES, count, MAX_EPISODES, memoryLimit, type Remedies } from "../../spec/cost.ts"
+import { bytes } from "../../report/bytes.ts"
+import { CLI_REMEDIES, count, MAX_EPISODES, memoryLimit, type Remedies } from "../../spec/cost.ts"
 import { type MinAtarTask, minatarTasks } from "../../env/minatar/spec.ts"
 import type { DqnSettings, Experiment, MinAtarEnv } from "../../spec/Spec.ts"
 import { dqnConfig, type DqnConfig } from "../config.ts"
 import type { NetShape } from "../network.ts"
+import { framesShown, framesToTrain, untrainedFrames } from "./warmup.ts"
 
 /** A deep spec ready to run: its tasks, the networks' shape and the DQN settings. */
 export interface DeepCompiled {
@@ -83,4 +85,26 @@ export const deepCostProblem = (spec: Experiment, threads: number | "auto", wher
   return `${where}agents: ${spec.agents}, learner.dqn.replayCapacity: ${c.config.replayCapacity} → replay buffers of about ${bytes(perUnit)} per unit` +
     (atOnce > 1 ? `, ${atOnce} units at a time (one per thread): about ${bytes(perUnit * atOnce)}` : "") +
     `, more than ${limit.label}; lower them${atOnce > 1 ? ` or ${remedies.threads}` : ""}, or pass ${remedies.force} to run it anyway`
+}
+
+/**
+ * What `distmt validate` and a deep run warn of before they start: the independent baseline, whose
+ * agents meet every task with the same frames, never passing `replayStart` (warmup.ts). Decode
+ * refuses a DistMT that would not train (src/spec/crossFields.ts); this is a warning, because the
+ * comparison at equal frames per agent may mean it (specs/minatar.spec.ts: 2,000 frames a task,
+ * replayStart 2,000, docs/deep.md), but it is easily met by accident.
+ */
+export const trainingWarnings = (spec: Experiment): ReadonlyArray<string> => {
+  if (spec.learner._tag !== "Dqn" || !spec.baselines.includes("independent")) return []
+  const c = compileDeep(spec)
+  const w = { framesPerAgent: c.settings.framesPerAgent, replayStart: c.config.replayStart, lifelong: c.settings.lifelong, instances: c.tasks.length }
+  const frames = untrainedFrames(w)
+  if (frames === undefined) return []
+  const n = (x: number) => x.toLocaleString("en-US")
+  return [
+    `the independent baseline never trains: its agents meet all ${c.tasks.length} tasks, and ${framesShown(w, frames)} ` +
+    `do not pass learner.dqn.replayStart (${n(w.replayStart)}), the frames a learner plays before its first update; ` +
+    `if it should train, give learner.framesPerAgent at least ${n(framesToTrain(w))} or a smaller learner.dqn.replayStart` +
+    (w.lifelong || w.instances === 1 ? "" : ", or learner.lifelong: true (one network over an agent's instances)")
+  ]
 }

@@ -8,7 +8,7 @@
  *   summary.json  the spec, the tasks, the random policy's returns, the identification statistic's
  *                 separation, and per algorithm the means over seeds; written last, `complete: true`
  */
-import { bytes } from "../../spec/cost.ts"
+import { bytes } from "../../report/bytes.ts"
 import type { Algorithm } from "../../run/runExperiment.ts"
 import type { DeepResults, DeepRow, DeepRun } from "./run.ts"
 

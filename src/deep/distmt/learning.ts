@@ -23,6 +23,7 @@ import type { MinAtarTask } from "../../env/minatar/spec.ts"
 import type { Certificate } from "../../learner/Lsvi.ts"
 import * as Rng from "../../rng/Rng.ts"
 import { DqnAgent } from "../agent.ts"
+import { Playthrough } from "../loop.ts"
 import type { DqnConfig } from "../config.ts"
 import type { EngineName } from "../engine.ts"
 import { FEATURES, transitionFeatures } from "../simnet/features.ts"
@@ -81,25 +82,16 @@ const returnInterval = (returns: ReadonlyArray<number>, delta: number): Certific
 
 class DeepLearner {
   private agent: DqnAgent | undefined
-  private readonly game
-  private readonly gameRng: Rng.Rng
+  private readonly play: Playthrough
   private readonly actRng: Rng.Rng
-  private obs: Float32Array
-  private next: Float32Array
-  private ret = 0
   /** Frames played on this instance. */
   frames = 0
   private readonly returns: Array<number> = []
   private readonly log: ExperienceLog | undefined
 
   constructor(readonly o: DeepInstance) {
-    this.game = makeGame(o.task.game, o.task.params as never)
-    this.gameRng = Rng.make(...o.seed, 1)
+    this.play = new Playthrough(makeGame(o.task.game, o.task.params as never), Rng.make(...o.seed, 1), o.channels * 100)
     this.actRng = Rng.make(...o.seed, 2)
-    this.obs = new Float32Array(o.channels * 100)
-    this.next = new Float32Array(o.channels * 100)
-    this.game.reset(this.gameRng)
-    this.game.observe(this.obs)
     this.log = o.record ? new ExperienceLog(o.channels) : undefined
   }
 
@@ -124,43 +116,34 @@ class DeepLearner {
     )
   )
 
+  /** SimNet's input: the features of each random-play transition (simnet identification only). */
+  private evidence: Float32Array | undefined
+  private evidenceCount = 0
+
   /**
    * Plays up to `count` frames (random actions, or ε-greedy with training), stopping early at the
    * end of an episode when `stopAtEpisode` says so. Each frame's transition goes to the replay, the
    * record `log` (if any) and the statistic (if any). Returns whether it stopped at an episode's end.
    */
-  /** SimNet's input: the features of each random-play transition (simnet identification only). */
-  private evidence: Float32Array | undefined
-  private evidenceCount = 0
-
-  async play(count: number, random: boolean, log: ExperienceLog | undefined, stat: EpisodeStatistic | undefined, stopAtEpisode: () => boolean): Promise<boolean> {
+  async playFrames(count: number, random: boolean, log: ExperienceLog | undefined, stat: EpisodeStatistic | undefined, stopAtEpisode: () => boolean): Promise<boolean> {
     const agent = this.agent!
     for (let f = 0; f < count; f++) {
-      const chosen = random ? this.actRng.int(6) : agent.act(this.obs, this.actRng)
-      const action = typeof chosen === "number" ? chosen : await chosen
-      const { reward, done } = this.game.step(action, this.gameRng)
-      this.game.observe(this.next)
-      const t = { obs: this.obs, action, reward, done, nextObs: this.next }
+      const chosen = random ? this.actRng.int(6) : agent.act(this.play.obs, this.actRng)
+      const t = this.play.step(typeof chosen === "number" ? chosen : await chosen)
       agent.observe(t)
       log?.push(t)
-      stat?.frame(this.next)
+      stat?.frame(t.nextObs)
       if (this.evidence !== undefined && this.evidenceCount < this.o.simnet!.frames) {
-        transitionFeatures(this.o.simnet!.gameIndex, this.game.channels, this.obs, action, reward, this.next, done, this.evidence, this.evidenceCount * FEATURES)
+        transitionFeatures(this.o.simnet!.gameIndex, this.play.game.channels, t.obs, t.action, t.reward, t.nextObs, t.done, this.evidence, this.evidenceCount * FEATURES)
         this.evidenceCount++
       }
       if (!random && agent.dueForUpdate) await agent.train()
-      this.ret += reward
       this.frames++
-      const swap = this.obs
-      this.obs = this.next
-      this.next = swap
-      if (done) {
-        this.returns.push(this.ret)
-        this.o.watch.episode(this.frames, this.ret, random ? "identify" : "learn")
-        this.ret = 0
+      const ret = this.play.advance(t.done)
+      if (ret !== undefined) {
+        this.returns.push(ret)
+        this.o.watch.episode(this.frames, ret, random ? "identify" : "learn")
         stat?.endEpisode()
-        this.game.reset(this.gameRng)
-        this.game.observe(this.obs)
         if (stopAtEpisode()) return true
       }
     }
@@ -175,7 +158,7 @@ class DeepLearner {
         const before = self.frames
         const room = Math.min(CHUNK, self.o.frames - self.frames, left())
         if (room <= 0) return
-        const ended = yield* Effect.promise(() => self.play(room, random, log, stat, stopAtEpisode))
+        const ended = yield* Effect.promise(() => self.playFrames(room, random, log, stat, stopAtEpisode))
         self.o.watch.frames(self.frames - before)
         if (ended) return
         yield* Effect.yieldNow

@@ -24,6 +24,7 @@ import { Evaluator, randomReturn } from "./evaluate.ts"
 import { deepLearning, type DeepWatch } from "./learning.ts"
 import { deepSizes, type NetworkPolicy } from "./policy.ts"
 import { simnetMatch } from "./simnet.ts"
+import { framesPerInstance } from "./warmup.ts"
 import { type Estimate, statisticSeparation } from "./statistic.ts"
 import { GAME_NAMES } from "../../env/minatar/index.ts"
 
@@ -124,7 +125,7 @@ export const runDeepAlgorithm = (
     const record = algorithm !== "independent" && s.sharing === "experience"
     const started = performance.now()
     const agentRun = (agent: number): Effect.Effect<AgentResult<NetworkPolicy>> => {
-      const per = Math.floor(s.learner._tag === "Dqn" ? s.learner.framesPerAgent / tasksOf[agent].length : 0)
+      const per = s.learner._tag === "Dqn" ? framesPerInstance(s.learner.framesPerAgent, tasksOf[agent].length) : 0
       const instances = tasksOf[agent].map((task, slot) => () => {
         if (slot > 0) progress.instanceDone(agent)
         const previous = current[agent]

@@ -19,7 +19,7 @@ import { isOwnTemporary, writeFileAtomic } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
 import { curvesCsv, type DeepRecord, deepTable, resultsCsv, summaryJson } from "./files.ts"
-import { compileDeep, deepCostProblem } from "./compile.ts"
+import { compileDeep, deepCostProblem, trainingWarnings } from "./compile.ts"
 import { writeDeepReport } from "./report.ts"
 import { type DeepResults, deepUnits, runDeepExperiment } from "./run.ts"
 import { fileOf, finishedUnits, saveUnit } from "./unitFiles.ts"
@@ -255,6 +255,8 @@ export const runDeep = (
     // Before any folder is made or read: a run that cannot fit in memory is refused, as the linear stage's is.
     const tooCostly = o.force === true ? undefined : deepCostProblem(spec, threads)
     if (tooCostly !== undefined) return yield* new CostError({ message: `${spec.name}: ${tooCostly}` })
+    // A baseline that would never train is said before anything runs, not found in the table after.
+    for (const w of trainingWarnings(spec)) yield* Console.error(`warning: ${spec.name}: ${w}`)
     const resume = o.resume ?? ((dir: string) => `run again with --out ${dir} to resume`)
     let dir: string
     if (out === undefined) dir = yield* newRunDir(path.join("runs", spec.name), stamp())

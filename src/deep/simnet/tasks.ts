@@ -7,9 +7,9 @@
  * return almost unchanged (a faster paddle, a slower ball, a longer shot cooldown), which is what
  * makes identification hard for the return statistic.
  */
-import { FIELDS, GAME_NAMES, type GameName, resolveParams } from "../../env/minatar/index.ts"
+import { FIELDS, type GameName, resolveParams } from "../../env/minatar/index.ts"
+import { parseTaskText, type TaskText } from "../../env/minatar/taskText.ts"
 import * as Rng from "../../rng/Rng.ts"
-import { commaEntries } from "../../cli/commaEntries.ts"
 import type { SimTask } from "./features.ts"
 
 /** 10 plausible hidden tasks: 5 context variants of Breakout and 5 of Space Invaders. */
@@ -27,43 +27,21 @@ export const DEFAULT_TASKS: ReadonlyArray<SimTask> = [
 ]
 
 /**
- * Parses `game` or `game:field=value,field=value` (e.g. `breakout:paddleSpeed=2,ballSpeed=0.5`) into a
- * task; throws a RangeError naming the bad part (unknown game or field, value out of range).
+ * Parses `game` or `game:field=value:field=value` (e.g. `breakout:paddleSpeed=2:ballSpeed=0.5`), the
+ * syntax of `bench forgetting --tasks` too (src/env/minatar/taskText.ts), into a task; the older
+ * `game:field=value,field=value` is still taken. Throws a RangeError naming the bad part (unknown
+ * game or field, value out of range).
  */
 export const parseTask = (text: string): SimTask => {
-  // Split at the first ":" and "=" only: split(":", 2) dropped what followed a second one in silence,
-  // so `breakout:paddleSpeed=2:ballSpeed=0.5` (bench forgetting's syntax) ran without its ballSpeed.
-  const [name, rest] = splitAt(text, ":")
-  const game = name.trim() as GameName
-  if (!GAME_NAMES.includes(game)) throw new RangeError(`--task ${JSON.stringify(text)}: unknown game ${JSON.stringify(name)}; expected one of ${GAME_NAMES.join(", ")}`)
-  const context: Record<string, number> = {}
-  let parts: Array<string>
+  let task: TaskText
   try {
-    parts = commaEntries(rest ?? "")
+    task = parseTaskText(text, true)
   } catch (e) {
-    throw new RangeError(`--task ${JSON.stringify(text)}: ${(e as Error).message}`)
+    throw new RangeError(`--task ${(e as Error).message}`)
   }
-  for (const part of parts) {
-    const [field, value] = splitAt(part, "=")
-    if (!(field in FIELDS[game])) {
-      throw new RangeError(`--task ${JSON.stringify(text)}: ${game} has no parameter ${JSON.stringify(field)}; expected one of ${Object.keys(FIELDS[game]).join(", ")}`)
-    }
-    const v = Number(value)
-    if (value === undefined || value.trim() === "" || !Number.isFinite(v)) {
-      const colons = value?.includes(":") === true ? " (fields are separated by commas here: game:field=value,field=value)" : ""
-      throw new RangeError(`--task ${JSON.stringify(text)}: ${field} needs a number, got ${JSON.stringify(value ?? "")}${colons}`)
-    }
-    context[field] = v
-  }
-  resolveParams(game, context) // throws, naming the field, if a value is out of range
+  const { game, context } = task
   const label = Object.keys(context).length === 0 ? `${game} (standard)` : `${game} ${Object.entries(context).map(([k, v]) => `${k}=${v}`).join(" ")}`
   return { game, context, label }
-}
-
-/** `text` before and after the first `separator`; all of it and undefined if there is none. */
-const splitAt = (text: string, separator: string): readonly [string, string | undefined] => {
-  const at = text.indexOf(separator)
-  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)]
 }
 
 /**

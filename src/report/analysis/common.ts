@@ -59,8 +59,6 @@ export const fmt = (x: number | null | undefined, digits = 3): string => {
 }
 export const fmtFixed = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d).replace(/^-/, "−") : "—")
 export const fmtInterval = (i: Interval, d = 2) => (i.n < 2 ? fmtFixed(i.mean, d) : `${fmtFixed(i.mean, d)} (95% CI ${fmtFixed(i.lo, d)} to ${fmtFixed(i.hi, d)})`)
-export const fmtBytes = (b: number) =>
-  !Number.isFinite(b) ? "—" : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${Math.round(b)} B`
 export const pct = (x: number) => `${(100 * x).toFixed(x === 0 || x === 1 ? 0 : 1)}%`
 
 /** `oracle` is drawn dashed: it often coincides with DistMT-LSVI (same policies, same messages). */

@@ -6,7 +6,8 @@ import { type Block, heading, paragraph } from "../document.ts"
 import { ALGORITHM_COLORS, type Series, linePlot } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { mean, slopeOverSeeds } from "../stats.ts"
-import { type Analysis, fmt, fmtBytes, fmtFixed, fmtInterval, groupBy, NAMES, numericAxes, type Observation, otherLabel, seriesOf, sortedUnique, styleOf, type SweepData } from "./common.ts"
+import { bytes } from "../bytes.ts"
+import { type Analysis, fmt, fmtFixed, fmtInterval, groupBy, NAMES, numericAxes, type Observation, otherLabel, seriesOf, sortedUnique, styleOf, type SweepData } from "./common.ts"
 
 export const communication = async (d: SweepData, obs: ReadonlyArray<Observation>): Promise<Analysis | undefined> => {
   if (!numericAxes(d.manifest).includes("agents")) return undefined
@@ -17,7 +18,7 @@ export const communication = async (d: SweepData, obs: ReadonlyArray<Observation
   const experience = d.manifest.points.some((p) => (p.spec as { readonly sharing?: string }).sharing === "experience")
   const headline: Array<string> = []
   const messages: Array<Series> = []
-  const bytes: Array<Series> = []
+  const byteSeries: Array<Series> = []
   const wall: Array<Series> = []
   const text: Array<string> = []
   const verdicts: Array<string> = []
@@ -31,7 +32,7 @@ export const communication = async (d: SweepData, obs: ReadonlyArray<Observation
       wall.push({ name, color, style, points: seriesOf(g, "agents", (m) => m.wallSeconds) })
       if (alg === "independent") continue
       messages.push({ name, color, style, points: seriesOf(g, "agents", (m) => m.messages) })
-      bytes.push({ name, color, style, points: seriesOf(g, "agents", (m) => m.bytes) })
+      byteSeries.push({ name, color, style, points: seriesOf(g, "agents", (m) => m.bytes) })
       const sm = slopeOverSeeds(g.map((o) => ({ seed: o.seed, x: o.point.agents, y: o.m.messages })))
       const sb = slopeOverSeeds(g.map((o) => ({ seed: o.seed, x: o.point.agents, y: o.m.bytes })))
       // Beyond N = M the per-instance and per-agent terms dominate: there the growth should be linear.
@@ -48,7 +49,7 @@ export const communication = async (d: SweepData, obs: ReadonlyArray<Observation
         `${name}: messages per run go from ${fmt(at(lo, (m) => m.messages))} at N = ${lo} to ${fmt(at(hi, (m) => m.messages))} at N = ${hi}, ` +
           `${fmt(perAgent[0])} to ${fmt(perAgent[perAgent.length - 1])} per agent (log–log slope ${fmtInterval(sm.slope)} over all N` +
           (smLarge === undefined ? "" : `, ${fmtInterval(smLarge.slope)} over N ≥ M = ${large[0].point.tasks}`) + `); ` +
-          `bytes from ${fmtBytes(at(lo, (m) => m.bytes))} to ${fmtBytes(at(hi, (m) => m.bytes))} (slope ${fmtInterval(sb.slope)}` +
+          `bytes from ${bytes(at(lo, (m) => m.bytes))} to ${bytes(at(hi, (m) => m.bytes))} (slope ${fmtInterval(sb.slope)}` +
           (sbLarge === undefined ? "" : `, ${fmtInterval(sbLarge.slope)} over N ≥ M`) + `); ` +
           `wall-clock per run from ${fmtFixed(at(lo, (m) => m.wallSeconds))} s to ${fmtFixed(at(hi, (m) => m.wallSeconds))} s.`
       )
@@ -61,7 +62,7 @@ export const communication = async (d: SweepData, obs: ReadonlyArray<Observation
             ? `DistMT-LSVI's messages per agent stay bounded, so its communication grows linearly in N: this **agrees**.`
             : `DistMT-LSVI's messages per agent grow with N (slope ${fmtFixed((smLarge ?? sm).slope.mean)}): this **disagrees** with linear growth.`
         )
-        headline.push(`messages per agent ${fmt(perAgent[0])} → ${fmt(perAgent[perAgent.length - 1])}, bytes ${fmtBytes(at(lo, (m) => m.bytes))} → ${fmtBytes(at(hi, (m) => m.bytes))} per run`)
+        headline.push(`messages per agent ${fmt(perAgent[0])} → ${fmt(perAgent[perAgent.length - 1])}, bytes ${bytes(at(lo, (m) => m.bytes))} → ${bytes(at(hi, (m) => m.bytes))} per run`)
       }
     }
   }
@@ -94,7 +95,7 @@ export const communication = async (d: SweepData, obs: ReadonlyArray<Observation
     subtitle: "mean over seeds, 95% error bars; log–log axes",
     x: { title: "agents N", log: true },
     y: { title: "bytes per run", log: true, format: "~s" },
-    series: bytes
+    series: byteSeries
   }))
   blocks.push(await linePlot("plots/wall-vs-agents.svg", "Wall-clock seconds per run against N (log–log)", {
     title: "Wall-clock time of one run",

@@ -12,10 +12,10 @@ import { type Block, heading, paragraph, plot, table } from "../document.ts"
 import { type Bar, barChartSvg, linePlot, type Series } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { interval95, type Interval, mean } from "../stats.ts"
+import { bytes } from "../bytes.ts"
 import {
   type Analysis,
   fmt,
-  fmtBytes,
   fmtFixed,
   groupBy,
   NAMES,
@@ -105,11 +105,11 @@ export const sharingAnalysis = async (d: SweepData, obs: ReadonlyArray<Observati
           fmt(avg((m) => m.maxEpisodesPerAgent)),
           fmt(avg((m) => m.virtualEpisodes)),
           fmt(avg((m) => m.messages)),
-          fmtBytes(avg((m) => m.bytes)),
+          bytes(avg((m) => m.bytes)),
           fmt(avg((m) => m.experienceMessages)),
           fmt(avg((m) => m.transitionsPushed)),
           fmt(avg((m) => m.transitionsPulled)),
-          fmtBytes(avg((m) => m.experienceBytes)),
+          bytes(avg((m) => m.experienceBytes)),
           fmtFixed(avg((m) => m.successRate))
         ])
       }

@@ -7,12 +7,12 @@ import { type Block, heading, paragraph, table } from "../document.ts"
 import { ALGORITHM_COLORS, linePlot, type Series } from "../plots.ts"
 import type { RunMetrics } from "../sweepFiles.ts"
 import { interval95, mean } from "../stats.ts"
+import { bytes } from "../bytes.ts"
 import {
   type Analysis,
   axisFile,
   axisValue,
   fmt,
-  fmtBytes,
   fmtFixed,
   groupBy,
   isGrid,
@@ -167,7 +167,7 @@ export const pointsTable = (d: SweepData, obs: ReadonlyArray<Observation>): Bloc
         alg === "independent" ? "—" : fmtFixed(avg((m) => m.unidentifiedRate)!),
         fmtFixed(avg((m) => m.certificateRate)!),
         fmt(avg((m) => m.messages)),
-        fmtBytes(avg((m) => m.bytes)!),
+        bytes(avg((m) => m.bytes)!),
         fmtFixed(avg((m) => m.wallSeconds)!)
       ])
     }
