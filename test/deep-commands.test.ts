@@ -87,6 +87,25 @@ describe("distmt bench dqn --dump", () => {
   })
 }, 120_000)
 
+describe("--train-every of train-dqn and bench forgetting", () => {
+  // --train-every past the frames after warm-up: one update came at most (here one, at frame 5,005),
+  // often none, and the run went on acting with an untrained network and said nothing.
+  it("is refused in one line when one update at most would happen, and train-dqn writes nothing", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-train-every-")), "train")
+    for (const [args, line] of [
+      [["train-dqn", "--game", "breakout", "--frames", "6000", "--train-every", "1001", "--out", out],
+        "distmt train-dqn: --train-every must be at most the 1,000 frames of --frames after the random warm-up, got 1001: one update at most would happen, perhaps none"],
+      [["bench", "forgetting", "--frames", "100", "--train-every", "69"],
+        "distmt bench forgetting: --train-every must be at most the 68 frames of --frames after the random warm-up, got 69: one update at most would happen, perhaps none"]
+    ] as const) {
+      const r = distmt(...args)
+      expect(r.stderr.trim(), args.join(" ")).toBe(line)
+      expect(r.status).toBe(1)
+    }
+    expect(fs.existsSync(out)).toBe(false)
+  })
+})
+
 describe("--seed of the bench and train commands", () => {
   // bench dqn and bench simnet took a negative seed and ran it as seed + 2³² (Rng.make reads an
   // unsigned word); train-dqn and bench forgetting ran `--seeds 3` from 2⁵³ − 1 as two equal seeds.

@@ -16,7 +16,8 @@ import * as path from "node:path"
 import { outDirProblem } from "../cli/outDir.ts"
 import { enclosingResultsProblem } from "../report/folderKind.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
-import { dqnConfig } from "./config.ts"
+import { dqnConfig, trainEveryTooLong } from "./config.ts"
+import { trainEveryProblem } from "./trainCommand.ts"
 import { commaEntries } from "../cli/commaEntries.ts"
 import { checkStream, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
 import { ENGINES } from "./makeEngine.ts"
@@ -80,6 +81,10 @@ export const forgettingCommand = Command.make("forgetting", flags, (f) =>
     if (seed !== undefined) problems.push(seed)
     if (f.hidden < 1 || f.hidden > 4096) problems.push(`--hidden must be in [1, 4096], got ${f.hidden}`)
     if (f.trainEvery < 1) problems.push(`--train-every must be ≥ 1, got ${f.trainEvery}`)
+    // Each task's warm-up: a tenth of its frames, within [32, 5,000].
+    const replayStart = Math.min(5_000, Math.max(32, Math.round(f.frames / 10)))
+    const after = trainEveryTooLong(dqnConfig({ trainEvery: f.trainEvery, replayStart }), f.frames)
+    if (after !== undefined) problems.push(trainEveryProblem(f.trainEvery, after))
     if (f.evalEpisodes < 1 || f.evalEpisodes > 10_000) problems.push(`--eval-episodes must be in [1, 10000], got ${f.evalEpisodes}`)
     if (!(f.evalEpsilon >= 0 && f.evalEpsilon <= 1)) problems.push(`--eval-epsilon must be in [0, 1], got ${f.evalEpsilon}`)
     if (f.evalMaxFrames < 1) problems.push(`--eval-max-frames must be ≥ 1, got ${f.evalMaxFrames}`)
@@ -92,7 +97,6 @@ export const forgettingCommand = Command.make("forgetting", flags, (f) =>
       if (csvProblem !== undefined) problems.push(`--csv ${f.csv.value}: ${csvProblem}`)
     }
     if (problems.length > 0) return yield* fail(problems.join("; "))
-    const replayStart = Math.min(5_000, Math.max(32, Math.round(f.frames / 10)))
     const base = { hidden: f.hidden, trainEvery: f.trainEvery, epsilonFrames, replayStart, replayCapacity: Math.max(1_000, Math.min(100_000, f.frames)) }
     const tty = process.stderr.isTTY === true
     const progress = (line: string) => (f.json ? undefined : process.stderr.write(tty ? `\r\x1b[2K  ${line}` : `  ${line}\n`))

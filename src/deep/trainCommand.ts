@@ -16,7 +16,7 @@ import { isLockFile, lockDir } from "../cli/outDir.ts"
 import { readSummary } from "../report/files.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
-import { dqnConfig, epsilonAt } from "./config.ts"
+import { dqnConfig, epsilonAt, trainEveryTooLong } from "./config.ts"
 import { ENGINES } from "./makeEngine.ts"
 import { TRAIN_FILES, trainDqn } from "./train.ts"
 
@@ -53,6 +53,11 @@ const trainOutProblem = (out: string, game: string): string | undefined => {
   return "the folder is not empty and holds no train-dqn run; give a new or empty folder, or an earlier train-dqn run's folder to write it again"
 }
 
+/** --train-every past the frames after warm-up, in the words of train-dqn and bench forgetting (their budget is --frames). */
+export const trainEveryProblem = (trainEvery: number, after: number): string =>
+  `--train-every must be at most the ${after.toLocaleString("en-US")} frames of --frames after the random warm-up, got ${trainEvery}: ` +
+  "one update at most would happen, perhaps none"
+
 export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
   Effect.gen(function*() {
     const problems: Array<string> = []
@@ -61,6 +66,8 @@ export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
     const seed = seedProblem(f.seed, f.seeds >= 1 && f.seeds <= 100 ? f.seeds : 1)
     if (seed !== undefined) problems.push(seed)
     if (f.trainEvery < 1) problems.push(`--train-every must be ≥ 1, got ${f.trainEvery}`)
+    const after = trainEveryTooLong(dqnConfig({ trainEvery: f.trainEvery }), f.frames)
+    if (after !== undefined) problems.push(trainEveryProblem(f.trainEvery, after))
     if (problems.length > 0) return yield* new TrainError({ message: `distmt train-dqn: ${problems.join("; ")}` })
     const out = Option.getOrElse(f.out, () => path.join("runs", "dqn", `${f.game}-${new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")}`))
     const outProblem = trainOutProblem(out, f.game)

@@ -10,7 +10,8 @@ import { show, type SpecIssue } from "./SpecError.ts"
  * A deep learner that would never train: an agent trains only once its replay holds replayStart
  * frames, so a replayStart at or beyond its frame budget never comes; and it trains on batches of
  * batchSize drawn from its replay, which never holds more than replayCapacity transitions, so a
- * capacity below the batch never fills one (the run went on, acting at random, and reported that).
+ * capacity below the batch never fills one (the run went on, acting at random, and reported that);
+ * and it trains once every trainEvery frames after replayStart, so a longer period comes once at most.
  */
 export const replayIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> => {
   if (s.learner?._tag !== "Dqn") return []
@@ -23,6 +24,18 @@ export const replayIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<Spec
       message: `expected learner.dqn.replayStart (${start === undefined ? `default ${at}` : at}) below learner.framesPerAgent: ` +
         "an agent trains only once its replay holds replayStart frames, so no agent would ever train",
       actual: show(start === undefined ? s.learner.framesPerAgent : start)
+    })
+  }
+  // An update comes at a multiple of trainEvery once replayStart frames have passed: a period
+  // longer than the frames left after them comes once at most (the run acted untrained, in silence).
+  const every = s.learner.dqn?.trainEvery ?? MINATAR_DEFAULTS.trainEvery
+  const after = s.learner.framesPerAgent - at
+  if (after > 0 && every > after) {
+    issues.push({
+      path: "learner.dqn.trainEvery",
+      message: `expected learner.dqn.trainEvery at most the ${after} frames of learner.framesPerAgent after learner.dqn.replayStart: ` +
+        "an agent trains once every trainEvery frames after its replayStart, so an agent would train once at most, perhaps never",
+      actual: show(every)
     })
   }
   // Only a capacity the spec sets can be below a batch: the default (100,000) is above every batchSize allowed (≤ 4096).
