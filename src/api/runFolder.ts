@@ -20,7 +20,7 @@ import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
 import { isLockFile, OutDirError } from "../cli/outDir.ts"
 import { specJson, writeAtomicPieces } from "../report/files.ts"
-import { folderHolds } from "../report/folderKind.ts"
+import { folderHolds, subFolderProblem } from "../report/folderKind.ts"
 import { isUnitRun } from "../report/runShape.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
 import { type Algorithm, type AlgorithmRun, runUnits } from "../run/runExperiment.ts"
@@ -180,10 +180,12 @@ export const runFolderProblem = (dir: string, name: string): string | undefined 
   const entries = entriesOf(dir, false)
   if (entries === undefined) return `cannot read it; ${NOT_A_RUN}`
   if (entries.length === 0) return undefined
+  const units = subFolderProblem(dir, [UNITS_DIR])
+  if (units !== undefined) return units
   if (entries.includes("sweep.json")) return "it holds a sweep (sweep.json); give another folder"
   if (!entries.includes("summary.json")) {
-    const units = entries.length === 1 && entries[0] === UNITS_DIR ? entriesOf(path.join(dir, UNITS_DIR), true) : undefined
-    if (units !== undefined && units.every((f) => UNIT_NAME.test(f))) return undefined
+    const unitFiles = entries.length === 1 && entries[0] === UNITS_DIR ? entriesOf(path.join(dir, UNITS_DIR), true) : undefined
+    if (unitFiles !== undefined && unitFiles.every((f) => UNIT_NAME.test(f))) return undefined
     return `the folder is not empty and holds no distmt run (no summary.json); ${NOT_A_RUN}`
   }
   // A deep-stage run's or sweep's folder, whatever its spec's name: --fresh would remove its units/

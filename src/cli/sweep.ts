@@ -9,7 +9,7 @@
  * runs only what is missing. Bad input (a bad spec, a DIR that holds something else) is refused
  * before anything is written.
  */
-import { folderHolds, outFolderProblem } from "../report/folderKind.ts"
+import { folderHolds, outFolderProblem, subFolderProblem } from "../report/folderKind.ts"
 import { Console, Data, Effect, FileSystem, Option, Path, type Scope, Semaphore } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
@@ -116,6 +116,8 @@ const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptio
       const fix = earlier.sample === undefined ? "run without --sample" : `run with --sample-seed ${earlier.sample.seed}`
       return yield* new SweepDirError({ dir, reason: `it holds ${was}; ${fix} to resume it, or give another folder` })
     }
+    const sub = subFolderProblem(dir, ["runs", "plots"])
+    if (sub !== undefined) return yield* new SweepDirError({ dir, reason: sub })
     return earlier
   })
 
