@@ -76,7 +76,8 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const overrides = overridesOfOptions(options.set, options.seeds)
     const decoded = yield* loadSpecSource(spec, {
       overrides,
-      ...(options.quick === true ? { quick: true } : {})
+      ...(options.quick === true ? { quick: true } : {}),
+      remedies: API_REMEDIES
     })
     if (decoded.environment._tag !== "MinAtar") return yield* new NotDeepSpec({ source })
     const { DeepOutError, executeDeep, folderProblem } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
