@@ -133,7 +133,11 @@ describe("errors about output paths", () => {
     expect(empty.stderr.trim()).toBe("--out : expected a folder, got an empty path")
     const jobs = distmt("sweep", "test/fixtures/tiny.spec.ts", "--jobs", "0", "--out", path.join(tmp(), "sweep"))
     expect(jobs.status).toBe(1)
-    expect(jobs.stderr.trim()).toBe("--jobs: expected a whole number of sweep workers from 1 on, got 0")
+    expect(jobs.stderr.trim()).toBe("--jobs: expected a whole number of sweep workers from 1 to 64, got 0")
+    // Above 64 it was capped at 64 in silence: refused, naming the bound, before anything is written.
+    const many = distmt("sweep", "test/fixtures/tiny.spec.ts", "--jobs", "65", "--out", path.join(tmp(), "sweep"))
+    expect(many.stderr.trim()).toBe("--jobs: expected a whole number of sweep workers from 1 to 64, got 65")
+    expect(many.status).toBe(1)
     const file = path.join(tmp(), "notes.txt")
     fs.writeFileSync(file, "mine\n")
     const plot = distmt("plot", file)
