@@ -19,7 +19,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
 import { isLockFile, OutDirError } from "../cli/outDir.ts"
-import { specJson, writeAtomicPieces } from "../report/files.ts"
+import { RUN_PLOT_FILES, specJson, writeAtomicPieces } from "../report/files.ts"
 import { folderHolds, subFolderProblem } from "../report/folderKind.ts"
 import { isUnitRun } from "../report/runShape.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
@@ -70,10 +70,19 @@ export const writeUnit = (dir: string, c: Compiled, run: AlgorithmRun) =>
     })()
   )
 
-/** Makes the folder of the unit files; `fresh` first removes the units of an earlier run. */
+/**
+ * Makes the folder of the unit files; `fresh` first removes the units of an earlier run, and the
+ * plots `distmt plot` drew of its results (they stayed beside the fresh results, of other numbers),
+ * with plots/ if nothing else is in it: a file of the user's there stays.
+ */
 export const prepareUnits = (dir: string, fresh: boolean): void => {
   const units = path.join(dir, UNITS_DIR)
-  if (fresh) fs.rmSync(units, { recursive: true, force: true })
+  if (fresh) {
+    fs.rmSync(units, { recursive: true, force: true })
+    const plots = path.join(dir, "plots")
+    for (const f of RUN_PLOT_FILES) fs.rmSync(path.join(plots, f), { force: true })
+    if (fs.existsSync(plots) && fs.readdirSync(plots).length === 0) fs.rmdirSync(plots)
+  }
   fs.mkdirSync(units, { recursive: true })
 }
 
