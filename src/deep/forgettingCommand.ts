@@ -19,7 +19,8 @@ import { GAME_NAMES } from "../env/minatar/Game.ts"
 import { dqnConfig, trainEveryTooLong } from "./config.ts"
 import { trainEveryProblem } from "./trainCommand.ts"
 import { commaEntries } from "../cli/commaEntries.ts"
-import { checkStream, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
+import { writeFileAtomic } from "../report/temporary.ts"
+import { checkStream, FORGETTING_CSV_HEADER, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
 import { ENGINES } from "./makeEngine.ts"
 
 class ForgettingError extends Data.TaggedError("ForgettingError")<{ readonly message: string }> {}
@@ -55,7 +56,8 @@ const flags = {
 /**
  * Why `file` cannot be written as the CSV, or undefined: a folder, a path whose folder cannot be
  * made or written in (outDir.ts's checks, for the folder that will hold it), or a path inside a
- * results folder (folderKind.ts).
+ * results folder (folderKind.ts), or an existing file that is not a CSV this command wrote: it was
+ * written over in silence, whatever it held. Its own CSV (the same command again) is written anew.
  */
 const csvFileProblem = (file: string): string | undefined => {
   if (file.trim() === "") return "expected a file name, got an empty path"
@@ -64,7 +66,24 @@ const csvFileProblem = (file: string): string | undefined => {
   const problem = outDirProblem(dir)
   if (problem !== undefined) return `its folder ${dir}: ${problem}`
   // Not a file of a run's or a sweep's folder: `--csv RUN/results.csv` wrote over the run's results.
-  return enclosingResultsProblem(file)
+  const enclosing = enclosingResultsProblem(file)
+  if (enclosing !== undefined) return enclosing
+  if (fs.existsSync(file) && firstLine(file) !== FORGETTING_CSV_HEADER) {
+    return "the file exists and is not a CSV of bench forgetting's; give a new file name (one this command wrote is written anew)"
+  }
+  return undefined
+}
+
+/** The first line of a file, from its first bytes only (a file of the user's may be large). */
+const firstLine = (file: string): string => {
+  const fd = fs.openSync(file, "r")
+  try {
+    const head = Buffer.alloc(FORGETTING_CSV_HEADER.length + 2)
+    const n = fs.readSync(fd, head, 0, head.length, 0)
+    return head.subarray(0, n).toString("utf8").split(/\r?\n/)[0]
+  } finally {
+    fs.closeSync(fd)
+  }
 }
 
 export const forgettingCommand = Command.make("forgetting", flags, (f) =>
@@ -157,10 +176,14 @@ export const forgettingCommand = Command.make("forgetting", flags, (f) =>
     }
     if (Option.isSome(f.csv)) {
       const file = f.csv.value
+      // Checked again: a file may have been put there while the streams ran. Written aside, then
+      // renamed, so that a kill leaves the earlier file or the new one whole.
+      const csvProblem = csvFileProblem(file)
+      if (csvProblem !== undefined) return yield* fail(`--csv ${file}: ${csvProblem}; the results are printed above`)
       yield* Effect.try({
         try: () => {
           fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
-          fs.writeFileSync(file, summariesCsv(summaries))
+          writeFileAtomic(file, summariesCsv(summaries))
         },
         catch: (e) => fail(`cannot write --csv ${file}: ${(e as Error).message}`)
       })
