@@ -65,3 +65,13 @@ export const subFolderProblem = (dir: string, subs: ReadonlyArray<string>): stri
   }
   return undefined
 }
+
+/**
+ * Why a folder's summary.json says nothing, when it is there but is not a JSON object (cut short,
+ * edited by hand): the folder checks called the folder "other files", as if no summary were there.
+ * Undefined when it is absent or reads.
+ */
+export const damagedSummaryProblem = (dir: string): string | undefined =>
+  fs.statSync(path.join(dir, "summary.json"), { throwIfNoEntry: false })?.isFile() === true && readSummary(dir) === undefined
+    ? "its summary.json is damaged (not a JSON object), so what the folder holds cannot be told; repair or remove it, or give another folder"
+    : undefined

@@ -14,7 +14,7 @@ import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
 import { CostError } from "../../api/run.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { readSummary, writeAtomic, writeFailure } from "../../report/files.ts"
-import { folderHolds, subFolderProblem } from "../../report/folderKind.ts"
+import { damagedSummaryProblem, folderHolds, subFolderProblem } from "../../report/folderKind.ts"
 import { isOwnTemporary, writeFileAtomic } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
@@ -100,7 +100,7 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
   if (summary?.stage !== "deep") {
     const holds = folderHolds(dir)
     return holds === undefined
-      ? "expected a new or empty folder, or one holding a run of this spec; it holds other files"
+      ? damagedSummaryProblem(dir) ?? "expected a new or empty folder, or one holding a run of this spec; it holds other files"
       : `it holds ${holds}; give another folder`
   }
   // --fresh starts a deep run over another deep run's files, and over nothing else (it deletes them).
