@@ -44,8 +44,15 @@ const trainOutProblem = (out: string, game: string): string | undefined => {
   if (!fs.existsSync(out)) return undefined
   // A killed run's lock and temporaries (train.ts writes each file aside, then renames it) are its own; it replaces or removes them.
   const files = fs.readdirSync(out).filter((f) => !isLockFile(f) && !isOwnTemporary(f, (file) => TRAIN_FILES.has(file)))
-  // A run stopped after a seed leaves its curve and no summary.json yet (train.ts writes the curve after every seed).
-  if (files.every((f) => f === "curve.csv" || f === "curve.svg")) return undefined
+  // A run stopped after a seed leaves its curve and no summary.json yet (train.ts writes the curve
+  // after every seed): curve.svg's title names its game, and another game's was written over. A
+  // curve.csv alone (stopped within its first seed) does not name it; the rerun writes it anew.
+  if (files.every((f) => f === "curve.csv" || f === "curve.svg")) {
+    const drawn = files.includes("curve.svg") ? curveGame(path.join(out, "curve.svg")) : undefined
+    return drawn === undefined || drawn === game
+      ? undefined
+      : `it holds a stopped train-dqn run of ${drawn} (its curve.svg), not ${game}; give another folder (a run of the same game is written again)`
+  }
   const s = readSummary(out)
   if (typeof s?.game === "string" && Array.isArray(s.perSeed) && files.every((f) => TRAIN_FILES.has(f))) {
     return s.game === game ? undefined : `it holds a train-dqn run of ${s.game}, not ${game}; give another folder (a run of the same game is written again)`
@@ -57,6 +64,12 @@ const trainOutProblem = (out: string, game: string): string | undefined => {
 export const trainEveryProblem = (trainEvery: number, after: number): string =>
   `--train-every must be at most the ${after.toLocaleString("en-US")} frames of --frames after the random warm-up, got ${trainEvery}: ` +
   "one update at most would happen, perhaps none"
+
+/** The game curve.svg's title names (`DQN on breakout: …`, deep/curve.ts), if it names one. */
+const curveGame = (svg: string): string | undefined => {
+  const title = /DQN on ([a-z_]+):/.exec(fs.readFileSync(svg, "utf8"))
+  return title === null ? undefined : title[1]
+}
 
 export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
   Effect.gen(function*() {
