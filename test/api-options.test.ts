@@ -5,7 +5,10 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import { decode } from "../src/spec/schema.ts"
+import type { SpecError } from "../src/spec/SpecError.ts"
 import tiny from "./fixtures/tiny.spec.ts"
 import { run, runDeep, sweep, validate } from "../src/index.ts"
 
@@ -21,10 +24,18 @@ describe("run()'s quick option", () => {
     expect([full.spec.seeds, full.spec.epsilon, full.runs.length]).toEqual([1, 0.3, 1])
   })
 
-  it("is refused on a spec without a quick variant, as --quick is", async () => {
+  it("is refused on a spec without a quick variant, as --quick is, in the API's words", async () => {
+    // It said "--quick", an option an API caller does not have.
     const e = await run(tiny, { quick: true }).catch((e: unknown) => e)
     expect(e).toMatchObject({ _tag: "SpecError" })
-    expect((e as Error).message).toMatch(/quick: expected a quick variant for --quick \(missing\)/)
+    expect((e as SpecError).issues).toEqual([{
+      path: "quick",
+      message: "expected a quick variant for quick: true (missing): add `quick: { ... }` with the fields to make smaller " +
+        "(docs/spec-reference.md, \"The quick variant\"), or run the spec as written, without quick: true"
+    }])
+    // The command line keeps its flag.
+    const cli = await Effect.runPromise(Effect.flip(decode(tiny, "tiny", { quick: true })))
+    expect(cli.issues[0].message).toMatch(/^expected a quick variant for --quick \(missing\): .*, without --quick$/)
   })
 })
 

@@ -138,7 +138,7 @@ describe("validate and sweep", () => {
     expect([v.name, v.points]).toEqual(["tiny-fixture", 1])
   })
 
-  it("validate checks the quick variant as run --quick runs it (as written), not only its sweep's points", async () => {
+  it("validate checks the quick variant as run with quick: true runs it (as written), not only its sweep's points", async () => {
     // E2's shape before its fix: ten tasks as written; the variant spaces them by 0.4 and sweeps
     // two and four, so its points fit, but `run --quick` (no sweep) asks for ten that do not.
     const e2 = (quickContexts: Record<string, number>) =>
@@ -157,7 +157,7 @@ describe("validate and sweep", () => {
     const refused = await validate(e2({ lowest: 0.3 })).then(() => undefined, (e: unknown) => e)
     expect(refused).toMatchObject({ _tag: "SpecError" })
     const issues = (refused as { issues: ReadonlyArray<{ path: string; message: string }> }).issues
-    expect(issues.map((i) => [i.path, /\(in the quick variant, run --quick\)/.test(i.message)])).toEqual([["contexts", true]])
+    expect(issues.map((i) => [i.path, /\(in the quick variant, run with quick: true\)/.test(i.message)])).toEqual([["contexts", true]])
     const fixed = await validate(e2({ lowest: 0.3, count: 4 }))
     expect([fixed.points, fixed.quickPoints]).toEqual([2, 2])
   })

@@ -30,7 +30,9 @@ describe("distmt bench forgetting --csv", () => {
     for (const [csv, reason] of [
       [base, `--csv ${base}: is a folder; give a file name`],
       [path.join(file, "f.csv"), `--csv ${path.join(file, "f.csv")}: its folder ${file}: exists and is not a folder; give a folder`],
-      [path.join(run, "results.csv"), `--csv ${path.join(run, "results.csv")}: it is inside ${run}, which holds a linear-stage run; give a folder outside it`]
+      [path.join(run, "results.csv"), `--csv ${path.join(run, "results.csv")}: it is inside ${run}, which holds a linear-stage run; give a folder outside it`],
+      // A file of the user's: it was written over in silence.
+      [file, `--csv ${file}: the file exists and is not a CSV of bench forgetting's; give a new file name (one this command wrote is written anew)`]
     ]) {
       const r = distmt("bench", "forgetting", "--frames", "100", "--eval-episodes", "2", "--csv", csv)
       expect(r.status).toBe(1)
@@ -42,11 +44,15 @@ describe("distmt bench forgetting --csv", () => {
     expect(fs.readFileSync(path.join(run, "results.csv"), "utf8")).toBe("algorithm,seed\n")
   })
 
-  it("writes a CSV into a folder it creates", () => {
+  it("writes a CSV into a folder it creates, and writes its own CSV anew", () => {
     const csv = path.join(base, "new", "f.csv")
     const r = distmt("bench", "forgetting", "--frames", "100", "--eval-episodes", "2", "--lambdas", "0", "--csv", csv)
     expect(r.status, r.stderr).toBe(0)
     expect(fs.readFileSync(csv, "utf8").split("\n")[0]).toBe("lambda,seed,kind,after_task,task,task_name,mean,ci95,n")
+    const again = distmt("bench", "forgetting", "--frames", "100", "--eval-episodes", "2", "--lambdas", "0", "--seed", "2", "--csv", csv)
+    expect(again.status, again.stderr).toBe(0)
+    expect(fs.readFileSync(csv, "utf8").split("\n")[1]).toMatch(/^0,2,return,/)
+    expect(fs.readdirSync(path.dirname(csv))).toEqual(["f.csv"])
   })
 }, 120_000)
 
@@ -86,6 +92,25 @@ describe("distmt bench dqn --dump", () => {
     expect(fs.readFileSync(file, "utf8")).toBe("mine\n")
   })
 }, 120_000)
+
+describe("--train-every of train-dqn and bench forgetting", () => {
+  // --train-every past the frames after warm-up: one update came at most (here one, at frame 5,005),
+  // often none, and the run went on acting with an untrained network and said nothing.
+  it("is refused in one line when one update at most would happen, and train-dqn writes nothing", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "distmt-train-every-")), "train")
+    for (const [args, line] of [
+      [["train-dqn", "--game", "breakout", "--frames", "6000", "--train-every", "1001", "--out", out],
+        "distmt train-dqn: --train-every must be at most the 1,000 frames of --frames after the random warm-up, got 1001: one update at most would happen, perhaps none"],
+      [["bench", "forgetting", "--frames", "100", "--train-every", "69"],
+        "distmt bench forgetting: --train-every must be at most the 68 frames of --frames after the random warm-up, got 69: one update at most would happen, perhaps none"]
+    ] as const) {
+      const r = distmt(...args)
+      expect(r.stderr.trim(), args.join(" ")).toBe(line)
+      expect(r.status).toBe(1)
+    }
+    expect(fs.existsSync(out)).toBe(false)
+  })
+})
 
 describe("--seed of the bench and train commands", () => {
   // bench dqn and bench simnet took a negative seed and ran it as seed + 2³² (Rng.make reads an

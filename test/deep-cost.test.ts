@@ -14,7 +14,7 @@ import * as path from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { loadSpec } from "../src/cli/loadSpec.ts"
 import { deepCostProblem } from "../src/deep/distmt/compile.ts"
-import { runDeepEffect } from "../src/index.ts"
+import { runDeepEffect, validate } from "../src/index.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const SPEC = "specs/minatar.spec.ts"
@@ -72,6 +72,12 @@ describe("deep runs against the machine's memory", () => {
     const roomy = distmt({ DISTMT_MEMORY_LIMIT: "100GiB" }, "validate", SPEC)
     expect(roomy.status, roomy.stderr).toBe(0)
     expect(roomy.stderr).not.toMatch(/refuse/)
+  })
+
+  it("validate of the API says it in the API's words: force: true, not --force", async () => {
+    // deep.refused told an API caller to "pass --force", which it cannot.
+    const r = await validate(SPEC)
+    expect(r.deep?.refused).toMatch(/^agents: 20, learner\.dqn\.replayCapacity: \d+ → .*; lower them or threads, or pass force: true to run it anyway$/)
   })
 
   it("runDeep fails with a CostError, and runs with force", async () => {

@@ -54,6 +54,17 @@ describe("deep --out refusals name what the folder holds", async () => {
     expect(folderProblem(deepSweep(), spec, true)).toBe("it holds a deep-stage sweep; give another folder")
   })
 
+  it("a deep run and a deep sweep name a damaged summary.json as such, not as other files", () => {
+    const damaged = `its summary.json is damaged (not a JSON object), so what the folder holds cannot be told; repair or remove it, or give another folder`
+    // A deep run's summary.json cut short, beside its results.
+    const cut = () => folder({ "summary.json": `{"stage": "deep", "complete": tr`, "results.csv": "x\n" })
+    expect(folderProblem(cut(), spec)).toBe(damaged)
+    expect(folderProblem(cut(), spec, true)).toBe(damaged)
+    expect(sweepFolderProblem(cut(), spec)).toBe(damaged)
+    // A summary.json that reads is what it says, as before.
+    expect(folderProblem(otherFiles(), spec)).toMatch(/it holds other files$/)
+  })
+
   it("a deep sweep refuses a deep run's, a train-dqn run's, a linear sweep's folder as what they are, and other files as such", () => {
     expect(sweepFolderProblem(deepRun(), spec)).toBe("it holds a deep-stage run, not a deep-stage sweep; give another folder")
     expect(sweepFolderProblem(trainDqn(), spec)).toBe("it holds a train-dqn run, not a deep-stage sweep; give another folder")
@@ -85,7 +96,9 @@ describe("an --out that cannot be a folder", () => {
     for (const out of [file, path.join(file, "run")]) {
       const e = await Effect.runPromise(Effect.flip(runDeepEffect("specs/minatar.spec.ts", { quick: true, out })))
       expect(e._tag).toBe("OutDirError")
-      expect(e.message).toMatch(out === file ? /^out .*notes\.txt: exists and is not a folder/ : /^out .*: cannot create it: .*notes\.txt is a file/)
+      // Named as run() names it, `DIR: …`.
+      expect(e.message.startsWith(`${out}: `)).toBe(true)
+      expect(e.message).toMatch(out === file ? /notes\.txt: exists and is not a folder/ : /: cannot create it: .*notes\.txt is a file/)
     }
     expect(fs.readFileSync(file, "utf8")).toBe("mine\n")
   })

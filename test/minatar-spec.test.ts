@@ -128,6 +128,24 @@ describe("Env.minatar errors name the bad field", () => {
       expect(at(small.issues, "learner.dqn.replayCapacity").actual).toBe("31")
       const bigBatch = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500, replayCapacity: 1000, batchSize: 1024 } }) })
       expect(at(bigBatch.issues, "learner.dqn.replayCapacity").message).toMatch(/batchSize \(1024\)/)
+      // A period of updates longer than the frames after warm-up comes once at most.
+      const rare = yield* decodeError({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500, trainEvery: 501 } }) })
+      expect(at(rare.issues, "learner.dqn.trainEvery").message).toBe(
+        "expected learner.dqn.trainEvery at most the 500 frames of learner.framesPerAgent after learner.dqn.replayStart: " +
+          "an agent trains once every trainEvery frames after its replayStart, so an agent would train once at most, perhaps never"
+      )
+      expect(at(rare.issues, "learner.dqn.trainEvery").actual).toBe("501")
+      yield* decode({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500, trainEvery: 500 } }) }, SOURCE)
+      // Its frames are a learner's, framesPerAgent split over the instances an agent meets (as for replayStart).
+      const split = yield* decodeError({
+        ...games,
+        assignment: Assignment.stream(),
+        learner: Dqn.learner({ framesPerAgent: 1_500, returnTarget: 1, dqn: { replayStart: 500, trainEvery: 251 } })
+      })
+      expect(at(split.issues, "learner.dqn.trainEvery").message).toMatch(
+        /^expected learner\.dqn\.trainEvery at most the 250 frames after learner\.dqn\.replayStart of the 750 frames of each instance \(learner\.framesPerAgent 1,500 split over the 2 instances/
+      )
+      yield* decode({ ...games, assignment: Assignment.stream(), learner: Dqn.learner({ framesPerAgent: 1_500, returnTarget: 1, dqn: { replayStart: 500, trainEvery: 250 } }) }, SOURCE)
       // A replay exactly one batch large trains.
       yield* decode({ ...games, learner: Dqn.learner({ framesPerAgent: 1_000, returnTarget: 1, dqn: { replayStart: 500, replayCapacity: 32 } }) }, SOURCE)
     }))

@@ -71,7 +71,7 @@ describe("an output folder inside another results folder", () => {
     const out = path.join(r, "units", "x")
     expect(await run(tiny, { out }).catch((e: unknown) => e)).toMatchObject({ _tag: "OutDirError", message: `${out}: it is inside ${r}, which holds a linear-stage run; give a folder outside it` })
     const { runDeep } = await import("../src/index.ts")
-    expect(await runDeep("specs/minatar.spec.ts", { quick: true, out }).catch((e: unknown) => e)).toMatchObject({ _tag: "OutDirError", message: `out ${out}: it is inside ${r}, which holds a linear-stage run; give a folder outside it` })
+    expect(await runDeep("specs/minatar.spec.ts", { quick: true, out }).catch((e: unknown) => e)).toMatchObject({ _tag: "OutDirError", message: `${out}: it is inside ${r}, which holds a linear-stage run; give a folder outside it` })
     expect(folderFiles(r)).toEqual(before)
   })
 })

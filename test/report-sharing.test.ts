@@ -80,6 +80,18 @@ describe("a sweep over categorical axes", () => {
       expect(lines.filter((l) => l.startsWith("3,experience,random(2),oracle,")).length).toBe(3)
     }))
 
+  it.effect("sweep.csv leaves independent's identification columns empty, unidentified_rate too, as the table's —", () =>
+    Effect.gen(function*() {
+      const d = yield* data
+      const [head, ...lines] = sweepCsv(d.manifest, d.records).trim().split("\n").map((l) => l.split(","))
+      const at = (row: ReadonlyArray<string>, column: string) => row[head.indexOf(column)]
+      const columns = ["identification_accuracy", "misidentification_rate", "unidentified_rate"]
+      for (const row of lines) {
+        // It wrote unidentified_rate 0 for independent, beside an empty identification_accuracy.
+        expect(columns.map((c) => at(row, c) === ""), row.join(",")).toEqual(columns.map(() => at(row, "algorithm") === "independent"))
+      }
+    }))
+
   it.effect("the report names points by their labels and states experience / policy with its interval over seeds", () =>
     Effect.gen(function*() {
       const d = yield* data

@@ -150,6 +150,23 @@ describe("a folder that is not a run's", () => {
   })
 })
 
+describe("run --fresh and the plots of the run it starts over", () => {
+  // `distmt plot`'s plots/ stayed beside the fresh results: plots of other numbers.
+  it("removes the plots distmt plot drew, and plots/ with them; a file of the user's there stays", () => {
+    const dir = tmp()
+    expect(distmt("run", SPEC, "--out", dir).status).toBe(0)
+    expect(distmt("plot", dir).status).toBe(0)
+    expect(fs.readdirSync(path.join(dir, "plots")).sort()).toEqual(["curves-gap.svg", "curves-width.svg"])
+    const fresh = distmt("run", SPEC, "--out", dir, "--fresh")
+    expect(fresh.status, fresh.stderr).toBe(0)
+    expect(fs.existsSync(path.join(dir, "plots"))).toBe(false)
+    expect(distmt("plot", dir).status).toBe(0)
+    fs.writeFileSync(path.join(dir, "plots", "notes.md"), "mine\n")
+    expect(distmt("run", SPEC, "--out", dir, "--fresh").status).toBe(0)
+    expect(fs.readdirSync(path.join(dir, "plots"))).toEqual(["notes.md"])
+  })
+})
+
 describe("the completion marker", () => {
   it("summary.json exists with complete: false before anything runs", async () => {
     const dir = tmp()

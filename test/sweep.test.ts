@@ -155,6 +155,13 @@ describe("sweep axes", () => {
       const far = yield* failure(base({ sweep: { cSep: [0.4, 1.5] } }))
       expect(paths(far)).toEqual(["contexts"])
       expect(far.issues[0].message).toMatch(/reachable.*\(at sweep point cSep = 1.5\)$/)
+      // The same problem at several points names them all, the first few and how many more (it
+      // named only the first, so the user fixed that one to meet the next).
+      const two = yield* failure(base({ cSep: 1.5, sweep: { agents: [1, 2] } }))
+      expect(paths(two)).toEqual(["contexts"])
+      expect(two.issues[0].message).toMatch(/reachable.*\(at 2 sweep points: agents = 1; agents = 2\)$/)
+      const five = yield* failure(base({ cSep: 1.5, sweep: { agents: [1, 2, 3, 4, 5] } }))
+      expect(five.issues[0].message).toMatch(/reachable.*\(at 5 sweep points: agents = 1; agents = 2; agents = 3 and 2 more\)$/)
     }))
 
   it.effect("too many combinations are refused before any point is built", () =>

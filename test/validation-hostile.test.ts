@@ -125,6 +125,17 @@ describe("errors about output paths", () => {
     expect(otherGame.status).toBe(1)
     expect(otherGame.stderr.trim()).toBe(`distmt train-dqn: --out ${own}: it holds a train-dqn run of breakout, not asterix; give another folder (a run of the same game is written again)`)
     expect(fs.readdirSync(own).map((f) => fs.readFileSync(path.join(own, f), "utf8"))).toEqual(before)
+    // Stopped after a seed, before its summary.json: its curve.svg names its game. Another game's run
+    // was written over (the check read summary.json only); the same game's is written again.
+    fs.rmSync(path.join(own, "summary.json"))
+    const curves = fs.readdirSync(own).map((f) => fs.readFileSync(path.join(own, f), "utf8"))
+    const stopped = distmt("train-dqn", "--game", "asterix", "--frames", "300", "--out", own)
+    expect(stopped.stderr.trim()).toBe(
+      `distmt train-dqn: --out ${own}: it holds a stopped train-dqn run of breakout (its curve.svg), not asterix; give another folder (a run of the same game is written again)`
+    )
+    expect(stopped.status).toBe(1)
+    expect(fs.readdirSync(own).map((f) => fs.readFileSync(path.join(own, f), "utf8"))).toEqual(curves)
+    expect(distmt("train-dqn", "--game", "breakout", "--frames", "300", "--out", own).status).toBe(0)
   })
 
   it("an empty --out, --jobs 0 and plot of a file are each one line about the flag or the path", () => {
@@ -133,7 +144,11 @@ describe("errors about output paths", () => {
     expect(empty.stderr.trim()).toBe("--out : expected a folder, got an empty path")
     const jobs = distmt("sweep", "test/fixtures/tiny.spec.ts", "--jobs", "0", "--out", path.join(tmp(), "sweep"))
     expect(jobs.status).toBe(1)
-    expect(jobs.stderr.trim()).toBe("--jobs: expected a whole number of sweep workers from 1 on, got 0")
+    expect(jobs.stderr.trim()).toBe("--jobs: expected a whole number of sweep workers from 1 to 64, got 0")
+    // Above 64 it was capped at 64 in silence: refused, naming the bound, before anything is written.
+    const many = distmt("sweep", "test/fixtures/tiny.spec.ts", "--jobs", "65", "--out", path.join(tmp(), "sweep"))
+    expect(many.stderr.trim()).toBe("--jobs: expected a whole number of sweep workers from 1 to 64, got 65")
+    expect(many.status).toBe(1)
     const file = path.join(tmp(), "notes.txt")
     fs.writeFileSync(file, "mine\n")
     const plot = distmt("plot", file)

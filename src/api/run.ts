@@ -72,7 +72,11 @@ export const prepareRun = <E = never>(
     const overrides = options.overrides ?? []
     const source = sourceName(spec)
     if (typeof spec === "string" && options.check !== undefined) yield* options.check(spec, overrides)
-    const decoded = yield* loadSpecSource(spec, { overrides, ...(options.quick === true ? { quick: true } : {}) })
+    const decoded = yield* loadSpecSource(spec, {
+      overrides,
+      ...(options.quick === true ? { quick: true } : {}),
+      ...(options.remedies === undefined ? {} : { remedies: options.remedies })
+    })
     // The deep stage has its own runner (src/deep/distmt/runDeep.ts), which `distmt run` calls.
     if (decoded.environment._tag === "MinAtar") return yield* new DeepStageSpec({ source, spec: decoded, given: "run" })
     const compiled = yield* compile(decoded, source).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))

@@ -76,7 +76,8 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const overrides = overridesOfOptions(options.set, options.seeds)
     const decoded = yield* loadSpecSource(spec, {
       overrides,
-      ...(options.quick === true ? { quick: true } : {})
+      ...(options.quick === true ? { quick: true } : {}),
+      remedies: API_REMEDIES
     })
     if (decoded.environment._tag !== "MinAtar") return yield* new NotDeepSpec({ source })
     const { DeepOutError, executeDeep, folderProblem } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
@@ -90,11 +91,14 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const { summaryObject } = yield* Effect.promise(() => import("../deep/distmt/files.ts"))
     const out = options.out
     // A file, a path under a file, a folder we may not write in: an OutDirError, as run()'s (it
-    // was Node's ENOTDIR, untagged, from reading the folder below).
-    const unusable = out === undefined ? undefined : outFolderProblem(out)
-    if (unusable !== undefined) return yield* new OutDirError({ label: `out ${out}`, reason: unusable })
-    const problem = out === undefined ? undefined : folderProblem(out, decoded, options.fresh === true)
-    if (problem !== undefined) return yield* new DeepOutError({ message: `out ${out}: ${problem}` })
+    // was Node's ENOTDIR, untagged, from reading the folder below). Every error names the folder
+    // as run()'s do, `DIR: …` (these said `out DIR: …`).
+    if (out !== undefined) {
+      const unusable = outFolderProblem(out)
+      if (unusable !== undefined) return yield* new OutDirError({ label: out, reason: unusable })
+      const problem = folderProblem(out, decoded, options.fresh === true)
+      if (problem !== undefined) return yield* new DeepOutError({ message: `${out}: ${problem}` })
+    }
     let state: DeepProgress = { event: "unit-started", unit: "", unitsDone: 0, units: 0, frames: 0, totalFrames: 0 }
     let last = 0
     // The unit started last, which "frames" events name (a finished unit's name is for its "unit-done" only).
@@ -107,7 +111,7 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     const { results, resumed, record } = yield* executeDeep(decoded, {
       overrides: overridesRecord(overrides),
       dir: out,
-      label: `out ${out}`,
+      label: out ?? "",
       threads: threads ?? decoded.threads,
       fresh: options.fresh === true,
       log: () => Effect.void,

@@ -19,8 +19,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
 import { isLockFile, OutDirError } from "../cli/outDir.ts"
-import { specJson, writeAtomicPieces } from "../report/files.ts"
-import { folderHolds } from "../report/folderKind.ts"
+import { RUN_PLOT_FILES, specJson, writeAtomicPieces } from "../report/files.ts"
+import { folderHolds, subFolderProblem } from "../report/folderKind.ts"
 import { isUnitRun } from "../report/runShape.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
 import { type Algorithm, type AlgorithmRun, runUnits } from "../run/runExperiment.ts"
@@ -70,10 +70,19 @@ export const writeUnit = (dir: string, c: Compiled, run: AlgorithmRun) =>
     })()
   )
 
-/** Makes the folder of the unit files; `fresh` first removes the units of an earlier run. */
+/**
+ * Makes the folder of the unit files; `fresh` first removes the units of an earlier run, and the
+ * plots `distmt plot` drew of its results (they stayed beside the fresh results, of other numbers),
+ * with plots/ if nothing else is in it: a file of the user's there stays.
+ */
 export const prepareUnits = (dir: string, fresh: boolean): void => {
   const units = path.join(dir, UNITS_DIR)
-  if (fresh) fs.rmSync(units, { recursive: true, force: true })
+  if (fresh) {
+    fs.rmSync(units, { recursive: true, force: true })
+    const plots = path.join(dir, "plots")
+    for (const f of RUN_PLOT_FILES) fs.rmSync(path.join(plots, f), { force: true })
+    if (fs.existsSync(plots) && fs.readdirSync(plots).length === 0) fs.rmdirSync(plots)
+  }
   fs.mkdirSync(units, { recursive: true })
 }
 
@@ -180,10 +189,12 @@ export const runFolderProblem = (dir: string, name: string): string | undefined 
   const entries = entriesOf(dir, false)
   if (entries === undefined) return `cannot read it; ${NOT_A_RUN}`
   if (entries.length === 0) return undefined
+  const units = subFolderProblem(dir, [UNITS_DIR])
+  if (units !== undefined) return units
   if (entries.includes("sweep.json")) return "it holds a sweep (sweep.json); give another folder"
   if (!entries.includes("summary.json")) {
-    const units = entries.length === 1 && entries[0] === UNITS_DIR ? entriesOf(path.join(dir, UNITS_DIR), true) : undefined
-    if (units !== undefined && units.every((f) => UNIT_NAME.test(f))) return undefined
+    const unitFiles = entries.length === 1 && entries[0] === UNITS_DIR ? entriesOf(path.join(dir, UNITS_DIR), true) : undefined
+    if (unitFiles !== undefined && unitFiles.every((f) => UNIT_NAME.test(f))) return undefined
     return `the folder is not empty and holds no distmt run (no summary.json); ${NOT_A_RUN}`
   }
   // A deep-stage run's or sweep's folder, whatever its spec's name: --fresh would remove its units/

@@ -68,7 +68,7 @@ export const sweepApi = (spec: SpecSource, options: SweepOptions = {}) =>
     if (sampleProblem !== undefined) {
       return yield* new OverrideError({ origin: `sample.${sampleProblem.field}`, reason: `expected ${sampleProblem.expected}, got ${String(options.sample?.[sampleProblem.field])}` })
     }
-    const decoded = yield* loadSpecSource(spec, { quick, overrides })
+    const decoded = yield* loadSpecSource(spec, { quick, overrides, remedies: API_REMEDIES })
     // A deep spec's points are whole deep runs, each in its own folder: `distmt sweep` runs them (src/deep/distmt/sweep.ts).
     if (decoded.environment._tag === "MinAtar") return yield* new DeepStageSpec({ source, spec: decoded, given: "sweep" })
     const axisOverride = sweepAxisOverride(Object.keys(decoded.sweep), overrides)

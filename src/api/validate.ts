@@ -6,6 +6,7 @@ import { checkOptions } from "./options.ts"
 import { Effect } from "effect"
 import type { CheckSummary } from "../spec/check.ts"
 import { checkSpecWith } from "../spec/check.ts"
+import { API_REMEDIES } from "../spec/cost.ts"
 import { overridesOfOptions } from "../spec/overrides.ts"
 import { hasQuickVariant, loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
 
@@ -31,9 +32,9 @@ export const validateApi = (spec: SpecSource, options: ValidateOptions = {}) =>
     const overrides = overridesOfOptions(options.set, options.seeds)
     const summary = yield* checkSpecWith(
       sourceName(spec),
-      (quick) => loadSpecSource(spec, { quick, overrides }),
+      (quick) => loadSpecSource(spec, { quick, overrides, remedies: API_REMEDIES }),
       hasQuickVariant(spec),
-      { quick: false, sweep: true, allVariants: true },
+      { quick: false, sweep: true, allVariants: true, remedies: API_REMEDIES },
       overrides
     )
     return { source: sourceName(spec), ...summary } satisfies ValidateResult

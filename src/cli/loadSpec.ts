@@ -121,7 +121,7 @@ export interface LoadOptions extends DecodeOptions {
 export const decodeWithOverrides = (raw: unknown, source: string, options: LoadOptions = {}): Effect.Effect<Experiment, SpecError | OverrideError> =>
   Effect.gen(function*() {
     const overrides = options.overrides ?? []
-    const input = yield* applyOverrides(raw, overrides, options.quick === true)
+    const input = yield* applyOverrides(raw, overrides, options.quick === true, options.remedies?.quick)
     return yield* decode(input, source, options).pipe(Effect.mapError((e) => withOverrideOrigins(e, overrides)))
   })
 

@@ -222,3 +222,20 @@ export const lockDir = (dir: string, label: string) =>
         if (holderOf(file) === String(process.pid)) fs.rmSync(file, { force: true })
       })
   )
+
+/**
+ * A folder as one absolute path, whichever way it is reached: its real path (symbolic links
+ * followed) as far as it exists, the rest as given. path.resolve alone made a folder reached
+ * through a link another run on the cluster (its key), and `cluster forget` by the other path
+ * found none.
+ */
+export const realFolder = (dir: string): string => {
+  const absolute = path.resolve(dir)
+  let existing = absolute
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing)
+  try {
+    return path.join(fs.realpathSync(existing), path.relative(existing, absolute))
+  } catch {
+    return absolute
+  }
+}

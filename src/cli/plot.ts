@@ -10,7 +10,7 @@ import { Argument, Command } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { curvePlots, parseCurvesCsv } from "../report/curves.ts"
-import { readSummary, writeAtomic } from "../report/files.ts"
+import { readSummary, RUN_PLOT_FILES, writeAtomic } from "../report/files.ts"
 import { DESCRIPTIONS } from "./commands.ts"
 
 export class PlotError extends Data.TaggedError("PlotError")<{ readonly dir: string; readonly reason: string }> {
@@ -85,7 +85,7 @@ export const plotRun = (dir: string) =>
     const plots = yield* Effect.promise(() => curvePlots((what) => `${settings.name}: ${what} against episodes per agent`, points, settings.epsilon, settings.cSep))
     const out = path.join(dir, "plots")
     fs.mkdirSync(out, { recursive: true })
-    const files = [path.join(out, "curves-width.svg"), path.join(out, "curves-gap.svg")]
+    const files = RUN_PLOT_FILES.map((f) => path.join(out, f))
     yield* writeAtomic(files[0], plots.width)
     yield* writeAtomic(files[1], plots.gap)
     return files

@@ -9,7 +9,7 @@
  * runs only what is missing. Bad input (a bad spec, a DIR that holds something else) is refused
  * before anything is written.
  */
-import { folderHolds, outFolderProblem } from "../report/folderKind.ts"
+import { folderHolds, outFolderProblem, subFolderProblem } from "../report/folderKind.ts"
 import { Console, Data, Effect, FileSystem, Option, Path, type Scope, Semaphore } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
@@ -55,10 +55,17 @@ export class SweepDirError extends Data.TaggedError("SweepDirError")<{ readonly 
   }
 }
 
-/** `--jobs` below 1: the flag's error, not the folder's. */
-class JobsError extends Data.TaggedError("JobsError")<{ readonly jobs: number }> {
+/** The most worker threads a sweep starts on this machine, as the API's `threads` allows. */
+const MAX_JOBS = 64
+
+/**
+ * `--jobs` below 1, or above MAX_JOBS here: the flag's error, not the folder's. Above it, the
+ * sweep ran 64 workers and said nothing of it; on the cluster the runners do the work, so any
+ * number of runs may be submitted at once.
+ */
+class JobsError extends Data.TaggedError("JobsError")<{ readonly jobs: number; readonly cluster: boolean }> {
   override get message(): string {
-    return `--jobs: expected a whole number of sweep workers from 1 on, got ${this.jobs}`
+    return `--jobs: expected a whole number of sweep workers from 1 ${this.cluster ? "on" : `to ${MAX_JOBS}`}, got ${this.jobs}`
   }
 }
 
@@ -116,6 +123,8 @@ const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptio
       const fix = earlier.sample === undefined ? "run without --sample" : `run with --sample-seed ${earlier.sample.seed}`
       return yield* new SweepDirError({ dir, reason: `it holds ${was}; ${fix} to resume it, or give another folder` })
     }
+    const sub = subFolderProblem(dir, ["runs", "plots"])
+    if (sub !== undefined) return yield* new SweepDirError({ dir, reason: sub })
     return earlier
   })
 
@@ -210,7 +219,7 @@ export const sweepCommand = Command.make(
       Flag.withDescription("results folder (default runs/<name>/sweep, or runs/<name>/sweep-quick with --quick); an earlier sweep there is resumed")
     ),
     quick: Flag.Boolean("quick").pipe(Flag.withDefault(false), Flag.withDescription("run the spec's `quick` variant (CI-sized)")),
-    jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads (default: the number of cores, at most 64); with --cluster, the runs submitted at once")),
+    jobs: Flag.Int("jobs").pipe(Flag.optional, Flag.withDescription("worker threads, 1 to 64 (default: the number of cores, at most 64); with --cluster, the runs submitted at once")),
     dryRun: Flag.Boolean("dry-run").pipe(Flag.withDefault(false), Flag.withDescription("check every point and print the plan; run and write nothing")),
     specTimeout: specTimeoutFlag,
     force: forceFlag,
@@ -262,8 +271,8 @@ export const sweepCommand = Command.make(
       const points = yield* expandSweep(decoded, spec, { sample })
       const dir = Option.getOrElse(out, () => defaultSweepDir(decoded.name, quick, sample))
       // Worker threads here: at most 64. On the cluster the runners do the work: as many as asked.
-      const workers = Math.max(1, Math.min(Option.getOrElse(jobs, () => os.availableParallelism()), cluster ? Number.MAX_SAFE_INTEGER : 64))
-      if (Option.isSome(jobs) && jobs.value < 1) return yield* new JobsError({ jobs: jobs.value })
+      if (Option.isSome(jobs) && (jobs.value < 1 || (!cluster && jobs.value > MAX_JOBS))) return yield* new JobsError({ jobs: jobs.value, cluster })
+      const workers = Option.getOrElse(jobs, () => Math.max(1, Math.min(os.availableParallelism(), cluster ? Number.MAX_SAFE_INTEGER : MAX_JOBS)))
       // Each point's estimate, before the plan lists its seeds (src/spec/cost.ts).
       const costs = points.map((p) => ({
         point: p,

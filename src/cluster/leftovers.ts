@@ -18,7 +18,7 @@ import { SqlClient } from "effect/sql/SqlClient"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { duration } from "../cli/eta.ts"
-import { lockDir } from "../cli/outDir.ts"
+import { lockDir, realFolder } from "../cli/outDir.ts"
 import { migrate, nextAttempt } from "../coordinator/postgres.ts"
 import type { Algorithm } from "../run/runExperiment.ts"
 import { bytes } from "../report/bytes.ts"
@@ -101,7 +101,8 @@ export const chooseRuns = (runs: ReadonlyArray<LeftRun>, targets: ReadonlyArray<
     }
     const chosen: Array<LeftRun> = all ? [...runs] : []
     for (const t of targets) {
-      const found = runs.filter((r) => r.key === t || (r.folder !== undefined && r.folder === path.resolve(t)))
+      // A folder by any path to it; path.resolve's too, as runs saved before their folders were real paths recorded it.
+      const found = runs.filter((r) => r.key === t || (r.folder !== undefined && (r.folder === realFolder(t) || r.folder === path.resolve(t))))
       if (found.length === 0) {
         return yield* new ClusterUsageError({ message: `forget: no run ${JSON.stringify(t)} in the database; \`distmt cluster runs\` lists them (nothing was deleted)` })
       }

@@ -7,7 +7,7 @@
  */
 import { Cause, Console, Data, Effect, Fiber, Layer, Option, Schedule } from "effect"
 import { createHash, randomUUID } from "node:crypto"
-import * as path from "node:path"
+import { realFolder } from "../cli/outDir.ts"
 import { specJson } from "../report/files.ts"
 import type { Units } from "../api/run.ts"
 import type { ProgressSink } from "../run/runExperiment.ts"
@@ -23,16 +23,17 @@ import { type ClusterRun, clusterUnits, UnitFailed } from "./runAgents.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
 /**
- * A run's key on the cluster: its spec (decoded, defaults filled in) and its results folder. The
- * same command given again (same spec, same --out) is the same run, and resumes it.
+ * A run's key on the cluster: its spec (decoded, defaults filled in) and its results folder, by its
+ * real path (realFolder). The same command given again (same spec, the same folder by any path to
+ * it) is the same run, and resumes it.
  */
 export const clusterRunKey = (spec: Experiment, dir: string): string =>
   `${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}-${
-    createHash("sha256").update(JSON.stringify(specJson(spec))).update("\u0000").update(path.resolve(dir)).digest("hex").slice(0, 16)
+    createHash("sha256").update(JSON.stringify(specJson(spec))).update("\u0000").update(realFolder(dir)).digest("hex").slice(0, 16)
   }`
 
 /** The run of `spec` written to `dir` on the cluster: its key, and the folder (`distmt cluster runs` shows it). */
-export const clusterRun = (spec: Experiment, dir: string): ClusterRun => ({ key: clusterRunKey(spec, dir), folder: path.resolve(dir) })
+export const clusterRun = (spec: Experiment, dir: string): ClusterRun => ({ key: clusterRunKey(spec, dir), folder: realFolder(dir) })
 
 /** What a run on the cluster needs from the submitting process: the cluster's client services. */
 type ClusterServices = Effect.Services<ReturnType<typeof clusterUnits>>

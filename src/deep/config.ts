@@ -66,6 +66,19 @@ export const MINATAR_DEFAULTS: DqnConfig = {
 /** The defaults with some fields changed. */
 export const dqnConfig = (overrides: Partial<DqnConfig> = {}): DqnConfig => ({ ...MINATAR_DEFAULTS, ...overrides })
 
+/**
+ * How many frames follow the random warm-up when `trainEvery` is longer than they are, else
+ * undefined: an update comes at a multiple of `trainEvery` counted from the task's start, once
+ * `replayStart` frames have passed, so a longer period leaves one update at most, often none (the
+ * run went on acting with an untrained network and said nothing). A period at most those frames
+ * always has one. A budget within the warm-up trains at no period: the callers report that on its
+ * own.
+ */
+export const trainEveryTooLong = (c: DqnConfig, frames: number): number | undefined => {
+  const after = frames - c.replayStart
+  return after > 0 && c.trainEvery > after ? after : undefined
+}
+
 /** ε at a frame: 1 during the random warm-up, then linear to `epsilonEnd` over `epsilonFrames`. */
 export const epsilonAt = (c: DqnConfig, frame: number): number => {
   if (frame < c.replayStart) return 1

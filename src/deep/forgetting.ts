@@ -363,8 +363,11 @@ export const formatSummary = (s: StreamSummary): string => {
 }
 
 /** One CSV for every λ: the per-seed and the summarised return matrices, and the forgetting. */
+/** The first line of the CSV that `bench forgetting --csv` writes: how it knows a file of its own. */
+export const FORGETTING_CSV_HEADER = "lambda,seed,kind,after_task,task,task_name,mean,ci95,n"
+
 export const summariesCsv = (summaries: ReadonlyArray<StreamSummary>): string => {
-  const lines = ["lambda,seed,kind,after_task,task,task_name,mean,ci95,n"]
+  const lines = [FORGETTING_CSV_HEADER]
   const q = (s: string) => (/[,"]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s)
   for (const s of summaries) {
     const names = s.runs[0].tasks.map(taskName)

@@ -15,9 +15,11 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { outDirProblem } from "../cli/outDir.ts"
 import { enclosingResultsProblem } from "../report/folderKind.ts"
-import { dqnConfig } from "./config.ts"
+import { dqnConfig, trainEveryTooLong } from "./config.ts"
+import { trainEveryProblem } from "./trainCommand.ts"
 import { commaEntries } from "../cli/commaEntries.ts"
-import { checkStream, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
+import { writeFileAtomic } from "../report/temporary.ts"
+import { checkStream, FORGETTING_CSV_HEADER, formatSummary, parseTasks, runStream, type StreamResult, type StreamSummary, summariesCsv, summarise, taskName } from "./forgetting.ts"
 import { ENGINES } from "./makeEngine.ts"
 
 class ForgettingError extends Data.TaggedError("ForgettingError")<{ readonly message: string }> {}
@@ -53,7 +55,8 @@ const flags = {
 /**
  * Why `file` cannot be written as the CSV, or undefined: a folder, a path whose folder cannot be
  * made or written in (outDir.ts's checks, for the folder that will hold it), or a path inside a
- * results folder (folderKind.ts).
+ * results folder (folderKind.ts), or an existing file that is not a CSV this command wrote: it was
+ * written over in silence, whatever it held. Its own CSV (the same command again) is written anew.
  */
 const csvFileProblem = (file: string): string | undefined => {
   if (file.trim() === "") return "expected a file name, got an empty path"
@@ -62,7 +65,24 @@ const csvFileProblem = (file: string): string | undefined => {
   const problem = outDirProblem(dir)
   if (problem !== undefined) return `its folder ${dir}: ${problem}`
   // Not a file of a run's or a sweep's folder: `--csv RUN/results.csv` wrote over the run's results.
-  return enclosingResultsProblem(file)
+  const enclosing = enclosingResultsProblem(file)
+  if (enclosing !== undefined) return enclosing
+  if (fs.existsSync(file) && firstLine(file) !== FORGETTING_CSV_HEADER) {
+    return "the file exists and is not a CSV of bench forgetting's; give a new file name (one this command wrote is written anew)"
+  }
+  return undefined
+}
+
+/** The first line of a file, from its first bytes only (a file of the user's may be large). */
+const firstLine = (file: string): string => {
+  const fd = fs.openSync(file, "r")
+  try {
+    const head = Buffer.alloc(FORGETTING_CSV_HEADER.length + 2)
+    const n = fs.readSync(fd, head, 0, head.length, 0)
+    return head.subarray(0, n).toString("utf8").split(/\r?\n/)[0]
+  } finally {
+    fs.closeSync(fd)
+  }
 }
 
 export const forgettingCommand = Command.make("forgetting", flags, (f) =>
@@ -79,6 +99,10 @@ export const forgettingCommand = Command.make("forgetting", flags, (f) =>
     if (seed !== undefined) problems.push(seed)
     if (f.hidden < 1 || f.hidden > 4096) problems.push(`--hidden must be in [1, 4096], got ${f.hidden}`)
     if (f.trainEvery < 1) problems.push(`--train-every must be ≥ 1, got ${f.trainEvery}`)
+    // Each task's warm-up: a tenth of its frames, within [32, 5,000].
+    const replayStart = Math.min(5_000, Math.max(32, Math.round(f.frames / 10)))
+    const after = trainEveryTooLong(dqnConfig({ trainEvery: f.trainEvery, replayStart }), f.frames)
+    if (after !== undefined) problems.push(trainEveryProblem(f.trainEvery, after))
     if (f.evalEpisodes < 1 || f.evalEpisodes > 10_000) problems.push(`--eval-episodes must be in [1, 10000], got ${f.evalEpisodes}`)
     if (!(f.evalEpsilon >= 0 && f.evalEpsilon <= 1)) problems.push(`--eval-epsilon must be in [0, 1], got ${f.evalEpsilon}`)
     if (f.evalMaxFrames < 1) problems.push(`--eval-max-frames must be ≥ 1, got ${f.evalMaxFrames}`)
@@ -91,7 +115,6 @@ export const forgettingCommand = Command.make("forgetting", flags, (f) =>
       if (csvProblem !== undefined) problems.push(`--csv ${f.csv.value}: ${csvProblem}`)
     }
     if (problems.length > 0) return yield* fail(problems.join("; "))
-    const replayStart = Math.min(5_000, Math.max(32, Math.round(f.frames / 10)))
     const base = { hidden: f.hidden, trainEvery: f.trainEvery, epsilonFrames, replayStart, replayCapacity: Math.max(1_000, Math.min(100_000, f.frames)) }
     const tty = process.stderr.isTTY === true
     const progress = (line: string) => (f.json ? undefined : process.stderr.write(tty ? `\r\x1b[2K  ${line}` : `  ${line}\n`))
@@ -152,10 +175,14 @@ export const forgettingCommand = Command.make("forgetting", flags, (f) =>
     }
     if (Option.isSome(f.csv)) {
       const file = f.csv.value
+      // Checked again: a file may have been put there while the streams ran. Written aside, then
+      // renamed, so that a kill leaves the earlier file or the new one whole.
+      const csvProblem = csvFileProblem(file)
+      if (csvProblem !== undefined) return yield* fail(`--csv ${file}: ${csvProblem}; the results are printed above`)
       yield* Effect.try({
         try: () => {
           fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
-          fs.writeFileSync(file, summariesCsv(summaries))
+          writeFileAtomic(file, summariesCsv(summaries))
         },
         catch: (e) => fail(`cannot write --csv ${file}: ${(e as Error).message}`)
       })

@@ -16,7 +16,7 @@ import { isLockFile, lockDir } from "../cli/outDir.ts"
 import { readSummary } from "../report/files.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
 import { GAME_NAMES } from "../env/minatar/Game.ts"
-import { dqnConfig, epsilonAt } from "./config.ts"
+import { dqnConfig, epsilonAt, trainEveryTooLong } from "./config.ts"
 import { ENGINES } from "./makeEngine.ts"
 import { TRAIN_FILES, trainDqn } from "./train.ts"
 
@@ -44,13 +44,31 @@ const trainOutProblem = (out: string, game: string): string | undefined => {
   if (!fs.existsSync(out)) return undefined
   // A killed run's lock and temporaries (train.ts writes each file aside, then renames it) are its own; it replaces or removes them.
   const files = fs.readdirSync(out).filter((f) => !isLockFile(f) && !isOwnTemporary(f, (file) => TRAIN_FILES.has(file)))
-  // A run stopped after a seed leaves its curve and no summary.json yet (train.ts writes the curve after every seed).
-  if (files.every((f) => f === "curve.csv" || f === "curve.svg")) return undefined
+  // A run stopped after a seed leaves its curve and no summary.json yet (train.ts writes the curve
+  // after every seed): curve.svg's title names its game, and another game's was written over. A
+  // curve.csv alone (stopped within its first seed) does not name it; the rerun writes it anew.
+  if (files.every((f) => f === "curve.csv" || f === "curve.svg")) {
+    const drawn = files.includes("curve.svg") ? curveGame(path.join(out, "curve.svg")) : undefined
+    return drawn === undefined || drawn === game
+      ? undefined
+      : `it holds a stopped train-dqn run of ${drawn} (its curve.svg), not ${game}; give another folder (a run of the same game is written again)`
+  }
   const s = readSummary(out)
   if (typeof s?.game === "string" && Array.isArray(s.perSeed) && files.every((f) => TRAIN_FILES.has(f))) {
     return s.game === game ? undefined : `it holds a train-dqn run of ${s.game}, not ${game}; give another folder (a run of the same game is written again)`
   }
   return "the folder is not empty and holds no train-dqn run; give a new or empty folder, or an earlier train-dqn run's folder to write it again"
+}
+
+/** --train-every past the frames after warm-up, in the words of train-dqn and bench forgetting (their budget is --frames). */
+export const trainEveryProblem = (trainEvery: number, after: number): string =>
+  `--train-every must be at most the ${after.toLocaleString("en-US")} frames of --frames after the random warm-up, got ${trainEvery}: ` +
+  "one update at most would happen, perhaps none"
+
+/** The game curve.svg's title names (`DQN on breakout: …`, deep/curve.ts), if it names one. */
+const curveGame = (svg: string): string | undefined => {
+  const title = /DQN on ([a-z_]+):/.exec(fs.readFileSync(svg, "utf8"))
+  return title === null ? undefined : title[1]
 }
 
 export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
@@ -61,6 +79,8 @@ export const trainDqnCommand = Command.make("train-dqn", flags, (f) =>
     const seed = seedProblem(f.seed, f.seeds >= 1 && f.seeds <= 100 ? f.seeds : 1)
     if (seed !== undefined) problems.push(seed)
     if (f.trainEvery < 1) problems.push(`--train-every must be ≥ 1, got ${f.trainEvery}`)
+    const after = trainEveryTooLong(dqnConfig({ trainEvery: f.trainEvery }), f.frames)
+    if (after !== undefined) problems.push(trainEveryProblem(f.trainEvery, after))
     if (problems.length > 0) return yield* new TrainError({ message: `distmt train-dqn: ${problems.join("; ")}` })
     const out = Option.getOrElse(f.out, () => path.join("runs", "dqn", `${f.game}-${new Date().toISOString().replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")}`))
     const outProblem = trainOutProblem(out, f.game)

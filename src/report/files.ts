@@ -231,3 +231,6 @@ export const writeResults = (
     yield* writeAtomic(path.join(dir, "policies.json"), JSON.stringify(policiesJson(c, runs)))
     yield* writeAtomic(path.join(dir, "summary.json"), JSON.stringify(summaryJson(c, runs, complete, threads, overrides), null, 2) + "\n")
   })
+
+/** The plots `distmt plot` draws into a linear run's `plots/` (src/cli/plot.ts); `run --fresh` removes them. */
+export const RUN_PLOT_FILES: ReadonlyArray<string> = ["curves-width.svg", "curves-gap.svg"]

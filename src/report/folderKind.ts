@@ -50,3 +50,28 @@ export const enclosingResultsProblem = (dir: string): string | undefined => {
  * takes such a folder, so that none checks the one and forgets the other.
  */
 export const outFolderProblem = (dir: string): string | undefined => outDirProblem(dir) ?? enclosingResultsProblem(dir)
+
+/**
+ * Why a results folder's sub-folders (a run's units/, a sweep's runs/ and plots/, a deep sweep's
+ * points/) cannot take its files: one of them is there but is not a folder. The commands listed
+ * and created them as folders and failed with ENOTDIR's stack trace; this is checked with the rest
+ * of the folder, before anything is written. Undefined if each is a folder or absent.
+ */
+export const subFolderProblem = (dir: string, subs: ReadonlyArray<string>): string | undefined => {
+  for (const sub of subs) {
+    const at = path.join(dir, sub)
+    const info = fs.statSync(at, { throwIfNoEntry: false })
+    if (info !== undefined && !info.isDirectory()) return `${at} is a file, where a folder ${sub}/ of its results was expected; move it away, or give another folder`
+  }
+  return undefined
+}
+
+/**
+ * Why a folder's summary.json says nothing, when it is there but is not a JSON object (cut short,
+ * edited by hand): the folder checks called the folder "other files", as if no summary were there.
+ * Undefined when it is absent or reads.
+ */
+export const damagedSummaryProblem = (dir: string): string | undefined =>
+  fs.statSync(path.join(dir, "summary.json"), { throwIfNoEntry: false })?.isFile() === true && readSummary(dir) === undefined
+    ? "its summary.json is damaged (not a JSON object), so what the folder holds cannot be told; repair or remove it, or give another folder"
+    : undefined

@@ -218,7 +218,8 @@ const csvCell = (v: unknown): string => {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
-const METRIC_COLUMNS: ReadonlyArray<readonly [string, (m: RunMetrics) => number | null]> = [
+/** sweep.csv's columns of the run; empty where not applicable, as the printed table's "—". */
+const METRIC_COLUMNS: ReadonlyArray<readonly [string, (m: RunMetrics, algorithm: string) => number | null]> = [
   ["success_rate", (m) => m.successRate],
   ["episodes_per_agent", (m) => m.meanEpisodesPerAgent],
   ["identification_episodes_per_agent", (m) => m.meanIdentificationEpisodesPerAgent],
@@ -228,7 +229,8 @@ const METRIC_COLUMNS: ReadonlyArray<readonly [string, (m: RunMetrics) => number 
   ["misidentification_rate", (m) => m.misidentificationRate],
   ["certificate_rate", (m) => m.certificateRate],
   ["capped_rate", (m) => m.cappedRate],
-  ["unidentified_rate", (m) => m.unidentifiedRate],
+  // `independent` identifies nothing: its 0 read as "every instance identified" beside an empty identification_accuracy.
+  ["unidentified_rate", (m, algorithm) => (algorithm === "independent" ? null : m.unidentifiedRate)],
   ["registered", (m) => m.registered],
   ["messages", (m) => m.messages],
   ["bytes", (m) => m.bytes],
@@ -263,7 +265,7 @@ export const sweepCsv = (manifest: Manifest, records: ReadonlyMap<string, RunRec
     const p = manifest.points.find((x) => x.index === u.point)!
     const m = runMetrics(rec.run, p.adaptive)
     lines.push(
-      [u.point, ...axes.map((a) => axisLabel(p.values[a])), u.algorithm, u.seed, ...own.map(([, , f]) => f(p)), p.separation, ...METRIC_COLUMNS.map(([, f]) => f(m))]
+      [u.point, ...axes.map((a) => axisLabel(p.values[a])), u.algorithm, u.seed, ...own.map(([, , f]) => f(p)), p.separation, ...METRIC_COLUMNS.map(([, f]) => f(m, u.algorithm))]
         .map(csvCell)
         .join(",")
     )

@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import { mark, Step } from "./activity.ts"
 import { compile } from "./compile.ts"
-import { type Cost, estimateCost } from "./cost.ts"
+import { CLI_REMEDIES, type Cost, estimateCost, type Remedies } from "./cost.ts"
 import { type Override, withOverrideOrigins } from "./overrides.ts"
 import type { Experiment } from "./Spec.ts"
 import { SpecError } from "./SpecError.ts"
@@ -84,10 +84,12 @@ export interface CheckRequestOptions {
    * is checked at its ends by `validate`, and refused by `sweep` (src/spec/sweep.ts).
    */
   readonly sample?: SampleOptions
+  /** How notes and `deep.refused` name --force and --quick: the CLI's flags by default, the API's options for its validate. */
+  readonly remedies?: Remedies
 }
 
 /** An issue found only in the quick variant says so, and which command meets it. */
-const withQuickNote = (command: "sweep --quick" | "run --quick") => (e: SpecError): SpecError =>
+const withQuickNote = (command: string) => (e: SpecError): SpecError =>
   new SpecError({ source: e.source, issues: e.issues.map((i) => ({ ...i, message: `${i.message} (in the quick variant, ${command})` })) })
 
 /**
@@ -113,20 +115,21 @@ const deepPoints = (spec: Experiment, source: string): Effect.Effect<ReadonlyArr
  */
 const deepSummary = <E>(spec: Experiment, source: string, load: (quick: boolean) => Effect.Effect<Experiment, E | SpecError>, hasQuick: Effect.Effect<boolean>, request: CheckRequestOptions) =>
   Effect.gen(function*() {
+    const remedies = request.remedies ?? CLI_REMEDIES
     const points = request.sweep ? yield* deepPoints(spec, source) : []
     // What the spec as written, each point and the quick variant would warn of, each warning once.
     const warnings = new Set([spec, ...points].flatMap(trainingWarnings))
     let quickPoints: number | undefined
     if (request.allVariants && (yield* hasQuick)) {
       const quick = yield* load(true)
-      const ofQuick = request.sweep ? yield* deepPoints(quick, source).pipe(Effect.mapError(withQuickNote("sweep --quick"))) : []
+      const ofQuick = request.sweep ? yield* deepPoints(quick, source).pipe(Effect.mapError(withQuickNote(remedies.sweepQuick))) : []
       quickPoints = Math.max(1, ofQuick.length)
-      for (const w of [quick, ...ofQuick].flatMap(trainingWarnings)) warnings.add(`${w} (in the quick variant, --quick)`)
+      for (const w of [quick, ...ofQuick].flatMap(trainingWarnings)) warnings.add(`${w} (in the quick variant, ${remedies.quick})`)
     }
     const c = compileDeep(spec)
     const framesPerAgent = c.settings.framesPerAgent
     // What `run` would say of it now (validate prints it as a note, as for the linear stage).
-    const refused = deepCostProblem(spec, spec.threads)
+    const refused = deepCostProblem(spec, spec.threads, "", remedies)
     return {
       name: spec.name,
       tasks: c.tasks.length,
@@ -160,6 +163,7 @@ export const checkSpecWith = <E>(
   overrides: ReadonlyArray<Override> = []
 ): Effect.Effect<CheckSummary, E | SpecError> =>
   Effect.gen(function*() {
+    const remedies = request.remedies ?? CLI_REMEDIES
     const spec: Experiment = yield* load(request.quick)
     if (spec.environment._tag === "MinAtar") return yield* deepSummary(spec, source, load, hasQuick, request)
     const expand = { sample: request.sample, rangeEnds: request.allVariants }
@@ -173,9 +177,9 @@ export const checkSpecWith = <E>(
       const quick = yield* load(true)
       // As written, as `run --quick` runs it (the sweep's fields stay those of the spec as written
       // where the variant does not set them), then its sweep's points, as `sweep --quick` runs them.
-      yield* compile(quick, source).pipe(Effect.mapError(withQuickNote("run --quick")))
+      yield* compile(quick, source).pipe(Effect.mapError(withQuickNote(remedies.runQuick)))
       quickPoints = expands(quick)
-        ? yield* Effect.map(expandSweep(quick, source, expand), (ps) => ps.length).pipe(Effect.mapError(withQuickNote("sweep --quick")))
+        ? yield* Effect.map(expandSweep(quick, source, expand), (ps) => ps.length).pipe(Effect.mapError(withQuickNote(remedies.sweepQuick)))
         : 1
     }
     mark(Step.idle)

@@ -104,15 +104,25 @@ const memoryDriver = (cost: Cost): string =>
     : `features/environment: ${count(cost.perLearnerNumbers)} numbers per learner (H·d² + H·S·d)`
 
 /**
- * How a refusal names the ways past it: the command line's flags, or the library API's options,
- * since an API caller has no --force to pass (docs/api.md, "Errors").
+ * How a refusal names the ways past it, and the quick variant: the command line's flags, or the
+ * library API's options, since an API caller has no --force or --quick to pass (docs/api.md, "Errors").
  */
 export interface Remedies {
   readonly force: string
   readonly threads: string
+  readonly quick: string
+  /** The run and the sweep of the quick variant. */
+  readonly runQuick: string
+  readonly sweepQuick: string
 }
-export const CLI_REMEDIES: Remedies = { force: "--force", threads: "--threads" }
-export const API_REMEDIES: Remedies = { force: "force: true", threads: "threads" }
+export const CLI_REMEDIES: Remedies = { force: "--force", threads: "--threads", quick: "--quick", runQuick: "run --quick", sweepQuick: "sweep --quick" }
+export const API_REMEDIES: Remedies = {
+  force: "force: true",
+  threads: "threads",
+  quick: "quick: true",
+  runQuick: "run with quick: true",
+  sweepQuick: "sweep with quick: true"
+}
 
 /**
  * Why a spec is refused before it runs, naming the field that drives the estimate, or undefined.

@@ -3,7 +3,7 @@
  * spec decodes): each of these specs decoded, and then ran something other than what it says.
  */
 import { MINATAR_DEFAULTS } from "../deep/config.ts"
-import { framesShown, framesToTrain, mostInstances, untrainedFrames } from "../deep/distmt/warmup.ts"
+import { framesShown, framesToTrain, learnerFrames, mostInstances, untrainedFrames } from "../deep/distmt/warmup.ts"
 import { minatarTasks } from "../env/minatar/spec.ts"
 import type { MinAtarEnv } from "./Spec.ts"
 import type { ExperimentInput } from "./schema.ts"
@@ -16,7 +16,9 @@ import { show, type SpecIssue } from "./SpecError.ts"
  * comes (DistMT's, and the oracle's, which meets the same instances; the independent baseline's is
  * a warning, src/deep/distmt/compile.ts); and it trains on batches of batchSize drawn from its
  * replay, which never holds more than replayCapacity transitions, so a capacity below the batch
- * never fills one (the run went on, acting at random, and reported that).
+ * never fills one (the run went on, acting at random, and reported that); and it trains once every
+ * trainEvery frames after replayStart, so a period longer than the frames left after them comes once
+ * at most.
  */
 export const replayIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<SpecIssue> => {
   if (s.learner?._tag !== "Dqn") return []
@@ -39,6 +41,20 @@ export const replayIssues = (s: typeof ExperimentInput.Type): ReadonlyArray<Spec
           `(${s.agents} agents, ${tasks} tasks): a learner trains only once it has played replayStart frames, so some agents would ` +
           `never train (learner.framesPerAgent at least ${framesToTrain(w).toLocaleString("en-US")} would do)`,
       actual: show(start === undefined ? s.learner.framesPerAgent : start)
+    })
+  }
+  // An update comes at a multiple of trainEvery once replayStart frames have passed: a period
+  // longer than the frames left after them comes once at most (the run acted untrained, in silence).
+  // A learner's frames are its instance's (warmup.ts), as for replayStart above.
+  const every = s.learner.dqn?.trainEvery ?? MINATAR_DEFAULTS.trainEvery
+  const after = learnerFrames(w) - at
+  if (after > 0 && every > after) {
+    issues.push({
+      path: "learner.dqn.trainEvery",
+      message: `expected learner.dqn.trainEvery at most the ${after} frames ` +
+        (w.instances === 1 ? "of learner.framesPerAgent after learner.dqn.replayStart: " : `after learner.dqn.replayStart of ${framesShown(w, learnerFrames(w))}: `) +
+        "an agent trains once every trainEvery frames after its replayStart, so an agent would train once at most, perhaps never",
+      actual: show(every)
     })
   }
   // Only a capacity the spec sets can be below a batch: the default (100,000) is above every batchSize allowed (≤ 4096).

@@ -175,7 +175,7 @@ const quickReplaces = (spec: unknown, quick: unknown, path: FieldPath): boolean 
  * contexts.items[0].goal=2` changes the variant's own first context. With `quick`, an override that
  * cannot be applied to the variant (an index beyond its list) is an error rather than dropped.
  */
-export const applyOverrides = (raw: unknown, overrides: ReadonlyArray<Override>, quick = false): Effect.Effect<unknown, OverrideError> =>
+export const applyOverrides = (raw: unknown, overrides: ReadonlyArray<Override>, quick = false, quickName = "--quick"): Effect.Effect<unknown, OverrideError> =>
   Effect.gen(function*() {
     if (overrides.length === 0 || !isPlainObject(raw)) return raw // decode says what a non-object is
     // The spec as written, decoded with its defaults: where a field it leaves out starts from.
@@ -192,7 +192,7 @@ export const applyOverrides = (raw: unknown, overrides: ReadonlyArray<Override>,
       if (isPlainObject(spec.quick) && path[0] !== "quick" && quickReplaces(spec, spec.quick, path)) {
         const inQuick = yield* Effect.result(setFieldEffect(spec.quick, path, o, undefined))
         if (Result.isSuccess(inQuick)) spec = { ...spec, quick: inQuick.success }
-        else if (quick) return yield* new OverrideError({ origin: o.origin, reason: `${inQuick.failure.reason} in the quick variant (--quick), whose value there replaces the spec's` })
+        else if (quick) return yield* new OverrideError({ origin: o.origin, reason: `${inQuick.failure.reason} in the quick variant (${quickName}), whose value there replaces the spec's` })
       }
     }
     const unknown = unknownFields(spec, added)[0]

@@ -6,6 +6,7 @@
  */
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import type { Experiment, MinAtarEnv } from "./Spec.ts"
+import { CLI_REMEDIES, type Remedies } from "./cost.ts"
 import { minatarTasks } from "../env/minatar/spec.ts"
 import { Assignment, Contexts, CSep, Environment, familyIssues, Features, Learner, NonNegativeInt, PositiveInt, Stopping } from "./fields.ts"
 import { baselineIssues, replayIssues, seedIssues } from "./crossFields.ts"
@@ -123,6 +124,8 @@ const firstPerPath = <I extends { readonly path?: ReadonlyArray<unknown> | undef
 export interface DecodeOptions {
   /** Decode the spec with its `quick` variant merged over it (`distmt sweep --quick`). */
   readonly quick?: boolean
+  /** How messages name the quick variant: `--quick` by default, `quick: true` for the library API. */
+  readonly remedies?: Remedies
 }
 
 /** Decodes the spec as written (no `quick`), or returns its issues. */
@@ -152,6 +155,7 @@ const decodeInput = (input: unknown): { readonly spec?: typeof ExperimentInput.T
  * are reported under `quick.`), and used if `options.quick`.
  */
 export const decode = (input: unknown, source: string, options: DecodeOptions = {}): Effect.Effect<Experiment, SpecError> => {
+  const remedies = options.remedies ?? CLI_REMEDIES
   const hasQuick = isPlainObject(input) && Object.hasOwn(input, "quick")
   const written = hasQuick ? omitQuick(input) : input
   const base = decodeInput(written)
@@ -160,7 +164,7 @@ export const decode = (input: unknown, source: string, options: DecodeOptions = 
   if (hasQuick) {
     const quick = input.quick
     if (!isPlainObject(quick)) {
-      issues.push({ path: "quick", message: "expected an object of the fields to change for --quick", actual: show(quick) })
+      issues.push({ path: "quick", message: `expected an object of the fields to change for ${remedies.quick}`, actual: show(quick) })
     } else if (Object.hasOwn(quick, "quick")) {
       issues.push({ path: "quick.quick", message: "unexpected field: a quick variant has no quick variant of its own", actual: show(quick.quick) })
     } else {
@@ -176,8 +180,8 @@ export const decode = (input: unknown, source: string, options: DecodeOptions = 
   if (options.quick === true && !hasQuick) {
     issues.push({
       path: "quick",
-      message: "expected a quick variant for --quick (missing): add `quick: { ... }` with the fields to make smaller " +
-        "(docs/spec-reference.md, \"The quick variant\"), or run the spec as written, without --quick"
+      message: `expected a quick variant for ${remedies.quick} (missing): add \`quick: { ... }\` with the fields to make smaller ` +
+        `(docs/spec-reference.md, "The quick variant"), or run the spec as written, without ${remedies.quick}`
     })
   }
   if (issues.length > 0) return Effect.fail(new SpecError({ source, issues: [...issues, ...familyIssues(written, issues)] }))
@@ -186,7 +190,7 @@ export const decode = (input: unknown, source: string, options: DecodeOptions = 
   // written below its own replayStart, which does not run.
   const replay = replayIssues(s)
   if (replay.length > 0) {
-    return Effect.fail(new SpecError({ source, issues: options.quick === true ? replay.map((i) => ({ ...i, message: `${i.message} (in the quick variant, run --quick)` })) : replay }))
+    return Effect.fail(new SpecError({ source, issues: options.quick === true ? replay.map((i) => ({ ...i, message: `${i.message} (in the quick variant, ${remedies.runQuick})` })) : replay }))
   }
   return Effect.succeed(withDefaults(s))
 }

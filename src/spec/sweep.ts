@@ -129,6 +129,15 @@ const gridCandidates = (axes: ReadonlyArray<readonly [string, ReadonlyArray<Swee
     }
   }))
 
+const MAX_POINTS_SHOWN = 3
+
+/** `at sweep point agents = 5`, or `at 7 sweep points: agents = 5; agents = 10; agents = 20 and 4 more`. */
+const atPoints = (points: ReadonlyArray<string>): string =>
+  points.length === 1
+    ? `at sweep point ${points[0]}`
+    : `at ${points.length} sweep points: ${points.slice(0, MAX_POINTS_SHOWN).join("; ")}` +
+      (points.length > MAX_POINTS_SHOWN ? ` and ${points.length - MAX_POINTS_SHOWN} more` : "")
+
 /** A candidate point, and how an issue at one of its axes is named (undefined: the point is named instead). */
 interface Candidate {
   readonly values: Readonly<Record<string, SweepValue>>
@@ -142,7 +151,8 @@ const compiledAt = (source: string) => (input: unknown): Effect.Effect<Compiled,
  * Checks every candidate's spec with `check` (compiledAt for a linear sweep; a deep sweep's points
  * are decoded only). An issue at an axis's field, or inside it, is named at the axis
  * (`sweep.agents[2]`, `sweep.assignment[1].k`, `sweep.epsilon.max`); any other issue names the
- * point. The same issue is reported once, not once per point.
+ * points that have it (how many, and the first few: it named only the first, and the user fixed
+ * that one to meet the next). The same issue is reported once, not once per point.
  */
 const checkCandidates = <A>(
   spec: Experiment,
@@ -162,8 +172,9 @@ const checkCandidates = <A>(
     }
     const checked: Array<A> = []
     const issues: Array<SpecIssue> = []
-    // Each distinct problem once; a drawn value refused at several points says at how many more.
-    const seen = new Map<string, { readonly index: number; more: number }>()
+    // Each distinct problem once; a drawn value refused at several points says at how many more,
+    // an issue named by its point lists the points.
+    const seen = new Map<string, { readonly index: number; readonly message: string; more: number; readonly points: Array<string> }>()
     for (const candidate of candidates) {
       const result = yield* Effect.result(check(pointInput(spec, candidate.values)))
       if (result._tag === "Success") {
@@ -175,21 +186,23 @@ const checkCandidates = <A>(
         const at = axis === undefined ? undefined : candidate.at(axis.key)
         const mapped: SpecIssue = at !== undefined
           ? { ...issue, path: `${at.path}${axis!.rest}`, message: `${issue.message}${at.note}` }
-          : { ...issue, message: `${issue.message} (at sweep point ${describePoint(candidate.values)})` }
+          : { ...issue, message: `${issue.message} (${atPoints([describePoint(candidate.values)])})` }
         // An axis value that is bad everywhere is reported once, not once per combination.
         const key = `${mapped.path}\u0000${issue.message}`
         const earlier = seen.get(key)
         if (earlier !== undefined) {
           if (at !== undefined && at.note !== "") earlier.more++
+          if (at === undefined) earlier.points.push(describePoint(candidate.values))
           continue
         }
-        seen.set(key, { index: issues.length, more: 0 })
+        seen.set(key, { index: issues.length, message: issue.message, more: 0, points: at === undefined ? [describePoint(candidate.values)] : [] })
         issues.push(mapped)
       }
     }
-    for (const { index, more } of seen.values()) {
+    for (const { index, message, more, points } of seen.values()) {
       // The note ends the message in parentheses: the count goes inside them.
       if (more > 0) issues[index] = { ...issues[index], message: issues[index].message.replace(/\)$/, `; the same at ${more} more drawn point${more === 1 ? "" : "s"})`) }
+      if (points.length > 1) issues[index] = { ...issues[index], message: `${message} (${atPoints(points)})` }
     }
     return { checked, issues }
   })

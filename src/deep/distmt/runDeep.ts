@@ -14,7 +14,7 @@ import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
 import { CostError } from "../../api/run.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
 import { readSummary, writeAtomic, writeFailure } from "../../report/files.ts"
-import { folderHolds } from "../../report/folderKind.ts"
+import { damagedSummaryProblem, folderHolds, subFolderProblem } from "../../report/folderKind.ts"
 import { isOwnTemporary, writeFileAtomic } from "../../report/temporary.ts"
 import type { ProgressSink } from "../../run/runExperiment.ts"
 import type { Experiment } from "../../spec/Spec.ts"
@@ -90,6 +90,8 @@ const write = (dir: string, r: DeepResults, complete: boolean, record: DeepRecor
  */
 export const folderProblem = (dir: string, spec: Experiment, fresh = false): string | undefined => {
   if (!fs.existsSync(dir)) return undefined
+  const sub = subFolderProblem(dir, ["units", "plots"])
+  if (sub !== undefined) return sub
   // What a run stopped before it wrote summary.json leaves (it writes one first thing since
   // 2026-11-30): its lock, its units, its own temporaries. Such a folder is resumed.
   const left = fs.readdirSync(dir).filter((f) => !isLockFile(f) && f !== "units" && !isOwnTemporary(f, (file) => RUN_FILES.has(file)))
@@ -98,7 +100,7 @@ export const folderProblem = (dir: string, spec: Experiment, fresh = false): str
   if (summary?.stage !== "deep") {
     const holds = folderHolds(dir)
     return holds === undefined
-      ? "expected a new or empty folder, or one holding a run of this spec; it holds other files"
+      ? damagedSummaryProblem(dir) ?? "expected a new or empty folder, or one holding a run of this spec; it holds other files"
       : `it holds ${holds}; give another folder`
   }
   // --fresh starts a deep run over another deep run's files, and over nothing else (it deletes them).

@@ -17,7 +17,7 @@ import type { Experiment, SweepValue } from "../../spec/Spec.ts"
 import { folderLabel as label, listPoints } from "../../spec/sweep.ts"
 import { deepCostProblem } from "./compile.ts"
 import type { DeepAlgorithmSummary } from "./files.ts"
-import { folderHolds, outFolderProblem } from "../../report/folderKind.ts"
+import { damagedSummaryProblem, folderHolds, outFolderProblem, subFolderProblem } from "../../report/folderKind.ts"
 import { DeepOutError, runDeep } from "./runDeep.ts"
 import type { UnitRunner } from "./units.ts"
 
@@ -52,9 +52,11 @@ export const sweepFolderProblem = (dir: string, spec: Experiment): string | unde
   if (s?.stage !== "deep-sweep") {
     const holds = folderHolds(dir)
     return holds === undefined
-      ? "expected a new or empty folder, or one holding a deep sweep of this spec; it holds other files"
+      ? damagedSummaryProblem(dir) ?? "expected a new or empty folder, or one holding a deep sweep of this spec; it holds other files"
       : `it holds ${holds}, not a deep-stage sweep; give another folder`
   }
+  const sub = subFolderProblem(dir, ["points"])
+  if (sub !== undefined) return sub
   // Sweeps written before 2026-11-30 recorded the spec's name only: their points are still checked one by one.
   if (typeof s.spec === "string") return s.spec === spec.name ? undefined : `it holds a deep sweep of another spec (${s.spec}); give another folder`
   const differences = specDifferences(s.spec, JSON.parse(asRecorded(spec)))

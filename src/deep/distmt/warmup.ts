@@ -28,9 +28,14 @@ export interface Warmup {
  * update, at its last frame); undefined when it trains.
  */
 export const untrainedFrames = (w: Warmup): number | undefined => {
-  const per = framesPerInstance(w.framesPerAgent, w.instances)
-  const frames = w.lifelong ? per * w.instances : per
+  const frames = learnerFrames(w)
   return frames <= w.replayStart ? frames : undefined
+}
+
+/** The frames one learner plays: its instance's, or with `lifelong` those of all its instances. */
+export const learnerFrames = (w: Warmup): number => {
+  const per = framesPerInstance(w.framesPerAgent, w.instances)
+  return w.lifelong ? per * w.instances : per
 }
 
 /** The least `framesPerAgent` with which the learner trains, the other fields as they are. */
