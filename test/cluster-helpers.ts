@@ -13,7 +13,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { it } from "vitest"
-import { VERIFIERS_TABLE } from "../src/cluster/peers.ts"
+import { VERIFIERS_TABLE, VERSIONS_TABLE } from "../src/cluster/peers.ts"
 
 export const root = path.resolve(import.meta.dirname, "..")
 const BIN = path.join(root, "bin", "distmt.mjs")
@@ -158,7 +158,7 @@ export const startRunnerOn = async (
   ...flags: ReadonlyArray<string>
 ): Promise<Runner> => startRunner(["--db", db, "--cluster-name", name, "--listen", `127.0.0.1:${await freePort()}`, ...flags], options)
 
-/** Drops the tables of cluster `name` and forgets its secret's verifier (its runners must be stopped). */
+/** Drops the tables of cluster `name` and forgets its secret's verifier and its runners' versions (its runners must be stopped). */
 export const dropClusterTables = (db: string, name: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
@@ -166,8 +166,10 @@ export const dropClusterTables = (db: string, name: string) =>
       SELECT table_name FROM information_schema.tables
       WHERE table_schema = current_schema() AND table_name LIKE ${name.replace(/_/g, "\\_") + "\\_%"}`
     for (const r of rows) yield* sql.unsafe(`DROP TABLE IF EXISTS "${r.table_name}" CASCADE`)
-    const verifiers = yield* sql<{ t: string | null }>`SELECT to_regclass(${VERIFIERS_TABLE})::text AS t`
-    if (verifiers[0].t !== null) yield* sql`DELETE FROM ${sql(VERIFIERS_TABLE)} WHERE cluster = ${name}`
+    for (const table of [VERIFIERS_TABLE, VERSIONS_TABLE]) {
+      const exists = yield* sql<{ t: string | null }>`SELECT to_regclass(${table})::text AS t`
+      if (exists[0].t !== null) yield* sql`DELETE FROM ${sql(table)} WHERE cluster = ${name}`
+    }
     return rows.length
   }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(db) })), Effect.runPromise)
 

@@ -5,7 +5,10 @@
  *   used to wait silent: its progress line stopped, and every 2 minutes it said that no agent's
  *   checkpoint had changed, as if the agents had stalled;
  * - its secret is not the runners' because it came from somewhere else than the user thinks (a
- *   stale .distmt/cluster.secret in the folder), or it has none (--insecure): the refusal says so.
+ *   stale .distmt/cluster.secret in the folder), or it has none (--insecure): the refusal says so;
+ * - a runner up speaks another protocol version (another distmt): the submission stops at once in
+ *   one line naming both versions, where its messages used to fail to decode and be retried for
+ *   ever; and a runner that joins such runners warns.
  *
  * Needs $DISTMT_TEST_DB (see test/cluster-infra.test.ts).
  */
@@ -14,7 +17,21 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, type Runner, root, scratch, startRunnerOn, stopAndDrop, TEST_DB } from "./cluster-helpers.ts"
+import { PROTOCOL_VERSION } from "../src/coordinator/protocol.ts"
+import { VERSIONS_TABLE } from "../src/cluster/peers.ts"
+import {
+  cleanEnv,
+  cli,
+  clusterTestsMode,
+  failsWithoutDatabase,
+  queryRows,
+  type Runner,
+  root,
+  scratch,
+  startRunnerOn,
+  stopAndDrop,
+  TEST_DB
+} from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode("cluster-operator")
 const NAME = `oper_${process.pid}`
@@ -89,5 +106,63 @@ describe.skipIf(mode === "skip")("what a submission tells the operator", () => {
     } finally {
       child.kill("SIGKILL")
     }
+  }, 240_000)
+})
+
+describe.skipIf(mode === "skip")("runners of another protocol version", () => {
+  if (failsWithoutDatabase(mode)) return
+  const db = TEST_DB!
+  const name = `${NAME}_ver`
+  const cwd = scratch()
+  const env = cleanEnv()
+  const runners: Array<Runner> = []
+
+  afterAll(() => stopAndDrop(runners, db, name), 60_000)
+
+  it("a submission stops in one line naming both versions and what to do; a runner joining them warns", async () => {
+    // A runner of another distmt as PostgreSQL lists it: its place renewed now (so up), not healthy
+    // (so that the real runner below gives it no shard), and no version recorded.
+    const other = "127.0.0.1:1"
+    await queryRows(db, `CREATE TABLE ${name}_runners (machine_id SERIAL PRIMARY KEY, address VARCHAR(255) NOT NULL, runner TEXT NOT NULL,
+      healthy BOOLEAN NOT NULL DEFAULT TRUE, last_heartbeat TIMESTAMP NOT NULL DEFAULT NOW(), UNIQUE(address))`)
+    await queryRows(db, `INSERT INTO ${name}_runners (address, runner, healthy) VALUES ($1, $2, false)`, [
+      other,
+      JSON.stringify({ address: { host: "127.0.0.1", port: 1 }, groups: ["default"], weight: 1 })
+    ])
+    const submit = (out: string) =>
+      cli(["run", SPEC, "--cluster", "--insecure", "--db", db, "--cluster-name", name, "--out", out], { cwd, env, timeoutMs: 120_000 })
+    const todo = "run one distmt everywhere: upgrade the runners to this one and restart them (`distmt cluster down` then `cluster up`, " +
+      "or SIGTERM each `distmt runner` and start it again), or submit with the runners' distmt"
+
+    const unversioned = await submit("a")
+    expect(unversioned.status).toBe(1)
+    expect(unversioned.stderr.trim()).toBe(
+      `this distmt speaks protocol version ${PROTOCOL_VERSION}, but in cluster "${name}" ${other} speaks no version ` +
+        `(a distmt from before versions were recorded): ${todo}`
+    )
+
+    // A runner of this distmt joining it records its version, and warns.
+    const runner = await startRunnerOn(db, name, { cwd, env }, "--insecure", "--threads", "1")
+    runners.push(runner)
+    expect(runner.output()).toContain(
+      `distmt runner: WARNING this runner speaks protocol version ${PROTOCOL_VERSION}, but in cluster "${name}" ${other} speaks no version ` +
+        "(a distmt from before versions were recorded): submissions to the cluster are refused until every runner runs the same distmt"
+    )
+    const recorded = await queryRows<{ address: string; protocol: number }>(db, `SELECT address, protocol FROM ${VERSIONS_TABLE} WHERE cluster = $1`, [name])
+    expect(recorded).toEqual([{ address: expect.not.stringMatching(other), protocol: PROTOCOL_VERSION }])
+
+    // The other runner of a newer distmt: named with its version, the runner of this one not.
+    await queryRows(db, `INSERT INTO ${VERSIONS_TABLE} (cluster, address, protocol) VALUES ($1, $2, $3)`, [name, other, PROTOCOL_VERSION + 1])
+    const newer = await submit("b")
+    expect(newer.status).toBe(1)
+    expect(newer.stderr.trim()).toBe(
+      `this distmt speaks protocol version ${PROTOCOL_VERSION}, but in cluster "${name}" ${other} speaks version ${PROTOCOL_VERSION + 1}: ${todo}`
+    )
+
+    // Gone (its place no longer renewed), it no longer stops a submission: the run ends.
+    await queryRows(db, `UPDATE ${name}_runners SET last_heartbeat = now() - interval '1 minute' WHERE address = $1`, [other])
+    const run = await submit("c")
+    expect(run.status, run.stderr).toBe(0)
+    expect(fs.existsSync(path.join(cwd, "c", "results.csv"))).toBe(true)
   }, 240_000)
 })

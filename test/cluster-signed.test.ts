@@ -10,6 +10,9 @@ import type * as Rpc from "effect/rpc/Rpc"
 import { Effect, Exit, Fiber, Option } from "effect"
 import * as TestClock from "effect/testing/TestClock"
 import { createHmac } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { parseDbUrl } from "../src/cluster/database.ts"
 import { compareWith, referenceOf, verifierOf } from "../src/cluster/peers.ts"
@@ -142,6 +145,27 @@ describe("the checks before any connection", () => {
     } finally {
       if (saved === undefined) delete process.env.DISTMT_CLUSTER_SECRET
       else process.env.DISTMT_CLUSTER_SECRET = saved
+    }
+  })
+
+  it("refuses a secret file that every user can read or write, naming it, its mode and the fix; 600 and 640 are taken", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "distmt-secret-"))
+    const file = path.join(dir, "cluster.secret")
+    try {
+      fs.writeFileSync(file, "x".repeat(32) + "\n")
+      fs.chmodSync(file, 0o644)
+      expect(failure(loadSecret({ secretFile: file, insecure: false }))).toBe(
+        `the cluster secret file ${file} is readable by every user of this machine (mode 644): anyone here could sign messages ` +
+          `to the cluster; \`chmod 600 ${file}\`, then start again`
+      )
+      fs.chmodSync(file, 0o602)
+      expect(failure(loadSecret({ secretFile: file, insecure: false }))).toMatch(/is writable by every user of this machine \(mode 602\)/)
+      fs.chmodSync(file, 0o600)
+      expect(Effect.runSync(loadSecret({ secretFile: file, insecure: false })).key).toEqual(Buffer.from("x".repeat(32)))
+      fs.chmodSync(file, 0o640) // a group of the cluster's operators may share it
+      expect(failure(loadSecret({ secretFile: file, insecure: false }))).toBeUndefined()
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
     }
   })
 })

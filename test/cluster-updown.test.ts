@@ -105,6 +105,49 @@ describe.skipIf(mode === "skip")("cluster up/down on a cluster that is already t
     }
   }, 180_000)
 
+  it("up does not count a runner stopped with SIGSTOP as up: refused in one line naming it, then its silence in PostgreSQL too", async () => {
+    const cwd = scratch()
+    const name = `${NAME}_frozen`
+    const port = await freePortRange(2)
+    const up = () => cli(["cluster", "up", "--runners", "2", "--db", db, "--cluster-name", name, "--port", String(port)], { cwd, env })
+    let frozen: number | undefined
+    try {
+      const first = await up()
+      expect(first.status, first.stderr + first.stdout).toBe(0)
+      frozen = readState(cwd).runners[1].pid
+      const address = `127.0.0.1:${port + 1}`
+      process.kill(frozen, "SIGSTOP")
+
+      // At once: its process is stopped (it still counts as up in PostgreSQL for 30 s).
+      const stopped = await up()
+      expect(stopped.status, stopped.stdout).toBe(1)
+      expect(stopped.stderr.trim().split("\n")).toHaveLength(1)
+      expect(stopped.stderr).toContain(
+        `distmt cluster: runner-1 (pid ${frozen}, ${address}) is stopped (SIGSTOP): not up, and its place (its port) is still taken; ` +
+          `resume it (\`kill -CONT ${frozen}\`) or end it (\`kill -9 ${frozen}\`), then give \`cluster up\` again`
+      )
+      const recent = async () =>
+        (await queryRows<{ address: string }>(db, `SELECT address FROM ${name}_runners WHERE last_heartbeat > now() - interval '30 seconds'`))
+          .map((r) => r.address)
+      // Once its place in PostgreSQL has lapsed, that is said too.
+      await until(`${address} no longer renewing its place`, async () => !(await recent()).includes(address), 60_000)
+      const silent = await up()
+      expect(silent.status).toBe(1)
+      expect(silent.stderr).toContain(`runner-1 (pid ${frozen}, ${address}) is stopped (SIGSTOP) and has not renewed its place in PostgreSQL in the last 30 s:`)
+
+      // Resumed, it renews its place, and the cluster is whole again.
+      process.kill(frozen, "SIGCONT")
+      await until(`${address} renewing its place again`, async () => (await recent()).includes(address), 30_000)
+      const whole = await up()
+      expect(whole.status, whole.stderr).toBe(0)
+      expect(whole.stdout).toMatch(/2 runners up already \(.*\); nothing to start/)
+    } finally {
+      if (frozen !== undefined && isAlive(frozen)) process.kill(frozen, "SIGCONT")
+      await cli(["cluster", "down"], { cwd, env })
+      await dropClusterTables(db, name)
+    }
+  }, 180_000)
+
   it("a busy runner stops within seconds of SIGTERM; up replaces it mid-run; down stops the rest on SIGTERM; the run given again resumes", async () => {
     const cwd = scratch()
     const name = `${NAME}_busy`

@@ -40,7 +40,7 @@ const delta = <A>(c: InProcessCoordinator, effect: Effect.Effect<A>) =>
   })
 
 describe("traffic accounting, request by request (§3)", () => {
-  it.effect("identify, awaitPolicy, claim, publish, fetchAll and exchange each count two messages and their bytes", () =>
+  it.effect("identify, awaitPolicy, abandon, claim, publish, fetchAll and exchange each count two messages and their bytes", () =>
     Effect.gen(function*() {
       const c = yield* make
       const P = policyBytes(policy)
@@ -56,8 +56,10 @@ describe("traffic accounting, request by request (§3)", () => {
       const learning = yield* delta(c, c.identify(1, { lower: 0.5, upper: 1.5 }))
       expect(learning).toMatchObject({ value: { _tag: "Learning", task: 0, epoch: 0 }, messages: 2, bytes: HEADER + INTERVAL + 2 * HEADER })
 
-      // The owner fails; a waiter of epoch 0 hears "re-opened": request task and epoch, reply a header.
-      yield* c.abandon(0, 0)
+      // The owner fails and gives the task back: request the task id, reply an acknowledgement.
+      const abandoned = yield* delta(c, c.abandon(0, 0))
+      expect(abandoned).toMatchObject({ messages: 2, bytes: HEADER + HEADER })
+      // A waiter of epoch 0 hears "re-opened": request task and epoch, reply a header.
       const reopened = yield* delta(c, c.awaitPolicy(1, 0, 0))
       expect(reopened).toMatchObject({ value: { _tag: "Reopened" }, messages: 2, bytes: 2 * HEADER + HEADER })
 

@@ -10,7 +10,7 @@ import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
-import { type Entry, type InProcessCoordinator, makeFrom } from "../src/coordinator/Coordinator.ts"
+import { type Entry, type InProcessCoordinator, make, makeFrom } from "../src/coordinator/Coordinator.ts"
 import { durable, load, nextAttempt } from "../src/coordinator/postgres.ts"
 import { AwaitReply, Exchange } from "../src/coordinator/protocol.ts"
 import { Contexts } from "../src/index.ts"
@@ -100,6 +100,25 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       expect(third.done).toEqual([0])
       expect(yield* third.request(0, 2).fetchAll(0)).toEqual(fetched)
       expect(yield* third.traffic).toEqual(afterFetch)
+    }).pipe(Effect.provide(pg)))
+
+  it.live("an abandon is counted as in one process, and written with its decision", () =>
+    Effect.gen(function*() {
+      const run = `test-abandon-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
+      const server = yield* durable(run)
+      const direct = yield* make
+      const interval = { lower: 0.4, upper: 0.6 }
+      for (const c of [server, direct]) {
+        yield* c.identify(0, interval)
+        yield* c.abandon(0, 0) // the owner: re-opens the task
+        yield* c.abandon(1, 0) // not the owner: changes nothing, still a message and its reply
+      }
+      expect((yield* direct.traffic).messages).toBe(6)
+      expect(yield* server.traffic).toEqual(yield* direct.traffic)
+      // Rebuilt from the tables: the abandons' traffic was written, and so was the re-opening.
+      const rebuilt = yield* durable(run)
+      expect(yield* rebuilt.traffic).toEqual(yield* direct.traffic)
+      expect((yield* rebuilt.claim(2, 0))._tag).toBe("Claimed")
     }).pipe(Effect.provide(pg)))
 
   it.live("a kept exchange reply is its range of the pool, not a copy of its transitions: sent again, the same reply", () =>

@@ -26,7 +26,17 @@ import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 import { DESCRIPTIONS } from "../cli/commands.ts"
 import { autoThreads } from "../run/threads/pool.ts"
-import { checkDatabase, ClusterUsageError, describeDbError, pgLayer, plural, redactUrl, reportUsageErrors } from "./database.ts"
+import {
+  checkDatabase,
+  ClusterUsageError,
+  describeDbError,
+  pgLayer,
+  plural,
+  redactUrl,
+  reportUsageErrors,
+  RUNNER_UP_SECONDS,
+  runnersUp
+} from "./database.ts"
 import { forgetCommand, runsCommand } from "./leftovers.ts"
 import { pingCommand } from "./pingCommand.ts"
 import { connectionFlags } from "./flags.ts"
@@ -35,6 +45,7 @@ import {
   type ClusterState,
   isAlive,
   isOurRunner,
+  isStopped,
   lastLine,
   logOf,
   nameOf,
@@ -166,6 +177,34 @@ const checkTopUp = (previous: ClusterState, alive: ReadonlyArray<RunnerRecord>, 
     return alive
   })
 
+/**
+ * Fails when a runner recorded here runs but cannot be counted as up: its process is stopped
+ * (SIGSTOP), or it has not renewed its place in PostgreSQL in the last RUNNER_UP_SECONDS (stopped,
+ * or hung). Counted as up, it made a top-up say "nothing to start" while the cluster had a runner
+ * fewer; and its place cannot be given to a replacement, whose port it still holds.
+ */
+const checkKeptRunning = (db: string, clusterName: string, kept: ReadonlyArray<RunnerRecord>, port: number) =>
+  Effect.gen(function*() {
+    const up = yield* runnersUp(clusterName).pipe(
+      Effect.provide(pgLayer(db)),
+      Effect.mapError((e) => new ClusterUsageError({ message: describeDbError(db, e) }))
+    )
+    const silent = kept.map((r) => ({
+      r,
+      why: [
+        ...(isStopped(r.pid) ? ["is stopped (SIGSTOP)"] : []),
+        ...(up.includes(r.address) ? [] : [`has not renewed its place in PostgreSQL in the last ${RUNNER_UP_SECONDS} s`])
+      ]
+    })).filter((s) => s.why.length > 0)
+    if (silent.length === 0) return
+    const named = silent.map(({ r, why }) => `${nameOf(r, port)} (pid ${r.pid}, ${r.address}) ${why.join(" and ")}`).join("; ")
+    const pids = silent.map(({ r }) => r.pid).join(" ")
+    return yield* new ClusterUsageError({
+      message: `${named}: not up, and its place (its port) is still taken; resume it (\`kill -CONT ${pids}\`) ` +
+        `or end it (\`kill -9 ${pids}\`), then give \`cluster up\` again`
+    })
+  })
+
 const up = Command.make(
   "up",
   {
@@ -212,6 +251,8 @@ const up = Command.make(
       const previous = readState()
       const alive = previous?.runners.filter((r) => isOurRunner(r.pid)) ?? []
       const kept = previous !== undefined && alive.length > 0 ? yield* checkTopUp(previous, alive, settings, flags.runners) : []
+      yield* checkDatabase(db)
+      if (kept.length > 0) yield* checkKeptRunning(db, clusterName, kept, flags.port)
       const keptNames = kept.map((r) => `${nameOf(r, flags.port)} pid ${r.pid}`).join(", ")
       const gone = new Map((kept.length > 0 ? previous!.runners.filter((r) => !kept.includes(r)) : []).map((r) => [slotOf(r, flags.port), r]))
       if (kept.length === flags.runners) {
@@ -224,7 +265,6 @@ const up = Command.make(
       }
       const slots = slotsToStart(kept, flags.port, flags.runners)
       yield* checkPortsFree(slots.map((slot) => flags.port + slot))
-      yield* checkDatabase(db)
 
       const passOn = [
         ...(secretFile ? ["--secret-file", secretFile] : []),

@@ -53,13 +53,25 @@ export const isAlive = (pid: number): boolean => {
   } catch {
     return false
   }
+  const state = stateOf(pid)
+  return state === undefined ? process.platform !== "linux" : state !== "Z" // no /proc (macOS): signal 0 is all there is to ask
+}
+
+/** The state letter of process `pid` in /proc (R, S, T, Z…); undefined without /proc or the process. */
+const stateOf = (pid: number): string | undefined => {
   try {
     // "pid (command) S …": the state letter follows the command, which may itself hold ") ".
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat[stat.lastIndexOf(")") + 2] !== "Z"
+    return stat[stat.lastIndexOf(")") + 2]
   } catch {
-    return process.platform !== "linux" // no /proc (macOS): signal 0 is all there is to ask
+    return undefined
   }
+}
+
+/** Whether process `pid` is stopped (SIGSTOP, Ctrl-Z, a debugger): alive, but running nothing. */
+export const isStopped = (pid: number): boolean => {
+  const state = stateOf(pid)
+  return state === "T" || state === "t"
 }
 
 /** Only signal a process that is one of our runners (the pid may have been reused since `up`). */

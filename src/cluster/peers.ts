@@ -15,16 +15,23 @@
  * that dies holding it releases it.
  *
  * What this protects against, and what not: docs/cluster.md, "Security model".
+ *
+ * A runner admitted records its protocol version (src/coordinator/protocol.ts) beside its address,
+ * which a submission checks before it sends work (runCluster.ts): docs/cluster.md, "Versions".
  */
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Console, Context, Effect, Exit, Layer, Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import type { Connection } from "effect/sql/SqlConnection"
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { underMigrationLock } from "../coordinator/postgres.ts"
+import { PROTOCOL_VERSION } from "../coordinator/protocol.ts"
 import { ClusterUsageError, describeDbError, pgLayer, RUNNER_UP_SECONDS, runnersUp } from "./database.ts"
 import { LOCAL_SECRET_FILE, type Secret, SECRET_ENV } from "./secret.ts"
 
 export const VERIFIERS_TABLE = "distmt_secret_verifiers"
+
+/** Each runner's protocol version (src/coordinator/protocol.ts), by cluster name and address. */
+export const VERSIONS_TABLE = "distmt_runner_versions"
 
 /** Domain separation: a verifier is never the signature of a message (Signed.ts signs "distmt-v1\n…"). */
 const LABEL = "distmt-peer-verifier-v1"
@@ -109,8 +116,57 @@ const upForSeconds = (sql: SqlClient, clusterName: string) =>
  * names may start at once, and two concurrent CREATE TABLE IF NOT EXISTS can fail on each other.
  */
 const migrate = (sql: SqlClient) =>
-  underMigrationLock(sql`CREATE TABLE IF NOT EXISTS ${sql(VERIFIERS_TABLE)} (
-    cluster text PRIMARY KEY, salt bytea, verifier bytea, since timestamptz NOT NULL DEFAULT now())`).pipe(Effect.provideService(SqlClient, sql))
+  underMigrationLock(Effect.andThen(
+    sql`CREATE TABLE IF NOT EXISTS ${sql(VERIFIERS_TABLE)} (
+      cluster text PRIMARY KEY, salt bytea, verifier bytea, since timestamptz NOT NULL DEFAULT now())`,
+    sql`CREATE TABLE IF NOT EXISTS ${sql(VERSIONS_TABLE)} (
+      cluster text NOT NULL, address text NOT NULL, protocol integer NOT NULL, since timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (cluster, address))`
+  )).pipe(Effect.provideService(SqlClient, sql))
+
+/**
+ * The protocol version of each runner of `clusterName` that is up, by address; undefined for a
+ * runner of a distmt from before versions were recorded (or before the table existed).
+ */
+export const versionsUp = (clusterName: string): Effect.Effect<ReadonlyMap<string, number | undefined>, unknown, SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const up = yield* runnersUp(clusterName)
+    const exists = yield* sql<{ t: string | null }>`SELECT to_regclass(${VERSIONS_TABLE})::text AS t`
+    const rows = exists[0].t === null ? [] : yield* sql<{ address: string; protocol: number }>`
+      SELECT address, protocol FROM ${sql(VERSIONS_TABLE)} WHERE cluster = ${clusterName}`
+    const known = new Map(rows.map((r) => [r.address, r.protocol]))
+    return new Map(up.map((address) => [address, known.get(address)]))
+  })
+
+/** "127.0.0.1:1 and 127.0.0.1:2 speak version 1, 127.0.0.1:3 none", from `versionsUp`'s map. */
+export const describeVersions = (versions: ReadonlyMap<string, number | undefined>): string => {
+  const byVersion = new Map<number | undefined, Array<string>>()
+  for (const [address, v] of versions) byVersion.set(v, [...(byVersion.get(v) ?? []), address])
+  return [...byVersion].map(([v, addresses]) =>
+    `${addresses.join(", ")} ${addresses.length === 1 ? "speaks" : "speak"} ` +
+    (v === undefined ? "no version (a distmt from before versions were recorded)" : `version ${v}`)
+  ).join("; ")
+}
+
+/**
+ * Records this runner's protocol version (under the admission lock, before it registers), and
+ * warns when runners up in its cluster speak another: submissions to the cluster are refused until
+ * they all speak one (runCluster.ts), so the operator hears it here first.
+ */
+const recordVersion = (sql: SqlClient, clusterName: string, address: string) =>
+  Effect.gen(function*() {
+    yield* sql`INSERT INTO ${sql(VERSIONS_TABLE)} (cluster, address, protocol) VALUES (${clusterName}, ${address}, ${PROTOCOL_VERSION})
+      ON CONFLICT (cluster, address) DO UPDATE SET protocol = EXCLUDED.protocol, since = now()`
+    const others = new Map([...yield* versionsUp(clusterName)].filter(([a, v]) => a !== address && v !== PROTOCOL_VERSION))
+    if (others.size > 0) {
+      yield* Console.error(
+        `distmt runner: WARNING this runner speaks protocol version ${PROTOCOL_VERSION}, but in cluster "${clusterName}" ` +
+          `${describeVersions(others)}: submissions to the cluster are refused until every runner runs the same distmt; ` +
+          "stop the others and start them again with this distmt (or stop this one)"
+      )
+    }
+  }).pipe(Effect.provideService(SqlClient, sql))
 
 /**
  * Takes the session advisory lock `key` on `conn`, waiting while another runner holds it. The
@@ -185,6 +241,7 @@ export const admit = (options: { readonly db: string; readonly clusterName: stri
     // Finalizers run last-added first: unlock, then give the connection back, then close the pool.
     yield* Scope.addFinalizer(held, Effect.ignore(conn.executeRaw("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])))
     yield* check(sql, clusterName, options.secret).pipe(Effect.provideService(SqlClient, sql))
+    yield* recordVersion(sql, clusterName, options.address)
     const registered = awaitListed(clusterName, options.address).pipe(
       Effect.provideService(SqlClient, sql),
       Effect.ignore, // a failed query only ends the wait early: the runner itself is up

@@ -13,10 +13,12 @@ import type { Units } from "../api/run.ts"
 import type { ProgressSink } from "../run/runExperiment.ts"
 import type { Compiled } from "../spec/compile.ts"
 import type { Experiment } from "../spec/Spec.ts"
-import { checkDatabase, checkRunnersUp, ClusterUsageError, RUNNER_UP_SECONDS, runnersUp } from "./database.ts"
+import { PROTOCOL_VERSION } from "../coordinator/protocol.ts"
+import { checkDatabase, checkRunnersUp, ClusterUsageError, describeDbError, pgLayer, RUNNER_UP_SECONDS, runnersUp } from "./database.ts"
 import type { ConnectionFlags } from "./flags.ts"
 import { clientLayer } from "./layers.ts"
 import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
+import { describeVersions, versionsUp } from "./peers.ts"
 import { loadSecret } from "./secret.ts"
 import { forgetModel } from "./agentState.ts"
 import { type ClusterRun, clusterUnits, UnitFailed } from "./runAgents.ts"
@@ -92,6 +94,26 @@ const watchRunners = (clusterName: string) =>
   })
 
 /**
+ * Fails in one line when a runner up in cluster `clusterName` speaks another protocol version than
+ * this process (or recorded none): its messages would fail to decode on one side or the other, and
+ * the cluster would retry them for ever, the submission waiting without a word.
+ */
+const checkProtocol = (db: string, clusterName: string) =>
+  Effect.gen(function*() {
+    const versions = yield* versionsUp(clusterName)
+    if ([...versions.values()].every((v) => v === PROTOCOL_VERSION)) return
+    const others = new Map([...versions].filter(([, v]) => v !== PROTOCOL_VERSION))
+    return yield* new ClusterUsageError({
+      message: `this distmt speaks protocol version ${PROTOCOL_VERSION}, but in cluster "${clusterName}" ${describeVersions(others)}: ` +
+        "run one distmt everywhere: upgrade the runners to this one and restart them (`distmt cluster down` then `cluster up`, or " +
+        "SIGTERM each `distmt runner` and start it again), or submit with the runners' distmt"
+    })
+  }).pipe(
+    Effect.provide(pgLayer(db)),
+    Effect.mapError((e) => e instanceof ClusterUsageError ? e : new ClusterUsageError({ message: describeDbError(db, e) }))
+  )
+
+/**
  * Checks the flags and the database, then gives `use` the way to run units on the cluster: given a
  * compiled spec, its run and a progress display, the `unit` runner of `runExperiment`.
  */
@@ -110,6 +132,7 @@ export const withCluster = <A, E, R>(
     const clusterName = yield* parseClusterName(flags.clusterName)
     yield* checkDatabase(db)
     const addresses = yield* checkRunnersUp(db, clusterName)
+    yield* checkProtocol(db, clusterName)
     return yield* Effect.gen(function*() {
       const client = yield* Server.client
       // One signed round trip before anything is written: a wrong secret, or no runner, is told in

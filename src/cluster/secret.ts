@@ -3,7 +3,7 @@
  * `--secret-file F`, the environment variable DISTMT_CLUSTER_SECRET, then `.distmt/cluster.secret`
  * (written by `distmt cluster up` when it was given none, for trying a cluster on one machine).
  * A runner or client with none refuses to start unless `--insecure` is given; `--insecure` ignores
- * any secret and neither signs nor checks.
+ * any secret and neither signs nor checks. A secret file that others can read is refused.
  */
 import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
@@ -37,6 +37,26 @@ const check = (text: string, source: string) =>
         `(e.g. \`openssl rand -hex 32 > cluster.secret\`)`
     }))
 
+/**
+ * A secret file that every user of the machine can read (or write) is refused, as ssh refuses a
+ * private key that others can read: whoever reads it can sign any message to the cluster, and a
+ * warning in a runner's log is read by nobody. POSIX modes only (Windows has none to check).
+ */
+export const checkFileMode = (file: string): Effect.Effect<void, ClusterUsageError> => {
+  if (process.platform === "win32") return Effect.void
+  let mode: number
+  try {
+    mode = fs.statSync(file).mode & 0o777
+  } catch {
+    return Effect.void // unreadable: the read itself says so
+  }
+  if ((mode & 0o006) === 0) return Effect.void
+  return Effect.fail(new ClusterUsageError({
+    message: `the cluster secret file ${file} is ${(mode & 0o004) !== 0 ? "readable" : "writable"} by every user of this machine ` +
+      `(mode ${mode.toString(8).padStart(3, "0")}): anyone here could sign messages to the cluster; \`chmod 600 ${file}\`, then start again`
+  }))
+}
+
 export const loadSecret = (options: SecretOptions) =>
   Effect.gen(function*() {
     // --insecure wins over any secret found, so that it always means what it says.
@@ -50,11 +70,15 @@ export const loadSecret = (options: SecretOptions) =>
           message: `--secret-file ${options.secretFile}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`
         })
       }
+      yield* checkFileMode(options.secretFile)
       return yield* check(text, options.secretFile)
     }
     const env = process.env[SECRET_ENV]
     if (env !== undefined && env !== "") return yield* check(env.trim(), `$${SECRET_ENV}`)
-    if (fs.existsSync(LOCAL_SECRET_FILE)) return yield* check(fs.readFileSync(LOCAL_SECRET_FILE, "utf8").trim(), LOCAL_SECRET_FILE)
+    if (fs.existsSync(LOCAL_SECRET_FILE)) {
+      yield* checkFileMode(LOCAL_SECRET_FILE)
+      return yield* check(fs.readFileSync(LOCAL_SECRET_FILE, "utf8").trim(), LOCAL_SECRET_FILE)
+    }
     return yield* new ClusterUsageError({
       message: `no cluster secret: set ${SECRET_ENV} or give --secret-file F (the same on every runner and client), ` +
         `or --insecure to run without authentication`

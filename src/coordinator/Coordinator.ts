@@ -380,9 +380,12 @@ const makeWith = <P>(snapshot: Snapshot<P>, sizes: Sizes<P>, match: Match<P>): E
     Effect.uninterruptible(Effect.gen(function*() {
       const toWake = yield* Ref.modify(state, (s): readonly [Deferred.Deferred<Outcome<P>> | undefined, State<P>] => {
         const e = s.entries[task]
-        if (e === undefined || e.owner !== agent || e.status !== "learning") return [undefined, s]
+        // Counted like every other request, whether or not it re-opens the task (as a second
+        // publication is): request the task id, reply an acknowledgement.
+        const traffic = count(s.traffic, 2, HEADER + HEADER)
+        if (e === undefined || e.owner !== agent || e.status !== "learning") return [undefined, { ...s, traffic }]
         const reopened: Entry<P> = { ...e, owner: undefined, status: "open", epoch: e.epoch + 1, outcome: Deferred.makeUnsafe<Outcome<P>>() }
-        return [e.outcome, { ...s, entries: replace(s.entries, reopened) }]
+        return [e.outcome, { ...s, entries: replace(s.entries, reopened), traffic }]
       })
       if (toWake !== undefined) yield* Deferred.succeed(toWake, { _tag: "Reopened" })
     }))

@@ -119,6 +119,16 @@ const Clock = Whole
 const Seq = Whole
 
 /**
+ * The version of every message between a submitting process and the runners: this file's and the
+ * entities' in src/cluster (AgentEntity.ts, DeepUnitEntity.ts, ServerEntity.ts, Ping.ts). Raise it
+ * with any change to them that the other side cannot decode (a field added, removed or retyped, as
+ * `seq` was added to Publish and FetchAll). A runner records it as it starts, and a submission to
+ * runners of another version stops at once saying so (src/cluster/peers.ts): without it, such a
+ * change showed as decoding failures retried for ever. Runners from before it recorded none.
+ */
+export const PROTOCOL_VERSION = 1
+
+/**
  * The server's operations as agents call them, each with the caller's clock (the registry and the
  * traffic stay on the server). `Advance` and `Retire` only tell the server how far an agent is, so
  * that the others' requests need not wait for it; `AwaitPolicy` answers with the waiter's clock,
