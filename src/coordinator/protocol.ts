@@ -125,6 +125,7 @@ const Seq = Whole
  * `seq` was added to Publish and FetchAll). A runner records it as it starts, and a submission to
  * runners of another version stops at once saying so (src/cluster/peers.ts): without it, such a
  * change showed as decoding failures retried for ever. Runners from before it recorded none.
+ * test/protocol-version.test.ts fails when the messages change and this number does not.
  */
 export const PROTOCOL_VERSION = 1
 
