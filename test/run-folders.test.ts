@@ -26,7 +26,7 @@ import { LOCK_FILE } from "../src/cli/outDir.ts"
 import { run } from "../src/index.ts"
 import { prepareOutput, writeAtomic } from "../src/report/files.ts"
 import { compile } from "../src/spec/compile.ts"
-import { deadPid } from "./folders.ts"
+import { deadPid, folderFiles } from "./folders.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const cli = path.join(root, "bin", "distmt.mjs")
@@ -107,6 +107,29 @@ describe("a folder that is not a run's", () => {
     expect(r.stderr.trim()).toBe(`--out ${dir}: its summary.json is not a distmt run's; ${NOT_A_RUN}`)
     expect(fs.readdirSync(dir)).toEqual(["summary.json"])
     expect(fs.readFileSync(path.join(dir, "summary.json"), "utf8")).toBe(`{"accuracy": 0.9}`)
+  })
+
+  // It was called "not a distmt run's", as if it were someone else's, where the deep stage says damaged.
+  it("a run's summary.json that does not parse is named as damaged, by run (with --fresh too), plot and sweep; nothing changes", () => {
+    const dir = tmp()
+    expect(distmt("run", SPEC, "--out", dir).status).toBe(0)
+    const text = fs.readFileSync(path.join(dir, "summary.json"), "utf8")
+    fs.writeFileSync(path.join(dir, "summary.json"), text.slice(0, 100))
+    const before = folderFiles(dir)
+    const damaged = "its summary.json is damaged (not a JSON object), so what the folder holds cannot be told; repair or remove it, or give another folder"
+    for (const fresh of [[], ["--fresh"]]) {
+      const r = distmt("run", SPEC, "--out", dir, ...fresh)
+      expect(r.status).toBe(1)
+      expect(r.stderr.trim()).toBe(`--out ${dir}: ${damaged}`)
+    }
+    const plot = distmt("plot", dir)
+    expect(plot.status).toBe(1)
+    expect(plot.stderr.trim()).toBe(`Cannot plot ${dir}: ${damaged}`)
+    const sweep = distmt("sweep", SPEC, "--out", dir)
+    expect(sweep.status).toBe(1)
+    expect(sweep.stderr.trim()).toBe(`Cannot sweep into ${dir}: ${damaged}`)
+    expect(folderFiles(dir)).toEqual(before)
+    expect(fs.readdirSync(dir).some((f) => f.startsWith("."))).toBe(false)
   })
 
   it("the library API's run refuses it with OutDirError", async () => {

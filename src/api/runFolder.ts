@@ -20,7 +20,7 @@ import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
 import { isLockFile, OutDirError } from "../cli/outDir.ts"
 import { RUN_PLOT_FILES, specJson, writeAtomicPieces } from "../report/files.ts"
-import { folderHolds, subFolderProblem } from "../report/folderKind.ts"
+import { damagedSummaryProblem, folderHolds, subFolderProblem } from "../report/folderKind.ts"
 import { isUnitRun } from "../report/runShape.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
 import { type Algorithm, type AlgorithmRun, runUnits } from "../run/runExperiment.ts"
@@ -201,6 +201,9 @@ export const runFolderProblem = (dir: string, name: string): string | undefined 
   // and write this run over its results (the deep stage refuses a linear run's folder likewise).
   const holds = folderHolds(dir)
   if (holds !== undefined && holds !== "a linear-stage run") return `it holds ${holds}; give another folder`
+  // Cut short or edited by hand: named as damaged, as the deep stage names it, not as someone else's summary.
+  const damaged = damagedSummaryProblem(dir)
+  if (damaged !== undefined) return damaged
   const earlier = readJson(path.join(dir, "summary.json"))
   const other = isPlainObject(earlier) && isPlainObject(earlier.spec) ? earlier.spec.name : undefined
   if (typeof other !== "string") return `its summary.json is not a distmt run's; ${NOT_A_RUN}`

@@ -4,7 +4,7 @@
  * per agent, one line per algorithm, with ε and c_Sep/2 marked (src/report/curves.ts). Reads only
  * the run's files, so it works on a finished run, an interrupted one, or one copied from elsewhere.
  */
-import { folderHolds } from "../report/folderKind.ts"
+import { damagedSummaryProblem, folderHolds } from "../report/folderKind.ts"
 import { Console, Data, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import * as fs from "node:fs"
@@ -23,12 +23,15 @@ export class PlotError extends Data.TaggedError("PlotError")<{ readonly dir: str
 const runSettings = (dir: string): { readonly name: string; readonly epsilon: number; readonly cSep: number } | string => {
   const file = path.join(dir, "summary.json")
   if (!fs.existsSync(file)) return "no summary.json here (is it the folder of a `distmt run`?)"
+  // Named as damaged, as run and the deep stage name it.
+  const damaged = damagedSummaryProblem(dir)
+  if (damaged !== undefined) return damaged
   try {
     const spec = JSON.parse(fs.readFileSync(file, "utf8"))?.spec
     if (typeof spec?.epsilon !== "number" || typeof spec?.cSep !== "number") return "its summary.json has no spec with epsilon and cSep"
     return { name: String(spec.name ?? path.basename(dir)), epsilon: spec.epsilon, cSep: spec.cSep }
   } catch {
-    return "its summary.json is not valid JSON"
+    return "its summary.json cannot be read"
   }
 }
 

@@ -9,7 +9,7 @@
  * runs only what is missing. Bad input (a bad spec, a DIR that holds something else) is refused
  * before anything is written.
  */
-import { folderHolds, outFolderProblem, subFolderProblem } from "../report/folderKind.ts"
+import { damagedSummaryProblem, folderHolds, outFolderProblem, subFolderProblem } from "../report/folderKind.ts"
 import { Console, Data, Effect, FileSystem, Option, Path, type Scope, Semaphore } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as os from "node:os"
@@ -94,7 +94,7 @@ const checkDir = (dir: string, name: string, quick: boolean, sample: SampleOptio
       return yield* new SweepDirError({
         dir,
         reason: holds === undefined
-          ? "the folder is not empty and holds no sweep.json; give a new or empty folder, or the folder of an earlier sweep to resume it"
+          ? damagedSummaryProblem(dir) ?? "the folder is not empty and holds no sweep.json; give a new or empty folder, or the folder of an earlier sweep to resume it"
           : `it holds ${holds}, not a linear-stage sweep; give another folder`
       })
     }
