@@ -189,7 +189,8 @@ export const runFolderProblem = (dir: string, name: string): string | undefined 
   const entries = entriesOf(dir, false)
   if (entries === undefined) return `cannot read it; ${NOT_A_RUN}`
   if (entries.length === 0) return undefined
-  const units = subFolderProblem(dir, [UNITS_DIR])
+  // plots/ too: --fresh removes the plots distmt plot drew there (prepareUnits), through ENOTDIR if it is a file.
+  const units = subFolderProblem(dir, [UNITS_DIR, "plots"])
   if (units !== undefined) return units
   if (entries.includes("sweep.json")) return "it holds a sweep (sweep.json); give another folder"
   if (!entries.includes("summary.json")) {

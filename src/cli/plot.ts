@@ -4,7 +4,7 @@
  * per agent, one line per algorithm, with ε and c_Sep/2 marked (src/report/curves.ts). Reads only
  * the run's files, so it works on a finished run, an interrupted one, or one copied from elsewhere.
  */
-import { damagedSummaryProblem, folderHolds } from "../report/folderKind.ts"
+import { damagedSummaryProblem, folderHolds, subFolderProblem } from "../report/folderKind.ts"
 import { Console, Data, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import * as fs from "node:fs"
@@ -44,6 +44,9 @@ const stageOf = (dir: string): unknown => readSummary(dir)?.stage
 /** A sweep's folder holds no curves of its own: where they are instead. */
 const sweepFolder = (dir: string): string | undefined => {
   if (stageOf(dir) === "deep-sweep") {
+    // points/ a file: refused in one line (folderKind.ts), not with readdir's stack trace.
+    const sub = subFolderProblem(dir, ["points"])
+    if (sub !== undefined) return sub
     const points = fs.existsSync(path.join(dir, "points")) ? fs.readdirSync(path.join(dir, "points")).sort() : []
     return `a deep-stage sweep: each point's run has its own curves, e.g. \`distmt plot ${path.join(dir, "points", points[0] ?? "<point>")}\``
   }
@@ -77,6 +80,9 @@ export const plotRun = (dir: string) =>
     if (sweep !== undefined) return yield* new PlotError({ dir, reason: sweep })
     // Its summary.json has no spec: it was called one "with no spec with epsilon and cSep".
     if (folderHolds(dir) === "a train-dqn run") return yield* new PlotError({ dir, reason: "a train-dqn run: it draws its curve itself (curve.svg, from curve.csv)" })
+    // plots/ a file: refused in one line, as run refuses units/ (folderKind.ts), not with mkdir's stack trace.
+    const sub = subFolderProblem(dir, ["plots"])
+    if (sub !== undefined) return yield* new PlotError({ dir, reason: sub })
     if (isDeepRun(dir)) return yield* plotDeepRun(dir)
     const settings = runSettings(dir)
     if (typeof settings === "string") return yield* new PlotError({ dir, reason: settings })

@@ -9,6 +9,7 @@ import { Argument, Command } from "effect/cli"
 import type { PlatformError } from "effect/PlatformError"
 import { findSweeps, loadSweep, ReportError } from "../report/report.ts"
 import { readSummary } from "../report/files.ts"
+import { subFolderProblem } from "../report/folderKind.ts"
 import { fileOfTemporary } from "../report/temporary.ts"
 import { lockDir } from "./outDir.ts"
 import { removeStaleTemporaries, writeTablesAndReport } from "./sweep.ts"
@@ -48,6 +49,12 @@ export const reportCommand = Command.make(
         // Deep-stage sweeps (no sweep.json: a marker summary.json and a run per point) get their own
         // table and report.md rewritten from their points, as `distmt sweep` writes them.
         const deep = deepSweepsUnder(dir)
+        // A sweep's runs/ or plots/, a deep sweep's points/, that is a file: refused in one line
+        // (folderKind.ts), before any folder is locked or written, as sweep refuses it.
+        for (const [d, subs] of [...dirs.map((d) => [d, ["runs", "plots"]] as const), ...deep.map((d) => [d, ["points"]] as const)]) {
+          const sub = subFolderProblem(d, subs)
+          if (sub !== undefined) return yield* new ReportError({ dir: d, reason: sub })
+        }
         // Loaded only for them: the deep stage's modules are not a linear report's to load.
         const { rewriteDeepSweep } = deep.length === 0 ? { rewriteDeepSweep: undefined } : yield* Effect.promise(() => import("../deep/distmt/sweep.ts"))
         for (const d of deep) {
