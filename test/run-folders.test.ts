@@ -190,6 +190,27 @@ describe("run --fresh and the plots of the run it starts over", () => {
   })
 })
 
+describe("a resumed run and the plots of its older numbers", () => {
+  // Only --fresh removed them: a resume that ran units left plots of the older results beside the new.
+  it("a resume that runs a unit removes the plots distmt plot drew; one that runs none keeps them; a file of the user's stays", () => {
+    const dir = tmp()
+    expect(distmt("run", SPEC, "--out", dir).status).toBe(0)
+    expect(distmt("plot", dir).status).toBe(0)
+    const plotted = ["curves-gap.svg", "curves-width.svg"]
+    expect(distmt("run", SPEC, "--out", dir).status).toBe(0)
+    expect(fs.readdirSync(path.join(dir, "plots")).sort()).toEqual(plotted)
+    fs.rmSync(path.join(dir, "units", "distmt-seed0.json"))
+    const resumed = distmt("run", SPEC, "--out", dir)
+    expect(resumed.status, resumed.stderr).toBe(0)
+    expect(fs.existsSync(path.join(dir, "plots"))).toBe(false)
+    expect(distmt("plot", dir).status).toBe(0)
+    fs.writeFileSync(path.join(dir, "plots", "notes.md"), "mine\n")
+    fs.rmSync(path.join(dir, "units", "distmt-seed0.json"))
+    expect(distmt("run", SPEC, "--out", dir).status).toBe(0)
+    expect(fs.readdirSync(path.join(dir, "plots"))).toEqual(["notes.md"])
+  })
+})
+
 describe("the completion marker", () => {
   it("summary.json exists with complete: false before anything runs", async () => {
     const dir = tmp()

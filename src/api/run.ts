@@ -34,7 +34,7 @@ import { DeepStageSpec } from "../deep/distmt/stage.ts"
 import { outFolderProblem } from "../report/folderKind.ts"
 import { type Progress, progressCallback } from "./progress.ts"
 import { checkOptions } from "./options.ts"
-import { checkRunFolder, finishedUnits, prepareUnits, removeStaleTemporaries, writeUnit } from "./runFolder.ts"
+import { checkRunFolder, finishedUnits, prepareUnits, removeRunPlots, removeStaleTemporaries, writeUnit } from "./runFolder.ts"
 import { loadSpecSource, sourceName, type SpecSource } from "./specSource.ts"
 
 /** A run refused before anything runs: its estimate exceeds the machine's memory or any sane episode count (src/spec/cost.ts). */
@@ -172,6 +172,9 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
       progress,
       (runs) =>
         Effect.gen(function*() {
+          // The results change with this unit: plots distmt plot drew of the older ones go first,
+          // before the unit file, so that a kill in between cannot leave them beside its numbers.
+          removeRunPlots(dir)
           yield* writeUnit(dir, c, runs[runs.length - 1])
           // After the last unit the files are written once, below, marked complete.
           if (runs.length < units) yield* writeResults(dir, c, runs, false, threads, record)

@@ -79,11 +79,20 @@ export const prepareUnits = (dir: string, fresh: boolean): void => {
   const units = path.join(dir, UNITS_DIR)
   if (fresh) {
     fs.rmSync(units, { recursive: true, force: true })
-    const plots = path.join(dir, "plots")
-    for (const f of RUN_PLOT_FILES) fs.rmSync(path.join(plots, f), { force: true })
-    if (fs.existsSync(plots) && fs.readdirSync(plots).length === 0) fs.rmdirSync(plots)
+    removeRunPlots(dir)
   }
   fs.mkdirSync(units, { recursive: true })
+}
+
+/**
+ * Removes the plots `distmt plot` drew of the run's results so far (RUN_PLOT_FILES), and plots/ if
+ * nothing else is in it: a file of the user's there stays. Called before results of other numbers
+ * are written (a fresh start, a unit run on resume), which the plots would no longer show.
+ */
+export const removeRunPlots = (dir: string): void => {
+  const plots = path.join(dir, "plots")
+  for (const f of RUN_PLOT_FILES) fs.rmSync(path.join(plots, f), { force: true })
+  if (fs.existsSync(plots) && fs.readdirSync(plots).length === 0) fs.rmdirSync(plots)
 }
 
 const MAX_SHOWN = 3
