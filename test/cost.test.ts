@@ -11,7 +11,9 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { loadSpec } from "../src/cli/loadSpec.ts"
+import { validate } from "../src/index.ts"
 import { compile } from "../src/spec/compile.ts"
+import { expandSweep } from "../src/spec/sweep.ts"
 import { costProblem, estimateCost, jobsProblem, MEMORY_LIMIT_ENV } from "../src/spec/cost.ts"
 import { tinySweepSpec } from "./fixtures/tinySweepSpec.ts"
 
@@ -39,6 +41,26 @@ describe("the estimate", () => {
     expect(costProblem(estimateCost(await compiled("test/fixtures/cost/agents-1e9.spec.ts")))).toMatch(/^agents: 1e9 → about \d+\.\d GiB of learner memory, more than this machine's/)
     expect(costProblem(estimateCost(await compiled("test/fixtures/cost/seeds-1e9.spec.ts")))).toMatch(/^seeds: 1e9 → at most .* episodes, more than 1e12/)
     expect(costProblem(estimateCost(await compiled("test/fixtures/cost/schedule-1e12.spec.ts")))).toMatch(/^stopping\.k1 \+ k2: 1\.00e12 episodes per learner/)
+  })
+})
+
+describe("the estimate of a sweep (validate's sweepCost)", () => {
+  // validate gave only the spec as written's: scaling's 10 agents, not its points' up to 50.
+  it("adds up its points' episode bounds, names its largest point's memory, and counts its runs", async () => {
+    const v = await validate("specs/scaling.spec.ts")
+    if (v.deep !== undefined) throw new Error("a linear spec")
+    const points = await Effect.runPromise(Effect.flatMap(loadSpec("specs/scaling.spec.ts"), (s) => expandSweep(s, "scaling")))
+    const costs = points.map((p) => estimateCost(p.compiled))
+    expect(v.sweepCost).toEqual({
+      points: 6,
+      runs: 6 * 3 * 3,
+      episodes: costs.reduce((n, c) => n + c.episodes, 0),
+      learnerBytes: Math.max(...costs.map((c) => c.learnerBytes)),
+      largest: "agents = 50"
+    })
+    expect(v.sweepCost!.episodes).toBeGreaterThan(v.cost.episodes)
+    // No sweep, no sweep estimate.
+    expect((await validate("test/fixtures/tiny.spec.ts")).sweepCost).toBeUndefined()
   })
 })
 

@@ -5,7 +5,9 @@
  * rest is right (docs/spec-reference.md): a reader could never see that output. The page's lines
  * against the tool's, for the page's spec.
  */
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as path from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { compile } from "../src/spec/compile.ts"
@@ -16,6 +18,7 @@ import { formatIssue } from "../src/spec/SpecError.ts"
 
 const GUIDE = fs.readFileSync(new URL("../docs/guide.md", import.meta.url), "utf8")
 const SOURCE = "specs/my-chain.spec.ts"
+const root = path.resolve(import.meta.dirname, "..")
 
 /**
  * The spec of the guide's section 1, "Write a spec": README's linear-chain spec with its first and
@@ -56,5 +59,18 @@ describe("docs/guide.md's example of a refused spec", () => {
     const line = /`(cSep: expected at most the family's actual separation [^`]*, got 2)`/.exec(GUIDE)
     expect(line, "the guide's cSep line for cSep: 2").not.toBeNull()
     expect([line![1]]).toEqual(await printed(myChain({ cSep: 2 })))
+  })
+})
+
+// validate printed the estimate of the spec as written only, for a sweep too: 6 points × 3 seeds ×
+// 3 algorithms of agents up to 50 were shown as one run of 10 agents.
+describe("docs/guide.md's estimate of a sweep", () => {
+  it("shows the two lines validate prints for specs/scaling.spec.ts", () => {
+    const block = /For `npx distmt validate specs\/scaling\.spec\.ts`:\n\n```\n([^`]*)```/.exec(GUIDE)
+    expect(block, "the guide's validate output for specs/scaling.spec.ts").not.toBeNull()
+    const r = spawnSync(process.execPath, [path.join(root, "bin", "distmt.mjs"), "validate", "specs/scaling.spec.ts"], { cwd: root, encoding: "utf8", timeout: 120_000 })
+    expect(r.status, r.stderr).toBe(0)
+    const printed = r.stdout.split("\n").filter((line) => line.startsWith("estimate:") || line.startsWith("sweep estimate:"))
+    expect(printed).toEqual(block![1].trim().split("\n"))
   })
 })

@@ -6,7 +6,7 @@
 import { Console, Data, Effect } from "effect"
 import { Command } from "effect/cli"
 import { bytes } from "../report/bytes.ts"
-import { costLine, costProblem } from "../spec/cost.ts"
+import { costLine, costProblem, sweepCostLine } from "../spec/cost.ts"
 import { DESCRIPTIONS } from "./commands.ts"
 import { overrideFlags, overridesFromFlags } from "./overrideFlags.ts"
 import { rangesLine, SAMPLE_OF_DEEP_SPEC, sampleFlags, sampleFromFlags } from "./sampleFlags.ts"
@@ -56,6 +56,8 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
       if (c.rangeAxes !== undefined) yield* Console.log(rangesLine(c.rangeAxes, sample))
       // The estimate run and sweep check against the machine's memory (src/spec/cost.ts).
       yield* Console.log(costLine(c.cost))
+      // The spec's line is what `run` runs; a sweep runs its points, whose estimate can be far from it.
+      if (c.sweepCost !== undefined) yield* Console.log(sweepCostLine(c.sweepCost))
       // Well-formed, but too big for this machine or to finish: say now what run would say later.
       const refused = costProblem(c.cost)
       if (refused !== undefined) yield* Console.error(`note: run and sweep refuse it as it is: ${refused}`)

@@ -7,11 +7,11 @@
 import { Effect } from "effect"
 import { mark, Step } from "./activity.ts"
 import { compile } from "./compile.ts"
-import { CLI_REMEDIES, type Cost, estimateCost, type Remedies } from "./cost.ts"
+import { CLI_REMEDIES, type Cost, estimateCost, type Remedies, type SweepCost } from "./cost.ts"
 import { type Override, withOverrideOrigins } from "./overrides.ts"
 import type { Experiment } from "./Spec.ts"
 import { SpecError } from "./SpecError.ts"
-import { expandSweep, hasRanges, listPoints, sweepAxes, type SweepValue } from "./sweep.ts"
+import { describePoint, expandSweep, hasRanges, listPoints, sweepAxes, type SweepPoint, type SweepValue } from "./sweep.ts"
 import type { SampleOptions } from "./sweepSample.ts"
 import { compileDeep, deepCostProblem, replayBytes, trainingWarnings } from "../deep/distmt/compile.ts"
 import { statisticSeparation } from "../deep/distmt/statistic.ts"
@@ -36,6 +36,12 @@ export interface LinearCheckSummary extends SummaryOfAnyStage {
   readonly horizon: number
   readonly beta: number
   readonly cost: Cost
+  /**
+   * The estimate of the points `distmt sweep` runs (the grid, or the points --sample drew), when the
+   * spec has a sweep; absent without one, and when ranges are checked at their ends only (not
+   * points a sweep runs).
+   */
+  readonly sweepCost?: SweepCost
   readonly deep?: undefined
 }
 
@@ -67,6 +73,7 @@ export interface DeepCheckSummary extends SummaryOfAnyStage {
   readonly horizon?: undefined
   readonly beta?: undefined
   readonly cost?: undefined
+  readonly sweepCost?: undefined
 }
 
 /** Tell the two apart by `deep`: present for a deep-stage spec, absent for a linear one. */
@@ -149,6 +156,19 @@ const deepSummary = <E>(spec: Experiment, source: string, load: (quick: boolean)
     } satisfies DeepCheckSummary
   })
 
+/** The sweep's estimate from each point's, as `distmt sweep` computes them (src/cli/sweep.ts). */
+const sweepCostOf = (points: ReadonlyArray<SweepPoint>): SweepCost => {
+  const costs = points.map((p) => ({ point: p, cost: estimateCost(p.compiled) }))
+  const largest = costs.reduce((a, b) => (b.cost.learnerBytes > a.cost.learnerBytes ? b : a))
+  return {
+    points: points.length,
+    runs: points.reduce((n, p) => n + p.compiled.spec.seeds * (1 + p.compiled.spec.baselines.length), 0),
+    episodes: costs.reduce((n, c) => n + c.cost.episodes, 0),
+    learnerBytes: largest.cost.learnerBytes,
+    largest: describePoint(largest.point.values)
+  }
+}
+
 /**
  * The spec as written is compiled when it runs as written (`run`, and `validate` checks what `run`
  * would do); a sweep runs only its points, so a spec with axes checked for `sweep` compiles those.
@@ -194,6 +214,8 @@ export const checkSpecWith = <E>(
       beta: c.beta,
       points: Math.max(points.length, 1),
       cost: estimateCost(c),
+      // Range ends without --sample are checked, not run: no sweep's estimate of them.
+      ...(points.length > 0 && (!hasRanges(spec) || request.sample !== undefined) ? { sweepCost: sweepCostOf(points) } : {}),
       ...(quickPoints === undefined ? {} : { quickPoints }),
       ...(hasRanges(spec) ? { rangeAxes: Object.entries(spec.sweep).flatMap(([k, a]) => (Array.isArray(a) ? [] : [k])) } : {})
     } satisfies LinearCheckSummary

@@ -86,6 +86,27 @@ export const costLine = (cost: Cost): string =>
   `estimate: at most ${count(cost.episodes)} episodes, learner memory about ${bytes(cost.learnerBytes)}, ` +
   `result files about ${bytes(cost.resultBytes)} (${count(cost.rows)} rows)`
 
+/**
+ * A sweep's estimate, from its points' (estimateCost of each, as `distmt sweep` computes them before
+ * it runs): the spec as written is not what a sweep runs, and its estimate can be far from the
+ * sweep's (a point with 10 times the agents, 6 points × the seeds × the algorithms).
+ */
+export interface SweepCost {
+  readonly points: number
+  /** (point, seed, algorithm) runs: Σ over the points of seeds × algorithms. */
+  readonly runs: number
+  /** The points' episode bounds added up. */
+  readonly episodes: number
+  /** The largest point's learner memory, and that point (`agents = 20`), as the sweep names it. */
+  readonly learnerBytes: number
+  readonly largest: string
+}
+
+/** What validate prints of a sweep, under the spec's own line: one line. */
+export const sweepCostLine = (sweep: SweepCost): string =>
+  `sweep estimate: ${sweep.points} points, ${count(sweep.runs)} (point, seed, algorithm) runs: at most ${count(sweep.episodes)} episodes in all, ` +
+  `learner memory about ${bytes(sweep.learnerBytes)} at its largest point (${sweep.largest})`
+
 /** The memory a run may use: DISTMT_MEMORY_LIMIT if set, else the machine's; or why the variable is not valid. */
 export const memoryLimit = (): { readonly bytes: number; readonly label: string } | string => {
   const given = process.env[MEMORY_LIMIT_ENV]?.trim()
