@@ -41,6 +41,15 @@ describe("runDeep", () => {
     expect(last.units).toBe(3)
     expect(last.frames).toBe(last.totalFrames)
     expect(last.totalFrames).toBe(3 * 4 * 3_000) // 3 units × 4 agents × 3,000 frames (the quick variant)
+    // Every learner of the quick variant trains.
+    expect(r.warnings).toEqual([])
+  }, 300_000)
+
+  // The CLI printed it and validate() returned it; runDeep() said nothing of it.
+  it("returns the warning of an independent baseline that never trains, in the words the CLI prints (test/deep-run.test.ts)", async () => {
+    const r = await runDeep(SPEC, { quick: true, threads: 2, set: { "learner.framesPerAgent": 1000 } })
+    expect(r.warnings).toHaveLength(1)
+    expect(r.warnings[0]).toMatch(/^the independent baseline never trains: its agents meet all 4 tasks, and the 250 frames of each instance .*learner\.dqn\.replayStart \(500\)/)
   }, 300_000)
 
   it("resumes the folder: every unit read back, none run, the same rows", async () => {

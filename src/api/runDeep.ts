@@ -63,6 +63,12 @@ export interface DeepRunResult {
   readonly runs: ReadonlyArray<DeepRun>
   /** Units read back from the folder (a resumed run) rather than run. */
   readonly resumed: number
+  /**
+   * Learners that never train though the spec is valid, in words: the `independent` baseline's, when
+   * its instances' frames do not pass replayStart (what `distmt run` prints before it runs, and
+   * validate() returns as `deep.warnings`); empty when every learner trains.
+   */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** How often, at most, frames alone trigger a call. */
@@ -82,7 +88,7 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
     if (decoded.environment._tag !== "MinAtar") return yield* new NotDeepSpec({ source })
     const { DeepOutError, executeDeep, folderProblem } = yield* Effect.promise(() => import("../deep/distmt/runDeep.ts"))
     // Refused before anything is written if the replay buffers cannot fit in memory (force: run anyway), as run() refuses.
-    const { deepCostProblem } = yield* Effect.promise(() => import("../deep/distmt/compile.ts"))
+    const { deepCostProblem, trainingWarnings } = yield* Effect.promise(() => import("../deep/distmt/compile.ts"))
     const tooCostly = options.force === true ? undefined : deepCostProblem(decoded, threads ?? decoded.threads, "", API_REMEDIES)
     if (tooCostly !== undefined) {
       const { CostError } = yield* Effect.promise(() => import("./run.ts"))
@@ -131,7 +137,9 @@ export const runDeepApi = (spec: SpecSource, options: DeepRunOptions = {}) =>
       },
       onUnitDone: (u) => tell({ ...state, event: "unit-done", unit: `${u.algorithm} · seed ${u.seed}`, unitsDone: state.unitsDone + 1 })
     })
-    return { source, dir: out, spec: decoded, summary: summaryObject(results, true, record), runs: results.runs, resumed } satisfies DeepRunResult
+    // The CLI prints these before it runs; the API prints nothing, so they are returned.
+    const warnings = trainingWarnings(decoded)
+    return { source, dir: out, spec: decoded, summary: summaryObject(results, true, record), runs: results.runs, resumed, warnings } satisfies DeepRunResult
   })
 
 export type DeepRunError = SpecError | SpecLoadError | OverrideError | OutDirError | NotDeepSpec | CostError
