@@ -26,9 +26,9 @@ const csvWithoutWallClock = (text: string): string => {
 export const valueWithoutWallClock = (value: unknown): unknown =>
   JSON.parse(JSON.stringify(value), (k, v) => (k === "wallSeconds" || k === "wall_seconds" ? 0 : v))
 
-/** A result file's text without its wall-clock fields. */
+/** A result file's text without its wall-clock fields, and a unit file's digest (runFolder.ts), which hashes them too. */
 export const withoutWallClock = (file: string): string => {
-  const text = fs.readFileSync(file, "utf8").replace(/"wallSeconds":\s*[-0-9.e+]+/g, `"wallSeconds": 0`)
+  const text = fs.readFileSync(file, "utf8").replace(/"wallSeconds":\s*[-0-9.e+]+/g, `"wallSeconds": 0`).replace(/"sha256":"[0-9a-f]{64}"/g, `"sha256": ""`)
   return file.endsWith(".csv") ? csvWithoutWallClock(text) : text
 }
 

@@ -7,6 +7,7 @@
  * data a later field may hold.
  */
 import { spawn, spawnSync } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -123,6 +124,39 @@ describe("resuming a run", () => {
     expect([summary.spec.epsilon, summary.spec.seeds, summary.complete]).toEqual([0.2, 1, true])
   })
 
+  // A unit file edited by hand but well formed was trusted: its numbers went into the tables.
+  it("a unit file edited since it was written is run again, said in one line; one only rewritten the same is read back", () => {
+    const whole = tmp()
+    expect(distmt("run", SPEC, "--out", whole, ...args).status).toBe(0)
+    const dir = tmp()
+    fs.cpSync(whole, dir, { recursive: true })
+    const unit = path.join(dir, "units", "distmt-seed1.json")
+    const file = JSON.parse(fs.readFileSync(unit, "utf8"))
+    // Parsed and written again unchanged: the same text, trusted.
+    fs.writeFileSync(unit, JSON.stringify(file) + "\n")
+    expect(distmt("run", SPEC, "--out", dir, ...args).stdout).toContain("resuming: 3 of 3")
+    file.run.rows[0].gap = file.run.rows[0].gap + 0.5
+    fs.writeFileSync(unit, JSON.stringify(file) + "\n")
+    const again = distmt("run", SPEC, "--out", dir, ...args)
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stdout).toContain("resuming: 2 of 3")
+    const told = again.stdout.split("\n").filter((line) => line.includes("units/distmt-seed1.json"))
+    expect(told).toEqual(["running again 1 unit whose file was changed since it was written (its sha256 no longer matches): units/distmt-seed1.json"])
+    for (const f of ["results.csv", "curves.csv", "policies.json"]) {
+      expect(fs.readFileSync(path.join(dir, f), "utf8")).toBe(fs.readFileSync(path.join(whole, f), "utf8"))
+    }
+  })
+
+  it("the library API's run names such a unit file in rerun", async () => {
+    const dir = tmp()
+    await run(SPEC, { out: dir })
+    expect((await run(SPEC, { out: dir })).rerun).toEqual([])
+    const unit = path.join(dir, "units", "distmt-seed0.json")
+    fs.writeFileSync(unit, fs.readFileSync(unit, "utf8").replace(`"registered":2`, `"registered":3`))
+    const again = await run(SPEC, { out: dir })
+    expect([again.rerun, again.resumed]).toEqual([["units/distmt-seed0.json"], 0])
+  })
+
   it("a spec whose function computes other tables (same fields) is refused", async () => {
     const dir = path.join(tmp(), "tables")
     const features = (scale: number) => Features.custom(4, function phi(s: number, a: number) {
@@ -185,7 +219,9 @@ describe("the unit codec", () => {
     await Effect.runPromise(writeUnit(dir, c, unit).pipe(Effect.provide(NodeServices.layer)))
     const text = fs.readFileSync(path.join(dir, "units", "distmt-seed0.json"), "utf8")
     const file = JSON.parse(text)
-    expect(text).toBe(JSON.stringify({ format: file.format, key: file.key, algorithm: "distmt", seed: 0, run: encodeLossless(unit) }) + "\n")
+    // The object, and last the SHA-256 of its text before that field (a hand edit is run again).
+    const body = JSON.stringify({ format: file.format, key: file.key, algorithm: "distmt", seed: 0, run: encodeLossless(unit) }).slice(0, -1)
+    expect(text).toBe(`${body},"sha256":"${createHash("sha256").update(body).digest("hex")}"}\n`)
     expect(decodeLossless(file.run)).toStrictEqual(unit)
   })
 })

@@ -105,7 +105,15 @@ export interface ExecuteOptions {
   /** Where the units run, given the results folder (the cluster keys a run by it). */
   readonly units?: (dir: string) => Effect.Effect<Units>
   /** Told once the folder is chosen and checked, before the first unit runs. */
-  readonly onStart?: (start: { readonly dir: string | undefined; readonly resumed: number; readonly units: number }) => Effect.Effect<void>
+  readonly onStart?: (
+    start: {
+      readonly dir: string | undefined
+      readonly resumed: number
+      readonly units: number
+      /** Unit files changed since they were written (`units/distmt-seed0.json`), run again: the user is told. */
+      readonly changed?: ReadonlyArray<string>
+    }
+  ) => Effect.Effect<void>
 }
 
 export interface RunResult {
@@ -121,6 +129,11 @@ export interface RunResult {
   readonly runs: ReadonlyArray<AlgorithmRun>
   /** Units read back from the folder (a resumed run) rather than run. */
   readonly resumed: number
+  /**
+   * Unit files of `out` changed since they were written (`units/distmt-seed0.json`: their digest no
+   * longer matches), whose units were run again rather than read back; the CLI names them as it starts.
+   */
+  readonly rerun: ReadonlyArray<string>
   /** What a cap did, in words (the CLI prints them under the table); empty when every phase met its target. */
   readonly warnings: ReadonlyArray<string>
 }
@@ -133,13 +146,14 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
     const record = overridesRecord(prepared.overrides)
     const progress = options.progress ?? silentProgress
     const units = runUnits(c).length
-    const finish = (dir: string | undefined, runs: ReadonlyArray<AlgorithmRun>, resumed: number): RunResult => ({
+    const finish = (dir: string | undefined, runs: ReadonlyArray<AlgorithmRun>, resumed: number, changed: ReadonlyArray<string> = []): RunResult => ({
       source: prepared.source,
       dir,
       spec,
       summary: summaryJson(c, runs, true, threads, record),
       runs,
       resumed,
+      rerun: changed,
       warnings: capWarnings(runs, spec.stopping, spec.cSep)
     })
     const unitDone = Effect.sync(() => options.onUnitDone?.())
@@ -159,13 +173,15 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
     yield* lockDir(dir, label)
     // A folder of someone else's files (or another spec's run, or a sweep) is refused (runFolder.ts).
     yield* checkRunFolder(dir, spec.name, label)
-    const done = options.fresh === true ? [] : yield* finishedUnits(dir, c, options.resumeHint ?? "use --fresh or another --out")
+    const { done, changed } = options.fresh === true
+      ? { done: [], changed: [] }
+      : yield* finishedUnits(dir, c, options.resumeHint ?? "use --fresh or another --out")
     // From here on the folder is this run's: the temporaries a killed run left go, and with --fresh its units.
     removeStaleTemporaries(dir)
     prepareUnits(dir, options.fresh === true)
     yield* prepareOutput(dir, c, threads, record)
     if (done.length > 0) yield* writeResults(dir, c, done, false, threads, record)
-    yield* options.onStart?.({ dir, resumed: done.length, units }) ?? Effect.void
+    yield* options.onStart?.({ dir, resumed: done.length, units, changed }) ?? Effect.void
     const unit = options.units === undefined ? undefined : yield* options.units(dir)
     const results = yield* runExperiment(
       c,
@@ -183,7 +199,7 @@ export const executeRun = (prepared: Prepared, options: ExecuteOptions = {}) =>
       { threads, done, ...(unit === undefined ? {} : { unit }) }
     )
     yield* writeResults(dir, c, results.runs, true, threads, record)
-    return finish(dir, results.runs, done.length)
+    return finish(dir, results.runs, done.length, changed)
   }).pipe(Effect.scoped)
 
 /** The library API's `run` options (docs/api.md). */

@@ -55,17 +55,57 @@ const unitKey = (c: Compiled, u: Unit): string =>
   createHash("sha256").update(`${pointKey({ ...c, spec: { ...c.spec, threads: 1 } })}/${u.algorithm}/${u.seed}`).digest("hex").slice(0, 20)
 
 /**
+ * The field, last in a unit file, that holds the SHA-256 of the file's text before it: a unit file
+ * edited by hand but still well formed was read back as the run's own numbers; one whose text no
+ * longer matches it is run again (finishedUnits).
+ */
+const DIGEST = /,"sha256":"([0-9a-f]{64})"\}\n?$/
+
+/** `pieces` of a JSON object's text, its closing brace held back for a last field: the digest of all before it. */
+function* withDigest(pieces: Iterable<string>): Generator<string> {
+  const hash = createHash("sha256")
+  let held: string | undefined
+  for (const piece of pieces) {
+    if (held !== undefined) {
+      hash.update(held)
+      yield held
+    }
+    held = piece
+  }
+  yield `,"sha256":"${hash.digest("hex")}"}`
+}
+
+/**
+ * Whether a unit file's text is not what was written: its digest (DIGEST) does not match the text
+ * before it. A file written before digests has none and is read as before.
+ */
+const changedSinceWritten = (text: string): boolean => {
+  const tail = text.slice(-100)
+  const m = DIGEST.exec(tail)
+  if (m === null) return false
+  const body = text.slice(0, text.length - (tail.length - m.index))
+  return createHash("sha256").update(body).digest("hex") !== m[1]
+}
+
+/** What the user is told of unit files changed since they were written (finishedUnits), in one line; undefined for none. */
+export const changedUnitsLine = (changed: ReadonlyArray<string>): string | undefined =>
+  changed.length === 0
+    ? undefined
+    : `running again ${changed.length} unit${changed.length === 1 ? "" : "s"} whose file was changed since it was written (its sha256 no longer matches): ${changed.join(", ")}`
+
+/**
  * Writes one finished unit; called as soon as it finishes, before the tables are rewritten. The text
- * is `JSON.stringify({ format, key, algorithm, seed, run: encodeLossless(run) })` and a newline,
- * written row by row and curve point by point (`encodedPieces` to depth 3: the file's object, the
- * run's fields, their lists), never as one string: at 10,000 agents that string is 96 MB, and its
- * encoded tree several times that, on top of the run itself.
+ * is `JSON.stringify({ format, key, algorithm, seed, run: encodeLossless(run), sha256 })` and a
+ * newline, written row by row and curve point by point (`encodedPieces` to depth 3: the file's
+ * object, the run's fields, their lists), never as one string: at 10,000 agents that string is 96
+ * MB, and its encoded tree several times that, on top of the run itself. `sha256` is hashed from
+ * the same pieces as they go (withDigest).
  */
 export const writeUnit = (dir: string, c: Compiled, run: AlgorithmRun) =>
   writeAtomicPieces(
     unitFile(dir, run),
     (function*() {
-      yield* encodedPieces({ format: UNIT_FORMAT, key: unitKey(c, run), algorithm: run.algorithm, seed: run.seed, run }, 3)
+      yield* withDigest(encodedPieces({ format: UNIT_FORMAT, key: unitKey(c, run), algorithm: run.algorithm, seed: run.seed, run }, 3))
       yield "\n"
     })()
   )
@@ -124,21 +164,38 @@ export const specDifferences = (folder: unknown, now: unknown): ReadonlyArray<st
 export const shownDifferences = (differences: ReadonlyArray<string>): string =>
   differences.slice(0, MAX_SHOWN).join(", ") + (differences.length > MAX_SHOWN ? ` and ${differences.length - MAX_SHOWN} more` : "")
 
-const readJson = (file: string): unknown => {
+const readText = (file: string): string | undefined => {
   try {
-    return JSON.parse(fs.readFileSync(file, "utf8"))
+    return fs.readFileSync(file, "utf8")
   } catch {
     return undefined
   }
+}
+
+const parsed = (text: string | undefined): unknown => {
+  try {
+    return text === undefined ? undefined : JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const readJson = (file: string): unknown => parsed(readText(file))
+
+/** What finishedUnits found: the units read back, and the unit files changed since they were written (`units/distmt-seed0.json`). */
+export interface Finished {
+  readonly done: ReadonlyArray<AlgorithmRun>
+  readonly changed: ReadonlyArray<string>
 }
 
 /**
  * The units an earlier run of this spec finished in `dir`, in run order; none for a new folder.
  * Fails, reading only, when the folder holds a run of another spec (fields, overrides or tables).
  * A unit file that cannot be read (not written by this format, or whose run is not of a run's shape:
- * runShape.ts) is simply run again.
+ * runShape.ts) is simply run again; so is one changed since it was written (its digest), named in
+ * `changed` for the user to be told.
  */
-export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Effect<ReadonlyArray<AlgorithmRun>, ResumeError> =>
+export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Effect<Finished, ResumeError> =>
   Effect.suspend(() => {
     const earlier = readJson(path.join(dir, "summary.json"))
     if (isPlainObject(earlier) && earlier.spec !== undefined) {
@@ -146,9 +203,16 @@ export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Ef
       if (differences.length > 0) return Effect.fail(new ResumeError({ dir, difference: shownDifferences(differences), hint }))
     }
     const done: Array<AlgorithmRun> = []
+    const changed: Array<string> = []
     for (const u of runUnits(c)) {
-      const file = readJson(unitFile(dir, u))
+      const text = readText(unitFile(dir, u))
+      const file = parsed(text)
       if (!isPlainObject(file) || file.format !== UNIT_FORMAT) continue
+      // Before the key: an edited key is an edit, run again, not a run of other tables, refused.
+      if (changedSinceWritten(text!)) {
+        changed.push(path.join(UNITS_DIR, path.basename(unitFile(dir, u))))
+        continue
+      }
       if (file.key !== unitKey(c, u)) {
         return Effect.fail(
           new ResumeError({
@@ -163,7 +227,7 @@ export const finishedUnits = (dir: string, c: Compiled, hint: string): Effect.Ef
       // A field left out reads as undefined, as the Row type has it.
       done.push(run as AlgorithmRun)
     }
-    return Effect.succeed(done)
+    return Effect.succeed({ done, changed })
   })
 
 /**

@@ -8,6 +8,7 @@ import { enclosingResultsProblem } from "../report/folderKind.ts"
 import { Console, Data, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { executeRun, type Prepared, prepareRun, type Units } from "../api/run.ts"
+import { changedUnitsLine } from "../api/runFolder.ts"
 import { connectionFlags, withoutCluster } from "../cluster/flags.ts"
 import { summaryTable } from "../report/summary.ts"
 import { MAX_THREADS } from "../spec/schema.ts"
@@ -129,7 +130,9 @@ export const runCommand = Command.make(
             ...(units === undefined ? {} : { units }),
             onStart: (start) => {
               dir = start.dir
-              return Console.log(startLine(prepared, start.resumed, start.units, cluster))
+              // Unit files edited since they were written are run again, and said so in one line.
+              const changed = changedUnitsLine(start.changed ?? [])
+              return Console.log(startLine(prepared, start.resumed, start.units, cluster) + (changed === undefined ? "" : `\n${changed}`))
             }
           })
         // With --cluster the connection and the secret are checked before anything is written. The
