@@ -251,8 +251,12 @@ const up = Command.make(
       const previous = readState()
       const alive = previous?.runners.filter((r) => isOurRunner(r.pid)) ?? []
       const kept = previous !== undefined && alive.length > 0 ? yield* checkTopUp(previous, alive, settings, flags.runners) : []
-      yield* checkDatabase(db)
-      if (kept.length > 0) yield* checkKeptRunning(db, clusterName, kept, flags.port)
+      // A top-up asks PostgreSQL whether the runners kept are up; a new cluster checks its ports first
+      // (a taken port is named whatever the database), then the database, below.
+      if (kept.length > 0) {
+        yield* checkDatabase(db)
+        yield* checkKeptRunning(db, clusterName, kept, flags.port)
+      }
       const keptNames = kept.map((r) => `${nameOf(r, flags.port)} pid ${r.pid}`).join(", ")
       const gone = new Map((kept.length > 0 ? previous!.runners.filter((r) => !kept.includes(r)) : []).map((r) => [slotOf(r, flags.port), r]))
       if (kept.length === flags.runners) {
@@ -265,6 +269,7 @@ const up = Command.make(
       }
       const slots = slotsToStart(kept, flags.port, flags.runners)
       yield* checkPortsFree(slots.map((slot) => flags.port + slot))
+      if (kept.length === 0) yield* checkDatabase(db)
 
       const passOn = [
         ...(secretFile ? ["--secret-file", secretFile] : []),
