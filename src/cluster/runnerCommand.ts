@@ -129,6 +129,7 @@ export const runRunner = (options: {
       tls: options.tls,
       secret: options.secret.key,
       entities: options.entities ?? distmtEntities({
+        runner: `${options.address.host}:${options.address.port}`,
         ...(options.threads === undefined ? {} : { threads: options.threads }),
         ...(options.checkpointSeconds === undefined ? {} : { checkpointSeconds: options.checkpointSeconds })
       })
