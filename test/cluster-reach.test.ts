@@ -10,7 +10,21 @@ import { randomBytes } from "node:crypto"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { PEER_CHECK_SECONDS } from "../src/cluster/reach.ts"
-import { cleanEnv, clusterTestsMode, failsWithoutDatabase, hasOpenssl, makeCertificates, type Runner, scratch, startRunnerOn, stopAndDrop, TEST_DB } from "./cluster-helpers.ts"
+import {
+  cleanEnv,
+  clusterTestsMode,
+  failsWithoutDatabase,
+  freePort,
+  hasOpenssl,
+  makeCertificates,
+  queryRows,
+  type Runner,
+  scratch,
+  startRunner,
+  startRunnerOn,
+  stopAndDrop,
+  TEST_DB
+} from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode("cluster-reach")
 if (mode === "run" && !hasOpenssl) console.warn("cluster-reach tests SKIPPED: no `openssl` to make the test CA")
@@ -31,14 +45,17 @@ describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("runners tha
   const tls = (cert: string, ca: string) => ["--tls-cert", path.join(cwd, `${cert}.crt`), "--tls-key", path.join(cwd, `${cert}.key`), "--tls-ca", path.join(cwd, `${ca}.crt`)]
   const MIXED = `reach_mixed_${process.pid}`
   const SAME = `reach_same_${process.pid}`
+  const BACK = `reach_back_${process.pid}`
   const mixed: Array<Runner> = []
   const same: Array<Runner> = []
+  const back: Array<Runner> = []
 
   beforeAll(() => makeCertificates(cwd))
 
   afterAll(async () => {
     await stopAndDrop(mixed, db, MIXED)
     await stopAndDrop(same, db, SAME)
+    await stopAndDrop(back, db, BACK)
   })
 
   it("each of three runners of different TLS names the two others, with the cause", async () => {
@@ -74,4 +91,28 @@ describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("runners tha
     for (const runner of same) expect(runner.output()).not.toMatch(/cannot reach/)
     expect(same.every((r) => r.child.exitCode === null)).toBe(true)
   }, 180_000)
+
+  it("a runner listed up where nothing listens is named (connection refused), and told reached once a runner answers there", async () => {
+    back.push(await startRunnerOn(db, BACK, { cwd, env }))
+    // A runner as PostgreSQL lists it, its place renewed, not healthy (so given no shard), where nothing listens yet.
+    const port = await freePort()
+    const address = `127.0.0.1:${port}`
+    await queryRows(db, `INSERT INTO ${BACK}_runners (address, runner, healthy) VALUES ($1, $2, false)`, [
+      address,
+      JSON.stringify({ address: { host: "127.0.0.1", port }, groups: ["default"], weight: 1 })
+    ])
+    const renew = setInterval(() => void queryRows(db, `UPDATE ${BACK}_runners SET last_heartbeat = now() WHERE address = $1`, [address]), 2000)
+    try {
+      await waitFor(() => back[0].output().includes(`cannot reach the runner at ${address} `), 120_000)
+    } finally {
+      clearInterval(renew)
+    }
+    expect(back[0].output()).toMatch(new RegExp(`cannot reach the runner at ${address} .*: nothing listens at ${address} as seen from here \\(connection refused\\)`))
+    expect(back[0].output()).not.toContain("reaches the runner")
+    // A runner there now (it takes the listed place over): the first one says it reaches it.
+    back.push(await startRunner(["--db", db, "--cluster-name", BACK, "--listen", address], { cwd, env }))
+    await waitFor(() => back[0].output().includes(`this runner reaches the runner at ${address} again`), 120_000)
+    expect(back[0].output()).toContain(`distmt runner: this runner reaches the runner at ${address} again`)
+    expect(back[1].output()).not.toMatch(/cannot reach/)
+  }, 300_000)
 })
