@@ -141,7 +141,7 @@ export const watchPeers = (options: { readonly clusterName: string; readonly add
         yield* Console.error(
           `distmt runner: WARNING this runner cannot reach the runner at ${peer} of cluster "${options.clusterName}" ` +
             `(no answer to ${n} runner pings, ${PEER_CHECK_SECONDS} s apart): ${cause}. ` +
-            "One of the two is marked unhealthy and gets no shard (docs/cluster.md, \"Runners that cannot reach each other\")"
+            "The health check may mark one of the two unhealthy, which then gets no shard (docs/cluster.md, \"Runners that cannot reach each other\")"
         )
       })
     while (true) {
