@@ -7,7 +7,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -192,3 +192,20 @@ export const queryRows = <A extends object>(db: string, text: string, params: Re
     const sql = yield* SqlClient
     return yield* sql.unsafe<A>(text, params)
   }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(db) })), Effect.runPromise)
+
+export const hasOpenssl = spawnSync("openssl", ["version"]).status === 0
+
+/** A CA, a certificate from it for 127.0.0.1, and a certificate from another CA (docs/cluster.md). */
+export const makeCertificates = (dir: string) => {
+  const run = (...args: Array<string>) => {
+    const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" })
+    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`)
+  }
+  fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+  for (const ca of ["ca", "evil-ca"]) run("req", "-x509", ...ec, "-keyout", `${ca}.key`, "-out", `${ca}.crt`, "-days", "2", "-subj", `/CN=${ca}`)
+  for (const [name, ca] of [["runner", "ca"], ["intruder", "evil-ca"]] as const) {
+    run("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
+    run("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", "ext.cnf")
+  }
+}

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, dropClusterTables, root, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
+import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, dropClusterTables, queryRows, root, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode("cluster-sweep")
 
@@ -53,11 +53,24 @@ describe.skipIf(mode === "skip")("distmt sweep --cluster", () => {
     await dropClusterTables(db, NAME)
   }, 60_000)
 
-  it("writes the in-process sweep's tables and run files, its units run on the runners", async () => {
+  it("writes the in-process sweep's tables and run files, its units run on the runners; each point's model is written once", async () => {
     const out = path.join(cwd, "cluster")
+    // Every write of a model (saveModel's INSERT, whether or not it conflicts) counted by a trigger, by folder.
+    const writes = `model_writes_${process.pid}`
+    await queryRows(db, "CREATE TABLE IF NOT EXISTS distmt_models (run text PRIMARY KEY, model bytea NOT NULL, folder text)")
+    await queryRows(db, `CREATE TABLE ${writes} (folder text)`)
+    await queryRows(db, `CREATE FUNCTION ${writes}() RETURNS trigger AS $$ BEGIN INSERT INTO ${writes} VALUES (NEW.folder); RETURN NEW; END $$ LANGUAGE plpgsql`)
+    await queryRows(db, `CREATE TRIGGER ${writes} BEFORE INSERT ON distmt_models FOR EACH ROW EXECUTE FUNCTION ${writes}()`)
     // All 8 units at once: the same (algorithm, seed) of both points run side by side, as their own units.
-    const b = await cli(onCluster(out, "--jobs", "8"), { cwd, env, timeoutMs: 300_000 })
+    const b = await cli(onCluster(out, "--jobs", "8"), { cwd, env, timeoutMs: 300_000 }).finally(() =>
+      queryRows(db, `DROP TRIGGER ${writes} ON distmt_models`)
+    )
     expect(b.status, b.stdout + b.stderr).toBe(0)
+    // Once per point (2), not once per unit (8): a point's units share its run and its model.
+    const written = await queryRows<{ n: number }>(db, `SELECT count(*)::int AS n FROM ${writes} WHERE folder = $1`, [out])
+    expect(written[0].n).toBe(2)
+    await queryRows(db, `DROP TABLE ${writes}`)
+    await queryRows(db, `DROP FUNCTION ${writes}()`)
     expect(results(out)).toEqual(results(local))
     // The servers of both points' DistMT-LSVI units ran on the runners (a server's log line names its unit).
     const logs = runners.map((r) => r.output()).join("\n")

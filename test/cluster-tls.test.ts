@@ -7,31 +7,13 @@
  *
  * Needs $DISTMT_TEST_DB (see test/cluster-infra.test.ts) and `openssl`.
  */
-import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
+import { cleanEnv, cli, clusterTestsMode, dropClusterTables, failsWithoutDatabase, hasOpenssl, makeCertificates, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode("cluster-tls")
-const hasOpenssl = spawnSync("openssl", ["version"]).status === 0
 if (mode === "run" && !hasOpenssl) console.warn("cluster-tls tests SKIPPED: no `openssl` to make the test CA")
-
-/** A CA, a certificate from it for 127.0.0.1, and a certificate from another CA (docs/cluster.md). */
-const makeCertificates = (dir: string) => {
-  const run = (...args: Array<string>) => {
-    const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" })
-    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`)
-  }
-  fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n")
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-  for (const ca of ["ca", "evil-ca"]) run("req", "-x509", ...ec, "-keyout", `${ca}.key`, "-out", `${ca}.crt`, "-days", "2", "-subj", `/CN=${ca}`)
-  for (const [name, ca] of [["runner", "ca"], ["intruder", "evil-ca"]] as const) {
-    run("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
-    run("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.crt`, "-days", "2", "-extfile", "ext.cnf")
-  }
-}
 
 describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("mutual TLS between runners and clients", () => {
   if (failsWithoutDatabase(mode)) return

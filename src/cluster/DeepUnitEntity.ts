@@ -17,6 +17,7 @@ import * as Entity from "effect/cluster/Entity"
 import * as Rpc from "effect/rpc/Rpc"
 import type { SqlClient } from "effect/sql/SqlClient"
 import { makeWorkerPool } from "../cli/workerPool.ts"
+import { runnerMemoryProblem } from "../deep/distmt/compile.ts"
 import type { DeepRun } from "../deep/distmt/run.ts"
 import { decodeJson, encodeJson } from "../deep/distmt/unitFiles.ts"
 import { UNIT_WORKER } from "../deep/distmt/units.ts"
@@ -71,7 +72,7 @@ const deepWorkers = (threads: number) =>
     return yield* Effect.cached(Scope.provide(scope)(makeWorkerPool<UnitRequest, DeepRun>(UNIT_WORKER, threads, "a deep-run worker")))
   })
 
-export const DeepUnitLive = (options: { readonly threads?: number } = {}) =>
+export const DeepUnitLive = (options: { readonly threads?: number; readonly runner?: string } = {}) =>
   Layer.unwrap(Effect.map(deepWorkers(options.threads ?? autoThreads()), (pool) =>
     DeepUnit.toLayer(
       Effect.gen(function*() {
@@ -90,11 +91,18 @@ export const DeepUnitLive = (options: { readonly threads?: number } = {}) =>
         let waiters = 0
         const runUnit = (payload: typeof RunUnit.payloadSchema.Type) =>
           Effect.gen(function*() {
+            const spec = decodeJson(payload.spec) as Experiment
+            // The submitting machine checked the memory of its own; this runner may have less. Final:
+            // the unit would come back to this runner (its shard's) and fail again.
+            const tooBig = runnerMemoryProblem(spec, options.runner ?? "(this runner)", payload.unit)
+            if (tooBig !== undefined) {
+              yield* Effect.logError(tooBig)
+              return yield* new AgentFailed({ message: tooBig })
+            }
             const workers = yield* pool
             // Which runner runs which unit is what an operator (and the runner-death test) looks for.
             yield* Effect.logInfo("started")
             frames = 0
-            const spec = decodeJson(payload.spec) as Experiment
             const request: UnitRequest = { spec, algorithm: payload.algorithm, seed: payload.seed }
             const run = yield* Effect.raceFirst(
               // A failure on the worker is the unit's code's (onnxruntime's, a game's): final.

@@ -67,7 +67,7 @@ export interface RunnerOptions {
  * Frames up to 64 MiB: a policy (Q-values per step) of a large spec is a few MiB; Effect's default
  * is smaller. A larger frame is refused by the receiver (no unbounded buffering).
  */
-const serialization = RpcSerialization.layerSchemaBinary({ maxFrameSize: 64 * 1024 * 1024 })
+export const serialization = RpcSerialization.layerSchemaBinary({ maxFrameSize: 64 * 1024 * 1024 })
 
 /** Message storage in PostgreSQL (<prefix>_messages/<prefix>_replies); Digest hashes primary keys. */
 const messageStorage = (prefix: string) => SqlMessageStorage.layerWith({ prefix }).pipe(Layer.provide(NodeCrypto.layerDigest))

@@ -153,7 +153,7 @@ const follow = (unit: string, progress: ProgressSink) =>
  * folder is the same run (clusterRunKey), and its agents would resume from the old checkpoints;
  * the server and agents of the older attempt, if still running, can write nothing more (their
  * writes check the attempt under its row's lock). The attempt itself is kept: attempts only grow.
- * The tables exist by then: `clusterUnits` saved the model (`saveModel` creates distmt_agents)
+ * The tables exist by then: `storeModel` saved the model (`saveModel` creates distmt_agents)
  * and took the attempt (`nextAttempt` creates the server's tables).
  */
 export const forgetUnit = (unit: string) =>
@@ -173,12 +173,19 @@ export interface ClusterRun {
   readonly folder: string
 }
 
-export const clusterUnits = (c: Compiled, { key: run, folder }: ClusterRun, progress: ProgressSink, fresh = false) =>
+/**
+ * Stores run `run`'s model for its agents (`saveModel`), retried while the database is unreachable.
+ * Before any unit of the run starts, once per submission (`withCluster`): a sweep's point is one
+ * run of several units, and wrote the same model once per unit.
+ */
+export const storeModel = (c: Compiled, { key, folder }: ClusterRun) => untilReachable(`storing the run's model`, saveModel(key, modelOf(c), folder))
+
+/** The units of run `run` (its model stored first: `storeModel`). */
+export const clusterUnits = (c: Compiled, { key: run }: ClusterRun, progress: ProgressSink, fresh = false) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const agents = yield* Agent.client
     const servers = yield* Server.client
-    yield* untilReachable(`storing the run's model`, saveModel(run, modelOf(c), folder))
     return (algorithm: Algorithm, seed: number): Effect.Effect<AlgorithmRun> =>
       Effect.gen(function*() {
         const unit = `${run}-${algorithm}-${seed}`

@@ -21,7 +21,7 @@ import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { describeVersions, versionsUp } from "./peers.ts"
 import { loadSecret } from "./secret.ts"
 import { forgetModel } from "./agentState.ts"
-import { type ClusterRun, clusterUnits, UnitFailed } from "./runAgents.ts"
+import { type ClusterRun, clusterUnits, storeModel, UnitFailed } from "./runAgents.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
 /**
@@ -167,16 +167,22 @@ export const withCluster = <A, E, R>(
       // agents resume from their checkpoints and its server from its tables, so the run goes on
       // where it stopped, with the same numbers.
       const context = yield* Effect.context<ClusterServices>()
-      // The runs this submission ran: once they are over and their files written, the database
-      // forgets their models (a run stopped before that keeps it, to be resumed).
-      const runs = new Set<string>()
+      // The runs this submission ran, each with its model stored once, before its first unit (a
+      // sweep asks for a point's run once per unit, several at once: they wait for the one write).
+      // Once they are over and their files written, the database forgets their models (a run
+      // stopped before that keeps it, to be resumed).
+      const runs = new Map<string, Effect.Effect<void>>()
       const watching = yield* Effect.forkChild(watchRunners(clusterName))
       // Stopped however `use` ends: a failed run must not go on saying that no runner is up.
       const result = yield* use((c, run, progress, fresh) => {
-        runs.add(run.key)
-        return Effect.provide(clusterUnits(c, run, progress, fresh), context)
+        let stored = runs.get(run.key)
+        if (stored === undefined) {
+          stored = Effect.runSync(Effect.cached(Effect.provide(storeModel(c, run), context)))
+          runs.set(run.key, stored)
+        }
+        return Effect.andThen(stored, Effect.provide(clusterUnits(c, run, progress, fresh), context))
       }).pipe(Effect.ensuring(Fiber.interrupt(watching)))
-      for (const run of runs) {
+      for (const run of runs.keys()) {
         yield* Effect.provide(forgetModel(run), context).pipe(
           Effect.catchCause((cause) =>
             Console.error(`distmt: the run's model stays in distmt_models (it could not be deleted: ${Cause.pretty(cause).split("\n")[0]})`)

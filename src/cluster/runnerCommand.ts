@@ -19,6 +19,7 @@ import { CHECKPOINT_SECONDS, MAX_CHECKPOINT_SECONDS } from "./runnerThreads.ts"
 import { connectionFlags } from "./flags.ts"
 import { type EntitiesLayer, type HostPort, runnerLayer } from "./layers.ts"
 import { admit } from "./peers.ts"
+import { watchPeers } from "./reach.ts"
 import { loadSecret, type Secret } from "./secret.ts"
 import type { TlsFiles } from "./transport.ts"
 import { eventLoopWatchdog } from "./watchdog.ts"
@@ -128,6 +129,7 @@ export const runRunner = (options: {
       tls: options.tls,
       secret: options.secret.key,
       entities: options.entities ?? distmtEntities({
+        runner: `${options.address.host}:${options.address.port}`,
         ...(options.threads === undefined ? {} : { threads: options.threads }),
         ...(options.checkpointSeconds === undefined ? {} : { checkpointSeconds: options.checkpointSeconds })
       })
@@ -136,13 +138,14 @@ export const runRunner = (options: {
     yield* Effect.scoped(
       Effect.gen(function*() {
         // Before the sharding can give this runner a shard: the same secret as the runners up.
+        const address = `${options.address.host}:${options.address.port}`
         const admission = yield* admit({
           db: options.db,
           clusterName: options.clusterName,
-          address: `${options.address.host}:${options.address.port}`,
+          address,
           secret: options.secret
         })
-        yield* Layer.build(layer).pipe(
+        const built = yield* Layer.build(layer).pipe(
           Effect.mapError((e) => new ClusterUsageError({ message: describeStartError(options.db, listen, e) }))
         )
         yield* admission.registered
@@ -152,6 +155,10 @@ export const runRunner = (options: {
             `${options.listen ? ` (listening on ${listen.host}:${listen.port})` : ""}, pid ${process.pid}, ` +
             `database ${redactUrl(options.db)} (tables ${options.clusterName}_*), secret: ${options.secret.source}, ` +
             `transport: ${options.tls ? "mutual TLS" : "plain TCP"}`
+        )
+        // Every runner checks that it reaches the others with its own transport (reach.ts).
+        yield* Effect.forkScoped(
+          watchPeers({ clusterName: options.clusterName, address, tls: options.tls }).pipe(Effect.provide(built))
         )
         return yield* Effect.never
       })

@@ -6,7 +6,7 @@
 import * as os from "node:os"
 import { makeGame } from "../../env/minatar/index.ts"
 import { bytes } from "../../report/bytes.ts"
-import { CLI_REMEDIES, count, MAX_EPISODES, memoryLimit, type Remedies } from "../../spec/cost.ts"
+import { CLI_REMEDIES, count, MAX_EPISODES, MEMORY_LIMIT_ENV, memoryLimit, type Remedies } from "../../spec/cost.ts"
 import { type MinAtarTask, minatarTasks } from "../../env/minatar/spec.ts"
 import type { DqnSettings, Experiment, MinAtarEnv } from "../../spec/Spec.ts"
 import { dqnConfig, type DqnConfig } from "../config.ts"
@@ -85,6 +85,24 @@ export const deepCostProblem = (spec: Experiment, threads: number | "auto", wher
   return `${where}agents: ${spec.agents}, learner.dqn.replayCapacity: ${c.config.replayCapacity} → replay buffers of about ${bytes(perUnit)} per unit` +
     (atOnce > 1 ? `, ${atOnce} units at a time (one per thread): about ${bytes(perUnit * atOnce)}` : "") +
     `, more than ${limit.label}; lower them${atOnce > 1 ? ` or ${remedies.threads}` : ""}, or pass ${remedies.force} to run it anyway`
+}
+
+/**
+ * Why a runner refuses a deep unit of `spec`, or undefined: the unit's replay buffers exceed the
+ * runner's own memory (or its DISTMT_MEMORY_LIMIT). deepCostProblem checks the submitting machine,
+ * which may have more; a runner with less took the unit and grew until the system killed it, and
+ * the unit was sent again, to the runner holding its shard, for ever. One unit at a time: the units
+ * a runner queues for its threads are not added up.
+ */
+export const runnerMemoryProblem = (spec: Experiment, runner: string, unit: string): string | undefined => {
+  const limit = memoryLimit()
+  if (typeof limit === "string") return `runner ${runner} cannot check deep unit ${unit}'s memory: ${limit}`
+  const needed = replayBytes(compileDeep(spec))
+  if (needed <= limit.bytes) return undefined
+  const given = process.env[MEMORY_LIMIT_ENV]?.trim()
+  const available = `${bytes(limit.bytes)}${given ? ` (its ${MEMORY_LIMIT_ENV})` : ""}`
+  return `runner ${runner} refuses deep unit ${unit}: its replay buffers need about ${bytes(needed)}, and the runner has ${available}; ` +
+    "run it on runners with more memory, or lower agents or learner.dqn.replayCapacity"
 }
 
 /**

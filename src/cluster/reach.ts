@@ -1,0 +1,160 @@
+/**
+ * Whether this runner reaches the other runners of its cluster. The admission (peers.ts) checks the
+ * secret only, so a runner whose transport differs from its peers' (TLS on one side and not the
+ * other, certificates from another CA, an advertised address the others cannot reach) is admitted,
+ * prints "ready" and idles; worse, if it holds Effect's health-check singleton it marks the genuine
+ * runners unhealthy. A warning read from the runner's own health flag was tried and reverted: which
+ * runner holds that singleton decides who is marked, so the wrong runner warned.
+ *
+ * This check is symmetric instead: every runner, every PEER_CHECK_SECONDS, sends Effect Cluster's
+ * own runner `Ping` (the message of its health check) to each other runner that PostgreSQL lists as
+ * up, over its OWN transport (transport.ts), and warns, naming the peer, when two checks in a row
+ * got no answer; so each side of a mismatch names the other, whoever holds the singleton. The
+ * likely cause comes from plain probes of the peer's port (TCP, a TLS hello, a TLS handshake with
+ * this runner's certificate), made only after a ping failed. It says when the peer answers again.
+ * It sends nothing to entities and changes nothing: a failure here only ever prints.
+ */
+import { Console, Duration, Effect, Layer, Option } from "effect"
+import * as RunnerAddress from "effect/cluster/RunnerAddress"
+import * as Runners from "effect/cluster/Runners"
+import * as RpcClient from "effect/rpc/RpcClient"
+import * as net from "node:net"
+import * as tls from "node:tls"
+import { runnersUp } from "./database.ts"
+import { serialization } from "./layers.ts"
+import { clientProtocol, type TlsFiles } from "./transport.ts"
+
+/** Seconds between two rounds of pings to the other runners. */
+export const PEER_CHECK_SECONDS = 10
+
+/** Generous: a loaded 2-core machine can take seconds to answer; a missed answer only counts after two. */
+const PING_TIMEOUT = Duration.seconds(15)
+const PROBE_MS = 10_000
+
+/** Consecutive failed checks before a peer is named: one slow answer under load is no reason. */
+const FAILURES_TO_WARN = 2
+
+const hostPort = (address: string) => {
+  const i = address.lastIndexOf(":")
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(address.slice(i + 1)) }
+}
+
+/** One runner `Ping` to `address` over this runner's transport: whether it was answered in time. */
+const pings = (address: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const { host, port } = hostPort(address)
+    const protocol = yield* (yield* Runners.RpcClientProtocol).make(RunnerAddress.make(host, port))
+    const client = yield* Effect.provideService(Runners.makeRpcClient, RpcClient.Protocol, protocol)
+    yield* client.Ping()
+  })).pipe(
+    Effect.timeoutOption(PING_TIMEOUT),
+    Effect.map(Option.isSome),
+    Effect.catchCause(() => Effect.succeed(false))
+  )
+
+type Outcome = { readonly ok: true } | { readonly ok: false; readonly code: string }
+
+/** Runs `connect` until its socket connects (or, with `settle`, stays up that long after), fails or times out. */
+const probe = (connect: () => net.Socket, event: "connect" | "secureConnect", settleMs = 0) =>
+  new Promise<Outcome>((resolve) => {
+    const socket = connect()
+    let done = false
+    const finish = (outcome: Outcome) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(outcome)
+    }
+    const timer = setTimeout(() => finish({ ok: false, code: "timeout" }), PROBE_MS)
+    socket.on("error", (e: NodeJS.ErrnoException) => finish({ ok: false, code: e.code ?? e.message }))
+    socket.on("close", () => finish({ ok: false, code: "closed" }))
+    // With TLS 1.3 the server refuses a client certificate only after the client's handshake is
+    // done: its alert arrives as an error shortly after secureConnect.
+    socket.on(event, () => settleMs === 0 ? finish({ ok: true }) : setTimeout(() => finish({ ok: true }), settleMs))
+  })
+
+const CA_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_SIGNATURE_FAILURE"
+])
+
+const SAME_TLS = "give every runner the same --tls-cert/--tls-key/--tls-ca flags, from one CA, or none"
+
+/** The likely reason why `address` did not answer, from probes of its port with this runner's settings. */
+export const diagnose = async (address: string, mine: TlsFiles | undefined): Promise<string> => {
+  const { host, port } = hostPort(address)
+  const tcp = await probe(() => net.connect({ host, port }), "connect")
+  if (!tcp.ok) {
+    return tcp.code === "ECONNREFUSED"
+      ? `nothing listens at ${address} as seen from here (connection refused): its --advertise address is wrong, or it has just stopped`
+      : `no connection to ${address} (${tcp.code}): a firewall between the two, or an --advertise address this machine cannot reach`
+  }
+  // Does its port speak TLS at all? A TLS server answers a hello (and may then refuse us, by an alert).
+  const hello = await probe(() => tls.connect({ host, port, rejectUnauthorized: false }), "secureConnect")
+  const speaksTls = hello.ok || /ALERT/.test(hello.code)
+  if (mine === undefined) {
+    return speaksTls
+      ? `it uses mutual TLS and this runner does not; ${SAME_TLS}`
+      : "its port takes connections but it does not answer a runner's ping: the runner is overloaded, or another program listens there"
+  }
+  if (!speaksTls) return `this runner uses mutual TLS and it does not (its port answers no TLS handshake); ${SAME_TLS}`
+  const handshake = await probe(
+    () => tls.connect({ host, port, cert: mine.cert, key: mine.key, ca: mine.ca, rejectUnauthorized: true }),
+    "secureConnect",
+    2000
+  )
+  if (handshake.ok) return "the TLS handshake succeeds but it does not answer a runner's ping: the runner is overloaded, or another program listens there"
+  if (CA_CODES.has(handshake.code)) return `its certificate is not from this runner's CA (--tls-ca); ${SAME_TLS}`
+  if (/ALERT/.test(handshake.code)) return `it refuses this runner's certificate (not from its CA, --tls-ca); ${SAME_TLS}`
+  if (handshake.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return `its certificate does not name ${host} (subjectAltName): make each runner's certificate for the address it advertises`
+  }
+  if (handshake.code === "CERT_HAS_EXPIRED" || handshake.code === "CERT_NOT_YET_VALID") return "its certificate has expired or is not valid yet"
+  return `the TLS handshake with it fails (${handshake.code})`
+}
+
+/**
+ * Checks, for ever, that this runner (at `address`) reaches the other runners of `clusterName`
+ * that are up, and prints a line when one stops or starts answering. Needs the cluster's database.
+ */
+export const watchPeers = (options: { readonly clusterName: string; readonly address: string; readonly tls: TlsFiles | undefined }) =>
+  Effect.gen(function*() {
+    const failures = new Map<string, number>()
+    const warned = new Set<string>()
+    const check = (peer: string) =>
+      Effect.gen(function*() {
+        if (yield* pings(peer)) {
+          failures.delete(peer)
+          if (warned.delete(peer)) yield* Console.error(`distmt runner: this runner reaches the runner at ${peer} again`)
+          return
+        }
+        const n = (failures.get(peer) ?? 0) + 1
+        failures.set(peer, n)
+        if (n < FAILURES_TO_WARN || warned.has(peer)) return
+        warned.add(peer)
+        const cause = yield* Effect.promise(() => diagnose(peer, options.tls))
+        yield* Console.error(
+          `distmt runner: WARNING this runner cannot reach the runner at ${peer} of cluster "${options.clusterName}" ` +
+            `(no answer to ${n} runner pings, ${PEER_CHECK_SECONDS} s apart): ${cause}. ` +
+            "The health check may mark one of the two unhealthy, which then gets no shard (docs/cluster.md, \"Runners that cannot reach each other\")"
+        )
+      })
+    while (true) {
+      // A database hiccup skips a round: this check must never stop the runner.
+      const up = yield* Effect.option(runnersUp(options.clusterName))
+      if (Option.isSome(up)) {
+        const peers = up.value.filter((a) => a !== options.address)
+        for (const gone of [...failures.keys(), ...warned].filter((a) => !peers.includes(a))) {
+          failures.delete(gone)
+          warned.delete(gone)
+        }
+        yield* Effect.forEach(peers, check, { concurrency: "unbounded", discard: true })
+      }
+      yield* Effect.sleep(Duration.seconds(PEER_CHECK_SECONDS))
+    }
+  }).pipe(Effect.provide(clientProtocol(options.tls).pipe(Layer.provide(serialization))))
