@@ -67,7 +67,7 @@ export const untilAnswered = <A, E extends { readonly _tag: string; readonly mes
     }),
     Effect.mapError((e) =>
       e._tag === "AgentFailed"
-        ? new UnitFailed({ message: `${who} failed on its runner (its stack is in that runner's log): ${e.message}` })
+        ? new UnitFailed({ message: `${who} failed on its runner (that runner's log has the details): ${e.message}` })
         : e._tag === "AuthError"
         ? new UnitFailed({
           message: `a runner refused a message of ${who} (${e.message}): this process and every runner must share one ` +
