@@ -142,4 +142,20 @@ describe("a resumed deep run's damaged unit file", () => {
     // Whole again: a third run resumes every unit.
     expect(distmt("run", ...args, "--out", dir).stdout).toContain("resuming: 3 of 3")
   })
+
+  it("edited by hand but well formed: its digest no longer matches, so the unit runs again, and the run says so", () => {
+    const dir = tmp()
+    fs.cpSync(reference, dir, { recursive: true })
+    const unit = path.join(dir, "units", "distmt-seed0.json")
+    const run = JSON.parse(fs.readFileSync(unit, "utf8"))
+    expect(run.sha256).toMatch(/^[0-9a-f]{64}$/)
+    run.rows[0].learningEpisodes += 1 // a number of the run's own, changed; key order and digest kept
+    fs.writeFileSync(unit, JSON.stringify(run))
+    const again = distmt("run", ...args, "--out", dir)
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stdout).toContain("resuming: 2 of 3")
+    expect(again.stdout).toContain("running again 1 unit whose file was changed since it was written (its sha256 no longer matches): units/distmt-seed0.json")
+    for (const f of ["results.csv", "curves.csv"]) expect(fs.readFileSync(path.join(dir, f), "utf8")).toBe(fs.readFileSync(path.join(reference, f), "utf8"))
+    expect(distmt("run", ...args, "--out", dir).stdout).toContain("resuming: 3 of 3")
+  })
 })

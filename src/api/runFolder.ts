@@ -20,6 +20,7 @@ import * as path from "node:path"
 import { isDeepStrictEqual } from "node:util"
 import { isLockFile, OutDirError } from "../cli/outDir.ts"
 import { RUN_PLOT_FILES, specJson, writeAtomicPieces } from "../report/files.ts"
+import { changedSinceWritten, withDigest } from "../report/digest.ts"
 import { damagedSummaryProblem, folderHolds, subFolderProblem } from "../report/folderKind.ts"
 import { isUnitRun } from "../report/runShape.ts"
 import { isOwnTemporary } from "../report/temporary.ts"
@@ -53,45 +54,6 @@ const RUN_FILES: ReadonlySet<string> = new Set(["summary.json", "model.json", "r
 /** Everything a unit's result depends on but its threads: the spec's fields and exact tables, β, algorithm and seed. */
 const unitKey = (c: Compiled, u: Unit): string =>
   createHash("sha256").update(`${pointKey({ ...c, spec: { ...c.spec, threads: 1 } })}/${u.algorithm}/${u.seed}`).digest("hex").slice(0, 20)
-
-/**
- * The field, last in a unit file, that holds the SHA-256 of the file's text before it: a unit file
- * edited by hand but still well formed was read back as the run's own numbers; one whose text no
- * longer matches it is run again (finishedUnits).
- */
-const DIGEST = /,"sha256":"([0-9a-f]{64})"\}\n?$/
-
-/** `pieces` of a JSON object's text, its closing brace held back for a last field: the digest of all before it. */
-function* withDigest(pieces: Iterable<string>): Generator<string> {
-  const hash = createHash("sha256")
-  let held: string | undefined
-  for (const piece of pieces) {
-    if (held !== undefined) {
-      hash.update(held)
-      yield held
-    }
-    held = piece
-  }
-  yield `,"sha256":"${hash.digest("hex")}"}`
-}
-
-/**
- * Whether a unit file's text is not what was written: its digest (DIGEST) does not match the text
- * before it. A file written before digests has none and is read as before.
- */
-const changedSinceWritten = (text: string): boolean => {
-  const tail = text.slice(-100)
-  const m = DIGEST.exec(tail)
-  if (m === null) return false
-  const body = text.slice(0, text.length - (tail.length - m.index))
-  return createHash("sha256").update(body).digest("hex") !== m[1]
-}
-
-/** What the user is told of unit files changed since they were written (finishedUnits), in one line; undefined for none. */
-export const changedUnitsLine = (changed: ReadonlyArray<string>): string | undefined =>
-  changed.length === 0
-    ? undefined
-    : `running again ${changed.length} unit${changed.length === 1 ? "" : "s"} whose file was changed since it was written (its sha256 no longer matches): ${changed.join(", ")}`
 
 /**
  * Writes one finished unit; called as soon as it finishes, before the tables are rewritten. The text

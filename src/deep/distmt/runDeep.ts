@@ -13,6 +13,7 @@ import * as path from "node:path"
 import { isLockFile, lockDir, newRunDir } from "../../cli/outDir.ts"
 import { CostError } from "../../api/run.ts"
 import { shownDifferences, specDifferences } from "../../api/runFolder.ts"
+import { changedUnitsLine } from "../../report/digest.ts"
 import { readSummary, writeAtomic, writeFailure } from "../../report/files.ts"
 import { damagedSummaryProblem, folderHolds, subFolderProblem } from "../../report/folderKind.ts"
 import { isOwnTemporary, writeFileAtomic } from "../../report/temporary.ts"
@@ -174,11 +175,14 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
     const all = deepUnits(spec)
     const dir = o.dir
     let done: ReadonlyArray<DeepResults["runs"][number]> = []
+    let changed: ReadonlyArray<string> = []
     if (dir !== undefined) {
       yield* lockDir(dir, o.label)
       // A fresh start: this run's own files go, nothing else.
       if (o.fresh) Array.from(startOver(dir))
-      done = finishedUnits(dir, all)
+      const found = finishedUnits(dir, all)
+      done = found.done
+      changed = found.changed
     }
     const units = all.length - done.length
     // One unit per worker thread, one thread per core (the spec's `threads`, or `--threads`).
@@ -201,6 +205,8 @@ export const executeDeep = (spec: Experiment, o: DeepExecution) =>
         yield* Effect.try({ try: () => markIncomplete(dir), catch: (e) => writeFailure(e, summary) })
       }
       if (done.length > 0) yield* o.log(`resuming: ${done.length} of ${all.length} (algorithm, seed) units already finished in ${dir}/`)
+      const changedLine = changedUnitsLine(changed)
+      if (changedLine !== undefined) yield* o.log(changedLine)
     }
     const framesPerAgent = spec.learner._tag === "Dqn" ? spec.learner.framesPerAgent : 0
     yield* o.log(

@@ -16,6 +16,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Traffic } from "../../coordinator/protocol.ts"
 import { Algorithm as AlgorithmSchema, Role, Source } from "../../report/runShape.ts"
+import { changedSinceWritten, withDigestText } from "../../report/digest.ts"
 import { writeFileAtomic } from "../../report/temporary.ts"
 import type { Algorithm } from "../../run/runExperiment.ts"
 import type { DeepRun } from "./run.ts"
@@ -65,33 +66,57 @@ const isDeepRun = Schema.is(Schema.Struct({
   curve: Schema.Array(Schema.Struct({ agent: Schema.Number, frame: Schema.Number, ret: Schema.Number, phase: Schema.Literals(["identify", "learn"]) }))
 }))
 
-/** The unit `u` as its file holds it; undefined when the file is absent or not whole. */
-const readUnit = (file: string, u: { readonly algorithm: Algorithm; readonly seed: number }): DeepRun | undefined => {
+/**
+ * The unit `u` as its file holds it; undefined when the file is absent or not whole, "changed" when
+ * its text is not what was written (its digest, src/report/digest.ts).
+ */
+const readUnit = (file: string, u: { readonly algorithm: Algorithm; readonly seed: number }): DeepRun | "changed" | undefined => {
   if (!fs.existsSync(file)) return undefined
+  let text: string
   let run: unknown
   try {
-    run = decodeJson(fs.readFileSync(file, "utf8"))
+    text = fs.readFileSync(file, "utf8")
+    run = decodeJson(text)
   } catch {
     return undefined
   }
-  return isDeepRun(run) && run.algorithm === u.algorithm && run.seed === u.seed ? run as DeepRun : undefined
+  if (!(isDeepRun(run) && run.algorithm === u.algorithm && run.seed === u.seed)) return undefined
+  if (changedSinceWritten(text)) return "changed"
+  const { sha256: _digest, ...rest } = run as DeepRun & { readonly sha256?: string }
+  return rest
 }
 
 /** The file of the unit `u` in the run folder `dir`. */
 export const fileOf = (dir: string, u: { readonly algorithm: Algorithm; readonly seed: number }) =>
   path.join(dir, "units", `${u.algorithm}-seed${u.seed}.json`)
 
-/** Writes a finished unit, unless it is there already, whole (aside, then renamed: a unit file is whole or absent). */
+/**
+ * Writes a finished unit with its digest, unless it is there already, whole and as written (aside,
+ * then renamed: a unit file is whole or absent).
+ */
 export const saveUnit = (dir: string, run: DeepRun): void => {
   const file = fileOf(dir, run)
-  if (readUnit(file, run) !== undefined) return
+  const there = readUnit(file, run)
+  if (there !== undefined && there !== "changed") return
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  writeFileAtomic(file, encodeUnit(run))
+  writeFileAtomic(file, withDigestText(encodeUnit(run)))
 }
 
-/** The units of `units` already finished in `dir`, whole. */
-export const finishedUnits = (dir: string, units: ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }>): Array<DeepRun> =>
-  units.flatMap((u) => {
-    const run = readUnit(fileOf(dir, u), u)
-    return run === undefined ? [] : [run]
-  })
+/**
+ * The units of `units` already finished in `dir`, whole (`done`), and the files of those whose text
+ * was changed since it was written (`changed`, as `units/distmt-seed0.json`), which run again.
+ */
+export const finishedUnits = (
+  dir: string,
+  units: ReadonlyArray<{ readonly algorithm: Algorithm; readonly seed: number }>
+): { readonly done: Array<DeepRun>; readonly changed: Array<string> } => {
+  const done: Array<DeepRun> = []
+  const changed: Array<string> = []
+  for (const u of units) {
+    const file = fileOf(dir, u)
+    const run = readUnit(file, u)
+    if (run === "changed") changed.push(path.relative(dir, file))
+    else if (run !== undefined) done.push(run)
+  }
+  return { done, changed }
+}
