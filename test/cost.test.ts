@@ -79,6 +79,19 @@ describe("the commands", () => {
     expect(r.stderr).toMatch(/^note: run and sweep refuse it as it is: seeds: 1e9 → at most .* episodes, more than 1e12: it would not finish; pass --force/)
   })
 
+  it("validate tells run's refusal from sweep's: a spec whose own run fits, with a point that does not", () => {
+    // seeds-1e9's own fields but one seed: 2 agents run; its sweep's second point has 1e9.
+    const fitsWithBigPoint = ["test/fixtures/cost/seeds-1e9.spec.ts", "--set", "seeds=1", "--set", "sweep.agents=[2,1e9]"]
+    const r = distmt(["validate", ...fitsWithBigPoint])
+    expect(r.status).toBe(0)
+    const sweepSays = distmt(["sweep", ...fitsWithBigPoint, "--out", path.join(os.tmpdir(), `distmt-cost-${process.pid}`)])
+    expect(sweepSays.status).not.toBe(0)
+    const reason = sweepSays.stderr.trim().replace(/^.*?\.spec\.ts: /, "")
+    expect(reason).toMatch(/^point agents = 1000000000: agents: 1e9 → about .* of learner memory/)
+    // The same words as sweep's, and nothing said of run, which runs the spec as written (2 agents).
+    expect(r.stderr.trim()).toBe(`note: sweep refuses it as it is: ${reason}`)
+  })
+
   for (const [file, field] of [
     ["agents-1e9", /agents: 1e9 → about .* of learner memory/],
     ["seeds-1e9", /seeds: 1e9 → at most/],

@@ -59,8 +59,11 @@ export const validateCommand = Command.make("validate", { spec: specArgument, sp
       // The spec's line is what `run` runs; a sweep runs its points, whose estimate can be far from it.
       if (c.sweepCost !== undefined) yield* Console.log(sweepCostLine(c.sweepCost))
       // Well-formed, but too big for this machine or to finish: say now what run would say later.
+      // With a sweep, run runs the spec as written and sweep its points: each is told apart.
       const refused = costProblem(c.cost)
-      if (refused !== undefined) yield* Console.error(`note: run and sweep refuse it as it is: ${refused}`)
+      const commands = c.sweepCost === undefined ? "run and sweep refuse" : "run refuses"
+      if (refused !== undefined) yield* Console.error(`note: ${commands} it as it is: ${refused}`)
+      if (c.sweepCost?.refused !== undefined) yield* Console.error(`note: sweep refuses it as it is: ${c.sweepCost.refused}`)
     })
   )).pipe(Command.withDescription(DESCRIPTIONS.validate))
 

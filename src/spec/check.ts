@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import { mark, Step } from "./activity.ts"
 import { compile } from "./compile.ts"
-import { CLI_REMEDIES, type Cost, estimateCost, type Remedies, type SweepCost } from "./cost.ts"
+import { CLI_REMEDIES, type Cost, costProblem, estimateCost, type Remedies, type SweepCost } from "./cost.ts"
 import { type Override, withOverrideOrigins } from "./overrides.ts"
 import type { Experiment } from "./Spec.ts"
 import { SpecError } from "./SpecError.ts"
@@ -156,11 +156,18 @@ const deepSummary = <E>(spec: Experiment, source: string, load: (quick: boolean)
     } satisfies DeepCheckSummary
   })
 
-/** The sweep's estimate from each point's, as `distmt sweep` computes them (src/cli/sweep.ts). */
-const sweepCostOf = (points: ReadonlyArray<SweepPoint>): SweepCost => {
+/**
+ * The sweep's estimate from each point's, and the first point's refusal, as `distmt sweep` computes
+ * them (src/cli/sweep.ts): a spec whose own run fits can have a point that does not.
+ */
+const sweepCostOf = (points: ReadonlyArray<SweepPoint>, remedies: Remedies): SweepCost => {
   const costs = points.map((p) => ({ point: p, cost: estimateCost(p.compiled) }))
   const largest = costs.reduce((a, b) => (b.cost.learnerBytes > a.cost.learnerBytes ? b : a))
+  const refused = costs
+    .map(({ point, cost }) => costProblem(cost, points.length > 1 ? `point ${describePoint(point.values)}: ` : "", remedies))
+    .find((problem) => problem !== undefined)
   return {
+    ...(refused === undefined ? {} : { refused }),
     points: points.length,
     runs: points.reduce((n, p) => n + p.compiled.spec.seeds * (1 + p.compiled.spec.baselines.length), 0),
     episodes: costs.reduce((n, c) => n + c.cost.episodes, 0),
@@ -215,7 +222,7 @@ export const checkSpecWith = <E>(
       points: Math.max(points.length, 1),
       cost: estimateCost(c),
       // Range ends without --sample are checked, not run: no sweep's estimate of them.
-      ...(points.length > 0 && (!hasRanges(spec) || request.sample !== undefined) ? { sweepCost: sweepCostOf(points) } : {}),
+      ...(points.length > 0 && (!hasRanges(spec) || request.sample !== undefined) ? { sweepCost: sweepCostOf(points, request.remedies ?? CLI_REMEDIES) } : {}),
       ...(quickPoints === undefined ? {} : { quickPoints }),
       ...(hasRanges(spec) ? { rangeAxes: Object.entries(spec.sweep).flatMap(([k, a]) => (Array.isArray(a) ? [] : [k])) } : {})
     } satisfies LinearCheckSummary

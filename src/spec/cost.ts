@@ -100,6 +100,8 @@ export interface SweepCost {
   /** The largest point's learner memory, and that point (`agents = 20`), as the sweep names it. */
   readonly learnerBytes: number
   readonly largest: string
+  /** Why `distmt sweep` refuses it (its first point that is too big, costProblem), or absent. */
+  readonly refused?: string
 }
 
 /** What validate prints of a sweep, under the spec's own line: one line. */
