@@ -7,9 +7,18 @@
  */
 import { describe, expect, it } from "vitest"
 import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, queryRows, scratch, TEST_DB } from "./cluster-helpers.ts"
-import { createTestSchema, dropTestSchema } from "./test-database.ts"
+import { createTestSchema, dropTestSchema, staleTestSchemas, testSchemaName } from "./test-database.ts"
 
 const mode = clusterTestsMode("test-database")
+
+describe("the schemas of killed runs of the suite", () => {
+  it("are those of runs started more than a day ago, by their names; nothing else is", () => {
+    const now = Date.UTC(2026, 10, 30)
+    const day = 24 * 3600 * 1000
+    const names = [testSchemaName(now - day - 1, 7), testSchemaName(now - day, 8), testSchemaName(now - 60_000, 9), "distmt_tests_check_7", "public", "distmt_tests_x_1"]
+    expect(staleTestSchemas(names, now)).toEqual([testSchemaName(now - day - 1, 7)])
+  })
+})
 
 describe.skipIf(mode === "skip")("the tests' own schema in the test database", () => {
   if (failsWithoutDatabase(mode)) return
@@ -26,6 +35,22 @@ describe.skipIf(mode === "skip")("the tests' own schema in the test database", (
       [search_path]
     )
     expect(tables).toHaveLength(1)
+  })
+
+  it("a run's schema left by a killed run goes when the next run makes its own, once a day old; a younger one stays", async () => {
+    const base = new URL(db)
+    base.searchParams.delete("options")
+    const old = testSchemaName(Date.now() - 25 * 3600 * 1000, process.pid)
+    const young = testSchemaName(Date.now() - 60_000, process.pid)
+    const made = testSchemaName(Date.now(), process.pid)
+    const exists = async (name: string) => (await queryRows(base.toString(), "SELECT 1 FROM pg_namespace WHERE nspname = $1", [name])).length === 1
+    try {
+      for (const name of [old, young]) await queryRows(base.toString(), `CREATE SCHEMA "${name}"`)
+      await createTestSchema(base.toString(), made)
+      expect([await exists(old), await exists(young), await exists(made)]).toEqual([false, true, true])
+    } finally {
+      for (const name of [old, young, made]) await queryRows(base.toString(), `DROP SCHEMA IF EXISTS "${name}" CASCADE`)
+    }
   })
 
   it("a schema made for a run holds the tables made through its URL, and dropping it leaves none", async () => {

@@ -28,8 +28,29 @@ const onDatabase = (url: string, ...statements: ReadonlyArray<string>) =>
     for (const statement of statements) yield* sql.unsafe(statement)
   }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.runPromise)
 
-/** A new schema for this run of the suite in database `url`, and the URL that puts every table in it. */
+/** The schema of a run of the suite started at `time` (ms) by process `pid`. */
+export const testSchemaName = (time: number, pid: number): string => `distmt_tests_${time}_${pid}`
+
+/** A day: a run of the suite takes well under an hour, so a schema older than this is a killed run's. */
+const STALE_MS = 24 * 3600 * 1000
+
+/** The names of schemas in `names` left by runs of the suite started more than a day before `now`. */
+export const staleTestSchemas = (names: ReadonlyArray<string>, now: number): Array<string> =>
+  names.filter((n) => {
+    const m = /^distmt_tests_(\d+)_\d+$/.exec(n)
+    return m !== null && now - Number(m[1]) > STALE_MS
+  })
+
+/**
+ * A new schema for this run of the suite in database `url`, and the URL that puts every table in it.
+ * The schemas of runs killed before their end (which never dropped theirs) go first, once a day old.
+ */
 export const createTestSchema = async (url: string, schema: string): Promise<string> => {
+  const names = await Effect.gen(function*() {
+    const sql = yield* SqlClient
+    return (yield* sql<{ name: string }>`SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'distmt_tests_%'`).map((r) => r.name)
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.runPromise)
+  for (const stale of staleTestSchemas(names, Date.now())) await dropTestSchema(url, stale)
   await onDatabase(url, `CREATE SCHEMA "${schema}"`)
   return inSchema(url, schema)
 }
