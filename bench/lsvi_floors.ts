@@ -9,13 +9,14 @@
  * the incremental backup) after the previous update, as the bench times it; the floor (one read of
  * the stored next-state rows) and the reads floor (one read of all the update reads: those rows,
  * their forms and the φ_h rows), each the second of two reads in a row, as the bench times them; and
- * the same three "cold", right after a read of 96 MiB of other memory, which leaves none of the
- * learner's data in the last-level cache (32 MiB here). Prints the medians and the median of the
- * per-round ratios.
+ * the same three "cold", right after a read of other memory twice the size of the last-level cache
+ * (as Linux reports it; 96 MiB where it does not), which leaves none of the learner's data there.
+ * Prints the medians and the median of the per-round ratios.
  */
 import { episode } from "../src/bench/synthetic.ts"
 import { LsviIncremental } from "../src/learner/LsviIncremental.ts"
 import { median } from "./ab.ts"
+import { lastLevelCacheBytes } from "./cache.ts"
 import { syntheticLearner } from "./lsviLearner.ts"
 
 const args = process.argv.slice(2)
@@ -24,7 +25,9 @@ const episodes = at < 0 ? 2000 : Number(args.splice(at, 2)[1])
 const rounds = Number(args[0] ?? 12)
 const { learner, update } = syntheticLearner({ LsviIncremental, episode }, episodes, 60)
 
-const other = new Float64Array(96 * 2 ** 17) // 96 MiB
+const evictBytes = Math.max(96 * 2 ** 20, 2 * (lastLevelCacheBytes() ?? 0))
+const other = new Float64Array(evictBytes / 8)
+other.fill(1) // touched, so that every read of it below is of memory that is there
 let sink = 0
 const evict = (): void => {
   for (let i = 0; i < other.length; i += 8) sink += other[i] // one value per 64-byte line
@@ -54,7 +57,7 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const ratio = (a: string, b: string): string => median(times[a].map((t, i) => t / times[b][i])).toFixed(2)
-console.log(`K = ${episodes}, d = 32, A = 4, H = 20: medians of ${rounds} rounds (ms)`)
+console.log(`K = ${episodes}, d = 32, A = 4, H = 20: medians of ${rounds} rounds (ms); cold: after a read of ${(evictBytes / 2 ** 20).toFixed(0)} MiB`)
 for (const n of names) console.log(`  ${n.padEnd(12)} ${median(times[n]).toFixed(3)}`)
 console.log(`update / floor ${ratio("update", "floor")}, update / reads ${ratio("update", "reads")}, reads / floor ${ratio("reads", "floor")}`)
 console.log(`cold: update / floor ${ratio("update cold", "floor cold")}, update / reads ${ratio("update cold", "reads cold")}, ` +

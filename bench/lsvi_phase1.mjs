@@ -4,10 +4,11 @@
  * (docs/performance.md, "Why the panels and the ring"):
  *
  *   git show REV:src/linalg/wasm/lsvi.wat > /tmp/old.wat
- *   node bench/lsvi_phase1.mjs /tmp/old.wat src/linalg/wasm/lsvi.wat
+ *   node bench/lsvi_phase1.mjs /tmp/old.wat src/linalg/wasm/lsvi.wat [--chunks N]
  *
- * d = 32, 240 chunks of 1,024 rows (61 MB, beyond the caches) with each chunk's forms after its
- * rows, as in Store.ts; "in cache" is one chunk (256 KiB) 50 times. Random rows: phase 1 does the
+ * d = 32, 240 chunks of 1,024 rows (61 MB: beyond a 32 MiB last-level cache; --chunks 2400 gives
+ * 610 MB, beyond a 260 MiB one) with each chunk's forms after its rows, as in Store.ts; "in cache"
+ * is one chunk (256 KiB) 50 times. Random rows: phase 1 does the
  * same work whatever their layout. Prints ns per row (medians of 27 rounds) and, for each version
  * after the first, whether its forms and values equal the first version's (a version that reads
  * the rows in another layout, panels against rows, combines other entries and differs).
@@ -16,8 +17,10 @@ import { readFileSync } from "node:fs"
 import { compileWat } from "../tools/wat.mjs"
 
 const files = process.argv.slice(2)
-if (files.length === 0) throw new Error("usage: node bench/lsvi_phase1.mjs A.wat [B.wat …]")
-const d = 32, dp = 32, R = 1024, chunks = 240
+const at = files.indexOf("--chunks")
+const chunks = at < 0 ? 240 : Number(files.splice(at, 2)[1])
+if (files.length === 0 || !(chunks >= 1)) throw new Error("usage: node bench/lsvi_phase1.mjs A.wat [B.wat …] [--chunks N]")
+const d = 32, dp = 32, R = 1024
 const chunkBytes = R * dp * 8 + R * 8
 const val = chunks * chunkBytes, u = val + R * 24, w = u + dp * 8, c = w + dp * 8, tmp = c + 1024
 const memory = new WebAssembly.Memory({ initial: Math.ceil((tmp + 16384) / 65536) })
