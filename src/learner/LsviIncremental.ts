@@ -107,7 +107,7 @@ export class LsviIncremental implements LsviLearner {
       wL: a.alloc(H * dp),
       rhs: a.alloc(dp),
       rhsLow: a.alloc(dp),
-      tmp: a.alloc(Math.max(128, 2 * dp)),
+      tmp: a.alloc(Math.max(256, 2 * dp)),
       zero: a.alloc(1),
       U: a.alloc(d * ((d + 7) & ~7)),
       wUpper: this.wUpper,
