@@ -358,17 +358,19 @@
           (local.get $tmp)))))
 
   ;; y[0..dp) += Σ_t v_t x_t over n rows x_t (stride dp): the rhs of a step, Σ_τ V(s'_τ) φ_h^τ, in one
-  ;; sequential read of the rows, two rows per sweep of y (y stays in the first-level cache). The
-  ;; additions into y come in the order of t, as a sequence of axpy would make them.
+  ;; read of the rows as two streams, rows t and t + n/2 in one sweep of y (y stays in the
+  ;; first-level cache); an odd last row after them.
   (func $gemvT (param $y i32) (param $v i32) (param $x i32) (param $n i32) (param $dp i32)
-    (local $t i32) (local $k i32) (local $x1 i32) (local $rowBytes i32) (local $s0 v128) (local $s1 v128)
+    (local $t i32) (local $h i32) (local $k i32) (local $x1 i32) (local $v1 i32) (local $rowBytes i32) (local $s0 v128) (local $s1 v128)
     (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (local.set $h (i32.shr_u (local.get $n) (i32.const 1)))
+    (local.set $x1 (i32.add (local.get $x) (i32.mul (local.get $h) (local.get $rowBytes))))
+    (local.set $v1 (i32.add (local.get $v) (i32.shl (local.get $h) (i32.const 3))))
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (i32.add (local.get $t) (i32.const 1)) (local.get $n)))
+        (br_if $done (i32.ge_u (local.get $t) (local.get $h)))
         (local.set $s0 (v128.load64_splat (local.get $v)))
-        (local.set $s1 (v128.load64_splat offset=8 (local.get $v)))
-        (local.set $x1 (i32.add (local.get $x) (local.get $rowBytes)))
+        (local.set $s1 (v128.load64_splat (local.get $v1)))
         (local.set $k (i32.const 0))
         (block $doneK
           (loop $nextK
@@ -380,12 +382,15 @@
                 (f64x2.mul (local.get $s1) (v128.load (i32.add (local.get $x1) (local.get $k))))))
             (local.set $k (i32.add (local.get $k) (i32.const 16)))
             (br $nextK)))
-        (local.set $x (i32.add (local.get $x1) (local.get $rowBytes)))
-        (local.set $v (i32.add (local.get $v) (i32.const 16)))
-        (local.set $t (i32.add (local.get $t) (i32.const 2)))
+        (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+        (local.set $x1 (i32.add (local.get $x1) (local.get $rowBytes)))
+        (local.set $v (i32.add (local.get $v) (i32.const 8)))
+        (local.set $v1 (i32.add (local.get $v1) (i32.const 8)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $next)))
-    (if (i32.lt_u (local.get $t) (local.get $n))
-      (then (call $axpy (local.get $y) (f64.load (local.get $v)) (local.get $x) (local.get $dp)))))
+    ;; n odd: row n − 1, which x1 now points at
+    (if (i32.and (local.get $n) (i32.const 1))
+      (then (call $axpy (local.get $y) (f64.load (local.get $v1)) (local.get $x1) (local.get $dp)))))
 
   ;; One step h of the backward pass (docs/algorithm.md §2) over n stored transitions of one chunk:
   ;;
