@@ -16,7 +16,7 @@
 import { episode } from "../src/bench/synthetic.ts"
 import { LsviIncremental } from "../src/learner/LsviIncremental.ts"
 import { median } from "./ab.ts"
-import { lastLevelCacheBytes } from "./cache.ts"
+import { otherMemory } from "./cache.ts"
 import { syntheticLearner } from "./lsviLearner.ts"
 
 const args = process.argv.slice(2)
@@ -25,12 +25,10 @@ const episodes = at < 0 ? 2000 : Number(args.splice(at, 2)[1])
 const rounds = Number(args[0] ?? 12)
 const { learner, update } = syntheticLearner({ LsviIncremental, episode }, episodes, 60)
 
-const evictBytes = Math.max(96 * 2 ** 20, 2 * (lastLevelCacheBytes() ?? 0))
-const other = new Float64Array(evictBytes / 8)
-other.fill(1) // touched, so that every read of it below is of memory that is there
+const other = otherMemory()
 let sink = 0
 const evict = (): void => {
-  for (let i = 0; i < other.length; i += 8) sink += other[i] // one value per 64-byte line
+  sink += other.evict()
 }
 const timed = (f: () => number | void): number => {
   const t = performance.now()
@@ -57,7 +55,7 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const ratio = (a: string, b: string): string => median(times[a].map((t, i) => t / times[b][i])).toFixed(2)
-console.log(`K = ${episodes}, d = 32, A = 4, H = 20: medians of ${rounds} rounds (ms); cold: after a read of ${(evictBytes / 2 ** 20).toFixed(0)} MiB`)
+console.log(`K = ${episodes}, d = 32, A = 4, H = 20: medians of ${rounds} rounds (ms); cold: after a read of ${other.mib.toFixed(0)} MiB`)
 for (const n of names) console.log(`  ${n.padEnd(12)} ${median(times[n]).toFixed(3)}`)
 console.log(`update / floor ${ratio("update", "floor")}, update / reads ${ratio("update", "reads")}, reads / floor ${ratio("reads", "floor")}`)
 console.log(`cold: update / floor ${ratio("update cold", "floor cold")}, update / reads ${ratio("update cold", "reads cold")}, ` +

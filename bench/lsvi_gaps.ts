@@ -16,7 +16,7 @@
 import { episode } from "../src/bench/synthetic.ts"
 import { LsviIncremental } from "../src/learner/LsviIncremental.ts"
 import { median } from "./ab.ts"
-import { lastLevelCacheBytes } from "./cache.ts"
+import { otherMemory } from "./cache.ts"
 import { syntheticLearner } from "./lsviLearner.ts"
 
 const args = process.argv.slice(2)
@@ -25,8 +25,7 @@ const episodes = at < 0 ? 2000 : Number(args.splice(at, 2)[1])
 const rounds = Number(args[0] ?? 3)
 const { learner, update } = syntheticLearner({ LsviIncremental, episode }, episodes, 400)
 
-const other = new Float64Array(Math.max(96 * 2 ** 20, 2 * (lastLevelCacheBytes() ?? 0)) / 8)
-other.fill(1)
+const other = otherMemory()
 let sink = 0
 const between: Record<string, () => void> = {
   "right after the last update": () => {},
@@ -38,7 +37,7 @@ const between: Record<string, () => void> = {
     sink += learner.sweepNextStates()
   },
   "after reading other memory": () => {
-    for (let i = 0; i < other.length; i += 8) sink += other[i]
+    sink += other.evict()
   }
 }
 for (let i = 0; i < 30; i++) update() // warm-up: a new process's memory is slower for its first second here
