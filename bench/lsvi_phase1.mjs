@@ -24,20 +24,13 @@ const d = 32, dp = 32, R = 1024
 const chunkBytes = R * dp * 8 + R * 8
 const val = chunks * chunkBytes, u = val + R * 24, w = u + dp * 8, c = w + dp * 8, tmp = c + 1024
 const memory = new WebAssembly.Memory({ initial: Math.ceil((tmp + 16384) / 65536) })
-// The plain sum reads the rows as two streams side by side, as the floor does (lsviFull.wat's sweep).
-const sumWat = `(module (import "env" "memory" (memory 1))
-  (func (export "sum") (param $x i32) (param $n i32) (result f64) (local $k i32) (local $y i32) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
-    (local.set $k (i32.shr_u (local.get $n) (i32.const 3)))
-    (local.set $y (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 5))))
-    (block $done (loop $next (br_if $done (i32.eqz (local.get $k)))
-      (local.set $s0 (f64x2.add (local.get $s0) (v128.load (local.get $x))))
-      (local.set $s1 (f64x2.add (local.get $s1) (v128.load offset=16 (local.get $x))))
-      (local.set $s2 (f64x2.add (local.get $s2) (v128.load (local.get $y))))
-      (local.set $s3 (f64x2.add (local.get $s3) (v128.load offset=16 (local.get $y))))
-      (local.set $x (i32.add (local.get $x) (i32.const 32))) (local.set $y (i32.add (local.get $y) (i32.const 32)))
-      (local.set $k (i32.sub (local.get $k) (i32.const 1))) (br $next)))
-    (f64x2.extract_lane 0 (f64x2.add (f64x2.add (local.get $s0) (local.get $s1)) (f64x2.add (local.get $s2) (local.get $s3))))))`
-const { sum } = new WebAssembly.Instance(new WebAssembly.Module(await compileWat(sumWat)), { env: { memory } }).exports
+// The plain sum is the floor's own (lsviFull.wat's sweep: two streams side by side); the imports
+// it does not call are stubs.
+const fullText = readFileSync(new URL("../src/linalg/wasm/lsviFull.wat", import.meta.url), "utf8")
+const stub = () => { throw new Error("not used by sweep") }
+const { sweep: sum } = new WebAssembly.Instance(new WebAssembly.Module(await compileWat(fullText)), {
+  env: { memory, panelRow: stub, gather: stub }
+}).exports
 const kernels = []
 for (const file of files) {
   // $rowsQuad is internal: export it; a version without the scratch argument ignores the last one.
