@@ -260,7 +260,7 @@ const targets = (rows: ReadonlyArray<Row>): void => {
     console.log(`  per-episode update ≤ ${UPDATE_VS_FLOOR}× its floor: ${floor.toFixed(2)}×  ${mark(floor <= UPDATE_VS_FLOOR)}${each(rs, updateVsFloor)}`)
     const reads = over(rs, (r) => r.distmt.readsFloorSeconds / r.distmt.floorSeconds)
     const vsReads = over(rs, (r) => r.distmt.episodeUpdateSeconds / r.distmt.readsFloorSeconds)
-    console.log(`    (not a target: one read of all the update reads, next-state rows, forms and φ_h, takes ` +
+    console.log(`    (not a target: one read of all the update reads (next-state rows, forms, φ_h rows not read as taken rows) takes ` +
       `${reads.toFixed(2)}× the floor; the update takes ${vsReads.toFixed(2)}× that)`)
     const memory = rs[0].distmt.memoryRatio
     console.log(`  memory ≤ 1.5× the stored features: ${memory.toFixed(3)}×  ${mark(memory <= 1.5)}`)

@@ -92,6 +92,59 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
     })
   }
 
+  for (const kernel of kernels) {
+    it(`${kernel}: φ_h rows that are not step h − 1's taken rows (changed, or steps out of order) are read as their own, with the same numbers, backups between steps or not`, () => {
+      let broken = 0
+      const cases = fc.record({
+        dim: fc.integer({ min: 2, max: 7 }),
+        actions: fc.integer({ min: 1, max: 4 }),
+        horizon: fc.integer({ min: 2, max: 5 }),
+        seed: fc.nat(),
+        twin: fc.boolean(),
+        episodes: fc.integer({ min: 2, max: 12 }),
+        // at episode `at`: none, φ_h of one step h ≥ 1 changed, or its steps added last to first
+        breakage: fc.constantFrom("none", "changed", "reversed"),
+        at: fc.nat(),
+        step: fc.nat(),
+        // a backup after every step too: the forms of a taken row exist before the next step swaps it
+        midEpisode: fc.boolean()
+      })
+      fc.assert(
+        fc.property(cases, (c) => {
+          const config: LsviConfig = { horizon: c.horizon, dim: c.dim, actions: c.actions, beta: 1, lambda: 1 }
+          const shape: SyntheticShape = { episodes: 0, dim: c.dim, actions: c.actions, horizon: c.horizon, seed: c.seed }
+          const learner = new LsviIncremental(config, () => new Float64Array(0), { kernel, twin: c.twin })
+          const at = c.at % c.episodes
+          const changed = 1 + (c.step % (c.horizon - 1))
+          const data: Array<Episode> = []
+          for (let k = 0; k < c.episodes; k++) {
+            const e = episode(shape, k)
+            const steps = Array.from({ length: c.horizon }, (_, h) => h)
+            if (k === at && c.breakage === "changed") for (let i = 0; i < c.dim; i++) e.phi[changed * c.dim + i] *= 0.5
+            if (k === at && c.breakage === "reversed") steps.reverse()
+            data.push(e)
+            const { actions: A, dim: d } = config
+            for (const h of steps) {
+              learner.addTransitionFeatures(h, e.phi, h * d, e.reward[h], e.next, h * A * d)
+              if (c.midEpisode) learner.backup()
+            }
+            learner.backup()
+            const ref = direct(config, data)
+            expect(agree(learner.wUpper, ref.wUpper), `w̄ after ${data.length} episodes, ${JSON.stringify(c)}`).toBe(true)
+            if (c.twin && ref.fragile === 0) expect(agree(learner.wLower, ref.wLower), `w̲, ${JSON.stringify(c)}`).toBe(true)
+            for (let h = 1; h < c.horizon; h++) {
+              const stillShared = c.breakage === "none" || k < at || (c.breakage === "changed" && h !== changed)
+              expect(learner.sharesPhi(h), `step ${h} after ${data.length} episodes, ${JSON.stringify(c)}`).toBe(stillShared)
+            }
+          }
+          if (c.breakage !== "none") broken++
+        }),
+        { seed: 7007, numRuns: 60 }
+      )
+      expect(broken).toBeGreaterThan(25)
+    })
+  }
+
   it("d = 1 (rows ±1, padded to two lanes): w̄ matches", () => {
     for (const kernel of kernels) {
       for (const seed of [1, 2, 3]) {

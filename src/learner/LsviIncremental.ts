@@ -72,6 +72,8 @@ export class LsviIncremental implements LsviLearner {
   constructor(config: LsviConfig, featuresOf: FeaturesOf, options: IncrementalOptions = {}) {
     const { horizon: H, dim: d, actions: A, lambda } = config
     if (!(lambda > 0)) throw new RangeError(`LsviIncremental: λ must be > 0 (got ${lambda})`)
+    // Store.ts keeps which action each taken row is in 16 bits.
+    if (!(A >= 1 && A <= 65535)) throw new RangeError(`LsviIncremental: the actions must be 1 to 65,535 (got ${A})`)
     this.config = config
     this.featuresOf = featuresOf
     this.kernel = options.kernel ?? (simdAvailable() ? "wasm" : "js")
@@ -325,6 +327,14 @@ export class LsviIncremental implements LsviLearner {
   /** Reads once everything an incremental backup reads (next-state rows, forms, φ_h rows): its floor. */
   sweepUpdateReads(): number {
     return this.core.store.sweepUpdateReads(this.core.simd)
+  }
+
+  /**
+   * Whether the backup reads step h's φ_h rows as step h − 1's taken rows (the transitions came as
+   * episodes, in order; incremental/Store.ts, `shared`), so that they come from memory once.
+   */
+  sharesPhi(h: number): boolean {
+    return this.core.store.shared[h]
   }
 
   /** Transitions stored at step h. */

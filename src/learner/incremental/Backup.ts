@@ -103,11 +103,14 @@ const inverse = (c: Core, h: number): void => {
   c.sinceRefresh[h] = 0
 }
 
-/** q = ‖R φ‖² for every next-state row of one chunk of step h − 1, with U = Rᵀ of step h. */
+/** q = ‖R φ‖² for every next-state row (other and taken) of one chunk of step h − 1, with U = Rᵀ of step h. */
 const formsOf = (c: Core, ch: Chunk): void => {
   const { actions: A, dim: d } = c.config
-  if (c.simd !== undefined) c.simd.forms(ch.next, ch.count * A, d, c.dp, c.U, ch.q, c.tmp)
-  else formsJs(c.store.arena.f64, ch.next, ch.count * A, d, c.dp, c.U, ch.q)
+  for (const [rows, count, q] of [[ch.next, ch.count * (A - 1), ch.q], [ch.taken, ch.count, ch.qt]]) {
+    if (count === 0) continue
+    if (c.simd !== undefined) c.simd.forms(rows, count, d, c.dp, c.U, q, c.tmp)
+    else formsJs(c.store.arena.f64, rows, count, d, c.dp, c.U, q)
+  }
 }
 
 /**
@@ -122,20 +125,27 @@ export const refresh = (c: Core, h: number): void => {
   }
 }
 
-/** The step kernel on one chunk of step h (h < H − 1): rhs += Σ V̄ φ_h (and rhsLow with the twin). */
-const stepChunk = (c: Core, h: number, ch: Chunk, fresh: number, u: number, cc: number, m: number): void => {
+/**
+ * The step kernel on chunk i of step h (h < H − 1): rhs += Σ V̄ φ_h (and rhsLow with the twin). The
+ * φ_h rows are read as step h − 1's taken rows where they are the same (Store.ts, `shared`): the
+ * pass over step h − 1 that comes next then finds them in the cache.
+ */
+const stepChunk = (c: Core, h: number, i: number, fresh: number, u: number, cc: number, m: number): void => {
   const { horizon: H, dim: d, actions: A, beta } = c.config
   const dp = c.dp
+  const ch = c.store.chunks[h][i]
+  const phi = c.store.shared[h] ? c.store.chunks[h - 1][i].taken : ch.phi
+  const panels = c.store.shared[h] ? 1 : 0
   const w = c.wU + (h + 1) * dp * 8
   const wl = c.wL + (h + 1) * dp * 8
   const twin = c.twin ? 1 : 0
   const cap = H - h - 1
   if (c.simd !== undefined) {
-    c.simd.step(ch.next, ch.q, ch.phi, ch.count, fresh, A, d, dp, w, wl, c.B[h + 1], u, cc, m, beta, cap, twin,
-      c.rhs, c.rhsLow, c.store.val, c.tmp)
+    c.simd.step(ch.next, ch.q, ch.taken, ch.qt, ch.takenAction, phi, panels, ch.count, fresh, A, d, dp, w, wl,
+      c.B[h + 1], u, cc, m, beta, cap, twin, c.rhs, c.rhsLow, c.store.val, c.tmp)
   } else {
-    stepJs(c.store.arena.f64, ch.next, ch.q, ch.phi, ch.count, fresh, A, d, dp, w, wl, c.B[h + 1], u, cc, m, beta, cap,
-      twin, c.rhs, c.rhsLow, c.store.val, c.tmp)
+    stepJs(c.store.arena, ch.next, ch.q, ch.taken, ch.qt, ch.takenAction, phi, panels, ch.count, fresh, A, d, dp, w,
+      wl, c.B[h + 1], u, cc, m, beta, cap, twin, c.rhs, c.rhsLow, c.store.val, c.tmp)
   }
 }
 
@@ -193,10 +203,10 @@ export const backup = (c: Core): void => {
       const u = none ? c.wU + (h + 1) * dp * 8 : c.pendingU[h + 1]
       const cc = none ? c.zero : c.pendingC[h + 1]
       let start = 0
-      for (const ch of c.store.chunks[h]) {
-        stepChunk(c, h, ch, Math.min(Math.max(fresh0 - start, 0), ch.count), u, cc, m)
+      c.store.chunks[h].forEach((ch, i) => {
+        stepChunk(c, h, i, Math.min(Math.max(fresh0 - start, 0), ch.count), u, cc, m)
         start += ch.count
-      }
+      })
       c.qValid[h] = c.store.count[h]
       c.pendingCount[h + 1] = 0
     }
@@ -237,10 +247,10 @@ export const fullBackup = (c: Core): void => {
     startRhs(c, h)
     if (h + 1 < H) {
       // U = Rᵀ of step h + 1, from the previous iteration's `inverse`.
-      for (const ch of c.store.chunks[h]) {
+      c.store.chunks[h].forEach((ch, i) => {
         formsOf(c, ch)
-        stepChunk(c, h, ch, ch.count, c.wU + (h + 1) * dp * 8, c.zero, 1)
-      }
+        stepChunk(c, h, i, ch.count, c.wU + (h + 1) * dp * 8, c.zero, 1)
+      })
       c.qValid[h] = c.store.count[h]
       c.pendingCount[h + 1] = 0
     }

@@ -5,7 +5,7 @@
  * missing (`kernel: "js"`); the tests check both kernels against the direct formula. Next-state
  * rows are read out of their panels (Store.ts) one row at a time.
  */
-import { panelIndex } from "./Store.ts"
+import { panelIndex, rowOfAction } from "./Store.ts"
 
 /** Next-state row r of the panels at byte offset `next`, copied to x (dp entries). */
 const rowOf = (f: Float64Array, next: number, dp: number, r: number, x: Float64Array): Float64Array => {
@@ -13,12 +13,20 @@ const rowOf = (f: Float64Array, next: number, dp: number, r: number, x: Float64A
   return x
 }
 
-/** The TypeScript statement of the `step` kernel of lsvi.wat (same arguments, offsets in bytes). */
+/**
+ * The TypeScript statement of the `step` kernel of lsvi.wat (same arguments, offsets in bytes; the
+ * arena for its float64 and uint16 views). The actions of each transition are taken in their order,
+ * each row found where Store.ts keeps it (`rowOfAction`).
+ */
 export const stepJs = (
-  f: Float64Array,
+  arena: { readonly f64: Float64Array; readonly u16: Uint16Array },
   next: number,
   q: number,
+  taken: number,
+  qt: number,
+  takenAction: number,
   phi: number,
+  phiPanels: number,
   n: number,
   fresh0: number,
   A: number,
@@ -38,10 +46,10 @@ export const stepJs = (
   _val: number, // scratch of the WebAssembly kernel's phases; this one-pass statement needs none
   _tmp: number // likewise
 ): void => {
+  const f = arena.f64
   const x = new Float64Array(dp)
   const bestX = new Float64Array(dp)
-  let qi = q >> 3
-  let p = phi >> 3
+  const phiX = new Float64Array(dp)
   const W = w >> 3
   const WL = wl >> 3
   const Bo = B >> 3
@@ -51,7 +59,9 @@ export const stepJs = (
     let best = -Infinity
     let bestQ = 0
     for (let a = 0; a < A; a++) {
-      rowOf(f, next, dp, t * A + a, x)
+      const where = rowOfAction(A, arena.u16[(takenAction >> 1) + t], t, a)
+      rowOf(f, where.taken ? taken : next, dp, where.row, x)
+      const qi = ((where.taken ? qt : q) >> 3) + where.row
       let qv: number
       if (t >= fresh0) {
         // q = φᵀBφ from scratch
@@ -81,16 +91,17 @@ export const stepJs = (
         bestX.set(x)
         bestQ = qv
       }
-      qi++
     }
-    for (let k = 0; k < dp; k++) f[R + k] += best * f[p + k]
+    // φ_h^τ: a plain row, or step h − 1's taken row in its panels
+    if (phiPanels !== 0) rowOf(f, phi, dp, t, phiX)
+    else phiX.set(f.subarray((phi >> 3) + t * dp, (phi >> 3) + (t + 1) * dp))
+    for (let k = 0; k < dp; k++) f[R + k] += best * phiX[k]
     if (twin !== 0) {
       let mean = 0
       for (let k = 0; k < dp; k++) mean += bestX[k] * f[WL + k]
       const low = Math.max(mean - beta * Math.sqrt(Math.max(bestQ, 0)), 0)
-      for (let k = 0; k < dp; k++) f[RL + k] += low * f[p + k]
+      for (let k = 0; k < dp; k++) f[RL + k] += low * phiX[k]
     }
-    p += dp
   }
 }
 

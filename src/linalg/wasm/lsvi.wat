@@ -9,9 +9,10 @@
 ;; products with it add exact zeros and every result is the same number as without padding.
 ;; Matrices are d rows of dp entries. Vectors start on 16-byte boundaries.
 ;;
-;; The stored next-state rows of a chunk are in panels of four rows (src/learner/incremental/Store.ts):
-;; entries i, i+1 (i even) of row 4P + j are the 16 bytes at P·4·dp·8 + 64·(i/2) + 16·j, so that a
-;; sweep of four rows at once ($rowsQuad) reads memory in order. $gather copies one row out.
+;; The stored next-state rows of a chunk (the other rows, and apart from them the taken rows) are in
+;; panels of four rows (src/learner/incremental/Store.ts): entries i, i+1 (i even) of row 4P + j are
+;; the 16 bytes at P·4·dp·8 + 64·(i/2) + 16·j, so that a sweep of four rows at once ($rowsQuad) reads
+;; memory in order. $gather copies one row out.
 ;;
 ;; Same numbers (docs/algorithm.md §2): the kernels compute exactly the quantities of §2 (dot products,
 ;; quadratic forms, Sherman–Morrison downdates of them); only the order of floating-point additions
@@ -392,131 +393,230 @@
     (if (i32.and (local.get $n) (i32.const 1))
       (then (call $axpy (local.get $y) (f64.load (local.get $v1)) (local.get $x1) (local.get $dp)))))
 
-  ;; One step h of the backward pass (docs/algorithm.md §2) over n stored transitions of one chunk:
-  ;;
-  ;;   next  n·A rows: φ(s'_τ, a), the features of the stored next state for every action, in panels
-  ;;   q     n·A:      φᵀ Λ_{h+1}⁻¹ φ of those rows, kept up to date here
-  ;;   phi   n rows:   φ_h^τ = φ(s_h^τ, a_h^τ)
-  ;;   val   n·A + n:  scratch: Q̄ of each row, then V̄ and V̲ of each transition
-  ;;   tmp   max(256, 2·dp): scratch: the two rings of $rowsQuad, a row gathered from the panels
-  ;;
-  ;; Phase 1: the rows of transitions τ < fresh0 have their forms brought up to date by the m
-  ;; pending changes of Λ_{h+1}; the rows of τ ≥ fresh0 (new since the last backup) get them from
-  ;; scratch; every row gets val = Q̄. Phase 2, per transition: V̄(s'_τ) = max_a Q̄ (ties to the
-  ;; lowest a), written over val[τ]; with twin ≠ 0 also V̲ = max{ w̲ᵀφ_π − β√q_π, 0 } at the greedy
-  ;; action π (the pessimistic twin of §2), at val[n·A + τ]. Phase 3: rhs += Σ_τ V̄_τ φ_h^τ (and
-  ;; rhsLow += Σ_τ V̲_τ φ_h^τ) in one read of the φ_h rows.
-  (func (export "step")
-    (param $next i32) (param $q i32) (param $phi i32) (param $n i32) (param $fresh0 i32)
-    (param $A i32) (param $d i32) (param $dp i32)
-    (param $w i32) (param $wl i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
-    (param $beta f64) (param $cap f64) (param $twin i32) (param $rhs i32) (param $rhsl i32) (param $val i32) (param $tmp i32)
-    (local $t i32) (local $a i32) (local $old i32) (local $o i32) (local $v f64) (local $best f64)
-    (local $bestA i32) (local $row i32) (local $low i32) (local $vm v128) (local $vm1 v128) (local $o1 i32) (local $tBytes i32)
-    (local.set $old (i32.mul (local.get $fresh0) (local.get $A)))
-    (local.set $low (i32.add (local.get $val) (i32.shl (i32.mul (local.get $n) (local.get $A)) (i32.const 3))))
+  ;; y[0..dp) += Σ_t v_t x_t over the n rows of the panels at x (four rows a panel, as the next-state
+  ;; rows): Σ_τ V(s'_τ) φ_h^τ when the φ_h rows are step h − 1's taken rows. Two streams, as $gemvT:
+  ;; the whole panels as two halves, a panel of each in one sweep of y; the rows of a last, partial
+  ;; panel one at a time after them.
+  (func $gemvTPanels (param $y i32) (param $v i32) (param $x i32) (param $n i32) (param $dp i32)
+    (local $j i32) (local $k i32) (local $panels i32) (local $pa i32) (local $pb i32) (local $panelBytes i32)
+    (local $xB i32) (local $vB i32) (local $yk i32) (local $r i32) (local $p i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $s v128)
+    (local.set $panelBytes (i32.shl (local.get $dp) (i32.const 5)))
+    (local.set $panels (i32.shr_u (local.get $n) (i32.const 2)))
+    (local.set $pb (i32.shr_u (local.get $panels) (i32.const 1)))
+    (local.set $pa (i32.sub (local.get $panels) (local.get $pb)))
+    (local.set $xB (i32.add (local.get $x) (i32.mul (local.get $pa) (local.get $panelBytes))))
+    (local.set $vB (i32.add (local.get $v) (i32.shl (local.get $pa) (i32.const 5))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $j) (local.get $pa)))
+        ;; the four values of panel j of each half, each in both lanes (B's are 0 when it has none)
+        (local.set $a0 (v128.load64_splat offset=0 (local.get $v)))
+        (local.set $a1 (v128.load64_splat offset=8 (local.get $v)))
+        (local.set $a2 (v128.load64_splat offset=16 (local.get $v)))
+        (local.set $a3 (v128.load64_splat offset=24 (local.get $v)))
+        (if (i32.lt_u (local.get $j) (local.get $pb))
+          (then
+            (local.set $b0 (v128.load64_splat offset=0 (local.get $vB)))
+            (local.set $b1 (v128.load64_splat offset=8 (local.get $vB)))
+            (local.set $b2 (v128.load64_splat offset=16 (local.get $vB)))
+            (local.set $b3 (v128.load64_splat offset=24 (local.get $vB))))
+          (else
+            ;; A's last panel without a B beside it: read A's panel twice with B's values 0
+            (local.set $xB (local.get $x))
+            (local.set $b0 (v128.const f64x2 0 0)) (local.set $b1 (v128.const f64x2 0 0))
+            (local.set $b2 (v128.const f64x2 0 0)) (local.set $b3 (v128.const f64x2 0 0))))
+        (local.set $k (i32.const 0))
+        (local.set $yk (local.get $y))
+        (block $doneK
+          (loop $nextK
+            (br_if $doneK (i32.ge_u (local.get $k) (local.get $panelBytes)))
+            (local.set $s (f64x2.add
+              (f64x2.add (f64x2.mul (local.get $a0) (v128.load offset=0 (i32.add (local.get $x) (local.get $k))))
+                (f64x2.mul (local.get $a1) (v128.load offset=16 (i32.add (local.get $x) (local.get $k)))))
+              (f64x2.add (f64x2.mul (local.get $a2) (v128.load offset=32 (i32.add (local.get $x) (local.get $k))))
+                (f64x2.mul (local.get $a3) (v128.load offset=48 (i32.add (local.get $x) (local.get $k)))))))
+            (local.set $s (f64x2.add (local.get $s) (f64x2.add
+              (f64x2.add (f64x2.mul (local.get $b0) (v128.load offset=0 (i32.add (local.get $xB) (local.get $k))))
+                (f64x2.mul (local.get $b1) (v128.load offset=16 (i32.add (local.get $xB) (local.get $k)))))
+              (f64x2.add (f64x2.mul (local.get $b2) (v128.load offset=32 (i32.add (local.get $xB) (local.get $k))))
+                (f64x2.mul (local.get $b3) (v128.load offset=48 (i32.add (local.get $xB) (local.get $k))))))))
+            (v128.store (local.get $yk) (f64x2.add (v128.load (local.get $yk)) (local.get $s)))
+            (local.set $yk (i32.add (local.get $yk) (i32.const 16)))
+            (local.set $k (i32.add (local.get $k) (i32.const 64)))
+            (br $nextK)))
+        (local.set $x (i32.add (local.get $x) (local.get $panelBytes)))
+        (local.set $xB (i32.add (local.get $xB) (local.get $panelBytes)))
+        (local.set $v (i32.add (local.get $v) (i32.const 32)))
+        (local.set $vB (i32.add (local.get $vB) (i32.const 32)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next)))
+    ;; rows 4·panels … n − 1: x and v now point at B's first panel (or past A's when B has none),
+    ;; so go from the start of the partial panel
+    (local.set $r (i32.shl (local.get $panels) (i32.const 2)))
+    (local.set $x (i32.sub (local.get $x) (i32.mul (local.get $pa) (local.get $panelBytes))))
+    (local.set $v (i32.sub (local.get $v) (i32.shl (local.get $pa) (i32.const 5))))
+    (block $doneR
+      (loop $nextR
+        (br_if $doneR (i32.ge_u (local.get $r) (local.get $n)))
+        (local.set $a0 (v128.load64_splat (i32.add (local.get $v) (i32.shl (local.get $r) (i32.const 3)))))
+        (local.set $p (call $panelRow (local.get $x) (local.get $r) (local.get $dp)))
+        (local.set $yk (local.get $y))
+        (local.set $k (i32.const 0))
+        (block $doneK
+          (loop $nextK
+            (br_if $doneK (i32.ge_u (local.get $k) (local.get $panelBytes)))
+            (v128.store (local.get $yk)
+              (f64x2.add (v128.load (local.get $yk)) (f64x2.mul (local.get $a0) (v128.load (i32.add (local.get $p) (local.get $k))))))
+            (local.set $yk (i32.add (local.get $yk) (i32.const 16)))
+            (local.set $k (i32.add (local.get $k) (i32.const 64)))
+            (br $nextK)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $nextR))))
+
+  ;; y += Σ_τ v_τ φ_h^τ over n transitions: from the plain φ_h rows, or from step h − 1's taken rows.
+  (func $rhsOf (param $y i32) (param $v i32) (param $phi i32) (param $panels i32) (param $n i32) (param $dp i32)
+    (if (local.get $panels)
+      (then (call $gemvTPanels (local.get $y) (local.get $v) (local.get $phi) (local.get $n) (local.get $dp)))
+      (else (call $gemvT (local.get $y) (local.get $v) (local.get $phi) (local.get $n) (local.get $dp)))))
+
+  ;; Phase 1 over n rows of the panels at x with forms q, values to val: the first `old` bring their
+  ;; forms up to date by the m pending changes ($rowsQuad for one, $rows for more), the rest (new
+  ;; since the last backup) get them from scratch.
+  (func $phase1 (param $x i32) (param $q i32) (param $n i32) (param $old i32) (param $d i32) (param $dp i32)
+    (param $B i32) (param $u i32) (param $c i32) (param $m i32) (param $w i32) (param $beta f64) (param $cap f64)
+    (param $val i32) (param $tmp i32)
     (if (i32.eq (local.get $m) (i32.const 1))
       (then
-        (call $rowsQuad (local.get $next) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
+        (call $rowsQuad (local.get $x) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
           (local.get $u) (local.get $c) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val) (local.get $tmp)))
       (else
-        (call $rows (local.get $next) (i32.const 0) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
+        (call $rows (local.get $x) (i32.const 0) (local.get $q) (local.get $old) (local.get $d) (local.get $dp)
           (i32.const 0) (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta)
           (local.get $cap) (local.get $val) (local.get $tmp))))
-    (call $rows (local.get $next) (local.get $old)
+    (call $rows (local.get $x) (local.get $old)
       (i32.add (local.get $q) (i32.shl (local.get $old) (i32.const 3)))
-      (i32.sub (i32.mul (local.get $n) (local.get $A)) (local.get $old)) (local.get $d) (local.get $dp) (i32.const 1)
+      (i32.sub (local.get $n) (local.get $old)) (local.get $d) (local.get $dp) (i32.const 1)
       (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta) (local.get $cap)
-      (i32.add (local.get $val) (i32.shl (local.get $old) (i32.const 3))) (local.get $tmp))
-    (local.set $o (local.get $val))
+      (i32.add (local.get $val) (i32.shl (local.get $old) (i32.const 3))) (local.get $tmp)))
+
+  ;; Where action a of transition t is (Store.ts, rowOfAction), as 2·row + 1 for taken row t and
+  ;; 2·row for other row t·ao + k (ao = A − 1 other rows a transition; tat its taken action): the
+  ;; other rows are the actions 0 … A − 2, but for slot tat < A − 1, which holds action A − 1.
+  (func $slot (param $a i32) (param $t i32) (param $tat i32) (param $ao i32) (result i32)
+    (if (result i32) (i32.eq (local.get $a) (local.get $tat))
+      (then (i32.add (i32.shl (local.get $t) (i32.const 1)) (i32.const 1)))
+      (else (i32.shl (i32.add (i32.mul (local.get $t) (local.get $ao))
+        (select (local.get $tat) (local.get $a) (i32.eq (local.get $a) (local.get $ao)))) (i32.const 1)))))
+
+  ;; One step h of the backward pass (docs/algorithm.md §2) over n stored transitions of one chunk:
+  ;;
+  ;;   next   n·(A − 1) rows in panels: φ(s'_τ, a) of the other actions (Store.ts)
+  ;;   q      n·(A − 1):   φᵀ Λ_{h+1}⁻¹ φ of those rows, kept up to date here
+  ;;   taken  n rows in panels: φ(s'_τ, a) of the taken action ta[τ] (uint16)
+  ;;   qt     n:           their forms
+  ;;   phi    n rows:      φ_h^τ = φ(s_h^τ, a_h^τ), plain rows of dp, or (phiPanels ≠ 0) step h − 1's
+  ;;                       taken rows, the same numbers in panels
+  ;;   val    n·A + n:     scratch: Q̄ of each other row, then of each taken row; then V̄ and V̲ of
+  ;;                       each transition
+  ;;   tmp    max(256, 2·dp): scratch: the two rings of $rowsQuad, a row gathered from the panels
+  ;;
+  ;; Phase 1, over the other rows and then the taken rows: the rows of transitions τ < fresh0 have
+  ;; their forms brought up to date by the m pending changes of Λ_{h+1}; the rows of τ ≥ fresh0
+  ;; (new since the last backup) get them from scratch; every row gets its Q̄. Phase 2, per
+  ;; transition: V̄(s'_τ) = max_a Q̄, written over val[τ]; with twin ≠ 0 also V̲ = max{ w̲ᵀφ_π − β√q_π,
+  ;; 0 } at the greedy action π (ties to the lowest a; the pessimistic twin of §2), at val[n·A + τ].
+  ;; Phase 3: rhs += Σ_τ V̄_τ φ_h^τ (and rhsLow += Σ_τ V̲_τ φ_h^τ) in one read of the φ_h rows.
+  (func (export "step")
+    (param $next i32) (param $q i32) (param $taken i32) (param $qt i32) (param $ta i32) (param $phi i32) (param $phiPanels i32)
+    (param $n i32) (param $fresh0 i32) (param $A i32) (param $d i32) (param $dp i32)
+    (param $w i32) (param $wl i32) (param $B i32) (param $u i32) (param $c i32) (param $m i32)
+    (param $beta f64) (param $cap f64) (param $twin i32) (param $rhs i32) (param $rhsl i32) (param $val i32) (param $tmp i32)
+    (local $t i32) (local $a i32) (local $k i32) (local $o i32) (local $ao i32) (local $vt i32) (local $low i32)
+    (local $s i32) (local $tat i32) (local $best f64) (local $bestS i32) (local $v f64) (local $vm v128)
+    (local.set $ao (i32.sub (local.get $A) (i32.const 1)))
+    (local.set $vt (i32.add (local.get $val) (i32.shl (i32.mul (local.get $n) (local.get $ao)) (i32.const 3))))
+    (local.set $low (i32.add (local.get $val) (i32.shl (i32.mul (local.get $n) (local.get $A)) (i32.const 3))))
+    (call $phase1 (local.get $next) (local.get $q) (i32.mul (local.get $n) (local.get $ao))
+      (i32.mul (local.get $fresh0) (local.get $ao)) (local.get $d) (local.get $dp) (local.get $B) (local.get $u)
+      (local.get $c) (local.get $m) (local.get $w) (local.get $beta) (local.get $cap) (local.get $val) (local.get $tmp))
+    (call $phase1 (local.get $taken) (local.get $qt) (local.get $n) (local.get $fresh0) (local.get $d) (local.get $dp)
+      (local.get $B) (local.get $u) (local.get $c) (local.get $m) (local.get $w) (local.get $beta) (local.get $cap)
+      (local.get $vt) (local.get $tmp))
     (if (i32.eqz (local.get $twin))
       (then
-        ;; Without the twin only V̄ = max_a Q̄ is needed: the maximum two actions per SIMD register
-        ;; (pmax is a < b ? b : a, the same number as max here, where nothing is NaN). With A even,
-        ;; two transitions at a time, and their two maxima side by side in one register: the loop
-        ;; below took 10 % of an update at A = 4, one transition at a time.
-        (if (i32.eqz (i32.and (local.get $A) (i32.const 1)))
+        ;; Without the twin only V̄ = max_a Q̄ is needed, in any order of the actions: two transitions
+        ;; at a time, side by side in one register (pmax is a < b ? b : a, the same number as max
+        ;; here, where nothing is NaN); one transition at a time took 10 % of an update at A = 4.
+        ;; val[t], val[t+1] are written over values of transitions t, t + 1 or before, already read.
+        (block $donePairs
+          (loop $nextPair
+            (br_if $donePairs (i32.ge_u (i32.add (local.get $t) (i32.const 1)) (local.get $n)))
+            (local.set $vm (v128.load (i32.add (local.get $vt) (i32.shl (local.get $t) (i32.const 3)))))
+            (local.set $o (i32.add (local.get $val) (i32.shl (i32.mul (local.get $t) (local.get $ao)) (i32.const 3))))
+            (local.set $k (i32.const 0))
+            (block $doneK
+              (loop $nextK
+                (br_if $doneK (i32.ge_u (local.get $k) (local.get $ao)))
+                (local.set $vm (f64x2.pmax (local.get $vm)
+                  (v128.load64_lane 1
+                    (i32.add (local.get $o) (i32.shl (i32.add (local.get $k) (local.get $ao)) (i32.const 3)))
+                    (v128.load64_zero (i32.add (local.get $o) (i32.shl (local.get $k) (i32.const 3)))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $nextK)))
+            (v128.store (i32.add (local.get $val) (i32.shl (local.get $t) (i32.const 3))) (local.get $vm))
+            (local.set $t (i32.add (local.get $t) (i32.const 2)))
+            (br $nextPair)))
+        (if (i32.lt_u (local.get $t) (local.get $n))
           (then
-            (local.set $tBytes (i32.shl (local.get $A) (i32.const 3)))
-            (block $donePairs
-              (loop $nextPair
-                (br_if $donePairs (i32.ge_u (i32.add (local.get $t) (i32.const 1)) (local.get $n)))
-                (local.set $o1 (i32.add (local.get $o) (local.get $tBytes)))
-                (local.set $vm (v128.load (local.get $o)))
-                (local.set $vm1 (v128.load (local.get $o1)))
-                (local.set $a (i32.const 16))
-                (block $doneA
-                  (loop $nextA
-                    (br_if $doneA (i32.ge_u (local.get $a) (local.get $tBytes)))
-                    (local.set $vm (f64x2.pmax (local.get $vm) (v128.load (i32.add (local.get $o) (local.get $a)))))
-                    (local.set $vm1 (f64x2.pmax (local.get $vm1) (v128.load (i32.add (local.get $o1) (local.get $a)))))
-                    (local.set $a (i32.add (local.get $a) (i32.const 16)))
-                    (br $nextA)))
-                ;; val[t], val[t+1]: rows t, t+1 belong to transitions already done (or to these two, read above)
-                (v128.store (i32.add (local.get $val) (i32.shl (local.get $t) (i32.const 3)))
-                  (f64x2.pmax
-                    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $vm) (local.get $vm1))
-                    (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $vm) (local.get $vm1))))
-                (local.set $o (i32.add (local.get $o1) (local.get $tBytes)))
-                (local.set $t (i32.add (local.get $t) (i32.const 2)))
-                (br $nextPair)))))
-        (block $doneT
-          (loop $nextT
-            (br_if $doneT (i32.ge_u (local.get $t) (local.get $n)))
-            (local.set $vm (v128.load64_splat (local.get $o)))
-            (local.set $a (i32.const 0))
-            (block $doneA
-              (loop $nextA
-                (br_if $doneA (i32.gt_u (i32.add (local.get $a) (i32.const 2)) (local.get $A)))
-                (local.set $vm (f64x2.pmax (local.get $vm) (v128.load (i32.add (local.get $o) (i32.shl (local.get $a) (i32.const 3))))))
-                (local.set $a (i32.add (local.get $a) (i32.const 2)))
-                (br $nextA)))
-            (if (i32.lt_u (local.get $a) (local.get $A))
-              (then (local.set $vm (f64x2.pmax (local.get $vm)
-                (v128.load64_splat (i32.add (local.get $o) (i32.shl (local.get $a) (i32.const 3))))))))
-            (f64.store (i32.add (local.get $val) (i32.shl (local.get $t) (i32.const 3)))
-              (f64.max (f64x2.extract_lane 0 (local.get $vm)) (f64x2.extract_lane 1 (local.get $vm))))
-            (local.set $o (i32.add (local.get $o) (i32.shl (local.get $A) (i32.const 3))))
-            (local.set $t (i32.add (local.get $t) (i32.const 1)))
-            (br $nextT)))
-        (call $gemvT (local.get $rhs) (local.get $val) (local.get $phi) (local.get $n) (local.get $dp))
+            (local.set $best (f64.load (i32.add (local.get $vt) (i32.shl (local.get $t) (i32.const 3)))))
+            (local.set $o (i32.add (local.get $val) (i32.shl (i32.mul (local.get $t) (local.get $ao)) (i32.const 3))))
+            (local.set $k (i32.const 0))
+            (block $doneK
+              (loop $nextK
+                (br_if $doneK (i32.ge_u (local.get $k) (local.get $ao)))
+                (local.set $best (f64.max (local.get $best) (f64.load (i32.add (local.get $o) (i32.shl (local.get $k) (i32.const 3))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $nextK)))
+            (f64.store (i32.add (local.get $val) (i32.shl (local.get $t) (i32.const 3))) (local.get $best))))
+        (call $rhsOf (local.get $rhs) (local.get $val) (local.get $phi) (local.get $phiPanels) (local.get $n) (local.get $dp))
         (return)))
+    ;; With the twin: the actions of each transition in their order, for the greedy one (ties to the
+    ;; lowest a), then V̲ from its row and form.
     (block $doneT
       (loop $nextT
         (br_if $doneT (i32.ge_u (local.get $t) (local.get $n)))
-        (local.set $best (f64.load (local.get $o)))
-        (local.set $bestA (i32.const 0))
-        (local.set $a (i32.const 1))
+        (local.set $tat (i32.load16_u (i32.add (local.get $ta) (i32.shl (local.get $t) (i32.const 1)))))
+        (local.set $a (i32.const 0))
         (block $doneA
           (loop $nextA
             (br_if $doneA (i32.ge_u (local.get $a) (local.get $A)))
-            (local.set $v (f64.load (i32.add (local.get $o) (i32.shl (local.get $a) (i32.const 3)))))
-            (if (f64.gt (local.get $v) (local.get $best))
+            (local.set $s (call $slot (local.get $a) (local.get $t) (local.get $tat) (local.get $ao)))
+            (local.set $v (f64.load (i32.add (select (local.get $vt) (local.get $val) (i32.and (local.get $s) (i32.const 1)))
+              (i32.shl (i32.shr_u (local.get $s) (i32.const 1)) (i32.const 3)))))
+            (if (i32.or (i32.eqz (local.get $a)) (f64.gt (local.get $v) (local.get $best)))
               (then
                 (local.set $best (local.get $v))
-                (local.set $bestA (local.get $a))))
+                (local.set $bestS (local.get $s))))
             (local.set $a (i32.add (local.get $a) (i32.const 1)))
             (br $nextA)))
-        ;; val[t] is read (as part of row t·A.. of transitions ≤ t) before it is written here
+        (call $gather (select (local.get $taken) (local.get $next) (i32.and (local.get $bestS) (i32.const 1)))
+          (i32.shr_u (local.get $bestS) (i32.const 1)) (local.get $dp) (local.get $tmp))
+        (f64.store (i32.add (local.get $low) (i32.shl (local.get $t) (i32.const 3)))
+          (f64.max
+            (f64.sub (call $dot (local.get $tmp) (local.get $wl) (local.get $dp))
+              (f64.mul (local.get $beta)
+                (f64.sqrt (f64.max (f64.load (i32.add (select (local.get $qt) (local.get $q) (i32.and (local.get $bestS) (i32.const 1)))
+                  (i32.shl (i32.shr_u (local.get $bestS) (i32.const 1)) (i32.const 3)))) (f64.const 0)))))
+            (f64.const 0)))
+        ;; val[t] holds a value of transition t or before, already read
         (f64.store (i32.add (local.get $val) (i32.shl (local.get $t) (i32.const 3))) (local.get $best))
-        (if (local.get $twin)
-          (then
-            (local.set $row (i32.add (i32.mul (local.get $t) (local.get $A)) (local.get $bestA)))
-            (f64.store (i32.add (local.get $low) (i32.shl (local.get $t) (i32.const 3)))
-              (f64.max
-                (f64.sub
-                  (block (result f64)
-                    (call $gather (local.get $next) (local.get $row) (local.get $dp) (local.get $tmp))
-                    (call $dot (local.get $tmp) (local.get $wl) (local.get $dp)))
-                  (f64.mul (local.get $beta)
-                    (f64.sqrt (f64.max (f64.load (i32.add (local.get $q) (i32.shl (local.get $row) (i32.const 3)))) (f64.const 0)))))
-                (f64.const 0)))))
-        (local.set $o (i32.add (local.get $o) (i32.shl (local.get $A) (i32.const 3))))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $nextT)))
-    (call $gemvT (local.get $rhs) (local.get $val) (local.get $phi) (local.get $n) (local.get $dp))
+    (call $rhsOf (local.get $rhs) (local.get $val) (local.get $phi) (local.get $phiPanels) (local.get $n) (local.get $dp))
     (if (local.get $twin)
-      (then (call $gemvT (local.get $rhsl) (local.get $low) (local.get $phi) (local.get $n) (local.get $dp)))))
+      (then (call $rhsOf (local.get $rhsl) (local.get $low) (local.get $phi) (local.get $phiPanels) (local.get $n) (local.get $dp)))))
 
   ;; y[0..dp) += Σ_t v_t x_t (the exported $gemvT): Σ_τ r_τ φ_τ for a backup from scratch.
   (func (export "gemvT") (param $y i32) (param $v i32) (param $x i32) (param $n i32) (param $dp i32)

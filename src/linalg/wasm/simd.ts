@@ -12,10 +12,15 @@ import { lsviWasmBase64, lsviWasmPlainBase64 } from "./lsviWasm.ts"
 
 /** The exports of lsvi.wat and lsviFull.wat; pointers are byte offsets into the learner's memory. */
 export interface SimdKernels {
+  /** One step of the backward pass over one chunk (lsvi.wat's `step`, and kernelsJs.ts's stepJs). */
   readonly step: (
     next: number,
     q: number,
+    taken: number,
+    qt: number,
+    takenAction: number,
     phi: number,
+    phiPanels: number,
     n: number,
     fresh0: number,
     A: number,
