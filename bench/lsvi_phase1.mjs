@@ -1,10 +1,10 @@
 /**
- * Phase 1 of the step kernel alone ($rowsQuad of lsvi.wat), from memory and in cache, beside a plain
- * sum of the same rows (the floor), for one or more versions of lsvi.wat in one process, alternating
- * (docs/performance.md, "Why the panels and the ring"):
+ * Phase 1 of the step kernel alone ($rowsQuad of lsviSweep.wat; of lsvi.wat before 2026-12-01), from
+ * memory and in cache, beside a plain sum of the same rows (the floor), for one or more versions of
+ * it in one process, alternating (docs/performance.md, "Why the panels and the ring"):
  *
- *   git show REV:src/linalg/wasm/lsvi.wat > /tmp/old.wat
- *   node bench/lsvi_phase1.mjs /tmp/old.wat src/linalg/wasm/lsvi.wat [--chunks N]
+ *   git show REV:src/linalg/wasm/lsvi.wat > /tmp/old.wat      # or REV:src/linalg/wasm/lsviSweep.wat
+ *   node bench/lsvi_phase1.mjs /tmp/old.wat src/linalg/wasm/lsviSweep.wat [--chunks N]
  *
  * d = 32, 240 chunks of 1,024 rows (61 MB: beyond a 32 MiB last-level cache; --chunks 2400 gives
  * 610 MB, beyond a 260 MiB one) with each chunk's forms after its rows, as in Store.ts; "in cache"
@@ -33,8 +33,10 @@ const { sweep: sum } = new WebAssembly.Instance(new WebAssembly.Module(await com
 }).exports
 const kernels = []
 for (const file of files) {
-  // $rowsQuad is internal: export it; a version without the scratch argument ignores the last one.
-  const text = readFileSync(file, "utf8").replace("(func $rowsQuad", '(func $rowsQuad (export "rowsQuad")')
+  // $rowsQuad was internal to lsvi.wat: export it there; a version without the scratch argument
+  // ignores the last one.
+  const source = readFileSync(file, "utf8")
+  const text = source.includes('(export "rowsQuad")') ? source : source.replace("(func $rowsQuad", '(func $rowsQuad (export "rowsQuad")')
   const imports = { env: { memory, gather: () => { throw new Error("gather") } } }
   kernels.push(new WebAssembly.Instance(new WebAssembly.Module(await compileWat(text)), imports).exports.rowsQuad)
 }

@@ -15,16 +15,18 @@ import { dump, runBench } from "../src/bench/lsviBench.ts"
 import { type Episode, episode } from "../src/bench/synthetic.ts"
 import { checkOptions } from "../src/cli/bench.ts"
 import { readNpy, writeNpy } from "../src/linalg/npy.ts"
-import { lsviFullWasmBytes, lsviWasmBytes } from "../src/linalg/wasm/simd.ts"
+import { lsviFullWasmBytes, lsviRhsWasmBytes, lsviSweepWasmBytes, lsviWasmBytes } from "../src/linalg/wasm/simd.ts"
 import { agree, direct } from "./lsviDirect.ts"
 
 describe("the WebAssembly module and the .npy files", () => {
-  it("the embedded bytes are lsvi.wat and lsviFull.wat compiled (npm run build:wasm is up to date)", async () => {
+  it("the embedded bytes are lsvi.wat, lsviSweep.wat, lsviRhs.wat and lsviFull.wat compiled (npm run build:wasm is up to date)", async () => {
     const { compileWat } = (await import("../tools/wat.mjs" as string)) as {
       compileWat: (text: string) => Promise<Uint8Array>
     }
     for (const [file, bytes] of [
       ["lsvi.wat", lsviWasmBytes()],
+      ["lsviSweep.wat", lsviSweepWasmBytes()],
+      ["lsviRhs.wat", lsviRhsWasmBytes()],
       ["lsviFull.wat", lsviFullWasmBytes()]
     ] as const) {
       const wat = await readFile(fileURLToPath(new URL(`../src/linalg/wasm/${file}`, import.meta.url)), "utf8")

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Compiles the WebAssembly text sources into TypeScript modules that embed their bytes, so that the
 // library needs no build step and no runtime tool:
-// - src/linalg/wasm/lsvi.wat → lsviWasm.ts and lsviFull.wat → lsviFullWasm.ts, once with fused
-//   multiply-adds (relaxed SIMD) and once without, for runtimes that lack relaxed SIMD (tools/wat.mjs);
+// - src/linalg/wasm/lsviSweep.wat → lsviSweepWasm.ts and lsviFull.wat → lsviFullWasm.ts, once with
+//   fused multiply-adds (relaxed SIMD) and once without, for runtimes that lack relaxed SIMD
+//   (tools/wat.mjs); lsvi.wat → lsviWasm.ts and lsviRhs.wat → lsviRhsWasm.ts (128-bit SIMD only);
 // - src/deep/wasm/step.wat → stepWasm.ts, the same two ways;
 // - src/deep/wasm/conv.wat → convWasm.ts and src/deep/wasm/dqn.wat → dqnWasm.ts (128-bit SIMD only).
-// test/fastpath.test.ts and test/dqn-engine.test.ts check that the embedded bytes are the sources compiled.
+// test/lsvi-files.test.ts and test/dqn-engine.test.ts check that the embedded bytes are the sources compiled.
 //
 //   npm run build:wasm
 import { readFileSync, writeFileSync } from "node:fs"
@@ -48,7 +49,9 @@ const embed = async (wat, ts, name, { relaxed = true } = {}) => {
   console.log(`wrote ${out} (${fma.length} bytes of WebAssembly, ${plain.length} without relaxed SIMD)`)
 }
 
-await embed("../src/linalg/wasm/lsvi.wat", "../src/linalg/wasm/lsviWasm.ts", "lsviWasm")
+await embed("../src/linalg/wasm/lsvi.wat", "../src/linalg/wasm/lsviWasm.ts", "lsviWasm", { relaxed: false })
+await embed("../src/linalg/wasm/lsviSweep.wat", "../src/linalg/wasm/lsviSweepWasm.ts", "lsviSweepWasm")
+await embed("../src/linalg/wasm/lsviRhs.wat", "../src/linalg/wasm/lsviRhsWasm.ts", "lsviRhsWasm", { relaxed: false })
 await embed("../src/linalg/wasm/lsviFull.wat", "../src/linalg/wasm/lsviFullWasm.ts", "lsviFullWasm")
 await embed("../src/deep/wasm/step.wat", "../src/deep/wasm/stepWasm.ts", "stepWasm")
 await embed("../src/deep/wasm/conv.wat", "../src/deep/wasm/convWasm.ts", "convWasm", { relaxed: false })

@@ -1,7 +1,7 @@
 // WebAssembly text → binary with wabt (the WebAssembly Binary Toolkit), SIMD enabled.
 // Shared by tools/build-wasm.mjs and the test that checks the embedded bytes against the source.
 //
-// lsvi.wat, lsviFull.wat and step.wat use fused multiply-adds (`f64x2.relaxed_madd`,
+// lsviSweep.wat, lsviFull.wat and step.wat use fused multiply-adds (`f64x2.relaxed_madd`,
 // `f32x4.relaxed_madd`, relaxed SIMD). For runtimes without relaxed SIMD the same source is also compiled with every
 // `(T.relaxed_madd a b c)` written as `(T.add (T.mul a b) c)` (`{ fma: false }`): the same kernels,
 // one rounding more per step.

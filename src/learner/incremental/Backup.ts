@@ -36,7 +36,7 @@ export interface Core {
   readonly wL: number // H × dp
   readonly rhs: number // dp
   readonly rhsLow: number // dp
-  readonly tmp: number // max(256, 2·dp): scratch of the kernels (lsvi.wat: the two rings of $rowsQuad, gathered rows)
+  readonly tmp: number // max(256, 2·dp): scratch of the kernels (lsviSweep.wat: the two rings of $rowsQuad; gathered rows)
   readonly zero: number // one float64 0: the c of a "change" that changes nothing
   readonly U: number // d × d8: Rᵀ for the forms kernel, R = L⁻¹, Λ = LLᵀ (d8 = d rounded up to 8)
   /** w̄_h and w̲_h at h·d, as of the last backup. */

@@ -1,16 +1,19 @@
 /**
- * The SIMD kernels of lsvi.wat (the per-episode step) and lsviFull.wat (the backup from scratch),
- * loaded from the bytes embedded in lsviWasm.ts and lsviFullWasm.ts.
+ * The SIMD kernels of lsvi.wat (the per-episode step, with phase 1's sweep in lsviSweep.wat and
+ * phase 3's sums in lsviRhs.wat) and lsviFull.wat (the backup from scratch), loaded from the bytes
+ * embedded in lsviWasm.ts, lsviSweepWasm.ts, lsviRhsWasm.ts and lsviFullWasm.ts.
  *
- * The modules are compiled once per process (3 KiB each); each learner instantiates them over its
+ * The modules are compiled once per process (1 to 4 KiB each); each learner instantiates them over its
  * own `WebAssembly.Memory`, where it keeps its stored features, so the kernels read them in place.
  * Where WebAssembly SIMD is missing, `simdAvailable()` is false and callers use the TypeScript loops
  * of the same kernels (src/learner/incremental/kernelsJs.ts, `kernel: "js"`).
  */
 import { lsviFullWasmBase64, lsviFullWasmPlainBase64 } from "./lsviFullWasm.ts"
-import { lsviWasmBase64, lsviWasmPlainBase64 } from "./lsviWasm.ts"
+import { lsviRhsWasmBase64 } from "./lsviRhsWasm.ts"
+import { lsviSweepWasmBase64, lsviSweepWasmPlainBase64 } from "./lsviSweepWasm.ts"
+import { lsviWasmBase64 } from "./lsviWasm.ts"
 
-/** The exports of lsvi.wat and lsviFull.wat; pointers are byte offsets into the learner's memory. */
+/** The exports of lsvi.wat, lsviRhs.wat and lsviFull.wat; pointers are byte offsets into the learner's memory. */
 export interface SimdKernels {
   /** One step of the backward pass over one chunk (lsvi.wat's `step`, and kernelsJs.ts's stepJs). */
   readonly step: (
@@ -54,10 +57,14 @@ const bytesOf = (base64: string): Uint8Array => Uint8Array.from(Buffer.from(base
 
 /** The modules' bytes, with fused multiply-adds (exported for the test that checks them against the sources). */
 export const lsviWasmBytes = (): Uint8Array => bytesOf(lsviWasmBase64)
+export const lsviSweepWasmBytes = (): Uint8Array => bytesOf(lsviSweepWasmBase64)
+export const lsviRhsWasmBytes = (): Uint8Array => bytesOf(lsviRhsWasmBase64)
 export const lsviFullWasmBytes = (): Uint8Array => bytesOf(lsviFullWasmBase64)
 
 interface Modules {
   readonly step: WebAssembly.Module
+  readonly sweep: WebAssembly.Module
+  readonly rhs: WebAssembly.Module
   readonly full: WebAssembly.Module
 }
 
@@ -67,14 +74,14 @@ let compiled: Modules | null | undefined = undefined
 const modulesOnce = (): Modules | null => {
   if (compiled === undefined) {
     compiled = null
-    for (const [step, full] of [
-      [lsviWasmBase64, lsviFullWasmBase64],
-      [lsviWasmPlainBase64, lsviFullWasmPlainBase64]
+    for (const texts of [
+      [lsviWasmBase64, lsviSweepWasmBase64, lsviRhsWasmBase64, lsviFullWasmBase64],
+      [lsviWasmBase64, lsviSweepWasmPlainBase64, lsviRhsWasmBase64, lsviFullWasmPlainBase64]
     ] as const) {
-      const s = bytesOf(step)
-      const f = bytesOf(full)
-      if (WebAssembly.validate(s) && WebAssembly.validate(f)) {
-        compiled = { step: new WebAssembly.Module(s), full: new WebAssembly.Module(f) }
+      const [step, sweep, rhs, full] = texts.map(bytesOf)
+      if ([step, sweep, rhs, full].every((b) => WebAssembly.validate(b))) {
+        const module = (b: Uint8Array) => new WebAssembly.Module(b)
+        compiled = { step: module(step), sweep: module(sweep), rhs: module(rhs), full: module(full) }
         break
       }
     }
@@ -89,7 +96,11 @@ export const simdAvailable = (): boolean => modulesOnce() !== null
 export const instantiate = (memory: WebAssembly.Memory): SimdKernels => {
   const modules = modulesOnce()
   if (modules === null) throw new Error("WebAssembly SIMD is not available in this runtime")
-  const step = new WebAssembly.Instance(modules.step, { env: { memory } }).exports
+  const sweep = new WebAssembly.Instance(modules.sweep, { env: { memory } }).exports
+  const rhs = new WebAssembly.Instance(modules.rhs, { env: { memory } }).exports
+  const step = new WebAssembly.Instance(modules.step, {
+    env: { memory, rowsQuad: sweep.rowsQuad, gemvT: rhs.gemvT, gemvTPanels: rhs.gemvTPanels }
+  }).exports
   const full = new WebAssembly.Instance(modules.full, { env: { memory, panelRow: step.panelRow, gather: step.gather } }).exports
-  return { ...step, ...full } as unknown as SimdKernels
+  return { ...rhs, ...step, ...full } as unknown as SimdKernels
 }
