@@ -8,9 +8,9 @@
  * agent has finished: the cluster delivers it to the runner that holds the agent's shard by then,
  * and the agent resumes from its last checkpoint (AgentEntity.ts).
  */
-import { Cause, Data, Effect, Fiber, Schedule } from "effect"
+import { Cause, Data, Effect, Fiber, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
-import type { SqlError } from "effect/sql/SqlError"
+import { isSqlError } from "effect/sql/SqlError"
 import type { AgentResult } from "../agent/programs.ts"
 import { noTraffic } from "../coordinator/Coordinator.ts"
 import { nextAttempt } from "../coordinator/postgres.ts"
@@ -95,27 +95,44 @@ export const stallMs = (): number => 1000 * (Number(process.env.DISTMT_CLUSTER_S
 const DB_RETRY_EVERY = "2 seconds"
 const DB_RETRIES = 300
 
+/** A failure of the database for a moment (a restart, a network cut): a `SqlError` it calls retryable. */
+const unreachable = (e: unknown): boolean => isSqlError(e) && e.isRetryable
+
 /**
  * A statement of the submitting process (a unit's attempt, its checkpoints, forgetting it), tried
- * again while the database is unreachable or busy for a moment (a restart, a network cut: the
- * failures `SqlError` calls retryable), as an agent's `Run` is sent again while a runner is down.
- * Said once per statement. Any other failure (a wrong query, no rights), or an outage beyond 10
- * minutes, is a defect. Seen: a 5 s outage while a unit began ended the whole run with a stack.
+ * again while the database is unreachable or busy for a moment (`unreachable`), as an agent's `Run`
+ * is sent again while a runner is down. Said once per statement. Any other failure (a wrong query,
+ * no rights), or an outage beyond 10 minutes, is a defect. Seen: a 5 s outage while a unit began
+ * ended the whole run with a stack; and again, under the load of the whole test suite, when the cut
+ * broke the transaction that stores the run's model and came out as a defect
+ * (test/cluster-outage.test.ts).
  */
-export const untilReachable = <A, R>(what: string, statement: Effect.Effect<A, SqlError, R>): Effect.Effect<A, never, R> => {
+export const untilReachable = <A, E, R>(what: string, statement: Effect.Effect<A, E, R>): Effect.Effect<A, never, R> => {
   let said = false
   return statement.pipe(
+    // A connection cut inside a transaction can come out as a defect (its rollback failing too):
+    // the same outage, tried again as well.
+    Effect.catchDefect((defect) => unreachable(defect) ? Effect.fail(defect as E) : Effect.die(defect)),
     Effect.tapError((e) =>
       Effect.sync(() => {
-        if (said || !e.isRetryable) return
+        if (said || !unreachable(e)) return
         said = true
-        process.stderr.write(`\ndistmt: the database did not answer (${e.message}) ${what}; trying again every 2 s\n`)
+        process.stderr.write(`\ndistmt: the database did not answer (${(e as Error).message}) ${what}; trying again every 2 s\n`)
       })
     ),
-    Effect.retry({ while: (e) => e.isRetryable, schedule: Schedule.spaced(DB_RETRY_EVERY), times: DB_RETRIES }),
+    Effect.retry({ while: unreachable, schedule: Schedule.spaced(DB_RETRY_EVERY), times: DB_RETRIES }),
     Effect.orDie
   )
 }
+
+/**
+ * `layer`, built again while the database is unreachable for a moment (`untilReachable`); a failed
+ * attempt releases what it opened (Layer's own building does). For the submission's client of the
+ * cluster, whose building queries PostgreSQL: an outage just then ended the run with the driver's
+ * stack (`Layer.orDie`).
+ */
+export const buildUntilReachable = <A, E, R>(what: string, layer: Layer.Layer<A, E, R>): Layer.Layer<A, never, R> =>
+  Layer.effectContext(untilReachable(what, Layer.build(layer)))
 
 /**
  * Tells `progress` what the checkpoints of `unit` say beyond what it was told before, and keeps

@@ -5,7 +5,7 @@
  * run (runAgents.ts). The results are those of the in-process run: the server orders requests by the
  * clocks they carry.
  */
-import { Cause, Console, Data, Effect, Fiber, Layer, Option, Schedule } from "effect"
+import { Cause, Console, Data, Effect, Fiber, Option, Schedule } from "effect"
 import { createHash, randomUUID } from "node:crypto"
 import { realFolder } from "../cli/outDir.ts"
 import { specJson } from "../report/files.ts"
@@ -21,7 +21,7 @@ import { dbUrlFrom, parseClusterName, readTls } from "./runnerCommand.ts"
 import { describeVersions, versionsUp } from "./peers.ts"
 import { loadSecret } from "./secret.ts"
 import { forgetModel } from "./agentState.ts"
-import { type ClusterRun, clusterUnits, storeModel, UnitFailed } from "./runAgents.ts"
+import { buildUntilReachable, type ClusterRun, clusterUnits, storeModel, UnitFailed } from "./runAgents.ts"
 import { Server, serverId } from "./ServerEntity.ts"
 
 /**
@@ -190,6 +190,6 @@ export const withCluster = <A, E, R>(
         )
       }
       return result
-    }).pipe(Effect.provide(Layer.orDie(clientLayer({ db, clusterName, tls, secret: secret.key }))))
+    }).pipe(Effect.provide(buildUntilReachable("connecting to the cluster", clientLayer({ db, clusterName, tls, secret: secret.key }))))
   })
 
