@@ -39,3 +39,9 @@ export const syntheticLearner = ({ LsviIncremental, episode }: Modules, episodes
   }
   return { learner, update }
 }
+
+/** `--episodes K`, taken out of `args`: K of the synthetic learner, 2000 without the flag. */
+export const episodesFlag = (args: Array<string>): number => {
+  const at = args.indexOf("--episodes")
+  return at < 0 ? 2000 : Number(args.splice(at, 2)[1])
+}

@@ -17,11 +17,10 @@ import { episode } from "../src/bench/synthetic.ts"
 import { LsviIncremental } from "../src/learner/LsviIncremental.ts"
 import { median } from "./ab.ts"
 import { otherMemory } from "./cache.ts"
-import { syntheticLearner } from "./lsviLearner.ts"
+import { episodesFlag, syntheticLearner } from "./lsviLearner.ts"
 
 const args = process.argv.slice(2)
-const at = args.indexOf("--episodes")
-const episodes = at < 0 ? 2000 : Number(args.splice(at, 2)[1])
+const episodes = episodesFlag(args)
 const rounds = Number(args[0] ?? 3)
 const { learner, update } = syntheticLearner({ LsviIncremental, episode }, episodes, 400)
 

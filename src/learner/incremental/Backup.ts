@@ -134,17 +134,17 @@ const stepChunk = (c: Core, h: number, i: number, fresh: number, u: number, cc: 
   const { horizon: H, dim: d, actions: A, beta } = c.config
   const dp = c.dp
   const ch = c.store.chunks[h][i]
-  const phi = c.store.shared[h] ? c.store.chunks[h - 1][i].taken : ch.phi
-  const panels = c.store.shared[h] ? 1 : 0
+  const shared = c.store.shared[h]
+  const phi = shared ? c.store.chunks[h - 1][i].taken : ch.phi
   const w = c.wU + (h + 1) * dp * 8
   const wl = c.wL + (h + 1) * dp * 8
   const twin = c.twin ? 1 : 0
   const cap = H - h - 1
   if (c.simd !== undefined) {
-    c.simd.step(ch.next, ch.q, ch.taken, ch.qt, ch.takenAction, phi, panels, ch.count, fresh, A, d, dp, w, wl,
+    c.simd.step(ch.next, ch.q, ch.taken, ch.qt, ch.takenAction, phi, shared ? 1 : 0, ch.count, fresh, A, d, dp, w, wl,
       c.B[h + 1], u, cc, m, beta, cap, twin, c.rhs, c.rhsLow, c.store.val, c.tmp)
   } else {
-    stepJs(c.store.arena, ch.next, ch.q, ch.taken, ch.qt, ch.takenAction, phi, panels, ch.count, fresh, A, d, dp, w,
+    stepJs(c.store.arena, ch.next, ch.q, ch.taken, ch.qt, ch.takenAction, phi, shared ? 1 : 0, ch.count, fresh, A, d, dp, w,
       wl, c.B[h + 1], u, cc, m, beta, cap, twin, c.rhs, c.rhsLow, c.store.val, c.tmp)
   }
 }

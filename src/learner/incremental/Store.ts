@@ -176,13 +176,11 @@ export class Store {
     if (h > 0 && this.shared[h]) this.shared[h] = this.takeRow(h, chunk, t, x)
     if (h + 1 < this.horizon && nextPhi !== undefined) {
       // Rows 0 … A − 2 to the other rows, row A − 1 to the taken row, until φ_{h+1} tells which it is.
-      const no = chunk.next >> 3
-      const to = chunk.taken >> 3
+      this.arena.u16[(chunk.takenAction >> 1) + t] = A - 1
       for (let a = 0; a < A; a++) {
-        const at = a < A - 1 ? no + panelIndex(dp, t * (A - 1) + a, 0) : to + panelIndex(dp, t, 0)
+        const at = this.locate(chunk, t, a).row
         for (let i = 0; i < d; i++) f[at + panelIndex(dp, 0, i)] = nextPhi[nextOff + a * d + i]
       }
-      this.arena.u16[(chunk.takenAction >> 1) + t] = A - 1
     }
     chunk.count = t + 1
     this.count[h]++
@@ -201,14 +199,10 @@ export class Store {
     if (before === undefined || before.capacity !== chunk.capacity || before.count !== t + 1) return false
     const f = this.arena.f64
     const ta = (before.takenAction >> 1) + t
-    const at = (a: number): number => {
-      const { taken, row } = rowOfAction(A, this.arena.u16[ta], t, a)
-      return ((taken ? before.taken : before.next) >> 3) + panelIndex(dp, row, 0)
-    }
     const xo = x >> 3
     let found = -1
     for (let a = A - 1; a >= 0 && found < 0; a--) {
-      const ro = at(a)
+      const ro = this.locate(before, t, a).row
       let i = 0
       while (i < d && f[ro + panelIndex(dp, 0, i)] === f[xo + i]) i++
       if (i === d) found = a
@@ -216,22 +210,32 @@ export class Store {
     if (found < 0) return false
     if (found !== this.arena.u16[ta]) {
       // Swap the row of `found` (an other row) with the taken row, and their forms.
-      const ro = at(found)
-      const so = (before.taken >> 3) + panelIndex(dp, t, 0)
+      const from = this.locate(before, t, found)
+      const to = this.locate(before, t, this.arena.u16[ta])
       for (let i = 0; i < dp; i++) {
         const k = panelIndex(dp, 0, i)
-        const v = f[ro + k]
-        f[ro + k] = f[so + k]
-        f[so + k] = v
+        const v = f[from.row + k]
+        f[from.row + k] = f[to.row + k]
+        f[to.row + k] = v
       }
-      const qo = (before.q >> 3) + t * (A - 1) + found
-      const qs = (before.qt >> 3) + t
-      const v = f[qo]
-      f[qo] = f[qs]
-      f[qs] = v
+      const v = f[from.form]
+      f[from.form] = f[to.form]
+      f[to.form] = v
       this.arena.u16[ta] = found
     }
     return true
+  }
+
+  /**
+   * Where action a of transition τ of `chunk` is kept (`rowOfAction`), in float64 indices into the
+   * arena: the first entry of its row in the panels (entry i is `panelIndex(dp, 0, i)` on), and its form.
+   */
+  private locate(chunk: Chunk, tau: number, a: number): { readonly row: number; readonly form: number } {
+    const { taken, row } = rowOfAction(this.actions, this.arena.u16[(chunk.takenAction >> 1) + tau], tau, a)
+    return {
+      row: ((taken ? chunk.taken : chunk.next) >> 3) + panelIndex(this.dp, row, 0),
+      form: ((taken ? chunk.qt : chunk.q) >> 3) + row
+    }
   }
 
   /**
@@ -299,8 +303,7 @@ export class Store {
         next = new Float64Array(ch.count * A * d)
         for (let tau = 0; tau < ch.count; tau++) {
           for (let a = 0; a < A; a++) {
-            const { taken, row } = rowOfAction(A, this.arena.u16[(ch.takenAction >> 1) + tau], tau, a)
-            const o = ((taken ? ch.taken : ch.next) >> 3) + panelIndex(dp, row, 0)
+            const o = this.locate(ch, tau, a).row
             for (let i = 0; i < d; i++) next[(tau * A + a) * d + i] = f[o + panelIndex(dp, 0, i)]
           }
         }

@@ -123,6 +123,7 @@
       (loop $nextR
         (br_if $doneR (i32.ge_u (local.get $r) (local.get $n)))
         (local.set $a0 (v128.load64_splat (i32.add (local.get $v) (i32.shl (local.get $r) (i32.const 3)))))
+        ;; where row r starts: lsvi.wat's $panelRow, which this module cannot import (lsvi.wat imports it)
         (local.set $p (i32.add (local.get $x)
           (i32.add (i32.mul (i32.shr_u (local.get $r) (i32.const 2)) (local.get $panelBytes))
             (i32.shl (i32.and (local.get $r) (i32.const 3)) (i32.const 4)))))
