@@ -7,6 +7,7 @@
  */
 import type { LsviIncremental as Learner } from "../src/learner/LsviIncremental.ts"
 import type { episode as Episode } from "../src/bench/synthetic.ts"
+import { fromCheckout } from "./ab.ts"
 
 export interface Modules {
   readonly LsviIncremental: typeof Learner
@@ -38,6 +39,14 @@ export const syntheticLearner = ({ LsviIncremental, episode }: Modules, episodes
     return performance.now() - t
   }
   return { learner, update }
+}
+
+/** `syntheticLearner` with the two modules of the checkout at `tree` (the side-by-side benches). */
+export const checkoutLearner = async (tree: string, episodes: number, held: number) => {
+  const load = fromCheckout(tree)
+  const { LsviIncremental } = await load("src/learner/LsviIncremental.ts")
+  const { episode } = await load("src/bench/synthetic.ts")
+  return syntheticLearner({ LsviIncremental, episode }, episodes, held)
 }
 
 /** `--episodes K`, taken out of `args`: K of the synthetic learner, 2000 without the flag. */

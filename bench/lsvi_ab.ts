@@ -13,8 +13,8 @@
  * median and range of the per-round ratios BASE / NEW, the largest relative difference between the
  * w̄ of the learners, and how much each side's two learners differ (first made / last made).
  */
-import { alternate, fromCheckout, median } from "./ab.ts"
-import { syntheticLearner } from "./lsviLearner.ts"
+import { alternate, median } from "./ab.ts"
+import { checkoutLearner } from "./lsviLearner.ts"
 
 const args = process.argv.slice(2)
 const flag = (name: string): string | undefined => {
@@ -29,10 +29,7 @@ if (base === undefined || next === undefined) {
 }
 const rounds = Number(roundsText ?? 12)
 const setup = async (tree: string) => {
-  const load = fromCheckout(tree)
-  const { LsviIncremental } = await load("src/learner/LsviIncremental.ts")
-  const { episode } = await load("src/bench/synthetic.ts")
-  const { learner, update } = syntheticLearner({ LsviIncremental, episode }, episodes, 40)
+  const { learner, update } = await checkoutLearner(tree, episodes, 40)
   const once = (): number => {
     if (!full) return update()
     const t = performance.now()

@@ -1,7 +1,7 @@
 /**
- * Two facts about the machine that bound the per-episode update (docs/performance.md, "What bounds
- * the update here"): the clock the core runs WebAssembly at, and how fast one core reads memory
- * as 1 to 8 streams side by side.
+ * Three facts about the machine that bound the per-episode update (docs/performance.md, "What bounds
+ * the update here"): the clock the core runs WebAssembly at, how many f64x2 fused multiply-adds it
+ * starts per nanosecond, and how fast one core reads memory as 1 to 8 streams side by side.
  *
  *   npx node bench/machine.mjs [MIB=640] [CHUNK_KIB=256]
  *
@@ -32,6 +32,23 @@ const clocks = [0, 1, 2].map(() => {
   return (50_000_000 * 4 * 4) / ((performance.now() - t) * 1e6)
 })
 console.log(`clock (4-cycle multiply-add chain): ${clocks.map((g) => g.toFixed(2)).join(", ")} GHz`)
+
+// The throughput: ten independent chains side by side, more than latency × issue rate on any
+// current core, so that only how many multiply-adds the core starts per cycle bounds them.
+const chains = Array.from({ length: 10 }, (_, i) => i)
+const { wide } = await instance(`(module (func (export "wide") (param $n i32) (result f64)
+  ${chains.map((i) => `(local $x${i} v128)`).join(" ")}
+  (block $done (loop $next (br_if $done (i32.eqz (local.get $n)))
+    ${chains.map((i) => step.replaceAll("$x", `$x${i}`)).join(" ")}
+    (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $next)))
+  (f64x2.extract_lane 0 ${chains.map((i) => `(local.get $x${i})`).reduce((a, b) => `(f64x2.add ${a} ${b})`)})))`)
+wide(1_000_000)
+const perNs = [0, 1, 2].map(() => {
+  const t = performance.now()
+  wide(20_000_000)
+  return (20_000_000 * 10) / ((performance.now() - t) * 1e6)
+})
+console.log(`f64x2 multiply-adds per ns (10 independent chains): ${perNs.map((r) => r.toFixed(2)).join(", ")}`)
 
 /** Σ of n values at x as S streams, part s from value s·k·8 on (k = ⌊n/8S⌋; the last n mod 8S are left out). */
 const sumText = (S) => {
