@@ -54,24 +54,37 @@ const pings = (address: string) =>
 
 type Outcome = { readonly ok: true } | { readonly ok: false; readonly code: string }
 
-/** Runs `connect` until its socket connects (or, with `settle`, stays up that long after), fails or times out. */
-const probe = (connect: () => net.Socket, event: "connect" | "secureConnect", settleMs = 0) =>
+/**
+ * Runs `connect` until its socket connects (or, with `settle`, stays up that long after), fails or
+ * times out; or until `signal` aborts (the runner stops): then the socket and the timers go at once,
+ * since they would otherwise keep the stopping process alive for up to PROBE_MS.
+ */
+const probe = (connect: () => net.Socket, event: "connect" | "secureConnect", signal: AbortSignal | undefined, settleMs = 0) =>
   new Promise<Outcome>((resolve) => {
+    if (signal?.aborted) return resolve({ ok: false, code: "aborted" })
     const socket = connect()
     let done = false
+    let settle: NodeJS.Timeout | undefined
     const finish = (outcome: Outcome) => {
       if (done) return
       done = true
       clearTimeout(timer)
+      clearTimeout(settle)
+      signal?.removeEventListener("abort", aborted)
       socket.destroy()
       resolve(outcome)
     }
+    const aborted = () => finish({ ok: false, code: "aborted" })
+    signal?.addEventListener("abort", aborted)
     const timer = setTimeout(() => finish({ ok: false, code: "timeout" }), PROBE_MS)
     socket.on("error", (e: NodeJS.ErrnoException) => finish({ ok: false, code: e.code ?? e.message }))
     socket.on("close", () => finish({ ok: false, code: "closed" }))
     // With TLS 1.3 the server refuses a client certificate only after the client's handshake is
     // done: its alert arrives as an error shortly after secureConnect.
-    socket.on(event, () => settleMs === 0 ? finish({ ok: true }) : setTimeout(() => finish({ ok: true }), settleMs))
+    socket.on(event, () => {
+      if (settleMs === 0) finish({ ok: true })
+      else settle = setTimeout(() => finish({ ok: true }), settleMs)
+    })
   })
 
 const CA_CODES = new Set([
@@ -85,17 +98,20 @@ const CA_CODES = new Set([
 
 const SAME_TLS = "give every runner the same --tls-cert/--tls-key/--tls-ca flags, from one CA, or none"
 
-/** The likely reason why `address` did not answer, from probes of its port with this runner's settings. */
-export const diagnose = async (address: string, mine: TlsFiles | undefined): Promise<string> => {
+/**
+ * The likely reason why `address` did not answer, from probes of its port with this runner's
+ * settings; with `signal` aborted, the probe under way ends at once (what it returns then is moot).
+ */
+export const diagnose = async (address: string, mine: TlsFiles | undefined, signal?: AbortSignal): Promise<string> => {
   const { host, port } = hostPort(address)
-  const tcp = await probe(() => net.connect({ host, port }), "connect")
+  const tcp = await probe(() => net.connect({ host, port }), "connect", signal)
   if (!tcp.ok) {
     return tcp.code === "ECONNREFUSED"
       ? `nothing listens at ${address} as seen from here (connection refused): its --advertise address is wrong, or it has just stopped`
       : `no connection to ${address} (${tcp.code}): a firewall between the two, or an --advertise address this machine cannot reach`
   }
   // Does its port speak TLS at all? A TLS server answers a hello (and may then refuse us, by an alert).
-  const hello = await probe(() => tls.connect({ host, port, rejectUnauthorized: false }), "secureConnect")
+  const hello = await probe(() => tls.connect({ host, port, rejectUnauthorized: false }), "secureConnect", signal)
   const speaksTls = hello.ok || /ALERT/.test(hello.code)
   if (mine === undefined) {
     return speaksTls
@@ -106,6 +122,7 @@ export const diagnose = async (address: string, mine: TlsFiles | undefined): Pro
   const handshake = await probe(
     () => tls.connect({ host, port, cert: mine.cert, key: mine.key, ca: mine.ca, rejectUnauthorized: true }),
     "secureConnect",
+    signal,
     2000
   )
   if (handshake.ok) return "the TLS handshake succeeds but it does not answer a runner's ping: the runner is overloaded, or another program listens there"
@@ -137,7 +154,7 @@ export const watchPeers = (options: { readonly clusterName: string; readonly add
         failures.set(peer, n)
         if (n < FAILURES_TO_WARN || warned.has(peer)) return
         warned.add(peer)
-        const cause = yield* Effect.promise(() => diagnose(peer, options.tls))
+        const cause = yield* Effect.promise((signal) => diagnose(peer, options.tls, signal))
         yield* Console.error(
           `distmt runner: WARNING this runner cannot reach the runner at ${peer} of cluster "${options.clusterName}" ` +
             `(no answer to ${n} runner pings, ${PEER_CHECK_SECONDS} s apart): ${cause}. ` +
