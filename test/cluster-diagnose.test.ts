@@ -1,7 +1,8 @@
 /**
- * The probes behind a runner's "cannot reach" warning (src/cluster/reach.ts, `diagnose`) end when
- * the runner stops: a probe that waited for a peer that says nothing kept the stopping process
- * alive for its whole timeout (10 s) after the runner was interrupted. No database needed.
+ * The probes behind a runner's "cannot reach" warning and its admission (src/cluster/reach.ts,
+ * `diagnose`) end when the runner stops: a probe that waited for a peer that says nothing kept the
+ * stopping process alive for its whole timeout (10 s) after the runner was interrupted. And what
+ * they find is told apart: a transport mismatch, or a peer gone. No database needed.
  */
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -95,7 +96,10 @@ describe("diagnose, when the runner stops", () => {
   it("without an abort it still names the cause (nothing listens: connection refused)", async () => {
     const { server, address } = await silentServer()
     await new Promise<void>((resolve) => server.close(() => resolve()))
-    expect(await within(diagnose(address, undefined), 5000)).toMatch(/connection refused/)
+    const found = await within(diagnose(address, undefined), 5000)
+    expect(found.cause).toMatch(/connection refused/)
+    // A peer gone is no transport mismatch: the admission (peers.ts) does not refuse a runner for it.
+    expect(found.transport).toBe(false)
   })
 
   it.skipIf(!hasOpenssl)("an abort ends the wait after a TLS handshake that succeeded (the settle for a late refusal)", async () => {
@@ -122,5 +126,8 @@ describe("diagnose, when the runner stops", () => {
     await within(answer, 1000)
     tracked.stop()
     expect(tracked.pending()).toBe(0)
+    // And, not stopped, the causes the admission refuses a runner for: TLS on one side only.
+    const plain = await within(diagnose(`127.0.0.1:${(server.address() as net.AddressInfo).port}`, undefined), 15_000)
+    expect(plain).toEqual({ cause: expect.stringMatching(/^it uses mutual TLS and this runner does not;/), transport: true })
   })
 })

@@ -16,6 +16,12 @@
  *
  * What this protects against, and what not: docs/cluster.md, "Security model".
  *
+ * The same secret is not enough: a runner whose transport cannot talk with its peers' (TLS on one
+ * side only, certificates from another CA) was admitted too, printed "ready" and idled; worse, if it
+ * held Effect's health-check singleton it marked the genuine runners unhealthy. So, still under the
+ * lock, the runner pings each runner up over its own transport and is refused when one cannot
+ * answer it for a transport cause (reach.ts, `transportMismatches`).
+ *
  * A runner admitted records its protocol version (src/coordinator/protocol.ts) beside its address,
  * which a submission checks before it sends work (runCluster.ts): docs/cluster.md, "Versions".
  */
@@ -26,7 +32,9 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { underMigrationLock } from "../coordinator/postgres.ts"
 import { PROTOCOL_VERSION } from "../coordinator/protocol.ts"
 import { ClusterUsageError, describeDbError, pgLayer, RUNNER_UP_SECONDS, runnersUp } from "./database.ts"
+import { transportMismatches } from "./reach.ts"
 import { LOCAL_SECRET_FILE, type Secret, SECRET_ENV } from "./secret.ts"
+import type { TlsFiles } from "./transport.ts"
 
 export const VERIFIERS_TABLE = "distmt_secret_verifiers"
 
@@ -101,6 +109,21 @@ export const refusal = (
       return `${them} run without a secret (--insecure) but this one has one (from ${secret.source}); give it --insecure too, ` +
         `or, to secure the cluster, ${STOP_THEM} and start every runner with the same secret${killed}`
   }
+}
+
+/**
+ * The one line of a refusal for transports that cannot talk: the first runner that cannot answer
+ * this one, with the cause (which says what to change), and how many more.
+ */
+export const transportRefusal = (
+  mismatches: ReadonlyArray<{ readonly peer: string; readonly cause: string }>,
+  clusterName: string,
+  tls: boolean
+): string => {
+  const [first, ...more] = mismatches
+  const others = more.length === 0 ? "" : ` (and ${more.length} more runner${more.length === 1 ? "" : "s"} up: ${more.map((m) => m.peer).join(", ")})`
+  return `this runner (${tls ? "mutual TLS" : "plain TCP"}) cannot talk with the runner at ${first.peer} of cluster "${clusterName}"${others}: ` +
+    `${first.cause}; or, to change the cluster's transport, ${STOP_THEM}`
 }
 
 /** Seconds until the last runner of `clusterName` that is up stops counting as up, if none renews its place. */
@@ -230,7 +253,13 @@ export interface Admission {
  * Admits a runner to cluster `clusterName` at `address`, or fails with one line. The lock is held
  * until `registered` completes or the enclosing scope closes (the runner failed to start).
  */
-export const admit = (options: { readonly db: string; readonly clusterName: string; readonly address: string; readonly secret: Secret }) =>
+export const admit = (options: {
+  readonly db: string
+  readonly clusterName: string
+  readonly address: string
+  readonly secret: Secret
+  readonly tls: TlsFiles | undefined
+}) =>
   Effect.gen(function*() {
     const { clusterName } = options
     const held = yield* Scope.fork(yield* Effect.scope)
@@ -241,6 +270,12 @@ export const admit = (options: { readonly db: string; readonly clusterName: stri
     // Finalizers run last-added first: unlock, then give the connection back, then close the pool.
     yield* Scope.addFinalizer(held, Effect.ignore(conn.executeRaw("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])))
     yield* check(sql, clusterName, options.secret).pipe(Effect.provideService(SqlClient, sql))
+    // Its own address may be listed still (a runner killed and started again on its port): not a peer.
+    const peers = (yield* runnersUp(clusterName).pipe(Effect.provideService(SqlClient, sql))).filter((a) => a !== options.address)
+    const mismatches = yield* transportMismatches(peers, options.tls)
+    if (mismatches.length > 0) {
+      return yield* new ClusterUsageError({ message: transportRefusal(mismatches, clusterName, options.tls !== undefined) })
+    }
     yield* recordVersion(sql, clusterName, options.address)
     const registered = awaitListed(clusterName, options.address).pipe(
       Effect.provideService(SqlClient, sql),

@@ -1,10 +1,11 @@
 /**
- * Whether this runner reaches the other runners of its cluster. The admission (peers.ts) checks the
- * secret only, so a runner whose transport differs from its peers' (TLS on one side and not the
- * other, certificates from another CA, an advertised address the others cannot reach) is admitted,
- * prints "ready" and idles; worse, if it holds Effect's health-check singleton it marks the genuine
- * runners unhealthy. A warning read from the runner's own health flag was tried and reverted: which
- * runner holds that singleton decides who is marked, so the wrong runner warned.
+ * Whether this runner reaches the other runners of its cluster. A runner whose transport cannot talk
+ * with its peers' (TLS on one side and not the other, certificates from another CA) is refused at
+ * admission (peers.ts, with `transportMismatches` below); one whose peers cannot reach it otherwise
+ * (an advertised address they cannot reach, a firewall, a runner of a distmt from before that check)
+ * is admitted, prints "ready" and idles; worse, if it holds Effect's health-check singleton it marks
+ * the genuine runners unhealthy. A warning read from the runner's own health flag was tried and
+ * reverted: which runner holds that singleton decides who is marked, so the wrong runner warned.
  *
  * This check is symmetric instead: every runner, every PEER_CHECK_SECONDS, sends Effect Cluster's
  * own runner `Ping` (the message of its health check) to each other runner that PostgreSQL lists as
@@ -99,41 +100,81 @@ const CA_CODES = new Set([
 const SAME_TLS = "give every runner the same --tls-cert/--tls-key/--tls-ca flags, from one CA, or none"
 
 /**
+ * Why a peer did not answer: `transport` when the two runners' transports cannot talk (TLS on one
+ * side only, a certificate the other side's CA did not sign, a certificate that does not name the
+ * peer or has expired), which no wait mends; otherwise a peer that is gone, cut off or busy.
+ */
+export interface Diagnosis {
+  readonly cause: string
+  readonly transport: boolean
+}
+
+const reachCause = (cause: string): Diagnosis => ({ cause, transport: false })
+const transportCause = (cause: string): Diagnosis => ({ cause, transport: true })
+
+/**
  * The likely reason why `address` did not answer, from probes of its port with this runner's
  * settings; with `signal` aborted, the probe under way ends at once (what it returns then is moot).
  */
-export const diagnose = async (address: string, mine: TlsFiles | undefined, signal?: AbortSignal): Promise<string> => {
+export const diagnose = async (address: string, mine: TlsFiles | undefined, signal?: AbortSignal): Promise<Diagnosis> => {
   const { host, port } = hostPort(address)
   const tcp = await probe(() => net.connect({ host, port }), "connect", signal)
   if (!tcp.ok) {
-    return tcp.code === "ECONNREFUSED"
-      ? `nothing listens at ${address} as seen from here (connection refused): its --advertise address is wrong, or it has just stopped`
-      : `no connection to ${address} (${tcp.code}): a firewall between the two, or an --advertise address this machine cannot reach`
+    return reachCause(
+      tcp.code === "ECONNREFUSED"
+        ? `nothing listens at ${address} as seen from here (connection refused): its --advertise address is wrong, or it has just stopped`
+        : `no connection to ${address} (${tcp.code}): a firewall between the two, or an --advertise address this machine cannot reach`
+    )
   }
   // Does its port speak TLS at all? A TLS server answers a hello (and may then refuse us, by an alert).
   const hello = await probe(() => tls.connect({ host, port, rejectUnauthorized: false }), "secureConnect", signal)
   const speaksTls = hello.ok || /ALERT/.test(hello.code)
   if (mine === undefined) {
     return speaksTls
-      ? `it uses mutual TLS and this runner does not; ${SAME_TLS}`
-      : "its port takes connections but it does not answer a runner's ping: the runner is overloaded, or another program listens there"
+      ? transportCause(`it uses mutual TLS and this runner does not; ${SAME_TLS}`)
+      : reachCause("its port takes connections but it does not answer a runner's ping: the runner is overloaded, or another program listens there")
   }
-  if (!speaksTls) return `this runner uses mutual TLS and it does not (its port answers no TLS handshake); ${SAME_TLS}`
+  if (!speaksTls) return transportCause(`this runner uses mutual TLS and it does not (its port answers no TLS handshake); ${SAME_TLS}`)
   const handshake = await probe(
     () => tls.connect({ host, port, cert: mine.cert, key: mine.key, ca: mine.ca, rejectUnauthorized: true }),
     "secureConnect",
     signal,
     2000
   )
-  if (handshake.ok) return "the TLS handshake succeeds but it does not answer a runner's ping: the runner is overloaded, or another program listens there"
-  if (CA_CODES.has(handshake.code)) return `its certificate is not from this runner's CA (--tls-ca); ${SAME_TLS}`
-  if (/ALERT/.test(handshake.code)) return `it refuses this runner's certificate (not from its CA, --tls-ca); ${SAME_TLS}`
-  if (handshake.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-    return `its certificate does not name ${host} (subjectAltName): make each runner's certificate for the address it advertises`
+  if (handshake.ok) {
+    return reachCause("the TLS handshake succeeds but it does not answer a runner's ping: the runner is overloaded, or another program listens there")
   }
-  if (handshake.code === "CERT_HAS_EXPIRED" || handshake.code === "CERT_NOT_YET_VALID") return "its certificate has expired or is not valid yet"
-  return `the TLS handshake with it fails (${handshake.code})`
+  if (CA_CODES.has(handshake.code)) return transportCause(`its certificate is not from this runner's CA (--tls-ca); ${SAME_TLS}`)
+  if (/ALERT/.test(handshake.code)) return transportCause(`it refuses this runner's certificate (not from its CA, --tls-ca); ${SAME_TLS}`)
+  if (handshake.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return transportCause(`its certificate does not name ${host} (subjectAltName): make each runner's certificate for the address it advertises`)
+  }
+  if (handshake.code === "CERT_HAS_EXPIRED" || handshake.code === "CERT_NOT_YET_VALID") {
+    return transportCause("its certificate has expired or is not valid yet")
+  }
+  return transportCause(`the TLS handshake with it fails (${handshake.code})`)
 }
+
+/** The runner `Ping` and, when it fails, its diagnosis: over this runner's transport (`tls`). */
+const pingOrDiagnose = (peer: string, tls: TlsFiles | undefined) =>
+  Effect.gen(function*() {
+    if (yield* pings(peer)) return undefined
+    return yield* Effect.promise((signal) => diagnose(peer, tls, signal))
+  })
+
+/**
+ * The runners among `peers` that this runner's transport cannot talk with, each with the cause:
+ * one runner `Ping` to each at once (answered in milliseconds when all is well), a diagnosis of
+ * those that do not answer, and only the transport causes kept (a peer gone, cut off or busy is
+ * left to `watchPeers`). The admission (peers.ts) refuses a runner for which this is not empty.
+ */
+export const transportMismatches = (peers: ReadonlyArray<string>, tls: TlsFiles | undefined) =>
+  Effect.forEach(peers, (peer) => Effect.map(pingOrDiagnose(peer, tls), (d) => d?.transport ? [{ peer, cause: d.cause }] : []), {
+    concurrency: "unbounded"
+  }).pipe(
+    Effect.map((found) => found.flat()),
+    Effect.provide(clientProtocol(tls).pipe(Layer.provide(serialization)))
+  )
 
 /**
  * Checks, for ever, that this runner (at `address`) reaches the other runners of `clusterName`
@@ -154,7 +195,7 @@ export const watchPeers = (options: { readonly clusterName: string; readonly add
         failures.set(peer, n)
         if (n < FAILURES_TO_WARN || warned.has(peer)) return
         warned.add(peer)
-        const cause = yield* Effect.promise((signal) => diagnose(peer, options.tls, signal))
+        const { cause } = yield* Effect.promise((signal) => diagnose(peer, options.tls, signal))
         yield* Console.error(
           `distmt runner: WARNING this runner cannot reach the runner at ${peer} of cluster "${options.clusterName}" ` +
             `(no answer to ${n} runner pings, ${PEER_CHECK_SECONDS} s apart): ${cause}. ` +

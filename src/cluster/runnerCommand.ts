@@ -137,13 +137,15 @@ export const runRunner = (options: {
     const listen = options.listen ?? options.address
     yield* Effect.scoped(
       Effect.gen(function*() {
-        // Before the sharding can give this runner a shard: the same secret as the runners up.
+        // Before the sharding can give this runner a shard: the same secret as the runners up, and a
+        // transport that talks with theirs.
         const address = `${options.address.host}:${options.address.port}`
         const admission = yield* admit({
           db: options.db,
           clusterName: options.clusterName,
           address,
-          secret: options.secret
+          secret: options.secret,
+          tls: options.tls
         })
         const built = yield* Layer.build(layer).pipe(
           Effect.mapError((e) => new ClusterUsageError({ message: describeStartError(options.db, listen, e) }))
