@@ -49,8 +49,21 @@ export const checkoutLearner = async (tree: string, episodes: number, held: numb
   return syntheticLearner({ LsviIncremental, episode }, episodes, held)
 }
 
-/** `--episodes K`, taken out of `args`: K of the synthetic learner, 2000 without the flag. */
+/** `--episodes K`, taken out of `args`: K of the synthetic learner, 2000 without the flag; at least 500. */
 export const episodesFlag = (args: Array<string>): number => {
   const at = args.indexOf("--episodes")
-  return at < 0 ? 2000 : Number(args.splice(at, 2)[1])
+  if (at < 0) return 2000
+  const text = args.splice(at, 2)[1]
+  const K = Number(text)
+  // The tools build the learner to K − 400 episodes (lsvi_gaps, lsvi_warm_ab) and time what follows.
+  if (!Number.isInteger(K) || K < 500) throw new Error(`--episodes: expected a whole number of at least 500, got ${JSON.stringify(text ?? "")}`)
+  return K
+}
+
+/** The ROUNDS argument of a bench tool: a whole number from 1, `fallback` when not given. */
+export const roundsFlag = (text: string | undefined, fallback: number): number => {
+  if (text === undefined) return fallback
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`ROUNDS: expected a whole number from 1, got ${JSON.stringify(text)}`)
+  return n
 }

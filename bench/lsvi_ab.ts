@@ -14,20 +14,17 @@
  * w̄ of the learners, and how much each side's two learners differ (first made / last made).
  */
 import { alternate, median } from "./ab.ts"
-import { checkoutLearner } from "./lsviLearner.ts"
+import { checkoutLearner, episodesFlag, roundsFlag } from "./lsviLearner.ts"
 
 const args = process.argv.slice(2)
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(name)
-  return i < 0 ? undefined : args.splice(i, name === "--full" ? 1 : 2)[1] ?? ""
-}
-const full = flag("--full") !== undefined
-const episodes = Number(flag("--episodes") ?? 2000)
+const episodes = episodesFlag(args)
+const full = args.includes("--full")
+if (full) args.splice(args.indexOf("--full"), 1)
 const [base, next, roundsText] = args
 if (base === undefined || next === undefined) {
   throw new Error("usage: npx tsx bench/lsvi_ab.ts BASE_CHECKOUT NEW_CHECKOUT [ROUNDS] [--full] [--episodes K]")
 }
-const rounds = Number(roundsText ?? 12)
+const rounds = roundsFlag(roundsText, 12)
 const setup = async (tree: string) => {
   const { learner, update } = await checkoutLearner(tree, episodes, 40)
   const once = (): number => {

@@ -17,11 +17,11 @@ import { episode } from "../src/bench/synthetic.ts"
 import { LsviIncremental } from "../src/learner/LsviIncremental.ts"
 import { median } from "./ab.ts"
 import { otherMemory } from "./cache.ts"
-import { episodesFlag, syntheticLearner } from "./lsviLearner.ts"
+import { episodesFlag, roundsFlag, syntheticLearner } from "./lsviLearner.ts"
 
 const args = process.argv.slice(2)
 const episodes = episodesFlag(args)
-const rounds = Number(args[0] ?? 3)
+const rounds = roundsFlag(args[0], 3)
 const { learner, update } = syntheticLearner({ LsviIncremental, episode }, episodes, 400)
 
 const other = otherMemory()

@@ -13,7 +13,7 @@
  * its per-round ratios update / floor, then base / new of the updates.
  */
 import { alternate, median } from "./ab.ts"
-import { checkoutLearner, episodesFlag } from "./lsviLearner.ts"
+import { checkoutLearner, episodesFlag, roundsFlag } from "./lsviLearner.ts"
 
 const args = process.argv.slice(2)
 const episodes = episodesFlag(args)
@@ -21,7 +21,7 @@ const [base, next, roundsText] = args
 if (base === undefined || next === undefined) {
   throw new Error("usage: npx tsx bench/lsvi_warm_ab.ts BASE_CHECKOUT NEW_CHECKOUT [ROUNDS] [--episodes K]")
 }
-const rounds = Number(roundsText ?? 10)
+const rounds = roundsFlag(roundsText, 10)
 const sides = [await checkoutLearner(base, episodes, 400), await checkoutLearner(next, episodes, 400)] as const
 let sink = 0
 const seen = sides.map(() => ({ update: [] as Array<number>, floor: [] as Array<number>, ratio: [] as Array<number> }))
