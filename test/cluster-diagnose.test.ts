@@ -62,7 +62,7 @@ const within = <A>(p: Promise<A>, ms: number): Promise<A> => {
   return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
 
-describe("diagnose, when the runner stops", () => {
+describe("the probes of diagnose", () => {
   const servers: Array<net.Server> = []
   afterEach(() => {
     for (const s of servers.splice(0)) s.close()
@@ -92,6 +92,14 @@ describe("diagnose, when the runner stops", () => {
     await new Promise((r) => setTimeout(r, 200))
     expect(closed.length).toBe(0)
   })
+
+  it("a peer that takes connections and says nothing is no transport mismatch, for a TLS runner too", async () => {
+    const { server, address } = await silentServer()
+    servers.push(server)
+    // The certificates are never used: the TLS hello before them gets no answer.
+    const found = await within(diagnose(address, { cert: "-", key: "-", ca: "-" }), 20_000)
+    expect(found).toEqual({ cause: expect.stringMatching(/takes connections but answers nothing within 10 s/), transport: false })
+  }, 30_000)
 
   it("without an abort it still names the cause (nothing listens: connection refused)", async () => {
     const { server, address } = await silentServer()

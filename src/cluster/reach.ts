@@ -112,6 +112,13 @@ export interface Diagnosis {
 const reachCause = (cause: string): Diagnosis => ({ cause, transport: false })
 const transportCause = (cause: string): Diagnosis => ({ cause, transport: true })
 
+/** A port that takes connections and then says nothing within PROBE_MS. */
+const silent = (address: string): Diagnosis =>
+  reachCause(
+    `${address} takes connections but answers nothing within ${PROBE_MS / 1000} s: the runner is overloaded or stopped ` +
+      "(SIGSTOP), or another program listens there"
+  )
+
 /**
  * The likely reason why `address` did not answer, from probes of its port with this runner's
  * settings; with `signal` aborted, the probe under way ends at once (what it returns then is moot).
@@ -126,8 +133,11 @@ export const diagnose = async (address: string, mine: TlsFiles | undefined, sign
         : `no connection to ${address} (${tcp.code}): a firewall between the two, or an --advertise address this machine cannot reach`
     )
   }
-  // Does its port speak TLS at all? A TLS server answers a hello (and may then refuse us, by an alert).
+  // Does its port speak TLS at all? A TLS server answers a hello (and may then refuse us, by an alert);
+  // a runner without TLS closes the connection on it at once. No answer at all tells nothing of its
+  // transport (a runner too busy to answer, or stopped with SIGSTOP): not a cause to refuse a start for.
   const hello = await probe(() => tls.connect({ host, port, rejectUnauthorized: false }), "secureConnect", signal)
+  if (!hello.ok && (hello.code === "timeout" || hello.code === "aborted")) return silent(address)
   const speaksTls = hello.ok || /ALERT/.test(hello.code)
   if (mine === undefined) {
     return speaksTls
@@ -141,6 +151,7 @@ export const diagnose = async (address: string, mine: TlsFiles | undefined, sign
     signal,
     2000
   )
+  if (!handshake.ok && (handshake.code === "timeout" || handshake.code === "aborted")) return silent(address)
   if (handshake.ok) {
     return reachCause("the TLS handshake succeeds but it does not answer a runner's ping: the runner is overloaded, or another program listens there")
   }
