@@ -211,7 +211,10 @@ const lock = (conn: Connection, key: string, clusterName: string) =>
     }
   })
 
-/** Compares this runner's secret with the reference, or makes it the reference: under the lock. */
+/**
+ * Compares this runner's secret with the reference, or makes it the reference: under the lock.
+ * Returns the addresses of the runners up, which the transport check takes next.
+ */
 const check = (sql: SqlClient, clusterName: string, secret: Secret) =>
   Effect.gen(function*() {
     yield* migrate(sql)
@@ -223,11 +226,12 @@ const check = (sql: SqlClient, clusterName: string, secret: Secret) =>
       if (match !== "same") {
         return yield* new ClusterUsageError({ message: refusal(match, clusterName, up, secret, yield* upForSeconds(sql, clusterName)) })
       }
-      return
+      return up
     }
     const reference = referenceOf(secret.key, clusterName)
     yield* sql`INSERT INTO ${sql(VERIFIERS_TABLE)} (cluster, salt, verifier) VALUES (${clusterName}, ${reference.salt}, ${reference.verifier})
       ON CONFLICT (cluster) DO UPDATE SET salt = EXCLUDED.salt, verifier = EXCLUDED.verifier, since = now()`
+    return up
   })
 
 /** Waits until the runners table lists `address` (the runner is then up for the next one), bounded. */
@@ -269,9 +273,9 @@ export const admit = (options: {
     yield* lock(conn, key, clusterName)
     // Finalizers run last-added first: unlock, then give the connection back, then close the pool.
     yield* Scope.addFinalizer(held, Effect.ignore(conn.executeRaw("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])))
-    yield* check(sql, clusterName, options.secret).pipe(Effect.provideService(SqlClient, sql))
+    const up = yield* check(sql, clusterName, options.secret).pipe(Effect.provideService(SqlClient, sql))
     // Its own address may be listed still (a runner killed and started again on its port): not a peer.
-    const peers = (yield* runnersUp(clusterName).pipe(Effect.provideService(SqlClient, sql))).filter((a) => a !== options.address)
+    const peers = up.filter((a) => a !== options.address)
     const mismatches = yield* transportMismatches(peers, options.tls)
     if (mismatches.length > 0) {
       return yield* new ClusterUsageError({ message: transportRefusal(mismatches, clusterName, options.tls !== undefined) })

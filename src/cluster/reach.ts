@@ -55,6 +55,9 @@ const pings = (address: string) =>
 
 type Outcome = { readonly ok: true } | { readonly ok: false; readonly code: string }
 
+/** A probe that got no answer at all (its timeout), or was cut short by the runner stopping. */
+const noAnswer = (o: Outcome): boolean => !o.ok && (o.code === "timeout" || o.code === "aborted")
+
 /**
  * Runs `connect` until its socket connects (or, with `settle`, stays up that long after), fails or
  * times out; or until `signal` aborts (the runner stops): then the socket and the timers go at once,
@@ -137,7 +140,7 @@ export const diagnose = async (address: string, mine: TlsFiles | undefined, sign
   // a runner without TLS closes the connection on it at once. No answer at all tells nothing of its
   // transport (a runner too busy to answer, or stopped with SIGSTOP): not a cause to refuse a start for.
   const hello = await probe(() => tls.connect({ host, port, rejectUnauthorized: false }), "secureConnect", signal)
-  if (!hello.ok && (hello.code === "timeout" || hello.code === "aborted")) return silent(address)
+  if (noAnswer(hello)) return silent(address)
   const speaksTls = hello.ok || /ALERT/.test(hello.code)
   if (mine === undefined) {
     return speaksTls
@@ -151,7 +154,7 @@ export const diagnose = async (address: string, mine: TlsFiles | undefined, sign
     signal,
     2000
   )
-  if (!handshake.ok && (handshake.code === "timeout" || handshake.code === "aborted")) return silent(address)
+  if (noAnswer(handshake)) return silent(address)
   if (handshake.ok) {
     return reachCause("the TLS handshake succeeds but it does not answer a runner's ping: the runner is overloaded, or another program listens there")
   }
