@@ -24,6 +24,15 @@ import { chunkGrowth } from "../src/learner/incremental/Store.ts"
 import * as Rng from "../src/rng/Rng.ts"
 import { agree, direct } from "./lsviDirect.ts"
 
+/** The synthetic data set (synthetic.ts) of `config`'s dimensions, from `seed`. */
+const shapeOf = (config: LsviConfig, seed: number): SyntheticShape => ({
+  episodes: 0,
+  dim: config.dim,
+  actions: config.actions,
+  horizon: config.horizon,
+  seed
+})
+
 const add = (learner: LsviIncremental, e: Episode, config: LsviConfig): void => {
   const { actions: A, dim: d, horizon: H } = config
   for (let h = 0; h < H; h++) learner.addTransitionFeatures(h, e.phi, h * d, e.reward[h], e.next, h * A * d)
@@ -59,7 +68,7 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
       fc.assert(
         fc.property(cases, (c) => {
           const config: LsviConfig = { horizon: c.horizon, dim: c.dim, actions: c.actions, beta: c.beta, lambda: c.lambda }
-          const shape: SyntheticShape = { episodes: 0, dim: c.dim, actions: c.actions, horizon: c.horizon, seed: c.seed }
+          const shape = shapeOf(config, c.seed)
           const learner = new LsviIncremental(config, () => new Float64Array(0), {
             kernel,
             refreshEvery: c.refreshEvery,
@@ -112,7 +121,7 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
       fc.assert(
         fc.property(cases, (c) => {
           const config: LsviConfig = { horizon: c.horizon, dim: c.dim, actions: c.actions, beta: 1, lambda: 1 }
-          const shape: SyntheticShape = { episodes: 0, dim: c.dim, actions: c.actions, horizon: c.horizon, seed: c.seed }
+          const shape = shapeOf(config, c.seed)
           const learner = new LsviIncremental(config, () => new Float64Array(0), { kernel, twin: c.twin })
           const at = c.at % c.episodes
           const changed = 1 + (c.step % (c.horizon - 1))
@@ -149,7 +158,7 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
     for (const kernel of kernels) {
       for (const seed of [1, 2, 3]) {
         const config: LsviConfig = { horizon: 4, dim: 1, actions: 3, beta: 0.5, lambda: 1 }
-        const shape: SyntheticShape = { episodes: 0, dim: 1, actions: 3, horizon: 4, seed }
+        const shape = shapeOf(config, seed)
         const learner = new LsviIncremental(config, () => new Float64Array(0), { kernel })
         const data: Array<Episode> = []
         for (let k = 0; k < 12; k++) {
@@ -165,7 +174,7 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
   it("more pending changes than are queued (d/2) make the forms be recomputed, with the same numbers", () => {
     // d = 6 queues at most 3 changes per step; 10 episodes between backups overflow the queue.
     const config: LsviConfig = { horizon: 4, dim: 6, actions: 3, beta: 0.7, lambda: 1 }
-    const shape: SyntheticShape = { episodes: 0, dim: 6, actions: 3, horizon: 4, seed: 11 }
+    const shape = shapeOf(config, 11)
     for (const kernel of kernels) {
       const learner = new LsviIncremental(config, () => new Float64Array(0), { kernel })
       const data: Array<Episode> = []
@@ -199,7 +208,7 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
 
   it("the backup from scratch (fullBackup) gives the incremental backup's weights", () => {
     const config: LsviConfig = { horizon: 6, dim: 8, actions: 4, beta: 0.5, lambda: 1 }
-    const shape: SyntheticShape = { episodes: 0, dim: 8, actions: 4, horizon: 6, seed: 21 }
+    const shape = shapeOf(config, 21)
     for (const kernel of kernels) {
       const learner = new LsviIncremental(config, () => new Float64Array(0), { kernel })
       const data: Array<Episode> = []
@@ -227,7 +236,7 @@ describe("incremental LSVI-UCB: same numbers as the direct formula (§2)", () =>
 
   it("drift: 3000 one-episode updates without any refresh stay within 1e-8 of the direct formula", () => {
     const config: LsviConfig = { horizon: 3, dim: 8, actions: 4, beta: 1, lambda: 1 }
-    const shape: SyntheticShape = { episodes: 0, dim: 8, actions: 4, horizon: 3, seed: 8 }
+    const shape = shapeOf(config, 8)
     const learner = new LsviIncremental(config, () => new Float64Array(0), { refreshEvery: Number.POSITIVE_INFINITY })
     const data: Array<Episode> = []
     for (let k = 0; k < 3000; k++) {
