@@ -12,9 +12,11 @@
  * fail on such a broken registry, written here in the test (never in the product).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Ref, type Scheduler } from "effect"
+import { Effect, Exit, Fiber, Ref, type Scheduler } from "effect"
 import * as fc from "fast-check"
-import { type CoordinatorShape, type Entry, type TaskRecord, type Identification, type Interval, make, type Outcome } from "../src/coordinator/Coordinator.ts"
+import { type CoordinatorShape, type Entry, type TaskRecord, type Identification, type Interval, make } from "../src/coordinator/Coordinator.ts"
+import { newEntry } from "../src/coordinator/registry.ts"
+import type { Policy } from "../src/learner/Lsvi.ts"
 import { overlappingGroups, type GroupedInterval } from "./arbitraries.ts"
 
 /** What the property needs of a coordinator. */
@@ -126,27 +128,11 @@ const checkThenRegister: Effect.Effect<Registry> = Effect.gen(function*() {
       let id = -1
       yield* Ref.update(state, (es) => {
         id = es.length
-        return [...es, freshEntry(id, interval, agent)]
+        return [...es, newEntry<Policy>(id, undefined, interval, agent)]
       })
       return { _tag: "Registered", task: id }
     })
   return { identify, registry: Ref.get(state) }
-})
-
-/** A new entry of the broken registry, as the product would make it. */
-const freshEntry = (id: number, interval: Interval, agent: number): Entry => ({
-  id,
-  key: undefined,
-  interval,
-  founder: agent,
-  owner: agent,
-  status: "learning",
-  policy: undefined,
-  certificate: undefined,
-  reached: false,
-  epoch: 0,
-  publisher: undefined,
-  outcome: Deferred.makeUnsafe<Outcome>()
 })
 
 describe("Coordinator races in the runtime (property, fast-check schedules every fiber step)", () => {

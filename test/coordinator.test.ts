@@ -19,6 +19,7 @@ import {
   noTraffic,
   type Outcome
 } from "../src/coordinator/Coordinator.ts"
+import { newEntry } from "../src/coordinator/registry.ts"
 import { type Certificate, type Policy, policyBytes } from "../src/learner/Lsvi.ts"
 
 /** A one-parameter policy whose `beta` (and w) records who made it. */
@@ -405,25 +406,8 @@ const makeNonAtomic = (gate: Gate): Effect.Effect<CoordinatorShape> =>
         yield* gate(`agent ${agent}: identify, between read and write`)
         const found = seen.find((e) => overlaps(e.interval, interval))
         if (found !== undefined) return yield* answer(agent, found.id)
-        const outcome = yield* Deferred.make<Outcome>()
         const id = (yield* Ref.get(state)).length
-        yield* Ref.update(state, (es): ReadonlyArray<Entry> => [
-          ...es,
-          {
-            id,
-            key: undefined,
-            interval,
-            founder: agent,
-            owner: agent,
-            status: "learning",
-            policy: undefined,
-            certificate: undefined,
-            reached: false,
-            publisher: undefined,
-            epoch: 0,
-            outcome
-          }
-        ])
+        yield* Ref.update(state, (es): ReadonlyArray<Entry> => [...es, newEntry(id, undefined, interval, agent)])
         return { _tag: "Registered", task: id } as const
       })
     const shape: CoordinatorShape = {
