@@ -10,7 +10,8 @@ import { type FiniteMdp, oneHotFeatures, rewardIndex } from "../src/env/FiniteMd
 import { optimalValues } from "../src/env/solve.ts"
 import { Lsvi } from "../src/learner/Lsvi.ts"
 import * as Rng from "../src/rng/Rng.ts"
-import { featuresOf, randomTabular, type Transition } from "./learnerCases.ts"
+import { featuresOf, randomTabular } from "./learnerCases.ts"
+import type { Transition } from "./arbitraries.ts"
 
 // ---------------------------------------------------------------------------------------------
 // β = 0 on one-hot features: value iteration on the empirical model (§6 item 4)

@@ -13,7 +13,8 @@ import { type Instance, makeInstance } from "../src/env/Instance.ts"
 import { inverseSpd, type Matrix, maxRelativeError, scaledIdentity, solveSpd } from "../src/linalg/kernels.ts"
 import { Lsvi, type LsviConfig } from "../src/learner/Lsvi.ts"
 import * as Rng from "../src/rng/Rng.ts"
-import { configFor, chainEnv, tabularEnv, linearEnv, featuresOf, type Transition } from "./learnerCases.ts"
+import { configFor, chainEnv, tabularEnv, linearEnv, featuresOf } from "./learnerCases.ts"
+import type { Transition } from "./arbitraries.ts"
 
 // ---------------------------------------------------------------------------------------------
 // The direct formula of docs/algorithm.md §2, from the raw list of transitions

@@ -1,7 +1,7 @@
 /**
  * What the tests of LSVI-UCB share (test/learner.test.ts, learner-vi.test.ts,
  * learner-invariants.test.ts): small finite MDPs with their feature tables as fast-check
- * arbitraries, the learner's config for one, and the transition record.
+ * arbitraries, and the learner's config for one.
  */
 import * as fc from "fast-check"
 import { type FeatureTable, type FiniteMdp, oneHotFeatures } from "../src/env/FiniteMdp.ts"
@@ -91,13 +91,4 @@ export const configFor = (env: Env, beta: number, lambda = 1): LsviConfig => ({
   beta,
   lambda
 })
-
-/** One transition as an instance produced it (0-based step h). */
-export interface Transition {
-  readonly h: number
-  readonly s: number
-  readonly a: number
-  readonly r: number
-  readonly next: number
-}
 
