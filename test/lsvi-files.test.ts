@@ -15,23 +15,41 @@ import { dump, runBench } from "../src/bench/lsviBench.ts"
 import { type Episode, episode } from "../src/bench/synthetic.ts"
 import { checkOptions } from "../src/cli/bench.ts"
 import { readNpy, writeNpy } from "../src/linalg/npy.ts"
-import { lsviFullWasmBytes, lsviRhsWasmBytes, lsviSweepWasmBytes, lsviWasmBytes } from "../src/linalg/wasm/simd.ts"
+import {
+  lsviFullWasmBytes,
+  lsviFullWasmPlainBytes,
+  lsviRhsWasmBytes,
+  lsviSweepWasmBytes,
+  lsviSweepWasmPlainBytes,
+  lsviWasmBytes
+} from "../src/linalg/wasm/simd.ts"
 import { agree, direct } from "./lsviDirect.ts"
 
 describe("the WebAssembly module and the .npy files", () => {
-  it("the embedded bytes are lsvi.wat, lsviSweep.wat, lsviRhs.wat and lsviFull.wat compiled (npm run build:wasm is up to date)", async () => {
+  it("the embedded bytes are lsvi.wat, lsviSweep.wat, lsviRhs.wat and lsviFull.wat compiled, both builds (npm run build:wasm is up to date)", async () => {
     const { compileWat } = (await import("../tools/wat.mjs" as string)) as {
-      compileWat: (text: string) => Promise<Uint8Array>
+      compileWat: (text: string, options?: { fma: boolean }) => Promise<Uint8Array>
     }
-    for (const [file, bytes] of [
-      ["lsvi.wat", lsviWasmBytes()],
-      ["lsviSweep.wat", lsviSweepWasmBytes()],
-      ["lsviRhs.wat", lsviRhsWasmBytes()],
-      ["lsviFull.wat", lsviFullWasmBytes()]
+    for (const [file, bytes, fma] of [
+      ["lsvi.wat", lsviWasmBytes(), true],
+      ["lsviSweep.wat", lsviSweepWasmBytes(), true],
+      ["lsviSweep.wat", lsviSweepWasmPlainBytes(), false],
+      ["lsviRhs.wat", lsviRhsWasmBytes(), true],
+      ["lsviFull.wat", lsviFullWasmBytes(), true],
+      ["lsviFull.wat", lsviFullWasmPlainBytes(), false]
     ] as const) {
       const wat = await readFile(fileURLToPath(new URL(`../src/linalg/wasm/${file}`, import.meta.url)), "utf8")
-      expect(Buffer.from(await compileWat(wat)).equals(Buffer.from(bytes)), file).toBe(true)
+      expect(Buffer.from(await compileWat(wat, { fma })).equals(Buffer.from(bytes)), `${file}${fma ? "" : " without fused multiply-adds"}`).toBe(true)
     }
+  })
+
+  it("the build without fused multiply-adds rewrites every one, those inside another's operands too", async () => {
+    const { withoutFma } = (await import("../tools/wat.mjs" as string)) as { withoutFma: (text: string) => string }
+    const text = "(f64x2.relaxed_madd (local.get $a) (local.get $b)\n  (f64x2.relaxed_madd (v128.load (local.get $p)) (local.get $d) (local.get $e)))"
+    expect(withoutFma(text)).toBe(
+      "(f64x2.add (f64x2.mul (local.get $a) (local.get $b)) " +
+        "(f64x2.add (f64x2.mul (v128.load (local.get $p)) (local.get $d)) (local.get $e)))"
+    )
   })
 
   it("writes .npy v1 headers aligned to 64 bytes and reads back what it wrote", () => {

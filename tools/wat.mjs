@@ -31,7 +31,8 @@ const withoutFmaOf = (type, text) => {
         else if (text[j] === ")") depth--
         j++
       } while (depth > 0)
-      args.push(text.slice(from, j))
+      // an operand may itself hold a multiply-add: rewritten too
+      args.push(withoutFmaOf(type, text.slice(from, j)))
     }
     while (text[j] !== ")") j++
     out += `(${type}.add (${type}.mul ${args[0]} ${args[1]}) ${args[2]})`

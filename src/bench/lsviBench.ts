@@ -14,7 +14,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { maxRelativeError } from "../linalg/kernels.ts"
 import { writeNpy } from "../linalg/npy.ts"
-import { LsviIncremental } from "../learner/LsviIncremental.ts"
+import { type IncrementalKernel, LsviIncremental } from "../learner/LsviIncremental.ts"
 import { chunkGrowth, valuesPerTransition } from "../learner/incremental/Store.ts"
 import { episode, type SyntheticShape } from "./synthetic.ts"
 
@@ -23,7 +23,7 @@ export interface BenchOptions extends SyntheticShape {
   readonly lambda: number
   /** Include the pessimistic twin Q̲ in every timing (default false: Q̄ alone, like the NumPy reference). */
   readonly twin?: boolean
-  readonly kernel?: "wasm" | "js"
+  readonly kernel?: IncrementalKernel
   /** Timed per-episode updates (default 15, fewer if K is small) after `warmup` untimed ones (default 5). */
   readonly updates?: number
   readonly warmup?: number
@@ -38,7 +38,7 @@ export interface BenchResult {
   readonly beta: number
   readonly lambda: number
   readonly twin: boolean
-  readonly kernel: "wasm" | "js"
+  readonly kernel: IncrementalKernel
   /** Median seconds of the full backup from scratch. */
   readonly fullBackupSeconds: number
   readonly fullBackupRuns: number

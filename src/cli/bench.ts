@@ -75,9 +75,9 @@ const flags = {
   beta: Flag.Finite("beta").pipe(Flag.withDefault(1), Flag.withDescription("β ≥ 0, the bonus scale (default 1)")),
   lambda: Flag.Finite("lambda").pipe(Flag.withDefault(1), Flag.withDescription("λ > 0, the ridge of Λ_h = λI + Σ φφᵀ (default 1)")),
   twin: Flag.Boolean("twin").pipe(Flag.withDefault(false), Flag.withDescription("also compute the pessimistic twin Q̲ in every timing")),
-  kernel: Flag.Literals("kernel", ["wasm", "js"]).pipe(
+  kernel: Flag.Literals("kernel", ["wasm", "wasm-plain", "js"]).pipe(
     Flag.optional,
-    Flag.withDescription("wasm: the SIMD kernels (default); js: the same loops in TypeScript")
+    Flag.withDescription("wasm: the SIMD kernels (default); wasm-plain: the same without fused multiply-adds; js: the same loops in TypeScript")
   ),
   json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("print one JSON object instead of the text report")),
   dump: Flag.String("dump").pipe(

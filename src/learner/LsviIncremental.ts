@@ -14,8 +14,9 @@
  *
  * A backup then makes one pass per step over the stored next-state rows: two dot products per row
  * (φᵀu for the form, φᵀw̄_{h+1} for the mean), the max over actions, and rhs += V̄ φ_h^τ. That pass
- * runs in WebAssembly SIMD (src/linalg/wasm/lsvi.wat) or, with `kernel: "js"`, in the TypeScript
- * loops of incremental/kernelsJs.ts, which are the readable statement of the same kernels.
+ * runs in WebAssembly SIMD (src/linalg/wasm/lsvi.wat; `kernel: "wasm-plain"` for its build without
+ * fused multiply-adds, which runtimes without relaxed SIMD run) or, with `kernel: "js"`, in the
+ * TypeScript loops of incremental/kernelsJs.ts, which are the readable statement of the same kernels.
  *
  * Drift. Both B_h and the kept forms accumulate rounding with every rank-1 update (a relative error
  * of roughly (number of updates) × 1e-16). Every `refreshEvery` updates of Λ_h, B_h is recomputed
@@ -31,15 +32,21 @@
  * scratch), with the TypeScript statements of the kernels in incremental/kernelsJs.ts.
  */
 import type * as K from "../linalg/kernels.ts"
-import { instantiate, simdAvailable } from "../linalg/wasm/simd.ts"
+import { defaultBuild, instantiate, simdAvailable } from "../linalg/wasm/simd.ts"
 import { type Certificate, certificateOf, type FeaturesOf, type LsviConfig, type LsviLearner, type Policy, policyOf } from "./Lsvi.ts"
 import { backup, type Core, fullBackup } from "./incremental/Backup.ts"
 import { Store } from "./incremental/Store.ts"
 import { zeros } from "../linalg/kernels.ts"
 
+/**
+ * Which kernels run the passes: "wasm", the SIMD kernels (the default where WebAssembly SIMD exists),
+ * with fused multiply-adds where the runtime has relaxed SIMD; "wasm-plain", the same without them;
+ * "js", the same loops in TypeScript.
+ */
+export type IncrementalKernel = "wasm" | "wasm-plain" | "js"
+
 export interface IncrementalOptions {
-  /** "wasm": the SIMD kernels (the default where WebAssembly SIMD exists); "js": the same loops in TypeScript. */
-  readonly kernel?: "wasm" | "js"
+  readonly kernel?: IncrementalKernel
   /** Recompute B_h = Λ_h⁻¹ directly, and the forms that use it, after this many rank-1 updates of Λ_h. */
   readonly refreshEvery?: number
   /** Also compute the pessimistic twin w̲ (default true). The bench turns it off to time Q̄ alone. */
@@ -54,8 +61,8 @@ export class LsviIncremental implements LsviLearner {
   /** w̄_h and w̲_h at h·d, as of the last backup. */
   readonly wUpper: Float64Array
   readonly wLower: Float64Array
-  /** Which kernel runs the passes. */
-  readonly kernel: "wasm" | "js"
+  /** Which kernels run the passes. */
+  readonly kernel: IncrementalKernel
   readonly refreshEvery: number
   readonly twin: boolean
 
@@ -91,7 +98,7 @@ export class LsviIncremental implements LsviLearner {
     this.core = {
       config,
       store,
-      simd: this.kernel === "wasm" ? instantiate(a.memory) : undefined,
+      simd: this.kernel === "js" ? undefined : instantiate(a.memory, this.kernel === "wasm-plain" ? "plain" : defaultBuild()),
       twin: this.twin,
       refreshEvery: this.refreshEvery,
       dp,

@@ -60,6 +60,9 @@ export const lsviWasmBytes = (): Uint8Array => bytesOf(lsviWasmBase64)
 export const lsviSweepWasmBytes = (): Uint8Array => bytesOf(lsviSweepWasmBase64)
 export const lsviRhsWasmBytes = (): Uint8Array => bytesOf(lsviRhsWasmBase64)
 export const lsviFullWasmBytes = (): Uint8Array => bytesOf(lsviFullWasmBase64)
+/** The builds without fused multiply-adds of the modules that have them (the same test). */
+export const lsviSweepWasmPlainBytes = (): Uint8Array => bytesOf(lsviSweepWasmPlainBase64)
+export const lsviFullWasmPlainBytes = (): Uint8Array => bytesOf(lsviFullWasmPlainBase64)
 
 interface Modules {
   readonly step: WebAssembly.Module
@@ -68,34 +71,47 @@ interface Modules {
   readonly full: WebAssembly.Module
 }
 
-let compiled: Modules | null | undefined = undefined
+/**
+ * The two builds of the same sources (tools/build-wasm.mjs): "fma" with fused multiply-adds
+ * (relaxed SIMD), "plain" with each written as a multiply and an add, for runtimes without relaxed
+ * SIMD. Both give the same numbers to about 1e-15; the tests check both.
+ */
+export type SimdBuild = "fma" | "plain"
 
-/** With fused multiply-adds (relaxed SIMD) where the runtime accepts them, else without. */
-const modulesOnce = (): Modules | null => {
-  if (compiled === undefined) {
-    compiled = null
-    for (const texts of [
-      [lsviWasmBase64, lsviSweepWasmBase64, lsviRhsWasmBase64, lsviFullWasmBase64],
-      [lsviWasmBase64, lsviSweepWasmPlainBase64, lsviRhsWasmBase64, lsviFullWasmPlainBase64]
-    ] as const) {
-      const [step, sweep, rhs, full] = texts.map(bytesOf)
-      if ([step, sweep, rhs, full].every((b) => WebAssembly.validate(b))) {
-        const module = (b: Uint8Array) => new WebAssembly.Module(b)
-        compiled = { step: module(step), sweep: module(sweep), rhs: module(rhs), full: module(full) }
-        break
-      }
-    }
-  }
-  return compiled
+const sources: Record<SimdBuild, readonly [string, string, string, string]> = {
+  fma: [lsviWasmBase64, lsviSweepWasmBase64, lsviRhsWasmBase64, lsviFullWasmBase64],
+  plain: [lsviWasmBase64, lsviSweepWasmPlainBase64, lsviRhsWasmBase64, lsviFullWasmPlainBase64]
 }
 
-/** Whether this runtime runs the SIMD kernels (WebAssembly with 128-bit SIMD). */
-export const simdAvailable = (): boolean => modulesOnce() !== null
+const compiled = new Map<SimdBuild, Modules | null>()
 
-/** The kernels bound to `memory`. Throws if WebAssembly SIMD is unavailable (check `simdAvailable`). */
-export const instantiate = (memory: WebAssembly.Memory): SimdKernels => {
-  const modules = modulesOnce()
-  if (modules === null) throw new Error("WebAssembly SIMD is not available in this runtime")
+/** A build's modules, compiled once per process; null where this runtime does not accept them. */
+const modulesOf = (build: SimdBuild): Modules | null => {
+  let modules = compiled.get(build)
+  if (modules === undefined) {
+    const [step, sweep, rhs, full] = sources[build].map(bytesOf)
+    const module = (b: Uint8Array) => new WebAssembly.Module(b)
+    modules = [step, sweep, rhs, full].every((b) => WebAssembly.validate(b))
+      ? { step: module(step), sweep: module(sweep), rhs: module(rhs), full: module(full) }
+      : null
+    compiled.set(build, modules)
+  }
+  return modules
+}
+
+/** The build this runtime runs by default: with fused multiply-adds where it accepts them, else without; null without SIMD. */
+export const defaultBuild = (): SimdBuild | null => (modulesOf("fma") !== null ? "fma" : modulesOf("plain") !== null ? "plain" : null)
+
+/** Whether this runtime runs the SIMD kernels (WebAssembly with 128-bit SIMD). */
+export const simdAvailable = (): boolean => defaultBuild() !== null
+
+/**
+ * The kernels bound to `memory`, of `build` (the runtime's default without it). Throws if this
+ * runtime does not run that build (check `simdAvailable`).
+ */
+export const instantiate = (memory: WebAssembly.Memory, build: SimdBuild | null = defaultBuild()): SimdKernels => {
+  const modules = build === null ? null : modulesOf(build)
+  if (modules === null) throw new Error(`WebAssembly SIMD${build === "fma" ? " with relaxed SIMD" : ""} is not available in this runtime`)
   const sweep = new WebAssembly.Instance(modules.sweep, { env: { memory } }).exports
   const rhs = new WebAssembly.Instance(modules.rhs, { env: { memory } }).exports
   const step = new WebAssembly.Instance(modules.step, {
