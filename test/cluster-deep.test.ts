@@ -16,7 +16,7 @@ import {
   cleanEnv,
   cli,
   clusterTestsMode,
-  dropClusterTables,
+  stopAndDrop,
   failsWithoutDatabase,
   root,
   type Runner,
@@ -61,10 +61,7 @@ describe.skipIf(mode === "skip")("distmt run and sweep of a deep spec --cluster"
     expect(a.status, a.stderr).toBe(0)
   }, 400_000)
   afterEach(() => topUp(runners, 2, start), 200_000)
-  afterAll(async () => {
-    await Promise.all(runners.map((r) => r.stop()))
-    await dropClusterTables(db, NAME)
-  }, 60_000)
+  afterAll(() => stopAndDrop(runners, db, NAME), 60_000)
 
   it("runs the units on the runners and writes the in-process run's results", async () => {
     const remote = path.join(cwd, "cluster")

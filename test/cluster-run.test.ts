@@ -23,7 +23,7 @@ import {
   cleanEnv,
   cli,
   clusterTestsMode,
-  dropClusterTables,
+  stopAndDrop,
   failsWithoutDatabase,
   queryRows,
   root,
@@ -74,10 +74,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
   // Each test that kills a runner leaves the next one three again (the killed one's log stays).
   afterEach(() => topUp(runners, 3, start), 200_000)
 
-  afterAll(async () => {
-    await Promise.all(runners.map((r) => r.stop()))
-    await dropClusterTables(db, NAME)
-  }, 60_000)
+  afterAll(() => stopAndDrop(runners, db, NAME), 60_000)
 
   it("writes the in-process run's results and policies, the servers' state in PostgreSQL", async () => {
     const local = path.join(cwd, "local")

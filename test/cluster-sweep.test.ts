@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, dropClusterTables, queryRows, root, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
+import { cleanEnv, cli, clusterTestsMode, failsWithoutDatabase, stopAndDrop, queryRows, root, type Runner, scratch, startRunnerOn, TEST_DB } from "./cluster-helpers.ts"
 
 const mode = clusterTestsMode("cluster-sweep")
 
@@ -48,10 +48,7 @@ describe.skipIf(mode === "skip")("distmt sweep --cluster", () => {
     expect(a.status, a.stderr).toBe(0)
   }, 300_000)
 
-  afterAll(async () => {
-    await Promise.all(runners.map((r) => r.stop()))
-    await dropClusterTables(db, NAME)
-  }, 60_000)
+  afterAll(() => stopAndDrop(runners, db, NAME), 60_000)
 
   it("writes the in-process sweep's tables and run files, its units run on the runners; each point's model is written once", async () => {
     const out = path.join(cwd, "cluster")
