@@ -1,7 +1,8 @@
 /**
- * README's "Commands" table names each command's flags: a reader who copies one must find the
- * command taking it. Each flag of each `npx distmt …` in the table's first column, against the
- * command's own `--help`.
+ * README's "Commands" table names each command's flags, and docs/spec-reference.md's first table
+ * each field of a spec: a reader who copies one must find the tool taking it. The flags of each
+ * `npx distmt …` in the table's first column against the command's own `--help`; the fields against
+ * the spec's schema, both ways.
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
@@ -51,4 +52,15 @@ describe("README's Commands table", () => {
     }
     expect(missing).toEqual([])
   }, 180_000)
+})
+
+describe("docs/spec-reference.md's top-level table", () => {
+  it("has a row for every field of a spec and none for a field that is not one", async () => {
+    const { ExperimentInput } = await import("../src/spec/schema.ts")
+    const page = fs.readFileSync(path.join(root, "docs/spec-reference.md"), "utf8")
+    const section = page.split(/^## Top level$/m)[1]?.split(/^## /m)[0] ?? ""
+    const rows = section.split("\n").filter((line) => line.startsWith("| `")).map((line) => line.slice(3, line.indexOf("`", 3)))
+    // `quick` is decoded apart (schema.ts `decode`: merged over the spec, then the schema's fields)
+    expect([...rows].sort()).toEqual([...Object.keys(ExperimentInput.fields), "quick"].sort())
+  })
 })
