@@ -64,3 +64,17 @@ describe("docs/spec-reference.md's top-level table", () => {
     expect([...rows].sort()).toEqual([...Object.keys(ExperimentInput.fields), "quick"].sort())
   })
 })
+
+describe("docs/api.md and docs/spec-reference.md", () => {
+  it("name every export of \"distmt\" (its values and its types)", () => {
+    const index = fs.readFileSync(path.join(root, "src/index.ts"), "utf8")
+    const exported = [...index.matchAll(/^export (?:type )?\{([^}]*)\}/gm)]
+      .flatMap((m) => m[1].split(","))
+      .map((name) => name.trim().split(/\s+as\s+/).at(-1)!)
+      .filter((name) => name !== "")
+    // the parse found the exports: a slip would make this test pass on nothing
+    expect(exported).toEqual(expect.arrayContaining(["run", "Experiment", "RunResult", "DistmtError"]))
+    const docs = ["docs/api.md", "docs/spec-reference.md"].map((f) => fs.readFileSync(path.join(root, f), "utf8")).join("\n")
+    expect(exported.filter((name) => !new RegExp("`" + name + "[`(.<]").test(docs))).toEqual([])
+  })
+})
