@@ -50,10 +50,12 @@ describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("runners tha
   const PLAIN_FIRST = `reach_plain_${process.pid}`
   const SAME = `reach_same_${process.pid}`
   const BACK = `reach_back_${process.pid}`
+  const ADVERTISE = `reach_advertise_${process.pid}`
   const mixed: Array<Runner> = []
   const plainFirst: Array<Runner> = []
   const same: Array<Runner> = []
   const back: Array<Runner> = []
+  const advertising: Array<Runner> = []
 
   beforeAll(() => makeCertificates(cwd))
 
@@ -62,6 +64,7 @@ describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("runners tha
     await stopAndDrop(plainFirst, db, PLAIN_FIRST)
     await stopAndDrop(same, db, SAME)
     await stopAndDrop(back, db, BACK)
+    await stopAndDrop(advertising, db, ADVERTISE)
   })
 
   it("a runner whose transport cannot talk with the runners up is refused at start, with the cause", async () => {
@@ -115,6 +118,22 @@ describe.skipIf(mode === "skip" || (mode === "run" && !hasOpenssl))("runners tha
     for (const runner of same) expect(runner.output()).not.toMatch(/cannot reach/)
     expect(same.every((r) => r.child.exitCode === null)).toBe(true)
   }, 180_000)
+
+  it("a runner that nothing answers at the address it advertises says so; one advertising where it listens does not", async () => {
+    const [wrongPort, rightPort] = [await freePort(), await freePort()]
+    const wrong = `127.0.0.1:${wrongPort}`
+    advertising.push(
+      await startRunner(["--db", db, "--cluster-name", ADVERTISE, "--listen", `127.0.0.1:${await freePort()}`, "--advertise", wrong], { cwd, env }),
+      await startRunner(["--db", db, "--cluster-name", ADVERTISE, "--listen", `0.0.0.0:${rightPort}`, "--advertise", `127.0.0.1:${rightPort}`], { cwd, env })
+    )
+    await waitFor(() => advertising[0].output().includes("at the address it advertises"), 120_000)
+    expect(advertising[0].output()).toMatch(
+      new RegExp(`WARNING this runner does not answer a runner ping at the address it advertises, ${wrong} .*: nothing listens at ${wrong} as seen from here \\(connection refused\\)`)
+    )
+    // its peer cannot reach it either, and says so; but it answers at its own address
+    await waitFor(() => advertising[1].output().includes(`cannot reach the runner at ${wrong} `), 120_000)
+    expect(advertising[1].output()).not.toContain("at the address it advertises")
+  }, 300_000)
 
   it("a runner listed up where nothing listens is named (connection refused), and told reached once a runner answers there", async () => {
     back.push(await startRunnerOn(db, BACK, { cwd, env }))

@@ -13,7 +13,8 @@
  * got no answer; so each side of a mismatch names the other, whoever holds the singleton. The
  * likely cause comes from plain probes of the peer's port (TCP, a TLS hello, a TLS handshake with
  * this runner's certificate), made only after a ping failed. It says when the peer answers again.
- * It sends nothing to entities and changes nothing: a failure here only ever prints.
+ * It sends nothing to entities and changes nothing: a failure here only ever prints. A runner with
+ * `--advertise` also pings itself at the address it advertises (`watchPeers`).
  */
 import { Console, Duration, Effect, Layer, Option } from "effect"
 import * as RunnerAddress from "effect/cluster/RunnerAddress"
@@ -193,11 +194,42 @@ export const transportMismatches = (peers: ReadonlyArray<string>, tls: TlsFiles 
 /**
  * Checks, for ever, that this runner (at `address`) reaches the other runners of `clusterName`
  * that are up, and prints a line when one stops or starts answering. Needs the cluster's database.
+ *
+ * With `listen` (an `--advertise` address apart from the one it listens on), it also pings itself
+ * at the address it advertises, where the others send: a wrong `--advertise` (a typo, a port not
+ * forwarded) otherwise leaves it "ready" and idle, the health check giving it no shard, and only
+ * its peers' logs say why. Seen from this machine only: behind a NAT that does not loop back, the
+ * others may reach it where it cannot, so this only ever prints.
  */
-export const watchPeers = (options: { readonly clusterName: string; readonly address: string; readonly tls: TlsFiles | undefined }) =>
+export const watchPeers = (options: {
+  readonly clusterName: string
+  readonly address: string
+  readonly listen?: string | undefined
+  readonly tls: TlsFiles | undefined
+}) =>
   Effect.gen(function*() {
     const failures = new Map<string, number>()
     const warned = new Set<string>()
+    let selfFailures = 0
+    let selfWarned = false
+    const checkSelf = (listen: string) =>
+      Effect.gen(function*() {
+        if (yield* pings(options.address)) {
+          selfFailures = 0
+          if (selfWarned) yield* Console.error(`distmt runner: this runner answers at the address it advertises, ${options.address}, again`)
+          selfWarned = false
+          return
+        }
+        selfFailures++
+        if (selfFailures < FAILURES_TO_WARN || selfWarned) return
+        selfWarned = true
+        const { cause } = yield* Effect.promise((signal) => diagnose(options.address, options.tls, signal))
+        yield* Console.error(
+          `distmt runner: WARNING this runner does not answer a runner ping at the address it advertises, ${options.address} ` +
+            `(no answer to ${selfFailures} runner pings from this machine, ${PEER_CHECK_SECONDS} s apart; it listens on ${listen}): ${cause}. ` +
+            "The other runners send there: check --advertise (docs/cluster.md, \"Runners that cannot reach each other\")"
+        )
+      })
     const check = (peer: string) =>
       Effect.gen(function*() {
         if (yield* pings(peer)) {
@@ -227,6 +259,7 @@ export const watchPeers = (options: { readonly clusterName: string; readonly add
         }
         yield* Effect.forEach(peers, check, { concurrency: "unbounded", discard: true })
       }
+      if (options.listen !== undefined) yield* checkSelf(options.listen)
       yield* Effect.sleep(Duration.seconds(PEER_CHECK_SECONDS))
     }
   }).pipe(Effect.provide(clientProtocol(options.tls).pipe(Layer.provide(serialization))))

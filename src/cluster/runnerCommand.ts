@@ -160,7 +160,12 @@ export const runRunner = (options: {
         )
         // Every runner checks that it reaches the others with its own transport (reach.ts).
         yield* Effect.forkScoped(
-          watchPeers({ clusterName: options.clusterName, address, tls: options.tls }).pipe(Effect.provide(built))
+          watchPeers({
+            clusterName: options.clusterName,
+            address,
+            listen: options.listen && `${options.listen.host}:${options.listen.port}`,
+            tls: options.tls
+          }).pipe(Effect.provide(built))
         )
         return yield* Effect.never
       })
