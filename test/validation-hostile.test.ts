@@ -156,12 +156,46 @@ describe("errors about output paths", () => {
     expect(plot.stderr.trim()).toBe(`Cannot plot ${file}: is a file; give the folder of a run`)
   })
 
-  // Root may write anywhere, so the permission case can only be seen by another user.
-  it.skipIf(process.getuid?.() === 0)("a folder without write permission is named", () => {
-    const dir = tmp()
-    fs.chmodSync(dir, 0o500)
-    expect(outDirProblem(dir)).toBe("no permission to write in this folder; give another folder")
-    expect(outDirProblem(path.join(dir, "sub"))).toMatch(/^cannot create it: no permission to write in /)
+  // Root may write anywhere, so the permission case can only be seen by another user: as root (CI),
+  // the check runs in a child process as the user nobody (util-linux's setpriv).
+  const root0 = process.getuid?.() === 0
+  const hasSetpriv = root0 && spawnSync("setpriv", ["--version"]).status === 0
+  /** `outDirProblem` of each of `dirs`, run as the user nobody, with its files in `parent`. */
+  const problemsAsNobody = (parent: string, dirs: ReadonlyArray<string>): ReadonlyArray<string | undefined> => {
+    const probe = path.join(parent, "probe.mts")
+    fs.writeFileSync(
+      probe,
+      `import { outDirProblem } from ${JSON.stringify(path.join(root, "src/cli/outDir.ts"))}\n` +
+        `console.log(JSON.stringify(${JSON.stringify(dirs)}.map(outDirProblem)))\n`,
+      { mode: 0o644 }
+    )
+    // tsx keeps its cache in TMPDIR: one nobody may write, removed with the rest
+    const cache = path.join(parent, "tmp")
+    fs.mkdirSync(cache)
+    fs.chmodSync(cache, 0o777)
+    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "--import", "tsx", probe], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, TMPDIR: cache }
+    })
+    expect(r.status, r.stderr).toBe(0)
+    return JSON.parse(r.stdout) as Array<string | undefined>
+  }
+  it.skipIf(root0 && !hasSetpriv)("a folder without write permission is named", () => {
+    // nobody must reach it: the suite's own temporary folder is private, /tmp is not
+    const parent = root0 ? fs.mkdtempSync("/tmp/distmt-hostile-") : tmp()
+    try {
+      fs.chmodSync(parent, 0o755)
+      const dir = path.join(parent, "read-only")
+      fs.mkdirSync(dir)
+      fs.chmodSync(dir, 0o555)
+      const dirs = [dir, path.join(dir, "sub")]
+      const problems = root0 ? problemsAsNobody(parent, dirs) : dirs.map(outDirProblem)
+      expect(problems[0]).toBe("no permission to write in this folder; give another folder")
+      expect(problems[1]).toMatch(/^cannot create it: no permission to write in /)
+    } finally {
+      if (root0) fs.rmSync(parent, { recursive: true, force: true })
+    }
   })
 
   it("two runs started in the same second get two folders", async () => {
