@@ -208,58 +208,51 @@ export const watchPeers = (options: {
   readonly tls: TlsFiles | undefined
 }) =>
   Effect.gen(function*() {
+    // Per address pinged (the peers, and this runner's own with `listen`): misses in a row, and
+    // whether its warning is out.
     const failures = new Map<string, number>()
     const warned = new Set<string>()
-    let selfFailures = 0
-    let selfWarned = false
-    const checkSelf = (listen: string) =>
+    /** Pings `target`; after FAILURES_TO_WARN misses in a row prints `warn` once, and `back` when it answers again. */
+    const check = (target: string, lines: { readonly warn: (n: number, cause: string) => string; readonly back: string }) =>
       Effect.gen(function*() {
-        if (yield* pings(options.address)) {
-          selfFailures = 0
-          if (selfWarned) yield* Console.error(`distmt runner: this runner answers at the address it advertises, ${options.address}, again`)
-          selfWarned = false
+        if (yield* pings(target)) {
+          failures.delete(target)
+          if (warned.delete(target)) yield* Console.error(lines.back)
           return
         }
-        selfFailures++
-        if (selfFailures < FAILURES_TO_WARN || selfWarned) return
-        selfWarned = true
-        const { cause } = yield* Effect.promise((signal) => diagnose(options.address, options.tls, signal))
-        yield* Console.error(
-          `distmt runner: WARNING this runner does not answer a runner ping at the address it advertises, ${options.address} ` +
-            `(no answer to ${selfFailures} runner pings from this machine, ${PEER_CHECK_SECONDS} s apart; it listens on ${listen}): ${cause}. ` +
-            "The other runners send there: check --advertise (docs/cluster.md, \"Runners that cannot reach each other\")"
-        )
+        const n = (failures.get(target) ?? 0) + 1
+        failures.set(target, n)
+        if (n < FAILURES_TO_WARN || warned.has(target)) return
+        warned.add(target)
+        const { cause } = yield* Effect.promise((signal) => diagnose(target, options.tls, signal))
+        yield* Console.error(lines.warn(n, cause))
       })
-    const check = (peer: string) =>
-      Effect.gen(function*() {
-        if (yield* pings(peer)) {
-          failures.delete(peer)
-          if (warned.delete(peer)) yield* Console.error(`distmt runner: this runner reaches the runner at ${peer} again`)
-          return
-        }
-        const n = (failures.get(peer) ?? 0) + 1
-        failures.set(peer, n)
-        if (n < FAILURES_TO_WARN || warned.has(peer)) return
-        warned.add(peer)
-        const { cause } = yield* Effect.promise((signal) => diagnose(peer, options.tls, signal))
-        yield* Console.error(
-          `distmt runner: WARNING this runner cannot reach the runner at ${peer} of cluster "${options.clusterName}" ` +
-            `(no answer to ${n} runner pings, ${PEER_CHECK_SECONDS} s apart): ${cause}. ` +
-            "The health check may mark one of the two unhealthy, which then gets no shard (docs/cluster.md, \"Runners that cannot reach each other\")"
-        )
-      })
+    const peerLines = (peer: string) => ({
+      warn: (n: number, cause: string) =>
+        `distmt runner: WARNING this runner cannot reach the runner at ${peer} of cluster "${options.clusterName}" ` +
+        `(no answer to ${n} runner pings, ${PEER_CHECK_SECONDS} s apart): ${cause}. ` +
+        "The health check may mark one of the two unhealthy, which then gets no shard (docs/cluster.md, \"Runners that cannot reach each other\")",
+      back: `distmt runner: this runner reaches the runner at ${peer} again`
+    })
+    const selfLines = (listen: string) => ({
+      warn: (n: number, cause: string) =>
+        `distmt runner: WARNING this runner does not answer a runner ping at the address it advertises, ${options.address} ` +
+        `(no answer to ${n} runner pings from this machine, ${PEER_CHECK_SECONDS} s apart; it listens on ${listen}): ${cause}. ` +
+        "The other runners send there: check --advertise (docs/cluster.md, \"Runners that cannot reach each other\")",
+      back: `distmt runner: this runner answers at the address it advertises, ${options.address}, again`
+    })
     while (true) {
       // A database hiccup skips a round: this check must never stop the runner.
       const up = yield* Effect.option(runnersUp(options.clusterName))
       if (Option.isSome(up)) {
         const peers = up.value.filter((a) => a !== options.address)
-        for (const gone of [...failures.keys(), ...warned].filter((a) => !peers.includes(a))) {
+        for (const gone of [...failures.keys(), ...warned].filter((a) => a !== options.address && !peers.includes(a))) {
           failures.delete(gone)
           warned.delete(gone)
         }
-        yield* Effect.forEach(peers, check, { concurrency: "unbounded", discard: true })
+        yield* Effect.forEach(peers, (peer) => check(peer, peerLines(peer)), { concurrency: "unbounded", discard: true })
       }
-      if (options.listen !== undefined) yield* checkSelf(options.listen)
+      if (options.listen !== undefined) yield* check(options.address, selfLines(options.listen))
       yield* Effect.sleep(Duration.seconds(PEER_CHECK_SECONDS))
     }
   }).pipe(Effect.provide(clientProtocol(options.tls).pipe(Layer.provide(serialization))))
