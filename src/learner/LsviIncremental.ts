@@ -32,7 +32,7 @@
  * scratch), with the TypeScript statements of the kernels in incremental/kernelsJs.ts.
  */
 import type * as K from "../linalg/kernels.ts"
-import { defaultBuild, instantiate, simdAvailable } from "../linalg/wasm/simd.ts"
+import { instantiate, simdAvailable } from "../linalg/wasm/simd.ts"
 import { type Certificate, certificateOf, type FeaturesOf, type LsviConfig, type LsviLearner, type Policy, policyOf } from "./Lsvi.ts"
 import { backup, type Core, fullBackup } from "./incremental/Backup.ts"
 import { Store } from "./incremental/Store.ts"
@@ -98,7 +98,8 @@ export class LsviIncremental implements LsviLearner {
     this.core = {
       config,
       store,
-      simd: this.kernel === "js" ? undefined : instantiate(a.memory, this.kernel === "wasm-plain" ? "plain" : defaultBuild()),
+      // "wasm": the runtime's default build
+      simd: this.kernel === "js" ? undefined : this.kernel === "wasm-plain" ? instantiate(a.memory, "plain") : instantiate(a.memory),
       twin: this.twin,
       refreshEvery: this.refreshEvery,
       dp,
