@@ -32,13 +32,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
-enum { D = 32, A = 4, H = 20 };
+#include "lsvi_native.h"
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
+enum { A = 4, H = 20 };
 
 /*
  * Every array in one region, one after another, as a learner's WebAssembly.Memory holds them
@@ -51,54 +47,6 @@ static double *values(size_t n) {
   arenaTop += (n + 7) & ~(size_t)7;
   for (size_t i = 0; i < n; i++) p[i] = rand() / (double)RAND_MAX - 0.5;
   return p;
-}
-
-/* Phase 1 on the n rows (n a multiple of 4) of the panels at x, four rows at a time. */
-static void phase1(const double *x, double *q, double *val, long n, const double *u, const double *w, double c, double beta,
-                   double cap) {
-  for (long p = 0; p < n / 4; p++, x += 4 * D) {
-#ifdef AHEAD
-    for (int l = 0; l < 4 * D; l += 8) _mm_prefetch((const char *)(x + AHEAD * 4 * D + l), _MM_HINT_T0);
-#endif
-    __m512d su0 = _mm512_setzero_pd(), su1 = _mm512_setzero_pd(), sw0 = _mm512_setzero_pd(), sw1 = _mm512_setzero_pd();
-    for (int k = 0; k < D / 2; k += 2) {
-      __m512d uk0 = _mm512_broadcast_f64x2(_mm_loadu_pd(u + 2 * k)), wk0 = _mm512_broadcast_f64x2(_mm_loadu_pd(w + 2 * k));
-      __m512d uk1 = _mm512_broadcast_f64x2(_mm_loadu_pd(u + 2 * k + 2)), wk1 = _mm512_broadcast_f64x2(_mm_loadu_pd(w + 2 * k + 2));
-      __m512d x0 = _mm512_load_pd(x + 8 * k), x1 = _mm512_load_pd(x + 8 * k + 8);
-      su0 = _mm512_fmadd_pd(x0, uk0, su0);
-      sw0 = _mm512_fmadd_pd(x0, wk0, sw0);
-      su1 = _mm512_fmadd_pd(x1, uk1, su1);
-      sw1 = _mm512_fmadd_pd(x1, wk1, sw1);
-    }
-    double a[8], b[8];
-    _mm512_storeu_pd(a, _mm512_add_pd(su0, su1));
-    _mm512_storeu_pd(b, _mm512_add_pd(sw0, sw1));
-    for (int r = 0; r < 4; r++) {
-      double s = a[2 * r] + a[2 * r + 1], m = b[2 * r] + b[2 * r + 1];
-      double f = q[4 * p + r] - c * s * s;
-      q[4 * p + r] = f;
-      double v = m + beta * sqrt(f > 0 ? f : 0);
-      val[4 * p + r] = v < cap ? v : cap;
-    }
-  }
-}
-
-/* Phase 1 one row at a time (the check). */
-static void phase1_scalar(const double *x, double *q, double *val, long n, const double *u, const double *w, double c,
-                          double beta, double cap) {
-  for (long r = 0; r < n; r++) {
-    const double *panel = x + (r / 4) * 4 * D;
-    double s = 0, m = 0;
-    for (int i = 0; i < D; i++) {
-      double xi = panel[(i / 2) * 8 + (r % 4) * 2 + (i & 1)];
-      s += xi * u[i];
-      m += xi * w[i];
-    }
-    double f = q[r] - c * s * s;
-    q[r] = f;
-    double v = m + beta * sqrt(f > 0 ? f : 0);
-    val[r] = v < cap ? v : cap;
-  }
 }
 
 /* Phase 3 over the n rows of the panels at x: y += Σ_r v_r x_r (one register a pair of entries of the four rows). */
@@ -160,16 +108,6 @@ static double plain_sum(const double *x, long n) {
     s3 = _mm512_add_pd(s3, _mm512_load_pd(y + i + 8));
   }
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, n, sizeof *v, cmp);
-  return v[n / 2];
 }
 
 int main(int argc, char **argv) {
