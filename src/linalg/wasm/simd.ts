@@ -100,7 +100,7 @@ const modulesOf = (build: SimdBuild): Modules | null => {
 }
 
 /** The build this runtime runs by default: with fused multiply-adds where it accepts them, else without; null without SIMD. */
-export const defaultBuild = (): SimdBuild | null => (modulesOf("fma") !== null ? "fma" : modulesOf("plain") !== null ? "plain" : null)
+const defaultBuild = (): SimdBuild | null => (modulesOf("fma") !== null ? "fma" : modulesOf("plain") !== null ? "plain" : null)
 
 /** Whether this runtime runs the SIMD kernels (WebAssembly with 128-bit SIMD). */
 export const simdAvailable = (): boolean => defaultBuild() !== null
