@@ -153,7 +153,7 @@ describe("LSVI-UCB: same numbers as the direct formula (§2)", () => {
     let compared = 0
     let lowerCompared = 0
     const cases = fc.record({
-      env: fc.oneof(chainEnv(5, 5), linearEnv(6, 5, 4), tabularEnv(3, 3, 3)),
+      env: fc.oneof(chainEnv(5, 5), linearEnv(6, 5, 4), tabularEnv(3, 3, 3), tabularEnv(8, 3, 3, true)),
       beta: fc.constantFrom(0, 0.2, 1, 4),
       lambda: fc.constantFrom(1, 0.5, 2.5),
       episodes: fc.integer({ min: 1, max: 10 }),

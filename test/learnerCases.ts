@@ -58,17 +58,24 @@ export const chainEnv = (maxLength: number, maxHorizon: number): fc.Arbitrary<En
     })
   )
 
-export const tabularEnv = (maxStates: number, maxActions: number, maxHorizon: number): fc.Arbitrary<Env> =>
+/**
+ * A random tabular MDP with one-hot features. `scaled`: φ(s,a) = c_{s,a}·e_{s·A+a}, c in [0.2, 1].
+ * The learner keeps a one-hot row's one entry and its value (src/learner/groups.ts); with values
+ * other than 1, and (from five states) more next states than a step's first arrays hold, both are read.
+ */
+export const tabularEnv = (maxStates: number, maxActions: number, maxHorizon: number, scaled = false): fc.Arbitrary<Env> =>
   fc.record({
-    S: fc.integer({ min: 2, max: maxStates }),
+    S: fc.integer({ min: scaled ? 5 : 2, max: maxStates }),
     A: fc.integer({ min: 2, max: maxActions }),
     H: fc.integer({ min: 2, max: maxHorizon }),
     seed: fc.nat()
-  }).map(({ A, H, S, seed }) => ({
-    name: `tabular ${JSON.stringify({ S, A, H, seed })}`,
-    mdp: randomTabular(S, A, H, seed),
-    features: oneHotFeatures(S, A)
-  }))
+  }).map(({ A, H, S, seed }) => {
+    const features = oneHotFeatures(S, A)
+    const rng = Rng.make(seed, 78)
+    const values = scaled ? features.values.map((v) => (v === 0 ? 0 : 0.2 + 0.8 * rng.next())) : features.values
+    const name = `${scaled ? "scaled " : ""}tabular ${JSON.stringify({ S, A, H, seed })}`
+    return { name, mdp: randomTabular(S, A, H, seed), features: { ...features, values } }
+  })
 
 export const linearEnv = (maxStates: number, maxDim: number, maxHorizon: number): fc.Arbitrary<Env> =>
   fc.record({

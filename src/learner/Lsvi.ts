@@ -7,22 +7,26 @@
  * Data structures (the "same numbers, any implementation" freedom of §2):
  * - Λ_h⁻¹, maintained by Sherman–Morrison as each transition arrives;
  * - Σ_τ φ_h^τ r_h^τ;
- * - transitions are grouped by next state: group j of step h sums Σ_{τ : s_{h+1}^τ = s'_j} φ_h^τ.
- *   Then Σ_τ φ_h^τ V̄_{h+1}(s_{h+1}^τ) = Σ_j V̄_{h+1}(s'_j) (group sum j), so a backup costs
- *   O(#distinct next states · A · d²) per step instead of O(K · A · d²), and gives the same w_h
- *   as the direct formula up to floating-point summation order (checked in the tests at 1e-8).
+ * - transitions are grouped by next state (src/learner/groups.ts): group j of step h sums
+ *   Σ_{τ : s_{h+1}^τ = s'_j} φ_h^τ. Then Σ_τ φ_h^τ V̄_{h+1}(s_{h+1}^τ) = Σ_j V̄_{h+1}(s'_j) (group
+ *   sum j), so a backup costs O(#distinct next states · A · d²) per step instead of O(K · A · d²),
+ *   and gives the same w_h as the direct formula up to floating-point summation order (checked in
+ *   the tests at 1e-8).
  *
  * On finite state spaces d and the groups are small, so an episode's arithmetic is a few thousand
  * multiply-adds, and anything else the hot path does (allocations, look-ups, copies) weighs as much.
  * Hence: every array is flat and indexed directly (Λ⁻¹ of all steps in one array), state keys index
- * plain arrays, a group keeps its next state's features, and the greedy action of every Q̄_{h+1}
- * the backup evaluates is kept until Λ_{h+1}⁻¹ changes, so that acting on it recomputes nothing.
+ * plain arrays, a group keeps its next state's features (and, for one-hot rows, their one entry),
+ * a Λ_h⁻¹ that one-hot features keep diagonal is updated and applied entry by entry, and the greedy
+ * action of every Q̄_{h+1} the backup evaluates is kept until Λ_{h+1}⁻¹ changes, so that acting on
+ * it recomputes nothing.
  * Each number is computed by the same operations in the same order as the direct kernels
  * (src/linalg/kernels.ts) would: reusing a value never changes it.
  */
 import * as K from "../linalg/kernels.ts"
 import { type Certificate, type FeaturesOf, type LsviConfig, type LsviLearner, type Policy, policyOf } from "./policy.ts"
-import { nonZeros, Pattern, rowDot, rowForm, shermanMorrisonNz } from "./sparse.ts"
+import { StepGroups } from "./groups.ts"
+import { hotDot, hotForm, nonZeros, Pattern, rowDot, rowForm, shermanMorrisonHot, shermanMorrisonNz } from "./sparse.ts"
 
 export {
   bonus,
@@ -77,21 +81,12 @@ export class Lsvi implements LsviLearner {
   private pattern: Pattern
   /** Σ φ r of step h at h·d. */
   private readonly phiReward: Float64Array
-  /** Per step h: next-state key → group index (states of a finite space are small integers). */
-  private readonly groupOf: Array<Array<number | undefined>>
-  private readonly nextStates: Array<Array<number>>
-  /** Per step h: the group sums Σ φ_h^τ at j·d, the array grown by doubling. */
-  private readonly phiInto: Array<Float64Array>
-  /** Per step h: φ(s'_j, ·) of each group's next state and its non-zeros, so that the backup looks nothing up. */
-  private readonly groupFeatures: Array<Array<Float64Array>>
-  private readonly groupNonZeros: Array<Array<Int32Array>>
   /**
-   * Per step h < H − 1: argmax_a Q̄_{h+1}(s'_j, a) of each group j, as the last backup computed it
-   * for the first `greedyCount[h]` groups. It holds while `fresh[h + 1]`: Λ_{h+1}⁻¹ and w̄_{h+1}
-   * unchanged since that backup (within an episode, step h + 1 acts before it adds its transition).
+   * Per step h: the transitions grouped by next state. Their greedy actions (h < H − 1) hold while
+   * `fresh[h + 1]`: Λ_{h+1}⁻¹ and w̄_{h+1} unchanged since the backup that computed them (within an
+   * episode, step h + 1 acts before it adds its transition).
    */
-  private readonly greedy: Array<Array<number>>
-  private readonly greedyCount: Int32Array
+  private readonly groups: Array<StepGroups>
   private readonly fresh: Uint8Array
   /** The start state's greedy action at step 0 as the last certificate found it (−1: none). */
   private startState = -1
@@ -116,13 +111,7 @@ export class Lsvi implements LsviLearner {
     for (let h = 0; h < H; h++) for (let i = 0; i < d; i++) this.LambdaInv[h * d * d + i * d + i] = 1 / lambda
     this.pattern = new Pattern(d, this.LambdaInv)
     this.phiReward = new Float64Array(H * d)
-    this.groupOf = Array.from({ length: H }, () => [])
-    this.nextStates = Array.from({ length: H }, () => [])
-    this.phiInto = Array.from({ length: H }, () => new Float64Array(4 * d))
-    this.groupFeatures = Array.from({ length: H }, () => [])
-    this.groupNonZeros = Array.from({ length: H }, () => [])
-    this.greedy = Array.from({ length: H }, () => [])
-    this.greedyCount = new Int32Array(H)
+    this.groups = Array.from({ length: H }, () => new StepGroups(d, config.actions))
     this.fresh = new Uint8Array(H)
     this.wUpper = new Float64Array(H * d)
     this.wLower = new Float64Array(H * d)
@@ -142,7 +131,7 @@ export class Lsvi implements LsviLearner {
   snapshot(): LsviSnapshot {
     const { horizon: H, dim: d } = this.config
     let groups = 0
-    for (let h = 0; h < H; h++) groups += this.nextStates[h].length
+    for (let h = 0; h < H; h++) groups += this.groups[h].size
     const floats = [H * d * d, H * d, groups * d, H * d, H * d]
     const total = floats.reduce((a, b) => a + b, 0)
     const buffer = new ArrayBuffer(8 * total + 4 * (H + 1 + groups))
@@ -155,9 +144,10 @@ export class Lsvi implements LsviLearner {
     const groupStart = new Int32Array(buffer, 8 * total, H + 1)
     const nextStates = new Int32Array(buffer, 8 * total + 4 * (H + 1), groups)
     for (let h = 0; h < H; h++) {
-      groupStart[h + 1] = groupStart[h] + this.nextStates[h].length
-      nextStates.set(this.nextStates[h], groupStart[h])
-      phiInto.set(this.phiInto[h].subarray(0, this.nextStates[h].length * d), groupStart[h] * d)
+      const g = this.groups[h]
+      groupStart[h + 1] = groupStart[h] + g.size
+      nextStates.set(g.nextStates, groupStart[h])
+      phiInto.set(g.sums.subarray(0, g.size * d), groupStart[h] * d)
     }
     LambdaInv.set(this.LambdaInv)
     phiReward.set(this.phiReward)
@@ -176,7 +166,7 @@ export class Lsvi implements LsviLearner {
     for (let h = 0; h < H; h++) {
       for (let g = snapshot.groupStart[h]; g < snapshot.groupStart[h + 1]; g++) {
         const j = learner.addGroup(h, snapshot.nextStates[g])
-        learner.phiInto[h].set(snapshot.phiInto.subarray(g * d, (g + 1) * d), j * d)
+        learner.groups[h].sums.set(snapshot.phiInto.subarray(g * d, (g + 1) * d), j * d)
       }
     }
     learner.wUpper.set(snapshot.wUpper)
@@ -197,18 +187,8 @@ export class Lsvi implements LsviLearner {
 
   /** A new, empty next-state group of step h; its index. */
   private addGroup(h: number, next: number): number {
-    const d = this.config.dim
-    const j = this.nextStates[h].length
-    this.groupOf[h][next] = j
-    this.nextStates[h].push(next)
-    this.groupFeatures[h].push(this.features(next))
-    this.groupNonZeros[h].push(this.nonZeroCache[next])
-    if ((j + 1) * d > this.phiInto[h].length) {
-      const grown = new Float64Array(2 * this.phiInto[h].length)
-      grown.set(this.phiInto[h])
-      this.phiInto[h] = grown
-    }
-    return j
+    const phi = this.features(next)
+    return this.groups[h].add(next, phi, this.nonZeroCache[next])
   }
 
   /** Adds one transition (s_h, a_h, r_h, s_{h+1}) at step h (0-based). */
@@ -222,6 +202,8 @@ export class Lsvi implements LsviLearner {
     if (n === d) {
       K.shermanMorrisonAt(this.LambdaInv, h * d * d, d, phi, off, this.work)
       this.pattern.fill(h)
+    } else if (n === 1 && this.pattern.isDiagonal(h)) {
+      shermanMorrisonHot(this.LambdaInv, h * d * d, d, nz[at + 1], phi[off + nz[at + 1]])
     } else {
       const m = shermanMorrisonNz(this.LambdaInv, h * d * d, phi, action, d, nz, this.work, this.nzWork)
       this.pattern.add(h, this.nzWork, m)
@@ -232,9 +214,9 @@ export class Lsvi implements LsviLearner {
     const base = h * d
     for (let p = 1; p <= n; p++) pr[base + nz[at + p]] += reward * phi[off + nz[at + p]]
     if (h + 1 < this.config.horizon) {
-      let j = this.groupOf[h][next]
+      let j = this.groups[h].groupOf[next]
       if (j === undefined) j = this.addGroup(h, next)
-      const g = this.phiInto[h]
+      const g = this.groups[h].sums
       const gAt = j * d
       for (let p = 1; p <= n; p++) g[gAt + nz[at + p]] += phi[off + nz[at + p]]
     }
@@ -245,7 +227,7 @@ export class Lsvi implements LsviLearner {
    * Call after adding an episode's transitions, before acting or reading the certificate.
    */
   backup(): void {
-    const { horizon: H, dim: d, actions: A } = this.config
+    const { horizon: H, dim: d, actions: A, beta } = this.config
     const B = this.LambdaInv
     const wU = this.wUpper
     const wL = this.wLower
@@ -259,38 +241,52 @@ export class Lsvi implements LsviLearner {
         lower[i] = this.phiReward[h * d + i]
       }
       if (h + 1 < H) {
-        const features = this.groupFeatures[h]
-        const nonZeros = this.groupNonZeros[h]
-        const sums = this.phiInto[h]
-        const greedy = this.greedy[h]
+        const groups = this.groups[h]
+        const { features, nonZeros, sums, greedy, hot, hotValue } = groups
         const bOff = (h + 1) * d * d
         const wOff = (h + 1) * d
         const cap = H - h - 1
-        for (let j = 0; j < features.length; j++) {
-          const phi = features[j]
-          const nz = nonZeros[j]
-          // Q̄_{h+1}(s'_j, a) = min{w̄ᵀφ + β‖φ‖_{Λ⁻¹}, cap}, as `optimisticQ` computes it.
+        for (let j = 0; j < groups.size; j++) {
+          // Q̄_{h+1}(s'_j, a) = min{w̄ᵀφ + β‖φ‖_{Λ⁻¹}, cap} as `optimisticQ` computes it, then Q̲ at
+          // the greedy action as `pessimisticQ` does, with the bonus just taken. A one-hot row's
+          // form and dot product are the single terms that rowForm and rowDot would add.
           let bestQ = -Infinity
           let bestA = 0
-          for (let a = 0; a < A; a++) {
-            const bonus = this.bonusOf(bOff, phi, nz, a)
-            bonuses[a] = bonus
-            const q = Math.min(rowDot(wU, wOff, phi, a, d, nz) + bonus, cap)
-            if (q > bestQ) {
-              bestQ = q
-              bestA = a
+          let low: number
+          const k = j * A
+          if (hot[k] >= 0) {
+            for (let a = 0; a < A; a++) {
+              const bonus = beta * Math.sqrt(Math.max(hotForm(B, bOff, d, hot[k + a], hotValue[k + a]), 0))
+              bonuses[a] = bonus
+              const q = Math.min(hotDot(wU, wOff, hot[k + a], hotValue[k + a]) + bonus, cap)
+              if (q > bestQ) {
+                bestQ = q
+                bestA = a
+              }
             }
+            low = Math.max(hotDot(wL, wOff, hot[k + bestA], hotValue[k + bestA]) - bonuses[bestA], 0)
+          } else {
+            const phi = features[j]
+            const nz = nonZeros[j]
+            for (let a = 0; a < A; a++) {
+              const bonus = beta * Math.sqrt(Math.max(rowForm(B, bOff, phi, a, d, nz), 0))
+              bonuses[a] = bonus
+              const q = Math.min(rowDot(wU, wOff, phi, a, d, nz) + bonus, cap)
+              if (q > bestQ) {
+                bestQ = q
+                bestA = a
+              }
+            }
+            low = Math.max(rowDot(wL, wOff, phi, bestA, d, nz) - bonuses[bestA], 0)
           }
           greedy[j] = bestA
-          // Q̲ at the greedy action, as `pessimisticQ` computes it: its bonus is the one just taken.
-          const low = Math.max(rowDot(wL, wOff, phi, bestA, d, nz) - bonuses[bestA], 0)
           const at = j * d
           for (let i = 0; i < d; i++) {
             upper[i] += bestQ * sums[at + i]
             lower[i] += low * sums[at + i]
           }
         }
-        this.greedyCount[h] = features.length
+        groups.greedyCount = groups.size
       }
       this.pattern.gemv2(B, h, upper, lower, wU, wL, h * d)
     }
@@ -304,8 +300,9 @@ export class Lsvi implements LsviLearner {
       if (h === 0) {
         if (state === this.startState) return this.startAction
       } else {
-        const j = this.groupOf[h - 1][state]
-        if (j !== undefined && j < this.greedyCount[h - 1]) return this.greedy[h - 1][j]
+        const groups = this.groups[h - 1]
+        const j = groups.groupOf[state]
+        if (j !== undefined && j < groups.greedyCount) return groups.greedy[j]
       }
     }
     const A = this.config.actions

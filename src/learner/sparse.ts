@@ -61,6 +61,12 @@ export const quadFormNz = (b: Float64Array, bOff: number, phi: Float64Array, a: 
   return s
 }
 
+/** ⟨w[wOff..], φ_a⟩ for a row of φ whose one non-zero is `v` at `i`: the single term `dotNz` adds. */
+export const hotDot = (w: Float64Array, wOff: number, i: number, v: number): number => 0 + w[wOff + i] * v
+
+/** φ_aᵀBφ_a for a row of φ whose one non-zero is `v` at `i`: the single term `quadFormNz` adds. */
+export const hotForm = (b: Float64Array, bOff: number, d: number, i: number, v: number): number => 0 + v * (0 + b[bOff + i * d + i] * v)
+
 /**
  * ⟨w[wOff..], φ_a⟩ for row a of φ(s,·) with its non-zeros `nz` (`dot`): a row with one non-zero
  * (one-hot features, where an episode spends most of its time) as the single term dotNz would
@@ -71,7 +77,7 @@ export const rowDot = (w: Float64Array, wOff: number, phi: Float64Array, a: numb
   const n = nz[at]
   if (n === 1 && d > 1) {
     const i = nz[at + 1]
-    return 0 + w[wOff + i] * phi[a * d + i]
+    return hotDot(w, wOff, i, phi[a * d + i])
   }
   return n === d ? dot(w, wOff, phi, a * d, d) : dotNz(w, wOff, phi, a, d, nz)
 }
@@ -82,8 +88,7 @@ export const rowForm = (b: Float64Array, bOff: number, phi: Float64Array, a: num
   const n = nz[at]
   if (n === 1 && d > 1) {
     const i = nz[at + 1]
-    const v = phi[a * d + i]
-    return 0 + v * (0 + b[bOff + i * d + i] * v)
+    return hotForm(b, bOff, d, i, phi[a * d + i])
   }
   return n === d ? quadFormAt(b, bOff, d, phi, a * d) : quadFormNz(b, bOff, phi, a, d, nz)
 }
@@ -148,6 +153,18 @@ export const shermanMorrisonNz = (
 }
 
 /**
+ * `shermanMorrisonNz` for a row of φ whose one non-zero is `v` at `j`, on a matrix whose entries
+ * off its diagonal are +0 (`Pattern.isDiagonal`): Bφ has one non-zero, u = 0 + B_jj·v (the other
+ * entries are 0 + (+0)·v = +0, which that function leaves out), so the rank-1 change is B_jj alone,
+ * by the same operations, and the matrix stays diagonal.
+ */
+export const shermanMorrisonHot = (b: Float64Array, bOff: number, d: number, j: number, v: number): void => {
+  const jj = bOff + j * d + j
+  const u = 0 + b[jj] * v
+  if (u !== 0) b[jj] -= (u / (1 + (0 + v * u))) * u
+}
+
+/**
  * Where each step's Λ⁻¹ may be non-zero, so that w = Λ⁻¹·rhs skips its zeros (with one-hot
  * features Λ⁻¹ stays diagonal: d products per row become one). An entry outside the pattern has
  * never been written since it was +0, so its term is ±0 and skipping it changes no bit (above).
@@ -159,14 +176,25 @@ export class Pattern {
   private readonly rows: Int32Array
   /** Per step: every entry is in the pattern (then `gemv2` is the full loop, without the lists). */
   private readonly full: Uint8Array
+  /** Per step: no entry off the diagonal is in the pattern (then `gemv2` takes d products). */
+  private readonly diagonal: Uint8Array
 
   /** The pattern of the non-zeros of `b` (H matrices d × d). */
   constructor(private readonly d: number, b: Float64Array) {
     this.mask = new Uint8Array(b.length)
     this.rows = new Int32Array((b.length / d) * (d + 1))
     this.full = new Uint8Array(b.length / (d * d))
-    for (let k = 0; k < b.length; k++) this.mask[k] = b[k] !== 0 ? 1 : 0
+    this.diagonal = new Uint8Array(b.length / (d * d)).fill(1)
+    for (let k = 0; k < b.length; k++) {
+      this.mask[k] = b[k] !== 0 ? 1 : 0
+      if (b[k] !== 0 && Math.floor(k / d) % d !== k % d) this.diagonal[Math.floor(k / (d * d))] = 0
+    }
     for (let r = 0; r < b.length / d; r++) this.list(r)
+  }
+
+  /** Whether every entry of step h's matrix off its diagonal is outside the pattern (so +0). */
+  isDiagonal(h: number): boolean {
+    return this.diagonal[h] === 1
   }
 
   /** Rows and columns `nzWork[0..m)` of step h's matrix were written (a sparse Sherman–Morrison). */
@@ -179,6 +207,7 @@ export class Pattern {
         if (this.mask[r * d + nzWork[q]] === 0) {
           this.mask[r * d + nzWork[q]] = 1
           grew = true
+          if (q !== p) this.diagonal[h] = 0
         }
       }
       if (grew) this.list(r)
@@ -190,6 +219,7 @@ export class Pattern {
     const d = this.d
     if (this.full[h] === 1) return
     this.full[h] = 1
+    if (d > 1) this.diagonal[h] = 0
     this.mask.fill(1, h * d * d, (h + 1) * d * d)
     for (let i = 0; i < d; i++) this.list(h * d + i)
   }
@@ -204,6 +234,16 @@ export class Pattern {
     if (this.full[h] === 1) {
       gemvAt(b, h * d * d, d, x, 0, out, outOff)
       gemvAt(b, h * d * d, d, y, 0, outY, outOff)
+      return
+    }
+    if (this.diagonal[h] === 1) {
+      // Row i's one possible term, as the loop below adds it: 0 + b_ii·x_i (and +0 + (+0)·x_i = +0
+      // for a row with no entry in the pattern, which the loop leaves at +0).
+      for (let i = 0; i < d; i++) {
+        const bii = b[(h * d + i) * d + i]
+        out[outOff + i] = 0 + bii * x[i]
+        outY[outOff + i] = 0 + bii * y[i]
+      }
       return
     }
     const rows = this.rows
