@@ -178,6 +178,28 @@ describe("virtual time (src/run/VirtualTime.ts)", () => {
       expect(time.queued()).toBeLessThanOrEqual(2)
     }))
 
+  it.live("twenty thousand turns admitted one after another, each ending at once, run one after another rather than inside each other", () =>
+    Effect.gen(function*() {
+      // Agent 0 (clock 0) holds up every other agent, each asking for a turn at clock 1 that ends at
+      // once, after which the agent retires. When agent 0 moves on, each turn's end admits the next:
+      // run inside the call that admitted it, the turns nested ever deeper until the stack overflowed,
+      // and the run then spun on the overflow's error, allocating until it ran out of memory (ten
+      // thousand agents of specs/scaling.spec.ts).
+      const n = 20_000
+      const time = new VirtualTime(n)
+      const order: Array<number> = []
+      const agents = Array.from({ length: n - 1 }, (_, k) => k + 1)
+      for (const i of agents) time.advance(i, 1)
+      const fibers = yield* Effect.forEach(agents, (i) =>
+        Effect.forkChild(Effect.ensuring(time.turn(i, Effect.sync(() => void order.push(i))), Effect.sync(() => time.retire(i)))))
+      yield* Effect.sleep(10)
+      expect(order).toEqual([])
+      time.advance(0, 5)
+      const exits = yield* Effect.forEach(fibers, (f) => Fiber.await(f)).pipe(Effect.timeout("20 seconds"))
+      expect(exits.filter(Exit.isFailure).map((e) => String(Cause.squash(e.cause))).slice(0, 1)).toEqual([])
+      expect(order).toEqual(agents)
+    }), 60_000)
+
   it.live("agents that wait for each other's tasks, with nobody left to publish, fail with who waits for what instead of waiting for ever", () =>
     Effect.gen(function*() {
       const { coordinator: server, advance } = yield* inProcess(4)

@@ -83,6 +83,13 @@ export class VirtualTime {
   private readonly parked = new Set<(error: Deadlock) => void>()
   /** Set once no agent can go on (`stuck`): nothing changes it any more. */
   private failure: Deadlock | undefined
+  /**
+   * The admission `wake` has decided on but not yet made (`admitNext`), and whether one is being
+   * made now: an admitted agent's turn runs inside the call that admits it, up to the turn's end,
+   * whose `finish` admits the next one; made there, the admissions would nest one inside the other.
+   */
+  private toAdmit: (() => void) | undefined
+  private admitting = false
 
   /**
    * `remote`: the agents are elsewhere (a cluster entity's server, src/cluster/ServerEntity.ts). A
@@ -235,6 +242,7 @@ export class VirtualTime {
       this.wake()
       // Interrupted before its turn came: the agent is gone (in one process), or its message is.
       return Effect.sync(() => {
+        if (this.toAdmit === admit) this.toAdmit = undefined
         if (!this.remote) return this.retire(agent)
         // Only this turn is given up: the same request sent again may already be waiting for its own.
         const now = this.status[agent]
@@ -318,7 +326,29 @@ export class VirtualTime {
     if (s._tag !== "Waiting") return
     this.busy = true
     this.status[first] = { _tag: "Admitted", by: s.admit }
-    s.admit()
+    this.toAdmit = s.admit
+    this.admitNext()
+  }
+
+  /**
+   * Makes the admissions `wake` decides on, one after the other. One made while another runs (its
+   * turn ended at once and admitted the next) is left for the loop of the outer one: thousands of
+   * agents waiting for their turns, each turn ending at once, would otherwise nest thousands of
+   * turns on the stack until it overflowed. Which agent is admitted, and when in virtual time, is
+   * `wake`'s decision and does not change; only the real-time call does.
+   */
+  private admitNext(): void {
+    if (this.admitting) return
+    this.admitting = true
+    try {
+      while (this.toAdmit !== undefined) {
+        const admit = this.toAdmit
+        this.toAdmit = undefined
+        admit()
+      }
+    } finally {
+      this.admitting = false
+    }
   }
 }
 
