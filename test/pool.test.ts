@@ -12,7 +12,8 @@ import * as fc from "fast-check"
 import { type CoordinatorShape, make, noTraffic } from "../src/coordinator/Coordinator.ts"
 import type { Policy } from "../src/learner/Lsvi.ts"
 import { count, TRANSITION_BYTES, WIDTH } from "../src/learner/Transitions.ts"
-import { sequenced, VirtualTime } from "../src/run/VirtualTime.ts"
+import { sequenced } from "../src/run/sequenced.ts"
+import { VirtualTime } from "../src/run/VirtualTime.ts"
 
 const policy: Policy = { horizon: 1, dim: 1, actions: 1, beta: 1, w: new Float64Array(1), LambdaInv: new Float64Array(1) }
 const certificate = { lower: 0, upper: 0.1, width: 0.1 }

@@ -13,7 +13,8 @@ import { chain as chainOf } from "./chain.ts"
 import { remote } from "../src/run/remote.ts"
 import { inProcess, type RunServer } from "../src/run/RunServer.ts"
 import { type Algorithm, runAlgorithm } from "../src/run/runExperiment.ts"
-import { sequenced, VirtualTime } from "../src/run/VirtualTime.ts"
+import { sequenced } from "../src/run/sequenced.ts"
+import { VirtualTime } from "../src/run/VirtualTime.ts"
 
 const chain = (over: Record<string, unknown> = {}) => chainOf("protocol", over)
 

@@ -15,7 +15,8 @@ import * as Entity from "effect/cluster/Entity"
 import { SqlClient } from "effect/sql/SqlClient"
 import { durable } from "../coordinator/postgres.ts"
 import { CoordinatorRpcs, handlers } from "../coordinator/protocol.ts"
-import { sequenced, VirtualTime } from "../run/VirtualTime.ts"
+import { sequenced } from "../run/sequenced.ts"
+import { VirtualTime } from "../run/VirtualTime.ts"
 import { signedEntity } from "./Ping.ts"
 
 /**

@@ -7,7 +7,8 @@
  */
 import { Effect } from "effect"
 import { type CoordinatorShape, make as makeCoordinator } from "../coordinator/Coordinator.ts"
-import { sequenced, VirtualTime } from "./VirtualTime.ts"
+import { sequenced } from "./sequenced.ts"
+import { VirtualTime } from "./VirtualTime.ts"
 
 export interface RunServer {
   /** What the agents call: every request in virtual-time order. */
