@@ -15,13 +15,15 @@
 import { Effect, type Scope } from "effect"
 import * as os from "node:os"
 import { Worker } from "node:worker_threads"
-import type { Budget, PhaseResult, PhaseState } from "../../agent/episodes.ts"
+import { type Budget, continueShared, type CurveSink, type PhaseResult, type PhaseState } from "../../agent/episodes.ts"
 import { inChunks, inSharedSteps, type PooledAt, type Learning, type Watch } from "../../agent/Learning.ts"
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
+import { makeInstance } from "../../env/Instance.ts"
 import { Lsvi, type LsviConfig, type LsviSnapshot, snapshotBuffers, snapshotPolicy } from "../../learner/Lsvi.ts"
 import { TransitionLog } from "../../learner/Transitions.ts"
+import * as Rng from "../../rng/Rng.ts"
 import { JobQueue } from "./jobQueue.ts"
-import type { ChunkMessage, ForgetMessage, ModelMessage, Reply, SharedMessage } from "./protocol.ts"
+import type { ChunkMessage, ForgetMessage, ModelMessage, Reply } from "./protocol.ts"
 
 export const entry = new URL("./entry.mjs", import.meta.url)
 const workerModule = new URL("./worker.ts", import.meta.url).href
@@ -104,17 +106,15 @@ export interface ThreadLearning extends Learning {
 }
 
 type ChunkReply = Extract<Reply, { _tag: "Chunk" }>
-type SharedReply = Extract<Reply, { _tag: "Shared" }>
-type WorkReply = ChunkReply | SharedReply
 
 interface Job {
   readonly clock: number
   readonly agent: number
   /** Its expected milliseconds of work, from the instance's last chunk (0 before its first). */
   readonly expectedMillis: number
-  readonly message: ChunkMessage | SharedMessage
+  readonly message: ChunkMessage
   readonly transfer: ReadonlyArray<ArrayBuffer>
-  readonly resume: (reply: Effect.Effect<WorkReply>) => void
+  readonly resume: (reply: Effect.Effect<ChunkReply>) => void
 }
 
 interface Slot {
@@ -185,21 +185,21 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       slot.worker.on("exit", (code) => fail(`a learner thread stopped (exit code ${code})`))
     }
 
-    const work = <R extends WorkReply>(
-      message: Omit<ChunkMessage, "id"> | Omit<SharedMessage, "id">,
+    const work = (
+      message: Omit<ChunkMessage, "id">,
       clock: number,
       agent: number,
       transfer: ReadonlyArray<ArrayBuffer>,
       expectedMillis = 0
     ) =>
-      Effect.callback<R>((resume) => {
+      Effect.callback<ChunkReply>((resume) => {
         const job: Job = {
           clock,
           agent,
           expectedMillis,
           message: { ...message, id: nextId++ },
           transfer,
-          resume: resume as (reply: Effect.Effect<WorkReply>) => void
+          resume
         }
         queue.push(job)
         dispatch()
@@ -234,14 +234,19 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
       let pooledAt: PooledAt | undefined = from?.pooled === undefined || from.inPhase === undefined
         ? undefined
         : { ...from.pooled, state: from.inPhase }
+      /** The learner and random stream of a pooled phase in progress, which runs on this thread (`shared`). */
+      let pooled: { readonly learner: Lsvi; readonly rng: Rng.Rng } | undefined
       return {
-        state: () => ({ learner, rng, log: log?.toArray() }),
+        state: () =>
+          pooled === undefined
+            ? { learner, rng, log: log?.toArray() }
+            : { learner: pooled.learner.snapshot(), rng: pooled.rng.state(), log: log?.toArray() },
         phase: (budget: Budget): Effect.Effect<PhaseResult> => {
           const start = inPhase
           inPhase = undefined
           return inChunks(budget, watch, (state) =>
             Effect.map(
-              work<ChunkReply>(
+              work(
                 { _tag: "Chunk", model, task, rng, learner, budget, phase: state, states: watch.states, chunk: size, record },
                 clock(),
                 agent,
@@ -259,24 +264,32 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
               }
             ), start)
         },
-        // One episode per step: the pool is exchanged between every two (§3 step 3).
+        // One episode per step, and the pool exchanged between every two (§3 step 3): a step is a
+        // few microseconds of arithmetic, where its round trip to a learner thread (the learner's
+        // state there and back) cost a few hundred, so a pooled phase runs on this thread, as
+        // `local` runs it, on the learner and random stream a learner thread would have continued:
+        // the same numbers (`Lsvi.restore` is exact, and so is the stream's state).
         shared: (budget, exchange) => {
           const start = pooledAt
           pooledAt = undefined
-          return inSharedSteps(budget, watch, exchange, log, (state, pulled) =>
-            Effect.map(
-              work<SharedReply>(
-                { _tag: "Shared", model, task, rng, learner, budget, phase: state, states: watch.states, pulled },
-                clock(),
-                agent,
-                [...(learner === undefined ? [] : snapshotBuffers(learner)), pulled.buffer as ArrayBuffer]
-              ),
-              (reply) => {
-                learner = reply.learner
-                rng = reply.rng
-                return { value: reply.step, points: reply.points }
-              }
-            ), start)
+          return Effect.suspend(() => {
+            const stream = Rng.fromState(rng)
+            const instance = makeInstance(known.tasks[task], known.features, stream)
+            const here = learner === undefined ? new Lsvi(config, instance.features) : Lsvi.restore(config, instance.features, learner)
+            pooled = { learner: here, rng: stream }
+            return Effect.ensuring(
+              inSharedSteps(budget, watch, exchange, log, (state, pulled) =>
+                Effect.sync(() => {
+                  const curve: CurveSink = { states: watch.states, points: [] }
+                  return { value: continueShared(here, instance, budget, state, pulled, curve), points: curve.points }
+                }), start),
+              Effect.sync(() => {
+                learner = here.snapshot()
+                rng = stream.state()
+                pooled = undefined
+              })
+            )
+          })
         },
         policy: Effect.sync(() =>
           learner === undefined

@@ -3,7 +3,7 @@
  * crosses: typed arrays (moved, not copied, where the sender no longer needs them) and numbers.
  */
 import type { PhasePoint } from "../../agent/curve.ts"
-import type { Budget, PhaseState, SharedStep } from "../../agent/episodes.ts"
+import type { Budget, PhaseState } from "../../agent/episodes.ts"
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
 import type { LsviConfig, LsviSnapshot } from "../../learner/Lsvi.ts"
 
@@ -45,13 +45,7 @@ export interface ChunkMessage extends InstanceWork {
   readonly record: boolean
 }
 
-/** One step of a pooled phase (`continueShared`): absorb `pulled`, back up, maybe run an episode. */
-export interface SharedMessage extends InstanceWork {
-  readonly _tag: "Shared"
-  readonly pulled: Float64Array
-}
-
-export type Request = ModelMessage | ForgetMessage | ChunkMessage | SharedMessage
+export type Request = ModelMessage | ForgetMessage | ChunkMessage
 
 export type Reply =
   | {
@@ -65,15 +59,6 @@ export type Reply =
     /** The learning-curve points the chunk sampled. */
     readonly points: ReadonlyArray<PhasePoint>
     /** Wall time of the chunk in the worker, to size the next one. */
-    readonly millis: number
-  }
-  | {
-    readonly _tag: "Shared"
-    readonly id: number
-    readonly rng: Uint32Array
-    readonly learner: LsviSnapshot
-    readonly step: SharedStep
-    readonly points: ReadonlyArray<PhasePoint>
     readonly millis: number
   }
   | { readonly _tag: "Failed"; readonly id: number; readonly message: string }

@@ -4,7 +4,7 @@
  * tables, so any chunk can run on any worker and an agent's instance moves freely between them.
  */
 import { parentPort } from "node:worker_threads"
-import { continuePhase, continueShared, type CurveSink } from "../../agent/episodes.ts"
+import { continuePhase, type CurveSink } from "../../agent/episodes.ts"
 import { makeInstance } from "../../env/Instance.ts"
 import { Lsvi, snapshotBuffers } from "../../learner/Lsvi.ts"
 import { TransitionLog } from "../../learner/Transitions.ts"
@@ -33,22 +33,6 @@ port.on("message", (request: Request) => {
       ? new Lsvi(model.config, instance.features)
       : Lsvi.restore(model.config, instance.features, request.learner)
     const curve: CurveSink = { states: request.states, points: [] }
-    if (request._tag === "Shared") {
-      const step = continueShared(learner, instance, request.budget, request.phase, request.pulled, curve)
-      const snapshot = learner.snapshot()
-      const reply: Reply = {
-        _tag: "Shared",
-        id: request.id,
-        rng: rng.state(),
-        learner: snapshot,
-        step,
-        points: curve.points,
-        millis: performance.now() - started
-      }
-      const pushed = step.pushed === undefined ? [] : [step.pushed.buffer as ArrayBuffer]
-      port.postMessage(reply, [...snapshotBuffers(snapshot), ...pushed])
-      return
-    }
     const log = request.record ? new TransitionLog() : undefined
     const phase = continuePhase(learner, instance, request.budget, request.phase, request.chunk, log, curve)
     const snapshot = learner.snapshot()
