@@ -173,6 +173,17 @@ export const inSharedSteps = (
   })
 
 /**
+ * One step of a pooled phase on `learner` and `instance`, here (`continueShared`), with the curve
+ * points it sampled: what `local` and a learner pool's pooled phase (src/run/threads/pool.ts) run.
+ */
+export const sharedStepHere = (learner: Lsvi, instance: Instance, budget: Budget, watch: Watch) =>
+(state: PhaseState | undefined, pulled: Float64Array): Effect.Effect<Sampled<SharedStep>> =>
+  Effect.sync(() => {
+    const curve: CurveSink = { states: watch.states, points: [] }
+    return { value: continueShared(learner, instance, budget, state, pulled, curve), points: curve.points }
+  })
+
+/**
  * The instance's numeric work on the agent's own fiber. `watch` is told each batch of episodes run.
  * With `record`, every transition is also kept until the instance joins a pool (§3 step 3).
  */
@@ -194,12 +205,7 @@ export const local = (
         // The other fibers run between two chunks.
         return state === undefined ? chunk : Effect.andThen(Effect.yieldNow, chunk)
       }),
-    shared: (budget, exchange) =>
-      inSharedSteps(budget, watch, exchange, log, (state, pulled) =>
-        Effect.sync(() => {
-          const curve: CurveSink = { states: watch.states, points: [] }
-          return { value: continueShared(learner, instance, budget, state, pulled, curve), points: curve.points }
-        })),
+    shared: (budget, exchange) => inSharedSteps(budget, watch, exchange, log, sharedStepHere(learner, instance, budget, watch)),
     policy: Effect.sync(() => learner.policy())
   }
 }

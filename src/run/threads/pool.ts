@@ -15,13 +15,13 @@
 import { Effect, type Scope } from "effect"
 import * as os from "node:os"
 import { Worker } from "node:worker_threads"
-import { type Budget, continueShared, type CurveSink, type PhaseResult, type PhaseState } from "../../agent/episodes.ts"
-import { inChunks, inSharedSteps, type PooledAt, type Learning, type Watch } from "../../agent/Learning.ts"
+import type { Budget, PhaseResult, PhaseState } from "../../agent/episodes.ts"
+import { inChunks, inSharedSteps, type PooledAt, type Learning, sharedStepHere, type Watch } from "../../agent/Learning.ts"
 import type { FeatureTable, FiniteMdp } from "../../env/FiniteMdp.ts"
-import { makeInstance } from "../../env/Instance.ts"
 import { Lsvi, type LsviConfig, type LsviSnapshot, snapshotBuffers, snapshotPolicy } from "../../learner/Lsvi.ts"
 import { TransitionLog } from "../../learner/Transitions.ts"
-import * as Rng from "../../rng/Rng.ts"
+import type * as Rng from "../../rng/Rng.ts"
+import { restoreInstance } from "./instance.ts"
 import { JobQueue } from "./jobQueue.ts"
 import type { ChunkMessage, ForgetMessage, ModelMessage, Reply } from "./protocol.ts"
 
@@ -266,23 +266,17 @@ export const makeLearnerPool = (threads: number): Effect.Effect<LearnerPool, nev
         },
         // One episode per step, and the pool exchanged between every two (§3 step 3): a step is a
         // few microseconds of arithmetic, where its round trip to a learner thread (the learner's
-        // state there and back) cost a few hundred, so a pooled phase runs on this thread, as
-        // `local` runs it, on the learner and random stream a learner thread would have continued:
-        // the same numbers (`Lsvi.restore` is exact, and so is the stream's state).
+        // state there and back) cost a few hundred, so a pooled phase runs on this thread with
+        // `local`'s step (`sharedStepHere`), on the instance restored as a learner thread restores
+        // it (`restoreInstance`): the same numbers (`Lsvi.restore` is exact, and so is the stream).
         shared: (budget, exchange) => {
           const start = pooledAt
           pooledAt = undefined
           return Effect.suspend(() => {
-            const stream = Rng.fromState(rng)
-            const instance = makeInstance(known.tasks[task], known.features, stream)
-            const here = learner === undefined ? new Lsvi(config, instance.features) : Lsvi.restore(config, instance.features, learner)
+            const { stream, instance, learner: here } = restoreInstance(known, task, rng, learner)
             pooled = { learner: here, rng: stream }
             return Effect.ensuring(
-              inSharedSteps(budget, watch, exchange, log, (state, pulled) =>
-                Effect.sync(() => {
-                  const curve: CurveSink = { states: watch.states, points: [] }
-                  return { value: continueShared(here, instance, budget, state, pulled, curve), points: curve.points }
-                }), start),
+              inSharedSteps(budget, watch, exchange, log, sharedStepHere(here, instance, budget, watch), start),
               Effect.sync(() => {
                 learner = here.snapshot()
                 rng = stream.state()

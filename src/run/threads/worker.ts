@@ -5,10 +5,9 @@
  */
 import { parentPort } from "node:worker_threads"
 import { continuePhase, type CurveSink } from "../../agent/episodes.ts"
-import { makeInstance } from "../../env/Instance.ts"
-import { Lsvi, snapshotBuffers } from "../../learner/Lsvi.ts"
+import { snapshotBuffers } from "../../learner/Lsvi.ts"
 import { TransitionLog } from "../../learner/Transitions.ts"
-import * as Rng from "../../rng/Rng.ts"
+import { restoreInstance } from "./instance.ts"
 import type { ModelMessage, Reply, Request } from "./protocol.ts"
 
 const port = parentPort!
@@ -27,11 +26,7 @@ port.on("message", (request: Request) => {
     const started = performance.now()
     const model = models.get(request.model)
     if (model === undefined) throw new Error(`no model ${request.model} on this worker`)
-    const rng = Rng.fromState(request.rng)
-    const instance = makeInstance(model.tasks[request.task], model.features, rng)
-    const learner = request.learner === undefined
-      ? new Lsvi(model.config, instance.features)
-      : Lsvi.restore(model.config, instance.features, request.learner)
+    const { stream: rng, instance, learner } = restoreInstance(model, request.task, request.rng, request.learner)
     const curve: CurveSink = { states: request.states, points: [] }
     const log = request.record ? new TransitionLog() : undefined
     const phase = continuePhase(learner, instance, request.budget, request.phase, request.chunk, log, curve)
