@@ -1,6 +1,6 @@
 /**
  * What comes between two per-episode updates changes the update's time on a machine whose
- * last-level cache is shared (docs/performance.md, "On the Intel machine"):
+ * last-level cache is shared (docs/performance-floor.md, "On the Intel machine"):
  *
  *   npx tsx bench/lsvi_gaps.ts [ROUNDS=3] [--episodes K]
  *

@@ -1,7 +1,7 @@
 /**
  * The update against its floor as `npm run bench` times them (right after the same learner's
  * previous update, and right after a read of the same rows), for two checkouts side by side in one
- * process, alternating (docs/performance.md, "What bounds the update here"):
+ * process, alternating (docs/performance-floor.md, "What bounds the update here"):
  *
  *   npx tsx bench/lsvi_warm_ab.ts BASE_CHECKOUT NEW_CHECKOUT [ROUNDS=10] [--episodes K]
  *

@@ -1,5 +1,5 @@
 /*
- * What wider SIMD would give phase 1's sweep (docs/performance.md, "The update's parts as the bench
+ * What wider SIMD would give phase 1's sweep (docs/performance-floor.md, "The update's parts as the bench
  * times it"): the sweep of lsviSweep.wat ($rowsQuad: for four rows at a time, x·u and w̄·x, the form
  * update, √, bonus and cap) in C with AVX-512 or AVX2 multiply-adds, beside a plain sum of the same
  * rows (the floor), from memory, from the last-level cache and in cache, as bench/lsvi_phase1.mjs

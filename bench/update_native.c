@@ -1,5 +1,5 @@
 /*
- * What native code would give the whole per-episode update against its floor (docs/performance.md,
+ * What native code would give the whole per-episode update against its floor (docs/performance-floor.md,
  * "What native code would give"): the passes of one incremental backup of src/learner/incremental/
  * (Backup.ts, the step kernel of lsvi.wat) written in C with AVX-512 multiply-adds, on data of the
  * bench's shape, timed as `npm run bench` times the update and the floor (each right after the same
@@ -90,7 +90,7 @@ static void gemv(double *y, const double *B, const double *x) {
 
 /*
  * The floor: Σ of n values (n a multiple of 32), read once, as two streams (the two halves side by
- * side), which read faster than one here, as they do in WebAssembly (docs/performance.md).
+ * side), which read faster than one here, as they do in WebAssembly (docs/performance-floor.md, "Two streams").
  */
 static double plain_sum(const double *x, long n) {
   __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd(), s2 = _mm512_setzero_pd(), s3 = _mm512_setzero_pd();

@@ -14,7 +14,7 @@
  * The taken row is φ_{h+1}^τ when the transitions come as episodes, in order: then step h + 1's
  * φ rows are a copy of step h's taken rows, and the backup reads them there (`shared`), right
  * before its pass over step h reads them again, so that they come from memory once
- * (docs/performance.md, "One read of φ_h"). Otherwise the taken row is the last action's, and
+ * (docs/performance-floor.md, "One read of φ_h"). Otherwise the taken row is the last action's, and
  * step h + 1 reads its own φ rows.
  *
  * The next-state rows (other and taken) are in panels of four rows (`panelIndex`): entries i, i+1
@@ -34,7 +34,7 @@ export const valuesPerTransition = (actions: number, dp: number): number => acti
 /**
  * How fast the chunks of a step grow: a new chunk holds 1/g of what the step already stores, so the
  * last chunk leaves at most 1/g of it empty. Every chunk costs a few µs per backup beyond its rows
- * (its streams start cold; docs/performance.md), so g is the smallest in 2 … 8 for which the stored
+ * (its streams start cold; docs/performance-floor.md, "Against the floor"), so g is the smallest in 2 … 8 for which the stored
  * values (`valuesPerTransition`) against the A·d + d features per transition, with the slack, stay
  * within MEMORY_BUDGET.
  */
