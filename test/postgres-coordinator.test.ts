@@ -11,7 +11,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { type Entry, type InProcessCoordinator, make, makeFrom } from "../src/coordinator/Coordinator.ts"
-import { durable, load, nextAttempt } from "../src/coordinator/postgres.ts"
+import { durable, load, migrate, nextAttempt } from "../src/coordinator/postgres.ts"
 import { AwaitReply, Exchange } from "../src/coordinator/protocol.ts"
 import { Contexts } from "../src/index.ts"
 import { CHAIN_CONTEXTS, chain as chainOf } from "./chain.ts"
@@ -70,6 +70,43 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       expect(second.done).toEqual([])
       yield* second.fetchAll(1)
       expect((yield* durable(run)).done).toEqual([1])
+    }).pipe(Effect.provide(pg)))
+
+  it.live("the decision function is created once: a later migration leaves it as it is (replacing it needs its owner)", () =>
+    Effect.gen(function*() {
+      // Each client runs the migration once (`oncePerClient`): a fresh client for each of the two.
+      const fresh = () => PgClient.layer({ url: Redacted.make(url!), maxConnections: 1 })
+      const version = Effect.gen(function*() {
+        const sql = yield* SqlClient
+        return (yield* sql<{ v: string }>`SELECT xmin::text AS v FROM pg_proc WHERE proname = 'distmt_decide' AND pronamespace = to_regnamespace(current_schema())`).map((r) => r.v)
+      })
+      yield* Effect.provide(migrate, fresh())
+      const before = yield* version
+      expect(before).toHaveLength(1)
+      yield* Effect.provide(migrate, fresh())
+      expect(yield* version).toEqual(before)
+    }).pipe(Effect.provide(pg)))
+
+  it.live("every value of a decision reaches the tables exactly: interval bounds of any double, transitions bit for bit", () =>
+    Effect.gen(function*() {
+      const run = `test-exact-${Date.now()}-${Math.floor(Math.random() * 1e9)}`
+      const server = yield* durable(run, yield* nextAttempt(run))
+      // Bounds whose shortest decimal text is long, the smallest subnormal, and infinities.
+      const intervals = [
+        { lower: 0.1 + 0.2, upper: 1 / 3 },
+        { lower: 5e-324, upper: 0.2 },
+        { lower: -Infinity, upper: -Number.MAX_VALUE }
+      ]
+      for (const [agent, interval] of intervals.entries()) {
+        expect((yield* server.request(agent, 0).identify(agent, interval))._tag).toBe("Registered")
+      }
+      const pushed = Float64Array.from([0, 1, 0, 0.1 + 0.2, 2, -0, 1e-310, Math.PI])
+      yield* server.request(3, 0).exchange(3, 1, pushed, 0)
+      const stored = yield* load(run)
+      expect(stored.entries.map((e) => e.interval)).toEqual(intervals)
+      const back = stored.pools[1][0].transitions
+      expect(new Uint8Array(back.buffer, back.byteOffset, back.byteLength)).toEqual(new Uint8Array(pushed.buffer))
+      expect(stored.entries).toEqual(withoutWaiters(yield* server.registry))
     }).pipe(Effect.provide(pg)))
 
   it.live("a publication, a final fetch and a wait, each sent again to a rebuilt server, are counted once, as in one process", () =>
@@ -259,7 +296,7 @@ describe.skipIf(url === undefined && !ci)("the coordinator's state in PostgreSQL
       expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
       // Its memory is ahead of the tables: it decides nothing more.
       const next = yield* Effect.exit(server.request(3, 0).identify(3, { lower: 0.0, upper: 0.1 }))
-      expect(Exit.isFailure(next) && String(Cause.squash(next.cause))).toMatch(/lost a write \(canceling statement due to statement timeout\): it must be rebuilt/)
+      expect(Exit.isFailure(next) && String(Cause.squash(next.cause))).toMatch(/lost a write \(canceling statement due to lock timeout\): it must be rebuilt/)
       // Rebuilt from the tables, nothing was decided: the request is decided afresh.
       const rebuilt = yield* durable(run, attempt)
       expect(yield* rebuilt.request(2, 0).identify(2, interval)).toEqual({ _tag: "Registered", task: 0 })

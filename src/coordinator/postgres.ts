@@ -8,7 +8,7 @@
  * process died.
  *
  * Operations are serialized (one at a time, as a cluster entity handles its messages), so the order
- * of the commits is the order of the decisions. A failed write (or one that PostgreSQL holds up past
+ * of the commits is the order of the decisions. A failed write (or one that waits for a lock past
  * `WRITE_LIMIT_MS`) fails the operation: its caller sees no reply, the server refuses every later
  * decision, and its memory, ahead of the tables, must be rebuilt by `restore` (the cluster restarts
  * the entity, whose start-up restores). Waiting (`awaitPolicy`) holds no lock.
@@ -26,10 +26,10 @@ import {
   type Snapshot,
   type Traffic
 } from "./Coordinator.ts"
+import { defineDecide, write } from "./decide.ts"
 import { asPoolRange, asTaskIds, byCodec, decided, type Keeping } from "./keptReplies.ts"
 import { floatsOf, Identification } from "./protocol.ts"
 
-const bytes = (f: Float64Array): Uint8Array => new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength))
 const floats = floatsOf
 
 /**
@@ -76,6 +76,7 @@ export const migrate: Effect.Effect<void, SqlError, SqlClient> = oncePerClient(u
     PRIMARY KEY (run, agent, seq))`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_done (run text NOT NULL, agent integer NOT NULL, PRIMARY KEY (run, agent))`
   yield* sql`CREATE TABLE IF NOT EXISTS distmt_attempts (run text PRIMARY KEY, attempt integer NOT NULL)`
+  yield* defineDecide
 })))
 
 /**
@@ -93,8 +94,8 @@ export const nextAttempt = (run: string): Effect.Effect<number, SqlError, SqlCli
   })
 
 /**
- * How long PostgreSQL may take over one statement of a decision's write, lock waits included
- * (`durable`): a write held up longer fails, and the server is rebuilt from the tables.
+ * How long a decision's write may wait for a lock inside PostgreSQL (`durable`, `lock_timeout`): a
+ * write held up longer fails, and the server is rebuilt from the tables.
  */
 export const WRITE_LIMIT_MS = 30_000
 
@@ -105,8 +106,6 @@ const innermost = (error: unknown): string => {
   return e instanceof Error ? e.message : String(e)
 }
 
-/** A server of an older attempt tried to write: it must stop. */
-class Fenced extends Error {}
 
 /**
  * The server of a run as one request sees it, when the request is numbered (`agent`, `seq`): a
@@ -179,60 +178,6 @@ export const load = (run: string): Effect.Effect<Snapshot, SqlError, SqlClient> 
   })
 
 /**
- * Writes the entries and pool batches that differ between two states of run `run`, and the traffic
- * if it is not the one written last (a wait counts its traffic outside any decision).
- */
-const write = (
-  sql: SqlClient,
-  run: string,
-  before: { readonly entries: ReadonlyArray<Entry> },
-  after: { readonly entries: ReadonlyArray<Entry>; readonly pools: ReadonlyArray<ReadonlyArray<Batch>>; readonly traffic: Traffic },
-  poolLengths: ReadonlyArray<number>,
-  written: Traffic
-) =>
-  Effect.gen(function*() {
-    // The in-process server replaces an entry that changes, so identity tells what changed.
-    for (const e of after.entries) {
-      if (before.entries[e.id] === e) continue
-      const p = e.policy
-      yield* sql`INSERT INTO distmt_tasks ${
-        sql.insert({
-          run,
-          id: e.id,
-          key: e.key ?? null,
-          lower: e.interval.lower,
-          upper: e.interval.upper,
-          founder: e.founder,
-          owner: e.owner ?? null,
-          status: e.status,
-          epoch: e.epoch,
-          policy: p === undefined ? null : JSON.stringify({ horizon: p.horizon, dim: p.dim, actions: p.actions, beta: p.beta }),
-          w: p === undefined ? null : bytes(p.w),
-          lambda_inv: p === undefined ? null : bytes(p.LambdaInv),
-          certificate: e.certificate === undefined ? null : JSON.stringify(e.certificate),
-          reached: e.reached,
-          publisher: e.publisher ?? null
-        })
-      } ON CONFLICT (run, id) DO UPDATE SET lower = EXCLUDED.lower, upper = EXCLUDED.upper, owner = EXCLUDED.owner,
-        status = EXCLUDED.status, epoch = EXCLUDED.epoch, policy = EXCLUDED.policy, w = EXCLUDED.w,
-        lambda_inv = EXCLUDED.lambda_inv, certificate = EXCLUDED.certificate, reached = EXCLUDED.reached,
-        publisher = EXCLUDED.publisher`
-    }
-    // Pools only grow: the batches past the lengths seen before the operation are new.
-    for (const [task, pool] of after.pools.entries()) {
-      for (let seq = poolLengths[task] ?? 0; seq < pool.length; seq++) {
-        yield* sql`INSERT INTO distmt_pool ${
-          sql.insert({ run, task, seq, agent: pool[seq].agent, transitions: bytes(pool[seq].transitions) })
-        }`
-      }
-    }
-    if (written !== after.traffic) {
-      yield* sql`INSERT INTO distmt_traffic ${sql.insert({ run, traffic: JSON.stringify(after.traffic) })}
-        ON CONFLICT (run) DO UPDATE SET traffic = EXCLUDED.traffic`
-    }
-  })
-
-/**
  * The server of run `run`, rebuilt from the tables (empty for a new run), every decision written
  * before it is answered. Defects on a failed write: the caller cannot go on with a decision that is
  * not durable, and the server must be restored.
@@ -241,22 +186,8 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
   Effect.gen(function*() {
     const sql = yield* SqlClient
     yield* migrate
-    /**
-     * First in each transaction: PostgreSQL cancels any of its statements that runs (or waits for a
-     * lock) longer than the limit. A decision's write cannot be interrupted (below), so without it a
-     * stuck database would hold the server, and a runner's shutdown, for as long as it is stuck.
-     */
-    const limit = sql`SELECT set_config('statement_timeout', ${String(writeLimitMs)}, true)`
     /** Why a write failed, once one has: the memory may be ahead of the tables from then on. */
     let lost: string | undefined
-    /** Inside each transaction: this server's attempt is still the run's latest (row locked until commit). */
-    const fence: Effect.Effect<void, SqlError> = attempt === undefined ? Effect.void : Effect.flatMap(
-      sql<{ attempt: number }>`SELECT attempt FROM distmt_attempts WHERE run = ${run} FOR UPDATE`,
-      (rows) =>
-        rows[0]?.attempt === attempt
-          ? Effect.void
-          : Effect.die(new Fenced(`the server of ${run}, attempt ${attempt}, was replaced by attempt ${rows[0]?.attempt}`))
-    )
     const inner = yield* makeFrom(yield* load(run))
     const stored = new Map(
       (yield* sql<{ agent: number; seq: number; reply: string }>`SELECT agent, seq, reply FROM distmt_replies WHERE run = ${run}`)
@@ -264,8 +195,6 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
     )
     const done = (yield* sql<{ agent: number }>`SELECT agent FROM distmt_done WHERE run = ${run} ORDER BY agent`).map((r) => r.agent)
     const lock = yield* Semaphore.make(1)
-    /** Written with an agent's final fetch: from now on it sends nothing, which a rebuilt server must know. */
-    const finished = (agent: number) => Effect.asVoid(sql`INSERT INTO distmt_done ${sql.insert({ run, agent })} ON CONFLICT DO NOTHING`)
     const now = Effect.all({ entries: inner.registry, pools: inner.pools, traffic: inner.traffic })
     /** The traffic as the tables hold it. */
     let written = (yield* now).traffic
@@ -279,7 +208,7 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
     const decide = <A>(
       op: Effect.Effect<A>,
       reply?: { readonly agent: number; readonly seq: number; readonly keep: Keeping<A> },
-      also: Effect.Effect<void, SqlError> = Effect.void
+      done?: number
     ): Effect.Effect<A> =>
       lock.withPermits(1)(
         Effect.uninterruptible(Effect.gen(function*() {
@@ -294,22 +223,19 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
           const answer = yield* op
           const after = yield* now
           const text = reply?.keep.json(answer)
-          yield* Effect.orDie(sql.withTransaction(Effect.andThen(
-            Effect.andThen(Effect.andThen(limit, fence), write(sql, run, before, after, lengths, written)),
-            reply === undefined
-              ? also
-              : Effect.andThen(sql`INSERT INTO distmt_replies ${sql.insert({ run, agent: reply.agent, seq: reply.seq, reply: text! })}`, also)
-          )).pipe(Effect.tapCause((cause) => Effect.sync(() => lost = innermost(Cause.squash(cause))))))
+          const also = { ...(reply === undefined ? {} : { reply: { agent: reply.agent, seq: reply.seq, text: text! } }), ...(done === undefined ? {} : { done }) }
+          yield* Effect.orDie(write(sql, run, attempt, writeLimitMs, before, after, lengths, written, also))
+            .pipe(Effect.tapCause((cause) => Effect.sync(() => lost = innermost(Cause.squash(cause)))))
           written = after.traffic
           if (reply !== undefined) stored.set(`${reply.agent}/${reply.seq}`, text!)
           return answer
         }))
       )
     /** `op` decided once for request (agent, seq): its reply kept with the decision, in one transaction. */
-    const once = <A>(agent: number, seq: number, keep: Keeping<A>, op: Effect.Effect<A>, also?: Effect.Effect<void, SqlError>): Effect.Effect<A> =>
+    const once = <A>(agent: number, seq: number, keep: Keeping<A>, op: Effect.Effect<A>, done?: number): Effect.Effect<A> =>
       Effect.suspend(() => {
         const text = stored.get(`${agent}/${seq}`)
-        return text !== undefined ? keep.read(text) : decide(op, { agent, seq, keep }, also)
+        return text !== undefined ? keep.read(text) : decide(op, { agent, seq, keep }, done)
       })
     const shape: CoordinatorShape = {
       identify: (agent, interval) => decide(inner.identify(agent, interval)),
@@ -322,7 +248,7 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
       abandon: (agent, task) => decide(inner.abandon(agent, task)),
       exchange: (agent, task, pushed, cursor) => decide(inner.exchange(agent, task, pushed, cursor)),
       // The final fetch: from now on the agent sends nothing, which a rebuilt server must know.
-      fetchAll: (agent) => decide(inner.fetchAll(agent), undefined, finished(agent)),
+      fetchAll: (agent) => decide(inner.fetchAll(agent), undefined, agent),
       registry: inner.registry,
       traffic: inner.traffic
     }
@@ -338,7 +264,7 @@ export const durable = (run: string, attempt?: number, writeLimitMs = WRITE_LIMI
       publish: (a, task, policy, certificate, reached) => once(agent, seq, decided, inner.publish(a, task, policy, certificate, reached)),
       exchange: (a, task, pushed, cursor) =>
         once(agent, seq, asPoolRange(a, task, cursor, inner.pools), inner.exchange(a, task, pushed, cursor)),
-      fetchAll: (a) => once(agent, seq, asTaskIds(inner.registry), inner.fetchAll(a), finished(a))
+      fetchAll: (a) => once(agent, seq, asTaskIds(inner.registry), inner.fetchAll(a), a)
     })
     const kept = <A>(agent: number, seq: number, codec: Schema.Codec<A, unknown>): A | undefined => {
       const text = stored.get(`${agent}/${seq}`)
