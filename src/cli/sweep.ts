@@ -40,7 +40,7 @@ import { SAMPLE_OF_DEEP_SPEC, sampleFlags, sampleFromFlags } from "./sampleFlags
 import { isLockFile, lockDir } from "./outDir.ts"
 import { checkedSpec, forceFlag, specTimeoutFlag } from "./specCheck.ts"
 import { reportUserErrors } from "./userErrors.ts"
-import { sweepProgress } from "./sweepProgress.ts"
+import { type ProgressUnit, sweepProgress } from "./sweepProgress.ts"
 import type { WorkRequest } from "./sweepWorker.ts"
 import { makeWorkerPool, type WorkerError } from "./workerPool.ts"
 
@@ -210,6 +210,15 @@ export const writeTablesAndReport = (dir: string, sweeps: ReadonlyArray<SweepDat
 /** Prints a user-facing error (no stack trace) and sets a failing exit code. */
 const unitLabel = (u: SweepUnit) => `${u.algorithm} · ${describePoint(u.point.values)} · seed ${u.seed}`
 
+/** A unit as the progress line counts it (sweepProgress.ts). */
+const progressUnit = (u: SweepUnit): ProgressUnit => ({
+  key: u.key,
+  algorithm: u.algorithm,
+  point: describePoint(u.point.values),
+  instances: u.instances,
+  label: unitLabel(u)
+})
+
 export const sweepCommand = Command.make(
   "sweep",
   {
@@ -340,7 +349,7 @@ export const sweepCommand = Command.make(
           const progress = sweepProgress(units.length, workers)
           for (const u of units) {
             const rec = finished.get(u.key)
-            const pu = { key: u.key, algorithm: u.algorithm, instances: u.instances, label: unitLabel(u) }
+            const pu = progressUnit(u)
             if (rec !== undefined) progress.alreadyDone(pu, rec.run.wallSeconds)
             else progress.planned(pu)
           }
@@ -353,7 +362,7 @@ export const sweepCommand = Command.make(
               todo,
               (u) =>
                 Effect.gen(function*() {
-                  const pu = { key: u.key, algorithm: u.algorithm, instances: u.instances, label: unitLabel(u) }
+                  const pu = progressUnit(u)
                   progress.started(pu)
                   const run = yield* runUnit(u, (episodes) => progress.episodes(pu, episodes))
                   yield* writeAtomic(path.join(dir, u.file), runFileJson(u, run))

@@ -3,15 +3,20 @@
  * redrawn; in a log (CI, a pipe) one line per finished run.
  *
  * The estimate: a unit's cost is taken to be proportional to its task instances, at a rate in
- * seconds per instance learned per algorithm from the runs finished so far (this session's and,
- * on resume, the earlier ones'). The time left is the predicted cost of what remains, spread over
- * the workers. It is an estimate: runs of one algorithm differ in cost per instance.
+ * seconds per instance learned from the runs finished so far (this session's and, on resume, the
+ * earlier ones'): the rate of its algorithm at its point once a run of both has finished, else of
+ * its algorithm, else of every run. Points can differ in cost per instance by far more than
+ * instances tell: on the cluster, E6's oracle units under experience sharing took a hundred times
+ * those under policy sharing, and the sweep said "about 0s left" for minutes. The time left is the
+ * predicted cost of what remains, spread over the workers. It is an estimate, and says so.
  */
 import type { Algorithm } from "../run/runExperiment.ts"
 
 export interface ProgressUnit {
   readonly key: string
   readonly algorithm: Algorithm
+  /** The sweep point, as its folder names it. */
+  readonly point: string
   readonly instances: number
   readonly label: string
 }
@@ -28,18 +33,30 @@ export const formatDuration = (seconds: number): string => {
 export const sweepProgress = (total: number, jobs: number, stream: NodeJS.WriteStream = process.stderr) => {
   const tty = stream.isTTY === true
   const started = performance.now()
-  const seconds = new Map<Algorithm, number>()
-  const instances = new Map<Algorithm, number>()
+  // Seconds and instances of the finished runs, by algorithm and by (algorithm, point).
+  const seconds = new Map<string, number>()
+  const instances = new Map<string, number>()
+  const atPoint = (u: ProgressUnit) => `${u.algorithm} @ ${u.point}`
+  const learn = (u: ProgressUnit, wallSeconds: number) => {
+    for (const k of [u.algorithm, atPoint(u)]) {
+      seconds.set(k, (seconds.get(k) ?? 0) + wallSeconds)
+      instances.set(k, (instances.get(k) ?? 0) + u.instances)
+    }
+  }
   const running = new Map<string, { readonly unit: ProgressUnit; readonly since: number; episodes: number }>()
   const pending = new Map<string, ProgressUnit>()
   let done = 0
   let lastDraw = 0
 
-  const rate = (a: Algorithm): number | undefined => {
-    const i = instances.get(a)
-    if (i !== undefined && i > 0) return seconds.get(a)! / i
-    const all = [...instances.values()].reduce((x, y) => x + y, 0)
-    return all > 0 ? [...seconds.values()].reduce((x, y) => x + y, 0) / all : undefined
+  const rate = (u: ProgressUnit): number | undefined => {
+    for (const k of [atPoint(u), u.algorithm]) {
+      const i = instances.get(k)
+      if (i !== undefined && i > 0) return seconds.get(k)! / i
+    }
+    // Every finished run once: the algorithms' entries (the points' hold the same runs again).
+    const algorithms = [...instances.keys()].filter((k) => !k.includes(" @ "))
+    const all = algorithms.reduce((x, k) => x + instances.get(k)!, 0)
+    return all > 0 ? algorithms.reduce((x, k) => x + seconds.get(k)!, 0) / all : undefined
   }
 
   /** Seconds left, or undefined while nothing has finished to estimate from. */
@@ -48,12 +65,12 @@ export const sweepProgress = (total: number, jobs: number, stream: NodeJS.WriteS
     let longest = 0
     const now = performance.now()
     for (const u of pending.values()) {
-      const r = rate(u.algorithm)
+      const r = rate(u)
       if (r === undefined) return undefined
       work += r * u.instances
     }
     for (const { unit, since } of running.values()) {
-      const r = rate(unit.algorithm)
+      const r = rate(unit)
       if (r === undefined) return undefined
       const rest = Math.max(0, r * unit.instances - (now - since) / 1000)
       work += rest
@@ -81,8 +98,7 @@ export const sweepProgress = (total: number, jobs: number, stream: NodeJS.WriteS
     /** A unit finished in an earlier session: counts as done and teaches the rate. */
     alreadyDone: (unit: ProgressUnit, wallSeconds: number) => {
       done++
-      seconds.set(unit.algorithm, (seconds.get(unit.algorithm) ?? 0) + wallSeconds)
-      instances.set(unit.algorithm, (instances.get(unit.algorithm) ?? 0) + unit.instances)
+      learn(unit, wallSeconds)
     },
     planned: (unit: ProgressUnit) => {
       pending.set(unit.key, unit)
@@ -100,8 +116,7 @@ export const sweepProgress = (total: number, jobs: number, stream: NodeJS.WriteS
     finished: (unit: ProgressUnit, wallSeconds: number) => {
       running.delete(unit.key)
       done++
-      seconds.set(unit.algorithm, (seconds.get(unit.algorithm) ?? 0) + wallSeconds)
-      instances.set(unit.algorithm, (instances.get(unit.algorithm) ?? 0) + unit.instances)
+      learn(unit, wallSeconds)
       if (tty) draw(true)
       else {
         const eta = left()
