@@ -332,32 +332,69 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     expect(fs.existsSync(out)).toBe(false)
   }, 200_000)
 
-  it("runners that stop answering for longer than the stall limit: the submission starts the agents again from their checkpoints, the same files", async () => {
-    // A PostgreSQL outage left `Run`s that never answered and a submission silent for ever; stopped
-    // runners (SIGSTOP) leave the same: checkpoints that do not move while the calls wait.
-    const spec = path.join(root, "test", "fixtures", "cluster-long.spec.ts")
-    const local = await inProcess(spec, "long-local")
-    const out = path.join(cwd, "stalled")
-    const units = async () =>
-      new Set((await queryRows<{ unit: string }>(db, "SELECT DISTINCT unit FROM distmt_agents WHERE unit LIKE 'cluster-long-%'")).map((r) => r.unit))
-    const earlier = await units()
-    const child = spawn(process.execPath, [path.join(root, "bin", "distmt.mjs"), "run", spec, "--cluster", "--db", db, "--cluster-name", NAME, "--out", out], {
-      cwd,
-      env: { ...env, DISTMT_CLUSTER_STALL_SECONDS: "3" }
-    })
+  /** The units of test/fixtures/cluster-long.spec.ts that have checkpoints (none before the table exists). */
+  const longUnits = async () => {
+    if ((await queryRows<{ t: string | null }>(db, "SELECT to_regclass('distmt_agents')::text AS t"))[0].t === null) return new Set<string>()
+    return new Set((await queryRows<{ unit: string }>(db, "SELECT DISTINCT unit FROM distmt_agents WHERE unit LIKE 'cluster-long-%'")).map((r) => r.unit))
+  }
+
+  /**
+   * Submits test/fixtures/cluster-long.spec.ts to the cluster into `out` with the stall limit at 3 s,
+   * and stops every runner (SIGSTOP) once its first checkpoint is in: its checkpoints stop moving
+   * while its calls wait, as after a PostgreSQL outage or when a server fails at each start. The
+   * caller lets the runners go on (`resume`); afterEach starts fresh ones for later tests.
+   */
+  const submitThenStopRunners = async (out: string) => {
+    const args = ["run", path.join(root, "test", "fixtures", "cluster-long.spec.ts"), "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
+    const earlier = await longUnits()
+    const child = spawn(process.execPath, [path.join(root, "bin", "distmt.mjs"), ...args], { cwd, env: { ...env, DISTMT_CLUSTER_STALL_SECONDS: "3" } })
     let stderr = ""
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
     child.stdout.resume()
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-    for (let i = 0; i < 4800 && ![...(await units())].some((u) => !earlier.has(u)); i++) await new Promise((r) => setTimeout(r, 25))
+    for (let i = 0; i < 4800 && ![...(await longUnits())].some((u) => !earlier.has(u)); i++) await new Promise((r) => setTimeout(r, 25))
     const alive = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
     for (const r of alive) r.child.kill("SIGSTOP")
+    return {
+      args,
+      exited,
+      stderr: () => stderr,
+      resume: () => alive.forEach((r) => r.child.kill("SIGCONT")),
+      stop: () => Promise.all(alive.map((r) => r.stop()))
+    }
+  }
+
+  it("runners that stop answering for longer than the stall limit: the submission starts the agents again from their checkpoints, the same files", async () => {
+    // A PostgreSQL outage left `Run`s that never answered and a submission silent for ever; stopped
+    // runners leave the same.
+    const local = await inProcess(path.join(root, "test", "fixtures", "cluster-long.spec.ts"), "long-local")
+    const out = path.join(cwd, "stalled")
+    const run = await submitThenStopRunners(out)
     await new Promise((r) => setTimeout(r, 5000))
-    for (const r of alive) r.child.kill("SIGCONT")
-    expect(await exited, stderr).toBe(0)
-    expect(stderr).toMatch(/no agent's checkpoint changed for 3 s; its agents are started again from their checkpoints/)
+    run.resume()
+    expect(await run.exited, run.stderr()).toBe(0)
+    expect(run.stderr()).toMatch(/no agent's checkpoint changed for 3 s; its agents are started again from their checkpoints/)
     expectSameFiles(local, out, ["results.csv", "policies.json"])
-    // Runners that were stopped are not trusted with later tests: afterEach starts fresh ones.
-    await Promise.all(alive.map((r) => r.stop()))
+    await run.stop()
+  }, 600_000)
+
+  it("a unit whose agents never move through three starts in a row is given up with one line, and the same command resumes it", async () => {
+    // The runners stay stopped for as long as the submission waits: each start of the agents stalls
+    // as the one before.
+    const local = await inProcess(path.join(root, "test", "fixtures", "cluster-long.spec.ts"), "given-up-local")
+    const out = path.join(cwd, "given-up")
+    const run = await submitThenStopRunners(out)
+    const code = await run.exited
+    run.resume()
+    const stderr = run.stderr()
+    expect(code, stderr).toBe(1)
+    expect(stderr).toMatch(/no agent's checkpoint changed for 3 s; its agents are started again from their checkpoints/)
+    expect(stderr).toMatch(/no agent's checkpoint changed through 3 starts in a row \(9 s\), so something fails each time its server or agents start: the runners' logs say what .* the same command resumes it/)
+    expect(stderr).not.toMatch(/^\s+at /m)
+    // Given again, the unit resumes from the checkpoints it kept, and the run ends as in one process.
+    const again = await cli(run.args, { cwd, env, timeoutMs: 300_000 })
+    expect(again.status, again.stderr).toBe(0)
+    expectSameFiles(local, out, ["results.csv", "policies.json"])
+    await run.stop()
   }, 600_000)
 })

@@ -91,6 +91,20 @@ export const STALL_SECONDS = 2 * MAX_CHECKPOINT_SECONDS
  */
 export const stallMs = (): number => 1000 * (Number(process.env.DISTMT_CLUSTER_STALL_SECONDS) || STALL_SECONDS)
 
+/**
+ * After this many stalls in a row with no checkpoint moving in between, a unit is given up rather
+ * than started again for ever: something fails each time its server or agents start (seen: a
+ * server entity that failed at its first decision, restarted by the cluster again and again, and
+ * the submission saying every 2 minutes that it started the agents again, without end). Its
+ * checkpoints stay; the same command resumes it once the cause is gone.
+ */
+export const GIVE_UP_AFTER = 3
+
+const givenUp = (unit: string, stalls: number): string =>
+  `${unit}: no agent's checkpoint changed through ${stalls} starts in a row (${(stalls * stallMs()) / 1000} s), so something fails ` +
+  "each time its server or agents start: the runners' logs say what (their errors name the unit). Its checkpoints are kept: " +
+  "once the cause is gone, the same command resumes it"
+
 /** While PostgreSQL is unreachable, the submission's statements are tried again every 2 s for up to 10 minutes. */
 const DB_RETRY_EVERY = "2 seconds"
 const DB_RETRIES = 300
@@ -143,12 +157,17 @@ const follow = (unit: string, progress: ProgressSink) =>
   Effect.gen(function*() {
     const seen = new Map<number, { slots: number; episodes: number }>()
     let changed = performance.now()
+    /** How many reads found a checkpoint beyond all seen before. */
+    let changes = 0
     const read = Effect.map(Effect.orDie(standing(unit)), (rows) => {
       for (const r of rows) {
         const before = seen.get(r.agent) ?? { slots: 0, episodes: 0 }
         if (r.episodes > before.episodes) progress.episodes(r.episodes - before.episodes)
         for (let k = before.slots; k < r.slots; k++) progress.instanceDone(r.agent)
-        if (r.episodes > before.episodes || r.slots > before.slots) changed = performance.now()
+        if (r.episodes > before.episodes || r.slots > before.slots) {
+          changed = performance.now()
+          changes++
+        }
         seen.set(r.agent, { slots: Math.max(before.slots, r.slots), episodes: Math.max(before.episodes, r.episodes) })
       }
     })
@@ -159,7 +178,14 @@ const follow = (unit: string, progress: ProgressSink) =>
       while (performance.now() - changed < stallMs()) yield* Effect.sleep("1 second")
       changed = performance.now()
     })
-    return { poll, stalled, fiber: yield* Effect.forkChild(polling) }
+    return {
+      poll,
+      stalled,
+      changes: () => changes,
+      /** The agents were just started again: the stall limit counts from now. */
+      restarted: () => void (changed = performance.now()),
+      fiber: yield* Effect.forkChild(polling)
+    }
   })
 
 /**
@@ -222,13 +248,22 @@ export const clusterUnits = (c: Compiled, { key: run }: ClusterRun, progress: Pr
         // Agents whose checkpoints stopped moving are started again as a submission given again
         // would start them: a new attempt, whose agents resume from their checkpoints and whose
         // server from its tables, the old attempt's stopping (the path a resubmission has tested).
+        // Started again that many times in a row with nothing gained in between, the unit is given
+        // up (`GIVE_UP_AFTER`).
+        let fruitless = 0
         for (;;) {
+          const changes = watch.changes()
           const ended = yield* Effect.raceFirst(Effect.as(runAll(attempt), "done" as const), Effect.as(watch.stalled, "stalled" as const))
           if (ended === "done") break
+          fruitless = watch.changes() === changes ? fruitless + 1 : 1
+          if (fruitless >= GIVE_UP_AFTER) {
+            return yield* Effect.die(new UnitFailed({ message: givenUp(unit, fruitless) }))
+          }
           yield* Effect.sync(() =>
             process.stderr.write(`\ndistmt: ${unit}: no agent's checkpoint changed for ${stallMs() / 1000} s; its agents are started again from their checkpoints\n`)
           )
           attempt = yield* untilReachable(`starting ${unit} again`, nextAttempt(unit))
+          watch.restarted()
         }
         const wallSeconds = (performance.now() - started) / 1000
         yield* Fiber.interrupt(watch.fiber)
