@@ -194,10 +194,9 @@ describe.skipIf(mode === "skip")("cluster up/down on a cluster that is already t
       expect(topUp.stdout).toContain(`replacing pid ${host.pid} (gone)`)
       expect(readState(cwd).runners.map((r) => r.pid)).toContain(other.pid)
 
-      // Busy: both runners host agents of the independent unit, inside their instances. Up to
-      // 240 s: under the whole suite's load the units before it once took longer than 120.
+      // Busy: both runners host agents of the independent unit, inside their instances.
       const unit = /started \{ agent: '(cluster-long-\S+-independent-0)\./
-      await until("independent agents on both runners", () => logs().every((log) => unit.test(logOf(log))), 240_000)
+      await until("independent agents on both runners", () => logs().every((log) => unit.test(logOf(log))), 120_000)
       const inside = `SELECT count(*)::int AS n FROM distmt_agents WHERE unit = $1 AND inside AND NOT final`
       const key = unit.exec(logs().map(logOf).join("\n"))![1]
       await until(`a checkpoint inside an instance of ${key}`, async () => (await queryRows<{ n: number }>(db, inside, [key]))[0].n > 0, 60_000)
