@@ -10,10 +10,9 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Redacted } from "effect"
+import { Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { deepUnitRunner } from "../src/cluster/runDeepUnits.ts"
-import { UnitFailed } from "../src/cluster/runAgents.ts"
 import type { Experiment } from "../src/spec/Spec.ts"
 import { clusterTestsMode, failsWithoutDatabase, TEST_DB } from "./cluster-helpers.ts"
 
@@ -37,24 +36,4 @@ describe.skipIf(mode === "skip")("a deep run's watch of its units on the cluster
       yield* sql`DELETE FROM distmt_attempts WHERE run = ${`${run}-distmt-0`}`
       expect(Exit.isFailure(exit) && !Exit.hasInterrupts(exit), String(exit)).toBe(true)
     }).pipe(Effect.provide(Layer.orDie(pg))), 30_000)
-
-  it.live("a unit that no runner ever says it runs, through three starts in a row, is given up with one line", () =>
-    Effect.gen(function*() {
-      const sql = yield* SqlClient
-      // Nothing runs it: `RunUnit` never answers and `Frames` says not running.
-      const client = (() => ({ RunUnit: () => Effect.never, Frames: () => Effect.succeed(-1) })) as unknown as Parameters<typeof deepUnitRunner>[0]
-      const run = `give-up-test-${process.pid}`
-      const spec = { agents: 1, learner: { _tag: "Dqn", framesPerAgent: 1 } } as unknown as Experiment
-      const units = deepUnitRunner(client, sql, spec, run)
-      const progress = { start: () => {}, episodes: () => {}, instanceDone: () => {} }
-      const before = process.env.DISTMT_CLUSTER_STALL_SECONDS
-      process.env.DISTMT_CLUSTER_STALL_SECONDS = "1"
-      const exit = yield* Effect.exit(Effect.timeout(units([{ algorithm: "oracle", seed: 0 }], progress, () => Effect.void), "20 seconds"))
-      if (before === undefined) delete process.env.DISTMT_CLUSTER_STALL_SECONDS
-      else process.env.DISTMT_CLUSTER_STALL_SECONDS = before
-      yield* sql`DELETE FROM distmt_attempts WHERE run = ${`${run}-oracle-0`}`
-      const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-      expect(defect, String(exit)).toBeInstanceOf(UnitFailed)
-      expect((defect as UnitFailed).message).toMatch(/-oracle-0: no runner said it was running through 3 starts in a row \(3 s\): the runners' logs say why/)
-    }).pipe(Effect.provide(Layer.orDie(pg))), 60_000)
 })

@@ -341,8 +341,8 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
   /**
    * Submits test/fixtures/cluster-long.spec.ts to the cluster into `out` with the stall limit at 3 s,
    * and stops every runner (SIGSTOP) once its first checkpoint is in: its checkpoints stop moving
-   * while its calls wait, as after a PostgreSQL outage. The caller lets the runners go on
-   * (`resume`); afterEach starts fresh ones for later tests.
+   * while its calls wait, as after a PostgreSQL outage or when a server fails at each start. The
+   * caller lets the runners go on (`resume`); afterEach starts fresh ones for later tests.
    */
   const submitThenStopRunners = async (out: string) => {
     const args = ["run", path.join(root, "test", "fixtures", "cluster-long.spec.ts"), "--cluster", "--db", db, "--cluster-name", NAME, "--out", out]
@@ -356,6 +356,7 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     const alive = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
     for (const r of alive) r.child.kill("SIGSTOP")
     return {
+      args,
       exited,
       stderr: () => stderr,
       resume: () => alive.forEach((r) => r.child.kill("SIGCONT")),
@@ -373,6 +374,26 @@ describe.skipIf(mode === "skip")("distmt run --cluster", () => {
     run.resume()
     expect(await run.exited, run.stderr()).toBe(0)
     expect(run.stderr()).toMatch(/no agent's checkpoint changed for 3 s; its agents are started again from their checkpoints/)
+    expectSameFiles(local, out, ["results.csv", "policies.json"])
+    await run.stop()
+  }, 600_000)
+
+  it("a unit whose agents never move through three starts in a row is given up with one line, and the same command resumes it", async () => {
+    // The runners stay stopped for as long as the submission waits: each start of the agents stalls
+    // as the one before.
+    const local = await inProcess(path.join(root, "test", "fixtures", "cluster-long.spec.ts"), "given-up-local")
+    const out = path.join(cwd, "given-up")
+    const run = await submitThenStopRunners(out)
+    const code = await run.exited
+    run.resume()
+    const stderr = run.stderr()
+    expect(code, stderr).toBe(1)
+    expect(stderr).toMatch(/no agent's checkpoint changed for 3 s; its agents are started again from their checkpoints/)
+    expect(stderr).toMatch(/no agent's checkpoint changed through 3 starts in a row \(9 s\), so something fails each time its server or agents start: the runners' logs say what .* the same command resumes it/)
+    expect(stderr).not.toMatch(/^\s+at /m)
+    // Given again, the unit resumes from the checkpoints it kept, and the run ends as in one process.
+    const again = await cli(run.args, { cwd, env, timeoutMs: 300_000 })
+    expect(again.status, again.stderr).toBe(0)
     expectSameFiles(local, out, ["results.csv", "policies.json"])
     await run.stop()
   }, 600_000)

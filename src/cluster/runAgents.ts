@@ -255,7 +255,7 @@ export const clusterUnits = (c: Compiled, { key: run }: ClusterRun, progress: Pr
           const changes = watch.changes()
           const ended = yield* Effect.raceFirst(Effect.as(runAll(attempt), "done" as const), Effect.as(watch.stalled, "stalled" as const))
           if (ended === "done") break
-          fruitless = watch.changes() === changes ? fruitless + 1 : 0
+          fruitless = watch.changes() === changes ? fruitless + 1 : 1
           if (fruitless >= GIVE_UP_AFTER) {
             return yield* Effect.die(new UnitFailed({ message: givenUp(unit, fruitless) }))
           }

@@ -9,8 +9,7 @@
  * A unit whose runner died is sent again, and starts over on a runner that is up: its `RunUnit`
  * fails, or its entity stops answering that it runs (`Frames`) for the stall time. A unit stopped so
  * is a new attempt (`distmt_attempts`), and the older attempt's unit stops within 5 s wherever it
- * still runs. Started over `GIVE_UP_AFTER` times in a row without any runner saying it ran it, the
- * unit is given up (`UnitFailed`, one line), rather than started over every 2 minutes for ever.
+ * still runs.
  */
 import { Effect, Exit, Schedule } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -22,7 +21,7 @@ import type { UnitRunner } from "../deep/distmt/units.ts"
 import type { Algorithm } from "../run/runExperiment.ts"
 import type { Experiment } from "../spec/Spec.ts"
 import { DeepUnit, deepUnitId } from "./DeepUnitEntity.ts"
-import { GIVE_UP_AFTER, stallMs, UnitFailed, untilAnswered, untilReachable } from "./runAgents.ts"
+import { stallMs, untilAnswered, untilReachable } from "./runAgents.ts"
 
 /**
  * The way to run a deep spec's units on the cluster, as run `run` (`clusterRunKey`): a `UnitRunner`
@@ -49,8 +48,6 @@ export const deepUnitRunner = (
       const unit = `${run}-${u.algorithm}-${u.seed}`
       // Frames told so far: a unit started over tells nothing until it is past where the last one was.
       let told = 0
-      // Starts in a row after which no runner ever said it ran the unit (`GIVE_UP_AFTER`).
-      let fruitless = 0
       for (;;) {
         const attempt = yield* untilReachable(`starting ${unit}`, nextAttempt(unit))
         const entity = client(deepUnitId(unit, attempt))
@@ -61,14 +58,12 @@ export const deepUnitRunner = (
         // (PostgreSQL unreachable for a few seconds), and that interruption, let through, ended the
         // whole run as if the user had pressed Ctrl-C.
         let alive = performance.now()
-        let answered = false
         const watch = Effect.repeat(
           Effect.flatMap(Effect.exit(Effect.timeout(entity.Frames(), "5 seconds")), (answer) =>
             Effect.sync(() => {
               const now = performance.now()
               if (Exit.isSuccess(answer) && answer.value >= 0) {
                 alive = now
-                answered = true
                 if (answer.value > told) frames(answer.value - told)
                 told = Math.max(told, answer.value)
               }
@@ -82,13 +77,6 @@ export const deepUnitRunner = (
           // its total (18,689/36,000 frames for a finished run), where an in-process run's reaches it.
           if (unitFrames > told) frames(unitFrames - told)
           return decodeUnit(ended.text)
-        }
-        fruitless = answered ? 0 : fruitless + 1
-        if (fruitless >= GIVE_UP_AFTER) {
-          return yield* Effect.die(new UnitFailed({
-            message: `${unit}: no runner said it was running through ${fruitless} starts in a row (${(fruitless * stallMs()) / 1000} s): ` +
-              "the runners' logs say why (their errors name the unit). The units that finished are kept: the same command runs the others"
-          }))
         }
         yield* Effect.sync(() =>
           process.stderr.write(`\ndistmt: ${unit}: no runner said it was running for ${stallMs() / 1000} s; it starts over\n`)
