@@ -33,14 +33,18 @@ export const formatDuration = (seconds: number): string => {
 export const sweepProgress = (total: number, jobs: number, stream: NodeJS.WriteStream = process.stderr) => {
   const tty = stream.isTTY === true
   const started = performance.now()
-  // Seconds and instances of the finished runs, by algorithm and by (algorithm, point).
-  const seconds = new Map<string, number>()
-  const instances = new Map<string, number>()
-  const atPoint = (u: ProgressUnit) => `${u.algorithm} @ ${u.point}`
+  // Seconds and instances of the finished runs: all of them, by algorithm, and by (algorithm, point).
+  interface Tally { seconds: number; instances: number }
+  const all: Tally = { seconds: 0, instances: 0 }
+  const byAlgorithm = new Map<Algorithm, Tally>()
+  const byPoint = new Map<string, Tally>()
+  const atPoint = (u: ProgressUnit) => `${u.algorithm}\u0000${u.point}`
   const learn = (u: ProgressUnit, wallSeconds: number) => {
-    for (const k of [u.algorithm, atPoint(u)]) {
-      seconds.set(k, (seconds.get(k) ?? 0) + wallSeconds)
-      instances.set(k, (instances.get(k) ?? 0) + u.instances)
+    if (!byAlgorithm.has(u.algorithm)) byAlgorithm.set(u.algorithm, { seconds: 0, instances: 0 })
+    if (!byPoint.has(atPoint(u))) byPoint.set(atPoint(u), { seconds: 0, instances: 0 })
+    for (const t of [all, byAlgorithm.get(u.algorithm)!, byPoint.get(atPoint(u))!]) {
+      t.seconds += wallSeconds
+      t.instances += u.instances
     }
   }
   const running = new Map<string, { readonly unit: ProgressUnit; readonly since: number; episodes: number }>()
@@ -49,14 +53,10 @@ export const sweepProgress = (total: number, jobs: number, stream: NodeJS.WriteS
   let lastDraw = 0
 
   const rate = (u: ProgressUnit): number | undefined => {
-    for (const k of [atPoint(u), u.algorithm]) {
-      const i = instances.get(k)
-      if (i !== undefined && i > 0) return seconds.get(k)! / i
+    for (const t of [byPoint.get(atPoint(u)), byAlgorithm.get(u.algorithm), all]) {
+      if (t !== undefined && t.instances > 0) return t.seconds / t.instances
     }
-    // Every finished run once: the algorithms' entries (the points' hold the same runs again).
-    const algorithms = [...instances.keys()].filter((k) => !k.includes(" @ "))
-    const all = algorithms.reduce((x, k) => x + instances.get(k)!, 0)
-    return all > 0 ? algorithms.reduce((x, k) => x + seconds.get(k)!, 0) / all : undefined
+    return undefined
   }
 
   /** Seconds left, or undefined while nothing has finished to estimate from. */

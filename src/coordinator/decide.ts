@@ -110,9 +110,10 @@ export const write = (
     }
   })
   // Pools only grow: the batches past the lengths seen before the operation are new.
-  const pool = after.pools.flatMap((batches, task) =>
-    batches.slice(poolLengths[task] ?? 0).map((b, i) => ({ task, seq: (poolLengths[task] ?? 0) + i, agent: b.agent, transitions: base64(b.transitions) }))
-  )
+  const pool = after.pools.flatMap((batches, task) => {
+    const from = poolLengths[task] ?? 0
+    return batches.slice(from).map((b, i) => ({ task, seq: from + i, agent: b.agent, transitions: base64(b.transitions) }))
+  })
   const traffic = written === after.traffic ? null : JSON.stringify(after.traffic)
   const statement = sql`SELECT distmt_decide(${run}, ${attempt ?? null}, ${lockMs}, ${JSON.stringify(tasks)}::jsonb,
     ${JSON.stringify(pool)}::jsonb, ${traffic}::jsonb, ${also.reply?.agent ?? null}, ${also.reply?.seq ?? null},

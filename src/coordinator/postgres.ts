@@ -106,7 +106,6 @@ const innermost = (error: unknown): string => {
   return e instanceof Error ? e.message : String(e)
 }
 
-
 /**
  * The server of a run as one request sees it, when the request is numbered (`agent`, `seq`): a
  * request that changes the registry or a pool is decided once; sent again (its reply was lost when
